@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "raftledger",
+      "sources": [
+        "native/addon.cc",
+        "native/crc32c.cc",
+        "native/segment.cc",
+        "native/scan.cc",
+        "native/flusher.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra", "-fexceptions"],
+      "conditions": [
+        ["target_arch=='x64'", { "cflags_cc": ["-msse4.2", "-mpclmul"] }],
+        ["target_arch=='arm64'", { "cflags_cc": ["-march=armv8-a+crc+crypto"] }]
+      ]
+    }
+  ]
+}
