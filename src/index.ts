@@ -1,0 +1,18 @@
+/**
+ * raftledger: a Raft-replicated, mmap-backed, CRC32C-checked commit log for Node.js.
+ */
+export { crc32c, crc32cImplementation } from './storage/crc32c.js';
+export {
+  SegmentedLog,
+  MetaStore,
+  RecordType,
+  verifyLog,
+  type SegmentedLogOptions,
+  type AppendInput,
+  type AppendResult,
+  type LogEntry,
+  type HardState,
+  type VerifyReport,
+  type Damage,
+} from './storage/index.js';
+export { RaftLedgerError, isRaftLedgerError, type ErrorCode, type LeaderHint } from './errors.js';

@@ -1,0 +1,221 @@
+/**
+ * Durable small files of a log directory: the hard state (`meta`) and the recovery
+ * checkpoint (`checkpoint`). Layouts: docs/FORMAT.md. Every save is atomic (temp file,
+ * fsync, rename, fsync of the directory, on the addon's flusher thread) and its promise
+ * resolves only once durable. Saves are serialized: a later save never lands before an
+ * earlier one, and concurrent saves of the same file coalesce to the newest value.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RaftLedgerError, fromSystemError } from '../errors.js';
+import { native } from './native.js';
+import { dataViewOf, readU64, writeU64 } from './format.js';
+
+export interface HardState {
+  term: number;
+  /** Node id this replica voted for in `term`, or '' for none. */
+  votedFor: string;
+  commitIndex: number;
+  /** First index still retained by the log (1 for a fresh log). */
+  firstIndex: number;
+}
+
+export interface Checkpoint {
+  /** Last index known durable (0 = none). */
+  index: number;
+  /** Position just past that record: where recovery starts scanning. */
+  pos: number;
+  term: number;
+}
+
+const META_MAGIC = 0x4154454d;
+const META_HEADER_BYTES = 48;
+const CHECKPOINT_MAGIC = 0x544b4843;
+const CHECKPOINT_BYTES = 40;
+const MAX_VOTED_FOR_BYTES = 1024;
+
+export const INITIAL_HARD_STATE: Readonly<HardState> = Object.freeze({
+  term: 0,
+  votedFor: '',
+  commitIndex: 0,
+  firstIndex: 1,
+});
+
+export function encodeHardState(state: HardState): Buffer {
+  const votedFor = Buffer.from(state.votedFor, 'utf8');
+  if (votedFor.byteLength > MAX_VOTED_FOR_BYTES) throw new RangeError('votedFor is longer than 1024 bytes');
+  const bytes = Buffer.alloc(META_HEADER_BYTES + votedFor.byteLength);
+  const view = dataViewOf(bytes);
+  view.setUint32(0, META_MAGIC, true);
+  view.setUint32(4, 1, true);
+  writeU64(view, 8, state.term);
+  writeU64(view, 16, state.commitIndex);
+  writeU64(view, 24, state.firstIndex);
+  view.setUint32(32, votedFor.byteLength, true);
+  votedFor.copy(bytes, META_HEADER_BYTES);
+  const crc = native.crc32c(votedFor, native.crc32c(bytes.subarray(0, 44)));
+  view.setUint32(44, crc, true);
+  return bytes;
+}
+
+export function decodeHardState(bytes: Uint8Array, path: string): HardState {
+  const corrupt = (why: string): RaftLedgerError =>
+    new RaftLedgerError('ERR_LOG_CORRUPT', `${path}: ${why}`, { path, offset: 0 });
+  if (bytes.byteLength < META_HEADER_BYTES) throw corrupt(`hard state file is ${bytes.byteLength} bytes, expected at least 48`);
+  const view = dataViewOf(bytes);
+  if (view.getUint32(0, true) !== META_MAGIC) throw corrupt('bad magic in hard state file');
+  if (view.getUint32(4, true) !== 1) throw corrupt(`unsupported hard state version ${view.getUint32(4, true)}`);
+  const votedForBytes = view.getUint32(32, true);
+  if (votedForBytes > MAX_VOTED_FOR_BYTES || META_HEADER_BYTES + votedForBytes !== bytes.byteLength) {
+    throw corrupt('hard state length does not match its votedFor field');
+  }
+  const votedFor = bytes.subarray(META_HEADER_BYTES);
+  const crc = native.crc32c(votedFor, native.crc32c(bytes.subarray(0, 44)));
+  if (crc !== view.getUint32(44, true)) throw corrupt('hard state CRC mismatch');
+  return {
+    term: readU64(view, 8),
+    commitIndex: readU64(view, 16),
+    firstIndex: readU64(view, 24),
+    votedFor: Buffer.from(votedFor).toString('utf8'),
+  };
+}
+
+export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
+  const bytes = Buffer.alloc(CHECKPOINT_BYTES);
+  const view = dataViewOf(bytes);
+  view.setUint32(0, CHECKPOINT_MAGIC, true);
+  view.setUint32(4, 1, true);
+  writeU64(view, 8, checkpoint.index);
+  writeU64(view, 16, checkpoint.pos);
+  writeU64(view, 24, checkpoint.term);
+  view.setUint32(36, native.crc32c(bytes.subarray(0, 36)), true);
+  return bytes;
+}
+
+/** Returns undefined for a damaged checkpoint: recovery then scans from the start. */
+export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | undefined {
+  if (bytes.byteLength !== CHECKPOINT_BYTES) return undefined;
+  const view = dataViewOf(bytes);
+  if (view.getUint32(0, true) !== CHECKPOINT_MAGIC || view.getUint32(4, true) !== 1) return undefined;
+  if (native.crc32c(bytes.subarray(0, 36)) !== view.getUint32(36, true)) return undefined;
+  return { index: readU64(view, 8), pos: readU64(view, 16), term: readU64(view, 24) };
+}
+
+function readOptional(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromSystemError(error, `cannot read ${path}`, path);
+  }
+}
+
+/** Serializes atomic replacements of one file; the newest pending value wins. */
+class DurableFile {
+  readonly #path: string;
+  #running: Promise<void> | undefined;
+  #pending: { bytes: Uint8Array; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> } | undefined;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  save(bytes: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#pending === undefined) this.#pending = { bytes, waiters: [] };
+      this.#pending.bytes = bytes;
+      this.#pending.waiters.push({ resolve, reject });
+      if (this.#running === undefined) this.#running = this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending !== undefined) {
+      const { bytes, waiters } = this.#pending;
+      this.#pending = undefined;
+      try {
+        await native.atomicWriteFile(this.#path, bytes);
+        for (const w of waiters) w.resolve();
+      } catch (error) {
+        const wrapped = fromSystemError(error, `cannot save ${this.#path}`, this.#path);
+        for (const w of waiters) w.reject(wrapped);
+      }
+    }
+    this.#running = undefined;
+  }
+
+  /** Resolves when no save is in flight. */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+}
+
+export class MetaStore {
+  readonly #dir: string;
+  readonly #hardStateFile: DurableFile;
+  readonly #checkpointFile: DurableFile;
+  #hardState: HardState;
+  #durableHardState: HardState;
+
+  private constructor(dir: string, hardState: HardState) {
+    this.#dir = dir;
+    this.#hardStateFile = new DurableFile(join(dir, 'meta'));
+    this.#checkpointFile = new DurableFile(join(dir, 'checkpoint'));
+    this.#hardState = hardState;
+    this.#durableHardState = hardState;
+  }
+
+  static open(dir: string): MetaStore {
+    const path = join(dir, 'meta');
+    const bytes = readOptional(path);
+    const state = bytes === undefined ? { ...INITIAL_HARD_STATE } : decodeHardState(bytes, path);
+    return new MetaStore(dir, state);
+  }
+
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** The newest hard state handed to save() (maybe not durable yet). */
+  get hardState(): Readonly<HardState> {
+    return this.#hardState;
+  }
+
+  /** The newest hard state known durable. */
+  get durableHardState(): Readonly<HardState> {
+    return this.#durableHardState;
+  }
+
+  /** Persist a change of the hard state; resolves once durable. */
+  async save(change: Partial<HardState>): Promise<void> {
+    const next: HardState = { ...this.#hardState, ...change };
+    validateHardState(next);
+    this.#hardState = next;
+    await this.#hardStateFile.save(encodeHardState(next));
+    // Saves are serialized, so a resolved save means this value (or a newer one) is on disk.
+    if (this.#durableHardState !== this.#hardState) this.#durableHardState = next;
+  }
+
+  readCheckpoint(): Checkpoint | undefined {
+    const bytes = readOptional(join(this.#dir, 'checkpoint'));
+    return bytes === undefined ? undefined : decodeCheckpoint(bytes);
+  }
+
+  saveCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    return this.#checkpointFile.save(encodeCheckpoint(checkpoint));
+  }
+
+  async close(): Promise<void> {
+    await this.#hardStateFile.idle();
+    await this.#checkpointFile.idle();
+  }
+}
+
+function validateHardState(state: HardState): void {
+  for (const key of ['term', 'commitIndex', 'firstIndex'] as const) {
+    const value = state[key];
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`hard state ${key} must be a non-negative safe integer, got ${value}`);
+  }
+  if (state.firstIndex < 1) throw new RangeError('hard state firstIndex must be >= 1');
+  if (typeof state.votedFor !== 'string') throw new TypeError('hard state votedFor must be a string');
+}
