@@ -123,17 +123,50 @@ export interface NativeSegment {
    * A failure rejects with ERR_IO (or ERR_NO_SPACE) and latches: later write()/flush() throw.
    */
   flush(offset: number, length: number): Promise<void>;
-  /** Touch every page for writing on a background thread (MADV_POPULATE_WRITE or a write per page). */
-  prefault(): Promise<void>;
+  /**
+   * Touch every page of [offset, offset+length) (default: the whole segment) for writing on a
+   * background thread (MADV_POPULATE_WRITE, or an atomic add of 0 per page: contents unchanged).
+   */
+  prefault(offset?: number, length?: number): Promise<void>;
   /** Walk records in [start, end) of the mapping; basePos defaults to the segment's own base. */
   scan(start: number, end: number, options?: ScanOptions): ScanResult;
-  /** Offset of the first valid record (CRC and pos checked) at or after `start`, or -1. */
+  /**
+   * Offset of the first valid record (CRC and pos checked) at or after `start`, or -1.
+   * `basePos` is the segment's base (the pos of its byte 0): a record at offset o must carry
+   * pos == basePos + o.
+   */
   findValidRecord(start: number, end: number, basePos: number): number;
   /** Settles after in-flight flush/prefault finish; munmap waits for live views. Idempotent. */
   close(): Promise<void>;
 }
 
+/** The record layout constants compiled into the addon (native/format.h, docs/FORMAT.md). */
+export interface NativeFormat {
+  readonly version: number;
+  readonly magic: number;
+  readonly headerSizeBytes: number;
+  readonly crcCoveredHeaderBytes: number;
+  readonly types: { readonly padding: number; readonly normal: number; readonly noop: number; readonly config: number };
+  readonly offsets: {
+    readonly magic: number;
+    readonly version: number;
+    readonly type: number;
+    readonly flags: number;
+    readonly totalSize: number;
+    readonly bodySize: number;
+    readonly index: number;
+    readonly term: number;
+    readonly pos: number;
+    readonly reserved: number;
+    readonly crc: number;
+  };
+  readonly slotSizeBytes: number;
+  readonly slotOffsets: { readonly pos: number; readonly term: number; readonly size: number; readonly crc: number };
+}
+
 export interface NativeAddon {
+  /** Layout constants as compiled into the addon, so tests can check C++ and TypeScript agree. */
+  readonly format: NativeFormat;
   crc32c(data: Uint8Array, seed?: number): number;
   /** The byte-at-a-time table implementation (for tests and benchmarks). */
   crc32cPortable(data: Uint8Array, seed?: number): number;
