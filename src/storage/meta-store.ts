@@ -18,6 +18,8 @@ export interface HardState {
   commitIndex: number;
   /** First index still retained by the log (1 for a fresh log). */
   firstIndex: number;
+  /** Term of the entry just before firstIndex (0 when firstIndex is 1). */
+  prevTerm: number;
 }
 
 export interface Checkpoint {
@@ -39,6 +41,7 @@ export const INITIAL_HARD_STATE: Readonly<HardState> = Object.freeze({
   votedFor: '',
   commitIndex: 0,
   firstIndex: 1,
+  prevTerm: 0,
 });
 
 export function encodeHardState(state: HardState): Buffer {
@@ -52,6 +55,7 @@ export function encodeHardState(state: HardState): Buffer {
   writeU64(view, 16, state.commitIndex);
   writeU64(view, 24, state.firstIndex);
   view.setUint32(32, votedFor.byteLength, true);
+  writeU64(view, 36, state.prevTerm);
   votedFor.copy(bytes, META_HEADER_BYTES);
   const crc = native.crc32c(votedFor, native.crc32c(bytes.subarray(0, 44)));
   view.setUint32(44, crc, true);
@@ -76,6 +80,7 @@ export function decodeHardState(bytes: Uint8Array, path: string): HardState {
     term: readU64(view, 8),
     commitIndex: readU64(view, 16),
     firstIndex: readU64(view, 24),
+    prevTerm: readU64(view, 36),
     votedFor: Buffer.from(votedFor).toString('utf8'),
   };
 }
@@ -212,7 +217,7 @@ export class MetaStore {
 }
 
 function validateHardState(state: HardState): void {
-  for (const key of ['term', 'commitIndex', 'firstIndex'] as const) {
+  for (const key of ['term', 'commitIndex', 'firstIndex', 'prevTerm'] as const) {
     const value = state[key];
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`hard state ${key} must be a non-negative safe integer, got ${value}`);
   }

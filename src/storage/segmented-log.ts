@@ -360,7 +360,8 @@ export class SegmentedLog {
       this.#lastCheckpoint = checkpoint;
     }
     if (firstHeader !== undefined && firstHeader.type !== RecordType.Padding) {
-      this.#firstIndex = firstHeader.index;
+      // A crash between saving firstIndex and deleting old segments leaves records below it.
+      this.#firstIndex = Math.max(firstHeader.index, hard.firstIndex);
       if (expectedIndex === undefined) expectedIndex = firstHeader.index;
     } else {
       this.#firstIndex = expectedIndex ?? hard.firstIndex;
@@ -880,6 +881,7 @@ export class SegmentedLog {
   /** Term of `index`; 0 for index 0. Throws ERR_COMPACTED / ERR_OUT_OF_RANGE outside the log. */
   term(index: number): number {
     if (index === 0) return 0;
+    if (index === this.#firstIndex - 1) return this.meta.hardState.prevTerm;
     if (index === this.#lastIndex) return this.#lastTerm;
     this.#checkReadable(index);
     return this.#slot(index).term;
@@ -1143,7 +1145,7 @@ export class SegmentedLog {
       drop++;
     }
     if (drop === 0) return this.#firstIndex;
-    await this.meta.save({ firstIndex: newFirst });
+    await this.meta.save({ firstIndex: newFirst, prevTerm: this.#slot(newFirst - 1).term });
     const removed = this.#segments.splice(0, drop);
     this.#firstIndex = newFirst;
     for (const seg of removed) {

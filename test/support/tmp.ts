@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A fresh temporary directory; removed by the returned cleanup. */
+export function makeTempDir(prefix = 'raftledger-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Deterministic PRNG (mulberry32) for seeded tests. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Seed from RAFTLEDGER_SEED or a random one; print it so a failure can be replayed. */
+export function testSeed(name: string): number {
+  const fromEnv = process.env.RAFTLEDGER_SEED;
+  const seed = fromEnv !== undefined ? Number(fromEnv) : Math.floor(Math.random() * 2 ** 31);
+  process.stdout.write(`[${name}] seed ${seed} (replay with RAFTLEDGER_SEED=${seed})\n`);
+  return seed;
+}
+
+/** The payload of entry `index` in a test log: its size and bytes follow from index and salt. */
+export function payloadFor(index: number, salt = 0, maxSize = 300): Buffer {
+  const size = ((index * 7919 + salt * 31) % maxSize) + 1;
+  const bytes = Buffer.allocUnsafe(size);
+  let x = (index * 2654435761 + salt) >>> 0;
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  return bytes;
+}
