@@ -111,7 +111,9 @@ ScanOutcome ScanRecords(const uint8_t* data, size_t dataLen, size_t start, size_
     } else {
       c.paddingTotal = dataLen - o;  // segment scan: bytes to the segment end
     }
-    c.paddingLimit = p.segment ? dataLen : end;
+    // A padding record's body is never read: in a buffer it may extend past `end` (to the
+    // segment end); in a segment it must end at the segment end.
+    c.paddingLimit = p.segment ? dataLen : UINT64_MAX;
     InvalidReason why = CheckStructure(h, o, c);
     if (why != InvalidReason::None) {
       invalid(why);
