@@ -1,0 +1,338 @@
+/**
+ * The client protocol (client <-> server on the client port): one request or
+ * response per frame (frame.ts). All integers little-endian; u64 values must
+ * be safe integers (< 2^53).
+ *
+ * Request, frame kind ClientRequest (16):
+ *
+ *   off  size  field
+ *   0    4     id      u32 request id, echoed in the response
+ *   4    4     group   u32 Raft group id
+ *   8    1     op      1 append, 2 read, 3 status
+ *   then, by op:
+ *     append  u32 count (>= 1), then `count` times: u32 length + payload bytes
+ *     read    u64 index
+ *     status  nothing
+ *
+ * Response, frame kind ClientResponse (17):
+ *
+ *   0    4     id      u32 request id
+ *   4    1     kind    1 append ok, 2 read entry, 3 read miss (null), 4 status, 5 error
+ *   then, by kind:
+ *     append ok   u32 count, then `count` times: u64 index, u64 pos
+ *     read entry  u64 index, u64 term, u64 pos, u8 type (1..3), u32 length + payload
+ *     read miss   nothing
+ *     status      u32 length (<= 1 MiB) + UTF-8 JSON text of an object
+ *     error       u8 flags (bit 0 retriable, bit 1 has leader hint, bit 2 hint has address;
+ *                 other bits 0), u8 length (1..64) + code ([A-Z0-9_], starting with a letter),
+ *                 u32 length (<= 64 KiB) + UTF-8 message,
+ *                 [u8 length (1..255) + leader id], [u8 length (1..255) + leader address]
+ *   Trailing bytes are a protocol error. Every malformed input is ERR_PROTOCOL.
+ */
+import type { LeaderHint } from '../errors.js';
+import type { EntryType } from '../raft/types.js';
+import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  FRAME_HEADER_BYTES,
+  FRAME_LENGTH_OVERHEAD,
+  FrameKind,
+  protocolError,
+  writeFrameHeader,
+  type Frame,
+} from './frame.js';
+
+export const MAX_STATUS_BYTES = 1024 * 1024;
+export const MAX_ERROR_MESSAGE_BYTES = 64 * 1024;
+export const MAX_ERROR_CODE_BYTES = 64;
+
+export type ClientRequest =
+  | { id: number; group: number; op: 'append'; payloads: Uint8Array[] }
+  | { id: number; group: number; op: 'read'; index: number }
+  | { id: number; group: number; op: 'status' };
+
+export interface ReadEntry {
+  index: number;
+  term: number;
+  pos: number;
+  type: EntryType;
+  payload: Uint8Array;
+}
+
+export interface WireError {
+  code: string;
+  message: string;
+  retriable: boolean;
+  leaderHint?: LeaderHint;
+}
+
+export type ClientResponse =
+  | { id: number; kind: 'append'; ok: { index: number; pos: number }[] }
+  | { id: number; kind: 'read'; entry: ReadEntry | null }
+  | { id: number; kind: 'status'; status: Record<string, unknown> }
+  | { id: number; kind: 'error'; error: WireError };
+
+const Op = { append: 1, read: 2, status: 3 } as const;
+const Res = { append: 1, readEntry: 2, readMiss: 3, status: 4, error: 5 } as const;
+const ERR_RETRIABLE = 1;
+const ERR_HINT = 2;
+const ERR_HINT_ADDRESS = 4;
+const CODE_PATTERN = /^[A-Z][A-Z0-9_]*$/;
+
+function finish(out: Buffer, kind: FrameKind, maxFrameBytes: number): Buffer {
+  const length = out.length - FRAME_HEADER_BYTES + FRAME_LENGTH_OVERHEAD;
+  if (length > maxFrameBytes) throw new RangeError(`encoded frame of ${length} bytes exceeds the cap of ${maxFrameBytes}`);
+  writeFrameHeader(out, 0, kind, out.length - FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** A request as one complete frame. Misuse (bad ids, no payloads, too big) is a TypeError/RangeError. */
+export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  checkU32(request.id, 'request.id');
+  checkU32(request.group, 'request.group');
+  let size = FRAME_HEADER_BYTES + 9;
+  switch (request.op) {
+    case 'append': {
+      if (!Array.isArray(request.payloads) || request.payloads.length === 0) {
+        throw new TypeError('append needs at least one payload');
+      }
+      size += 4;
+      for (const p of request.payloads) {
+        if (!(p instanceof Uint8Array)) throw new TypeError('payloads must be Uint8Arrays');
+        size += 4 + p.byteLength;
+      }
+      break;
+    }
+    case 'read':
+      checkU64(request.index, 'request.index');
+      size += 8;
+      break;
+    case 'status':
+      break;
+    default:
+      throw new TypeError(`unknown client op ${String((request as { op?: unknown }).op)}`);
+  }
+  if (size - FRAME_HEADER_BYTES + FRAME_LENGTH_OVERHEAD > maxFrameBytes) {
+    throw new RangeError(`request of ${size} bytes exceeds the frame cap of ${maxFrameBytes}`);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let o = FRAME_HEADER_BYTES;
+  out.writeUInt32LE(request.id, o);
+  out.writeUInt32LE(request.group, o + 4);
+  out[o + 8] = Op[request.op];
+  o += 9;
+  if (request.op === 'append') {
+    out.writeUInt32LE(request.payloads.length, o);
+    o += 4;
+    for (const p of request.payloads) {
+      out.writeUInt32LE(p.byteLength, o);
+      out.set(p, o + 4);
+      o += 4 + p.byteLength;
+    }
+  } else if (request.op === 'read') {
+    o = putU64(out, o, request.index);
+  }
+  return finish(out, FrameKind.ClientRequest, maxFrameBytes);
+}
+
+/** Decode the body of a ClientRequest frame. Payloads are views of `body`. */
+export function decodeClientRequest(body: Buffer): ClientRequest {
+  const r = new WireReader(body, 'client request');
+  const id = r.u32('id');
+  const group = r.u32('group');
+  const op = r.u8('op');
+  let request: ClientRequest;
+  switch (op) {
+    case Op.append: {
+      const count = r.u32('payload count');
+      if (count === 0) throw protocolError('client request: append without payloads');
+      if (count > Math.floor(r.remaining / 4)) throw protocolError(`client request: ${count} payloads cannot fit in ${r.remaining} bytes`);
+      const payloads: Uint8Array[] = new Array<Uint8Array>(count);
+      for (let i = 0; i < count; i++) payloads[i] = r.bytes(r.u32('payload length'), 'payload');
+      request = { id, group, op: 'append', payloads };
+      break;
+    }
+    case Op.read:
+      request = { id, group, op: 'read', index: r.u64('index') };
+      break;
+    case Op.status:
+      request = { id, group, op: 'status' };
+      break;
+    default:
+      throw protocolError(`client request: unknown op ${op}`);
+  }
+  r.end();
+  return request;
+}
+
+function checkCode(code: unknown): Buffer {
+  if (typeof code !== 'string' || code.length > MAX_ERROR_CODE_BYTES || !CODE_PATTERN.test(code)) {
+    throw new TypeError(`error code must match ${CODE_PATTERN} and be at most ${MAX_ERROR_CODE_BYTES} bytes`);
+  }
+  return Buffer.from(code, 'latin1');
+}
+
+/** A response as one complete frame. Misuse is a TypeError/RangeError. */
+export function encodeClientResponse(response: ClientResponse, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  checkU32(response.id, 'response.id');
+  const head = FRAME_HEADER_BYTES + 5;
+  let out: Buffer;
+  let o = head;
+  switch (response.kind) {
+    case 'append': {
+      const ok = response.ok;
+      out = Buffer.allocUnsafe(head + 4 + 16 * ok.length);
+      out[FRAME_HEADER_BYTES + 4] = Res.append;
+      out.writeUInt32LE(ok.length, o);
+      o += 4;
+      for (const r of ok) {
+        o = putU64(out, o, checkU64(r.index, 'ok.index'));
+        o = putU64(out, o, checkU64(r.pos, 'ok.pos'));
+      }
+      break;
+    }
+    case 'read': {
+      const e = response.entry;
+      if (e === null) {
+        out = Buffer.allocUnsafe(head);
+        out[FRAME_HEADER_BYTES + 4] = Res.readMiss;
+        break;
+      }
+      if (e.type !== 1 && e.type !== 2 && e.type !== 3) throw new RangeError(`entry type must be 1..3, got ${String(e.type)}`);
+      if (head + 29 + e.payload.byteLength - FRAME_HEADER_BYTES > maxFrameBytes) {
+        throw new RangeError(`read response exceeds the frame cap of ${maxFrameBytes}`);
+      }
+      out = Buffer.allocUnsafe(head + 29 + e.payload.byteLength);
+      out[FRAME_HEADER_BYTES + 4] = Res.readEntry;
+      o = putU64(out, o, checkU64(e.index, 'entry.index'));
+      o = putU64(out, o, checkU64(e.term, 'entry.term'));
+      o = putU64(out, o, checkU64(e.pos, 'entry.pos'));
+      out[o++] = e.type;
+      out.writeUInt32LE(e.payload.byteLength, o);
+      out.set(e.payload, o + 4);
+      break;
+    }
+    case 'status': {
+      const s = response.status;
+      if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new TypeError('status must be a plain object');
+      const json = Buffer.from(JSON.stringify(s), 'utf8');
+      if (json.length > MAX_STATUS_BYTES) throw new RangeError(`status JSON is ${json.length} bytes (cap ${MAX_STATUS_BYTES})`);
+      out = Buffer.allocUnsafe(head + 4 + json.length);
+      out[FRAME_HEADER_BYTES + 4] = Res.status;
+      out.writeUInt32LE(json.length, o);
+      out.set(json, o + 4);
+      break;
+    }
+    case 'error': {
+      const err = response.error;
+      const code = checkCode(err.code);
+      const message = Buffer.from(String(err.message), 'utf8');
+      let cut = Math.min(message.length, MAX_ERROR_MESSAGE_BYTES);
+      if (cut < message.length) while (cut > 0 && (message[cut]! & 0xc0) === 0x80) cut--; // whole characters only
+      const text = message.subarray(0, cut);
+      let flags = err.retriable ? ERR_RETRIABLE : 0;
+      let hintId: Buffer | null = null;
+      let hintAddress: Buffer | null = null;
+      if (err.leaderHint !== undefined) {
+        flags |= ERR_HINT;
+        hintId = shortUtf8(err.leaderHint.id, 'leaderHint.id');
+        if (err.leaderHint.address !== undefined) {
+          flags |= ERR_HINT_ADDRESS;
+          hintAddress = shortUtf8(err.leaderHint.address, 'leaderHint.address');
+        }
+      }
+      const size =
+        head + 1 + 1 + code.length + 4 + text.length + (hintId ? 1 + hintId.length : 0) + (hintAddress ? 1 + hintAddress.length : 0);
+      out = Buffer.allocUnsafe(size);
+      out[FRAME_HEADER_BYTES + 4] = Res.error;
+      out[o++] = flags;
+      o = putStr8(out, o, code);
+      out.writeUInt32LE(text.length, o);
+      out.set(text, o + 4);
+      o += 4 + text.length;
+      if (hintId) o = putStr8(out, o, hintId);
+      if (hintAddress) o = putStr8(out, o, hintAddress);
+      break;
+    }
+    default:
+      throw new TypeError(`unknown response kind ${String((response as { kind?: unknown }).kind)}`);
+  }
+  out.writeUInt32LE(response.id, FRAME_HEADER_BYTES);
+  return finish(out, FrameKind.ClientResponse, maxFrameBytes);
+}
+
+/** Decode the body of a ClientResponse frame. A read payload is a view of `body`. */
+export function decodeClientResponse(body: Buffer): ClientResponse {
+  const r = new WireReader(body, 'client response');
+  const id = r.u32('id');
+  const kind = r.u8('kind');
+  let response: ClientResponse;
+  switch (kind) {
+    case Res.append: {
+      const count = r.u32('ok count');
+      if (count > Math.floor(r.remaining / 16)) throw protocolError(`client response: ${count} results cannot fit in ${r.remaining} bytes`);
+      const ok: { index: number; pos: number }[] = new Array<{ index: number; pos: number }>(count);
+      for (let i = 0; i < count; i++) ok[i] = { index: r.u64('ok.index'), pos: r.u64('ok.pos') };
+      response = { id, kind: 'append', ok };
+      break;
+    }
+    case Res.readEntry: {
+      const index = r.u64('entry.index');
+      const term = r.u64('entry.term');
+      const pos = r.u64('entry.pos');
+      const type = r.u8('entry.type');
+      if (type < 1 || type > 3) throw protocolError(`client response: entry type ${type}`);
+      const payload = r.bytes(r.u32('payload length'), 'payload');
+      response = { id, kind: 'read', entry: { index, term, pos, type: type as EntryType, payload } };
+      break;
+    }
+    case Res.readMiss:
+      response = { id, kind: 'read', entry: null };
+      break;
+    case Res.status: {
+      const text = r.str32('status', MAX_STATUS_BYTES);
+      let status: unknown;
+      try {
+        status = JSON.parse(text);
+      } catch (error) {
+        throw protocolError('client response: status is not valid JSON', error);
+      }
+      if (status === null || typeof status !== 'object' || Array.isArray(status)) {
+        throw protocolError('client response: status is not a JSON object');
+      }
+      response = { id, kind: 'status', status: status as Record<string, unknown> };
+      break;
+    }
+    case Res.error: {
+      const flags = r.u8('error flags');
+      if ((flags & ~(ERR_RETRIABLE | ERR_HINT | ERR_HINT_ADDRESS)) !== 0 || ((flags & ERR_HINT_ADDRESS) !== 0 && (flags & ERR_HINT) === 0)) {
+        throw protocolError(`client response: error flags 0x${flags.toString(16)}`);
+      }
+      const code = r.str8('error code', 1);
+      if (code.length > MAX_ERROR_CODE_BYTES || !CODE_PATTERN.test(code)) throw protocolError('client response: malformed error code');
+      const message = r.str32('error message', MAX_ERROR_MESSAGE_BYTES);
+      const error: WireError = { code, message, retriable: (flags & ERR_RETRIABLE) !== 0 };
+      if ((flags & ERR_HINT) !== 0) {
+        const hint: LeaderHint = { id: r.str8('leader id', 1) };
+        if ((flags & ERR_HINT_ADDRESS) !== 0) hint.address = r.str8('leader address', 1);
+        error.leaderHint = hint;
+      }
+      response = { id, kind: 'error', error };
+      break;
+    }
+    default:
+      throw protocolError(`client response: unknown kind ${kind}`);
+  }
+  r.end();
+  return response;
+}
+
+export function decodeClientRequestFrame(frame: Frame): ClientRequest {
+  if (frame.kind !== FrameKind.ClientRequest) throw protocolError(`expected a client request frame, got kind ${frame.kind}`);
+  return decodeClientRequest(frame.body);
+}
+
+export function decodeClientResponseFrame(frame: Frame): ClientResponse {
+  if (frame.kind !== FrameKind.ClientResponse) throw protocolError(`expected a client response frame, got kind ${frame.kind}`);
+  return decodeClientResponse(frame.body);
+}

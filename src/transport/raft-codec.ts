@@ -1,0 +1,326 @@
+/**
+ * Binary codec for the Raft messages of src/raft/types.ts, one message per
+ * frame of kind FrameKind.Raft (see frame.ts for the 6-byte frame header).
+ * All integers little-endian; u64 values must be safe integers (< 2^53).
+ *
+ * Frame body:
+ *
+ *   off  size  field
+ *   0    4     group     u32 Raft group id
+ *   4    1     type      1 append, 2 appendResp, 3 heartbeat, 4 heartbeatResp,
+ *                        5 vote, 6 preVote, 7 voteResp, 8 preVoteResp, 9 timeoutNow
+ *   5    1     flags     bit 0 reject (appendResp, voteResp, preVoteResp)
+ *                        bit 1 transfer (vote, preVote); every other bit must be 0
+ *   6    8     term      u64
+ *   14   1+n   from      u8 length n (1..255) + UTF-8 node id
+ *   ..   1+m   to        u8 length m (1..255) + UTF-8 node id
+ *   then, by type:
+ *     append         u64 prevIndex, u64 prevTerm, u64 commit, u32 count,
+ *                    then `count` on-disk records back to back, verbatim
+ *                    (48-byte header + body, docs/FORMAT.md)
+ *     appendResp     u64 index, u64 rejectHint, u64 hintTerm
+ *     heartbeat      u64 commit
+ *     vote, preVote  u64 lastIndex, u64 lastTerm
+ *     others         nothing
+ *   The body must end exactly there (trailing bytes are a protocol error).
+ *
+ * The local annotations waitForHardState / waitForDurableIndex are never encoded.
+ *
+ * Entries travel as their on-disk records, attached by the driver as
+ * `entry.record`; the encoder copies them with one Buffer.set each. The
+ * decoder returns entries whose `record` is a view of the frame body and whose
+ * `data` is `record.subarray(48)`. It checks magic, version, type (1..3),
+ * totalSize == 48 + bodySize, that the record lies within the frame, and that
+ * indexes run consecutively from prevIndex + 1; it does not check CRCs (the
+ * storage layer does, once, when it appends).
+ */
+import type { Entry, EntryType, Message } from '../raft/types.js';
+import { FORMAT_VERSION, HEADER_SIZE_BYTES, RECORD_MAGIC, RecordOffset } from '../storage/format.js';
+import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
+import { FRAME_HEADER_BYTES, FrameKind, protocolError, writeFrameHeader, type Frame } from './frame.js';
+
+/** An entry as the transport carries it: with its encoded on-disk record. */
+export type WireEntry = Entry & { record: Uint8Array };
+
+export interface RaftEnvelope {
+  group: number;
+  message: Message;
+}
+
+const TypeCode = {
+  append: 1,
+  appendResp: 2,
+  heartbeat: 3,
+  heartbeatResp: 4,
+  vote: 5,
+  preVote: 6,
+  voteResp: 7,
+  preVoteResp: 8,
+  timeoutNow: 9,
+} as const satisfies Record<Message['type'], number>;
+
+const FLAG_REJECT = 1;
+const FLAG_TRANSFER = 2;
+/** group + type + flags + term + two length bytes. */
+const FIXED_BYTES = 4 + 1 + 1 + 8 + 1 + 1;
+const TWO_32 = 0x1_0000_0000;
+
+function tailBytes(message: Message): number {
+  switch (message.type) {
+    case 'append':
+      return 8 * 3 + 4;
+    case 'appendResp':
+      return 8 * 3;
+    case 'heartbeat':
+      return 8;
+    case 'vote':
+    case 'preVote':
+      return 8 * 2;
+    case 'heartbeatResp':
+    case 'voteResp':
+    case 'preVoteResp':
+    case 'timeoutNow':
+      return 0;
+    default:
+      throw new TypeError(`unknown Raft message type ${String((message as { type?: unknown }).type)}`);
+  }
+}
+
+function recordOf(entry: Entry, expectedIndex: number): Uint8Array {
+  const record = (entry as Partial<WireEntry>).record;
+  if (!(record instanceof Uint8Array)) {
+    throw new TypeError(`entry ${entry.index} has no encoded record (the driver must attach entry.record)`);
+  }
+  if (entry.index !== expectedIndex) {
+    throw new TypeError(`entry index ${entry.index} out of sequence (expected ${expectedIndex})`);
+  }
+  if (record.byteLength < HEADER_SIZE_BYTES) {
+    throw new TypeError(`entry ${entry.index}: record is ${record.byteLength} bytes, shorter than a header`);
+  }
+  const o = RecordOffset.totalSize;
+  const totalSize = (record[o]! | (record[o + 1]! << 8) | (record[o + 2]! << 16) | (record[o + 3]! << 24)) >>> 0;
+  const i = RecordOffset.index;
+  const lo = (record[i]! | (record[i + 1]! << 8) | (record[i + 2]! << 16) | (record[i + 3]! << 24)) >>> 0;
+  const hi = (record[i + 4]! | (record[i + 5]! << 8) | (record[i + 6]! << 16) | (record[i + 7]! << 24)) >>> 0;
+  if (totalSize !== record.byteLength || hi * TWO_32 + lo !== entry.index) {
+    throw new TypeError(`entry ${entry.index}: its record header does not describe it`);
+  }
+  return record;
+}
+
+/** Size of the complete frame (header included) that encodes `message`. Validates entries' records. */
+export function raftFrameSize(message: Message): number {
+  const from = shortUtf8(message.from, 'message.from');
+  const to = shortUtf8(message.to, 'message.to');
+  let size = FRAME_HEADER_BYTES + FIXED_BYTES + from.length + to.length + tailBytes(message);
+  if (message.type === 'append') {
+    const entries = message.entries;
+    let expected = message.prevIndex + 1;
+    for (let i = 0; i < entries.length; i++) size += recordOf(entries[i]!, expected++).byteLength;
+  }
+  return size;
+}
+
+/**
+ * Encode one message as a complete frame at `offset` of `target` (which must
+ * have raftFrameSize(message) bytes there). Returns the offset after it.
+ */
+export function writeRaftFrame(target: Buffer, offset: number, group: number, message: Message): number {
+  checkU32(group, 'group');
+  const from = shortUtf8(message.from, 'message.from');
+  const to = shortUtf8(message.to, 'message.to');
+  const start = offset;
+  let o = offset + FRAME_HEADER_BYTES;
+  target.writeUInt32LE(group, o);
+  const code = TypeCode[message.type] as number | undefined;
+  if (code === undefined) throw new TypeError(`unknown Raft message type ${String(message.type)}`);
+  target[o + 4] = code;
+  let flags = 0;
+  o = putU64(target, o + 6, checkU64(message.term, 'term'));
+  o = putStr8(target, o, from);
+  o = putStr8(target, o, to);
+  switch (message.type) {
+    case 'append': {
+      o = putU64(target, o, checkU64(message.prevIndex, 'prevIndex'));
+      o = putU64(target, o, checkU64(message.prevTerm, 'prevTerm'));
+      o = putU64(target, o, checkU64(message.commit, 'commit'));
+      const entries = message.entries;
+      target.writeUInt32LE(entries.length, o);
+      o += 4;
+      let expected = message.prevIndex + 1;
+      for (let i = 0; i < entries.length; i++) {
+        const record = recordOf(entries[i]!, expected++);
+        target.set(record, o);
+        o += record.byteLength;
+      }
+      break;
+    }
+    case 'appendResp':
+      if (message.reject) flags |= FLAG_REJECT;
+      o = putU64(target, o, checkU64(message.index, 'index'));
+      o = putU64(target, o, checkU64(message.rejectHint, 'rejectHint'));
+      o = putU64(target, o, checkU64(message.hintTerm, 'hintTerm'));
+      break;
+    case 'heartbeat':
+      o = putU64(target, o, checkU64(message.commit, 'commit'));
+      break;
+    case 'vote':
+    case 'preVote':
+      if (message.transfer) flags |= FLAG_TRANSFER;
+      o = putU64(target, o, checkU64(message.lastIndex, 'lastIndex'));
+      o = putU64(target, o, checkU64(message.lastTerm, 'lastTerm'));
+      break;
+    case 'voteResp':
+    case 'preVoteResp':
+      if (message.reject) flags |= FLAG_REJECT;
+      break;
+    case 'heartbeatResp':
+    case 'timeoutNow':
+      break;
+  }
+  target[start + FRAME_HEADER_BYTES + 5] = flags;
+  writeFrameHeader(target, start, FrameKind.Raft, o - start - FRAME_HEADER_BYTES);
+  return o;
+}
+
+/** One message as one complete frame (one allocation). */
+export function encodeRaftMessage(group: number, message: Message): Buffer {
+  const out = Buffer.allocUnsafe(raftFrameSize(message));
+  writeRaftFrame(out, 0, group, message);
+  return out;
+}
+
+/** Many messages (e.g. everything for one peer in one event-loop turn) as frames back to back in one Buffer. */
+export function encodeRaftBatch(items: readonly RaftEnvelope[]): Buffer {
+  let size = 0;
+  for (let i = 0; i < items.length; i++) size += raftFrameSize(items[i]!.message);
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (let i = 0; i < items.length; i++) o = writeRaftFrame(out, o, items[i]!.group, items[i]!.message);
+  return out;
+}
+
+const TYPE_BY_CODE: readonly (Message['type'] | undefined)[] = (() => {
+  const table: (Message['type'] | undefined)[] = [];
+  for (const [name, code] of Object.entries(TypeCode)) table[code] = name as Message['type'];
+  return table;
+})();
+
+const ALLOWED_FLAGS: Record<Message['type'], number> = {
+  append: 0,
+  appendResp: FLAG_REJECT,
+  heartbeat: 0,
+  heartbeatResp: 0,
+  vote: FLAG_TRANSFER,
+  preVote: FLAG_TRANSFER,
+  voteResp: FLAG_REJECT,
+  preVoteResp: FLAG_REJECT,
+  timeoutNow: 0,
+};
+
+const WHAT = 'raft message';
+
+/** Decode the body of a FrameKind.Raft frame. Throws ERR_PROTOCOL on anything malformed. */
+export function decodeRaftMessage(body: Buffer): RaftEnvelope {
+  const r = new WireReader(body, WHAT);
+  const group = r.u32('group');
+  const code = r.u8('type');
+  const type = TYPE_BY_CODE[code];
+  if (type === undefined) throw protocolError(`${WHAT}: unknown type ${code}`);
+  const flags = r.u8('flags');
+  if ((flags & ~ALLOWED_FLAGS[type]) !== 0) throw protocolError(`${WHAT}: flags 0x${flags.toString(16)} not valid for ${type}`);
+  const term = r.u64('term');
+  const from = r.str8('from', 1);
+  const to = r.str8('to', 1);
+  let message: Message;
+  switch (type) {
+    case 'append': {
+      const prevIndex = r.u64('prevIndex');
+      const prevTerm = r.u64('prevTerm');
+      const commit = r.u64('commit');
+      const count = r.u32('entry count');
+      if (count > Math.floor(r.remaining / HEADER_SIZE_BYTES)) {
+        throw protocolError(`${WHAT}: ${count} entries cannot fit in ${r.remaining} bytes`);
+      }
+      if (prevIndex + count > Number.MAX_SAFE_INTEGER) throw protocolError(`${WHAT}: entry indexes exceed 2^53-1`);
+      const entries: WireEntry[] = new Array<WireEntry>(count);
+      for (let i = 0; i < count; i++) entries[i] = decodeRecord(r, body, prevIndex + 1 + i);
+      message = { type, from, to, term, prevIndex, prevTerm, entries, commit };
+      break;
+    }
+    case 'appendResp':
+      message = {
+        type,
+        from,
+        to,
+        term,
+        index: r.u64('index'),
+        reject: (flags & FLAG_REJECT) !== 0,
+        rejectHint: r.u64('rejectHint'),
+        hintTerm: r.u64('hintTerm'),
+      };
+      break;
+    case 'heartbeat':
+      message = { type, from, to, term, commit: r.u64('commit') };
+      break;
+    case 'vote':
+    case 'preVote':
+      message = {
+        type,
+        from,
+        to,
+        term,
+        lastIndex: r.u64('lastIndex'),
+        lastTerm: r.u64('lastTerm'),
+        transfer: (flags & FLAG_TRANSFER) !== 0,
+      };
+      break;
+    case 'voteResp':
+    case 'preVoteResp':
+      message = { type, from, to, term, reject: (flags & FLAG_REJECT) !== 0 };
+      break;
+    case 'heartbeatResp':
+    case 'timeoutNow':
+      message = { type, from, to, term };
+      break;
+  }
+  r.end();
+  return { group, message };
+}
+
+function decodeRecord(r: WireReader, body: Buffer, expectedIndex: number): WireEntry {
+  const start = r.offset;
+  if (r.remaining < HEADER_SIZE_BYTES) throw protocolError(`${WHAT}: entry ${expectedIndex} header truncated`);
+  if (body.readUInt32LE(start + RecordOffset.magic) !== RECORD_MAGIC) {
+    throw protocolError(`${WHAT}: entry ${expectedIndex} has a bad record magic`);
+  }
+  if (body[start + RecordOffset.version] !== FORMAT_VERSION) {
+    throw protocolError(`${WHAT}: entry ${expectedIndex} has record version ${body[start + RecordOffset.version]}`);
+  }
+  const type = body[start + RecordOffset.type]!;
+  if (type < 1 || type > 3) throw protocolError(`${WHAT}: entry ${expectedIndex} has record type ${type}`);
+  const totalSize = body.readUInt32LE(start + RecordOffset.totalSize);
+  const bodySize = body.readUInt32LE(start + RecordOffset.bodySize);
+  if (totalSize !== HEADER_SIZE_BYTES + bodySize) {
+    throw protocolError(`${WHAT}: entry ${expectedIndex} totalSize ${totalSize} != 48 + bodySize ${bodySize}`);
+  }
+  if (totalSize > r.remaining) {
+    throw protocolError(`${WHAT}: entry ${expectedIndex} (${totalSize} bytes) overruns the frame`);
+  }
+  const indexLo = body.readUInt32LE(start + RecordOffset.index);
+  const indexHi = body.readUInt32LE(start + RecordOffset.index + 4);
+  if (indexHi * TWO_32 + indexLo !== expectedIndex) {
+    throw protocolError(`${WHAT}: entry index ${indexHi * TWO_32 + indexLo} out of sequence (expected ${expectedIndex})`);
+  }
+  const termHi = body.readUInt32LE(start + RecordOffset.term + 4);
+  if (termHi > 0x1f_ffff) throw protocolError(`${WHAT}: entry ${expectedIndex} term exceeds 2^53-1`);
+  const term = termHi * TWO_32 + body.readUInt32LE(start + RecordOffset.term);
+  const record = r.bytes(totalSize, 'entry record');
+  return { index: expectedIndex, term, type: type as EntryType, data: record.subarray(HEADER_SIZE_BYTES), record };
+}
+
+/** Decode a frame that must be of kind Raft. */
+export function decodeRaftFrame(frame: Frame): RaftEnvelope {
+  if (frame.kind !== FrameKind.Raft) throw protocolError(`expected a Raft frame, got kind ${frame.kind}`);
+  return decodeRaftMessage(frame.body);
+}
