@@ -3,3 +3,4 @@ export { MetaStore, type HardState, type Checkpoint } from './meta-store.js';
 export { RecordType, HEADER_SIZE_BYTES } from './format.js';
 export { crc32c, crc32cImplementation } from './crc32c.js';
 export { verifyLog, type VerifyReport, type Damage } from './verify.js';
+export { joinRecords, validateRecords } from './records.js';

@@ -1,0 +1,736 @@
+/**
+ * Ledger: one replica of one Raft group. It drives the pure Raft core (src/raft) with
+ * the segmented log (src/storage), a message link to its peers, and timers, following
+ * the driver contract in src/raft/index.ts:
+ *
+ *  - every Ready: hard state saved (durably before vote replies when term/vote changed),
+ *    entries written to the mapping (leader: encoded here; follower: the leader's record
+ *    bytes verbatim, CRC-checked before the core ever saw them), messages sent or held
+ *    until the disk has what they promise, committed entries settle waiting appends;
+ *  - durability 'fsync': group commit; the core hears markDurable() only after the
+ *    flush; followers acknowledge only flushed entries, the leader counts itself only
+ *    for flushed entries. 'memory': entries count as stored once in the mapping and a
+ *    background flush runs every memoryFlushIntervalMs;
+ *  - a failed flush stops the replica (ERR_LOG_FAILED): it never serves with an unknown disk.
+ */
+import { EventEmitter } from 'node:events';
+import { RaftLedgerError, type LeaderHint } from '../errors.js';
+import { RaftCore, RaftRefusal, type Entry, type Message, type RaftStatus, type Ready, type Role } from '../raft/index.js';
+import { SegmentedLog, joinRecords, validateRecords, type LogEntry } from '../storage/index.js';
+import { SegmentedLogStorage } from './log-adapter.js';
+import { PendingAppends, type AppendAck } from './pending.js';
+
+export type Durability = 'fsync' | 'memory';
+
+/** Where the core's messages go; the Ledger receives with `receive()`. */
+export interface RaftLink {
+  send(message: Message): void;
+}
+
+export interface LedgerCoreOptions {
+  dir: string;
+  id: string;
+  /** Ids of every voting member, including `id`. */
+  members: readonly string[];
+  /** Where each member's clients connect (for ERR_NOT_LEADER hints). */
+  clientAddresses?: Readonly<Record<string, string>>;
+  link: RaftLink;
+  group?: number;
+  durability?: Durability;
+  tickMs?: number;
+  heartbeatTicks?: number;
+  electionTicks?: number;
+  segmentSizeBytes?: number;
+  maxEntrySizeBytes?: number;
+  /** Entries waiting for a verdict beyond which append() rejects with ERR_OVERLOADED (default 100000). */
+  maxPendingAppends?: number;
+  /** How long append() waits for a verdict before ERR_TIMEOUT (default 10000 ms). */
+  appendTimeoutMs?: number;
+  /** Background flush period in 'memory' mode (default 5 ms). */
+  memoryFlushIntervalMs?: number;
+  /** Minimum time between saves of a commit-only hard-state change (default 200 ms). */
+  commitSaveIntervalMs?: number;
+  /** Max bytes per AppendEntries (default 1 MiB) and entries per message (default 512). */
+  maxBytesPerMessage?: number;
+  maxEntriesPerMessage?: number;
+  maxInflightMessages?: number;
+  seed?: number;
+  /** Diagnostic lines (recovery notes, dropped frames, catch-up needs). */
+  onLog?: (line: string) => void;
+}
+
+export interface LedgerEntry {
+  index: number;
+  term: number;
+  pos: number;
+  type: number;
+  payload: Buffer;
+}
+
+export interface FollowerStatus {
+  match: number;
+  next: number;
+  state: string;
+  lag: number;
+  active: boolean;
+}
+
+export interface LedgerStatus {
+  id: string;
+  group: number;
+  role: Role;
+  term: number;
+  leader: string;
+  leaderAddress?: string;
+  firstIndex: number;
+  lastIndex: number;
+  commitIndex: number;
+  durableIndex: number;
+  durability: Durability;
+  pendingAppends: number;
+  /** Only on the leader. */
+  followers: Record<string, FollowerStatus>;
+}
+
+export interface LedgerEvents {
+  role: [role: Role, term: number];
+  leader: [leader: string, term: number];
+  commit: [commitIndex: number];
+  error: [error: Error];
+}
+
+interface HeldMessage {
+  message: Message;
+  hardStateSeq: number;
+  durableIndex: number;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new RangeError(`${name} must be a number >= ${min}, got ${String(value)}`);
+  return value;
+}
+
+export class Ledger extends EventEmitter<LedgerEvents> {
+  readonly id: string;
+  readonly group: number;
+  readonly durability: Durability;
+  readonly tickMs: number;
+
+  readonly #log: SegmentedLog;
+  readonly #core: RaftCore;
+  readonly #link: RaftLink;
+  readonly #clientAddresses: Readonly<Record<string, string>>;
+  readonly #pending = new PendingAppends();
+  readonly #maxPending: number;
+  readonly #appendTimeoutMs: number;
+  readonly #commitSaveIntervalMs: number;
+  readonly #logLine: (line: string) => void;
+  readonly #timers: NodeJS.Timeout[] = [];
+
+  #held: HeldMessage[] = [];
+  #hardStateSeq = 0;
+  #hardStateDurableSeq = 0;
+  #hardStateBarrier: Promise<void> = Promise.resolve();
+  #durableIndex: number;
+  #commitIndex: number;
+  #readyScheduled = false;
+  #processing = false;
+  #flushWanted = false;
+  #flushRunning = false;
+  #commitToSave = -1;
+  #lastCommitSaveMs = 0;
+  #commitWaiters: Array<() => void> = [];
+  #failed: Error | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #catchUpLoggedAt = new Map<string, number>();
+  #lastRole: Role = 'follower';
+  #lastLeader = '';
+
+  private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
+    super();
+    this.id = options.id;
+    this.group = options.group ?? 0;
+    this.durability = options.durability ?? 'fsync';
+    this.tickMs = positive('tickMs', options.tickMs, 10);
+    this.#log = log;
+    this.#link = options.link;
+    this.#clientAddresses = options.clientAddresses ?? {};
+    this.#maxPending = positive('maxPendingAppends', options.maxPendingAppends, 100_000);
+    this.#appendTimeoutMs = positive('appendTimeoutMs', options.appendTimeoutMs, 10_000);
+    this.#commitSaveIntervalMs = positive('commitSaveIntervalMs', options.commitSaveIntervalMs, 200, 0);
+    this.#logLine = options.onLog ?? (() => {});
+    const storage = new SegmentedLogStorage(log);
+    this.#core = new RaftCore({
+      id: options.id,
+      peers: options.members,
+      storage,
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.heartbeatTicks !== undefined ? { heartbeatTicks: options.heartbeatTicks } : {}),
+      ...(options.electionTicks !== undefined ? { electionTicks: options.electionTicks } : {}),
+      ...(options.maxBytesPerMessage !== undefined ? { maxBytesPerMessage: options.maxBytesPerMessage } : {}),
+      ...(options.maxEntriesPerMessage !== undefined ? { maxEntriesPerMessage: options.maxEntriesPerMessage } : {}),
+      ...(options.maxInflightMessages !== undefined ? { maxInflightMessages: options.maxInflightMessages } : {}),
+    });
+    this.#durableIndex = log.flushedIndex;
+    this.#commitIndex = storage.hardState().commit;
+    // Everything recovered is durable (open flushed it); tell the core.
+    if (log.lastIndex >= log.firstIndex) this.#core.markDurable(log.lastIndex, log.lastTerm);
+  }
+
+  /** Open the log in options.dir and start the replica. */
+  static async open(options: LedgerCoreOptions): Promise<Ledger> {
+    if (options === null || typeof options !== 'object') throw new TypeError('Ledger.open: options must be an object');
+    if (typeof options.id !== 'string' || options.id === '') throw new TypeError('Ledger.open: id must be a non-empty string');
+    if (!Array.isArray(options.members) || !options.members.includes(options.id)) {
+      throw new RangeError(`Ledger.open: members must be an array that includes the id ${JSON.stringify(options.id)}`);
+    }
+    if (options.durability !== undefined && options.durability !== 'fsync' && options.durability !== 'memory') {
+      throw new RangeError(`durability must be 'fsync' or 'memory', got ${JSON.stringify(options.durability)}`);
+    }
+    if (options.link === null || typeof options.link?.send !== 'function') throw new TypeError('Ledger.open: link.send must be a function');
+    const log = await SegmentedLog.open({
+      dir: options.dir,
+      ...(options.segmentSizeBytes !== undefined ? { segmentSizeBytes: options.segmentSizeBytes } : {}),
+      ...(options.maxEntrySizeBytes !== undefined ? { maxEntrySizeBytes: options.maxEntrySizeBytes } : {}),
+      onNotice: (m) => options.onLog?.(`[${options.id}] storage: ${m}`),
+    });
+    let ledger: Ledger;
+    try {
+      ledger = new Ledger(options, log);
+    } catch (error) {
+      await log.close();
+      throw error;
+    }
+    ledger.#start(options);
+    return ledger;
+  }
+
+  #start(options: LedgerCoreOptions): void {
+    this.#timers.push(setInterval(() => this.#onTick(), this.tickMs));
+    if (this.durability === 'memory') {
+      const every = positive('memoryFlushIntervalMs', options.memoryFlushIntervalMs, 5);
+      this.#timers.push(setInterval(() => this.#backgroundFlush(), every));
+    }
+    this.#processReady();
+  }
+
+  // ------------------------------------------------------------------ inputs
+
+  /** A message from a peer (the transport calls this). Bad entries are dropped here. */
+  receive(message: Message): void {
+    if (this.#closed || this.#failed !== undefined) return;
+    if (message.type === 'append' && message.entries.length > 0) {
+      const records = message.entries.map((e) => (e as Entry & { record?: Uint8Array }).record);
+      if (records.some((r) => r === undefined)) {
+        this.#logLine(`[${this.id}] dropped an append from ${message.from} without record bytes`);
+        return;
+      }
+      try {
+        validateRecords(joinRecords(records as Uint8Array[]), message.entries[0]!.index, message.entries.length);
+      } catch (error) {
+        this.#logLine(`[${this.id}] dropped an append from ${message.from}: ${(error as Error).message}`);
+        return;
+      }
+    }
+    try {
+      this.#core.step(message);
+    } catch (error) {
+      this.#logLine(`[${this.id}] could not step a ${message.type} from ${message.from}: ${(error as Error).message}`);
+      return;
+    }
+    this.#scheduleReady();
+  }
+
+  #onTick(): void {
+    if (this.#closed || this.#failed !== undefined) return;
+    this.#core.tick();
+    this.#pending.expire(Date.now());
+    this.#maybeSaveCommit();
+    this.#processReady();
+  }
+
+  #scheduleReady(): void {
+    if (this.#readyScheduled) return;
+    this.#readyScheduled = true;
+    setImmediate(() => {
+      this.#readyScheduled = false;
+      this.#processReady();
+    });
+  }
+
+  // ------------------------------------------------------------------ the Ready loop
+
+  #processReady(): void {
+    if (this.#processing || this.#closed || this.#failed !== undefined) return;
+    this.#processing = true;
+    try {
+      while (this.#core.hasReady()) {
+        const rd = this.#core.ready();
+        if (rd === null) break;
+        const wrote = this.#handleReady(rd);
+        this.#core.advance(rd);
+        if (wrote && this.durability === 'memory') this.#markStoredInMemory();
+      }
+    } catch (error) {
+      this.#fail(error as Error);
+    } finally {
+      this.#processing = false;
+    }
+  }
+
+  /** Returns whether entries were written. */
+  #handleReady(rd: Ready): boolean {
+    if (rd.hardState !== null) {
+      const hs = rd.hardState;
+      if (rd.hardStateMustSync) {
+        // Term or vote changed: durable before vote replies go out and before entries count as stored.
+        const save = this.#log.meta.save({ term: hs.term, votedFor: hs.vote, commitIndex: Math.max(hs.commit, this.#log.meta.hardState.commitIndex) });
+        const seq = ++this.#hardStateSeq;
+        this.#hardStateBarrier = save.then(() => {
+          this.#hardStateDurableSeq = Math.max(this.#hardStateDurableSeq, seq);
+          this.#releaseHeld();
+        });
+        this.#hardStateBarrier.catch((error: unknown) => this.#fail(error as Error));
+      } else if (hs.commit > this.#commitToSave) {
+        // A commit-only change: saved lazily (see #maybeSaveCommit), never on the hot path.
+        this.#commitToSave = hs.commit;
+      }
+    }
+    let wrote = false;
+    if (rd.entries.length > 0) {
+      this.#writeEntries(rd.entries);
+      wrote = true;
+    }
+    for (const m of rd.messages) {
+      const needHs = m.waitForHardState === true && this.#hardStateDurableSeq < this.#hardStateSeq;
+      const needIndex = m.waitForDurableIndex !== undefined && this.#durableIndex < m.waitForDurableIndex;
+      if (needHs || needIndex) {
+        this.#held.push({ message: m, hardStateSeq: m.waitForHardState === true ? this.#hardStateSeq : 0, durableIndex: m.waitForDurableIndex ?? 0 });
+      } else {
+        this.#send(m);
+      }
+    }
+    if (rd.committed !== null) this.#applyCommitted(rd.committed.to);
+    for (const req of rd.needsCatchUp) {
+      const last = this.#catchUpLoggedAt.get(req.peer) ?? 0;
+      if (Date.now() - last > 10_000) {
+        this.#catchUpLoggedAt.set(req.peer, Date.now());
+        this.#logLine(`[${this.id}] follower ${req.peer} needs index ${req.fromIndex}, below this log's first index ${this.#log.firstIndex}`);
+      }
+    }
+    if (rd.softState !== null) {
+      const s = rd.softState;
+      if (s.role !== this.#lastRole) {
+        this.#lastRole = s.role;
+        this.emit('role', s.role, s.term);
+      }
+      if (s.leader !== this.#lastLeader) {
+        this.#lastLeader = s.leader;
+        this.emit('leader', s.leader, s.term);
+      }
+    }
+    return wrote;
+  }
+
+  #writeEntries(entries: readonly Entry[]): void {
+    const first = entries[0]!.index;
+    if (first <= this.#log.lastIndex) {
+      this.#log.truncateSuffix(first).catch((error: unknown) => this.#fail(error as Error));
+      this.#pending.truncated(first);
+      if (this.#durableIndex >= first) this.#durableIndex = first - 1;
+    }
+    let i = 0;
+    while (i < entries.length) {
+      const received = (entries[i] as Entry & { record?: Uint8Array }).record !== undefined;
+      let j = i + 1;
+      while (j < entries.length && ((entries[j] as Entry & { record?: Uint8Array }).record !== undefined) === received) j++;
+      const run = entries.slice(i, j);
+      if (received) {
+        this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)));
+      } else {
+        const result = this.#log.appendEntries(run);
+        for (let k = 0; k < run.length; k++) {
+          const e = run[k] as Entry & { record?: Uint8Array; pos?: number };
+          e.record = result.records[k]!;
+          e.pos = result.positions[k]!;
+        }
+      }
+      i = j;
+    }
+    if (this.durability === 'fsync') this.#requestFlush();
+  }
+
+  #send(message: Message): void {
+    try {
+      this.#link.send(message);
+    } catch (error) {
+      this.#logLine(`[${this.id}] send of ${message.type} to ${message.to} failed: ${(error as Error).message}`);
+    }
+  }
+
+  #releaseHeld(): void {
+    if (this.#held.length === 0) return;
+    const still: HeldMessage[] = [];
+    for (const h of this.#held) {
+      if (this.#hardStateDurableSeq >= h.hardStateSeq && this.#durableIndex >= h.durableIndex) this.#send(h.message);
+      else still.push(h);
+    }
+    this.#held = still;
+  }
+
+  // ------------------------------------------------------------------ durability
+
+  #requestFlush(): void {
+    if (this.#flushRunning) {
+      this.#flushWanted = true;
+      return;
+    }
+    this.#flushRunning = true;
+    const barrier = this.#hardStateBarrier;
+    Promise.all([this.#log.flush(), barrier]).then(
+      ([index]) => {
+        this.#flushRunning = false;
+        this.#onDurable(index);
+        if (this.#flushWanted) {
+          this.#flushWanted = false;
+          this.#requestFlush();
+        }
+      },
+      (error: unknown) => {
+        this.#flushRunning = false;
+        this.#fail(error as Error);
+      },
+    );
+  }
+
+  #onDurable(index: number): void {
+    if (this.#closed || this.#failed !== undefined) return;
+    const bounded = Math.min(index, this.#log.lastIndex);
+    if (bounded > this.#durableIndex || bounded < this.#durableIndex) {
+      this.#durableIndex = bounded;
+      if (bounded >= this.#log.firstIndex) this.#core.markDurable(bounded, this.#log.term(bounded));
+    }
+    this.#releaseHeld();
+    this.#processReady();
+  }
+
+  /** 'memory' mode: written to the mapping counts as stored (after a pending term/vote save). */
+  #markStoredInMemory(): void {
+    const index = this.#log.lastIndex;
+    const term = this.#log.lastTerm;
+    if (this.#hardStateDurableSeq >= this.#hardStateSeq) {
+      this.#durableIndex = index;
+      this.#core.markDurable(index, term);
+      this.#releaseHeld();
+    } else {
+      this.#hardStateBarrier.then(() => this.#onDurable(this.#log.lastIndex)).catch(() => {});
+    }
+  }
+
+  #backgroundFlush(): void {
+    if (this.#closed || this.#failed !== undefined || this.#flushRunning) return;
+    if (this.#log.flushedIndex >= this.#log.lastIndex) return;
+    this.#flushRunning = true;
+    this.#log.flush().then(
+      () => {
+        this.#flushRunning = false;
+      },
+      (error: unknown) => {
+        this.#flushRunning = false;
+        this.#fail(error as Error);
+      },
+    );
+  }
+
+  #applyCommitted(to: number): void {
+    if (to <= this.#commitIndex) return;
+    this.#commitIndex = to;
+    this.#pending.commit(
+      to,
+      (i) => this.#log.term(i),
+      (i) => this.#log.posOf(i),
+    );
+    const waiters = this.#commitWaiters;
+    this.#commitWaiters = [];
+    for (const w of waiters) w();
+    this.emit('commit', to);
+  }
+
+  /** Commit-only hard-state changes are saved lazily (they are an optimization for restarts). */
+  #maybeSaveCommit(): void {
+    if (this.#commitToSave < 0) return;
+    const now = Date.now();
+    if (now - this.#lastCommitSaveMs < this.#commitSaveIntervalMs) return;
+    const commit = Math.min(this.#commitToSave, this.#durableIndex);
+    this.#commitToSave = -1;
+    this.#lastCommitSaveMs = now;
+    if (commit <= this.#log.meta.hardState.commitIndex) return;
+    this.#log.meta.save({ commitIndex: commit }).catch((error: unknown) => this.#fail(error as Error));
+  }
+
+  #fail(error: Error): void {
+    if (this.#failed !== undefined || this.#closed) return;
+    const failure =
+      error instanceof RaftLedgerError && error.code === 'ERR_LOG_FAILED'
+        ? error
+        : new RaftLedgerError('ERR_LOG_FAILED', `replica ${this.id} stopped: ${error.message}`, { cause: error });
+    this.#failed = failure;
+    this.#logLine(`[${this.id}] ${failure.message}`);
+    for (const t of this.#timers) clearInterval(t);
+    this.#pending.rejectAll(failure);
+    if (this.listenerCount('error') > 0) this.emit('error', failure);
+  }
+
+  // ------------------------------------------------------------------ API
+
+  #checkUsable(): void {
+    if (this.#closed) throw new RaftLedgerError('ERR_CLOSED', 'the ledger is closed');
+    if (this.#failed !== undefined) throw this.#failed;
+  }
+
+  #leaderHint(): LeaderHint | undefined {
+    const leader = this.#core.leader;
+    if (leader === '' || leader === this.id) return undefined;
+    const address = this.#clientAddresses[leader];
+    return address === undefined ? { id: leader } : { id: leader, address };
+  }
+
+  #notLeader(): RaftLedgerError {
+    const hint = this.#leaderHint();
+    return new RaftLedgerError(
+      'ERR_NOT_LEADER',
+      hint === undefined ? `${this.id} is not the leader and no leader is known yet` : `${this.id} is not the leader; the leader is ${hint.id}`,
+      hint === undefined ? {} : { leaderHint: hint },
+    );
+  }
+
+  /**
+   * Append one payload (resolves with its { index, pos }) or many (resolves with one per
+   * payload, in order) once committed: stored by a quorum, durably in 'fsync' mode.
+   */
+  append(payload: Uint8Array, options?: { signal?: AbortSignal }): Promise<AppendAck>;
+  append(payloads: readonly Uint8Array[], options?: { signal?: AbortSignal }): Promise<AppendAck[]>;
+  append(input: Uint8Array | readonly Uint8Array[], options: { signal?: AbortSignal } = {}): Promise<AppendAck | AppendAck[]> {
+    const single = input instanceof Uint8Array;
+    const payloads = single ? [input] : input;
+    try {
+      this.#checkUsable();
+      if (!Array.isArray(payloads) || payloads.length === 0) throw new TypeError('append: expected a Uint8Array or a non-empty array of them');
+      for (const p of payloads) {
+        if (!(p instanceof Uint8Array)) throw new TypeError('append: every payload must be a Uint8Array');
+        if (p.byteLength > this.#log.maxEntrySizeBytes) {
+          throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `payload of ${p.byteLength} bytes exceeds maxEntrySizeBytes ${this.#log.maxEntrySizeBytes}`);
+        }
+      }
+      if (this.#pending.size + payloads.length > this.#maxPending) {
+        throw new RaftLedgerError('ERR_OVERLOADED', `${this.#pending.size} appends are already waiting (maxPendingAppends ${this.#maxPending}); retry later`);
+      }
+      options.signal?.throwIfAborted();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let firstIndex: number;
+    try {
+      firstIndex = this.#core.propose(payloads);
+    } catch (error) {
+      if (error instanceof RaftRefusal) {
+        if (error.code === 'ERR_TRANSFER_IN_PROGRESS') {
+          return Promise.reject(new RaftLedgerError('ERR_TRANSFER_IN_PROGRESS', error.message, { cause: error }));
+        }
+        return Promise.reject(this.#notLeader());
+      }
+      return Promise.reject(error);
+    }
+    const promise = new Promise<AppendAck[]>((resolve, reject) => {
+      this.#pending.push({
+        firstIndex,
+        count: payloads.length,
+        term: this.#core.term,
+        deadlineMs: Date.now() + this.#appendTimeoutMs,
+        resolve,
+        reject,
+      });
+    });
+    this.#scheduleReady();
+    const result = single ? promise.then((acks) => acks[0]!) : promise;
+    const signal = options.signal;
+    if (signal === undefined) return result;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(new RaftLedgerError('ERR_ABORTED', 'append aborted while waiting (it may still commit)', { cause: signal.reason }));
+      signal.addEventListener('abort', onAbort, { once: true });
+      result.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  #toEntry(e: LogEntry): LedgerEntry {
+    return { index: e.index, term: e.term, pos: e.pos, type: e.type, payload: e.data };
+  }
+
+  /** A committed entry (or, with uncommitted, any written entry); null past the end. */
+  read(index: number, options: { uncommitted?: boolean } = {}): LedgerEntry | null {
+    this.#checkUsable();
+    if (!Number.isSafeInteger(index) || index < 1) throw new RangeError(`read: index must be a positive integer, got ${String(index)}`);
+    const end = options.uncommitted === true ? this.#log.lastIndex : Math.min(this.#commitIndex, this.#log.lastIndex);
+    if (index > end) return null;
+    return this.#toEntry(this.#log.read(index));
+  }
+
+  /** Committed entries from `from`, at most `limit` of them and about `maxBytes` (at least one). */
+  readRange(from: number, options: { limit?: number; maxBytes?: number; uncommitted?: boolean } = {}): LedgerEntry[] {
+    this.#checkUsable();
+    if (!Number.isSafeInteger(from) || from < 1) throw new RangeError(`readRange: from must be a positive integer, got ${String(from)}`);
+    const limit = options.limit ?? 1000;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('readRange: limit must be a positive integer');
+    const end = options.uncommitted === true ? this.#log.lastIndex : Math.min(this.#commitIndex, this.#log.lastIndex);
+    if (from > end) return [];
+    return this.#log.readRange(from, Math.min(end, from + limit - 1) + 1, options.maxBytes ?? 4 * 1024 * 1024).map((e) => this.#toEntry(e));
+  }
+
+  /** Committed entries from `from` on, waiting for new ones; ends when the signal aborts or the ledger closes. */
+  async *tail(from: number, options: { signal?: AbortSignal; batchBytes?: number } = {}): AsyncGenerator<LedgerEntry> {
+    let next = from;
+    const signal = options.signal;
+    while (!this.#closed && signal?.aborted !== true) {
+      if (this.#failed !== undefined) throw this.#failed;
+      if (next <= this.#commitIndex) {
+        for (const e of this.readRange(next, { limit: 4096, maxBytes: options.batchBytes ?? 1024 * 1024 })) {
+          next = e.index + 1;
+          yield e;
+        }
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        this.#commitWaiters.push(done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  get role(): Role {
+    return this.#core.role;
+  }
+  get leader(): string {
+    return this.#core.leader;
+  }
+  get term(): number {
+    return this.#core.term;
+  }
+  get commitIndex(): number {
+    return this.#commitIndex;
+  }
+  get lastIndex(): number {
+    return this.#log.lastIndex;
+  }
+
+  status(): LedgerStatus {
+    const s: RaftStatus = this.#core.status();
+    const followers: Record<string, FollowerStatus> = {};
+    for (const [id, p] of Object.entries(s.progress)) {
+      if (id === this.id) continue;
+      followers[id] = { match: p.match, next: p.next, state: p.state, lag: Math.max(0, this.#log.lastIndex - p.match), active: p.recentActive };
+    }
+    const leaderAddress = s.leader === '' ? undefined : this.#clientAddresses[s.leader];
+    return {
+      id: this.id,
+      group: this.group,
+      role: s.role,
+      term: s.term,
+      leader: s.leader,
+      ...(leaderAddress !== undefined ? { leaderAddress } : {}),
+      firstIndex: this.#log.firstIndex,
+      lastIndex: this.#log.lastIndex,
+      commitIndex: this.#commitIndex,
+      durableIndex: this.#durableIndex,
+      durability: this.durability,
+      pendingAppends: this.#pending.size,
+      followers,
+    };
+  }
+
+  /** Start an election now (tests, operators). */
+  campaign(): void {
+    this.#checkUsable();
+    this.#core.campaign();
+    this.#processReady();
+  }
+
+  /** Hand leadership to `to`; resolves once `to` leads, rejects with ERR_TIMEOUT otherwise. */
+  async transferLeadership(to: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    this.#checkUsable();
+    if (this.#core.leader === to) return;
+    try {
+      this.#core.transferLeadership(to);
+    } catch (error) {
+      if (error instanceof RaftRefusal) throw error.code === 'ERR_NOT_LEADER' ? this.#notLeader() : new RaftLedgerError(error.code, error.message);
+      throw error;
+    }
+    this.#processReady();
+    const timeoutMs = options.timeoutMs ?? this.tickMs * (this.#core.settings.electionTicks * 2 + 10);
+    await new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.off('leader', onLeader);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      const onLeader = (leader: string): void => {
+        if (leader === to) {
+          cleanup();
+          resolve();
+        }
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(new RaftLedgerError('ERR_ABORTED', 'transferLeadership aborted'));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new RaftLedgerError('ERR_TIMEOUT', `leadership did not move to ${to} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.on('leader', onLeader);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stop timers, reject waiting appends with ERR_CLOSED, flush and close the log. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#pending.rejectAll(new RaftLedgerError('ERR_CLOSED', 'the ledger closed before the append got its verdict'));
+    const waiters = this.#commitWaiters;
+    this.#commitWaiters = [];
+    for (const w of waiters) w();
+    this.#closing = (async () => {
+      await this.#hardStateBarrier.catch(() => {});
+      if (this.#failed === undefined) {
+        const commit = Math.min(this.#commitIndex, this.#log.flushedIndex);
+        if (commit > this.#log.meta.hardState.commitIndex) await this.#log.meta.save({ commitIndex: commit }).catch(() => {});
+      }
+      await this.#log.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The Raft core's view of the durable log (LogStorage) over a SegmentedLog.
+ * Entries read back carry their on-disk record bytes (`record`) and `pos`, so the
+ * transport sends them verbatim.
+ */
+import type { Entry, HardState, LogStorage } from '../raft/index.js';
+import type { SegmentedLog } from '../storage/index.js';
+
+export class SegmentedLogStorage implements LogStorage {
+  readonly #log: SegmentedLog;
+
+  constructor(log: SegmentedLog) {
+    this.#log = log;
+  }
+
+  hardState(): HardState {
+    const hs = this.#log.hardState;
+    // After a machine crash a torn tail may end before the persisted commit index.
+    return { term: hs.term, vote: hs.votedFor, commit: Math.min(hs.commitIndex, this.#log.lastIndex) };
+  }
+
+  firstIndex(): number {
+    return this.#log.firstIndex;
+  }
+
+  lastIndex(): number {
+    return this.#log.lastIndex;
+  }
+
+  term(index: number): number | undefined {
+    if (index < this.#log.firstIndex - 1 || index > this.#log.lastIndex) return undefined;
+    return this.#log.term(index);
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    // LogEntry has index, term, type (same numbers as EntryType), data, plus record and pos.
+    return this.#log.readRange(lo, hi, maxBytes) as unknown as Entry[];
+  }
+}

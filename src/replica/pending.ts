@@ -1,0 +1,135 @@
+/**
+ * Appends waiting for their verdict. A batch of payloads proposed together occupies
+ * consecutive indexes in one term. Its verdict comes from the log, never from who
+ * leads: committed with the same term at those indexes -> resolved; the indexes
+ * truncated away or committed with another term -> rejected (definitively not
+ * committed, so safe to retry); no verdict within the timeout -> ERR_TIMEOUT with an
+ * unknown outcome.
+ */
+import { RaftLedgerError } from '../errors.js';
+
+export interface AppendAck {
+  index: number;
+  pos: number;
+}
+
+export interface PendingBatch {
+  firstIndex: number;
+  count: number;
+  term: number;
+  deadlineMs: number;
+  resolve: (acks: AppendAck[]) => void;
+  reject: (error: Error) => void;
+}
+
+export class PendingAppends {
+  #batches: PendingBatch[] = [];
+  #head = 0;
+  #entries = 0;
+
+  /** Entries (not batches) waiting. */
+  get size(): number {
+    return this.#entries;
+  }
+
+  push(batch: PendingBatch): void {
+    this.#batches.push(batch);
+    this.#entries += batch.count;
+  }
+
+  #shift(): PendingBatch | undefined {
+    if (this.#head >= this.#batches.length) return undefined;
+    const batch = this.#batches[this.#head++]!;
+    this.#entries -= batch.count;
+    if (this.#head > 1024 && this.#head * 2 > this.#batches.length) {
+      this.#batches = this.#batches.slice(this.#head);
+      this.#head = 0;
+    }
+    return batch;
+  }
+
+  #peek(): PendingBatch | undefined {
+    return this.#batches[this.#head];
+  }
+
+  /** Settle every batch wholly at or below `commitIndex`; `termAt` and `posAt` read the log. */
+  commit(commitIndex: number, termAt: (index: number) => number, posAt: (index: number) => number): void {
+    for (let batch = this.#peek(); batch !== undefined && batch.firstIndex + batch.count - 1 <= commitIndex; batch = this.#peek()) {
+      this.#shift();
+      const last = batch.firstIndex + batch.count - 1;
+      let termFirst: number;
+      let termLast: number;
+      try {
+        termFirst = termAt(batch.firstIndex);
+        termLast = termAt(last);
+      } catch (error) {
+        batch.reject(error as Error);
+        continue;
+      }
+      if (termFirst !== batch.term || termLast !== batch.term) {
+        batch.reject(replaced(batch));
+        continue;
+      }
+      try {
+        const acks = new Array<AppendAck>(batch.count);
+        for (let i = 0; i < batch.count; i++) acks[i] = { index: batch.firstIndex + i, pos: posAt(batch.firstIndex + i) };
+        batch.resolve(acks);
+      } catch (error) {
+        batch.reject(error as Error);
+      }
+    }
+  }
+
+  /** The log was truncated from `fromIndex`: batches touching it can no longer commit. */
+  truncated(fromIndex: number): void {
+    const keep: PendingBatch[] = [];
+    for (let i = this.#head; i < this.#batches.length; i++) {
+      const batch = this.#batches[i]!;
+      if (batch.firstIndex + batch.count - 1 >= fromIndex) {
+        this.#entries -= batch.count;
+        batch.reject(replaced(batch));
+      } else {
+        keep.push(batch);
+      }
+    }
+    this.#batches = keep;
+    this.#head = 0;
+  }
+
+  /** Reject batches whose deadline passed with ERR_TIMEOUT (outcome unknown). */
+  expire(nowMs: number): void {
+    if (this.#entries === 0) return;
+    const keep: PendingBatch[] = [];
+    let changed = false;
+    for (let i = this.#head; i < this.#batches.length; i++) {
+      const batch = this.#batches[i]!;
+      if (batch.deadlineMs <= nowMs) {
+        changed = true;
+        this.#entries -= batch.count;
+        batch.reject(
+          new RaftLedgerError('ERR_TIMEOUT', `append of index ${batch.firstIndex}..${batch.firstIndex + batch.count - 1} got no verdict in time; it may or may not commit`),
+        );
+      } else {
+        keep.push(batch);
+      }
+    }
+    if (changed) {
+      this.#batches = keep;
+      this.#head = 0;
+    }
+  }
+
+  rejectAll(error: Error): void {
+    for (let batch = this.#shift(); batch !== undefined; batch = this.#shift()) batch.reject(error);
+    this.#batches = [];
+    this.#head = 0;
+    this.#entries = 0;
+  }
+}
+
+function replaced(batch: PendingBatch): RaftLedgerError {
+  return new RaftLedgerError(
+    'ERR_NOT_LEADER',
+    `append of index ${batch.firstIndex}..${batch.firstIndex + batch.count - 1} (term ${batch.term}) was replaced by another leader's entries and will never commit; it is safe to retry`,
+  );
+}
