@@ -120,7 +120,9 @@ export interface NativeSegment {
   /**
    * Durably store [offset, offset+length) (msync MS_SYNC) on the flusher thread. Requests
    * queued while a flush runs are coalesced into one msync per segment (group commit).
-   * A failure rejects with ERR_IO (or ERR_NO_SPACE) and latches: later write()/flush() throw.
+   * A failure rejects with ERR_IO (or ERR_NO_SPACE) and latches: later write()/writev()/zero()
+   * throw ERR_IO and later flush() calls return a promise rejected with ERR_IO. On a closed
+   * handle flush() (like every method but close()) throws ERR_CLOSED synchronously.
    */
   flush(offset: number, length: number): Promise<void>;
   /**
