@@ -108,11 +108,39 @@ function recordOf(entry: Entry, expectedIndex: number): Uint8Array {
   return record;
 }
 
-/** Size of the complete frame (header included) that encodes `message`. Validates entries' records. */
+/**
+ * Size of the complete frame (header included) that encodes `message`. Validates
+ * the whole message (ids, numbers, entries' records): a message that passes
+ * encodes without throwing. Misuse is a TypeError/RangeError.
+ */
 export function raftFrameSize(message: Message): number {
   const from = shortUtf8(message.from, 'message.from');
   const to = shortUtf8(message.to, 'message.to');
   let size = FRAME_HEADER_BYTES + FIXED_BYTES + from.length + to.length + tailBytes(message);
+  checkU64(message.term, 'term');
+  switch (message.type) {
+    case 'append':
+      checkU64(message.prevIndex, 'prevIndex');
+      checkU64(message.prevTerm, 'prevTerm');
+      checkU64(message.commit, 'commit');
+      if (!Array.isArray(message.entries)) throw new TypeError('append.entries must be an array');
+      break;
+    case 'appendResp':
+      checkU64(message.index, 'index');
+      checkU64(message.rejectHint, 'rejectHint');
+      checkU64(message.hintTerm, 'hintTerm');
+      break;
+    case 'heartbeat':
+      checkU64(message.commit, 'commit');
+      break;
+    case 'vote':
+    case 'preVote':
+      checkU64(message.lastIndex, 'lastIndex');
+      checkU64(message.lastTerm, 'lastTerm');
+      break;
+    default:
+      break;
+  }
   if (message.type === 'append') {
     const entries = message.entries;
     let expected = message.prevIndex + 1;

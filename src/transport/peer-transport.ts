@@ -1,0 +1,626 @@
+/**
+ * TCP between replicas: one connection per pair of nodes, carrying Raft
+ * messages of any number of groups.
+ *
+ * - The node whose id is smaller (string comparison) dials; the other accepts.
+ * - The first frame in each direction is a handshake (handshake.ts): the
+ *   dialer sends its own at once, the acceptor answers after checking it.
+ *   A wrong cluster id, segment size, target id, an unknown or wrong-direction
+ *   node id, or a second connection from a peer already connected is refused
+ *   with a Reject frame carrying the reason, and logged on both sides.
+ * - The dialer reconnects with exponential backoff and jitter.
+ * - Batching and backpressure: send-queue.ts.
+ * - Any malformed, oversized or unexpected frame closes that connection with a
+ *   logged reason; other connections and the process carry on.
+ * - Messages for a peer that is not connected are dropped and counted: Raft
+ *   retransmits.
+ */
+import * as net from 'node:net';
+import { isRaftLedgerError, RaftLedgerError, fromSystemError } from '../errors.js';
+import type { Message } from '../raft/types.js';
+import { checkU32 } from './bytes.js';
+import { formatHostPort, parseHostPort, type HostPort } from './address.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameKind, FrameReader, type Frame } from './frame.js';
+import {
+  decodeHandshake,
+  decodeReject,
+  encodeHandshake,
+  encodeReject,
+  HANDSHAKE_MAX_FRAME_BYTES,
+  type Handshake,
+} from './handshake.js';
+import { decodeRaftMessage, raftFrameSize } from './raft-codec.js';
+import { SendQueue } from './send-queue.js';
+
+export interface PeerTransportOptions {
+  /** This node's id (1..255 UTF-8 bytes). */
+  id: string;
+  /** Where to listen. Port 0 picks a free port: read it from start() or `address`. */
+  listen: HostPort;
+  /** Every other node: id -> 'host:port' ('' when not yet known; see setPeerAddress). */
+  peers: Record<string, string>;
+  handshake: { clusterId: string; segmentSizeBytes: number };
+  /** Cap on a frame's length field; default 64 MiB + 1 KiB. */
+  maxFrameBytes?: number;
+  /** Cap on bytes queued for one peer (here and in the socket); default 64 MiB. */
+  maxQueuedBytesPerPeer?: number;
+  reconnect?: { initialDelayMs: number; maxDelayMs: number };
+  /** A connection that has not completed its handshake by then is closed; default 5000. */
+  handshakeTimeoutMs?: number;
+  onMessage(group: number, message: Message, from: string): void;
+  onPeerUp?(peer: string): void;
+  onPeerDown?(peer: string, reason: string): void;
+  log?(line: string): void;
+}
+
+export interface PeerStats {
+  address: string | null;
+  connected: boolean;
+  /** Bytes waiting for this peer (not yet encoded, or buffered in the socket). */
+  queuedBytes: number;
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  /** socket.write calls for Raft traffic (framesOut / writes is the batching factor). */
+  writes: number;
+  /** Messages dropped: peer not connected, queue over its cap, or pending when the connection closed. */
+  dropped: number;
+  /** Connections established so far. */
+  connects: number;
+}
+
+export interface PeerTransportStats {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  dropped: number;
+  /** Connections closed for a malformed, oversized or unexpected frame. */
+  protocolErrors: number;
+  /** Handshakes refused (by this node, or by the peer it dialed). */
+  refused: number;
+  peers: Record<string, PeerStats>;
+}
+
+const MAX_PENDING_INBOUND = 16;
+const REFUSE_LINGER_MS = 1000;
+const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+interface Link {
+  readonly id: string;
+  /** This node dials this peer (its id is smaller). */
+  readonly dials: boolean;
+  address: HostPort | null;
+  conn: Conn | null;
+  dialing: Conn | null;
+  timer: NodeJS.Timeout | null;
+  attempts: number;
+  lastDialError: string;
+  bytesIn: number;
+  framesIn: number;
+  /** Totals of queues that are gone. */
+  bytesOut: number;
+  framesOut: number;
+  writes: number;
+  dropped: number;
+  connects: number;
+}
+
+interface Conn {
+  readonly socket: net.Socket;
+  readonly reader: FrameReader;
+  readonly inbound: boolean;
+  readonly remote: string;
+  peer: Link | null;
+  established: boolean;
+  /** No more frames are processed (failing, refusing or closed). */
+  done: boolean;
+  queue: SendQueue | null;
+  timer: NodeJS.Timeout | null;
+  reason: string;
+  readonly closed: Promise<void>;
+}
+
+function checkOptions(o: PeerTransportOptions): void {
+  if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
+  if (typeof o.id !== 'string' || o.id === '' || Buffer.byteLength(o.id) > 255) throw new TypeError('id must be 1..255 UTF-8 bytes');
+  if (typeof o.listen?.host !== 'string') throw new TypeError('listen.host must be a string');
+  if (!Number.isInteger(o.listen.port) || o.listen.port < 0 || o.listen.port > 65535) throw new RangeError('listen.port must be 0..65535');
+  if (typeof o.peers !== 'object' || o.peers === null) throw new TypeError('peers must be an object');
+  if (typeof o.handshake?.clusterId !== 'string' || o.handshake.clusterId === '') throw new TypeError('handshake.clusterId must be a non-empty string');
+  if (!Number.isSafeInteger(o.handshake.segmentSizeBytes) || o.handshake.segmentSizeBytes <= 0) {
+    throw new RangeError('handshake.segmentSizeBytes must be a positive integer');
+  }
+  if (typeof o.onMessage !== 'function') throw new TypeError('onMessage must be a function');
+  const r = o.reconnect;
+  if (r !== undefined && !(r.initialDelayMs > 0 && r.maxDelayMs >= r.initialDelayMs)) {
+    throw new RangeError('reconnect needs 0 < initialDelayMs <= maxDelayMs');
+  }
+}
+
+export class PeerTransport implements AsyncDisposable {
+  readonly #id: string;
+  readonly #listen: HostPort;
+  readonly #clusterId: string;
+  readonly #segmentSizeBytes: number;
+  readonly #maxFrameBytes: number;
+  readonly #maxQueuedBytes: number;
+  readonly #initialDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #handshakeTimeoutMs: number;
+  readonly #onMessage: PeerTransportOptions['onMessage'];
+  readonly #onPeerUp: ((peer: string) => void) | undefined;
+  readonly #onPeerDown: ((peer: string, reason: string) => void) | undefined;
+  readonly #log: (line: string) => void;
+  readonly #links = new Map<string, Link>();
+  readonly #conns = new Set<Conn>();
+  #server: net.Server | null = null;
+  #address: HostPort | null = null;
+  #starting: Promise<HostPort> | null = null;
+  #started = false;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+  #bytesIn = 0;
+  #controlBytesOut = 0;
+  #controlFramesIn = 0;
+  #protocolErrors = 0;
+  #refused = 0;
+
+  constructor(options: PeerTransportOptions) {
+    checkOptions(options);
+    this.#id = options.id;
+    this.#listen = { host: options.listen.host, port: options.listen.port };
+    this.#clusterId = options.handshake.clusterId;
+    this.#segmentSizeBytes = options.handshake.segmentSizeBytes;
+    this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (!Number.isSafeInteger(this.#maxFrameBytes) || this.#maxFrameBytes < HANDSHAKE_MAX_FRAME_BYTES || this.#maxFrameBytes > 0xffff_ffff) {
+      throw new RangeError(`maxFrameBytes must be an integer in [${HANDSHAKE_MAX_FRAME_BYTES}, 2^32-1]`);
+    }
+    this.#maxQueuedBytes = options.maxQueuedBytesPerPeer ?? DEFAULT_MAX_QUEUED_BYTES;
+    if (!(this.#maxQueuedBytes > 0)) throw new RangeError('maxQueuedBytesPerPeer must be positive');
+    this.#initialDelayMs = options.reconnect?.initialDelayMs ?? 50;
+    this.#maxDelayMs = options.reconnect?.maxDelayMs ?? 1000;
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
+    this.#onMessage = options.onMessage;
+    this.#onPeerUp = options.onPeerUp;
+    this.#onPeerDown = options.onPeerDown;
+    const log = options.log;
+    this.#log = log === undefined ? () => {} : (line) => log(`[transport ${this.#id}] ${line}`);
+    for (const [id, address] of Object.entries(options.peers)) {
+      if (id === this.#id) continue;
+      if (id === '' || Buffer.byteLength(id) > 255) throw new TypeError(`peer id "${id}" must be 1..255 UTF-8 bytes`);
+      this.#links.set(id, {
+        id,
+        dials: this.#id < id,
+        address: address === '' ? null : parseHostPort(address),
+        conn: null,
+        dialing: null,
+        timer: null,
+        attempts: 0,
+        lastDialError: '',
+        bytesIn: 0,
+        framesIn: 0,
+        bytesOut: 0,
+        framesOut: 0,
+        writes: 0,
+        dropped: 0,
+        connects: 0,
+      });
+    }
+  }
+
+  get id(): string {
+    return this.#id;
+  }
+
+  /** The bound listening address once started, else null. */
+  get address(): HostPort | null {
+    return this.#address === null ? null : { ...this.#address };
+  }
+
+  /** Listen, then dial the peers this node dials. Resolves with the bound address. Idempotent. */
+  start(): Promise<HostPort> {
+    if (this.#closed) return Promise.reject(new RaftLedgerError('ERR_CLOSED', 'transport is closed'));
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<HostPort> {
+    const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.#onInbound(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => reject(fromSystemError(error, `listen on ${formatHostPort(this.#listen)}`));
+      server.once('error', onError);
+      server.listen({ host: this.#listen.host, port: this.#listen.port }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (error) => this.#log(`server error: ${error.message}`));
+    const bound = server.address() as net.AddressInfo;
+    this.#address = { host: bound.address, port: bound.port };
+    if (this.#closed) throw new RaftLedgerError('ERR_CLOSED', 'transport closed while starting');
+    this.#started = true;
+    this.#log(`listening on ${formatHostPort(this.#address)}`);
+    for (const link of this.#links.values()) this.#dial(link);
+    return { ...this.#address };
+  }
+
+  /** Set or change a peer's 'host:port'. A peer this node dials and that is not connected is dialed at once. */
+  setPeerAddress(id: string, address: string): void {
+    const link = this.#links.get(id);
+    if (link === undefined) throw new TypeError(`unknown peer "${id}"`);
+    link.address = parseHostPort(address);
+    if (link.dials && link.conn === null && link.dialing === null) {
+      if (link.timer !== null) clearTimeout(link.timer);
+      link.timer = null;
+      link.attempts = 0;
+      this.#dial(link);
+    }
+  }
+
+  /**
+   * Queue `message` for `message.to`. Returns false when it was dropped (peer
+   * not connected, queue full, transport closed). A message that cannot be
+   * encoded (unknown peer, bad fields, entry without record, bigger than the
+   * frame cap) is a TypeError/RangeError here, never later.
+   */
+  send(group: number, message: Message): boolean {
+    checkU32(group, 'group');
+    const link = this.#links.get(message?.to);
+    if (link === undefined) throw new TypeError(`unknown peer "${String(message?.to)}"`);
+    if (message.from !== this.#id) throw new TypeError(`message.from "${message.from}" is not this node "${this.#id}"`);
+    const size = raftFrameSize(message);
+    if (size - 4 > this.#maxFrameBytes) {
+      throw new RangeError(`message of ${size} bytes exceeds the frame cap of ${this.#maxFrameBytes} bytes`);
+    }
+    const queue = link.conn?.queue;
+    if (queue == null) {
+      link.dropped++;
+      return false;
+    }
+    return queue.enqueue(group, message, size);
+  }
+
+  isConnected(peer: string): boolean {
+    return this.#links.get(peer)?.conn != null;
+  }
+
+  stats(): PeerTransportStats {
+    const peers: Record<string, PeerStats> = {};
+    let bytesOut = this.#controlBytesOut;
+    let framesOut = 0;
+    let framesIn = this.#controlFramesIn;
+    let dropped = 0;
+    for (const link of this.#links.values()) {
+      const q = link.conn?.queue ?? null;
+      const s: PeerStats = {
+        address: link.address === null ? null : formatHostPort(link.address),
+        connected: link.conn !== null,
+        queuedBytes: q?.queuedBytes ?? 0,
+        bytesIn: link.bytesIn,
+        bytesOut: link.bytesOut + (q?.bytesOut ?? 0),
+        framesIn: link.framesIn,
+        framesOut: link.framesOut + (q?.framesOut ?? 0),
+        writes: link.writes + (q?.writes ?? 0),
+        dropped: link.dropped + (q?.dropped ?? 0),
+        connects: link.connects,
+      };
+      peers[link.id] = s;
+      bytesOut += s.bytesOut;
+      framesOut += s.framesOut;
+      framesIn += s.framesIn;
+      dropped += s.dropped;
+    }
+    return {
+      bytesIn: this.#bytesIn,
+      bytesOut,
+      framesIn,
+      framesOut,
+      dropped,
+      protocolErrors: this.#protocolErrors,
+      refused: this.#refused,
+      peers,
+    };
+  }
+
+  /** Close every connection and the server. Idempotent; resolves when all sockets are closed. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    if (this.#starting !== null) await this.#starting.catch(() => {});
+    for (const link of this.#links.values()) {
+      if (link.timer !== null) clearTimeout(link.timer);
+      link.timer = null;
+    }
+    const closing: Promise<void>[] = [];
+    for (const conn of this.#conns) {
+      if (conn.reason === '') conn.reason = 'transport closed';
+      conn.done = true;
+      conn.socket.destroy();
+      closing.push(conn.closed);
+    }
+    const server = this.#server;
+    if (server !== null) closing.push(new Promise<void>((resolve) => server.close(() => resolve())));
+    await Promise.all(closing);
+    this.#log('closed');
+  }
+
+  // ------------------------------------------------------------ connections
+
+  #track(socket: net.Socket, inbound: boolean, peer: Link | null, remote: string): Conn {
+    let resolveClosed!: () => void;
+    const conn: Conn = {
+      socket,
+      reader: new FrameReader({ maxFrameBytes: HANDSHAKE_MAX_FRAME_BYTES }),
+      inbound,
+      remote,
+      peer,
+      established: false,
+      done: false,
+      queue: null,
+      timer: null,
+      reason: '',
+      closed: new Promise<void>((resolve) => (resolveClosed = resolve)),
+    };
+    this.#conns.add(conn);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    conn.timer = setTimeout(() => this.#fail(conn, `handshake not completed within ${this.#handshakeTimeoutMs} ms`, false), this.#handshakeTimeoutMs);
+    conn.timer.unref();
+    socket.on('data', (chunk: Buffer) => this.#onData(conn, chunk));
+    socket.on('error', (error: Error) => {
+      if (conn.reason === '') conn.reason = error.message;
+    });
+    socket.on('end', () => {
+      if (conn.reason === '') conn.reason = 'peer closed the connection';
+    });
+    socket.on('close', () => {
+      this.#onClose(conn);
+      resolveClosed();
+    });
+    return conn;
+  }
+
+  #describe(conn: Conn): string {
+    const who = conn.peer !== null ? `peer ${conn.peer.id}` : 'unidentified peer';
+    return `${conn.inbound ? 'inbound' : 'outbound'} connection with ${who} (${conn.remote})`;
+  }
+
+  #onInbound(socket: net.Socket): void {
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    let pending = 0;
+    for (const c of this.#conns) if (c.inbound && !c.established) pending++;
+    if (pending >= MAX_PENDING_INBOUND) {
+      this.#log(`refusing inbound connection from ${remote}: ${pending} connections already awaiting a handshake`);
+      socket.destroy();
+      return;
+    }
+    this.#track(socket, true, null, remote);
+  }
+
+  #dial(link: Link): void {
+    if (this.#closed || !this.#started || !link.dials || link.conn !== null || link.dialing !== null || link.address === null) return;
+    if (link.timer !== null) clearTimeout(link.timer);
+    link.timer = null;
+    const { host, port } = link.address;
+    const socket = net.connect({ host, port });
+    const conn = this.#track(socket, false, link, formatHostPort(link.address));
+    link.dialing = conn;
+    this.#write(conn, encodeHandshake({ clusterId: this.#clusterId, segmentSizeBytes: this.#segmentSizeBytes, nodeId: this.#id, targetId: link.id }));
+  }
+
+  #scheduleReconnect(link: Link): void {
+    if (this.#closed || link.timer !== null || link.conn !== null || link.dialing !== null || link.address === null) return;
+    const base = Math.min(this.#maxDelayMs, this.#initialDelayMs * 2 ** Math.min(link.attempts, 30));
+    const delay = base / 2 + Math.random() * (base / 2);
+    link.attempts++;
+    link.timer = setTimeout(() => {
+      link.timer = null;
+      this.#dial(link);
+    }, delay);
+  }
+
+  #write(conn: Conn, data: Buffer): void {
+    this.#controlBytesOut += data.length;
+    conn.socket.write(data);
+  }
+
+  #onData(conn: Conn, chunk: Buffer): void {
+    this.#bytesIn += chunk.length;
+    if (conn.established && conn.peer !== null) conn.peer.bytesIn += chunk.length;
+    if (conn.done) return;
+    try {
+      conn.reader.push(chunk);
+      for (;;) {
+        if (conn.done) return;
+        const frame = conn.reader.next();
+        if (frame === null) return;
+        this.#onFrame(conn, frame);
+      }
+    } catch (error) {
+      if (isRaftLedgerError(error, 'ERR_PROTOCOL')) {
+        this.#fail(conn, error.message, true);
+      } else {
+        // A bug in this module, not the peer's fault; still only this connection pays for it.
+        this.#fail(conn, `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, false);
+      }
+    }
+  }
+
+  #onFrame(conn: Conn, frame: Frame): void {
+    if (conn.established) {
+      if (frame.kind !== FrameKind.Raft) {
+        this.#fail(conn, `unexpected frame kind ${frame.kind} after the handshake`, true);
+        return;
+      }
+      const link = conn.peer!;
+      const { group, message } = decodeRaftMessage(frame.body);
+      if (message.from !== link.id || message.to !== this.#id) {
+        this.#fail(conn, `message from "${message.from}" to "${message.to}" on the connection with ${link.id}`, true);
+        return;
+      }
+      link.framesIn++;
+      this.#user(() => this.#onMessage(group, message, link.id));
+      return;
+    }
+    this.#controlFramesIn++;
+    if (frame.kind === FrameKind.Reject && !conn.inbound) {
+      const reason = decodeReject(frame.body);
+      this.#refused++;
+      this.#fail(conn, `refused by the peer: ${reason}`, false);
+      return;
+    }
+    if (frame.kind !== FrameKind.Handshake) {
+      this.#fail(conn, `expected a handshake, got frame kind ${frame.kind}`, true);
+      return;
+    }
+    const hs = decodeHandshake(frame.body);
+    const problem = this.#checkHandshake(conn, hs);
+    if (problem !== null) {
+      this.#refused++;
+      if (conn.inbound) this.#refuse(conn, problem);
+      else this.#fail(conn, `refusing the peer's handshake: ${problem}`, false);
+      return;
+    }
+    const link = this.#links.get(hs.nodeId)!;
+    if (conn.inbound) {
+      this.#write(conn, encodeHandshake({ clusterId: this.#clusterId, segmentSizeBytes: this.#segmentSizeBytes, nodeId: this.#id, targetId: link.id }));
+    }
+    this.#establish(conn, link);
+  }
+
+  /** Null when acceptable, else the reason to refuse. */
+  #checkHandshake(conn: Conn, hs: Handshake): string | null {
+    if (hs.clusterId !== this.#clusterId) return `cluster id mismatch: "${hs.clusterId}" is not "${this.#clusterId}"`;
+    if (hs.segmentSizeBytes !== this.#segmentSizeBytes) {
+      return `segment size mismatch: ${hs.segmentSizeBytes} is not ${this.#segmentSizeBytes}`;
+    }
+    if (hs.targetId !== this.#id) return `this is node "${this.#id}", not "${hs.targetId}"`;
+    if (conn.inbound) {
+      const link = this.#links.get(hs.nodeId);
+      if (link === undefined) return `unknown node id "${hs.nodeId}"`;
+      if (link.dials) return `node "${hs.nodeId}" must accept, not dial (the smaller id dials)`;
+      if (link.conn !== null) return `duplicate connection: node "${hs.nodeId}" is already connected`;
+    } else if (hs.nodeId !== conn.peer!.id) {
+      return `expected node "${conn.peer!.id}" at ${conn.remote}, found "${hs.nodeId}"`;
+    }
+    return null;
+  }
+
+  #establish(conn: Conn, link: Link): void {
+    if (conn.timer !== null) clearTimeout(conn.timer);
+    conn.timer = null;
+    conn.peer = link;
+    conn.established = true;
+    conn.reader.maxFrameBytes = this.#maxFrameBytes;
+    const socket = conn.socket;
+    conn.queue = new SendQueue(
+      {
+        get writableLength() {
+          return socket.writableLength;
+        },
+        write: (data) => socket.write(data),
+      },
+      this.#maxQueuedBytes,
+    );
+    socket.on('drain', () => conn.queue?.drain());
+    if (link.dialing === conn) link.dialing = null;
+    link.conn = conn;
+    link.attempts = 0;
+    link.lastDialError = '';
+    link.connects++;
+    this.#log(`connected to ${link.id} (${conn.inbound ? 'accepted' : 'dialed'} ${conn.remote})`);
+    const onPeerUp = this.#onPeerUp;
+    if (onPeerUp !== undefined) this.#user(() => onPeerUp(link.id));
+  }
+
+  /** Refuse an inbound handshake: tell the peer why, then close. */
+  #refuse(conn: Conn, reason: string): void {
+    this.#log(`refusing ${this.#describe(conn)}: ${reason}`);
+    conn.reason = reason;
+    conn.done = true;
+    if (conn.timer !== null) clearTimeout(conn.timer);
+    const reject = encodeReject(reason);
+    this.#controlBytesOut += reject.length;
+    conn.socket.end(reject);
+    conn.timer = setTimeout(() => conn.socket.destroy(), REFUSE_LINGER_MS);
+    conn.timer.unref();
+  }
+
+  /** Close a connection now, logging why. */
+  #fail(conn: Conn, reason: string, protocol: boolean): void {
+    if (conn.done) return;
+    conn.done = true;
+    conn.reason = reason;
+    if (protocol) this.#protocolErrors++;
+    const line = `closing ${this.#describe(conn)}: ${reason}`;
+    const link = conn.peer;
+    if (!conn.inbound && !conn.established && link !== null) {
+      // Dial failures repeat on every retry: log each distinct reason once.
+      if (link.lastDialError !== reason) this.#log(line);
+      link.lastDialError = reason;
+    } else {
+      this.#log(line);
+    }
+    conn.socket.destroy();
+  }
+
+  #onClose(conn: Conn): void {
+    this.#conns.delete(conn);
+    conn.done = true;
+    if (conn.timer !== null) clearTimeout(conn.timer);
+    conn.timer = null;
+    const link = conn.peer;
+    if (link === null) return;
+    if (link.dialing === conn) {
+      link.dialing = null;
+      if (!conn.established && conn.reason !== '' && link.lastDialError !== conn.reason) {
+        this.#log(`cannot connect to ${link.id} at ${conn.remote}: ${conn.reason}`);
+        link.lastDialError = conn.reason;
+      }
+    }
+    if (link.conn === conn) {
+      link.conn = null;
+      const q = conn.queue;
+      if (q !== null) {
+        q.close();
+        link.bytesOut += q.bytesOut;
+        link.framesOut += q.framesOut;
+        link.writes += q.writes;
+        link.dropped += q.dropped;
+        conn.queue = null;
+      }
+      const reason = conn.reason || 'connection closed';
+      this.#log(`disconnected from ${link.id}: ${reason}`);
+      const onPeerDown = this.#onPeerDown;
+      if (onPeerDown !== undefined) this.#user(() => onPeerDown(link.id, reason));
+    }
+    if (link.dials) this.#scheduleReconnect(link);
+  }
+
+  /** Run a user callback; an exception is rethrown asynchronously (uncaught, like an EventEmitter listener's) after our state is consistent. */
+  #user(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  }
+}
+
