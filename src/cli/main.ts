@@ -9,8 +9,10 @@ import { inspectCommand } from './inspect.js';
 import { verifyCommand } from './verify.js';
 import { dumpCommand } from './dump.js';
 import { writeCommand } from './write.js';
+import { serverCommand } from './server.js';
+import { clusterCommand } from './cluster.js';
 
-const commands: Command[] = [inspectCommand, verifyCommand, dumpCommand, writeCommand];
+const commands: Command[] = [serverCommand, clusterCommand, inspectCommand, verifyCommand, dumpCommand, writeCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

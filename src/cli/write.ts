@@ -17,7 +17,7 @@ Options:
   --size BYTES         payload bytes per entry (required; k/m suffixes allowed)
   --batch B            entries per append call (default 128)
   --flush-every K      flush after every K batches (default 0)
-  --segment-size BYTES segment size of a new log (default 256m)
+  --segment-size BYTES segment size of a new log (default 64m)
   --term T             term stamped on the entries (default: the log's last term, at least 1)
   --json               print the summary as JSON
   -h, --help           show this help

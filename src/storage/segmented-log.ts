@@ -34,7 +34,7 @@ import {
 import { LogIndex } from './log-index.js';
 import { MetaStore, type Checkpoint, type HardState } from './meta-store.js';
 
-export const DEFAULT_SEGMENT_SIZE_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_INDEX_SLOTS_PER_FILE = 1024 * 1024;
 export const MIN_SEGMENT_SIZE_BYTES = 4096;
 const IDENTITY_FILE = 'raftledger.json';

@@ -108,7 +108,7 @@ describe('SegmentedLog', () => {
     }
     const next = leader.appendEntries([{ term: 2, data: Buffer.from('x') }]).records[0]!;
     const damaged = Buffer.from(next);
-    damaged[48] ^= 1; // the body byte
+    damaged[48]! ^= 1; // the body byte
     await expectCode(() => follower.appendRecords(damaged), 'ERR_LOG_CORRUPT');
     const other = await SegmentedLog.open({ dir: tempDir(), segmentSizeBytes: SEG });
     other.append(Buffer.from('zzz'));

@@ -1,0 +1,173 @@
+/**
+ * A local cluster of `raftledger server` processes on 127.0.0.1, for `cluster`, `demo`,
+ * `bench` and the multi-process tests. Each server is a separate OS process with its own
+ * data directory; this class starts them, waits until each reports ready, kills (any
+ * signal), restarts, and stops them. It only ever signals the PIDs it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+export interface LocalClusterOptions {
+  replicas: number;
+  dir: string;
+  durability?: 'fsync' | 'memory';
+  /** First Raft port; 0 (default) picks free ports. Client ports are Raft ports + 100 unless picked. */
+  basePort?: number;
+  groups?: number;
+  workers?: number;
+  segmentSizeBytes?: number;
+  tickMs?: number;
+  heartbeatTicks?: number;
+  electionTicks?: number;
+  /** Lines the servers print on stderr (logs), prefixed with their id. */
+  onLog?: (id: string, line: string) => void;
+  /** How long to wait for a server to report ready (default 20 s). */
+  readyTimeoutMs?: number;
+}
+
+export interface ServerProcess {
+  id: string;
+  raft: string;
+  client: string;
+  dir: string;
+  child: ChildProcess | undefined;
+  pid: number | undefined;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class LocalCluster {
+  readonly servers = new Map<string, ServerProcess>();
+  readonly #options: LocalClusterOptions;
+  #peersSpec = '';
+  #stopped = false;
+
+  constructor(options: LocalClusterOptions) {
+    if (!Number.isInteger(options.replicas) || options.replicas < 1 || options.replicas > 15) {
+      throw new RangeError(`replicas must be an integer in [1, 15], got ${options.replicas}`);
+    }
+    this.#options = options;
+  }
+
+  get ids(): string[] {
+    return [...this.servers.keys()];
+  }
+
+  /** Client endpoints ('host:port') of every server. */
+  get clientAddresses(): string[] {
+    return [...this.servers.values()].map((s) => s.client);
+  }
+
+  async start(): Promise<void> {
+    const { replicas, basePort = 0 } = this.#options;
+    const specs: string[] = [];
+    for (let i = 0; i < replicas; i++) {
+      const id = `n${i}`;
+      const raftPort = basePort > 0 ? basePort + i : await freePort();
+      const clientPort = basePort > 0 ? basePort + 100 + i : await freePort();
+      const raft = `127.0.0.1:${raftPort}`;
+      const client = `127.0.0.1:${clientPort}`;
+      const dir = join(this.#options.dir, id);
+      mkdirSync(dir, { recursive: true });
+      this.servers.set(id, { id, raft, client, dir, child: undefined, pid: undefined });
+      specs.push(`${id}=${raft}/${clientPort}`);
+    }
+    this.#peersSpec = specs.join(',');
+    await Promise.all(this.ids.map((id) => this.startServer(id)));
+  }
+
+  /** Start (or restart) one server and wait until it listens. */
+  async startServer(id: string): Promise<void> {
+    const server = this.servers.get(id);
+    if (server === undefined) throw new RangeError(`unknown server ${id}`);
+    if (server.child !== undefined) throw new Error(`server ${id} is already running`);
+    const o = this.#options;
+    const args = [MAIN, 'server', '--id', id, '--peers', this.#peersSpec, '--dir', server.dir, '--durability', o.durability ?? 'fsync', '--ready-line'];
+    if (o.groups !== undefined) args.push('--groups', String(o.groups));
+    if (o.workers !== undefined) args.push('--workers', String(o.workers));
+    if (o.segmentSizeBytes !== undefined) args.push('--segment-size', String(o.segmentSizeBytes));
+    if (o.tickMs !== undefined) args.push('--tick-ms', String(o.tickMs));
+    if (o.heartbeatTicks !== undefined) args.push('--heartbeat-ticks', String(o.heartbeatTicks));
+    if (o.electionTicks !== undefined) args.push('--election-ticks', String(o.electionTicks));
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    server.child = child;
+    server.pid = child.pid;
+    child.stderr!.setEncoding('utf8');
+    let errText = '';
+    child.stderr!.on('data', (chunk: string) => {
+      errText = (errText + chunk).slice(-4000);
+      for (const line of chunk.split('\n')) if (line !== '') o.onLog?.(id, line);
+    });
+    child.on('exit', () => {
+      if (server.child === child) {
+        server.child = undefined;
+        server.pid = undefined;
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`server ${id} did not become ready in time: ${errText}`));
+      }, o.readyTimeoutMs ?? 20_000);
+      const onData = (chunk: Buffer): void => {
+        out += chunk.toString();
+        if (out.includes('"ready"')) {
+          clearTimeout(timer);
+          child.stdout!.off('data', onData);
+          child.stdout!.resume();
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`server ${id} exited (${code ?? signal}) before it was ready: ${errText.trim()}`));
+      });
+    });
+  }
+
+  /** Send a signal to one server; SIGKILL/SIGTERM wait for it to exit. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const server = this.servers.get(id);
+    const child = server?.child;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    if (signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT') {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+
+  isRunning(id: string): boolean {
+    return this.servers.get(id)?.child !== undefined;
+  }
+
+  /** Stop every server (SIGTERM, then SIGKILL after a grace period). Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await Promise.all(this.ids.map((id) => this.kill(id, 'SIGTERM')));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

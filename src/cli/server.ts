@@ -1,0 +1,98 @@
+import { ReplicaServer } from '../replica/server.js';
+import { parsePeers, readConfigFile, validateConfig } from '../replica/config.js';
+import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
+
+export const serverCommand: Command = {
+  name: 'server',
+  summary: 'run one replica as a process (Raft port + client port)',
+  usage: `
+Usage: raftledger server --id ID --peers ID=HOST:PORT[/CLIENTPORT],... --dir DIR [options]
+       raftledger server --config FILE.json
+
+Runs one replica of every Raft group in DIR (group g lives in DIR/group-<g>). PORT is the
+Raft port; the client port is PORT+100 unless given after a slash. Stops cleanly on
+SIGTERM or SIGINT (flushes and closes the log).
+
+Options:
+  --id ID                 this server's id (one of the peers)
+  --peers LIST            every replica: id=host:port[/clientPort], comma-separated
+  --dir DIR               data directory
+  --client-port P         this server's client port (overrides the one in --peers)
+  --durability MODE       fsync (default: ack after a quorum fsynced) or memory
+  --groups G              Raft groups hosted (default 1)
+  --segment-size BYTES    segment size of new logs (default 64m; must match on all replicas)
+  --cluster-id NAME       refuse peers of another cluster (default raftledger)
+  --tick-ms MS            Raft tick (default 10)
+  --heartbeat-ticks N     heartbeat interval in ticks (default 10)
+  --election-ticks N      base election timeout in ticks (default 50; randomized up to 2x)
+  --config FILE           JSON with the same fields (id, peers, dir, durability, groups, ...)
+  --ready-line            print {"ready":true,...} on stdout once serving (for scripts)
+  -h, --help              show this help
+`,
+  async run(argv) {
+    if (wantsHelp(this, argv)) return 0;
+    const { values, positionals } = parse(
+      argv,
+      {
+        id: { type: 'string' },
+        peers: { type: 'string' },
+        dir: { type: 'string' },
+        'client-port': { type: 'string' },
+        durability: { type: 'string' },
+        groups: { type: 'string' },
+        workers: { type: 'string' },
+        'segment-size': { type: 'string' },
+        'cluster-id': { type: 'string' },
+        'tick-ms': { type: 'string' },
+        'heartbeat-ticks': { type: 'string' },
+        'election-ticks': { type: 'string' },
+        config: { type: 'string' },
+        'ready-line': { type: 'boolean' },
+      },
+      false,
+    );
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const raw: Record<string, unknown> = values.config !== undefined ? readConfigFile(String(values.config)) : {};
+    if (values.id !== undefined) raw.id = values.id;
+    if (values.dir !== undefined) raw.dir = values.dir;
+    if (values.peers !== undefined) raw.peers = parsePeers(String(values.peers));
+    if (values.durability !== undefined) raw.durability = values.durability;
+    if (values['cluster-id'] !== undefined) raw.clusterId = values['cluster-id'];
+    if (values.groups !== undefined) raw.groups = intOption(values, 'groups', 1, 1);
+    if (values.workers !== undefined) raw.workers = intOption(values, 'workers', 0, 0);
+    if (values['segment-size'] !== undefined) raw.segmentSizeBytes = intOption(values, 'segment-size', 0, 4096);
+    if (values['tick-ms'] !== undefined) raw.tickMs = intOption(values, 'tick-ms', 10, 1);
+    if (values['heartbeat-ticks'] !== undefined) raw.heartbeatTicks = intOption(values, 'heartbeat-ticks', 10, 1);
+    if (values['election-ticks'] !== undefined) raw.electionTicks = intOption(values, 'election-ticks', 50, 2);
+    if (raw.id === undefined || raw.peers === undefined || raw.dir === undefined) {
+      throw new UsageError('server needs --id, --peers and --dir (or --config)');
+    }
+    const config = validateConfig(raw);
+    if (values['client-port'] !== undefined) {
+      const port = intOption(values, 'client-port', 0, 1, 65535);
+      const self = config.peers[config.id]!;
+      self.client = `${self.raft.slice(0, self.raft.lastIndexOf(':'))}:${port}`;
+    }
+    const log = (line: string): void => {
+      process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    };
+    const server = await ReplicaServer.start(config, { log });
+    const self = config.peers[config.id]!;
+    log(`[${config.id}] serving ${config.groups} group(s) from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`);
+    if (values['ready-line'] === true) process.stdout.write(`${JSON.stringify({ ready: true, id: config.id, raft: self.raft, client: self.client, pid: process.pid })}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string): void => {
+        log(`[${config.id}] ${signal}: shutting down`);
+        process.off('SIGTERM', onTerm);
+        process.off('SIGINT', onInt);
+        resolve();
+      };
+      const onTerm = (): void => stop('SIGTERM');
+      const onInt = (): void => stop('SIGINT');
+      process.on('SIGTERM', onTerm);
+      process.on('SIGINT', onInt);
+    });
+    await server.close();
+    return 0;
+  },
+};

@@ -1,0 +1,138 @@
+/**
+ * Server configuration: from CLI flags or a JSON file, validated into one shape with
+ * clear errors (RaftLedgerError ERR_BAD_CONFIG) that name the offending field.
+ *
+ * Peers are written `id=host:port` (the Raft port; the client port is the Raft port
+ * plus clientPortOffset, 100 by default) or `id=host:raftPort/clientPort`.
+ */
+import { readFileSync } from 'node:fs';
+import { RaftLedgerError } from '../errors.js';
+import { formatHostPort, parseHostPort } from '../transport/address.js';
+import type { Durability } from './ledger.js';
+
+export interface PeerAddresses {
+  raft: string;
+  client: string;
+}
+
+export interface ServerConfig {
+  id: string;
+  dir: string;
+  peers: Record<string, PeerAddresses>;
+  durability: Durability;
+  clusterId: string;
+  /** Raft groups this server hosts (ids 0..groups-1). */
+  groups: number;
+  /** Worker threads for the groups (0: all on the main thread). */
+  workers: number;
+  segmentSizeBytes?: number;
+  tickMs?: number;
+  heartbeatTicks?: number;
+  electionTicks?: number;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function bad(message: string): RaftLedgerError {
+  return new RaftLedgerError('ERR_BAD_CONFIG', message);
+}
+
+function checkAddress(what: string, address: unknown): string {
+  if (typeof address !== 'string') throw bad(`${what} must be a 'host:port' string`);
+  try {
+    return formatHostPort(parseHostPort(address));
+  } catch (error) {
+    throw bad(`${what}: ${(error as Error).message}`);
+  }
+}
+
+export function parsePeers(spec: string, clientPortOffset = 100): Record<string, PeerAddresses> {
+  if (typeof spec !== 'string' || spec.trim() === '') throw bad('--peers is empty: expected id=host:port[,id=host:port...]');
+  const peers: Record<string, PeerAddresses> = {};
+  for (const part of spec.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw bad(`peer '${part}' is not id=host:port`);
+    const id = part.slice(0, eq).trim();
+    if (!ID_PATTERN.test(id)) throw bad(`peer id '${id}' must be 1-64 characters of letters, digits, '_', '.', '-'`);
+    if (peers[id] !== undefined) throw bad(`peer id '${id}' appears twice`);
+    const rest = part.slice(eq + 1).trim();
+    const slash = rest.lastIndexOf('/');
+    const raft = checkAddress(`peer ${id}`, slash > 0 ? rest.slice(0, slash) : rest);
+    const { host, port } = parseHostPort(raft);
+    let client: string;
+    if (slash > 0) {
+      const clientPort = Number(rest.slice(slash + 1));
+      if (!Number.isInteger(clientPort) || clientPort < 1 || clientPort > 65535) throw bad(`peer ${id}: bad client port '${rest.slice(slash + 1)}'`);
+      client = formatHostPort({ host, port: clientPort });
+    } else {
+      if (port + clientPortOffset > 65535) throw bad(`peer ${id}: client port ${port + clientPortOffset} is out of range`);
+      client = formatHostPort({ host, port: port + clientPortOffset });
+    }
+    peers[id] = { raft, client };
+  }
+  return peers;
+}
+
+/** Validate a config object (from a file or assembled from flags). */
+export function validateConfig(input: unknown): ServerConfig {
+  if (input === null || typeof input !== 'object') throw bad('configuration must be a JSON object');
+  const c = input as Record<string, unknown>;
+  if (typeof c.id !== 'string' || !ID_PATTERN.test(c.id)) throw bad(`id must be 1-64 characters of letters, digits, '_', '.', '-', got ${JSON.stringify(c.id)}`);
+  if (typeof c.dir !== 'string' || c.dir === '') throw bad('dir must be a non-empty path');
+  let peers: Record<string, PeerAddresses>;
+  if (typeof c.peers === 'string') peers = parsePeers(c.peers);
+  else if (c.peers !== null && typeof c.peers === 'object') {
+    peers = {};
+    for (const [id, value] of Object.entries(c.peers as Record<string, unknown>)) {
+      if (!ID_PATTERN.test(id)) throw bad(`peer id '${id}' is not valid`);
+      if (typeof value === 'string') peers[id] = parsePeers(`${id}=${value}`)[id]!;
+      else if (value !== null && typeof value === 'object') {
+        const v = value as Record<string, unknown>;
+        peers[id] = { raft: checkAddress(`peers.${id}.raft`, v.raft), client: checkAddress(`peers.${id}.client`, v.client) };
+      } else throw bad(`peers.${id} must be 'host:port' or { raft, client }`);
+    }
+  } else throw bad('peers is required');
+  if (peers[c.id] === undefined) throw bad(`peers does not include this server's id '${c.id}'`);
+  const durability = c.durability ?? 'fsync';
+  if (durability !== 'fsync' && durability !== 'memory') throw bad(`durability must be 'fsync' or 'memory', got ${JSON.stringify(durability)}`);
+  const clusterId = c.clusterId ?? 'raftledger';
+  if (typeof clusterId !== 'string' || clusterId === '' || clusterId.length > 200) throw bad('clusterId must be a non-empty string');
+  const int = (name: string, min: number, max: number): number | undefined => {
+    const v = c[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw bad(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const config: ServerConfig = {
+    id: c.id,
+    dir: c.dir,
+    peers,
+    durability,
+    clusterId,
+    groups: int('groups', 1, 100_000) ?? 1,
+    workers: int('workers', 0, 256) ?? 0,
+  };
+  const segmentSizeBytes = int('segmentSizeBytes', 4096, 2 ** 40);
+  if (segmentSizeBytes !== undefined) config.segmentSizeBytes = segmentSizeBytes;
+  const tickMs = int('tickMs', 1, 1000);
+  if (tickMs !== undefined) config.tickMs = tickMs;
+  const heartbeatTicks = int('heartbeatTicks', 1, 100_000);
+  if (heartbeatTicks !== undefined) config.heartbeatTicks = heartbeatTicks;
+  const electionTicks = int('electionTicks', 2, 100_000);
+  if (electionTicks !== undefined) config.electionTicks = electionTicks;
+  return config;
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw bad(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw bad(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
