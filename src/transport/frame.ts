@@ -130,9 +130,9 @@ export class FrameReader {
     return this.#bytesIn;
   }
 
-  /** Bytes of the current (incomplete) frame held so far, plus unparsed chunk bytes. */
+  /** Bytes received that belong to frames not yet returned by next(). */
   get bufferedBytes(): number {
-    let n = this.#headerFill + this.#bodyFill;
+    let n = this.#headerFill + (this.#body !== null ? FRAME_HEADER_BYTES + this.#bodyFill : 0);
     for (let i = this.#head; i < this.#chunks.length; i++) n += this.#chunks[i]?.length ?? 0;
     return n - this.#offset;
   }
@@ -156,6 +156,8 @@ export class FrameReader {
       this.#head = 0;
       this.#offset = 0;
       this.#body = null;
+      this.#bodyFill = 0;
+      this.#headerFill = 0;
       throw this.#error;
     }
   }

@@ -1,0 +1,232 @@
+import { describe, expect, it } from 'vitest';
+import { isRaftLedgerError } from '../../src/errors.js';
+import type { Message } from '../../src/raft/types.js';
+import {
+  decodeClientRequest,
+  decodeClientResponse,
+  encodeClientRequest,
+  encodeClientResponse,
+  type ClientRequest,
+  type ClientResponse,
+} from '../../src/transport/client-codec.js';
+import { FrameKind, FrameReader, type Frame } from '../../src/transport/frame.js';
+import { decodeHandshake, decodeReject, encodeHandshake, encodeReject } from '../../src/transport/handshake.js';
+import {
+  decodeRaftFrame,
+  decodeRaftMessage,
+  encodeRaftBatch,
+  encodeRaftMessage,
+  raftFrameSize,
+  type WireEntry,
+} from '../../src/transport/raft-codec.js';
+import { everyMessage, makeEntries, makeEntry, makeRecord, normalize } from './helpers.js';
+
+function oneFrame(bytes: Buffer): Frame {
+  const reader = new FrameReader();
+  const frames = [...reader.frames(bytes)];
+  expect(frames).toHaveLength(1);
+  expect(reader.bufferedBytes).toBe(0);
+  return frames[0]!;
+}
+
+function expectProtocolError(fn: () => unknown, reason?: RegExp): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(isRaftLedgerError(caught, 'ERR_PROTOCOL'), `expected ERR_PROTOCOL, got ${String(caught)}`).toBe(true);
+  if (reason) expect((caught as Error).message).toMatch(reason);
+}
+
+const NODE_IDS: [string, string][] = [
+  ['a', 'b'],
+  ['node-1', 'node-2'],
+  ['ノード一', 'узел-2'],
+  ['🦊fox', 'é'],
+  ['x'.repeat(255), 'ü'.repeat(127)],
+];
+const GROUPS = [0, 1, 7, 65_535, 0xffff_ffff];
+
+describe('raft codec', () => {
+  it('round-trips every message type, group id and node id', () => {
+    let checked = 0;
+    for (const [from, to] of NODE_IDS) {
+      for (const group of GROUPS) {
+        for (const message of everyMessage(from, to)) {
+          const bytes = encodeRaftMessage(group, message);
+          expect(bytes.length).toBe(raftFrameSize(message));
+          const frame = oneFrame(bytes);
+          expect(frame.kind).toBe(FrameKind.Raft);
+          const decoded = decodeRaftFrame(frame);
+          expect(decoded.group).toBe(group);
+          expect(normalize(decoded.message)).toEqual(normalize(message));
+          // Canonical: re-encoding the decoded message gives the same bytes.
+          expect(encodeRaftMessage(decoded.group, decoded.message).equals(bytes)).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(NODE_IDS.length * GROUPS.length * 16);
+  });
+
+  it('carries entry records verbatim, as views of the frame', () => {
+    const entries = makeEntries(9, 5, 3);
+    const message: Message = { type: 'append', from: 'a', to: 'b', term: 3, prevIndex: 9, prevTerm: 2, entries, commit: 9 };
+    const bytes = encodeRaftMessage(5, message);
+    const frame = oneFrame(bytes);
+    const { message: out } = decodeRaftMessage(frame.body);
+    if (out.type !== 'append') throw new Error('expected append');
+    expect(out.entries).toHaveLength(5);
+    out.entries.forEach((e, i) => {
+      const w = e as WireEntry;
+      const original = entries[i]!;
+      expect(Buffer.from(w.record).equals(Buffer.from(original.record))).toBe(true);
+      expect(w.record.buffer).toBe(bytes.buffer); // a view, not a copy
+      expect(w.data.byteOffset).toBe(w.record.byteOffset + 48);
+      expect(Buffer.from(w.data).equals(Buffer.from(original.data))).toBe(true);
+      expect([w.index, w.term, w.type]).toEqual([original.index, original.term, original.type]);
+    });
+    // The records sit back to back at the end of the frame, unchanged.
+    const all = Buffer.concat(entries.map((e) => e.record));
+    expect(bytes.subarray(bytes.length - all.length).equals(all)).toBe(true);
+  });
+
+  it('never encodes the local delivery annotations', () => {
+    const plain: Message = { type: 'heartbeat', from: 'a', to: 'b', term: 4, commit: 3 };
+    const annotated: Message = { ...plain, waitForHardState: true, waitForDurableIndex: 17 };
+    const bytes = encodeRaftMessage(1, annotated);
+    expect(bytes.equals(encodeRaftMessage(1, plain))).toBe(true);
+    const out = decodeRaftMessage(oneFrame(bytes).body).message;
+    expect('waitForHardState' in out).toBe(false);
+    expect('waitForDurableIndex' in out).toBe(false);
+  });
+
+  it('encodes a batch as frames back to back in one buffer', () => {
+    const items = everyMessage('a', 'b').map((message, i) => ({ group: i * 3, message }));
+    const bytes = encodeRaftBatch(items);
+    const frames = [...new FrameReader().frames(bytes)];
+    expect(frames.map((f) => decodeRaftFrame(f)).map((d) => ({ group: d.group, message: normalize(d.message) }))).toEqual(
+      items.map((d) => ({ group: d.group, message: normalize(d.message) })),
+    );
+  });
+
+  it('rejects driver bugs at encode time with TypeError/RangeError', () => {
+    const noRecord = { index: 1, term: 1, type: 1, data: new Uint8Array(3) } as const;
+    const base = { type: 'append', from: 'a', to: 'b', term: 1, prevIndex: 0, prevTerm: 0, commit: 0 } as const;
+    expect(() => encodeRaftMessage(0, { ...base, entries: [noRecord] })).toThrow(TypeError);
+    expect(() => encodeRaftMessage(0, { ...base, entries: [makeEntry(2, 1, 1, Buffer.from('x'))] })).toThrow(TypeError);
+    expect(() => encodeRaftMessage(0, { type: 'heartbeat', from: 'x'.repeat(256), to: 'b', term: 1, commit: 0 })).toThrow(RangeError);
+    expect(() => encodeRaftMessage(0, { type: 'heartbeat', from: '', to: 'b', term: 1, commit: 0 })).toThrow(TypeError);
+    expect(() => encodeRaftMessage(-1, { type: 'heartbeatResp', from: 'a', to: 'b', term: 1 })).toThrow(RangeError);
+    expect(() => encodeRaftMessage(0, { type: 'heartbeat', from: 'a', to: 'b', term: 2 ** 53, commit: 0 })).toThrow(RangeError);
+  });
+
+  it('rejects structurally broken append frames with ERR_PROTOCOL', () => {
+    const entries = makeEntries(0, 2, 1);
+    const good = encodeRaftMessage(0, { type: 'append', from: 'a', to: 'b', term: 1, prevIndex: 0, prevTerm: 0, entries, commit: 0 });
+    const body = oneFrame(good).body;
+    const firstRecord = body.length - entries[0]!.record.byteLength - entries[1]!.record.byteLength;
+    const mutate = (fn: (b: Buffer) => void): Buffer => {
+      const copy = Buffer.from(body);
+      fn(copy);
+      return copy;
+    };
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(3, firstRecord + 16))), /out of sequence/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(999, firstRecord + 8))), /totalSize/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => (b[firstRecord + 5] = 0))), /record type 0/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => (b[firstRecord] ^= 1))), /magic/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(3, firstRecord - 4))), /cannot fit|overruns|truncated/);
+    expectProtocolError(() => decodeRaftMessage(Buffer.concat([body, Buffer.from([0])])), /trailing/);
+    expectProtocolError(() => decodeRaftMessage(body.subarray(0, body.length - 1)), /overruns|truncated/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => (b[4] = 42))), /unknown type 42/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => (b[5] = 1))), /flags/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(0x0020_0000, 10))), /2\^53/);
+  });
+
+  it('does not check CRCs (the storage layer does)', () => {
+    const record = makeRecord(1, 1, 1, Buffer.from('payload'), 0, 0x12345678);
+    const entry: WireEntry = { index: 1, term: 1, type: 1, data: record.subarray(48), record };
+    const bytes = encodeRaftMessage(0, { type: 'append', from: 'a', to: 'b', term: 1, prevIndex: 0, prevTerm: 0, entries: [entry], commit: 0 });
+    const out = decodeRaftMessage(oneFrame(bytes).body).message;
+    expect(out.type === 'append' && Buffer.from(out.entries[0]!.data).toString()).toBe('payload');
+  });
+});
+
+describe('client codec', () => {
+  const requests: ClientRequest[] = [
+    { id: 0, group: 0, op: 'append', payloads: [Buffer.from('one')] },
+    { id: 0xffff_ffff, group: 12, op: 'append', payloads: [Buffer.alloc(0), Buffer.from('two'), Buffer.alloc(1000, 7)] },
+    { id: 5, group: 1, op: 'read', index: 2 ** 50 },
+    { id: 6, group: 2, op: 'status' },
+  ];
+  const responses: ClientResponse[] = [
+    { id: 1, kind: 'append', ok: [] },
+    { id: 2, kind: 'append', ok: [{ index: 1, pos: 0 }, { index: 2 ** 52, pos: 2 ** 40 + 3 }] },
+    { id: 3, kind: 'read', entry: { index: 9, term: 2, pos: 4096, type: 1, payload: Buffer.from('héllo') } },
+    { id: 4, kind: 'read', entry: null },
+    { id: 5, kind: 'status', status: { role: 'leader', term: 3, peers: { b: { match: 10 } }, name: 'ノード' } },
+    { id: 6, kind: 'error', error: { code: 'ERR_TIMEOUT', message: 'timed out', retriable: true } },
+    { id: 7, kind: 'error', error: { code: 'ERR_NOT_LEADER', message: 'ask b', retriable: true, leaderHint: { id: 'b' } } },
+    { id: 8, kind: 'error', error: { code: 'ERR_NOT_LEADER', message: '', retriable: true, leaderHint: { id: 'b', address: '127.0.0.2:7000' } } },
+    { id: 9, kind: 'error', error: { code: 'ERR_LOG_CORRUPT', message: 'über', retriable: false } },
+  ];
+  const plain = (v: unknown): unknown =>
+    JSON.parse(JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array || (x as { type?: string })?.type === 'Buffer' ? Buffer.from(x as Uint8Array).toString('hex') : x)));
+
+  it('round-trips every request and response', () => {
+    for (const req of requests) {
+      const frame = oneFrame(encodeClientRequest(req));
+      expect(frame.kind).toBe(FrameKind.ClientRequest);
+      expect(plain(decodeClientRequest(frame.body))).toEqual(plain(req));
+    }
+    for (const res of responses) {
+      const frame = oneFrame(encodeClientResponse(res));
+      expect(frame.kind).toBe(FrameKind.ClientResponse);
+      expect(plain(decodeClientResponse(frame.body))).toEqual(plain(res));
+    }
+  });
+
+  it('rejects misuse at encode time and malformed bodies with ERR_PROTOCOL', () => {
+    expect(() => encodeClientRequest({ id: 1, group: 0, op: 'append', payloads: [] })).toThrow(TypeError);
+    expect(() => encodeClientRequest({ id: 1, group: 0, op: 'append', payloads: [Buffer.alloc(5000)] }, 4096)).toThrow(RangeError);
+    expect(() => encodeClientResponse({ id: 1, kind: 'error', error: { code: 'lower', message: '', retriable: false } })).toThrow(TypeError);
+    const body = oneFrame(encodeClientRequest(requests[1]!)).body;
+    expectProtocolError(() => decodeClientRequest(body.subarray(0, body.length - 1)), /truncated/);
+    const zero = Buffer.from(body.subarray(0, 13));
+    zero.writeUInt32LE(0, 9);
+    expectProtocolError(() => decodeClientRequest(zero), /without payloads/);
+    const badOp = Buffer.from(body);
+    badOp[8] = 9;
+    expectProtocolError(() => decodeClientRequest(badOp), /unknown op/);
+    const status = oneFrame(encodeClientResponse(responses[4]!)).body;
+    const broken = Buffer.from(status);
+    broken[broken.length - 1] = 0x20; // '}' -> ' '
+    expectProtocolError(() => decodeClientResponse(broken), /JSON/);
+    const arr = Buffer.alloc(5 + 4 + 2);
+    arr[4] = 4;
+    arr.writeUInt32LE(2, 5);
+    arr.write('[]', 9);
+    expectProtocolError(() => decodeClientResponse(arr), /not a JSON object/);
+    const badUtf8 = Buffer.from(oneFrame(encodeClientResponse(responses[8]!)).body);
+    badUtf8[badUtf8.length - 1] = 0xff;
+    expectProtocolError(() => decodeClientResponse(badUtf8), /UTF-8/);
+  });
+});
+
+describe('handshake codec', () => {
+  it('round-trips handshakes and rejects', () => {
+    const h = { clusterId: 'prod-🦊', segmentSizeBytes: 2 ** 40, nodeId: 'n1', targetId: 'n2' };
+    const frame = oneFrame(encodeHandshake(h));
+    expect(frame.kind).toBe(FrameKind.Handshake);
+    expect(decodeHandshake(frame.body)).toEqual({ ...h, transportVersion: 1 });
+    const r = oneFrame(encodeReject('nope: ' + 'x'.repeat(2000)));
+    expect(r.kind).toBe(FrameKind.Reject);
+    expect(decodeReject(r.body)).toMatch(/^nope: x+$/);
+    expect(r.body.length).toBeLessThanOrEqual(1024);
+    const bad = Buffer.from(frame.body);
+    bad[0] = 2;
+    expectProtocolError(() => decodeHandshake(bad), /transport version/);
+  });
+});
