@@ -1,0 +1,342 @@
+/**
+ * The raftledger network client: leader discovery, redirects, retries.
+ *
+ * Routing. Appends and reads go to the server believed to be the leader (at
+ * first, the server connect() reached). ERR_NOT_LEADER with a leader address
+ * switches to that address (one pooled connection per address) and retries at
+ * once; without an address, the next server in `servers` is tried (round
+ * robin). A successful append confirms its server as the leader.
+ *
+ * Retries. Until the operation's deadline (deadlineMs, total) the client
+ * retries, with backoff of 10 ms doubling to 200 ms (jittered):
+ *  - errors the server flags retriable (ERR_OVERLOADED, ERR_UNAVAILABLE, ...);
+ *  - connection failures (refused, reset, closed, malformed response frame) and
+ *    per-attempt timeouts (requestTimeoutMs): these move on to the next server.
+ * Non-retriable server errors reject at once, as a RaftLedgerError with the
+ * server's code (kept as given even when this version does not know it),
+ * message and leader hint. When the deadline passes the operation rejects
+ * with ERR_TIMEOUT (cause: the last failure); abort rejects with ERR_ABORTED
+ * (cause: signal.reason) and close() with ERR_CLOSED.
+ *
+ * Delivery of appends: AT-LEAST-ONCE ON RETRY AFTER AN UNKNOWN OUTCOME.
+ * When an append was written to a connection and then the connection broke,
+ * or the attempt timed out, the client cannot know whether the server
+ * committed it. It retries (within the deadline), so the payload may end up
+ * in the log twice: once from the lost attempt and once from the retry.
+ * Appends that fail before their bytes reached the socket, or that the server
+ * refused with an error, are retried without that risk. If the deadline (or
+ * an abort, or close()) ends an append after such an unknown outcome, the
+ * error message says the outcome is unknown. Callers that need exactly-once
+ * must make payloads idempotent (e.g. carry a unique id and dedupe on read).
+ * Reads and status are idempotent and retried freely.
+ */
+import { RaftLedgerError } from '../errors.js';
+import type { ClientResponse, ReadEntry } from '../transport/client-codec.js';
+import { Backoff } from './backoff.js';
+import type { Connection, Request } from './connection.js';
+import { AttemptFailure, closedError, fromWireError } from './errors.js';
+import { Operation, Stopped } from './operation.js';
+import {
+  checkAddress,
+  checkIndex,
+  checkOpOptions,
+  checkPayload,
+  resolveOptions,
+  tryAddress,
+  type ConnectOptions,
+  type OpOptions,
+  type ResolvedOptions,
+  type StatusOptions,
+} from './options.js';
+import { Pool } from './pool.js';
+
+export type { ConnectOptions, OpOptions, StatusOptions } from './options.js';
+
+export interface AppendResult {
+  index: number;
+  pos: number;
+}
+
+export interface ReadResult {
+  index: number;
+  term: number;
+  pos: number;
+  type: ReadEntry['type'];
+  payload: Buffer;
+}
+
+export interface ServerStatus {
+  server: string;
+  status?: Record<string, unknown>;
+  error?: string;
+}
+
+interface RunOptions {
+  signal?: AbortSignal | undefined;
+  /** Talk to this server only (no redirects, no failover). */
+  pinned?: string | undefined;
+  /** One attempt: any failure rejects (statusAll). */
+  once?: boolean;
+}
+
+/** A copy when the payload is a small view of a larger (socket) buffer, so it does not pin it. */
+function ownPayload(payload: Uint8Array): Buffer {
+  const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return payload.buffer.byteLength > 2 * payload.byteLength + 64 ? Buffer.from(view) : view;
+}
+
+export class Client {
+  readonly #options: ResolvedOptions;
+  readonly #pool: Pool;
+  readonly #ops = new Set<Operation>();
+  #leader: string | undefined;
+  /** The server most recently talked to successfully. */
+  #current: string;
+  #rr = 0;
+  #closing: Promise<void> | undefined;
+
+  /** Use connect(). */
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+    this.#current = options.servers[0]!;
+    this.#pool = new Pool({
+      connectTimeoutMs: options.connectTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs,
+      maxInFlight: options.maxInFlight,
+    });
+  }
+
+  /** Address ('host:port') currently believed to be the leader, if any. */
+  get leader(): string | undefined {
+    return this.#leader;
+  }
+
+  /** The configured servers, canonical 'host:port'. */
+  get servers(): readonly string[] {
+    return this.#options.servers;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  async append(payload: Uint8Array, options?: OpOptions): Promise<AppendResult> {
+    checkPayload(payload, 'append: payload');
+    const o = checkOpOptions(options, 'append');
+    const response = await this.#run({ op: 'append', group: o.group ?? this.#options.group, payloads: [payload] }, o);
+    const ok = (response as Extract<ClientResponse, { kind: 'append' }>).ok[0]!;
+    return { index: ok.index, pos: ok.pos };
+  }
+
+  async appendBatch(payloads: Uint8Array[], options?: OpOptions): Promise<AppendResult[]> {
+    if (!Array.isArray(payloads)) throw new TypeError('appendBatch: payloads must be an array of Uint8Arrays');
+    if (payloads.length === 0) throw new RangeError('appendBatch: payloads must not be empty');
+    if (payloads.length > 0xffff_ffff) throw new RangeError('appendBatch: too many payloads');
+    payloads.forEach((p, i) => checkPayload(p, `appendBatch: payloads[${i}]`));
+    const o = checkOpOptions(options, 'appendBatch');
+    const response = await this.#run({ op: 'append', group: o.group ?? this.#options.group, payloads: [...payloads] }, o);
+    return (response as Extract<ClientResponse, { kind: 'append' }>).ok.map(({ index, pos }) => ({ index, pos }));
+  }
+
+  /** The committed entry at `index`, or null past the end of the log. */
+  async read(index: number, options?: OpOptions): Promise<ReadResult | null> {
+    checkIndex(index);
+    const o = checkOpOptions(options, 'read');
+    const response = await this.#run({ op: 'read', group: o.group ?? this.#options.group, index }, o);
+    const entry = (response as Extract<ClientResponse, { kind: 'read' }>).entry;
+    if (entry === null) return null;
+    return { index: entry.index, term: entry.term, pos: entry.pos, type: entry.type, payload: ownPayload(entry.payload) };
+  }
+
+  /**
+   * The status object one server reports (as it reports it, leader id included):
+   * `server` if given (that server only), else the server of the current
+   * connection (failing over to the others if it is unreachable).
+   */
+  async status(options?: StatusOptions): Promise<Record<string, unknown>> {
+    const o = checkOpOptions(options, 'status');
+    const pinned = o.server !== undefined ? checkAddress(o.server) : undefined;
+    const response = await this.#run({ op: 'status', group: o.group ?? this.#options.group }, { signal: o.signal, pinned });
+    return (response as Extract<ClientResponse, { kind: 'status' }>).status;
+  }
+
+  /** Ask every configured server once, in parallel; failures are reported per server. */
+  async statusAll(options?: Omit<StatusOptions, 'server'>): Promise<ServerStatus[]> {
+    const o = checkOpOptions(options, 'statusAll');
+    const group = o.group ?? this.#options.group;
+    return Promise.all(
+      this.#options.servers.map(async (server): Promise<ServerStatus> => {
+        try {
+          const response = await this.#run({ op: 'status', group }, { signal: o.signal, pinned: server, once: true });
+          return { server, status: (response as Extract<ClientResponse, { kind: 'status' }>).status };
+        } catch (error) {
+          if (error instanceof RaftLedgerError && error.code === 'ERR_CLOSED') throw error;
+          const e = error as { code?: unknown; message?: unknown };
+          const text = typeof e?.message === 'string' ? e.message : String(error);
+          return { server, error: typeof e?.code === 'string' ? `${e.code}: ${text}` : text };
+        }
+      }),
+    );
+  }
+
+  /** Close every connection; operations in flight reject with ERR_CLOSED. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      for (const op of this.#ops) op.halt('closed');
+      this.#ops.clear();
+      this.#closing = this.#pool.close();
+    }
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Reach some server (round robin from the first) within the deadline; used by connect(). */
+  async establish(): Promise<void> {
+    if (this.#closing !== undefined) throw closedError();
+    const op = new Operation(this.#options.deadlineMs, undefined);
+    this.#ops.add(op);
+    const backoff = new Backoff();
+    const { servers } = this.#options;
+    let last: unknown;
+    try {
+      for (let i = 0; ; i++) {
+        const address = servers[i % servers.length]!;
+        try {
+          await op.wait(this.#pool.get(address).ready);
+          this.#current = address;
+          return;
+        } catch (error) {
+          if (error instanceof Stopped) throw error;
+          last = error;
+        }
+        if (i % servers.length === servers.length - 1) await op.sleep(backoff.next());
+      }
+    } catch (error) {
+      if (!(error instanceof Stopped)) throw error;
+      if (op.stopped === 'closed') throw closedError();
+      throw new RaftLedgerError('ERR_UNAVAILABLE', `could not connect to any of ${servers.join(', ')} within ${this.#options.deadlineMs} ms`, {
+        cause: last,
+        retriable: true,
+      });
+    } finally {
+      op.dispose();
+      this.#ops.delete(op);
+    }
+  }
+
+  /** The server after `address` in round-robin order. */
+  #after(address: string): string {
+    const { servers } = this.#options;
+    const i = servers.indexOf(address);
+    if (i >= 0) return servers[(i + 1) % servers.length]!;
+    return servers[this.#rr++ % servers.length]!;
+  }
+
+  async #run(request: Request, options: RunOptions): Promise<ClientResponse> {
+    if (this.#closing !== undefined) throw closedError();
+    if (options.signal?.aborted) {
+      throw new RaftLedgerError('ERR_ABORTED', `${request.op} was aborted`, { cause: options.signal.reason, retriable: false });
+    }
+    const op = new Operation(this.#options.deadlineMs, options.signal);
+    this.#ops.add(op);
+    const { pinned, once = false } = options;
+    const backoff = new Backoff();
+    let target = pinned ?? (request.op === 'status' ? this.#current : (this.#leader ?? this.#current));
+    /** An append attempt may have committed without our knowing. */
+    let unknown = false;
+    let last: Error | undefined;
+    let redirects = 0;
+    try {
+      for (;;) {
+        let response: ClientResponse;
+        let connection: Connection | undefined;
+        try {
+          connection = this.#pool.get(target);
+          const exchange = connection.send(request);
+          try {
+            response = await op.wait(exchange.promise, (e) => exchange.cancel(e));
+          } catch (error) {
+            if (error instanceof Stopped && exchange.sent && request.op === 'append') unknown = true;
+            throw error;
+          }
+        } catch (error) {
+          if (!(error instanceof AttemptFailure)) throw error; // Stopped, or misuse seen by the encoder
+          last = error;
+          if (error.sent && request.op === 'append') unknown = true;
+          if (once) throw error;
+          if (pinned === undefined) {
+            if (this.#leader === target) this.#leader = undefined;
+            target = this.#after(target);
+          }
+          await op.sleep(backoff.next());
+          continue;
+        }
+
+        if (response.kind !== 'error') {
+          if (pinned === undefined) this.#current = target;
+          if (request.op === 'append') this.#leader = target;
+          return response;
+        }
+
+        const error = fromWireError(response.error);
+        last = error;
+        if (once || (!error.retriable && error.code !== 'ERR_NOT_LEADER')) throw error;
+        if (pinned === undefined && error.code === 'ERR_NOT_LEADER') {
+          const hinted = tryAddress(error.leaderHint?.address);
+          if (this.#leader === target) this.#leader = undefined;
+          if (hinted !== undefined && hinted !== target) {
+            this.#leader = hinted;
+            target = hinted;
+            if (redirects++ === 0) continue; // the first redirect is immediate
+          } else {
+            target = this.#after(target);
+          }
+        }
+        await op.sleep(backoff.next());
+      }
+    } catch (error) {
+      if (!(error instanceof Stopped)) throw error;
+      throw this.#stopError(op, request, unknown, last);
+    } finally {
+      op.dispose();
+      this.#ops.delete(op);
+    }
+  }
+
+  #stopError(op: Operation, request: Request, unknown: boolean, last: Error | undefined): RaftLedgerError {
+    const what = request.op === 'append' ? (request.payloads.length === 1 ? 'append' : 'appendBatch') : request.op;
+    const outcome = unknown ? '; the outcome is unknown: an attempt may have been committed' : '';
+    switch (op.stopped) {
+      case 'abort':
+        return new RaftLedgerError('ERR_ABORTED', `${what} was aborted${outcome}`, {
+          cause: op.signal?.reason,
+          retriable: false,
+        });
+      case 'closed':
+        return new RaftLedgerError('ERR_CLOSED', `the client was closed during ${what}${outcome}`, {
+          retriable: false,
+          ...(last !== undefined ? { cause: last } : {}),
+        });
+      default:
+        return new RaftLedgerError('ERR_TIMEOUT', `${what} did not complete within ${this.#options.deadlineMs} ms${outcome}`, {
+          retriable: true,
+          ...(last !== undefined ? { cause: last } : {}),
+        });
+    }
+  }
+}
+
+/** Connect to a raftledger cluster: resolves once one of `servers` accepted a connection. */
+export async function connect(options: ConnectOptions): Promise<Client> {
+  const client = new Client(resolveOptions(options));
+  try {
+    await client.establish();
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  return client;
+}

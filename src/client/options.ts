@@ -1,0 +1,119 @@
+/**
+ * Argument checking for the client: misuse is a TypeError (wrong type) or a
+ * RangeError (right type, bad value), thrown at the call.
+ */
+import { formatHostPort, parseHostPort } from '../transport/address.js';
+
+export interface ConnectOptions {
+  /** 'host:port' client endpoints of the cluster ('[v6]:port' for IPv6). */
+  servers: string[];
+  /** Raft group the operations address unless they say otherwise. Default 0. */
+  group?: number;
+  /** Bound on one attempt (one request on one connection). Default 5000. */
+  requestTimeoutMs?: number;
+  /** Bound on a whole operation, retries included. Default 15000. */
+  deadlineMs?: number;
+  /** Requests outstanding per connection; more wait for a slot. Default 4096. */
+  maxInFlight?: number;
+  /** Bound on establishing one TCP connection. Default requestTimeoutMs. */
+  connectTimeoutMs?: number;
+}
+
+export interface ResolvedOptions {
+  servers: string[];
+  group: number;
+  requestTimeoutMs: number;
+  deadlineMs: number;
+  maxInFlight: number;
+  connectTimeoutMs: number;
+}
+
+export interface OpOptions {
+  signal?: AbortSignal;
+  group?: number;
+}
+
+export interface StatusOptions {
+  /** Ask this server ('host:port'); default the server of the current connection. */
+  server?: string;
+  group?: number;
+  signal?: AbortSignal;
+}
+
+const MAX_TIMER_MS = 0x7fff_ffff;
+
+/** Canonical 'host:port' (TypeError when malformed). */
+export function checkAddress(address: unknown, name = 'server'): string {
+  if (typeof address !== 'string') throw new TypeError(`${name} must be a 'host:port' string, got ${typeof address}`);
+  return formatHostPort(parseHostPort(address));
+}
+
+/** Parse an address from the wire (leader hints): undefined instead of throwing. */
+export function tryAddress(address: string | undefined): string | undefined {
+  if (address === undefined) return undefined;
+  try {
+    return checkAddress(address);
+  } catch {
+    return undefined;
+  }
+}
+
+export function checkGroup(value: unknown, name = 'group'): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    throw new RangeError(`${name} must be an integer in [0, 2^32-1], got ${value}`);
+  }
+  return value;
+}
+
+function checkMs(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
+    throw new RangeError(`${name} must be a number in (0, ${MAX_TIMER_MS}], got ${value}`);
+  }
+  return value;
+}
+
+function checkPositiveInt(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+export function resolveOptions(options: ConnectOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new TypeError('connect: options must be an object');
+  const { servers } = options;
+  if (!Array.isArray(servers)) throw new TypeError('connect: servers must be an array of host:port strings');
+  if (servers.length === 0) throw new RangeError('connect: servers must not be empty');
+  const unique = [...new Set(servers.map((s, i) => checkAddress(s, `servers[${i}]`)))];
+  const requestTimeoutMs = checkMs(options.requestTimeoutMs ?? 5000, 'requestTimeoutMs');
+  return {
+    servers: unique,
+    group: checkGroup(options.group ?? 0),
+    requestTimeoutMs,
+    deadlineMs: checkMs(options.deadlineMs ?? 15_000, 'deadlineMs'),
+    maxInFlight: checkPositiveInt(options.maxInFlight ?? 4096, 'maxInFlight'),
+    connectTimeoutMs: checkMs(options.connectTimeoutMs ?? requestTimeoutMs, 'connectTimeoutMs'),
+  };
+}
+
+export function checkOpOptions(options: unknown, what: string): OpOptions & { server?: string } {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') throw new TypeError(`${what}: options must be an object`);
+  const o = options as { signal?: unknown; group?: unknown; server?: unknown };
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`${what}: signal must be an AbortSignal`);
+  if (o.group !== undefined) checkGroup(o.group, `${what}: group`);
+  if (o.server !== undefined) checkAddress(o.server, `${what}: server`);
+  return o as OpOptions & { server?: string };
+}
+
+export function checkPayload(payload: unknown, name: string): Uint8Array {
+  if (!(payload instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`);
+  return payload;
+}
+
+export function checkIndex(index: unknown): number {
+  if (typeof index !== 'number') throw new TypeError(`read: index must be a number, got ${typeof index}`);
+  if (!Number.isSafeInteger(index) || index < 1) throw new RangeError(`read: index must be a positive safe integer, got ${index}`);
+  return index;
+}
