@@ -56,6 +56,8 @@ export interface PeerTransportOptions {
 export interface PeerStats {
   address: string | null;
   connected: boolean;
+  /** How the current connection was made: this node dialed it or accepted it; null when not connected. */
+  direction: 'dialed' | 'accepted' | null;
   /** Bytes waiting for this peer (not yet encoded, or buffered in the socket). */
   queuedBytes: number;
   bytesIn: number;
@@ -298,6 +300,7 @@ export class PeerTransport implements AsyncDisposable {
       const s: PeerStats = {
         address: link.address === null ? null : formatHostPort(link.address),
         connected: link.conn !== null,
+        direction: link.conn === null ? null : link.conn.inbound ? 'accepted' : 'dialed',
         queuedBytes: q?.queuedBytes ?? 0,
         bytesIn: link.bytesIn,
         bytesOut: link.bytesOut + (q?.bytesOut ?? 0),

@@ -136,7 +136,7 @@ describe('raft codec', () => {
     expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(3, firstRecord + 16))), /out of sequence/);
     expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(999, firstRecord + 8))), /totalSize/);
     expectProtocolError(() => decodeRaftMessage(mutate((b) => (b[firstRecord + 5] = 0))), /record type 0/);
-    expectProtocolError(() => decodeRaftMessage(mutate((b) => (b[firstRecord] ^= 1))), /magic/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => (b[firstRecord] = b[firstRecord]! ^ 1))), /magic/);
     expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(3, firstRecord - 4))), /cannot fit|overruns|truncated/);
     expectProtocolError(() => decodeRaftMessage(Buffer.concat([body, Buffer.from([0])])), /trailing/);
     expectProtocolError(() => decodeRaftMessage(body.subarray(0, body.length - 1)), /overruns|truncated/);

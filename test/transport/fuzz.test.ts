@@ -60,7 +60,7 @@ function mutate(input: Buffer, rnd: () => number): { bytes: Buffer; how: string 
   switch (Math.floor(rnd() * 8)) {
     case 0: {
       const flips = 1 + Math.floor(rnd() * 4);
-      for (let i = 0; i < flips; i++) b[at()] ^= 1 << Math.floor(rnd() * 8);
+      for (let i = 0; i < flips; i++) { const p = at(); b[p] = b[p]! ^ (1 << Math.floor(rnd() * 8)); }
       return { bytes: b, how: `${flips} bit flips` };
     }
     case 1: {
