@@ -115,7 +115,10 @@ export class LogIndex {
     }
   }
 
-  /** Empty every slot at or after `index` and delete the files wholly after it. */
+  /**
+   * Empty every slot at or after `index` and delete the files wholly after it. Slots are
+   * set contiguously, so only the run of non-empty slots from `index` is zeroed.
+   */
   clearFrom(index: number): void {
     for (const key of [...this.#overlay.keys()]) if (key >= index) this.#overlay.delete(key);
     if (this.#readOnly) return;
@@ -124,9 +127,16 @@ export class LogIndex {
       if (no > fileNo) this.#dropFile(no, file);
     }
     const file = this.#files.get(fileNo);
-    if (file !== undefined) {
-      const within = (index - 1) % this.#slotsPerFile;
-      file.zero(within * SLOT_SIZE_BYTES, (this.#slotsPerFile - within) * SLOT_SIZE_BYTES);
+    if (file === undefined) return;
+    const within = (index - 1) % this.#slotsPerFile;
+    const chunkSlots = 4096;
+    for (let start = within; start < this.#slotsPerFile; start += chunkSlots) {
+      const n = Math.min(chunkSlots, this.#slotsPerFile - start);
+      const bytes = file.read(start * SLOT_SIZE_BYTES, n * SLOT_SIZE_BYTES);
+      let used = 0;
+      while (used < n && bytes.readUInt32LE(used * SLOT_SIZE_BYTES + 16) !== 0) used++;
+      if (used > 0) file.zero(start * SLOT_SIZE_BYTES, used * SLOT_SIZE_BYTES);
+      if (used < n) break;
     }
   }
 

@@ -417,9 +417,14 @@ export class SegmentedLog {
     }
 
     if (stoppedAt !== undefined) {
-      // Anything valid after the stop point means damage in the middle of the log.
-      const damage = this.#findValidAfter(stoppedAt.segment, stoppedAt.offset + 1);
+      // Anything valid after the stop point means damage in the middle of the log. After an
+      // invalid record, search everything after it; after unwritten space (the normal end of
+      // a log), probe where more records would be: the index slot of the next index, the
+      // next 64 KiB, and the start of every later segment.
       const isTear = stoppedAt.reason !== 'unwritten space';
+      const damage = isTear
+        ? this.#findValidAfter(stoppedAt.segment, stoppedAt.offset + 1)
+        : this.#probeAfterEnd(stoppedAt.segment, stoppedAt.offset, lastIndex + 1);
       if (damage !== undefined) {
         const message = `${stoppedAt.reason} at pos ${stoppedAt.pos}, followed by a valid record at pos ${damage}`;
         if (!truncateCorrupt || this.readOnly) throw corrupt(message, stoppedAt.segment.handle.path, stoppedAt.offset);
@@ -438,8 +443,8 @@ export class SegmentedLog {
     if (this.#lastIndex < this.#firstIndex - 1) this.#lastIndex = this.#firstIndex - 1;
 
     if (!this.readOnly) {
-      // Zero everything after writePos so that later appends never sit before stale bytes.
-      this.#zeroFrom(writePos);
+      // After a tear, zero everything after writePos so that no stale bytes sit after later appends.
+      if (stoppedAt !== undefined && stoppedAt.reason !== 'unwritten space') this.#zeroFrom(writePos);
       this.#index.clearFrom(this.#lastIndex + 1);
       // What a killed process left in the page cache is made durable before we report it durable.
       this.#dirtyFrom = Math.min(startPos, writePos);
@@ -483,6 +488,29 @@ export class SegmentedLog {
         if (found >= 0) return s.base + found;
       }
       from = 0;
+    }
+    return undefined;
+  }
+
+  #probeAfterEnd(seg: Segment, offset: number, nextIndex: number): number | undefined {
+    const S = this.segmentSizeBytes;
+    const slot = this.#index.get(nextIndex);
+    if (slot !== undefined && slot.pos > seg.base + offset) {
+      const at = this.#segmentAt(slot.pos);
+      if (at !== undefined && slot.pos - at.base < S) {
+        const r = at.handle.scan(slot.pos - at.base, S, { expectedIndex: nextIndex, segmentSizeBytes: S, maxRecords: 1 });
+        if (r.count === 1) return slot.pos;
+      }
+    }
+    const windowEnd = Math.min(S, offset + 65536);
+    if (offset + 1 < windowEnd) {
+      const found = seg.handle.findValidRecord(offset + 1, windowEnd, seg.base);
+      if (found >= 0) return seg.base + found;
+    }
+    for (let i = this.#segments.indexOf(seg) + 1; i < this.#segments.length; i++) {
+      const later = this.#segments[i]!;
+      const r = later.handle.scan(0, S, { segmentSizeBytes: S, maxRecords: 1 });
+      if (r.count === 1) return later.base;
     }
     return undefined;
   }
