@@ -85,6 +85,9 @@ function ownPayload(payload: Uint8Array): Buffer {
   return payload.buffer.byteLength > 2 * payload.byteLength + 64 ? Buffer.from(view) : view;
 }
 
+/** connect()'s access to Client#establish (kept off the public surface). */
+let establish: (client: Client) => Promise<void>;
+
 export class Client {
   readonly #options: ResolvedOptions;
   readonly #pool: Pool;
@@ -95,14 +98,22 @@ export class Client {
   #rr = 0;
   #closing: Promise<void> | undefined;
 
-  /** Use connect(). */
-  constructor(options: ResolvedOptions) {
-    this.#options = options;
-    this.#current = options.servers[0]!;
+  static {
+    establish = (client) => client.#establish();
+  }
+
+  /**
+   * A client that connects lazily, on its first operation. connect() is the
+   * usual entry: it also waits until some server accepts a connection.
+   */
+  constructor(options: ConnectOptions) {
+    const resolved = resolveOptions(options);
+    this.#options = resolved;
+    this.#current = resolved.servers[0]!;
     this.#pool = new Pool({
-      connectTimeoutMs: options.connectTimeoutMs,
-      requestTimeoutMs: options.requestTimeoutMs,
-      maxInFlight: options.maxInFlight,
+      connectTimeoutMs: resolved.connectTimeoutMs,
+      requestTimeoutMs: resolved.requestTimeoutMs,
+      maxInFlight: resolved.maxInFlight,
     });
   }
 
@@ -194,7 +205,7 @@ export class Client {
   }
 
   /** Reach some server (round robin from the first) within the deadline; used by connect(). */
-  async establish(): Promise<void> {
+  async #establish(): Promise<void> {
     if (this.#closing !== undefined) throw closedError();
     const op = new Operation(this.#options.deadlineMs, undefined);
     this.#ops.add(op);
@@ -331,9 +342,9 @@ export class Client {
 
 /** Connect to a raftledger cluster: resolves once one of `servers` accepted a connection. */
 export async function connect(options: ConnectOptions): Promise<Client> {
-  const client = new Client(resolveOptions(options));
+  const client = new Client(options);
   try {
-    await client.establish();
+    await establish(client);
   } catch (error) {
     await client.close();
     throw error;

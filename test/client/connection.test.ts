@@ -68,6 +68,25 @@ describe('Connection', () => {
     expect(conn.inFlight).toBe(0);
   });
 
+  it('waits for drain when the socket is backed up', async () => {
+    const { server, conn } = await setup((request) =>
+      request.op === 'append' ? { kind: 'append', ok: request.payloads.map((_, i) => ({ index: i + 1, pos: 0 })) } : { kind: 'status', status: {} },
+    );
+    await conn.send(status).promise; // the server has accepted the socket
+    server.pauseAll();
+    const big = Buffer.alloc(1024 * 1024, 7);
+    const first = Array.from({ length: 32 }, () => conn.send({ group: 0, op: 'append', payloads: [big] }).promise);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(conn.writes).toBe(2); // the 32 MiB did not fit: the socket is not writable
+    const second = conn.send(status).promise;
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(conn.writes).toBe(2); // held in the outbox until 'drain'
+    server.resumeAll();
+    await Promise.all([...first, second]);
+    expect(conn.writes).toBe(3);
+    expect(server.requests).toHaveLength(34);
+  });
+
   it('times out an attempt and ignores its late answer', async () => {
     const late = deferred<Reply>();
     let first = true;

@@ -98,6 +98,15 @@ export class FakeServer {
     });
   }
 
+  /** Stop reading from every open connection (the client's writes back up). */
+  pauseAll(): void {
+    for (const s of this.sockets) s.pause();
+  }
+
+  resumeAll(): void {
+    for (const s of this.sockets) s.resume();
+  }
+
   /** Drop every open connection (the listener stays). */
   dropAll(): void {
     for (const s of this.sockets) s.destroy();
