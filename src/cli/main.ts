@@ -11,8 +11,11 @@ import { dumpCommand } from './dump.js';
 import { writeCommand } from './write.js';
 import { serverCommand } from './server.js';
 import { clusterCommand } from './cluster.js';
+import { demoCommand } from './demo.js';
+import { benchCommand } from './bench.js';
+import { statusCommand } from './status.js';
 
-const commands: Command[] = [serverCommand, clusterCommand, inspectCommand, verifyCommand, dumpCommand, writeCommand];
+const commands: Command[] = [demoCommand, serverCommand, clusterCommand, statusCommand, benchCommand, inspectCommand, verifyCommand, dumpCommand, writeCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

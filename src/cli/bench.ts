@@ -1,0 +1,175 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '../client/index.js';
+import { LocalCluster } from './local-cluster.js';
+import { runLoad, percentile } from './load.js';
+import { waitForLeader } from './cluster-status.js';
+import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
+
+const VERSION = '0.1.0';
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'benchmark a local cluster of server processes (the DESIGN.md workload)',
+  usage: `
+Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--duration 10]
+                        [--warmup 2] [--durability fsync|memory] [--json] [--dir DIR]
+       raftledger bench --failover K [--json]
+
+Starts a cluster of separate server processes on 127.0.0.1 (data under DIR, a temporary
+directory by default, removed afterwards), drives it from this process through the
+network client with C appends of V random bytes in flight, after a warm-up, for a fixed
+time, and prints ops/s, MB/s and latency percentiles measured at the client.
+
+--failover K kills the leader with SIGKILL K times under load and reports the time from
+the kill to the first append that succeeds again (median and max, ms).
+
+Options:
+  --replicas N        replicas (default 3)
+  --size V            payload bytes per append (default 1024)
+  --concurrency C     appends in flight (default 128)
+  --duration S        measured seconds (default 10)
+  --warmup S          warm-up seconds, not measured (default 2)
+  --durability MODE   fsync (default) or memory
+  --failover K        measure failover K times instead of throughput
+  --json              print the result as one JSON line
+  --dir DIR           data directory (kept)
+  -h, --help          show this help
+`,
+  async run(argv) {
+    if (wantsHelp(this, argv)) return 0;
+    const { values, positionals } = parse(
+      argv,
+      {
+        replicas: { type: 'string' },
+        size: { type: 'string' },
+        concurrency: { type: 'string' },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        durability: { type: 'string' },
+        failover: { type: 'string' },
+        json: { type: 'boolean' },
+        dir: { type: 'string' },
+      },
+      false,
+    );
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const replicas = intOption(values, 'replicas', 3, 1, 15);
+    const sizeBytes = intOption(values, 'size', 1024, 0, 16 * 1024 * 1024);
+    const concurrency = intOption(values, 'concurrency', 128, 1, 100_000);
+    const durationS = numberOption(values, 'duration', 10, 0.1, 3600);
+    const warmupS = numberOption(values, 'warmup', 2, 0, 600);
+    const durability = choiceOption(values, 'durability', ['fsync', 'memory'] as const, 'fsync');
+    const failovers = values.failover === undefined ? 0 : intOption(values, 'failover', 1, 1, 100);
+    const json = values.json === true;
+    const ownDir = values.dir === undefined;
+    const dir = ownDir ? mkdtempSync(join(tmpdir(), 'raftledger-bench-')) : String(values.dir);
+    const say = (line: string): void => {
+      if (!json) process.stderr.write(`${line}\n`);
+    };
+    const cluster = new LocalCluster({ replicas, dir, durability });
+    let client;
+    try {
+      say(`bench: starting ${replicas} replicas (${durability}) in ${dir}`);
+      await cluster.start();
+      client = await connect({ servers: cluster.clientAddresses });
+      await waitForLeader(client, 15_000);
+      const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
+      if (failovers > 0) {
+        const result = await measureFailover(cluster, client, failovers, sizeBytes, say);
+        const sorted = Float64Array.from(result).sort();
+        const out = { system: 'raftledger', version: VERSION, replicas, durability, failovers, failoverMs: { median: percentile(sorted, 50), max: sorted[sorted.length - 1] ?? 0 }, samplesMs: result, machine };
+        process.stdout.write(json ? `${JSON.stringify(out)}\n` : `failover over ${failovers} kills: median ${out.failoverMs.median.toFixed(0)} ms, max ${out.failoverMs.max.toFixed(0)} ms\n`);
+        return 0;
+      }
+      if (warmupS > 0) {
+        say(`bench: warm-up ${warmupS} s`);
+        await runLoad({ client, concurrency, sizeBytes, durationMs: warmupS * 1000 });
+      }
+      say(`bench: measuring ${durationS} s, ${sizeBytes} B payloads, ${concurrency} in flight`);
+      const result = await runLoad({
+        client,
+        concurrency,
+        sizeBytes,
+        durationMs: durationS * 1000,
+        onProgress: json
+          ? undefined
+          : (p) => process.stderr.write(`\r  ${(p.elapsedMs / 1000).toFixed(0)} s: ${p.ops} acked, ${Math.round(p.recentOpsPerSec)} ops/s, p99 ${p.recentP99Ms.toFixed(2)} ms, ${p.errors} errors   `),
+      });
+      if (!json) process.stderr.write('\n');
+      const lat = result.latenciesMs;
+      const out = {
+        system: 'raftledger',
+        version: VERSION,
+        valueSize: sizeBytes,
+        concurrency,
+        replicas,
+        durability,
+        ops: result.ops,
+        errors: result.errors,
+        seconds: Number(result.seconds.toFixed(3)),
+        opsPerSec: Math.round(result.ops / result.seconds),
+        MBps: Number(((result.ops * sizeBytes) / result.seconds / 1e6).toFixed(2)),
+        latMs: {
+          p50: Number(percentile(lat, 50).toFixed(3)),
+          p99: Number(percentile(lat, 99).toFixed(3)),
+          p999: Number(percentile(lat, 99.9).toFixed(3)),
+          max: Number((lat[lat.length - 1] ?? 0).toFixed(3)),
+        },
+        machine,
+      };
+      if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
+      else
+        process.stdout.write(
+          `raftledger ${durability}, ${replicas} replicas, ${sizeBytes} B, C=${concurrency}: ${out.opsPerSec} ops/s, ${out.MBps} MB/s, p50 ${out.latMs.p50} ms, p99 ${out.latMs.p99} ms, p999 ${out.latMs.p999} ms, max ${out.latMs.max} ms, ${out.errors} errors\n`,
+        );
+      return 0;
+    } finally {
+      await client?.close();
+      await cluster.stop();
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+async function measureFailover(
+  cluster: LocalCluster,
+  client: Awaited<ReturnType<typeof connect>>,
+  kills: number,
+  sizeBytes: number,
+  say: (line: string) => void,
+): Promise<number[]> {
+  const samples: number[] = [];
+  for (let k = 0; k < kills; k++) {
+    const leader = await waitForLeader(client, 15_000);
+    const victim = leader.id!;
+    // Keep a light load running so "the first append that succeeds again" is observed.
+    let killedAt = 0;
+    let recoveredAt = 0;
+    const controller = new AbortController();
+    const load = runLoad({
+      client,
+      concurrency: 8,
+      sizeBytes,
+      durationMs: 30_000,
+      signal: controller.signal,
+      onAck: (_ack, _payload, invokedAt, ackedAt) => {
+        if (killedAt > 0 && invokedAt >= killedAt && recoveredAt === 0) {
+          recoveredAt = ackedAt;
+          controller.abort();
+        }
+      },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    killedAt = performance.now();
+    await cluster.kill(victim, 'SIGKILL');
+    await load;
+    if (recoveredAt === 0) throw new Error(`no append succeeded within 30 s after killing ${victim}`);
+    const ms = recoveredAt - killedAt;
+    samples.push(ms);
+    say(`failover ${k + 1}/${kills}: killed leader ${victim}, appends succeed again after ${ms.toFixed(0)} ms`);
+    await cluster.startServer(victim);
+  }
+  return samples;
+}

@@ -1,0 +1,49 @@
+/** Helpers to read a cluster's state through the client: who leads, and each replica's indexes. */
+import type { Client } from '../client/index.js';
+
+export interface ReplicaView {
+  server: string;
+  id?: string;
+  role?: string;
+  term?: number;
+  leader?: string;
+  commitIndex?: number;
+  lastIndex?: number;
+  durableIndex?: number;
+  followers?: Record<string, { match: number; lag: number }>;
+  error?: string;
+}
+
+export async function viewCluster(client: Client, group = 0): Promise<ReplicaView[]> {
+  const all = await client.statusAll({ group });
+  return all.map((r) => {
+    if (r.status === undefined) return { server: r.server, error: r.error ?? 'no answer' };
+    const s = r.status as Record<string, unknown>;
+    return {
+      server: r.server,
+      id: s.id as string,
+      role: s.role as string,
+      term: s.term as number,
+      leader: s.leader as string,
+      commitIndex: s.commitIndex as number,
+      lastIndex: s.lastIndex as number,
+      durableIndex: s.durableIndex as number,
+      followers: s.followers as Record<string, { match: number; lag: number }>,
+    };
+  });
+}
+
+/** The replica that leads in the highest term, if any answered as leader. */
+export function leaderOf(views: ReplicaView[]): ReplicaView | undefined {
+  return views.filter((v) => v.role === 'leader').sort((a, b) => (b.term ?? 0) - (a.term ?? 0))[0];
+}
+
+export async function waitForLeader(client: Client, timeoutMs: number, exclude?: string, group = 0): Promise<ReplicaView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const leader = leaderOf(await viewCluster(client, group).catch(() => []));
+    if (leader !== undefined && leader.id !== exclude) return leader;
+    if (Date.now() > deadline) throw new Error(`no leader within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
