@@ -1,0 +1,136 @@
+import type { NodeId, ProgressState, ProgressStatus } from './types.js';
+
+/**
+ * The leader's view of one follower (etcd's Progress + Inflights).
+ *
+ * probe:     we don't know where the follower's log matches ours; send one
+ *            append at a time and wait for its answer (or a heartbeat answer).
+ * replicate: the follower is matching; stream appends optimistically, at most
+ *            `capacity` messages in flight (a ring of the last index of each).
+ * catchUp:   the follower needs entries below our storage's firstIndex; nothing
+ *            is sent until the driver has caught it up or the leader re-probes.
+ */
+export class Progress {
+  match = 0;
+  next = 1;
+  state: ProgressState = 'probe';
+  /** probe state: an append was sent and we wait for its answer. */
+  probeSent = false;
+  /** Heard from this peer since the last check-quorum round. */
+  recentActive = false;
+  /** catchUp state: the first index the follower needs. */
+  catchUpFrom = 0;
+  private readonly ring: Float64Array;
+  private start = 0;
+  private count = 0;
+
+  constructor(
+    readonly id: NodeId,
+    readonly capacity: number,
+  ) {
+    this.ring = new Float64Array(capacity);
+  }
+
+  get inflight(): number {
+    return this.count;
+  }
+
+  isPaused(): boolean {
+    switch (this.state) {
+      case 'probe':
+        return this.probeSent;
+      case 'replicate':
+        return this.count >= this.capacity;
+      default:
+        return true;
+    }
+  }
+
+  becomeProbe(): void {
+    this.state = 'probe';
+    this.next = this.match + 1;
+    this.probeSent = false;
+    this.start = 0;
+    this.count = 0;
+  }
+
+  becomeReplicate(): void {
+    this.state = 'replicate';
+    this.next = this.match + 1;
+    this.probeSent = false;
+    this.start = 0;
+    this.count = 0;
+  }
+
+  becomeCatchUp(from: number): void {
+    this.state = 'catchUp';
+    this.catchUpFrom = from;
+    this.probeSent = false;
+    this.start = 0;
+    this.count = 0;
+  }
+
+  /** An acknowledgement of `index`; returns true if match advanced. */
+  maybeUpdate(index: number): boolean {
+    let updated = false;
+    if (this.match < index) {
+      this.match = index;
+      updated = true;
+      this.probeSent = false;
+    }
+    if (this.next < index + 1) this.next = index + 1;
+    return updated;
+  }
+
+  /**
+   * A rejection of an append whose prevIndex was `rejected`; `hint` is the
+   * index the leader computed from the follower's conflict hint. Returns false
+   * if the rejection is stale.
+   */
+  maybeDecrTo(rejected: number, hint: number): boolean {
+    if (this.state === 'replicate') {
+      if (rejected <= this.match) return false;
+      this.next = this.match + 1;
+      return true;
+    }
+    if (this.next - 1 !== rejected) return false;
+    this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1);
+    this.probeSent = false;
+    return true;
+  }
+
+  addInflight(lastIndex: number): void {
+    const cap = this.capacity;
+    let slot = this.start + this.count;
+    if (slot >= cap) slot -= cap;
+    this.ring[slot] = lastIndex;
+    this.count++;
+  }
+
+  /** Frees every in-flight message whose last index is <= index. */
+  freeLE(index: number): void {
+    const cap = this.capacity;
+    while (this.count > 0 && (this.ring[this.start] as number) <= index) {
+      this.start++;
+      if (this.start === cap) this.start = 0;
+      this.count--;
+    }
+  }
+
+  freeFirst(): void {
+    if (this.count === 0) return;
+    this.start++;
+    if (this.start === this.capacity) this.start = 0;
+    this.count--;
+  }
+
+  status(): ProgressStatus {
+    return {
+      match: this.match,
+      next: this.next,
+      state: this.state,
+      inflight: this.count,
+      recentActive: this.recentActive,
+    };
+  }
+}

@@ -1,0 +1,875 @@
+import { RaftLog } from './log.js';
+import { mulberry32, type Rng } from './prng.js';
+import { Progress } from './progress.js';
+import type { LogStorage } from './storage.js';
+import {
+  EntryType,
+  NONE,
+  RaftRefusal,
+  type AppendMessage,
+  type AppendResponseMessage,
+  type CatchUpRequest,
+  type Entry,
+  type HardState,
+  type HeartbeatMessage,
+  type Message,
+  type NodeId,
+  type RaftStatus,
+  type Ready,
+  type Role,
+  type SoftState,
+  type VoteMessage,
+  type VoteResponseMessage,
+} from './types.js';
+
+/** Tick length the defaults are designed for (the driver calls tick() every tickMs). */
+export const DEFAULT_TICK_MS = 10;
+
+export interface RaftConfig {
+  /** This node's id (a non-empty string, one of `peers`). */
+  id: NodeId;
+  /** All voting members, including `id`. */
+  peers: readonly NodeId[];
+  /** The driver's log. */
+  storage: LogStorage;
+  /** Seeded random source for election jitter; default mulberry32(seed). */
+  rng?: Rng;
+  /** Seed for the default rng; default derived from `id`. */
+  seed?: number;
+  /** Leader heartbeat interval in ticks. Default 10 (100 ms at 10 ms/tick). */
+  heartbeatTicks?: number;
+  /** Base election timeout in ticks; the actual one is random in [e, 2e). Default 50 (500..1000 ms). */
+  electionTicks?: number;
+  /** Max entries per append message. Default 512. */
+  maxEntriesPerMessage?: number;
+  /** Max bytes (data + 48 per entry) per append message (at least one entry is sent). Default 1 MiB. */
+  maxBytesPerMessage?: number;
+  /** Max append messages in flight per follower in replicate state. Default 64. */
+  maxInflightMessages?: number;
+  /** Pre-vote (default true). */
+  preVote?: boolean;
+  /** Check-quorum and leader lease (default true). */
+  checkQuorum?: boolean;
+  /** Index already applied by the application at start; default: the recovered commit index. */
+  applied?: number;
+}
+
+interface Settings {
+  heartbeatTicks: number;
+  electionTicks: number;
+  maxEntriesPerMessage: number;
+  maxBytesPerMessage: number;
+  maxInflightMessages: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+}
+
+const EMPTY_DATA = new Uint8Array(0);
+const NO_ENTRIES: Entry[] = [];
+const NO_MESSAGES: Message[] = [];
+const NO_CATCHUPS: CatchUpRequest[] = [];
+
+function positiveInt(cfg: RaftConfig, key: keyof RaftConfig, dflt: number): number {
+  const v = cfg[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new RangeError(`raft config: ${key} must be a positive integer, got ${String(v)}`);
+  }
+  return v;
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** Validates a config and returns the resolved settings; throws RangeError/TypeError. */
+export function resolveConfig(cfg: RaftConfig): Settings {
+  if (cfg === null || typeof cfg !== 'object') throw new TypeError('raft config: must be an object');
+  if (typeof cfg.id !== 'string' || cfg.id.length === 0) {
+    throw new RangeError('raft config: id must be a non-empty string');
+  }
+  if (!Array.isArray(cfg.peers) || cfg.peers.length === 0) {
+    throw new RangeError('raft config: peers must be a non-empty array of node ids');
+  }
+  const seen = new Set<string>();
+  for (const p of cfg.peers) {
+    if (typeof p !== 'string' || p.length === 0) throw new RangeError('raft config: peer ids must be non-empty strings');
+    if (seen.has(p)) throw new RangeError(`raft config: duplicate peer id ${JSON.stringify(p)}`);
+    seen.add(p);
+  }
+  if (!seen.has(cfg.id)) throw new RangeError(`raft config: id ${JSON.stringify(cfg.id)} is not in peers`);
+  if (cfg.storage === null || typeof cfg.storage !== 'object') throw new TypeError('raft config: storage is required');
+  const s: Settings = {
+    heartbeatTicks: positiveInt(cfg, 'heartbeatTicks', 10),
+    electionTicks: positiveInt(cfg, 'electionTicks', 50),
+    maxEntriesPerMessage: positiveInt(cfg, 'maxEntriesPerMessage', 512),
+    maxBytesPerMessage: positiveInt(cfg, 'maxBytesPerMessage', 1 << 20),
+    maxInflightMessages: positiveInt(cfg, 'maxInflightMessages', 64),
+    preVote: cfg.preVote ?? true,
+    checkQuorum: cfg.checkQuorum ?? true,
+  };
+  if (s.electionTicks <= s.heartbeatTicks) {
+    throw new RangeError(
+      `raft config: electionTicks (${s.electionTicks}) must be greater than heartbeatTicks (${s.heartbeatTicks})`,
+    );
+  }
+  if (cfg.rng !== undefined && typeof cfg.rng !== 'function') throw new TypeError('raft config: rng must be a function');
+  if (cfg.applied !== undefined && (!Number.isInteger(cfg.applied) || cfg.applied < 0)) {
+    throw new RangeError(`raft config: applied must be a non-negative integer, got ${String(cfg.applied)}`);
+  }
+  return s;
+}
+
+/**
+ * The Raft core: a deterministic state machine with no I/O, clock or
+ * randomness of its own. See src/raft/index.ts and docs/RAFT.md for the
+ * driver contract.
+ */
+export class RaftCore {
+  readonly id: NodeId;
+  readonly settings: Readonly<Settings>;
+  private readonly voters: NodeId[];
+  private readonly others: NodeId[];
+  private readonly quorum: number;
+  private readonly rng: Rng;
+  private readonly log: RaftLog;
+
+  private _term = 0;
+  private _vote: NodeId = NONE;
+  private _lead: NodeId = NONE;
+  private _role: Role = 'follower';
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+
+  private readonly votes = new Map<NodeId, boolean>();
+  private readonly prs = new Map<NodeId, Progress>();
+  private readonly prList: Progress[] = [];
+  private transferee: NodeId = NONE;
+
+  /** Follower: highest index known to match the current leader's log. */
+  private verified = 0;
+  /** Follower: highest index acknowledged to the current leader. */
+  private acked = 0;
+
+  private msgs: Message[] = [];
+  private catchUps: CatchUpRequest[] = [];
+
+  private prevHs: HardState;
+  private prevSs: SoftState;
+  private outstanding: Ready | null = null;
+  private readonly matchBuf: Float64Array;
+
+  constructor(cfg: RaftConfig) {
+    this.settings = resolveConfig(cfg);
+    this.id = cfg.id;
+    this.voters = cfg.peers.slice();
+    this.others = this.voters.filter((p) => p !== cfg.id);
+    this.quorum = Math.floor(this.voters.length / 2) + 1;
+    this.rng = cfg.rng ?? mulberry32(cfg.seed ?? hashString(cfg.id));
+    this.matchBuf = new Float64Array(this.voters.length);
+
+    const storage = cfg.storage;
+    const hs = storage.hardState();
+    const last = storage.lastIndex();
+    const commit = Math.min(hs.commit, last);
+    const applied = cfg.applied ?? commit;
+    if (applied > commit) {
+      throw new RangeError(`raft config: applied (${applied}) is past the recovered commit index (${commit})`);
+    }
+    this.log = new RaftLog(storage, commit, applied);
+    this._term = hs.term;
+    this._vote = hs.vote;
+    this.verified = commit;
+    for (const p of this.others) {
+      const pr = new Progress(p, this.settings.maxInflightMessages);
+      this.prs.set(p, pr);
+      this.prList.push(pr);
+    }
+    this.prevHs = { term: hs.term, vote: hs.vote, commit: Math.min(hs.commit, last) };
+    this.resetRandomizedElectionTimeout();
+    this.prevSs = { role: this._role, leader: this._lead, term: this._term };
+  }
+
+  // ------------------------------------------------------------ accessors
+
+  get role(): Role {
+    return this._role;
+  }
+  get term(): number {
+    return this._term;
+  }
+  get vote(): NodeId {
+    return this._vote;
+  }
+  get leader(): NodeId {
+    return this._lead;
+  }
+  get commitIndex(): number {
+    return this.log.committed;
+  }
+  get appliedIndex(): number {
+    return this.log.applied;
+  }
+  get lastIndex(): number {
+    return this.log.lastIndex();
+  }
+  get durableIndex(): number {
+    return this.log.durable;
+  }
+  get firstIndex(): number {
+    return this.log.firstIndex();
+  }
+  /** Leader only: the follower being transferred to ('' if none). */
+  get leadTransferee(): NodeId {
+    return this.transferee;
+  }
+  get peers(): readonly NodeId[] {
+    return this.voters;
+  }
+
+  /** Term of `index` in this node's log (unstable part included); undefined if unknown. */
+  termAt(index: number): number | undefined {
+    return this.log.term(index);
+  }
+
+  /** Entries [lo, hi) of this node's log (unstable part included); null if compacted. Not for hot paths. */
+  entries(lo: number, hi: number): Entry[] | null {
+    return this.log.slice(lo, hi, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  }
+
+  status(): RaftStatus {
+    const progress: RaftStatus['progress'] = {};
+    if (this._role === 'leader') {
+      for (const pr of this.prList) progress[pr.id] = pr.status();
+    }
+    return {
+      id: this.id,
+      role: this._role,
+      term: this._term,
+      vote: this._vote,
+      leader: this._lead,
+      commitIndex: this.log.committed,
+      appliedIndex: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      durableIndex: this.log.durable,
+      firstIndex: this.log.firstIndex(),
+      transferee: this.transferee,
+      progress,
+    };
+  }
+
+  // ------------------------------------------------------------ inputs
+
+  /** Advances logical time by one tick. */
+  tick(): void {
+    if (this._role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  /**
+   * Appends payloads as new entries (leader only). Returns the index of the
+   * first one; they get consecutive indexes. Throws RaftRefusal
+   * (ERR_NOT_LEADER with a leader hint, or ERR_TRANSFER_IN_PROGRESS).
+   */
+  propose(payloads: readonly Uint8Array[], type: EntryType = EntryType.Normal): number {
+    if (this._role !== 'leader') {
+      throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
+    }
+    if (this.transferee !== NONE) {
+      throw new RaftRefusal(
+        'ERR_TRANSFER_IN_PROGRESS',
+        this.id,
+        `raft: leadership transfer to ${this.transferee} in progress`,
+      );
+    }
+    const n = payloads.length;
+    if (n === 0) throw new RangeError('raft: propose() needs at least one payload');
+    if (type !== EntryType.Normal && type !== EntryType.Config && type !== EntryType.Noop) {
+      throw new RangeError(`raft: unknown entry type ${String(type)}`);
+    }
+    const first = this.log.lastIndex() + 1;
+    const term = this._term;
+    for (let i = 0; i < n; i++) {
+      const data = payloads[i];
+      if (!(data instanceof Uint8Array)) throw new TypeError('raft: payloads must be Uint8Array');
+      this.log.push({ index: first + i, term, type, data });
+    }
+    this.bcastAppend(false);
+    return first;
+  }
+
+  /** Starts an election now (with pre-vote if enabled). No-op on a leader. */
+  campaign(): void {
+    this.hup(false);
+  }
+
+  /**
+   * Hands leadership to `to`: it is caught up, then told to campaign at once
+   * (TimeoutNow). Proposals are refused meanwhile; the transfer is abandoned
+   * after an election timeout. Throws RaftRefusal if this node is not leader.
+   */
+  transferLeadership(to: NodeId): void {
+    if (this._role !== 'leader') {
+      throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
+    }
+    if (to === this.id) {
+      this.transferee = NONE;
+      return;
+    }
+    const pr = this.prs.get(to);
+    if (pr === undefined) throw new RangeError(`raft: transferLeadership to unknown node ${JSON.stringify(to)}`);
+    if (this.transferee === to) return;
+    this.transferee = to;
+    this.electionElapsed = 0;
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
+    else this.sendAppends(pr, true);
+  }
+
+  /**
+   * The driver's log is durable through (index, term): the last entry of the
+   * log as it is on disk after a flush. Also promises that the hard state of
+   * every Ready that carried those entries is durable. Late reports about a
+   * since-truncated suffix are ignored.
+   */
+  markDurable(index: number, term: number): void {
+    if (!this.log.stableTo(index, term)) return;
+    if (this._role === 'leader') {
+      if (this.maybeCommit()) this.bcastAppend(true);
+    } else if (this._role === 'follower' && this._lead !== NONE) {
+      const a = Math.min(this.log.durable, this.verified);
+      if (a > this.acked) this.sendAck(a);
+    }
+  }
+
+  /** Processes one message from a peer. */
+  step(m: Message): void {
+    if (m.to !== this.id || (m.from !== this.id && !this.prs.has(m.from))) return;
+    if (m.term > this._term) {
+      if (m.type === 'vote' || m.type === 'preVote') {
+        const inLease =
+          this.settings.checkQuorum &&
+          this._lead !== NONE &&
+          this.electionElapsed < this.settings.electionTicks;
+        if (!m.transfer && inLease) return; // a live leader: ignore disruptive candidates
+      }
+      if (m.type === 'preVote') {
+        // not a real term: don't change ours
+      } else if (m.type === 'preVoteResp' && !m.reject) {
+        // granted pre-vote answers carry the term we would campaign for
+      } else if (m.type === 'append' || m.type === 'heartbeat') {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this._term) {
+      if (m.type === 'append' || m.type === 'heartbeat') {
+        // A stale leader: tell it our term so it steps down.
+        this.send(this.appendResp(m.from, 0, false, 0, 0));
+      } else if (m.type === 'preVote') {
+        this.send(this.voteResp('preVoteResp', m.from, this._term, true));
+      }
+      return;
+    }
+
+    if (m.type === 'vote' || m.type === 'preVote') {
+      this.handleVote(m);
+      return;
+    }
+    switch (this._role) {
+      case 'leader':
+        this.stepLeader(m);
+        break;
+      case 'candidate':
+      case 'preCandidate':
+        this.stepCandidate(m);
+        break;
+      default:
+        this.stepFollower(m);
+    }
+  }
+
+  // ------------------------------------------------------------ ready / advance
+
+  hasReady(): boolean {
+    if (this.outstanding !== null) return false;
+    const log = this.log;
+    if (this.msgs.length > 0 || this.catchUps.length > 0 || log.inProgress < log.lastIndex()) return true;
+    const hsCommit = log.committed < log.durable ? log.committed : log.durable;
+    if (hsCommit > log.applying) return true;
+    const hs = this.prevHs;
+    if (hs.term !== this._term || hs.vote !== this._vote || hs.commit !== hsCommit) return true;
+    const ss = this.prevSs;
+    return ss.role !== this._role || ss.leader !== this._lead || ss.term !== this._term;
+  }
+
+  /**
+   * Returns what the driver must do now, or null if nothing. The previous
+   * Ready must have been advance()d first.
+   */
+  ready(): Ready | null {
+    if (this.outstanding !== null) throw new Error('raft: ready() called before advance() of the previous Ready');
+    if (!this.hasReady()) return null;
+    const log = this.log;
+    const hsCommit = log.committed < log.durable ? log.committed : log.durable;
+
+    let softState: SoftState | null = null;
+    const ss = this.prevSs;
+    if (ss.role !== this._role || ss.leader !== this._lead || ss.term !== this._term) {
+      softState = { role: this._role, leader: this._lead, term: this._term };
+      this.prevSs = softState;
+    }
+    let hardState: HardState | null = null;
+    let mustSync = false;
+    const hs = this.prevHs;
+    if (hs.term !== this._term || hs.vote !== this._vote || hs.commit !== hsCommit) {
+      mustSync = hs.term !== this._term || hs.vote !== this._vote;
+      hardState = { term: this._term, vote: this._vote, commit: hsCommit };
+      this.prevHs = hardState;
+    }
+    let committed: Ready['committed'] = null;
+    if (hsCommit > log.applying) {
+      committed = { from: log.applying + 1, to: hsCommit };
+      log.applying = hsCommit;
+    }
+    const rd: Ready = {
+      softState,
+      hardState,
+      hardStateMustSync: mustSync,
+      entries: log.takeUnsent(),
+      messages: this.msgs.length === 0 ? NO_MESSAGES : this.msgs,
+      committed,
+      needsCatchUp: this.catchUps.length === 0 ? NO_CATCHUPS : this.catchUps,
+    };
+    if (this.msgs.length > 0) this.msgs = [];
+    if (this.catchUps.length > 0) this.catchUps = [];
+    this.outstanding = rd;
+    return rd;
+  }
+
+  /** The driver finished handling `rd` (entries written, committed range applied). */
+  advance(rd: Ready): void {
+    if (rd !== this.outstanding) throw new Error('raft: advance() with a Ready that is not the outstanding one');
+    this.outstanding = null;
+    if (rd.committed !== null) this.log.applied = rd.committed.to;
+  }
+
+  // ------------------------------------------------------------ roles
+
+  private resetRandomizedElectionTimeout(): void {
+    const e = this.settings.electionTicks;
+    this.randomizedElectionTimeout = e + Math.floor(this.rng() * e);
+  }
+
+  private reset(term: number): void {
+    if (this._term !== term) {
+      this._term = term;
+      this._vote = NONE;
+    }
+    this._lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.transferee = NONE;
+    this.votes.clear();
+    this.verified = this.log.committed;
+    this.acked = 0;
+  }
+
+  private becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term);
+    this._lead = lead;
+    this._role = 'follower';
+  }
+
+  private becomePreCandidate(): void {
+    // Pre-vote changes neither term nor vote.
+    this.votes.clear();
+    this._lead = NONE;
+    this.transferee = NONE;
+    this._role = 'preCandidate';
+    this.electionElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+  }
+
+  private becomeCandidate(): void {
+    this.reset(this._term + 1);
+    this._vote = this.id;
+    this._role = 'candidate';
+  }
+
+  private becomeLeader(): void {
+    this.reset(this._term);
+    this._lead = this.id;
+    this._role = 'leader';
+    const next = this.log.lastIndex() + 1;
+    for (const pr of this.prList) {
+      pr.match = 0;
+      pr.next = next;
+      pr.recentActive = false;
+      pr.becomeProbe();
+      pr.next = next;
+    }
+    // The no-op that lets this term commit (and with it every earlier entry).
+    this.log.push({ index: next, term: this._term, type: EntryType.Noop, data: EMPTY_DATA });
+    this.bcastAppend(true);
+  }
+
+  private hup(transfer: boolean): void {
+    if (this._role === 'leader') return;
+    if (this.settings.preVote && !transfer) this.runPreVote();
+    else this.runElection(transfer);
+  }
+
+  private runPreVote(): void {
+    this.becomePreCandidate();
+    this.votes.set(this.id, true);
+    if (this.tally() === 'won') {
+      this.runElection(false);
+      return;
+    }
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const p of this.others) {
+      this.send({ type: 'preVote', from: this.id, to: p, term: this._term + 1, lastIndex, lastTerm, transfer: false });
+    }
+  }
+
+  private runElection(transfer: boolean): void {
+    this.becomeCandidate();
+    this.votes.set(this.id, true);
+    if (this.tally() === 'won') {
+      this.becomeLeader();
+      return;
+    }
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const p of this.others) {
+      // Our own vote must be durable before anyone can grant us theirs.
+      const m: VoteMessage = { type: 'vote', from: this.id, to: p, term: this._term, lastIndex, lastTerm, transfer };
+      m.waitForHardState = true;
+      this.send(m);
+    }
+  }
+
+  private tally(): 'won' | 'lost' | 'pending' {
+    let granted = 0;
+    let rejected = 0;
+    for (const v of this.votes.values()) {
+      if (v) granted++;
+      else rejected++;
+    }
+    if (granted >= this.quorum) return 'won';
+    if (rejected > this.voters.length - this.quorum) return 'lost';
+    return 'pending';
+  }
+
+  // ------------------------------------------------------------ ticks
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.settings.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.settings.checkQuorum) {
+        let active = 1;
+        for (const pr of this.prList) {
+          if (pr.recentActive) active++;
+          pr.recentActive = false;
+        }
+        if (active < this.quorum) {
+          this.becomeFollower(this._term, NONE);
+          return;
+        }
+      }
+      if (this.transferee !== NONE) this.transferee = NONE; // transfer timed out
+      for (const pr of this.prList) {
+        if (pr.state === 'catchUp') pr.becomeProbe(); // retry (re-signals if still needed)
+      }
+    }
+    if (this.heartbeatElapsed >= this.settings.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      const commit = this.log.committed;
+      for (const pr of this.prList) {
+        const hb: HeartbeatMessage = {
+          type: 'heartbeat',
+          from: this.id,
+          to: pr.id,
+          term: this._term,
+          commit: pr.match < commit ? pr.match : commit,
+        };
+        this.send(hb);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ messages
+
+  private send(m: Message): void {
+    this.msgs.push(m);
+  }
+
+  private appendResp(to: NodeId, index: number, reject: boolean, hint: number, hintTerm: number): AppendResponseMessage {
+    return {
+      type: 'appendResp',
+      from: this.id,
+      to,
+      term: this._term,
+      index,
+      reject,
+      rejectHint: hint,
+      hintTerm,
+    };
+  }
+
+  private voteResp(type: 'voteResp' | 'preVoteResp', to: NodeId, term: number, reject: boolean): VoteResponseMessage {
+    return { type, from: this.id, to, term, reject };
+  }
+
+  private sendAck(index: number): void {
+    if (index > this.acked) this.acked = index;
+    this.send(this.appendResp(this._lead, index, false, 0, 0));
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send({ type: 'timeoutNow', from: this.id, to, term: this._term });
+  }
+
+  private handleVote(m: VoteMessage): void {
+    const pre = m.type === 'preVote';
+    const canVote =
+      this._vote === m.from ||
+      (this._vote === NONE && this._lead === NONE) ||
+      (pre && m.term > this._term);
+    if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)) {
+      if (pre) {
+        this.send(this.voteResp('preVoteResp', m.from, m.term, false));
+      } else {
+        this.electionElapsed = 0;
+        this._vote = m.from;
+        const r = this.voteResp('voteResp', m.from, this._term, false);
+        r.waitForHardState = true; // our vote must be on disk before it is counted
+        this.send(r);
+      }
+    } else {
+      this.send(this.voteResp(pre ? 'preVoteResp' : 'voteResp', m.from, this._term, true));
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.electionElapsed = 0;
+        this._lead = m.from;
+        this.handleAppend(m);
+        break;
+      case 'heartbeat':
+        this.electionElapsed = 0;
+        this._lead = m.from;
+        this.handleHeartbeat(m);
+        break;
+      case 'timeoutNow':
+        this.hup(true);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.becomeFollower(m.term, m.from);
+        this.handleAppend(m);
+        break;
+      case 'heartbeat':
+        this.becomeFollower(m.term, m.from);
+        this.handleHeartbeat(m);
+        break;
+      case 'voteResp':
+      case 'preVoteResp': {
+        if ((m.type === 'preVoteResp') !== (this._role === 'preCandidate')) return;
+        if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
+        const r = this.tally();
+        if (r === 'won') {
+          if (this._role === 'preCandidate') this.runElection(false);
+          else this.becomeLeader();
+        } else if (r === 'lost') {
+          this.becomeFollower(this._term, NONE);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    const pr = this.prs.get(m.from);
+    if (pr === undefined) return;
+    switch (m.type) {
+      case 'appendResp':
+        pr.recentActive = true;
+        if (m.reject) {
+          let hint = m.rejectHint;
+          if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
+          if (pr.maybeDecrTo(m.index, hint)) {
+            if (pr.state === 'replicate') pr.becomeProbe();
+            this.sendAppends(pr, true);
+          }
+          return;
+        }
+        if (pr.maybeUpdate(m.index) || (pr.state === 'probe' && pr.match === m.index)) {
+          if (pr.state === 'probe') pr.becomeReplicate();
+          else if (pr.state === 'replicate') pr.freeLE(m.index);
+          else if (pr.state === 'catchUp' && pr.match + 1 >= pr.catchUpFrom) pr.becomeProbe();
+          if (this.maybeCommit()) this.bcastAppend(true);
+          else this.sendAppends(pr, false);
+          if (this.transferee === m.from && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
+        }
+        return;
+      case 'heartbeatResp':
+        pr.recentActive = true;
+        pr.probeSent = false;
+        if (pr.state === 'replicate' && pr.inflight >= pr.capacity) pr.freeFirst();
+        if (pr.match < this.log.lastIndex()) this.sendAppends(pr, false);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleHeartbeat(m: HeartbeatMessage): void {
+    const c = m.commit < this.log.lastIndex() ? m.commit : this.log.lastIndex();
+    this.log.commitTo(c);
+    this.send({ type: 'heartbeatResp', from: this.id, to: m.from, term: this._term });
+  }
+
+  private handleAppend(m: AppendMessage): void {
+    const log = this.log;
+    if (m.prevIndex < log.committed) {
+      // Stale or overlapping the committed prefix (which matches any leader's log).
+      if (this.verified < log.committed) this.verified = log.committed;
+      const a = Math.min(log.committed, log.durable);
+      this.sendAck(a);
+      return;
+    }
+    const last = log.lastIndex();
+    if (m.prevIndex > last || log.term(m.prevIndex) !== m.prevTerm) {
+      const hi = m.prevIndex < last ? m.prevIndex : last;
+      const h = log.findConflictByTerm(hi, m.prevTerm);
+      this.send(this.appendResp(m.from, m.prevIndex, true, h.index, h.term));
+      return;
+    }
+    const ents = m.entries;
+    const n = ents.length;
+    const lastNew = m.prevIndex + n;
+    if (n > 0) {
+      let k = 0;
+      if (m.prevIndex !== last) {
+        // Skip entries we already have; stop at the first conflict or new one.
+        while (k < n) {
+          const e = ents[k] as Entry;
+          if (e.index > last || log.term(e.index) !== e.term) break;
+          k++;
+        }
+      }
+      if (k < n) log.truncateAndAppend(ents, k);
+    }
+    if (this.verified < lastNew) this.verified = lastNew;
+    log.commitTo(m.commit < lastNew ? m.commit : lastNew);
+    if (lastNew <= log.durable) this.sendAck(lastNew);
+    // else: acknowledged by markDurable() once the disk has it
+  }
+
+  // ------------------------------------------------------------ replication
+
+  private maybeCommit(): boolean {
+    const buf = this.matchBuf;
+    buf[0] = this.log.durable;
+    const prs = this.prList;
+    for (let i = 0; i < prs.length; i++) buf[i + 1] = (prs[i] as Progress).match;
+    buf.sort();
+    const mci = buf[buf.length - this.quorum] as number;
+    if (mci > this.log.committed && this.log.term(mci) === this._term) {
+      this.log.committed = mci;
+      return true;
+    }
+    return false;
+  }
+
+  private bcastAppend(sendIfEmpty: boolean): void {
+    const prs = this.prList;
+    for (let i = 0; i < prs.length; i++) this.sendAppends(prs[i] as Progress, sendIfEmpty);
+  }
+
+  /** Sends what the window allows to one follower. */
+  private sendAppends(pr: Progress, sendIfEmpty: boolean): void {
+    if (!this.sendAppend(pr, sendIfEmpty)) return;
+    while (pr.state === 'replicate' && pr.next <= this.log.lastIndex()) {
+      if (!this.sendAppend(pr, false)) return;
+    }
+  }
+
+  private sendAppend(pr: Progress, sendIfEmpty: boolean): boolean {
+    if (pr.isPaused()) return false;
+    const log = this.log;
+    const prevIndex = pr.next - 1;
+    const prevTerm = log.term(prevIndex);
+    if (prevTerm === undefined) {
+      this.needCatchUp(pr);
+      return false;
+    }
+    let ents: Entry[] = NO_ENTRIES;
+    const last = log.lastIndex();
+    if (pr.next <= last) {
+      const s = log.slice(pr.next, last + 1, this.settings.maxBytesPerMessage, this.settings.maxEntriesPerMessage);
+      if (s === null) {
+        this.needCatchUp(pr);
+        return false;
+      }
+      ents = s;
+    }
+    if (ents.length === 0 && !sendIfEmpty) return false;
+    const m: AppendMessage = {
+      type: 'append',
+      from: this.id,
+      to: pr.id,
+      term: this._term,
+      prevIndex,
+      prevTerm,
+      entries: ents,
+      commit: log.committed,
+    };
+    this.msgs.push(m);
+    if (pr.state === 'replicate') {
+      if (ents.length > 0) {
+        const lastSent = (ents[ents.length - 1] as Entry).index;
+        pr.next = lastSent + 1;
+        pr.addInflight(lastSent);
+      }
+    } else {
+      pr.probeSent = true;
+    }
+    return true;
+  }
+
+  private needCatchUp(pr: Progress): void {
+    pr.becomeCatchUp(pr.next);
+    this.catchUps.push({ peer: pr.id, fromIndex: pr.next });
+  }
+}

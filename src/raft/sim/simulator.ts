@@ -1,0 +1,795 @@
+/**
+ * Seeded whole-cluster simulator for the Raft core.
+ *
+ * 3 or 5 RaftCores run on a virtual clock (ms) with a simulated network
+ * (drop, delay, reorder, duplicate, partitions, one-way cuts) and simulated
+ * disks (writes become durable after a random delay; a crash loses whatever
+ * was not durable, possibly keeping a random prefix of it, and the node
+ * restarts from its durable state). A client proposes throughout; leadership
+ * transfers, spurious campaigns and restarts are mixed in. Invariants are
+ * checked after every event; after the fault phase the network heals and the
+ * cluster must elect a leader and commit a new proposal within a bound.
+ *
+ * Everything is determined by the seed: a failing seed replays exactly.
+ */
+import { RaftCore } from '../raft.js';
+import { deriveSeed, mulberry32, type Rng } from '../prng.js';
+import { MemoryStorage } from '../storage.js';
+import { EntryType, RaftRefusal, type Entry, type HardState, type Message, type NodeId } from '../types.js';
+
+export interface SimOptions {
+  seed: number;
+  /** Cluster size, 3 or 5 (default 3). */
+  nodes?: number;
+  /** Length of the fault phase in virtual ms (default 3000). */
+  faultMs?: number;
+  /** Budget after healing for electing a leader and committing a new proposal (default 5000 ms). */
+  livenessMs?: number;
+  /** Collect a readable trace of every event. */
+  trace?: boolean;
+  /** Called with each trace line as it is produced (implies trace). */
+  onTrace?: (line: string) => void;
+  /** Check full pairwise log matching every this many events (default 64). */
+  fullCheckEvery?: number;
+}
+
+export interface SimResult {
+  seed: number;
+  nodes: number;
+  ok: boolean;
+  /** The violated invariant, if any. */
+  violation?: string;
+  /** Virtual time at the end (ms). */
+  timeMs: number;
+  events: number;
+  proposed: number;
+  refused: number;
+  acked: number;
+  committed: number;
+  elections: number;
+  crashes: number;
+  transfers: number;
+  trace: string[];
+}
+
+const TICK_MS = 10;
+
+interface Op {
+  hs: HardState | null;
+  entries: readonly Entry[];
+  held: Message[];
+}
+
+interface Proposal {
+  id: number;
+  at: number;
+}
+
+class SimNode {
+  up = true;
+  incarnation = 0;
+  core: RaftCore | null = null;
+  durable = new MemoryStorage();
+  live = new MemoryStorage();
+  pending: Op[] = [];
+  flushScheduled = false;
+  lastCommit = 0;
+  proposals = new Map<number, Proposal>();
+  constructor(readonly id: NodeId) {}
+}
+
+type Event =
+  | { k: 'tick'; node: number; inc: number }
+  | { k: 'deliver'; m: Message }
+  | { k: 'flush'; node: number; inc: number }
+  | { k: 'client' }
+  | { k: 'fault' }
+  | { k: 'restart'; node: number }
+  | { k: 'heal' }
+  | { k: 'end' };
+
+/** Binary min-heap of events keyed by (time, seq). */
+class EventQueue {
+  private times: number[] = [];
+  private seqs: number[] = [];
+  private evs: Event[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.evs.length;
+  }
+
+  push(time: number, ev: Event): void {
+    const t = this.times;
+    const s = this.seqs;
+    const e = this.evs;
+    let i = e.length;
+    t.push(time);
+    s.push(this.seq++);
+    e.push(ev);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.less(p, i)) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  pop(): { time: number; ev: Event } | undefined {
+    const e = this.evs;
+    if (e.length === 0) return undefined;
+    const time = this.times[0] as number;
+    const ev = e[0] as Event;
+    const last = e.length - 1;
+    this.swap(0, last);
+    this.times.pop();
+    this.seqs.pop();
+    e.pop();
+    let i = 0;
+    const n = e.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.less(l, m)) m = l;
+      if (r < n && this.less(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+    return { time, ev };
+  }
+
+  private less(a: number, b: number): boolean {
+    const ta = this.times[a] as number;
+    const tb = this.times[b] as number;
+    return ta < tb || (ta === tb && (this.seqs[a] as number) < (this.seqs[b] as number));
+  }
+
+  private swap(a: number, b: number): void {
+    const t = this.times;
+    const s = this.seqs;
+    const e = this.evs;
+    const t0 = t[a] as number;
+    t[a] = t[b] as number;
+    t[b] = t0;
+    const s0 = s[a] as number;
+    s[a] = s[b] as number;
+    s[b] = s0;
+    const e0 = e[a] as Event;
+    e[a] = e[b] as Event;
+    e[b] = e0;
+  }
+}
+
+class Violation extends Error {}
+
+/** Identity of an entry for comparisons: the proposal id, or -term for a no-op. */
+export function entryKey(e: Entry): number {
+  if (e.type === EntryType.Noop || e.data.byteLength < 4) return -e.term;
+  const d = e.data;
+  return ((d[0] as number) | ((d[1] as number) << 8) | ((d[2] as number) << 16) | ((d[3] as number) << 24)) >>> 0;
+}
+
+export function describeMessage(m: Message): string {
+  const head = `${m.from}->${m.to} ${m.type} t${m.term}`;
+  switch (m.type) {
+    case 'append': {
+      const n = m.entries.length;
+      const range = n === 0 ? 'none' : `${(m.entries[0] as Entry).index}..${(m.entries[n - 1] as Entry).index}`;
+      return `${head} prev=${m.prevIndex}/t${m.prevTerm} ents=${range} commit=${m.commit}`;
+    }
+    case 'appendResp':
+      return m.reject
+        ? `${head} REJECT idx=${m.index} hint=${m.rejectHint}/t${m.hintTerm}`
+        : `${head} ack=${m.index}`;
+    case 'heartbeat':
+      return `${head} commit=${m.commit}`;
+    case 'vote':
+    case 'preVote':
+      return `${head} last=${m.lastIndex}/t${m.lastTerm}${m.transfer ? ' transfer' : ''}`;
+    case 'voteResp':
+    case 'preVoteResp':
+      return `${head} ${m.reject ? 'REJECT' : 'GRANT'}`;
+    default:
+      return head;
+  }
+}
+
+export class Simulation {
+  readonly seed: number;
+  readonly n: number;
+  private readonly ids: NodeId[];
+  private readonly nodes: SimNode[];
+  private readonly q = new EventQueue();
+  private now = 0;
+  private readonly rng: Rng;
+  private readonly netRng: Rng;
+  private readonly diskRng: Rng;
+  private readonly faultRng: Rng;
+  private readonly clientRng: Rng;
+  private readonly faultMs: number;
+  private readonly livenessMs: number;
+  private readonly fullCheckEvery: number;
+  private readonly tracing: boolean;
+  private readonly onTrace: ((line: string) => void) | undefined;
+  readonly traceLines: string[] = [];
+
+  // network
+  private pDrop: number;
+  private pDup: number;
+  private maxDelay: number;
+  private readonly cut = new Set<string>();
+  private flushMax: number;
+  private healed = false;
+  private healedAt = -1;
+  private livenessDone = -1;
+
+  // bookkeeping for invariants
+  private readonly leaderOfTerm = new Map<number, NodeId>();
+  private readonly committedKey: number[] = [0];
+  private readonly committedTerm: number[] = [0];
+  private readonly seenKey = new Map<number, Map<number, number>>();
+  private readonly acked = new Map<number, number>(); // id -> index
+  private nextId = 1;
+
+  private stats = { events: 0, proposed: 0, refused: 0, elections: 0, crashes: 0, transfers: 0 };
+
+  constructor(opts: SimOptions) {
+    this.seed = opts.seed >>> 0;
+    this.n = opts.nodes ?? 3;
+    if (this.n !== 3 && this.n !== 5) throw new RangeError('simulate: nodes must be 3 or 5');
+    this.faultMs = opts.faultMs ?? 3000;
+    this.livenessMs = opts.livenessMs ?? 5000;
+    this.fullCheckEvery = opts.fullCheckEvery ?? 64;
+    this.onTrace = opts.onTrace;
+    this.tracing = opts.trace === true || opts.onTrace !== undefined;
+    this.rng = mulberry32(deriveSeed(this.seed, 1));
+    this.netRng = mulberry32(deriveSeed(this.seed, 2));
+    this.diskRng = mulberry32(deriveSeed(this.seed, 3));
+    this.faultRng = mulberry32(deriveSeed(this.seed, 4));
+    this.clientRng = mulberry32(deriveSeed(this.seed, 5));
+    this.ids = [];
+    for (let i = 1; i <= this.n; i++) this.ids.push(`n${i}`);
+    this.nodes = this.ids.map((id) => new SimNode(id));
+    // per-seed fault profile
+    const r = this.rng;
+    this.pDrop = r() < 0.3 ? 0 : r() * 0.2;
+    this.pDup = r() < 0.5 ? 0 : r() * 0.1;
+    this.maxDelay = 1 + Math.floor(r() * 30);
+    this.flushMax = 1 + Math.floor(r() * 30);
+    this.trace(
+      `seed=${this.seed} nodes=${this.n} drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} ` +
+        `maxDelay=${this.maxDelay}ms flushMax=${this.flushMax}ms fault=${this.faultMs}ms`,
+    );
+  }
+
+  private trace(line: string): void {
+    if (!this.tracing) return;
+    const s = `${String(this.now).padStart(6)}ms ${line}`;
+    this.traceLines.push(s);
+    if (this.onTrace) this.onTrace(s);
+  }
+
+  private fail(msg: string): never {
+    throw new Violation(msg);
+  }
+
+  // ------------------------------------------------------------ setup
+
+  private startNode(i: number): void {
+    const node = this.nodes[i] as SimNode;
+    node.incarnation++;
+    node.up = true;
+    node.live = node.durable.clone();
+    node.pending = [];
+    node.flushScheduled = false;
+    node.proposals.clear();
+    node.core = new RaftCore({
+      id: node.id,
+      peers: this.ids,
+      storage: node.live,
+      rng: mulberry32(deriveSeed(this.seed, 100 + i * 1000 + node.incarnation)),
+    });
+    const c = node.core;
+    node.lastCommit = c.commitIndex;
+    // After a restart the commit index must not be past what the cluster committed.
+    if (c.commitIndex > this.committedKey.length - 1) {
+      this.fail(`${node.id} restarted with commit ${c.commitIndex} past cluster commit ${this.committedKey.length - 1}`);
+    }
+    this.checkCommittedPrefix(node, 1, c.commitIndex);
+    this.q.push(this.now + 1 + Math.floor(this.rng() * TICK_MS), { k: 'tick', node: i, inc: node.incarnation });
+  }
+
+  // ------------------------------------------------------------ run
+
+  run(): SimResult {
+    let violation: string | undefined;
+    try {
+      for (let i = 0; i < this.n; i++) this.startNode(i);
+      this.q.push(5, { k: 'client' });
+      this.q.push(50 + Math.floor(this.faultRng() * 300), { k: 'fault' });
+      this.q.push(this.faultMs, { k: 'heal' });
+      this.q.push(this.faultMs + this.livenessMs, { k: 'end' });
+      for (;;) {
+        const next = this.q.pop();
+        if (next === undefined) break;
+        this.now = next.time;
+        this.stats.events++;
+        if (next.ev.k === 'end') {
+          if (this.livenessDone < 0) {
+            this.fail(
+              `liveness: no new proposal committed within ${this.livenessMs}ms after faults stopped (leaders: ${this.describeLeaders()})`,
+            );
+          }
+          break;
+        }
+        this.handle(next.ev);
+        if (this.stats.events % this.fullCheckEvery === 0) this.checkLogMatching();
+        if (this.livenessDone >= 0 && this.now >= this.livenessDone + 1000) break;
+      }
+      this.finalChecks();
+    } catch (e) {
+      if (e instanceof Violation) violation = e.message;
+      else violation = `exception: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+      this.trace(`VIOLATION: ${violation}`);
+    }
+    const res: SimResult = {
+      seed: this.seed,
+      nodes: this.n,
+      ok: violation === undefined,
+      timeMs: this.now,
+      events: this.stats.events,
+      proposed: this.stats.proposed,
+      refused: this.stats.refused,
+      acked: this.acked.size,
+      committed: this.committedKey.length - 1,
+      elections: this.stats.elections,
+      crashes: this.stats.crashes,
+      transfers: this.stats.transfers,
+      trace: this.traceLines,
+    };
+    if (violation !== undefined) res.violation = violation;
+    return res;
+  }
+
+  private describeLeaders(): string {
+    return (
+      this.nodes
+        .filter((n) => n.up && n.core !== null)
+        .map((n) => `${n.id}:${n.core!.role}/t${n.core!.term}/c${n.core!.commitIndex}`)
+        .join(' ') || 'none up'
+    );
+  }
+
+  private handle(ev: Event): void {
+    switch (ev.k) {
+      case 'tick': {
+        const node = this.nodes[ev.node] as SimNode;
+        if (!node.up || node.incarnation !== ev.inc || node.core === null) return;
+        node.core.tick();
+        this.drain(node);
+        this.q.push(this.now + TICK_MS, ev);
+        return;
+      }
+      case 'deliver': {
+        const m = ev.m;
+        const node = this.nodes[this.ids.indexOf(m.to)] as SimNode;
+        if (!node.up || node.core === null) return;
+        if (this.cut.has(`${m.from}>${m.to}`)) {
+          this.trace(`drop(cut) ${describeMessage(m)}`);
+          return;
+        }
+        this.trace(`recv ${describeMessage(m)}`);
+        node.core.step(m);
+        this.drain(node);
+        return;
+      }
+      case 'flush': {
+        const node = this.nodes[ev.node] as SimNode;
+        if (!node.up || node.incarnation !== ev.inc) return;
+        node.flushScheduled = false;
+        // Usually everything pending; sometimes only a prefix (a slower device).
+        const k = this.diskRng() < 0.2 ? 1 + Math.floor(this.diskRng() * node.pending.length) : node.pending.length;
+        this.flushOps(node, k);
+        if (node.pending.length > 0) this.scheduleFlush(ev.node);
+        return;
+      }
+      case 'client':
+        this.client();
+        this.q.push(this.now + 1 + Math.floor(this.clientRng() * 10), ev);
+        return;
+      case 'fault':
+        if (this.healed) return;
+        this.fault();
+        this.q.push(this.now + 20 + Math.floor(this.faultRng() * 400), ev);
+        return;
+      case 'restart': {
+        const node = this.nodes[ev.node] as SimNode;
+        if (node.up) return;
+        this.trace(`RESTART ${node.id}`);
+        this.startNode(ev.node);
+        this.drain(node);
+        return;
+      }
+      case 'heal':
+        this.heal();
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------ node driver
+
+  private drain(node: SimNode): void {
+    const c = node.core;
+    if (c === null) return;
+    for (;;) {
+      const rd = c.ready();
+      if (rd === null) break;
+      this.checkCommit(node);
+      if (rd.softState) {
+        const ss = rd.softState;
+        this.trace(`${node.id} is ${ss.role} t${ss.term} leader=${ss.leader || '-'}`);
+        if (ss.role === 'leader') {
+          this.stats.elections++;
+          const prev = this.leaderOfTerm.get(ss.term);
+          if (prev !== undefined && prev !== node.id) {
+            this.fail(`election safety: ${prev} and ${node.id} both leader in term ${ss.term}`);
+          }
+          this.leaderOfTerm.set(ss.term, node.id);
+        }
+      }
+      let op: Op | null = null;
+      if (rd.hardState) {
+        node.live.setHardState(rd.hardState);
+        op = { hs: rd.hardState, entries: [], held: [] };
+      }
+      if (rd.entries.length > 0) {
+        this.checkNewEntries(node, rd.entries);
+        node.live.append(rd.entries);
+        if (op === null) op = { hs: null, entries: rd.entries, held: [] };
+        else op.entries = rd.entries;
+        if (this.tracing) {
+          const f = rd.entries[0] as Entry;
+          const l = rd.entries[rd.entries.length - 1] as Entry;
+          this.trace(`${node.id} write ${f.index}..${l.index}/t${l.term}`);
+        }
+      }
+      for (let i = 0; i < rd.messages.length; i++) {
+        const m = rd.messages[i] as Message;
+        if (m.waitForHardState || m.waitForDurableIndex !== undefined) {
+          if (op === null) op = { hs: null, entries: [], held: [] };
+          op.held.push(m);
+        } else {
+          this.send(m);
+        }
+      }
+      if (op !== null) {
+        node.pending.push(op);
+        this.scheduleFlush(this.nodes.indexOf(node));
+      }
+      if (rd.committed) this.apply(node, rd.committed.from, rd.committed.to);
+      c.advance(rd);
+    }
+    this.checkCommit(node);
+  }
+
+  private scheduleFlush(i: number): void {
+    const node = this.nodes[i] as SimNode;
+    if (node.flushScheduled) return;
+    node.flushScheduled = true;
+    this.q.push(this.now + 1 + Math.floor(this.diskRng() * this.flushMax), {
+      k: 'flush',
+      node: i,
+      inc: node.incarnation,
+    });
+  }
+
+  /** Makes the first k pending writes durable, releases their held messages, tells the core. */
+  private flushOps(node: SimNode, k: number): void {
+    if (k === 0) return;
+    const ops = node.pending.splice(0, k);
+    for (const op of ops) {
+      if (op.hs) node.durable.setHardState(op.hs);
+      if (op.entries.length > 0) node.durable.append(op.entries);
+    }
+    for (const op of ops) for (const m of op.held) this.send(m);
+    const last = node.durable.lastIndex();
+    this.trace(`${node.id} flushed ${k} write(s), durable=${last}`);
+    if (node.core !== null) {
+      node.core.markDurable(last, node.durable.term(last) as number);
+      this.drain(node);
+    }
+  }
+
+  private apply(node: SimNode, from: number, to: number): void {
+    const ents = node.live.entries(from, to + 1, Number.MAX_SAFE_INTEGER);
+    for (const e of ents) {
+      const i = e.index;
+      const key = entryKey(e);
+      if (i >= this.committedKey.length || this.committedKey[i] !== key || this.committedTerm[i] !== e.term) {
+        this.fail(`${node.id} applied ${i}/t${e.term} key=${key} that is not the committed entry (${this.committedKey[i]}/t${this.committedTerm[i]})`);
+      }
+      const p = node.proposals.get(i);
+      if (p !== undefined) {
+        node.proposals.delete(i);
+        if (p.id === key) {
+          if (this.acked.has(key)) this.fail(`proposal ${key} acknowledged twice`);
+          this.acked.set(key, i);
+          if (this.healed && p.at >= this.healedAt && this.livenessDone < 0) {
+            this.livenessDone = this.now;
+            this.trace(`LIVENESS ok: proposal ${key} proposed at ${p.at}ms acked ${this.now - this.healedAt}ms after heal`);
+          }
+        }
+      }
+    }
+  }
+
+  private send(m: Message): void {
+    if (this.cut.has(`${m.from}>${m.to}`)) {
+      this.trace(`drop(cut) ${describeMessage(m)}`);
+      return;
+    }
+    const r = this.netRng;
+    if (r() < this.pDrop) {
+      this.trace(`drop ${describeMessage(m)}`);
+      return;
+    }
+    const delay = r() < 0.02 ? 1 + Math.floor(r() * 200) : 1 + Math.floor(r() * this.maxDelay);
+    this.q.push(this.now + delay, { k: 'deliver', m });
+    if (r() < this.pDup) this.q.push(this.now + 1 + Math.floor(r() * this.maxDelay * 3), { k: 'deliver', m });
+  }
+
+  // ------------------------------------------------------------ workload and faults
+
+  private leaderNode(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const n of this.nodes) {
+      if (!n.up || n.core === null || n.core.role !== 'leader') continue;
+      if (best === undefined || n.core.term > best.core!.term) best = n;
+    }
+    return best;
+  }
+
+  private client(): void {
+    const r = this.clientRng;
+    let target: SimNode | undefined;
+    if (r() < 0.85) target = this.leaderNode();
+    if (target === undefined) {
+      const up = this.nodes.filter((n) => n.up);
+      target = up[Math.floor(r() * up.length)];
+    }
+    if (target === undefined || target.core === null) return;
+    const count = 1 + Math.floor(r() * 6);
+    const payloads: Uint8Array[] = [];
+    const ids: number[] = [];
+    for (let j = 0; j < count; j++) {
+      const id = this.nextId++;
+      const d = new Uint8Array(4 + Math.floor(r() * 40));
+      d[0] = id & 0xff;
+      d[1] = (id >>> 8) & 0xff;
+      d[2] = (id >>> 16) & 0xff;
+      d[3] = (id >>> 24) & 0xff;
+      payloads.push(d);
+      ids.push(id);
+    }
+    try {
+      const first = target.core.propose(payloads);
+      this.stats.proposed += count;
+      for (let j = 0; j < count; j++) target.proposals.set(first + j, { id: ids[j] as number, at: this.now });
+      this.trace(`client -> ${target.id}: ${count} proposal(s) ${ids[0]}.. at ${first}`);
+    } catch (e) {
+      if (!(e instanceof RaftRefusal)) throw e;
+      this.stats.refused += count;
+    }
+    this.drain(target);
+  }
+
+  private fault(): void {
+    const r = this.faultRng;
+    const x = r();
+    const upIdx = this.nodes.map((n, i) => (n.up ? i : -1)).filter((i) => i >= 0);
+    if (x < 0.15) {
+      // symmetric partition: a random minority cut off
+      this.cut.clear();
+      const shuffled = this.ids.slice().sort(() => r() - 0.5);
+      const k = 1 + Math.floor(r() * Math.floor(this.n / 2));
+      const side = new Set(shuffled.slice(0, k));
+      for (const a of this.ids) {
+        for (const b of this.ids) if (a !== b && side.has(a) !== side.has(b)) this.cut.add(`${a}>${b}`);
+      }
+      this.trace(`FAULT partition {${[...side].join(',')}} | rest`);
+    } else if (x < 0.25) {
+      const a = this.ids[Math.floor(r() * this.n)] as string;
+      let b = this.ids[Math.floor(r() * this.n)] as string;
+      if (a === b) b = this.ids[(this.ids.indexOf(a) + 1) % this.n] as string;
+      this.cut.add(`${a}>${b}`);
+      this.trace(`FAULT one-way cut ${a}>${b}`);
+    } else if (x < 0.4) {
+      this.cut.clear();
+      this.trace('FAULT heal links');
+    } else if (x < 0.55) {
+      // crash a node (keep at least one up)
+      if (upIdx.length <= 1) return;
+      const i = upIdx[Math.floor(r() * upIdx.length)] as number;
+      this.crash(i);
+      this.q.push(this.now + 20 + Math.floor(r() * 800), { k: 'restart', node: i });
+    } else if (x < 0.7) {
+      const l = this.leaderNode();
+      if (l === undefined || l.core === null) return;
+      const to = this.ids[Math.floor(r() * this.n)] as string;
+      try {
+        l.core.transferLeadership(to);
+        this.stats.transfers++;
+        this.trace(`FAULT transfer ${l.id} -> ${to}`);
+      } catch (e) {
+        if (!(e instanceof RaftRefusal)) throw e;
+      }
+      this.drain(l);
+    } else if (x < 0.8) {
+      const i = upIdx[Math.floor(r() * upIdx.length)];
+      if (i === undefined) return;
+      const node = this.nodes[i] as SimNode;
+      this.trace(`FAULT campaign ${node.id}`);
+      node.core!.campaign();
+      this.drain(node);
+    } else if (x < 0.9) {
+      this.pDrop = r() < 0.5 ? 0 : r() * 0.3;
+      this.pDup = r() < 0.5 ? 0 : r() * 0.15;
+      this.maxDelay = 1 + Math.floor(r() * 40);
+      this.trace(`FAULT network drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} maxDelay=${this.maxDelay}`);
+    } else {
+      this.flushMax = 1 + Math.floor(r() * 60);
+      this.trace(`FAULT disk flushMax=${this.flushMax}ms`);
+    }
+  }
+
+  private crash(i: number): void {
+    const node = this.nodes[i] as SimNode;
+    const r = this.diskRng;
+    // Some of the unflushed writes may have reached the disk, possibly torn.
+    const keep = r() < 0.5 ? 0 : Math.floor(r() * (node.pending.length + 1));
+    const ops = node.pending.splice(0, keep);
+    for (const op of ops) {
+      if (op.hs) node.durable.setHardState(op.hs);
+      if (op.entries.length > 0) node.durable.append(op.entries);
+    }
+    const torn = node.pending[0];
+    if (torn !== undefined && r() < 0.3) {
+      if (torn.hs) node.durable.setHardState(torn.hs);
+      const n = Math.floor(r() * torn.entries.length);
+      if (n > 0) node.durable.append(torn.entries.slice(0, n));
+    }
+    node.pending = [];
+    node.up = false;
+    node.core = null;
+    node.proposals.clear();
+    this.stats.crashes++;
+    this.trace(`FAULT crash ${node.id} (durable last=${node.durable.lastIndex()} term=${node.durable.hardState().term})`);
+  }
+
+  private heal(): void {
+    this.healed = true;
+    this.healedAt = this.now;
+    this.cut.clear();
+    this.pDrop = 0;
+    this.pDup = 0;
+    this.maxDelay = Math.min(this.maxDelay, 10);
+    this.flushMax = Math.min(this.flushMax, 10);
+    this.trace('HEAL: faults stop, all nodes restart');
+    for (let i = 0; i < this.n; i++) {
+      const node = this.nodes[i] as SimNode;
+      if (!node.up) {
+        this.startNode(i);
+        this.drain(node);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ invariants
+
+  /** Log matching, cheap form: an (index, term) pair always names the same entry. */
+  private checkNewEntries(node: SimNode, ents: readonly Entry[]): void {
+    for (let i = 0; i < ents.length; i++) {
+      const e = ents[i] as Entry;
+      let byTerm = this.seenKey.get(e.index);
+      if (byTerm === undefined) {
+        byTerm = new Map();
+        this.seenKey.set(e.index, byTerm);
+      }
+      const key = entryKey(e);
+      const prev = byTerm.get(e.term);
+      if (prev === undefined) byTerm.set(e.term, key);
+      else if (prev !== key) {
+        this.fail(`log matching: ${node.id} writes ${e.index}/t${e.term} key=${key} but another node has key=${prev}`);
+      }
+    }
+  }
+
+  /** Commit index monotone; every newly committed entry equals the cluster's committed entry. */
+  private checkCommit(node: SimNode): void {
+    const c = node.core;
+    if (c === null) return;
+    const ci = c.commitIndex;
+    if (ci < node.lastCommit) this.fail(`${node.id} commit index went back from ${node.lastCommit} to ${ci}`);
+    if (ci > node.lastCommit) {
+      this.checkCommittedPrefix(node, node.lastCommit + 1, ci);
+      node.lastCommit = ci;
+    }
+  }
+
+  private checkCommittedPrefix(node: SimNode, from: number, to: number): void {
+    if (to < from) return;
+    const c = node.core as RaftCore;
+    const lo = Math.max(from, c.firstIndex);
+    const ents = c.entries(lo, to + 1);
+    if (ents === null) return;
+    for (const e of ents) {
+      const i = e.index;
+      const key = entryKey(e);
+      if (i < this.committedKey.length) {
+        if (this.committedKey[i] !== key || this.committedTerm[i] !== e.term) {
+          this.fail(
+            `committed entry changed: ${node.id} has ${i}/t${e.term} key=${key} committed, cluster committed ${this.committedKey[i]}/t${this.committedTerm[i]}`,
+          );
+        }
+      } else if (i === this.committedKey.length) {
+        this.committedKey.push(key);
+        this.committedTerm.push(e.term);
+      } else {
+        this.fail(`commit gap: ${node.id} commits ${i} but cluster committed only ${this.committedKey.length - 1}`);
+      }
+    }
+  }
+
+  /** Full log matching between every pair of live nodes. */
+  private checkLogMatching(): void {
+    const logs: { id: NodeId; first: number; ents: Entry[] }[] = [];
+    for (const n of this.nodes) {
+      if (!n.up || n.core === null) continue;
+      const c = n.core;
+      logs.push({ id: n.id, first: c.firstIndex, ents: c.entries(c.firstIndex, c.lastIndex + 1) ?? [] });
+    }
+    for (let a = 0; a < logs.length; a++) {
+      for (let b = a + 1; b < logs.length; b++) {
+        const A = logs[a]!;
+        const B = logs[b]!;
+        const hi = Math.min(A.first + A.ents.length - 1, B.first + B.ents.length - 1);
+        const lo = Math.max(A.first, B.first);
+        let i = hi;
+        while (i >= lo && A.ents[i - A.first]!.term !== B.ents[i - B.first]!.term) i--;
+        for (let j = i; j >= lo; j--) {
+          const ea = A.ents[j - A.first]!;
+          const eb = B.ents[j - B.first]!;
+          if (ea.term !== eb.term || entryKey(ea) !== entryKey(eb)) {
+            this.fail(
+              `log matching: ${A.id} and ${B.id} agree at ${i}/t${A.ents[i - A.first]!.term} but differ at ${j} (${entryKey(ea)}/t${ea.term} vs ${entryKey(eb)}/t${eb.term})`,
+            );
+          }
+        }
+      }
+    }
+  }
+
+  private finalChecks(): void {
+    this.checkLogMatching();
+    // Every acknowledged proposal is committed, exactly once.
+    const count = new Map<number, number>();
+    for (let i = 1; i < this.committedKey.length; i++) {
+      const k = this.committedKey[i] as number;
+      if (k > 0) count.set(k, (count.get(k) ?? 0) + 1);
+    }
+    for (const [k, c] of count) if (c > 1) this.fail(`proposal ${k} committed ${c} times`);
+    for (const [id, idx] of this.acked) {
+      if (this.committedKey[idx] !== id) this.fail(`acknowledged proposal ${id} at ${idx} is not committed there`);
+    }
+    // Every up node's committed prefix is the cluster's.
+    for (const n of this.nodes) if (n.up && n.core) this.checkCommittedPrefix(n, 1, n.core.commitIndex);
+  }
+}
+
+export function runSimulation(opts: SimOptions): SimResult {
+  return new Simulation(opts).run();
+}

@@ -1,0 +1,208 @@
+/**
+ * Types shared by the Raft core, its storage interface and its drivers.
+ * Nothing here imports anything outside src/raft/.
+ */
+
+/** Entry types; the numbers are the on-disk `type` byte (docs/FORMAT.md). */
+export const EntryType = {
+  Normal: 1,
+  Noop: 2,
+  Config: 3,
+} as const;
+export type EntryType = (typeof EntryType)[keyof typeof EntryType];
+
+/**
+ * One log entry. `data` is opaque to the core. Entry objects are passed by
+ * reference: the object created by propose() (or decoded by the transport) is
+ * the very object found in Ready.entries and in outgoing append messages, so a
+ * driver may attach extra fields to it (e.g. its encoded on-disk record) and
+ * find them again. The core never mutates an entry after creating it.
+ */
+export interface Entry {
+  index: number;
+  term: number;
+  type: EntryType;
+  data: Uint8Array;
+}
+
+/** Bytes an entry counts for in batching limits: data.byteLength + this. */
+export const ENTRY_OVERHEAD_BYTES = 48;
+
+/** Node ids are non-empty strings. '' means "none". */
+export type NodeId = string;
+export const NONE: NodeId = '';
+
+export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
+
+/** What must be persisted (atomically) to survive a restart. */
+export interface HardState {
+  term: number;
+  /** Who this node voted for in `term`; '' if nobody. */
+  vote: NodeId;
+  /**
+   * A commit index that is safe to persist: it never exceeds this node's
+   * durable, leader-verified log, so after a restart it never points at an
+   * entry the disk does not hold. Persisting it is optional (see docs/RAFT.md).
+   */
+  commit: number;
+}
+
+export interface SoftState {
+  role: Role;
+  /** Current leader as far as this node knows; '' if unknown. */
+  leader: NodeId;
+  term: number;
+}
+
+// ---------------------------------------------------------------- messages
+
+/**
+ * Fields every message has. `waitForHardState` / `waitForDurableIndex` are
+ * local delivery annotations set by the core on outgoing messages; they are
+ * never part of the wire format (a codec must neither encode nor expect them).
+ */
+interface MessageBase {
+  from: NodeId;
+  to: NodeId;
+  term: number;
+  /** Hold this message until the hard state of the Ready that carried it is durable. */
+  waitForHardState?: boolean;
+  /** Hold this message until the log is durable through this index (same Ready or earlier writes). */
+  waitForDurableIndex?: number;
+}
+
+/** AppendEntries. Also used with no entries to carry the commit index / probe. */
+export interface AppendMessage extends MessageBase {
+  type: 'append';
+  prevIndex: number;
+  prevTerm: number;
+  entries: Entry[];
+  commit: number;
+}
+
+export interface AppendResponseMessage extends MessageBase {
+  type: 'appendResp';
+  /** Accepted: the follower's log is durable and matches the leader through `index`. Rejected: the prevIndex that was rejected. */
+  index: number;
+  reject: boolean;
+  /** On reject: the largest index <= min(prevIndex, lastIndex) whose term is <= the leader's prevTerm. */
+  rejectHint: number;
+  /** On reject: the follower's term at rejectHint (0 if unknown). */
+  hintTerm: number;
+}
+
+export interface HeartbeatMessage extends MessageBase {
+  type: 'heartbeat';
+  /** min(leader commit, follower match): never past what the follower is known to hold. */
+  commit: number;
+}
+
+export interface HeartbeatResponseMessage extends MessageBase {
+  type: 'heartbeatResp';
+}
+
+export interface VoteMessage extends MessageBase {
+  /** 'preVote' carries term = candidate's term + 1 without the candidate having bumped it. */
+  type: 'vote' | 'preVote';
+  lastIndex: number;
+  lastTerm: number;
+  /** Set for elections started by a leadership transfer: bypasses the leader lease. */
+  transfer: boolean;
+}
+
+export interface VoteResponseMessage extends MessageBase {
+  type: 'voteResp' | 'preVoteResp';
+  reject: boolean;
+}
+
+export interface TimeoutNowMessage extends MessageBase {
+  type: 'timeoutNow';
+}
+
+export type Message =
+  | AppendMessage
+  | AppendResponseMessage
+  | HeartbeatMessage
+  | HeartbeatResponseMessage
+  | VoteMessage
+  | VoteResponseMessage
+  | TimeoutNowMessage;
+
+export type MessageType = Message['type'];
+
+// ---------------------------------------------------------------- ready
+
+/** The leader needs entries a follower lacks that are below the storage's firstIndex. */
+export interface CatchUpRequest {
+  peer: NodeId;
+  /** The first index the follower needs (it holds everything before it). */
+  fromIndex: number;
+}
+
+/** Output of the core; see the driver contract in docs/RAFT.md and src/raft/index.ts. */
+export interface Ready {
+  /** Role/leader/term, when any of them changed since the last Ready; else null. */
+  softState: SoftState | null;
+  /** Hard state to persist, when it changed since the last Ready; else null. */
+  hardState: HardState | null;
+  /** True when term or vote changed: the hard state must be durable before the
+   *  entries of this Ready are reported durable and before messages tagged
+   *  waitForHardState are sent. False for a commit-only change (may be lazy). */
+  hardStateMustSync: boolean;
+  /** Entries to write, in order. If entries[0].index <= the last index already
+   *  written, first truncate the log from entries[0].index, then append. */
+  entries: readonly Entry[];
+  /** Messages to send. Untagged ones may go at once; tagged ones wait (see MessageBase). */
+  messages: readonly Message[];
+  /** Newly committed entries the application may apply, inclusive range; null if none.
+   *  Always within the durable log, so they can be read back from LogStorage. */
+  committed: { from: number; to: number } | null;
+  /** Followers that need entries below LogStorage.firstIndex() (no snapshot support yet). */
+  needsCatchUp: readonly CatchUpRequest[];
+}
+
+// ---------------------------------------------------------------- status
+
+export type ProgressState = 'probe' | 'replicate' | 'catchUp';
+
+export interface ProgressStatus {
+  match: number;
+  next: number;
+  state: ProgressState;
+  inflight: number;
+  recentActive: boolean;
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  vote: NodeId;
+  leader: NodeId;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  durableIndex: number;
+  firstIndex: number;
+  transferee: NodeId;
+  /** Per-peer replication progress; only on the leader (empty otherwise). */
+  progress: Record<NodeId, ProgressStatus>;
+}
+
+// ---------------------------------------------------------------- errors
+
+export type RefusalCode = 'ERR_NOT_LEADER' | 'ERR_TRANSFER_IN_PROGRESS';
+
+/** Thrown by propose() and transferLeadership() when the node cannot act. */
+export class RaftRefusal extends Error {
+  readonly code: RefusalCode;
+  /** Best known leader ('' if unknown). */
+  readonly leader: NodeId;
+  readonly retriable = true;
+  constructor(code: RefusalCode, leader: NodeId, message: string) {
+    super(message);
+    this.name = 'RaftRefusal';
+    this.code = code;
+    this.leader = leader;
+  }
+}
