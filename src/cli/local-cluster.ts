@@ -104,7 +104,9 @@ export class LocalCluster {
     if (o.tickMs !== undefined) args.push('--tick-ms', String(o.tickMs));
     if (o.heartbeatTicks !== undefined) args.push('--heartbeat-ticks', String(o.heartbeatTicks));
     if (o.electionTicks !== undefined) args.push('--election-ticks', String(o.electionTicks));
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // RAFTLEDGER_SERVER_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof for profiling).
+    const nodeArgs = (process.env.RAFTLEDGER_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     server.child = child;
     server.pid = child.pid;
     child.stderr!.setEncoding('utf8');

@@ -146,6 +146,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #closing: Promise<void> | undefined;
   #catchUpLoggedAt = new Map<string, number>();
   #lastRole: Role = 'follower';
+  /** index -> pos of normal entries this node wrote as leader while appends waited (see #applyCommitted). */
+  readonly #ownPositions = new Map<number, number>();
   #lastLeader = '';
 
   private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
@@ -339,6 +341,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (first <= this.#log.lastIndex) {
       this.#log.truncateSuffix(first).catch((error: unknown) => this.#fail(error as Error));
       this.#pending.truncated(first);
+      for (const index of this.#ownPositions.keys()) if (index >= first) this.#ownPositions.delete(index);
       if (this.#durableIndex >= first) this.#durableIndex = first - 1;
     }
     let i = 0;
@@ -351,10 +354,12 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)));
       } else {
         const result = this.#log.appendEntries(run);
+        const tracked = this.#pending.size > 0;
         for (let k = 0; k < run.length; k++) {
           const e = run[k] as Entry & { record?: Uint8Array; pos?: number };
           e.record = result.records[k]!;
           e.pos = result.positions[k]!;
+          if (tracked && e.type === 1) this.#ownPositions.set(e.index, e.pos);
         }
       }
       i = j;
@@ -447,11 +452,20 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #applyCommitted(to: number): void {
     if (to <= this.#commitIndex) return;
     this.#commitIndex = to;
+    // Entries this node wrote as leader and that no truncation removed are known by
+    // index -> pos; anything else is looked up (and term-checked) in the log.
+    const own = this.#ownPositions;
     this.#pending.commit(
       to,
-      (i) => this.#log.term(i),
-      (i) => this.#log.posOf(i),
+      (i, term) => (own.has(i) ? term : this.#log.term(i)),
+      (i) => {
+        const pos = own.get(i);
+        if (pos === undefined) return this.#log.posOf(i);
+        own.delete(i);
+        return pos;
+      },
     );
+    if (this.#pending.size === 0 && own.size > 0) own.clear();
     const waiters = this.#commitWaiters;
     this.#commitWaiters = [];
     for (const w of waiters) w();

@@ -52,16 +52,19 @@ export class PendingAppends {
     return this.#batches[this.#head];
   }
 
-  /** Settle every batch wholly at or below `commitIndex`; `termAt` and `posAt` read the log. */
-  commit(commitIndex: number, termAt: (index: number) => number, posAt: (index: number) => number): void {
+  /**
+   * Settle every batch wholly at or below `commitIndex`. `termAt(index, expectedTerm)` gives
+   * the term stored at index; `posAt(index)` its pos.
+   */
+  commit(commitIndex: number, termAt: (index: number, expectedTerm: number) => number, posAt: (index: number) => number): void {
     for (let batch = this.#peek(); batch !== undefined && batch.firstIndex + batch.count - 1 <= commitIndex; batch = this.#peek()) {
       this.#shift();
       const last = batch.firstIndex + batch.count - 1;
       let termFirst: number;
       let termLast: number;
       try {
-        termFirst = termAt(batch.firstIndex);
-        termLast = termAt(last);
+        termFirst = termAt(batch.firstIndex, batch.term);
+        termLast = termAt(last, batch.term);
       } catch (error) {
         batch.reject(error as Error);
         continue;
