@@ -13,7 +13,7 @@
  *  - truncateSuffix() is durable before any later flush() resolves, so an acknowledged
  *    flush never hides old bytes that a crash could bring back.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { RaftLedgerError, fromSystemError } from '../errors.js';
 import { native, type NativeSegment, type ScanResult } from './native.js';
@@ -33,6 +33,9 @@ import {
 } from './format.js';
 import { LogIndex } from './log-index.js';
 import { MetaStore, type Checkpoint, type HardState } from './meta-store.js';
+
+/** TEST-ONLY: file that receives '<dir>\t<flushedPos>' after every successful flush (fault injection). */
+const FSYNC_JOURNAL = process.env.RAFTLEDGER_FSYNC_JOURNAL || undefined;
 
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_INDEX_SLOTS_PER_FILE = 1024 * 1024;
@@ -626,6 +629,8 @@ export class SegmentedLog {
     }
     const seg = { base, handle };
     this.#segments.push(seg);
+    // Fault pages in ahead of the writer on the addon's thread (safe while it writes: adds zero).
+    if (this.#preallocate) this.#track(handle.prefault());
     this.#track(native.syncDirectory(this.#logDir));
     return seg;
   }
@@ -637,8 +642,7 @@ export class SegmentedLog {
     const last = this.#segments[this.#segments.length - 1]!;
     if (this.#writePos - last.base < S / 2) return;
     try {
-      const seg = this.#createSegment(last.base + S);
-      this.#track(seg.handle.prefault());
+      this.#createSegment(last.base + S);
     } catch (error) {
       // Not fatal here: the append that needs the segment will report it.
       this.#notice(`could not preallocate the next segment: ${(error as Error).message}`);
@@ -1072,6 +1076,9 @@ export class SegmentedLog {
       this.#flushedIndex = Math.max(Math.min(this.#flushedIndex, this.#lastIndex), index);
       this.#flushedPos = Math.min(targetPos, this.#writePos);
     }
+    // TEST-ONLY (fault injection, src/check/disk.ts): record how far the data is durable, so
+    // a simulated power loss can drop everything after it. Unset in production: no effect.
+    if (FSYNC_JOURNAL !== undefined) appendFileSync(FSYNC_JOURNAL, `${this.dir}\t${this.#flushedPos}\n`);
     return this.#flushedIndex;
   }
 
