@@ -14,8 +14,9 @@ import { clusterCommand } from './cluster.js';
 import { demoCommand } from './demo.js';
 import { benchCommand } from './bench.js';
 import { statusCommand } from './status.js';
+import { simulateCommand } from './simulate.js';
 
-const commands: Command[] = [demoCommand, serverCommand, clusterCommand, statusCommand, benchCommand, inspectCommand, verifyCommand, dumpCommand, writeCommand];
+const commands: Command[] = [demoCommand, serverCommand, clusterCommand, statusCommand, benchCommand, inspectCommand, verifyCommand, dumpCommand, writeCommand, simulateCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
