@@ -20,3 +20,4 @@ export { Ledger, type LedgerCoreOptions, type LedgerEntry, type LedgerStatus, ty
 export { ReplicaServer } from './replica/server.js';
 export { type ServerConfig } from './replica/config.js';
 export { connect, Client, type ConnectOptions, type AppendResult as ClientAppendResult, type ReadResult } from './client/index.js';
+export { LedgerHost, HostServer, workerFor, type LedgerHostOptions, type HostStatus, type GroupStatus, type WorkerInfo, type WorkerExitInfo } from './host/index.js';

@@ -1,4 +1,5 @@
 import { ReplicaServer } from '../replica/server.js';
+import { HostServer } from '../host/host-server.js';
 import { parsePeers, readConfigFile, validateConfig } from '../replica/config.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
@@ -20,12 +21,19 @@ Options:
   --client-port P         this server's client port (overrides the one in --peers)
   --durability MODE       fsync (default: ack after a quorum fsynced) or memory
   --groups G              Raft groups hosted (default 1)
+  --workers N             worker threads for the groups (default 0: all on the main thread).
+                          With N > 0 group g runs on worker g mod N, worker w uses Raft port
+                          PORT+w (PORT..PORT+N-1 must be free and not the client port), and
+                          every replica must use the same N
   --segment-size BYTES    segment size of new logs (default 64m; must match on all replicas)
   --cluster-id NAME       refuse peers of another cluster (default raftledger)
   --tick-ms MS            Raft tick (default 10)
   --heartbeat-ticks N     heartbeat interval in ticks (default 10)
   --election-ticks N      base election timeout in ticks (default 50; randomized up to 2x)
   --config FILE           JSON with the same fields (id, peers, dir, durability, groups, ...)
+  --repair                a damaged log (ERR_LOG_CORRUPT) is truncated at the first damaged
+                          entry and the rest re-fetched from the leader; without it the
+                          server refuses to start with a damaged log
   --ready-line            print {"ready":true,...} on stdout once serving (for scripts)
   -h, --help              show this help
 `,
@@ -48,6 +56,7 @@ Options:
         'election-ticks': { type: 'string' },
         config: { type: 'string' },
         'ready-line': { type: 'boolean' },
+        repair: { type: 'boolean' },
       },
       false,
     );
@@ -76,7 +85,7 @@ Options:
     const log = (line: string): void => {
       process.stderr.write(`${new Date().toISOString()} ${line}\n`);
     };
-    const server = await ReplicaServer.start(config, { log });
+    const server = await ReplicaServer.start(config, { log, repair: values.repair === true });
     const self = config.peers[config.id]!;
     log(`[${config.id}] serving ${config.groups} group(s) from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`);
     if (values['ready-line'] === true) process.stdout.write(`${JSON.stringify({ ready: true, id: config.id, raft: self.raft, client: self.client, pid: process.pid })}\n`);

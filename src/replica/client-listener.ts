@@ -3,18 +3,50 @@
  * hands them to the ledger that owns the request's group, and writes responses.
  * Responses finished in the same event-loop turn go out in one write per connection.
  * A malformed frame closes that connection with a logged reason; nothing else is harmed.
+ *
+ * Requests go to a LedgerRouter: a map of Ledgers on this thread (ledgerFor) or a
+ * LedgerHost whose groups run on worker threads. Status answers carry `host`: the thread
+ * serving clients and its event-loop delay (p99/max of the last 1 s window).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { RaftLedgerError } from '../errors.js';
 import { FrameReader } from '../transport/frame.js';
 import { decodeClientRequestFrame, encodeClientResponse, type ClientRequest, type ClientResponse } from '../transport/client-codec.js';
-import type { Ledger } from './ledger.js';
+import { threadId } from 'node:worker_threads';
+import { LoopDelayMonitor } from '../host/loop-delay.js';
+import type { Ledger, LedgerEntry } from './ledger.js';
+import type { AppendAck } from './pending.js';
+
+/** Where client requests go; a Ledger map and a LedgerHost both implement it. */
+export interface LedgerRouter {
+  hasGroup(group: number): boolean;
+  append(group: number, payloads: Uint8Array[]): Promise<AppendAck[]>;
+  read(group: number, index: number): Promise<LedgerEntry | null> | LedgerEntry | null;
+  status(group: number): Promise<object> | object;
+}
+
+/** A router over Ledgers on the calling thread. */
+export function ledgerMapRouter(ledgerFor: (group: number) => Ledger | undefined): LedgerRouter {
+  const get = (group: number): Ledger => {
+    const ledger = ledgerFor(group);
+    if (ledger === undefined) throw new RaftLedgerError('ERR_BAD_CONFIG', `this server does not host group ${group}`);
+    return ledger;
+  };
+  return {
+    hasGroup: (group) => ledgerFor(group) !== undefined,
+    append: (group, payloads) => get(group).append(payloads),
+    read: (group, index) => get(group).read(index),
+    status: (group) => get(group).status(),
+  };
+}
 
 export interface ClientListenerOptions {
   host: string;
   port: number;
-  /** The ledger serving `group`, or undefined for an unknown group. */
-  ledgerFor: (group: number) => Ledger | undefined;
+  /** The ledger serving `group`, or undefined for an unknown group (when no router is given). */
+  ledgerFor?: (group: number) => Ledger | undefined;
+  /** Where requests go (takes precedence over ledgerFor). */
+  router?: LedgerRouter;
   /** Max requests in flight per connection before reading pauses (default 8192). */
   maxInFlightPerConnection?: number;
   log?: (line: string) => void;
@@ -22,10 +54,17 @@ export interface ClientListenerOptions {
 
 const HIGH_WATER_BYTES = 8 * 1024 * 1024;
 
+interface ConnectionContext {
+  router: LedgerRouter;
+  loopDelay: LoopDelayMonitor;
+  maxInFlightPerConnection?: number;
+  log?: (line: string) => void;
+}
+
 class ClientConnection {
   readonly #socket: Socket;
   readonly #reader = new FrameReader();
-  readonly #options: ClientListenerOptions;
+  readonly #options: ConnectionContext;
   readonly #maxInFlight: number;
   #inFlight = 0;
   #out: Buffer[] = [];
@@ -33,7 +72,7 @@ class ClientConnection {
   #closed = false;
   #paused = false;
 
-  constructor(socket: Socket, options: ClientListenerOptions) {
+  constructor(socket: Socket, options: ConnectionContext) {
     this.#socket = socket;
     this.#options = options;
     this.#maxInFlight = options.maxInFlightPerConnection ?? 8192;
@@ -58,36 +97,41 @@ class ClientConnection {
   }
 
   #handle(request: ClientRequest): void {
-    const ledger = this.#options.ledgerFor(request.group);
-    if (ledger === undefined) {
+    const router = this.#options.router;
+    if (!router.hasGroup(request.group)) {
       this.#respondError(request.id, new RaftLedgerError('ERR_BAD_CONFIG', `this server does not host group ${request.group}`));
       return;
     }
     this.#inFlight++;
     if (this.#inFlight >= this.#maxInFlight) this.#pause();
-    switch (request.op) {
-      case 'append':
-        ledger.append(request.payloads).then(
-          (ok) => this.#respond({ id: request.id, kind: 'append', ok }),
-          (error: unknown) => this.#respondError(request.id, error),
-        );
-        return;
-      case 'read':
-        try {
-          const entry = ledger.read(request.index);
-          this.#respond({ id: request.id, kind: 'read', entry: entry === null ? null : { ...entry, type: entry.type as 1 | 2 | 3 } });
-        } catch (error) {
-          this.#respondError(request.id, error);
-        }
-        return;
-      case 'status':
-        try {
-          this.#respond({ id: request.id, kind: 'status', status: ledger.status() as unknown as Record<string, unknown> });
-        } catch (error) {
-          this.#respondError(request.id, error);
-        }
-        return;
+    let pending: Promise<ClientResponse>;
+    try {
+      switch (request.op) {
+        case 'append':
+          pending = router.append(request.group, request.payloads).then((ok) => ({ id: request.id, kind: 'append', ok }));
+          break;
+        case 'read':
+          pending = Promise.resolve(router.read(request.group, request.index)).then((entry) => ({
+            id: request.id,
+            kind: 'read',
+            entry: entry === null ? null : { ...entry, type: entry.type as 1 | 2 | 3 },
+          }));
+          break;
+        case 'status':
+          pending = Promise.resolve(router.status(request.group)).then((status) => ({
+            id: request.id,
+            kind: 'status',
+            status: { ...(status as Record<string, unknown>), host: { threadId, eventLoopDelay: this.#options.loopDelay.snapshot() } },
+          }));
+          break;
+      }
+    } catch (error) {
+      pending = Promise.reject(error);
     }
+    pending.then(
+      (response) => this.#respond(response),
+      (error: unknown) => this.#respondError(request.id, error),
+    );
   }
 
   #respondError(id: number, error: unknown): void {
@@ -157,12 +201,21 @@ export class ClientListener {
   readonly #server: Server;
   readonly #connections = new Set<ClientConnection>();
   readonly #options: ClientListenerOptions;
+  readonly #loopDelay = new LoopDelayMonitor();
   #closing: Promise<void> | undefined;
 
   constructor(options: ClientListenerOptions) {
     this.#options = options;
+    let router = options.router;
+    if (router === undefined) {
+      if (typeof options.ledgerFor !== 'function') throw new TypeError('ClientListener: give a router or ledgerFor');
+      router = ledgerMapRouter(options.ledgerFor);
+    }
+    const context: ConnectionContext = { router, loopDelay: this.#loopDelay };
+    if (options.maxInFlightPerConnection !== undefined) context.maxInFlightPerConnection = options.maxInFlightPerConnection;
+    if (options.log !== undefined) context.log = options.log;
     this.#server = createServer((socket) => {
-      const connection = new ClientConnection(socket, options);
+      const connection = new ClientConnection(socket, context);
       this.#connections.add(connection);
       socket.on('close', () => this.#connections.delete(connection));
     });
@@ -182,6 +235,7 @@ export class ClientListener {
 
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
+    this.#loopDelay.close();
     this.#closing = new Promise<void>((resolve) => {
       for (const c of this.#connections) c.close();
       this.#server.close(() => resolve());

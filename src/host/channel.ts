@@ -1,0 +1,149 @@
+/**
+ * Main-thread end of one worker's MessagePort: calls made in one event-loop turn leave as
+ * one 'batch' message (payloads packed by payloads.ts, buffers transferred); results come
+ * back batched the same way. When the worker goes away every call waiting on it (sent or
+ * still queued) rejects with the error given to fail(), never hangs.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { RaftLedgerError } from '../errors.js';
+import { packPayloads } from './payloads.js';
+import { fromWireError, type Call, type FromWorker, type HostRequest, type ToWorker } from './protocol.js';
+
+interface Waiting {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+export interface ChannelStats {
+  batches: number;
+  calls: number;
+  copiedBytes: number;
+  transferredBuffers: number;
+}
+
+export class WorkerChannel {
+  readonly worker: number;
+  readonly #port: MessagePort;
+  readonly #waiting = new Map<number, Waiting>();
+  #queue: Call[] = [];
+  #transferOk: boolean[] = [];
+  #scheduled = false;
+  #nextId = 1;
+  #failed: Error | undefined;
+  #onReady: ((threadId: number, groups: number[]) => void) | undefined;
+  readonly #onLog: (line: string) => void;
+  readonly stats: ChannelStats = { batches: 0, calls: 0, copiedBytes: 0, transferredBuffers: 0 };
+
+  constructor(worker: number, port: MessagePort, onReady: (threadId: number, groups: number[]) => void, onLog: (line: string) => void) {
+    this.worker = worker;
+    this.#port = port;
+    this.#onReady = onReady;
+    this.#onLog = onLog;
+    port.on('message', (message: FromWorker) => this.#onMessage(message));
+  }
+
+  get inFlight(): number {
+    return this.#waiting.size;
+  }
+
+  /** Queue a call for this turn's batch. `transfer`: append payloads that own their buffer may be moved. */
+  call(req: HostRequest, transfer = false): Promise<unknown> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      this.#queue.push({ id, req });
+      this.#transferOk.push(transfer);
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    if (this.#queue.length === 0 || this.#failed !== undefined) return;
+    const calls = this.#queue;
+    const transferOk = this.#transferOk;
+    this.#queue = [];
+    this.#transferOk = [];
+    const appendAt: number[] = [];
+    const lists: Uint8Array[][] = [];
+    const allow: boolean[] = [];
+    for (let i = 0; i < calls.length; i++) {
+      const req = calls[i]!.req;
+      if (req.op === 'append') {
+        appendAt.push(i);
+        lists.push(req.payloads);
+        allow.push(transferOk[i] === true);
+      }
+    }
+    let transfer: ArrayBuffer[] = [];
+    if (lists.length > 0) {
+      const packed = packPayloads(lists, allow);
+      for (let k = 0; k < appendAt.length; k++) {
+        const call = calls[appendAt[k]!]!;
+        calls[appendAt[k]!] = { id: call.id, req: { ...(call.req as HostRequest & { op: 'append' }), payloads: packed.views[k]! } };
+      }
+      transfer = packed.transfer;
+      this.stats.copiedBytes += packed.copiedBytes;
+      this.stats.transferredBuffers += transfer.length;
+    }
+    const message: ToWorker = { kind: 'batch', calls };
+    try {
+      this.#port.postMessage(message, transfer);
+      this.stats.batches++;
+      this.stats.calls += calls.length;
+    } catch (error) {
+      const e = new RaftLedgerError('ERR_UNAVAILABLE', `could not post to worker ${this.worker}: ${(error as Error).message}`, { cause: error });
+      for (const c of calls) this.#settle(c.id, undefined, e);
+    }
+  }
+
+  #settle(id: number, value: unknown, error: Error | undefined): void {
+    const w = this.#waiting.get(id);
+    if (w === undefined) return;
+    this.#waiting.delete(id);
+    if (error !== undefined) w.reject(error);
+    else w.resolve(value);
+  }
+
+  #onMessage(message: FromWorker): void {
+    switch (message.kind) {
+      case 'results':
+        for (const r of message.results) this.#settle(r.id, r.ok, r.err === undefined ? undefined : fromWireError(r.err));
+        return;
+      case 'ready': {
+        const onReady = this.#onReady;
+        this.#onReady = undefined;
+        onReady?.(message.threadId, message.groups);
+        return;
+      }
+      case 'log':
+        this.#onLog(message.line);
+        return;
+    }
+  }
+
+  send(message: ToWorker): void {
+    if (this.#failed !== undefined) return;
+    try {
+      this.#port.postMessage(message);
+    } catch {
+      // the worker is gone; its task's end reports that
+    }
+  }
+
+  /** The worker is gone (or going): reject everything waiting and refuse new calls. */
+  fail(error: Error): void {
+    if (this.#failed !== undefined) return;
+    this.#failed = error;
+    this.#queue = [];
+    this.#transferOk = [];
+    const waiting = [...this.#waiting.values()];
+    this.#waiting.clear();
+    for (const w of waiting) w.reject(error);
+    this.#port.close();
+  }
+}

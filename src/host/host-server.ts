@@ -1,0 +1,67 @@
+/**
+ * HostServer: a server process's worth of groups on worker threads: a LedgerHost plus the
+ * client port on the main thread (which only routes). `raftledger server --workers N` (N > 0).
+ */
+import { ClientListener, type LedgerRouter } from '../replica/client-listener.js';
+import type { ServerConfig } from '../replica/config.js';
+import { parseHostPort } from '../transport/address.js';
+import { LedgerHost } from './ledger-host.js';
+
+export class HostServer {
+  readonly config: ServerConfig;
+  readonly host: LedgerHost;
+  readonly #clients: ClientListener;
+  #closing: Promise<void> | undefined;
+
+  private constructor(config: ServerConfig, host: LedgerHost, log: (line: string) => void) {
+    this.config = config;
+    this.host = host;
+    const { host: h, port } = parseHostPort(config.peers[config.id]!.client);
+    const router: LedgerRouter = {
+      hasGroup: (group) => host.hasGroup(group),
+      append: (group, payloads) => host.append(group, payloads, { copy: true }),
+      read: (group, index) => host.read(group, index),
+      status: (group) => host.status(group),
+    };
+    this.#clients = new ClientListener({ host: h, port, router, log: (line) => log(`[${config.id}] ${line}`) });
+  }
+
+  static async start(config: ServerConfig, options: { log?: (line: string) => void } = {}): Promise<HostServer> {
+    const log = options.log ?? (() => {});
+    const host = await LedgerHost.open({
+      dir: config.dir,
+      id: config.id,
+      peers: config.peers,
+      workers: config.workers,
+      groups: config.groups,
+      durability: config.durability,
+      clusterId: config.clusterId,
+      ...(config.segmentSizeBytes !== undefined ? { segmentSizeBytes: config.segmentSizeBytes } : {}),
+      ...(config.tickMs !== undefined ? { tickMs: config.tickMs } : {}),
+      ...(config.heartbeatTicks !== undefined ? { heartbeatTicks: config.heartbeatTicks } : {}),
+      ...(config.electionTicks !== undefined ? { electionTicks: config.electionTicks } : {}),
+      log,
+    });
+    const server = new HostServer(config, host, log);
+    try {
+      await server.#clients.listen();
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    return server;
+  }
+
+  /** Close the client port, then the host (flushing every group). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#clients.close();
+      await this.host.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

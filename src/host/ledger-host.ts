@@ -1,0 +1,445 @@
+/**
+ * LedgerHost: many Raft groups of one node, spread over piscina worker threads.
+ *
+ * - Placement (placement.ts): group g -> worker g mod W on every node; worker w listens on
+ *   raftPort + w and talks only to worker w of the other nodes. workers: 0 runs every group
+ *   on the calling thread (one GroupShard on the node's Raft port, same wire as ReplicaServer).
+ * - Pool: piscina with minThreads = maxThreads = W, concurrentTasksPerWorker 1,
+ *   atomics 'disabled' (idle workers keep their event loop for sockets and timers), and ONE
+ *   long-lived task per worker (worker.ts) that gets a MessagePort and resolves at shutdown.
+ * - Calls to one worker in one event-loop turn travel as one message (channel.ts); payloads
+ *   are moved, not cloned (payloads.ts); errors cross as plain objects and are rebuilt as
+ *   RaftLedgerError (protocol.ts).
+ * - A worker that throws or exits is reported ('workerExit' event and a log line naming its
+ *   groups); calls waiting on it reject with ERR_UNAVAILABLE (retriable); it is restarted
+ *   (backoff 100 ms doubling to 5 s while restarts keep failing) and its groups reopen from
+ *   disk ('workerRestart'). Calls made while it restarts reject with ERR_UNAVAILABLE too.
+ */
+import { EventEmitter } from 'node:events';
+import { MessageChannel, threadId } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { RaftLedgerError } from '../errors.js';
+import type { Durability, LedgerEntry } from '../replica/ledger.js';
+import type { AppendAck } from '../replica/pending.js';
+import type { PeerAddresses } from '../replica/config.js';
+import { WorkerChannel } from './channel.js';
+import { GroupShard, type GroupStatus, type ShardConfig } from './shard.js';
+import { checkPortPlan, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
+import type { HostRequest, WireAppendAck, WireEntry } from './protocol.js';
+import type { WorkerTask } from './worker.js';
+
+const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
+
+export interface LedgerHostOptions {
+  dir: string;
+  id: string;
+  /** Every node (including this one): its base Raft address and its client address. */
+  peers: Record<string, PeerAddresses>;
+  /** Worker threads (0: every group on the calling thread). */
+  workers: number;
+  /** Group count (ids 0..n-1) or the list of group ids. */
+  groups: number | readonly number[];
+  durability?: Durability;
+  clusterId?: string;
+  segmentSizeBytes?: number;
+  tickMs?: number;
+  heartbeatTicks?: number;
+  electionTicks?: number;
+  log?: (line: string) => void;
+}
+
+export interface WorkerInfo {
+  index: number;
+  state: 'starting' | 'ready' | 'restarting' | 'closed';
+  threadId: number;
+  groups: number[];
+  restarts: number;
+}
+
+export interface HostStatus {
+  /** The thread the host (router) runs on. */
+  threadId: number;
+  workers: WorkerInfo[];
+  groups: GroupStatus[];
+}
+
+export interface WorkerExitInfo {
+  worker: number;
+  groups: number[];
+  error: Error;
+}
+
+export interface LedgerHostEvents {
+  workerExit: [info: WorkerExitInfo];
+  workerRestart: [info: { worker: number; groups: number[]; threadId: number }];
+}
+
+interface Backend {
+  call(req: HostRequest, transfer?: boolean): Promise<unknown>;
+}
+
+interface Slot {
+  index: number;
+  channel: WorkerChannel | undefined;
+  state: WorkerInfo['state'];
+  threadId: number;
+  restarts: number;
+  failuresInRow: number;
+  task: Promise<unknown> | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+function checkGroup(group: unknown, what: string): number {
+  if (typeof group !== 'number' || !Number.isSafeInteger(group) || group < 0 || group > 0xffff_ffff) {
+    throw new RangeError(`${what}: group must be an integer in [0, 2^32-1], got ${String(group)}`);
+  }
+  return group;
+}
+
+function toEntry(e: WireEntry): LedgerEntry {
+  const p = e.payload;
+  return { index: e.index, term: e.term, pos: e.pos, type: e.type, payload: Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength) };
+}
+
+export class LedgerHost extends EventEmitter<LedgerHostEvents> {
+  readonly id: string;
+  readonly workers: number;
+  readonly #options: LedgerHostOptions;
+  readonly #groups = new Set<number>();
+  readonly #log: (line: string) => void;
+  readonly #slots: Slot[] = [];
+  #pool: Piscina | undefined;
+  #local: GroupShard | undefined;
+  #opened = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: LedgerHostOptions, groups: number[]) {
+    super();
+    this.id = options.id;
+    this.workers = options.workers;
+    this.#options = options;
+    for (const g of groups) this.#groups.add(g);
+    this.#log = options.log ?? (() => {});
+  }
+
+  static async open(options: LedgerHostOptions): Promise<LedgerHost> {
+    if (options === null || typeof options !== 'object') throw new TypeError('LedgerHost.open: options must be an object');
+    if (typeof options.dir !== 'string' || options.dir === '') throw new TypeError('LedgerHost.open: dir must be a non-empty string');
+    if (typeof options.id !== 'string' || options.peers?.[options.id] === undefined) throw new RangeError('LedgerHost.open: peers must include id');
+    if (!Number.isInteger(options.workers) || options.workers < 0 || options.workers > 256) throw new RangeError('LedgerHost.open: workers must be an integer in [0, 256]');
+    let groups: number[];
+    if (typeof options.groups === 'number') {
+      if (!Number.isInteger(options.groups) || options.groups < 1) throw new RangeError('LedgerHost.open: groups must be a positive integer or a list of group ids');
+      groups = Array.from({ length: options.groups }, (_, i) => i);
+    } else if (Array.isArray(options.groups)) {
+      groups = options.groups.map((g) => checkGroup(g, 'LedgerHost.open'));
+    } else throw new TypeError('LedgerHost.open: groups must be a count or a list of group ids');
+    for (const [id, p] of Object.entries(options.peers)) checkPortPlan(id, p.raft, p.client, options.workers);
+    const host = new LedgerHost(options, groups);
+    try {
+      if (options.workers === 0) {
+        host.#local = await GroupShard.open(host.#shardConfig(0), host.#log);
+      } else {
+        host.#pool = new Piscina({
+          filename: WORKER_FILE,
+          minThreads: options.workers,
+          maxThreads: options.workers,
+          concurrentTasksPerWorker: 1,
+          atomics: 'disabled',
+          idleTimeout: Number.POSITIVE_INFINITY,
+        });
+        for (let w = 0; w < options.workers; w++) {
+          host.#slots.push({ index: w, channel: undefined, state: 'starting', threadId: -1, restarts: 0, failuresInRow: 0, task: undefined, timer: undefined });
+        }
+        await Promise.all(host.#slots.map((s) => host.#startWorker(s)));
+      }
+      host.#opened = true;
+    } catch (error) {
+      await host.close();
+      throw error;
+    }
+    return host;
+  }
+
+  #shardConfig(worker: number): ShardConfig {
+    const o = this.#options;
+    const W = o.workers;
+    const clientAddresses: Record<string, string> = {};
+    const peers: Record<string, string> = {};
+    for (const [id, p] of Object.entries(o.peers)) {
+      clientAddresses[id] = p.client;
+      if (id !== o.id) peers[id] = workerRaftAddress(p.raft, worker);
+    }
+    const config: ShardConfig = {
+      dir: o.dir,
+      id: o.id,
+      members: Object.keys(o.peers),
+      clientAddresses,
+      listen: workerRaftAddress(o.peers[o.id]!.raft, worker),
+      peers,
+      clusterId: workerClusterId(o.clusterId ?? 'raftledger', worker, W),
+      durability: o.durability ?? 'fsync',
+      worker,
+      groups: [...this.#groups].filter((g) => workerFor(g, W) === worker).sort((a, b) => a - b),
+    };
+    if (o.segmentSizeBytes !== undefined) config.segmentSizeBytes = o.segmentSizeBytes;
+    if (o.tickMs !== undefined) config.tickMs = o.tickMs;
+    if (o.heartbeatTicks !== undefined) config.heartbeatTicks = o.heartbeatTicks;
+    if (o.electionTicks !== undefined) config.electionTicks = o.electionTicks;
+    return config;
+  }
+
+  /** Run one long-lived task for slot `slot`; resolves once its shard is open. */
+  #startWorker(slot: Slot): Promise<void> {
+    const pool = this.#pool!;
+    const { port1, port2 } = new MessageChannel();
+    const config = this.#shardConfig(slot.index);
+    let readyResolve!: () => void;
+    let readyReject!: (error: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      readyResolve = resolve;
+      readyReject = reject;
+    });
+    const channel = new WorkerChannel(
+      slot.index,
+      port1,
+      (tid) => {
+        slot.threadId = tid;
+        slot.state = 'ready';
+        readyResolve();
+      },
+      (line) => this.#log(line),
+    );
+    slot.channel = channel;
+    slot.state = slot.restarts > 0 ? 'restarting' : 'starting';
+    const task: WorkerTask = { port: port2, config };
+    slot.task = pool.run(task, { transferList: [port2] as unknown as ArrayBuffer[] }).then(
+      () => this.#onTaskEnd(slot, channel, undefined),
+      (error: unknown) => {
+        readyReject(error as Error);
+        this.#onTaskEnd(slot, channel, error as Error);
+      },
+    );
+    return ready;
+  }
+
+  #onTaskEnd(slot: Slot, channel: WorkerChannel, error: Error | undefined): void {
+    const closing = this.#closing !== undefined;
+    channel.fail(
+      closing
+        ? new RaftLedgerError('ERR_CLOSED', 'the ledger host closed')
+        : new RaftLedgerError('ERR_UNAVAILABLE', `worker ${slot.index} of ${this.id} went away${error === undefined ? '' : `: ${error.message}`}; retry`),
+    );
+    if (slot.channel !== channel || closing) {
+      if (closing) slot.state = 'closed';
+      return;
+    }
+    const groups = [...this.#groups].filter((g) => workerFor(g, this.workers) === slot.index).sort((a, b) => a - b);
+    const reason = error ?? new Error('the worker task ended unexpectedly');
+    this.#log(`[${this.id}] worker ${slot.index} (thread ${slot.threadId}) died: ${reason.message}; groups ${groups.join(',') || '-'}; restarting`);
+    this.emit('workerExit', { worker: slot.index, groups, error: reason });
+    if (!this.#opened) return; // open() reports it
+    slot.state = 'restarting';
+    slot.restarts++;
+    const delay = Math.min(5000, 100 * 2 ** Math.min(slot.failuresInRow, 6));
+    slot.failuresInRow++;
+    slot.timer = setTimeout(() => {
+      slot.timer = undefined;
+      if (this.#closing !== undefined) return;
+      this.#startWorker(slot).then(
+        () => {
+          slot.failuresInRow = 0;
+          this.#log(`[${this.id}] worker ${slot.index} restarted on thread ${slot.threadId}; groups ${groups.join(',') || '-'} reopened`);
+          this.emit('workerRestart', { worker: slot.index, groups, threadId: slot.threadId });
+        },
+        () => {}, // #onTaskEnd runs again and schedules the next attempt
+      );
+    }, delay);
+  }
+
+  #backend(group: number): Backend {
+    if (this.#closing !== undefined) throw new RaftLedgerError('ERR_CLOSED', 'the ledger host is closed');
+    if (this.#local !== undefined) return { call: (req) => this.#local!.handle(req) };
+    const slot = this.#slots[workerFor(group, this.workers)]!;
+    const channel = slot.channel;
+    if (channel === undefined || slot.state !== 'ready') {
+      throw new RaftLedgerError('ERR_UNAVAILABLE', `worker ${slot.index} of ${this.id} (group ${group}) is restarting; retry`);
+    }
+    return channel;
+  }
+
+  #call(group: number, req: HostRequest, transfer = false): Promise<unknown> {
+    try {
+      checkGroup(group, req.op);
+      if (!this.#groups.has(group) && req.op !== 'addGroup') throw new RaftLedgerError('ERR_BAD_CONFIG', `${this.id} does not host group ${group}`);
+      return this.#backend(group).call(req, transfer);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  hasGroup(group: number): boolean {
+    return this.#groups.has(group);
+  }
+
+  get groups(): number[] {
+    return [...this.#groups].sort((a, b) => a - b);
+  }
+
+  /**
+   * Append one payload (resolves with its ack) or many (one ack each, in order) to `group`
+   * once committed. Payloads that are the only view of their ArrayBuffer are transferred to
+   * the worker and detached here unless `copy: true` (see payloads.ts).
+   */
+  append(group: number, payload: Uint8Array, options?: { copy?: boolean }): Promise<AppendAck>;
+  append(group: number, payloads: readonly Uint8Array[], options?: { copy?: boolean }): Promise<AppendAck[]>;
+  append(group: number, input: Uint8Array | readonly Uint8Array[], options: { copy?: boolean } = {}): Promise<AppendAck | AppendAck[]> {
+    const single = input instanceof Uint8Array;
+    const payloads = single ? [input] : input;
+    if (!Array.isArray(payloads) || payloads.length === 0 || !payloads.every((p) => p instanceof Uint8Array)) {
+      return Promise.reject(new TypeError('append: expected a Uint8Array or a non-empty array of them'));
+    }
+    const done = this.#call(group, { op: 'append', group, payloads: [...payloads] }, this.#local === undefined && options.copy !== true).then((value) => {
+      if (Array.isArray(value)) return value as AppendAck[]; // never: shards answer wire-shaped
+      const w = value as WireAppendAck;
+      return w.pos.map((pos, i) => ({ index: w.index + i, pos }));
+    });
+    return single ? done.then((acks) => acks[0]!) : done;
+  }
+
+  async read(group: number, index: number, options: { uncommitted?: boolean } = {}): Promise<LedgerEntry | null> {
+    const value = (await this.#call(group, { op: 'read', group, index, ...(options.uncommitted === true ? { uncommitted: true } : {}) })) as WireEntry | null;
+    return value === null ? null : toEntry(value);
+  }
+
+  async readRange(group: number, from: number, options: { limit?: number; maxBytes?: number; uncommitted?: boolean } = {}): Promise<LedgerEntry[]> {
+    const value = (await this.#call(group, { op: 'readRange', group, from, ...options })) as WireEntry[];
+    return value.map(toEntry);
+  }
+
+  /** Committed entries of `group` from `from` on, waiting for new ones; ends when the signal aborts or the host closes. */
+  async *tail(group: number, from: number, options: { signal?: AbortSignal; batchBytes?: number } = {}): AsyncGenerator<LedgerEntry> {
+    let next = from;
+    const signal = options.signal;
+    const aborted = new Promise<null>((resolve) => {
+      if (signal?.aborted === true) resolve(null);
+      signal?.addEventListener('abort', () => resolve(null), { once: true });
+    });
+    while (this.#closing === undefined && signal?.aborted !== true) {
+      let batch: WireEntry[] | null;
+      try {
+        batch = await Promise.race([
+          this.#call(group, { op: 'readRange', group, from: next, limit: 4096, maxBytes: options.batchBytes ?? 1024 * 1024, waitMs: 1000 }) as Promise<WireEntry[]>,
+          aborted,
+        ]);
+      } catch (error) {
+        if ((error as RaftLedgerError).code === 'ERR_UNAVAILABLE') {
+          await Promise.race([new Promise((r) => setTimeout(r, 100)), aborted]);
+          continue;
+        }
+        if ((error as RaftLedgerError).code === 'ERR_CLOSED') return;
+        throw error;
+      }
+      if (batch === null) return;
+      for (const e of batch) {
+        next = e.index + 1;
+        yield toEntry(e);
+      }
+    }
+  }
+
+  /** One group's status (with the worker and thread it runs on), or every group's and the workers'. */
+  status(group: number): Promise<GroupStatus>;
+  status(): Promise<HostStatus>;
+  async status(group?: number): Promise<GroupStatus | HostStatus> {
+    if (group !== undefined) return (await this.#call(group, { op: 'status', group })) as GroupStatus;
+    const workers: WorkerInfo[] = [];
+    const groups: GroupStatus[] = [];
+    if (this.#local !== undefined) {
+      workers.push({ index: 0, state: this.#closing !== undefined ? 'closed' : 'ready', threadId, groups: this.groups, restarts: 0 });
+      groups.push(...((await this.#local.handle({ op: 'statusAll' })) as GroupStatus[]));
+    } else {
+      const per = await Promise.all(
+        this.#slots.map(async (slot) => {
+          workers.push({
+            index: slot.index,
+            state: slot.state,
+            threadId: slot.threadId,
+            groups: this.groups.filter((g) => workerFor(g, this.workers) === slot.index),
+            restarts: slot.restarts,
+          });
+          if (slot.state !== 'ready' || slot.channel === undefined) return [];
+          return ((await slot.channel.call({ op: 'statusAll' }).catch(() => [])) as GroupStatus[]) ?? [];
+        }),
+      );
+      for (const list of per) groups.push(...list);
+      workers.sort((a, b) => a.index - b.index);
+      groups.sort((a, b) => a.group - b.group);
+    }
+    return { threadId, workers, groups };
+  }
+
+  /** Hand `group`'s leadership to `to`; resolves once `to` leads. */
+  async transferLeadership(group: number, to: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.#call(group, { op: 'transferLeadership', group, to, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+  }
+
+  /** Start hosting `group` (opens or creates `<dir>/group-<group>` on its worker). */
+  async addGroup(group: number): Promise<void> {
+    checkGroup(group, 'addGroup');
+    if (this.#groups.has(group)) return;
+    this.#groups.add(group);
+    try {
+      await this.#call(group, { op: 'addGroup', group });
+    } catch (error) {
+      this.#groups.delete(group);
+      throw error;
+    }
+  }
+
+  /** Stop hosting `group` (its data stays on disk). */
+  async removeGroup(group: number): Promise<void> {
+    checkGroup(group, 'removeGroup');
+    if (!this.#groups.has(group)) return;
+    await this.#call(group, { op: 'removeGroup', group });
+    this.#groups.delete(group);
+  }
+
+  /** Per-worker batching counters (diagnostics and tests). */
+  channelStats(): Array<{ worker: number; batches: number; calls: number; copiedBytes: number; transferredBuffers: number }> {
+    return this.#slots.map((s) => ({ worker: s.index, ...(s.channel?.stats ?? { batches: 0, calls: 0, copiedBytes: 0, transferredBuffers: 0 }) }));
+  }
+
+  /** Test hook: make worker `worker` die like a bug would (process.exit(1) inside it, or an uncaught throw). */
+  __crashWorker(worker: number, how: 'exit' | 'throw' = 'exit'): void {
+    const slot = this.#slots[worker];
+    if (slot?.channel === undefined) throw new RangeError(`no worker ${worker}`);
+    slot.channel.send({ kind: 'crash', how });
+  }
+
+  /** Close every group (flushing) and the workers. Calls still waiting reject with ERR_CLOSED. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#local !== undefined) await this.#local.close();
+      for (const slot of this.#slots) {
+        if (slot.timer !== undefined) clearTimeout(slot.timer);
+        slot.channel?.send({ kind: 'close' });
+      }
+      await Promise.all(
+        this.#slots.map(async (slot) => {
+          if (slot.task === undefined) return;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([slot.task, new Promise((r) => (timer = setTimeout(r, 15_000)))]);
+          clearTimeout(timer);
+          slot.state = 'closed';
+        }),
+      );
+      await this.#pool?.destroy();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

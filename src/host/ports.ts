@@ -1,0 +1,42 @@
+/** Find `count` consecutive free TCP ports on a host (for worker Raft ports; tests and LocalCluster). */
+import { createServer, type Server } from 'node:net';
+
+function listen(port: number, host: string): Promise<Server | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(null));
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * The first of `count` consecutive ports that were all free a moment ago (they are released
+ * before this resolves, so another process could still take one: callers retry on EADDRINUSE).
+ */
+export async function freeConsecutivePorts(count: number, host = '127.0.0.1', exclude: ReadonlySet<number> = new Set()): Promise<number> {
+  if (!Number.isInteger(count) || count < 1 || count > 1000) throw new RangeError('count must be an integer in [1, 1000]');
+  for (let attempt = 0; attempt < 200; attempt++) {
+    // Let the OS pick the first one, then try to extend upwards.
+    const first = await listen(0, host);
+    if (first === null) continue;
+    const base = (first.address() as { port: number }).port;
+    const held: Server[] = [first];
+    let ok = !exclude.has(base) && base + count - 1 <= 65535;
+    for (let p = base + 1; ok && p < base + count; p++) {
+      if (exclude.has(p)) {
+        ok = false;
+        break;
+      }
+      const s = await listen(p, host);
+      if (s === null) ok = false;
+      else held.push(s);
+    }
+    await Promise.all(held.map(close));
+    if (ok) return base;
+  }
+  throw new Error(`could not find ${count} consecutive free ports on ${host}`);
+}

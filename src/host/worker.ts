@@ -1,0 +1,83 @@
+/**
+ * The piscina task that IS a worker: it receives a MessagePort and its shard's config,
+ * opens the shard, reports ready, serves batches of calls until told to close, and only
+ * then resolves. Results reached in one event-loop turn go back as one message; read
+ * payloads are copied out of the log mapping into one transferred buffer per result.
+ */
+import { threadId, type MessagePort } from 'node:worker_threads';
+import { GroupShard, type ShardConfig } from './shard.js';
+import { packEntries } from './payloads.js';
+import { toWireError, type Call, type FromWorker, type Result, type ToWorker, type WireEntry } from './protocol.js';
+
+export interface WorkerTask {
+  port: MessagePort;
+  config: ShardConfig;
+}
+
+export default async function runWorker(task: WorkerTask): Promise<string> {
+  const { port, config } = task;
+  const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+  const log = (line: string): void => post({ kind: 'log', line });
+  const shard = await GroupShard.open(config, log);
+
+  let results: Result[] = [];
+  let transfer: ArrayBuffer[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (results.length === 0) return;
+    const out = results;
+    const moved = transfer;
+    results = [];
+    transfer = [];
+    post({ kind: 'results', results: out }, moved);
+  };
+  const settle = (result: Result): void => {
+    results.push(result);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  const serve = (call: Call): void => {
+    let pending: Promise<unknown>;
+    try {
+      pending = shard.handle(call.req);
+    } catch (error) {
+      settle({ id: call.id, err: toWireError(error) });
+      return;
+    }
+    pending.then(
+      (value) => {
+        if (call.req.op === 'read' && value !== null) value = packEntries([value as WireEntry], transfer)[0];
+        else if (call.req.op === 'readRange') value = packEntries(value as WireEntry[], transfer);
+        settle({ id: call.id, ok: value });
+      },
+      (error: unknown) => settle({ id: call.id, err: toWireError(error) }),
+    );
+  };
+
+  return new Promise<string>((resolve) => {
+    port.on('message', (message: ToWorker) => {
+      switch (message.kind) {
+        case 'batch':
+          for (const call of message.calls) serve(call);
+          return;
+        case 'close':
+          void shard.close().then(() => {
+            flush();
+            port.close();
+            resolve(`worker ${config.worker} closed`);
+          });
+          return;
+        case 'crash':
+          if (message.how === 'exit') process.exit(1);
+          setImmediate(() => {
+            throw new Error(`worker ${config.worker} crashed on request (test hook)`);
+          });
+          return;
+      }
+    });
+    post({ kind: 'ready', threadId, groups: shard.groups });
+  });
+}
