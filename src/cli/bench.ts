@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '../client/index.js';
+import { connect, type Client } from '../client/index.js';
 import { LocalCluster } from './local-cluster.js';
 import { runLoad, percentile } from './load.js';
 import { waitForLeader } from './cluster-status.js';
@@ -15,12 +15,19 @@ export const benchCommand: Command = {
   usage: `
 Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--duration 10]
                         [--warmup 2] [--durability fsync|memory] [--json] [--dir DIR]
+                        [--groups G] [--workers W] [--segment-size BYTES]
        raftledger bench --failover K [--json]
 
 Starts a cluster of separate server processes on 127.0.0.1 (data under DIR, a temporary
 directory by default, removed afterwards), drives it from this process through the
 network client with C appends of V random bytes in flight, after a warm-up, for a fixed
 time, and prints ops/s, MB/s and latency percentiles measured at the client.
+
+With --groups G the C in-flight appends are spread round-robin over groups 0..G-1
+(aggregate ops/s); --workers W runs each server's groups on W worker threads (0: on the
+server's main thread). Every second during the measurement the bench asks each server for
+its main thread's event-loop delay (p99 over the last 1 s window, monitorEventLoopDelay
+inside the server process) and reports the worst and the median of those samples.
 
 --failover K kills the leader with SIGKILL K times under load and reports the time from
 the kill to the first append that succeeds again (median and max, ms).
@@ -33,6 +40,9 @@ Options:
   --warmup S          warm-up seconds, not measured (default 2)
   --durability MODE   fsync (default) or memory
   --failover K        measure failover K times instead of throughput
+  --groups G          Raft groups; appends spread over all of them (default 1)
+  --workers W         worker threads per server (default 0: groups on the main thread)
+  --segment-size B    segment size (default: the server's 64m with 1 group, 4m with more)
   --json              print the result as one JSON line
   --dir DIR           data directory (kept)
   -h, --help          show this help
@@ -51,6 +61,9 @@ Options:
         failover: { type: 'string' },
         json: { type: 'boolean' },
         dir: { type: 'string' },
+        groups: { type: 'string' },
+        workers: { type: 'string' },
+        'segment-size': { type: 'string' },
       },
       false,
     );
@@ -63,18 +76,21 @@ Options:
     const durability = choiceOption(values, 'durability', ['fsync', 'memory'] as const, 'fsync');
     const failovers = values.failover === undefined ? 0 : intOption(values, 'failover', 1, 1, 100);
     const json = values.json === true;
+    const groups = intOption(values, 'groups', 1, 1, 100_000);
+    const workers = intOption(values, 'workers', 0, 0, 256);
+    const segmentSizeBytes = values['segment-size'] !== undefined ? intOption(values, 'segment-size', 0, 4096) : groups > 1 ? 4 * 1024 * 1024 : undefined;
     const ownDir = values.dir === undefined;
     const dir = ownDir ? mkdtempSync(join(tmpdir(), 'raftledger-bench-')) : String(values.dir);
     const say = (line: string): void => {
       if (!json) process.stderr.write(`${line}\n`);
     };
-    const cluster = new LocalCluster({ replicas, dir, durability });
+    const cluster = new LocalCluster({ replicas, dir, durability, groups, workers, ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}) });
     let client;
     try {
-      say(`bench: starting ${replicas} replicas (${durability}) in ${dir}`);
+      say(`bench: starting ${replicas} replicas (${durability}, ${groups} group(s), ${workers} worker(s)) in ${dir}`);
       await cluster.start();
       client = await connect({ servers: cluster.clientAddresses });
-      await waitForLeader(client, 15_000);
+      for (let g = 0; g < groups; g++) await waitForLeader(client, 30_000, undefined, g);
       const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
       if (failovers > 0) {
         const result = await measureFailover(cluster, client, failovers, sizeBytes, say);
@@ -85,11 +101,12 @@ Options:
       }
       if (warmupS > 0) {
         say(`bench: warm-up ${warmupS} s`);
-        await runLoad({ client, concurrency, sizeBytes, durationMs: warmupS * 1000 });
+        await runLoad({ client: spread(client, groups), concurrency, sizeBytes, durationMs: warmupS * 1000 });
       }
       say(`bench: measuring ${durationS} s, ${sizeBytes} B payloads, ${concurrency} in flight`);
+      const sampler = sampleLoopDelay(client);
       const result = await runLoad({
-        client,
+        client: spread(client, groups),
         concurrency,
         sizeBytes,
         durationMs: durationS * 1000,
@@ -97,6 +114,7 @@ Options:
           ? undefined
           : (p) => process.stderr.write(`\r  ${(p.elapsedMs / 1000).toFixed(0)} s: ${p.ops} acked, ${Math.round(p.recentOpsPerSec)} ops/s, p99 ${p.recentP99Ms.toFixed(2)} ms, ${p.errors} errors   `),
       });
+      const delays = await sampler.stop();
       if (!json) process.stderr.write('\n');
       const lat = result.latenciesMs;
       const out = {
@@ -106,6 +124,8 @@ Options:
         concurrency,
         replicas,
         durability,
+        groups,
+        workers,
         ops: result.ops,
         errors: result.errors,
         seconds: Number(result.seconds.toFixed(3)),
@@ -117,12 +137,13 @@ Options:
           p999: Number(percentile(lat, 99.9).toFixed(3)),
           max: Number((lat[lat.length - 1] ?? 0).toFixed(3)),
         },
+        serverMainLoopDelayP99Ms: delays,
         machine,
       };
       if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
       else
         process.stdout.write(
-          `raftledger ${durability}, ${replicas} replicas, ${sizeBytes} B, C=${concurrency}: ${out.opsPerSec} ops/s, ${out.MBps} MB/s, p50 ${out.latMs.p50} ms, p99 ${out.latMs.p99} ms, p999 ${out.latMs.p999} ms, max ${out.latMs.max} ms, ${out.errors} errors\n`,
+          `raftledger ${durability}, ${replicas} replicas, G=${groups}, W=${workers}, ${sizeBytes} B, C=${concurrency}: ${out.opsPerSec} ops/s, ${out.MBps} MB/s, p50 ${out.latMs.p50} ms, p99 ${out.latMs.p99} ms, p999 ${out.latMs.p999} ms, max ${out.latMs.max} ms, ${out.errors} errors; server main-thread loop delay p99 (1 s windows): worst ${delays.worst} ms, median ${delays.median} ms\n`,
         );
       return 0;
     } finally {
@@ -172,4 +193,45 @@ async function measureFailover(
     await cluster.startServer(victim);
   }
   return samples;
+}
+
+/** A client whose append() goes round-robin over groups 0..groups-1 (everything else as is). */
+function spread(client: Client, groups: number): Client {
+  if (groups <= 1) return client;
+  let next = 0;
+  return {
+    append: (payload: Uint8Array) => client.append(payload, { group: next++ % groups }),
+  } as unknown as Client;
+}
+
+/** Poll every server's main-thread event-loop delay (p99 of its last 1 s window) once a second. */
+function sampleLoopDelay(client: Client): { stop(): Promise<{ worst: number; median: number; samples: number; perServerWorst: Record<string, number> }> } {
+  const samples: number[] = [];
+  const perServer: Record<string, number> = {};
+  let polls = 0;
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    polls++;
+    const skip = polls === 1; // the first window may predate the load
+    running = client
+      .statusAll({ group: 0 })
+      .then((all) => {
+        if (skip) return;
+        for (const r of all) {
+          const d = (r.status?.host as { eventLoopDelay?: { p99Ms?: number } } | undefined)?.eventLoopDelay?.p99Ms;
+          if (typeof d !== 'number') continue;
+          samples.push(d);
+          perServer[r.server] = Math.max(perServer[r.server] ?? 0, d);
+        }
+      })
+      .catch(() => {});
+  }, 1000);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      const sorted = Float64Array.from(samples).sort();
+      return { worst: sorted[sorted.length - 1] ?? 0, median: percentile(sorted, 50), samples: samples.length, perServerWorst: perServer };
+    },
+  };
 }

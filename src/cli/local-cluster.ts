@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeConsecutivePorts } from '../host/ports.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -76,10 +77,15 @@ export class LocalCluster {
   async start(): Promise<void> {
     const { replicas, basePort = 0 } = this.#options;
     const specs: string[] = [];
+    // With workers W > 0 a server's worker w listens on its Raft port + w: reserve W consecutive ports.
+    const span = Math.max(1, this.#options.workers ?? 0);
+    const taken = new Set<number>();
     for (let i = 0; i < replicas; i++) {
       const id = `n${i}`;
-      const raftPort = basePort > 0 ? basePort + i : await freePort();
-      const clientPort = basePort > 0 ? basePort + 100 + i : await freePort();
+      const raftPort = basePort > 0 ? basePort + i * span : await freeConsecutivePorts(span, '127.0.0.1', taken);
+      for (let p = raftPort; p < raftPort + span; p++) taken.add(p);
+      const clientPort = basePort > 0 ? basePort + 100 + i : await freeConsecutivePorts(1, '127.0.0.1', taken);
+      taken.add(clientPort);
       const raft = `127.0.0.1:${raftPort}`;
       const client = `127.0.0.1:${clientPort}`;
       const dir = join(this.#options.dir, id);

@@ -1,46 +1,57 @@
 import { connect } from '../client/index.js';
-import { viewCluster } from './cluster-status.js';
+import { viewCluster, type ReplicaView } from './cluster-status.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
 export const statusCommand: Command = {
   name: 'status',
   summary: 'show who leads, terms, indexes and follower lag of a running cluster',
   usage: `
-Usage: raftledger status --servers HOST:PORT[,HOST:PORT...] [--group G] [--json]
+Usage: raftledger status --servers HOST:PORT[,HOST:PORT...] [--group G | --groups G] [--json]
 
 Asks every listed server (client ports) for its status and prints one line per replica:
 role, term, leader, first/last/commit/durable index, and on the leader each follower's
-match index and lag.
+match index and lag. With --groups G it does so for every group 0..G-1 (a 'group g:'
+heading before each), or with --groups all for every group the servers answer for
+(0, 1, ... until no server hosts the next one).
 
 Options:
   --servers LIST   client endpoints, comma-separated (required)
   --group G        Raft group (default 0)
+  --groups G|all   every group 0..G-1 (or all hosted groups)
   --json           print the raw status objects as JSON
   -h, --help       show this help
 `,
   async run(argv) {
     if (wantsHelp(this, argv)) return 0;
-    const { values, positionals } = parse(argv, { servers: { type: 'string' }, group: { type: 'string' }, json: { type: 'boolean' } }, false);
+    const { values, positionals } = parse(argv, { servers: { type: 'string' }, group: { type: 'string' }, groups: { type: 'string' }, json: { type: 'boolean' } }, false);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (values.servers === undefined) throw new UsageError('status needs --servers');
     const servers = String(values.servers).split(',').map((s) => s.trim()).filter((s) => s !== '');
     const group = intOption(values, 'group', 0, 0);
     const client = await connect({ servers, group, deadlineMs: 5000, requestTimeoutMs: 2000 });
     try {
+      if (values.groups !== undefined) {
+        const all = values.groups === 'all';
+        const count = all ? Number.MAX_SAFE_INTEGER : intOption(values, 'groups', 1, 1);
+        const out: Array<{ group: number; views: ReplicaView[] }> = [];
+        for (let g = 0; g < count; g++) {
+          const views = await viewCluster(client, g);
+          // 'all': stop at the first group no server hosts.
+          if (all && views.every((v) => v.error !== undefined)) break;
+          out.push({ group: g, views });
+          if (values.json !== true) {
+            process.stdout.write(`group ${g}:\n`);
+            printViews(views, '  ');
+          }
+        }
+        if (values.json === true) process.stdout.write(`${JSON.stringify(out)}\n`);
+        return out.length > 0 && out.every((o) => o.views.some((v) => v.error === undefined)) ? 0 : 1;
+      }
       const views = await viewCluster(client, group);
       if (values.json === true) {
         process.stdout.write(`${JSON.stringify(views)}\n`);
       } else {
-        for (const v of views) {
-          if (v.error !== undefined) {
-            process.stdout.write(`${v.server}  unreachable: ${v.error}\n`);
-            continue;
-          }
-          process.stdout.write(
-            `${v.server}  ${v.id}  ${v.role?.padEnd(12)} term ${v.term}  leader ${v.leader || '-'}  last ${v.lastIndex}  commit ${v.commitIndex}  durable ${v.durableIndex}\n`,
-          );
-          for (const [id, f] of Object.entries(v.followers ?? {})) process.stdout.write(`    follower ${id}: match ${f.match}, lag ${f.lag}\n`);
-        }
+        printViews(views, '');
       }
       return views.every((v) => v.error !== undefined) ? 1 : 0;
     } finally {
@@ -48,3 +59,16 @@ Options:
     }
   },
 };
+
+function printViews(views: ReplicaView[], indent: string): void {
+  for (const v of views) {
+    if (v.error !== undefined) {
+      process.stdout.write(`${indent}${v.server}  unreachable: ${v.error}\n`);
+      continue;
+    }
+    process.stdout.write(
+      `${indent}${v.server}  ${v.id}  ${v.role?.padEnd(12)} term ${v.term}  leader ${v.leader || '-'}  last ${v.lastIndex}  commit ${v.commitIndex}  durable ${v.durableIndex}\n`,
+    );
+    for (const [id, f] of Object.entries(v.followers ?? {})) process.stdout.write(`${indent}    follower ${id}: match ${f.match}, lag ${f.lag}\n`);
+  }
+}
