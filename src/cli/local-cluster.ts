@@ -29,6 +29,16 @@ export interface LocalClusterOptions {
   onLog?: (id: string, line: string) => void;
   /** How long to wait for a server to report ready (default 20 s). */
   readyTimeoutMs?: number;
+  /**
+   * Route peer (Raft) traffic: called once per ordered pair at start() with the target's
+   * real Raft address; returns the address `from` is told to dial for `to` (e.g. a
+   * fault-injecting proxy, see src/check/proxy.ts). Default: the real address.
+   */
+  peerRoute?: (from: string, to: string, target: string) => Promise<string> | string;
+  /** Extra arguments for every server (e.g. ['--repair']); per start: see startServer(). */
+  serverArgs?: string[];
+  /** Extra environment for every server process. */
+  env?: Record<string, string>;
 }
 
 export interface ServerProcess {
@@ -56,6 +66,8 @@ export class LocalCluster {
   readonly servers = new Map<string, ServerProcess>();
   readonly #options: LocalClusterOptions;
   #peersSpec = '';
+  /** Per-server --peers spec when peerRoute is set. */
+  readonly #routedSpecs = new Map<string, string>();
   #stopped = false;
 
   constructor(options: LocalClusterOptions) {
@@ -94,16 +106,28 @@ export class LocalCluster {
       specs.push(`${id}=${raft}/${clientPort}`);
     }
     this.#peersSpec = specs.join(',');
+    if (this.#options.peerRoute !== undefined) {
+      for (const from of this.ids) {
+        const parts: string[] = [];
+        for (const to of this.servers.values()) {
+          const port = to.client.slice(to.client.lastIndexOf(':') + 1);
+          const raft = to.id === from ? to.raft : await this.#options.peerRoute(from, to.id, to.raft);
+          parts.push(`${to.id}=${raft}/${port}`);
+        }
+        this.#routedSpecs.set(from, parts.join(','));
+      }
+    }
     await Promise.all(this.ids.map((id) => this.startServer(id)));
   }
 
   /** Start (or restart) one server and wait until it listens. */
-  async startServer(id: string): Promise<void> {
+  async startServer(id: string, extraArgs: string[] = []): Promise<void> {
     const server = this.servers.get(id);
     if (server === undefined) throw new RangeError(`unknown server ${id}`);
     if (server.child !== undefined) throw new Error(`server ${id} is already running`);
     const o = this.#options;
-    const args = [MAIN, 'server', '--id', id, '--peers', this.#peersSpec, '--dir', server.dir, '--durability', o.durability ?? 'fsync', '--ready-line'];
+    const peers = this.#routedSpecs.get(id) ?? this.#peersSpec;
+    const args = [MAIN, 'server', '--id', id, '--peers', peers, '--dir', server.dir, '--durability', o.durability ?? 'fsync', '--ready-line', ...(o.serverArgs ?? []), ...extraArgs];
     if (o.groups !== undefined) args.push('--groups', String(o.groups));
     if (o.workers !== undefined) args.push('--workers', String(o.workers));
     if (o.segmentSizeBytes !== undefined) args.push('--segment-size', String(o.segmentSizeBytes));
@@ -112,7 +136,10 @@ export class LocalCluster {
     if (o.electionTicks !== undefined) args.push('--election-ticks', String(o.electionTicks));
     // RAFTLEDGER_SERVER_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof for profiling).
     const nodeArgs = (process.env.RAFTLEDGER_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-    const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(o.env !== undefined ? { env: { ...process.env, ...o.env } } : {}),
+    });
     server.child = child;
     server.pid = child.pid;
     child.stderr!.setEncoding('utf8');
