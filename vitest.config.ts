@@ -8,6 +8,6 @@ export default defineConfig({
     pool: 'forks',
     // Multi-process and disk-heavy suites share a 2-core machine; run files one at a time.
     fileParallelism: false,
-    reporters: ['default'],
+    reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
   },
 });
