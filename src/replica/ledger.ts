@@ -351,7 +351,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       while (j < entries.length && ((entries[j] as Entry & { record?: Uint8Array }).record !== undefined) === received) j++;
       const run = entries.slice(i, j);
       if (received) {
-        this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)));
+        // CRC-checked by receive() before the core saw them; the bytes are ours alone since.
+        this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { crcChecked: true });
       } else {
         const result = this.#log.appendEntries(run);
         const tracked = this.#pending.size > 0;

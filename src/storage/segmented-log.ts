@@ -772,16 +772,19 @@ export class SegmentedLog {
    * next index, a term no lower than the last, and the pos this log would place it at.
    * `records` holds one or more records packed back to back.
    */
-  appendRecords(records: Uint8Array): { firstIndex: number; lastIndex: number } {
+  appendRecords(records: Uint8Array, options: { crcChecked?: boolean } = {}): { firstIndex: number; lastIndex: number } {
     this.#checkWritable();
     if (!(records instanceof Uint8Array)) throw new TypeError('appendRecords: records must be a Uint8Array');
     if (records.byteLength === 0) return { firstIndex: this.#lastIndex + 1, lastIndex: this.#lastIndex };
     const slots = Buffer.allocUnsafe(Math.ceil(records.byteLength / HEADER_SIZE_BYTES) * SLOT_SIZE_BYTES);
-    const scan = native.scanRecords(records, 0, records.byteLength, {
-      expectedIndex: this.#lastIndex + 1,
-      minTerm: this.#lastTerm,
-      slotsOut: slots,
-    });
+    const scan =
+      options.crcChecked === true
+        ? slotsOfCheckedRecords(records, this.#lastIndex + 1, this.#lastTerm, slots)
+        : native.scanRecords(records, 0, records.byteLength, {
+            expectedIndex: this.#lastIndex + 1,
+            minTerm: this.#lastTerm,
+            slotsOut: slots,
+          });
     if (scan.stop !== 'end' || scan.end !== records.byteLength) {
       throw new RaftLedgerError(
         'ERR_LOG_CORRUPT',
@@ -1262,6 +1265,56 @@ export class SegmentedLog {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * The structural part of a scan, in JavaScript, for records whose CRCs the caller has
+ * already checked (validateRecords on arrival): magic, version, type, sizes, index
+ * continuity and term order; fills the index slots.
+ */
+function slotsOfCheckedRecords(records: Uint8Array, expectedIndex: number, minTerm: number, slots: Buffer): ScanResult {
+  const view = dataViewOf(records);
+  const slotView = dataViewOf(slots);
+  let offset = 0;
+  let count = 0;
+  let index = expectedIndex;
+  let term = minTerm;
+  let bodyBytes = 0;
+  const result = (stop: ScanResult['stop'], reason?: ScanResult['reason']): ScanResult => ({
+    end: offset,
+    count,
+    firstIndex: count > 0 ? expectedIndex : 0,
+    lastIndex: count > 0 ? index - 1 : 0,
+    lastTerm: count > 0 ? term : 0,
+    bodyBytes,
+    stop,
+    ...(reason !== undefined ? { reason, invalidOffset: offset } : {}),
+  });
+  while (offset < records.byteLength) {
+    if (records.byteLength - offset < HEADER_SIZE_BYTES) return result('invalid', 'size');
+    if (view.getUint32(offset + RecordOffset.magic, true) !== 0x474c4652) return result('invalid', 'magic');
+    const type = view.getUint8(offset + RecordOffset.type);
+    if (type < RecordType.Normal || type > RecordType.Config) return result('invalid', 'type');
+    const total = view.getUint32(offset + RecordOffset.totalSize, true);
+    const body = view.getUint32(offset + RecordOffset.bodySize, true);
+    if (total !== HEADER_SIZE_BYTES + body || offset + total > records.byteLength) return result('invalid', 'size');
+    const recIndex = readU64At(view, offset + RecordOffset.index);
+    const recTerm = readU64At(view, offset + RecordOffset.term);
+    if (recIndex !== index) return result('invalid', 'index');
+    if (recTerm < term) return result('invalid', 'term');
+    const s = count * SLOT_SIZE_BYTES;
+    writeSlot(slotView, s, { pos: readPos(view, offset), term: recTerm, size: total, crc: view.getUint32(offset + RecordOffset.crc, true) });
+    term = recTerm;
+    index++;
+    count++;
+    bodyBytes += body;
+    offset += total;
+  }
+  return result('end');
+}
+
+function readU64At(view: DataView, offset: number): number {
+  return view.getUint32(offset + 4, true) * 0x1_0000_0000 + view.getUint32(offset, true);
 }
 
 function readPos(view: DataView, offset: number): number {

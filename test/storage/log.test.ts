@@ -114,8 +114,16 @@ describe('SegmentedLog', () => {
     other.append(Buffer.from('zzz'));
     await expectCode(() => other.appendRecords(next), 'ERR_LOG_CORRUPT'); // wrong index (2001 after 1)
     expect(follower.lastIndex).toBe(2000);
-    follower.appendRecords(next);
+    // crcChecked (the caller validated CRCs on arrival) still checks structure, index and placement.
+    const wrongIndex = Buffer.from(next);
+    wrongIndex.writeUInt32LE(2005, 16);
+    await expectCode(() => follower.appendRecords(wrongIndex, { crcChecked: true }), 'ERR_LOG_CORRUPT');
+    const wrongMagic = Buffer.from(next);
+    wrongMagic[0]! ^= 1;
+    await expectCode(() => follower.appendRecords(wrongMagic, { crcChecked: true }), 'ERR_LOG_CORRUPT');
+    follower.appendRecords(next, { crcChecked: true });
     expect(follower.read(2001).data.toString()).toBe('x');
+    expect(follower.read(2001).record.equals(leader.read(2001).record)).toBe(true);
     await Promise.all([leader.close(), follower.close(), other.close()]);
   });
 
