@@ -85,9 +85,11 @@ Options:
     const log = (line: string): void => {
       process.stderr.write(`${new Date().toISOString()} ${line}\n`);
     };
-    const server = await ReplicaServer.start(config, { log, repair: values.repair === true });
+    const repair = values.repair === true;
+    const server = config.workers > 0 ? await HostServer.start(config, { log, repair }) : await ReplicaServer.start(config, { log, repair });
     const self = config.peers[config.id]!;
-    log(`[${config.id}] serving ${config.groups} group(s) from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`);
+    const threads = config.workers > 0 ? `${config.workers} worker thread(s)` : 'the main thread';
+    log(`[${config.id}] serving ${config.groups} group(s) on ${threads} from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`);
     if (values['ready-line'] === true) process.stdout.write(`${JSON.stringify({ ready: true, id: config.id, raft: self.raft, client: self.client, pid: process.pid })}\n`);
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {

@@ -4,8 +4,10 @@
  */
 import { ClientListener, type LedgerRouter } from '../replica/client-listener.js';
 import type { ServerConfig } from '../replica/config.js';
+import { checkLogAtStartup } from '../replica/server.js';
 import { parseHostPort } from '../transport/address.js';
 import { LedgerHost } from './ledger-host.js';
+import { groupDir } from './shard.js';
 
 export class HostServer {
   readonly config: ServerConfig;
@@ -26,8 +28,12 @@ export class HostServer {
     this.#clients = new ClientListener({ host: h, port, router, log: (line) => log(`[${config.id}] ${line}`) });
   }
 
-  static async start(config: ServerConfig, options: { log?: (line: string) => void } = {}): Promise<HostServer> {
+  /** `repair`: as ReplicaServer (checkLogAtStartup on every group before the workers open them). */
+  static async start(config: ServerConfig, options: { log?: (line: string) => void; repair?: boolean } = {}): Promise<HostServer> {
     const log = options.log ?? (() => {});
+    for (let group = 0; group < config.groups; group++) {
+      await checkLogAtStartup(groupDir(config.dir, group), options.repair === true, (line) => log(`[${config.id}] group ${group}: ${line}`));
+    }
     const host = await LedgerHost.open({
       dir: config.dir,
       id: config.id,
