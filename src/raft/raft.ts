@@ -725,6 +725,18 @@ export class RaftCore {
       case 'appendResp':
         pr.recentActive = true;
         if (m.reject) {
+          if (m.rejectHint < pr.match && m.index >= pr.match) {
+            // The follower no longer has entries it acknowledged (its disk lost them: a cut
+            // tail, a repaired corruption, a power loss in memory mode). Messages on a
+            // connection are in order, so this is no stale rejection: its log now ends
+            // (or first conflicts) at rejectHint. Without this the leader keeps sending
+            // from match + 1 and ignores the rejections forever. Lowering match is safe:
+            // the commit index never moves back.
+            pr.match = m.rejectHint;
+            pr.becomeProbe();
+            this.sendAppends(pr, true);
+            return;
+          }
           let hint = m.rejectHint;
           if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
           if (pr.maybeDecrTo(m.index, hint)) {
