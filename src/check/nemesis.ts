@@ -90,7 +90,12 @@ export class Nemesis {
       } catch (error) {
         this.#say(`nemesis: ${kind} failed: ${(error as Error).message}`);
       }
-      await this.healAll();
+      try {
+        await this.healAll();
+      } catch (error) {
+        this.stats.recoveryTimeouts++;
+        this.#say(`nemesis: could not heal: ${(error as Error).message.split('\n').slice(-1)[0]}`);
+      }
       await this.waitRecovered(20_000);
     }
   }

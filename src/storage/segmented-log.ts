@@ -447,7 +447,8 @@ export class SegmentedLog {
 
     if (!this.readOnly) {
       // After a tear, zero everything after writePos so that no stale bytes sit after later appends.
-      if (stoppedAt !== undefined && stoppedAt.reason !== 'unwritten space') this.#zeroFrom(writePos);
+      // The same after damage cut away with truncateCorrupt (valid records may follow it).
+      if (stoppedAt !== undefined && (stoppedAt.reason !== 'unwritten space' || this.recovery.truncatedAtPos !== undefined)) this.#zeroFrom(writePos);
       this.#index.clearFrom(this.#lastIndex + 1);
       // What a killed process left in the page cache is made durable before we report it durable.
       this.#dirtyFrom = Math.min(startPos, writePos);
