@@ -18,7 +18,8 @@
  *                      client) is in the committed log.
  *  - reordered:        append A was acknowledged before append B was invoked, yet B's index
  *                      (acknowledged, or where an unknown-outcome B was found) is not greater.
- *  - bad-read:         a read returned an entry that is not the committed entry at that index.
+ *  - bad-read:         a read returned an entry that is not the committed entry at that index
+ *                      (memory mode: unless a later power loss took that entry away, below).
  *
  * Memory mode: entries acknowledged but flushed on fewer than a quorum when the whole
  * cluster lost power may be lost. `powerLosses` lists such events: at `atMs` (history
@@ -263,6 +264,9 @@ export function check(ops: readonly Op[], replicas: readonly ReplicaLog[], optio
     stats.readsOk++;
     if (r.result === null || r.result === undefined) continue;
     const e = committed.get(r.index);
+    const res = r.result;
+    // Memory mode: a read of an entry that a later whole-cluster power loss took away.
+    if ((options.powerLosses ?? []).some((p) => r.completeMs !== undefined && r.completeMs <= p.atMs && res.pos + 48 + res.size > p.durablePos)) continue;
     if (e === undefined || e.pos !== r.result.pos || e.term !== r.result.term || e.crc !== r.result.crc || e.size !== r.result.size) {
       report({ rule: 'bad-read', index: r.index, message: `read of index ${r.index} returned term ${r.result.term} pos ${r.result.pos} id ${r.result.seq}, the committed entry is ${e === undefined ? 'absent' : `term ${e.term} pos ${e.pos} id ${e.seq}`}` });
     }

@@ -122,9 +122,11 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     // Converged: every replica has the same last index and has committed it.
     const deadline = Date.now() + 30_000;
     const client = await connect({ servers: cluster.clientAddresses, deadlineMs: 5000 });
+    const finalCommit = new Map<string, number>();
     try {
       for (;;) {
         const views = await viewCluster(client);
+        for (const v of views) if (v.id !== undefined && v.commitIndex !== undefined) finalCommit.set(v.id, Math.max(finalCommit.get(v.id) ?? 0, v.commitIndex));
         const last = Math.max(...views.map((v) => v.lastIndex ?? 0));
         if (views.every((v) => v.error === undefined && v.lastIndex === last && v.commitIndex === last)) break;
         if (Date.now() > deadline) {
@@ -138,7 +140,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       await client.close();
     }
     await cluster.stop();
-    const logs = await Promise.all(cluster.ids.map((id) => readReplicaLog(id, groupDir(cluster.servers.get(id)!.dir, 0), history.runId)));
+    const logs = await Promise.all(cluster.ids.map((id) => readReplicaLog(id, groupDir(cluster.servers.get(id)!.dir, 0), history.runId, finalCommit.get(id) ?? 0)));
     const verdict = check(history.ops, logs, { powerLosses: nemesis.stats.powerLosses });
     say(formatVerdict(verdict));
     return {

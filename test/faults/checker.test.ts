@@ -153,3 +153,13 @@ describe('checker', () => {
     expect(check(ops, replicas(log), { powerLosses: [{ atMs: 35, durablePos: 0 }] }).counts.lost).toBe(1);
   });
 });
+
+describe('checker: memory-mode reads', () => {
+  it('a read of an entry a later whole-cluster power loss took away is allowed; other bad reads are not', () => {
+    const read: ReadOp = { kind: 'read', index: 5, invokeMs: 41, completeMs: 42, outcome: 'ok', result: { seq: 4, pos: posOf(5), term: 1, crc: crcOf(4), size: SIZE } };
+    const log = [...goodLog().slice(0, 4), entry(5, 9, 2)];
+    const ops = [...goodOps().slice(0, 3), ok(9, 5, 50, 60), read];
+    expect(check(ops, replicas(log), { powerLosses: [{ atMs: 45, durablePos: posOf(5) }] }).counts['bad-read']).toBe(0);
+    expect(check(ops, replicas(log), { powerLosses: [{ atMs: 45, durablePos: posOf(6) }] }).counts['bad-read']).toBe(1);
+  });
+});
