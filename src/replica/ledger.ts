@@ -340,7 +340,6 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const first = entries[0]!.index;
     if (first <= this.#log.lastIndex) {
       this.#log.truncateSuffix(first).catch((error: unknown) => this.#fail(error as Error));
-      this.#pending.truncated(first);
       for (const index of this.#ownPositions.keys()) if (index >= first) this.#ownPositions.delete(index);
       if (this.#durableIndex >= first) this.#durableIndex = first - 1;
     }

@@ -1,10 +1,11 @@
 /**
  * Appends waiting for their verdict. A batch of payloads proposed together occupies
- * consecutive indexes in one term. Its verdict comes from the log, never from who
- * leads: committed with the same term at those indexes -> resolved; the indexes
- * truncated away or committed with another term -> rejected (definitively not
- * committed, so safe to retry); no verdict within the timeout -> ERR_TIMEOUT with an
- * unknown outcome.
+ * consecutive indexes in one term. Its verdict comes from the committed log, never
+ * from who leads or from a local truncation: once the commit index passes its indexes,
+ * the same term there -> resolved (same index and term is the same entry); another term
+ * -> rejected (definitively not committed, so safe to retry). A local truncation proves
+ * nothing: another replica may still hold the entry and a later leader may commit it.
+ * No verdict within the timeout -> ERR_TIMEOUT with an unknown outcome.
  */
 import { RaftLedgerError } from '../errors.js';
 
@@ -81,22 +82,6 @@ export class PendingAppends {
         batch.reject(error as Error);
       }
     }
-  }
-
-  /** The log was truncated from `fromIndex`: batches touching it can no longer commit. */
-  truncated(fromIndex: number): void {
-    const keep: PendingBatch[] = [];
-    for (let i = this.#head; i < this.#batches.length; i++) {
-      const batch = this.#batches[i]!;
-      if (batch.firstIndex + batch.count - 1 >= fromIndex) {
-        this.#entries -= batch.count;
-        batch.reject(replaced(batch));
-      } else {
-        keep.push(batch);
-      }
-    }
-    this.#batches = keep;
-    this.#head = 0;
   }
 
   /** Reject batches whose deadline passed with ERR_TIMEOUT (outcome unknown). */
