@@ -758,7 +758,10 @@ export class RaftCore {
         pr.recentActive = true;
         pr.probeSent = false;
         if (pr.state === 'replicate' && pr.inflight >= pr.capacity) pr.freeFirst();
-        if (pr.match < this.log.lastIndex()) this.sendAppends(pr, false);
+        // A follower that is behind gets an append; in replicate state with
+        // everything already sent this is an empty one, which detects appends
+        // the network lost (the follower rejects it and we fall back to probe).
+        if (pr.match < this.log.lastIndex()) this.sendAppends(pr, true);
         return;
       default:
         return;

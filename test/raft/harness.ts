@@ -78,6 +78,8 @@ export class TestNode {
 export class TestCluster {
   nodes = new Map<string, TestNode>();
   queue: Message[] = [];
+  /** Sees every message taken off the queue (delivered or dropped). */
+  observer: ((m: Message) => void) | null = null;
   /** Links that drop messages: "a->b". */
   cut = new Set<string>();
 
@@ -122,6 +124,7 @@ export class TestCluster {
     if (i < 0) return undefined;
     const [m] = this.queue.splice(i, 1);
     if (!m) return undefined;
+    this.observer?.(m);
     if (!this.cut.has(`${m.from}->${m.to}`)) {
       this.node(m.to).core.step(m);
       this.node(m.to).drain();
@@ -136,6 +139,7 @@ export class TestCluster {
     while (this.queue.length > 0 && n < limit) {
       const m = this.queue.shift()!;
       n++;
+      this.observer?.(m);
       if (this.cut.has(`${m.from}->${m.to}`) || drop(m)) continue;
       const to = this.node(m.to);
       to.core.step(m);

@@ -85,6 +85,7 @@ type Event =
   | { k: 'client' }
   | { k: 'fault' }
   | { k: 'restart'; node: number }
+  | { k: 'crash'; node: number; restartIn: number }
   | { k: 'heal' }
   | { k: 'end' };
 
@@ -221,6 +222,7 @@ export class Simulation {
   private maxDelay: number;
   private readonly cut = new Set<string>();
   private flushMax: number;
+  private readonly limits: { maxEntries: number; maxBytes: number; maxInflight: number };
   private healed = false;
   private healedAt = -1;
   private livenessDone = -1;
@@ -257,10 +259,17 @@ export class Simulation {
     this.pDrop = r() < 0.3 ? 0 : r() * 0.2;
     this.pDup = r() < 0.5 ? 0 : r() * 0.1;
     this.maxDelay = 1 + Math.floor(r() * 30);
-    this.flushMax = 1 + Math.floor(r() * 30);
+    this.flushMax = 1 + Math.floor(r() * (r() < 0.3 ? 100 : 30));
+    // Small batching limits in some seeds, so appends split and acks cover partial batches.
+    this.limits = {
+      maxEntries: r() < 0.5 ? 512 : 1 + Math.floor(r() * 16),
+      maxBytes: r() < 0.7 ? 1 << 20 : 100 + Math.floor(r() * 300),
+      maxInflight: r() < 0.5 ? 64 : 1 + Math.floor(r() * 4),
+    };
     this.trace(
       `seed=${this.seed} nodes=${this.n} drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} ` +
-        `maxDelay=${this.maxDelay}ms flushMax=${this.flushMax}ms fault=${this.faultMs}ms`,
+        `maxDelay=${this.maxDelay}ms flushMax=${this.flushMax}ms fault=${this.faultMs}ms ` +
+        `maxEntries=${this.limits.maxEntries} maxBytes=${this.limits.maxBytes} maxInflight=${this.limits.maxInflight}`,
     );
   }
 
@@ -290,6 +299,9 @@ export class Simulation {
       peers: this.ids,
       storage: node.live,
       rng: mulberry32(deriveSeed(this.seed, 100 + i * 1000 + node.incarnation)),
+      maxEntriesPerMessage: this.limits.maxEntries,
+      maxBytesPerMessage: this.limits.maxBytes,
+      maxInflightMessages: this.limits.maxInflight,
     });
     const c = node.core;
     node.lastCommit = c.commitIndex;
@@ -402,7 +414,7 @@ export class Simulation {
       case 'fault':
         if (this.healed) return;
         this.fault();
-        this.q.push(this.now + 20 + Math.floor(this.faultRng() * 400), ev);
+        this.q.push(this.now + 10 + Math.floor(this.faultRng() * 250), ev);
         return;
       case 'restart': {
         const node = this.nodes[ev.node] as SimNode;
@@ -410,6 +422,13 @@ export class Simulation {
         this.trace(`RESTART ${node.id}`);
         this.startNode(ev.node);
         this.drain(node);
+        return;
+      }
+      case 'crash': {
+        const node = this.nodes[ev.node] as SimNode;
+        if (this.healed || !node.up || this.nodes.filter((x) => x.up).length <= 1) return;
+        this.crash(ev.node);
+        this.q.push(this.now + ev.restartIn, { k: 'restart', node: ev.node });
         return;
       }
       case 'heal':
@@ -562,6 +581,8 @@ export class Simulation {
       target = up[Math.floor(r() * up.length)];
     }
     if (target === undefined || target.core === null) return;
+    // Client backpressure: don't pile up more than a few hundred uncommitted entries.
+    if (target.core.role === 'leader' && target.core.lastIndex - target.core.commitIndex > 256) return;
     const count = 1 + Math.floor(r() * 6);
     const payloads: Uint8Array[] = [];
     const ids: number[] = [];
@@ -610,13 +631,16 @@ export class Simulation {
     } else if (x < 0.4) {
       this.cut.clear();
       this.trace('FAULT heal links');
-    } else if (x < 0.55) {
-      // crash a node (keep at least one up)
+    } else if (x < 0.6) {
+      // crash a node, the leader half of the time (keep at least one up)
       if (upIdx.length <= 1) return;
-      const i = upIdx[Math.floor(r() * upIdx.length)] as number;
+      const l = this.leaderNode();
+      const i = l !== undefined && r() < 0.5 ? this.nodes.indexOf(l) : (upIdx[Math.floor(r() * upIdx.length)] as number);
       this.crash(i);
-      this.q.push(this.now + 20 + Math.floor(r() * 800), { k: 'restart', node: i });
-    } else if (x < 0.7) {
+      this.q.push(this.now + 1 + Math.floor(r() * (r() < 0.5 ? 50 : 600)), { k: 'restart', node: i });
+      // Sometimes a second node goes down shortly after (losing its unflushed writes too).
+      if (r() < 0.4) this.q.push(this.now + Math.floor(r() * 60), { k: 'crash', node: Math.floor(r() * this.n), restartIn: 1 + Math.floor(r() * 100) });
+    } else if (x < 0.72) {
       const l = this.leaderNode();
       if (l === undefined || l.core === null) return;
       const to = this.ids[Math.floor(r() * this.n)] as string;
@@ -628,20 +652,33 @@ export class Simulation {
         if (!(e instanceof RaftRefusal)) throw e;
       }
       this.drain(l);
-    } else if (x < 0.8) {
-      const i = upIdx[Math.floor(r() * upIdx.length)];
-      if (i === undefined) return;
-      const node = this.nodes[i] as SimNode;
-      this.trace(`FAULT campaign ${node.id}`);
-      node.core!.campaign();
-      this.drain(node);
-    } else if (x < 0.9) {
+    } else if (x < 0.82) {
+      // One or two nodes campaign at once; sometimes a voter crashes right after.
+      const k = r() < 0.5 ? 1 : 2;
+      const campaigned: number[] = [];
+      for (let j = 0; j < k; j++) {
+        const i = upIdx[Math.floor(r() * upIdx.length)];
+        if (i === undefined) return;
+        campaigned.push(i);
+        const node = this.nodes[i] as SimNode;
+        if (node.core === null || node.core.role === 'leader') continue;
+        this.trace(`FAULT campaign ${node.id}`);
+        node.core.campaign();
+        this.drain(node);
+      }
+      if (r() < 0.5) {
+        // crash a voter (a node that did not campaign, if any) while its vote may not be durable
+        const voters = upIdx.filter((i) => !campaigned.includes(i));
+        const v = voters.length > 0 ? (voters[Math.floor(r() * voters.length)] as number) : Math.floor(r() * this.n);
+        this.q.push(this.now + Math.floor(r() * 30), { k: 'crash', node: v, restartIn: 1 + Math.floor(r() * 30) });
+      }
+    } else if (x < 0.91) {
       this.pDrop = r() < 0.5 ? 0 : r() * 0.3;
       this.pDup = r() < 0.5 ? 0 : r() * 0.15;
       this.maxDelay = 1 + Math.floor(r() * 40);
       this.trace(`FAULT network drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} maxDelay=${this.maxDelay}`);
     } else {
-      this.flushMax = 1 + Math.floor(r() * 60);
+      this.flushMax = 1 + Math.floor(r() * (r() < 0.3 ? 150 : 40));
       this.trace(`FAULT disk flushMax=${this.flushMax}ms`);
     }
   }
