@@ -244,6 +244,19 @@ describe('log replication (§5.3)', () => {
     expect(rejects).toBeLessThanOrEqual(3); // one per term, not one per entry
   });
 
+  it('a follower whose appends were lost while idle is repaired by the heartbeat round', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.propose('a', 'x');
+    c.deliverAll();
+    expect(c.core('a').status().progress['b']!.state).toBe('replicate');
+    c.propose('a', 'lost');
+    c.deliverAll((m) => m.type === 'append' && m.to === 'b'); // dropped; no more proposals follow
+    expect(c.core('b').lastIndex).toBe(2);
+    tickUntil(c, () => c.core('b').commitIndex === 3, 60, ['a']);
+    expect(c.logOf('b')).toEqual(c.logOf('a'));
+  });
+
   it('heartbeats carry min(commit, match) so a lagging follower never commits what it lacks', () => {
     const c = new TestCluster(['a', 'b', 'c']);
     c.elect('a');

@@ -209,6 +209,7 @@ export class Simulation {
   private readonly diskRng: Rng;
   private readonly faultRng: Rng;
   private readonly clientRng: Rng;
+  private readonly crashRng: Rng;
   private readonly faultMs: number;
   private readonly livenessMs: number;
   private readonly fullCheckEvery: number;
@@ -251,6 +252,7 @@ export class Simulation {
     this.diskRng = mulberry32(deriveSeed(this.seed, 3));
     this.faultRng = mulberry32(deriveSeed(this.seed, 4));
     this.clientRng = mulberry32(deriveSeed(this.seed, 5));
+    this.crashRng = mulberry32(deriveSeed(this.seed, 6));
     this.ids = [];
     for (let i = 1; i <= this.n; i++) this.ids.push(`n${i}`);
     this.nodes = this.ids.map((id) => new SimNode(id));
@@ -263,8 +265,8 @@ export class Simulation {
     // Small batching limits in some seeds, so appends split and acks cover partial batches.
     this.limits = {
       maxEntries: r() < 0.5 ? 512 : 1 + Math.floor(r() * 16),
-      maxBytes: r() < 0.7 ? 1 << 20 : 100 + Math.floor(r() * 300),
-      maxInflight: r() < 0.5 ? 64 : 1 + Math.floor(r() * 4),
+      maxBytes: r() < 0.7 ? 1 << 20 : 300 + Math.floor(r() * 300),
+      maxInflight: r() < 0.5 ? 64 : 2 + Math.floor(r() * 4),
     };
     this.trace(
       `seed=${this.seed} nodes=${this.n} drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} ` +
@@ -488,6 +490,14 @@ export class Simulation {
       if (op !== null) {
         node.pending.push(op);
         this.scheduleFlush(this.nodes.indexOf(node));
+        // Aim some crashes at the window where a new term/vote is not yet durable.
+        if (rd.hardStateMustSync && !this.healed && this.crashRng() < 0.08) {
+          this.q.push(this.now + Math.floor(this.crashRng() * 3), {
+            k: 'crash',
+            node: this.nodes.indexOf(node),
+            restartIn: 1 + Math.floor(this.crashRng() * 20),
+          });
+        }
       }
       if (rd.committed) this.apply(node, rd.committed.from, rd.committed.to);
       c.advance(rd);
@@ -582,7 +592,7 @@ export class Simulation {
     }
     if (target === undefined || target.core === null) return;
     // Client backpressure: don't pile up more than a few hundred uncommitted entries.
-    if (target.core.role === 'leader' && target.core.lastIndex - target.core.commitIndex > 256) return;
+    if (target.core.role === 'leader' && target.core.lastIndex - target.core.commitIndex > 128) return;
     const count = 1 + Math.floor(r() * 6);
     const payloads: Uint8Array[] = [];
     const ids: number[] = [];
