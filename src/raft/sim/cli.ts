@@ -115,6 +115,10 @@ function summary(r: SimResult): string {
 const self = import.meta.url;
 const invoked = process.argv[1];
 if (invoked !== undefined && (self === `file://${invoked}` || self.endsWith(invoked.replace(/\\/g, '/')))) {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); // e.g. piped into head
+    throw e;
+  });
   runSimulateCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -222,6 +222,8 @@ export class Simulation {
   private pDup: number;
   private maxDelay: number;
   private readonly cut = new Set<string>();
+  private readonly linkLast = new Map<string, number>();
+  private pReorder: number;
   private flushMax: number;
   private readonly limits: { maxEntries: number; maxBytes: number; maxInflight: number };
   private healed = false;
@@ -261,6 +263,7 @@ export class Simulation {
     this.pDrop = r() < 0.3 ? 0 : r() * 0.2;
     this.pDup = r() < 0.5 ? 0 : r() * 0.1;
     this.maxDelay = 1 + Math.floor(r() * 30);
+    this.pReorder = r() < 0.5 ? 0 : r() * 0.05;
     this.flushMax = 1 + Math.floor(r() * (r() < 0.3 ? 100 : 30));
     // Small batching limits in some seeds, so appends split and acks cover partial batches.
     this.limits = {
@@ -269,7 +272,7 @@ export class Simulation {
       maxInflight: r() < 0.5 ? 64 : 2 + Math.floor(r() * 4),
     };
     this.trace(
-      `seed=${this.seed} nodes=${this.n} drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} ` +
+      `seed=${this.seed} nodes=${this.n} drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} reorder=${this.pReorder.toFixed(3)} ` +
         `maxDelay=${this.maxDelay}ms flushMax=${this.flushMax}ms fault=${this.faultMs}ms ` +
         `maxEntries=${this.limits.maxEntries} maxBytes=${this.limits.maxBytes} maxInflight=${this.limits.maxInflight}`,
     );
@@ -339,6 +342,7 @@ export class Simulation {
           break;
         }
         this.handle(next.ev);
+        if (this.q.size > 200_000) this.fail(`message storm: ${this.q.size} events queued at ${this.now}ms`);
         if (this.stats.events % this.fullCheckEvery === 0) this.checkLogMatching();
         if (this.livenessDone >= 0 && this.now >= this.livenessDone + 1000) break;
       }
@@ -567,8 +571,22 @@ export class Simulation {
       return;
     }
     const delay = r() < 0.02 ? 1 + Math.floor(r() * 200) : 1 + Math.floor(r() * this.maxDelay);
-    this.q.push(this.now + delay, { k: 'deliver', m });
-    if (r() < this.pDup) this.q.push(this.now + 1 + Math.floor(r() * this.maxDelay * 3), { k: 'deliver', m });
+    this.q.push(this.linkTime(m, this.now + delay), { k: 'deliver', m });
+    if (r() < this.pDup) this.q.push(this.linkTime(m, this.now + 1 + Math.floor(r() * this.maxDelay * 3)), { k: 'deliver', m });
+  }
+
+  /**
+   * Links are FIFO like the TCP transport (a slow message delays the ones
+   * behind it), except that with probability pReorder a message overtakes or
+   * falls behind the others (reconnects, multiple connections).
+   */
+  private linkTime(m: Message, t: number): number {
+    if (this.netRng() < this.pReorder) return t;
+    const key = `${m.from}>${m.to}`;
+    const last = this.linkLast.get(key) ?? 0;
+    if (t < last) t = last;
+    this.linkLast.set(key, t);
+    return t;
   }
 
   // ------------------------------------------------------------ workload and faults
@@ -686,7 +704,10 @@ export class Simulation {
       this.pDrop = r() < 0.5 ? 0 : r() * 0.3;
       this.pDup = r() < 0.5 ? 0 : r() * 0.15;
       this.maxDelay = 1 + Math.floor(r() * 40);
-      this.trace(`FAULT network drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} maxDelay=${this.maxDelay}`);
+      this.pReorder = r() < 0.5 ? 0 : r() * 0.1;
+      this.trace(
+        `FAULT network drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} maxDelay=${this.maxDelay} reorder=${this.pReorder.toFixed(3)}`,
+      );
     } else {
       this.flushMax = 1 + Math.floor(r() * (r() < 0.3 ? 150 : 40));
       this.trace(`FAULT disk flushMax=${this.flushMax}ms`);
@@ -723,6 +744,7 @@ export class Simulation {
     this.cut.clear();
     this.pDrop = 0;
     this.pDup = 0;
+    this.pReorder = 0;
     this.maxDelay = Math.min(this.maxDelay, 10);
     this.flushMax = Math.min(this.flushMax, 10);
     this.trace('HEAL: faults stop, all nodes restart');
