@@ -746,7 +746,12 @@ export class RaftCore {
           return;
         }
         if (pr.maybeUpdate(m.index) || (pr.state === 'probe' && pr.match === m.index)) {
-          if (pr.state === 'probe') pr.becomeReplicate();
+          // Leave probe only on an answer to the latest probe (or later); an
+          // older ack arriving late must not re-send the whole window (with
+          // reordering links that flapping amplified traffic without bound).
+          if (pr.state === 'probe') {
+            if (m.index >= pr.next - 1) pr.becomeReplicate();
+          }
           else if (pr.state === 'replicate') pr.freeLE(m.index);
           else if (pr.state === 'catchUp' && pr.match + 1 >= pr.catchUpFrom) pr.becomeProbe();
           if (this.maybeCommit()) this.bcastAppend(true);
