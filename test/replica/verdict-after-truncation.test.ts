@@ -9,21 +9,13 @@
  *           sends X back to n0 with its own no-op and commits both.
  * The client of n0 must hear that X committed at index 2, not "will never commit".
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/replica/ledger.js';
 import { SegmentedLog, RecordType } from '../../src/index.js';
 import type { Entry, Message } from '../../src/raft/index.js';
-import { makeTempDir } from '../support/tmp.js';
+import { useTempDirs } from '../support/tmp.js';
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-function tempDir(): string {
-  const t = makeTempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const tempDir = useTempDirs();
 const SEG = 1024 * 1024;
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 async function until(what: string, f: () => boolean): Promise<void> {

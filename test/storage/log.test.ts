@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SegmentedLog, RecordType, isRaftLedgerError } from '../../src/index.js';
-import { makeTempDir, payloadFor } from '../support/tmp.js';
+import { useTempDirs, payloadFor } from '../support/tmp.js';
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-function tempDir(): string {
-  const t = makeTempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const tempDir = useTempDirs();
 
 const SEG = 64 * 1024;
 

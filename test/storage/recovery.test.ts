@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpSync, openSync, readSync, writeSync, closeSync, truncateSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SegmentedLog, isRaftLedgerError, verifyLog } from '../../src/index.js';
-import { makeTempDir, payloadFor, prng, testSeed } from '../support/tmp.js';
+import { useTempDirs, payloadFor, prng, testSeed } from '../support/tmp.js';
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-function tempDir(): string {
-  const t = makeTempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const tempDir = useTempDirs();
 
 const SEG = 64 * 1024;
 const segmentPath = (dir: string, base: number): string => join(dir, 'log', String(base).padStart(20, '0'));

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { afterEach } from 'vitest';
+import { payloadFor as childPayloadFor } from '../fixtures/payload.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -6,6 +8,19 @@ import { join } from 'node:path';
 export function makeTempDir(prefix = 'raftledger-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A tempDir() for a test file: every directory it makes is removed after each test. */
+export function useTempDirs(prefix?: string): () => string {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+  return () => {
+    const t = makeTempDir(prefix);
+    cleanups.push(t.cleanup);
+    return t.dir;
+  };
 }
 
 /** Deterministic PRNG (mulberry32) for seeded tests. */
@@ -28,14 +43,7 @@ export function testSeed(name: string): number {
   return seed;
 }
 
-/** The payload of entry `index` in a test log: its size and bytes follow from index and salt. */
+/** The payload of entry `index` in a test log: its size and bytes follow from index and salt (shared with child processes). */
 export function payloadFor(index: number, salt = 0, maxSize = 300): Buffer {
-  const size = ((index * 7919 + salt * 31) % maxSize) + 1;
-  const bytes = Buffer.allocUnsafe(size);
-  let x = (index * 2654435761 + salt) >>> 0;
-  for (let i = 0; i < size; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    bytes[i] = x >>> 24;
-  }
-  return bytes;
+  return childPayloadFor(index, salt, maxSize);
 }
