@@ -16,7 +16,7 @@ export {
   type Damage,
 } from './storage/index.js';
 export { RaftLedgerError, isRaftLedgerError, type ErrorCode, type LeaderHint } from './errors.js';
-export { Ledger, type LedgerCoreOptions, type LedgerEntry, type LedgerStatus, type Durability, type RaftLink } from './replica/ledger.js';
+export { Ledger, type LedgerOptions, type LedgerCoreOptions, type LedgerEntry, type LedgerStatus, type Durability, type RaftLink } from './replica/ledger.js';
 export { ReplicaServer } from './replica/server.js';
 export { type ServerConfig } from './replica/config.js';
 export { connect, Client, type ConnectOptions, type AppendResult as ClientAppendResult, type ReadResult } from './client/index.js';

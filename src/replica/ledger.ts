@@ -18,6 +18,9 @@ import { RaftLedgerError, type LeaderHint } from '../errors.js';
 import { RaftCore, RaftRefusal, type Entry, type Message, type RaftStatus, type Ready, type Role } from '../raft/index.js';
 import { SegmentedLog, joinRecords, validateRecords, type LogEntry } from '../storage/index.js';
 import { SegmentedLogStorage } from './log-adapter.js';
+import { PeerTransport } from '../transport/peer-transport.js';
+import { formatHostPort, parseHostPort } from '../transport/address.js';
+import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 
 export type Durability = 'fsync' | 'memory';
@@ -58,6 +61,18 @@ export interface LedgerCoreOptions {
   /** Diagnostic lines (recovery notes, dropped frames, catch-up needs). */
   onLog?: (line: string) => void;
 }
+
+/**
+ * Ledger.open with its own TCP transport: `peers` names every member (this one included)
+ * with its Raft address ('host:port'), and optionally its client address for
+ * ERR_NOT_LEADER hints. The Ledger listens on its own Raft address and closes the
+ * transport when it closes.
+ */
+export type LedgerOptions = Omit<LedgerCoreOptions, 'members' | 'link' | 'clientAddresses'> & {
+  peers: Readonly<Record<string, string | { raft: string; client?: string }>>;
+  /** Peers of another cluster id are refused at the handshake (default 'raftledger'). */
+  clusterId?: string;
+};
 
 export interface LedgerEntry {
   index: number;
@@ -146,6 +161,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #closing: Promise<void> | undefined;
   #catchUpLoggedAt = new Map<string, number>();
   #lastRole: Role = 'follower';
+  /** The TCP transport Ledger.open({ peers }) created; closed with the ledger. */
+  #ownedTransport: PeerTransport | undefined;
   /** index -> pos of normal entries this node wrote as leader while appends waited (see #applyCommitted). */
   readonly #ownPositions = new Map<number, number>();
   #lastLeader = '';
@@ -181,9 +198,59 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (log.lastIndex >= log.firstIndex) this.#core.markDurable(log.lastIndex, log.lastTerm);
   }
 
-  /** Open the log in options.dir and start the replica. */
-  static async open(options: LedgerCoreOptions): Promise<Ledger> {
+  /**
+   * Open the log in options.dir and start the replica: with `peers`, over its own TCP
+   * transport; with `members` and `link`, over a link the caller provides (hosts, tests).
+   */
+  static async open(options: LedgerOptions | LedgerCoreOptions): Promise<Ledger> {
     if (options === null || typeof options !== 'object') throw new TypeError('Ledger.open: options must be an object');
+    if (!('link' in options) && 'peers' in options) return Ledger.#openWithPeers(options);
+    return Ledger.#openWithLink(options as LedgerCoreOptions);
+  }
+
+  static async #openWithPeers(options: LedgerOptions): Promise<Ledger> {
+    const peers = options.peers;
+    if (peers === null || typeof peers !== 'object') throw new TypeError('Ledger.open: peers must be an object of id -> "host:port"');
+    const raft: Record<string, string> = {};
+    const clientAddresses: Record<string, string> = {};
+    for (const [id, value] of Object.entries(peers)) {
+      const spec = typeof value === 'string' ? { raft: value } : value;
+      if (spec === null || typeof spec !== 'object' || typeof spec.raft !== 'string') throw new TypeError(`Ledger.open: peers.${id} must be "host:port" or { raft, client? }`);
+      raft[id] = formatHostPort(parseHostPort(spec.raft));
+      if (typeof spec.client === 'string') clientAddresses[id] = formatHostPort(parseHostPort(spec.client));
+    }
+    if (typeof options.id !== 'string' || raft[options.id] === undefined) {
+      throw new RangeError(`Ledger.open: peers must include this replica's id ${JSON.stringify(options.id)}`);
+    }
+    const group = options.group ?? 0;
+    const others: Record<string, string> = {};
+    for (const [id, address] of Object.entries(raft)) if (id !== options.id) others[id] = address;
+    let ledger: Ledger | undefined;
+    const transport = new PeerTransport({
+      id: options.id,
+      listen: parseHostPort(raft[options.id]!),
+      peers: others,
+      handshake: { clusterId: options.clusterId ?? 'raftledger', segmentSizeBytes: options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
+      onMessage: (g, message) => {
+        if (g === group) ledger?.receive(message);
+      },
+      log: (line) => options.onLog?.(`[${options.id}] transport: ${line}`),
+    });
+    const { peers: _peers, clusterId: _clusterId, ...rest } = options;
+    void _peers;
+    void _clusterId;
+    ledger = await Ledger.#openWithLink({ ...rest, members: Object.keys(raft), clientAddresses, link: { send: (m) => transport.send(group, m) } });
+    ledger.#ownedTransport = transport;
+    try {
+      await transport.start();
+    } catch (error) {
+      await ledger.close();
+      throw error;
+    }
+    return ledger;
+  }
+
+  static async #openWithLink(options: LedgerCoreOptions): Promise<Ledger> {
     if (typeof options.id !== 'string' || options.id === '') throw new TypeError('Ledger.open: id must be a non-empty string');
     if (!Array.isArray(options.members) || !options.members.includes(options.id)) {
       throw new RangeError(`Ledger.open: members must be an array that includes the id ${JSON.stringify(options.id)}`);
@@ -740,6 +807,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         if (commit > this.#log.meta.hardState.commitIndex) await this.#log.meta.save({ commitIndex: commit }).catch(() => {});
       }
       await this.#log.close();
+      await this.#ownedTransport?.close();
     })();
     return this.#closing;
   }

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { Ledger } from '../../src/index.js';
+import { useTempDirs } from '../support/tmp.js';
+
+const tempDir = useTempDirs();
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+describe('Ledger.open({ peers }): the embedding API over real TCP', () => {
+  it('three ledgers on loopback elect a leader, commit, hint the leader address, and close their transports', async () => {
+    const ids = ['a', 'b', 'c'];
+    const peers: Record<string, { raft: string; client: string }> = {};
+    for (const id of ids) peers[id] = { raft: `127.0.0.1:${await freePort()}`, client: `127.0.0.1:${await freePort()}` };
+    const ledgers = await Promise.all(
+      ids.map((id) => Ledger.open({ dir: tempDir(), id, peers, segmentSizeBytes: 1024 * 1024, tickMs: 5, heartbeatTicks: 4, electionTicks: 30 })),
+    );
+    try {
+      let leader: Ledger | undefined;
+      for (let i = 0; i < 400 && leader === undefined; i++) {
+        leader = ledgers.find((l) => l.role === 'leader');
+        if (leader === undefined) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(leader).toBeDefined();
+      const acks = await Promise.all(Array.from({ length: 50 }, (_, i) => leader!.append(Buffer.from(`tcp ${i}`))));
+      const last = Math.max(...acks.map((a) => a.index));
+      for (let i = 0; i < 400 && ledgers.some((l) => l.commitIndex < last); i++) await new Promise((r) => setTimeout(r, 10));
+      for (const l of ledgers) expect(l.read(acks[7]!.index)?.payload.toString()).toBe('tcp 7');
+      const follower = ledgers.find((l) => l !== leader)!;
+      const refused = await follower.append(Buffer.from('x')).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'ERR_NOT_LEADER', leaderHint: { id: leader!.id, address: peers[leader!.id]!.client } });
+    } finally {
+      await Promise.all(ledgers.map((l) => l.close()));
+    }
+    // The transports are closed: the Raft ports are free again.
+    for (const id of ids) {
+      const port = Number(peers[id]!.raft.split(':')[1]);
+      await new Promise<void>((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+      });
+    }
+  });
+
+  it('rejects peers that do not include its own id', async () => {
+    await expect(Ledger.open({ dir: tempDir(), id: 'z', peers: { a: '127.0.0.1:1' } })).rejects.toThrow(RangeError);
+  });
+});
