@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../client/index.js';
-import { crc32c } from '../storage/crc32c.js';
 import { SegmentedLog } from '../storage/index.js';
 import { groupDir } from '../replica/server.js';
 import { LocalCluster } from './local-cluster.js';
+import { AckLog } from './ack-log.js';
 import { runLoad } from './load.js';
 import { viewCluster, waitForLeader } from './cluster-status.js';
 import { intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
@@ -50,13 +50,8 @@ Options:
     };
     const cluster = new LocalCluster({ replicas: 3, dir, durability: 'fsync' });
     let client;
-    // Every acknowledged append: index -> crc32c of the payload, pos.
-    const acked = new Map<number, { pos: number; crc: number; size: number }>();
-    let duplicates = 0;
-    const onAck = (ack: { index: number; pos: number }, payload: Buffer): void => {
-      if (acked.has(ack.index)) duplicates++;
-      acked.set(ack.index, { pos: ack.pos, crc: crc32c(payload), size: payload.byteLength });
-    };
+    const acked = new AckLog();
+    const onAck = (ack: { index: number; pos: number }, payload: Buffer): void => acked.record(ack.index, ack.pos, payload);
     try {
       out(`raftledger demo: 3 replicas as separate processes, data in ${dir}`);
       await cluster.start();
@@ -96,7 +91,7 @@ Options:
       out(`restarting ${victim}`);
       const restartAt = performance.now();
       await cluster.startServer(victim);
-      const target = Math.max(...acked.keys());
+      const target = acked.lastIndex;
       const deadline = Date.now() + 60_000;
       for (;;) {
         const views = await viewCluster(client);
@@ -112,7 +107,7 @@ Options:
       out('phase 3: appending with all three replicas back');
       await runLoad({ client, concurrency, sizeBytes, durationMs: phaseMs / 2, onAck, onProgress: progress('phase 3'), unique: true });
       endProgress();
-      const last = Math.max(...acked.keys());
+      const last = acked.lastIndex;
       const waitDeadline = Date.now() + 30_000;
       while ((await viewCluster(client)).some((v) => (v.commitIndex ?? 0) < last)) {
         if (Date.now() > waitDeadline) throw new Error('replicas did not all commit the last acknowledged entry within 30 s');
@@ -129,7 +124,7 @@ Options:
         try {
           let checked = 0;
           let previous = 0;
-          for (const [index, want] of [...acked.entries()].sort((a, b) => a[0] - b[0])) {
+          for (const [index] of acked.sorted()) {
             if (index <= previous) problems++;
             previous = index;
             if (index > log.lastIndex) {
@@ -137,17 +132,17 @@ Options:
               continue;
             }
             const entry = log.read(index);
-            if (entry.pos !== want.pos || entry.data.byteLength !== want.size || crc32c(entry.data) !== want.crc) problems++;
-            else checked++;
+            if (acked.matches(index, entry.pos, entry.data)) checked++;
+            else problems++;
           }
           out(`  ${id}: ${checked}/${acked.size} acknowledged entries present and identical (log ${log.firstIndex}..${log.lastIndex})`);
         } finally {
           await log.close();
         }
       }
-      if (duplicates > 0) out(`  ${duplicates} indexes were acknowledged twice`);
-      const ok = problems === 0 && duplicates === 0;
-      out(ok ? `OK: no acknowledged entry lost, changed, duplicated or reordered.` : `FAILED: ${problems + duplicates} problems found`);
+      if (acked.duplicates > 0) out(`  ${acked.duplicates} indexes were acknowledged twice`);
+      const ok = problems === 0 && acked.duplicates === 0;
+      out(ok ? `OK: no acknowledged entry lost, changed, duplicated or reordered.` : `FAILED: ${problems + acked.duplicates} problems found`);
       return ok ? 0 : 1;
     } finally {
       await client?.close();
