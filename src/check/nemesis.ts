@@ -18,8 +18,8 @@
  *  - power:     SIGKILL a replica and forget its writes that were not fsynced; restart.
  *  - powerall:  the same for every replica at once (memory-mode loss window).
  */
-import { viewCluster, leaderOf, type ReplicaView } from '../cli/cluster-status.js';
-import type { LocalCluster } from '../cli/local-cluster.js';
+import { viewCluster, leaderOf, type ReplicaView } from '../cluster/cluster-status.js';
+import type { LocalCluster } from '../cluster/local-cluster.js';
 import { connect, type Client } from '../client/index.js';
 import { groupDir } from '../replica/server.js';
 import { flipBit, lastFlushedPos, powerLoss, truncateTail, zeroPage } from './disk.js';

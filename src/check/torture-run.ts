@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalCluster } from '../cli/local-cluster.js';
-import { viewCluster } from '../cli/cluster-status.js';
+import { LocalCluster } from '../cluster/local-cluster.js';
+import { viewCluster } from '../cluster/cluster-status.js';
 import { connect } from '../client/index.js';
 import { groupDir } from '../replica/server.js';
 import { check, formatVerdict, type Verdict } from './checker.js';

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { connect } from '../client/index.js';
 import { SegmentedLog } from '../storage/index.js';
 import { groupDir } from '../replica/server.js';
-import { LocalCluster } from './local-cluster.js';
+import { LocalCluster } from '../cluster/local-cluster.js';
 import { AckLog } from './ack-log.js';
-import { runLoad } from './load.js';
-import { viewCluster, waitForLeader } from './cluster-status.js';
+import { runLoad } from '../cluster/load.js';
+import { viewCluster, waitForLeader } from '../cluster/cluster-status.js';
 import { intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
 export const demoCommand: Command = {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeConsecutivePorts } from '../host/ports.js';
 
-const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 export interface LocalClusterOptions {
   replicas: number;
