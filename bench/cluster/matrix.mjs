@@ -1,0 +1,50 @@
+// The DESIGN.md workload as a matrix: for each durability mode and concurrency, a fresh
+// 3-process cluster driven through the network client (raftledger bench), one JSON line
+// per cell in bench/results/cluster.jsonl, then a table. Optionally the failover figure.
+//   node bench/cluster/matrix.mjs [--duration 10] [--warmup 2] [--size 1024] [--concurrency 1,16,128] [--durability fsync,memory] [--failover 5]
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const OUT_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const duration = arg('duration', '10');
+const warmup = arg('warmup', '2');
+const size = arg('size', '1024');
+const concurrencies = arg('concurrency', '1,16,128').split(',');
+const modes = arg('durability', 'fsync,memory').split(',');
+const failovers = arg('failover', '0');
+mkdirSync(OUT_DIR, { recursive: true });
+const out = `${OUT_DIR}cluster.jsonl`;
+
+function bench(args) {
+  const r = spawnSync(process.execPath, [MAIN, 'bench', ...args, '--json'], { encoding: 'utf8', timeout: 10 * 60_000 });
+  if (r.status !== 0) throw new Error(`bench ${args.join(' ')} failed: ${r.stderr}`);
+  const result = JSON.parse(r.stdout.trim().split('\n').pop());
+  result.at = new Date().toISOString();
+  appendFileSync(out, `${JSON.stringify(result)}\n`);
+  return result;
+}
+
+const rows = [];
+for (const durability of modes) {
+  for (const c of concurrencies) {
+    process.stderr.write(`raftledger ${durability} C=${c} ...\n`);
+    rows.push(bench(['--durability', durability, '--concurrency', c, '--size', size, '--duration', duration, '--warmup', warmup]));
+  }
+}
+console.log('durability  C     ops/s    MB/s   p50 ms   p99 ms  p999 ms   max ms  errors');
+for (const r of rows) {
+  console.log(
+    `${r.durability.padEnd(10)} ${String(r.concurrency).padStart(3)} ${String(r.opsPerSec).padStart(9)} ${String(r.MBps).padStart(7)} ${String(r.latMs.p50).padStart(8)} ${String(r.latMs.p99).padStart(8)} ${String(r.latMs.p999).padStart(8)} ${String(r.latMs.max).padStart(8)} ${String(r.errors).padStart(7)}`,
+  );
+}
+if (Number(failovers) > 0) {
+  const f = bench(['--failover', failovers]);
+  console.log(`failover over ${failovers} kills: median ${f.failoverMs.median.toFixed(0)} ms, max ${f.failoverMs.max.toFixed(0)} ms`);
+}
+console.log(`results appended to ${out}`);
