@@ -99,13 +99,6 @@ export function readHeader(view: DataView, offset: number): RecordHeader {
   };
 }
 
-export function headerLooksValid(view: DataView, offset: number): boolean {
-  return (
-    view.getUint32(offset + RecordOffset.magic, true) === RECORD_MAGIC &&
-    view.getUint8(offset + RecordOffset.version) === FORMAT_VERSION
-  );
-}
-
 export interface IndexSlot {
   pos: number;
   term: number;

@@ -13,7 +13,7 @@
  *  - truncateSuffix() is durable before any later flush() resolves, so an acknowledged
  *    flush never hides old bytes that a crash could bring back.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { RaftLedgerError, fromSystemError } from '../errors.js';
 import { native, type NativeSegment, type ScanResult } from './native.js';
@@ -23,15 +23,21 @@ import {
   RecordOffset,
   RecordType,
   SLOT_SIZE_BYTES,
+  FORMAT_VERSION,
+  RECORD_MAGIC,
   dataViewOf,
   parseSegmentFileName,
   readHeader,
+  readU64,
   segmentFileName,
   writeHeader,
   writeSlot,
   type IndexSlot,
 } from './format.js';
 import { LogIndex } from './log-index.js';
+import { IDENTITY_FILE, MIN_SEGMENT_SIZE_BYTES, readIdentity, type Identity } from './identity.js';
+
+export { MIN_SEGMENT_SIZE_BYTES };
 import { MetaStore, type Checkpoint, type HardState } from './meta-store.js';
 
 /** TEST-ONLY: file that receives '<dir>\t<flushedPos>' after every successful flush (fault injection). */
@@ -39,8 +45,6 @@ const FSYNC_JOURNAL = process.env.RAFTLEDGER_FSYNC_JOURNAL || undefined;
 
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_INDEX_SLOTS_PER_FILE = 1024 * 1024;
-export const MIN_SEGMENT_SIZE_BYTES = 4096;
-const IDENTITY_FILE = 'raftledger.json';
 const SCAN_SLOT_CHUNK = 65536;
 
 export interface SegmentedLogOptions {
@@ -107,14 +111,6 @@ export interface RecoveryReport {
 interface Segment {
   base: number;
   handle: NativeSegment;
-}
-
-interface Identity {
-  format: 'raftledger';
-  version: number;
-  segmentSizeBytes: number;
-  indexSlotsPerFile: number;
-  createdAt: string;
 }
 
 function checkPositiveInteger(name: string, value: unknown, min: number, max: number): number {
@@ -222,7 +218,8 @@ export class SegmentedLog {
 
   static async #openIdentity(options: SegmentedLogOptions): Promise<Identity> {
     const path = join(options.dir, IDENTITY_FILE);
-    if (!existsSync(path)) {
+    const existing = readIdentity(options.dir);
+    if (existing === undefined) {
       if (options.readOnly || options.create === false) {
         throw new RaftLedgerError('ERR_NOT_A_LOG', `${options.dir} is not a raftledger log (no ${IDENTITY_FILE})`, { path: options.dir });
       }
@@ -258,18 +255,7 @@ export class SegmentedLog {
       }
       return identity;
     }
-    let identity: Identity;
-    try {
-      identity = JSON.parse(readFileSync(path, 'utf8')) as Identity;
-    } catch (error) {
-      throw new RaftLedgerError('ERR_NOT_A_LOG', `${path} is not a valid raftledger identity file`, { path, cause: error });
-    }
-    if (identity?.format !== 'raftledger' || identity.version !== 1) {
-      throw new RaftLedgerError('ERR_NOT_A_LOG', `${path}: unsupported format ${JSON.stringify(identity?.format)} version ${String(identity?.version)}`, { path });
-    }
-    if (!Number.isSafeInteger(identity.segmentSizeBytes) || identity.segmentSizeBytes < MIN_SEGMENT_SIZE_BYTES) {
-      throw new RaftLedgerError('ERR_LOG_CORRUPT', `${path}: bad segmentSizeBytes`, { path });
-    }
+    const identity = existing;
     if (options.segmentSizeBytes !== undefined && options.segmentSizeBytes !== identity.segmentSizeBytes) {
       throw new RaftLedgerError(
         'ERR_BAD_CONFIG',
@@ -349,7 +335,7 @@ export class SegmentedLog {
     // The first record of the first segment fixes firstIndex.
     const first = this.#segments[0]!;
     const firstScan = first.handle.scan(0, S, { segmentSizeBytes: S, maxRecords: 1 });
-    const firstHeader = firstScan.count === 1 ? { index: firstScan.firstIndex, type: RecordType.Normal } : undefined;
+    const firstOnDisk = firstScan.count === 1 ? firstScan.firstIndex : undefined;
     let expectedIndex: number | undefined;
     let startPos = first.base;
     let lastTerm = 0;
@@ -363,10 +349,10 @@ export class SegmentedLog {
       this.recovery.usedCheckpoint = true;
       this.#lastCheckpoint = checkpoint;
     }
-    if (firstHeader !== undefined && firstHeader.type !== RecordType.Padding) {
+    if (firstOnDisk !== undefined) {
       // A crash between saving firstIndex and deleting old segments leaves records below it.
-      this.#firstIndex = Math.max(firstHeader.index, hard.firstIndex);
-      if (expectedIndex === undefined) expectedIndex = firstHeader.index;
+      this.#firstIndex = Math.max(firstOnDisk, hard.firstIndex);
+      if (expectedIndex === undefined) expectedIndex = firstOnDisk;
     } else {
       this.#firstIndex = expectedIndex ?? hard.firstIndex;
     }
@@ -449,7 +435,7 @@ export class SegmentedLog {
     if (!this.readOnly) {
       // After a tear, zero everything after writePos so that no stale bytes sit after later appends.
       // The same after damage cut away with truncateCorrupt (valid records may follow it).
-      if (stoppedAt !== undefined && (stoppedAt.reason !== 'unwritten space' || this.recovery.truncatedAtPos !== undefined)) this.#zeroFrom(writePos);
+      if (this.recovery.truncatedAtPos !== undefined) this.#zeroFrom(writePos);
       this.#index.clearFrom(this.#lastIndex + 1);
       // What a killed process left in the page cache is made durable before we report it durable.
       this.#dirtyFrom = Math.min(startPos, writePos);
@@ -671,6 +657,41 @@ export class SegmentedLog {
   // ---------------------------------------------------------------- appends
 
   /**
+   * Copy record k (bytes[offsets[k], offsets[k] + sizes[k])) to positions[k]. A padding
+   * record fills the rest of a segment before a record that starts the next one; records
+   * back to back both in `bytes` and on disk, within one segment, go in one write.
+   */
+  #writeRecords(bytes: Uint8Array, offsets: readonly number[], positions: readonly number[], sizes: readonly number[]): void {
+    let cursor = this.#writePos;
+    for (let i = 0; i < positions.length; ) {
+      const start = positions[i]!;
+      if (start !== cursor) this.#writePadding(cursor, start);
+      const seg = this.#segmentAt(start)!;
+      const segEnd = seg.base + this.segmentSizeBytes;
+      let end = start + sizes[i]!;
+      let j = i + 1;
+      while (j < positions.length && positions[j] === end && offsets[j] === offsets[i]! + (end - start) && end + sizes[j]! <= segEnd) {
+        end += sizes[j]!;
+        j++;
+      }
+      seg.handle.write(start - seg.base, bytes.subarray(offsets[i]!, offsets[i]! + (end - start)));
+      cursor = end;
+      i = j;
+    }
+  }
+
+  /** Bookkeeping after `count` records from firstIndex were written, ending at endPos. */
+  #appended(firstIndex: number, slots: Uint8Array, count: number, endPos: number, lastTerm: number): void {
+    this.#index.set(firstIndex, slots, count);
+    this.#dirtyFrom = Math.min(this.#dirtyFrom, this.#writePos);
+    this.#writePos = endPos;
+    this.#dirtyTo = Math.max(this.#dirtyTo, endPos);
+    this.#lastIndex = firstIndex + count - 1;
+    this.#lastTerm = lastTerm;
+    this.#maybePreallocate();
+  }
+
+  /**
    * Append entries as the leader (or a standalone log): encode, checksum and place them.
    * Atomic with respect to validation and space: nothing is written if any entry is too
    * large, out of order, or a segment cannot be created.
@@ -679,7 +700,6 @@ export class SegmentedLog {
     this.#checkWritable();
     const count = entries.length;
     if (count === 0) return { firstIndex: this.#lastIndex + 1, positions: [], records: [] };
-    const S = this.segmentSizeBytes;
     const positions = new Array<number>(count);
     let totalBytes = 0;
     let pos = this.#writePos;
@@ -720,51 +740,26 @@ export class SegmentedLog {
     const records: Uint8Array[] = keepRecords ? new Array<Uint8Array>(count) : [];
     const slots = Buffer.allocUnsafe(count * SLOT_SIZE_BYTES);
     const slotView = dataViewOf(slots);
+    const offsets = new Array<number>(count);
+    const sizes = new Array<number>(count);
     let offset = 0;
     for (let i = 0; i < count; i++) {
       const e = entries[i]!;
       const size = HEADER_SIZE_BYTES + e.data.byteLength;
       writeHeader(view, offset, e.type ?? RecordType.Normal, e.data.byteLength, firstIndex + i, e.term, positions[i]!);
       buffer.set(e.data, offset + HEADER_SIZE_BYTES);
+      offsets[i] = offset;
+      sizes[i] = size;
       offset += size;
     }
     native.sealRecords(buffer, 0, totalBytes);
-
-    // Write runs of records that share a segment with one copy each.
-    offset = 0;
-    let i = 0;
-    let cursor = this.#writePos;
-    while (i < count) {
-      const runStart = positions[i]!;
-      if (runStart !== cursor) this.#writePadding(cursor, runStart);
-      const seg = this.#segmentAt(runStart)!;
-      const segEnd = seg.base + S;
-      let j = i;
-      let runBytes = 0;
-      while (j < count && positions[j]! + (HEADER_SIZE_BYTES + entries[j]!.data.byteLength) <= segEnd && (j === i || positions[j] === positions[j - 1]! + HEADER_SIZE_BYTES + entries[j - 1]!.data.byteLength)) {
-        runBytes += HEADER_SIZE_BYTES + entries[j]!.data.byteLength;
-        j++;
-      }
-      seg.handle.write(runStart - seg.base, buffer.subarray(offset, offset + runBytes));
-      offset += runBytes;
-      cursor = runStart + runBytes;
-      i = j;
-    }
-    offset = 0;
     for (let k = 0; k < count; k++) {
-      const size = HEADER_SIZE_BYTES + entries[k]!.data.byteLength;
-      const s = k * SLOT_SIZE_BYTES;
-      writeSlot(slotView, s, { pos: positions[k]!, term: entries[k]!.term, size, crc: view.getUint32(offset + RecordOffset.crc, true) });
-      if (keepRecords) records[k] = buffer.subarray(offset, offset + size);
-      offset += size;
+      const at = offsets[k]!;
+      writeSlot(slotView, k * SLOT_SIZE_BYTES, { pos: positions[k]!, term: entries[k]!.term, size: sizes[k]!, crc: view.getUint32(at + RecordOffset.crc, true) });
+      if (keepRecords) records[k] = buffer.subarray(at, at + sizes[k]!);
     }
-    this.#index.set(firstIndex, slots, count);
-    this.#dirtyFrom = Math.min(this.#dirtyFrom, this.#writePos);
-    this.#writePos = pos;
-    this.#dirtyTo = Math.max(this.#dirtyTo, pos);
-    this.#lastIndex = firstIndex + count - 1;
-    this.#lastTerm = term;
-    this.#maybePreallocate();
+    this.#writeRecords(buffer, offsets, positions, sizes);
+    this.#appended(firstIndex, slots, count, pos, term);
     return { firstIndex, positions, records };
   }
 
@@ -802,56 +797,35 @@ export class SegmentedLog {
       );
     }
     const view = dataViewOf(records);
-    // Check placement and plan segment runs before writing anything.
+    // Check placement before writing anything.
     let pos = this.#writePos;
-    let offset = 0;
-    const starts: number[] = [];
-    while (offset < records.byteLength) {
+    const offsets: number[] = [];
+    const positions: number[] = [];
+    const sizes: number[] = [];
+    for (let offset = 0; offset < records.byteLength; ) {
       const size = view.getUint32(offset + RecordOffset.totalSize, true);
       const expected = this.#place(pos, size);
-      const actual = view.getUint32(offset + RecordOffset.pos, true) + view.getUint32(offset + RecordOffset.pos + 4, true) * 0x1_0000_0000;
+      const actual = readU64(view, offset + RecordOffset.pos);
       if (actual !== expected) {
         throw new RaftLedgerError(
           'ERR_PROTOCOL',
-          `received record ${this.#lastIndex + 1 + starts.length} at pos ${actual}, but this log places it at ${expected} (do the replicas use the same segment size?)`,
+          `received record ${this.#lastIndex + 1 + offsets.length} at pos ${actual}, but this log places it at ${expected} (do the replicas use the same segment size?)`,
           { offset: actual },
         );
       }
       if (size - HEADER_SIZE_BYTES > this.maxEntrySizeBytes) {
         throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `received entry of ${size - HEADER_SIZE_BYTES} bytes exceeds maxEntrySizeBytes`);
       }
-      starts.push(offset);
+      offsets.push(offset);
+      positions.push(expected);
+      sizes.push(size);
       pos = expected + size;
       offset += size;
     }
     this.#ensureSegments(pos);
-    let cursor = this.#writePos;
-    for (let i = 0; i < starts.length; ) {
-      const startOffset = starts[i]!;
-      const recordPos = readPos(view, startOffset);
-      if (recordPos !== cursor) this.#writePadding(cursor, recordPos);
-      const seg = this.#segmentAt(recordPos)!;
-      const segEnd = seg.base + this.segmentSizeBytes;
-      let j = i + 1;
-      let end = startOffset + view.getUint32(startOffset + RecordOffset.totalSize, true);
-      while (j < starts.length && readPos(view, starts[j]!) === recordPos + (starts[j]! - startOffset)) {
-        const nextEnd = starts[j]! + view.getUint32(starts[j]! + RecordOffset.totalSize, true);
-        if (recordPos + (nextEnd - startOffset) > segEnd) break;
-        end = nextEnd;
-        j++;
-      }
-      seg.handle.write(recordPos - seg.base, records.subarray(startOffset, end));
-      cursor = recordPos + (end - startOffset);
-      i = j;
-    }
     const firstIndex = this.#lastIndex + 1;
-    this.#index.set(firstIndex, slots, scan.count);
-    this.#dirtyFrom = Math.min(this.#dirtyFrom, this.#writePos);
-    this.#writePos = pos;
-    this.#dirtyTo = Math.max(this.#dirtyTo, pos);
-    this.#lastIndex = scan.lastIndex;
-    this.#lastTerm = scan.lastTerm;
-    this.#maybePreallocate();
+    this.#writeRecords(records, offsets, positions, sizes);
+    this.#appended(firstIndex, slots, scan.count, pos, scan.lastTerm);
     return { firstIndex, lastIndex: scan.lastIndex };
   }
 
@@ -1067,21 +1041,7 @@ export class SegmentedLog {
     const to = Math.max(this.#dirtyTo, targetPos);
     this.#dirtyFrom = Number.POSITIVE_INFINITY;
     this.#dirtyTo = 0;
-    const work: Promise<void>[] = [];
-    const S = this.segmentSizeBytes;
-    for (const seg of this.#segments) {
-      const a = Math.max(from, seg.base);
-      const b = Math.min(to, seg.base + S);
-      if (a < b) work.push(seg.handle.flush(a - seg.base, b - a));
-    }
-    try {
-      await Promise.all(work);
-    } catch (error) {
-      const wrapped = fromSystemError(error, 'flush failed');
-      this.#failed =
-        wrapped instanceof RaftLedgerError ? wrapped : new RaftLedgerError('ERR_IO', `flush failed: ${String(error)}`, { cause: error });
-      throw this.#failed;
-    }
+    await this.#flushRange(from, to, 'flush failed');
     // Entries truncated away while this flush ran must not count as flushed.
     const index = Math.min(targetIndex, this.#lastIndex);
     if (index > this.#flushedIndex || targetPos !== this.#flushedPos) {
@@ -1092,6 +1052,24 @@ export class SegmentedLog {
     // a simulated power loss can drop everything after it. Unset in production: no effect.
     if (FSYNC_JOURNAL !== undefined) appendFileSync(FSYNC_JOURNAL, `${this.dir}\t${this.#flushedPos}\n`);
     return this.#flushedIndex;
+  }
+
+  /** msync [from, to) of every segment it touches; a failure latches the log (ERR_LOG_FAILED on later writes). */
+  async #flushRange(from: number, to: number, what: string): Promise<void> {
+    const S = this.segmentSizeBytes;
+    const work: Promise<void>[] = [];
+    for (const seg of this.#segments) {
+      const a = Math.max(from, seg.base);
+      const b = Math.min(to, seg.base + S);
+      if (a < b) work.push(seg.handle.flush(a - seg.base, b - a));
+    }
+    try {
+      await Promise.all(work);
+    } catch (error) {
+      const wrapped = fromSystemError(error, what);
+      this.#failed = wrapped instanceof RaftLedgerError ? wrapped : new RaftLedgerError('ERR_IO', `${what}: ${String(error)}`, { cause: error });
+      throw this.#failed;
+    }
   }
 
   #maybeCheckpoint(): void {
@@ -1151,23 +1129,7 @@ export class SegmentedLog {
       this.#lastCheckpoint = undefined;
       this.#lastCheckpointAtMs = 0;
     }
-    const from = this.#dirtyFrom;
-    const to = this.#dirtyTo;
-    const S = this.segmentSizeBytes;
-    const work: Promise<void>[] = [];
-    for (const seg of this.#segments) {
-      const a = Math.max(from, seg.base);
-      const b = Math.min(to, seg.base + S);
-      if (a < b) work.push(seg.handle.flush(a - seg.base, b - a));
-    }
-    const durable = Promise.all(work).then(
-      () => {},
-      (error: unknown) => {
-        const wrapped = fromSystemError(error, 'flush of a truncation failed');
-        this.#failed = wrapped instanceof RaftLedgerError ? wrapped : new RaftLedgerError('ERR_IO', String(error));
-        throw this.#failed;
-      },
-    );
+    const durable = this.#flushRange(this.#dirtyFrom, this.#dirtyTo, 'flush of a truncation failed');
     this.#truncations.push(durable);
     return durable;
   }
@@ -1301,18 +1263,19 @@ function slotsOfCheckedRecords(records: Uint8Array, expectedIndex: number, minTe
   });
   while (offset < records.byteLength) {
     if (records.byteLength - offset < HEADER_SIZE_BYTES) return result('invalid', 'size');
-    if (view.getUint32(offset + RecordOffset.magic, true) !== 0x474c4652) return result('invalid', 'magic');
+    if (view.getUint32(offset + RecordOffset.magic, true) !== RECORD_MAGIC) return result('invalid', 'magic');
+    if (view.getUint8(offset + RecordOffset.version) !== FORMAT_VERSION) return result('invalid', 'version');
     const type = view.getUint8(offset + RecordOffset.type);
     if (type < RecordType.Normal || type > RecordType.Config) return result('invalid', 'type');
     const total = view.getUint32(offset + RecordOffset.totalSize, true);
     const body = view.getUint32(offset + RecordOffset.bodySize, true);
     if (total !== HEADER_SIZE_BYTES + body || offset + total > records.byteLength) return result('invalid', 'size');
-    const recIndex = readU64At(view, offset + RecordOffset.index);
-    const recTerm = readU64At(view, offset + RecordOffset.term);
+    const recIndex = readU64(view, offset + RecordOffset.index);
+    const recTerm = readU64(view, offset + RecordOffset.term);
     if (recIndex !== index) return result('invalid', 'index');
     if (recTerm < term) return result('invalid', 'term');
     const s = count * SLOT_SIZE_BYTES;
-    writeSlot(slotView, s, { pos: readPos(view, offset), term: recTerm, size: total, crc: view.getUint32(offset + RecordOffset.crc, true) });
+    writeSlot(slotView, s, { pos: readU64(view, offset + RecordOffset.pos), term: recTerm, size: total, crc: view.getUint32(offset + RecordOffset.crc, true) });
     term = recTerm;
     index++;
     count++;
@@ -1320,12 +1283,4 @@ function slotsOfCheckedRecords(records: Uint8Array, expectedIndex: number, minTe
     offset += total;
   }
   return result('end');
-}
-
-function readU64At(view: DataView, offset: number): number {
-  return view.getUint32(offset + 4, true) * 0x1_0000_0000 + view.getUint32(offset, true);
-}
-
-function readPos(view: DataView, offset: number): number {
-  return view.getUint32(offset + RecordOffset.pos, true) + view.getUint32(offset + RecordOffset.pos + 4, true) * 0x1_0000_0000;
 }

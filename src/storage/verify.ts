@@ -10,6 +10,7 @@ import { RaftLedgerError, fromSystemError } from '../errors.js';
 import { native, type NativeSegment } from './native.js';
 import { SLOT_SIZE_BYTES, dataViewOf, parseSegmentFileName, readSlot, segmentFileName } from './format.js';
 import { decodeCheckpoint, decodeHardState } from './meta-store.js';
+import { readIdentity } from './identity.js';
 
 export interface Damage {
   kind: 'record' | 'gap' | 'index' | 'meta' | 'checkpoint' | 'segment';
@@ -48,19 +49,10 @@ const CHUNK_SLOTS = 65536;
 
 export async function verifyLog(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const started = process.hrtime.bigint();
-  const identityPath = join(dir, 'raftledger.json');
-  if (!existsSync(identityPath)) throw new RaftLedgerError('ERR_NOT_A_LOG', `${dir} is not a raftledger log (no raftledger.json)`, { path: dir });
-  let identity: { format?: string; segmentSizeBytes?: number; indexSlotsPerFile?: number };
-  try {
-    identity = JSON.parse(readFileSync(identityPath, 'utf8')) as typeof identity;
-  } catch (error) {
-    throw new RaftLedgerError('ERR_NOT_A_LOG', `${identityPath} is not valid JSON`, { path: identityPath, cause: error });
-  }
+  const identity = readIdentity(dir);
+  if (identity === undefined) throw new RaftLedgerError('ERR_NOT_A_LOG', `${dir} is not a raftledger log (no raftledger.json)`, { path: dir });
   const S = identity.segmentSizeBytes;
   const slotsPerFile = identity.indexSlotsPerFile;
-  if (identity.format !== 'raftledger' || typeof S !== 'number' || typeof slotsPerFile !== 'number') {
-    throw new RaftLedgerError('ERR_NOT_A_LOG', `${identityPath} is not a raftledger identity file`, { path: identityPath });
-  }
   const maxDamage = options.maxDamage ?? 1000;
   const damage: Damage[] = [];
   const report = (d: Damage): void => {
