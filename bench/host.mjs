@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LedgerHost } from '../dist/host/index.js';
-import { freeConsecutivePorts } from '../dist/host/ports.js';
+import { reserveNodePorts } from '../dist/host/ports.js';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,15 +26,9 @@ const IDS = ['a', 'b', 'c'];
 
 async function run(workers) {
   const dir = mkdtempSync(join(tmpdir(), 'raftledger-bench-host-'));
-  const taken = new Set();
+  const ports = await reserveNodePorts(IDS, workers);
   const peers = {};
-  for (const id of IDS) {
-    const raft = await freeConsecutivePorts(Math.max(1, workers), '127.0.0.1', taken);
-    for (let p = raft; p < raft + Math.max(1, workers); p++) taken.add(p);
-    const client = await freeConsecutivePorts(1, '127.0.0.1', taken);
-    taken.add(client);
-    peers[id] = { raft: `127.0.0.1:${raft}`, client: `127.0.0.1:${client}` };
-  }
+  for (const id of IDS) peers[id] = { raft: `127.0.0.1:${ports[id].raftPort}`, client: `127.0.0.1:${ports[id].clientPort}` };
   const hosts = await Promise.all(
     IDS.map((id) => LedgerHost.open({ dir: join(dir, id), id, peers, workers, groups, durability, segmentSizeBytes: 4 << 20 })),
   );

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeConsecutivePorts } from '../host/ports.js';
+import { reserveNodePorts } from '../host/ports.js';
 
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -91,13 +91,12 @@ export class LocalCluster {
     const specs: string[] = [];
     // With workers W > 0 a server's worker w listens on its Raft port + w: reserve W consecutive ports.
     const span = Math.max(1, this.#options.workers ?? 0);
-    const taken = new Set<number>();
+    const ids = Array.from({ length: replicas }, (_, i) => `n${i}`);
+    const free = basePort > 0 ? undefined : await reserveNodePorts(ids, span);
     for (let i = 0; i < replicas; i++) {
-      const id = `n${i}`;
-      const raftPort = basePort > 0 ? basePort + i * span : await freeConsecutivePorts(span, '127.0.0.1', taken);
-      for (let p = raftPort; p < raftPort + span; p++) taken.add(p);
-      const clientPort = basePort > 0 ? basePort + 100 + i : await freeConsecutivePorts(1, '127.0.0.1', taken);
-      taken.add(clientPort);
+      const id = ids[i]!;
+      const raftPort = free?.[id]?.raftPort ?? basePort + i * span;
+      const clientPort = free?.[id]?.clientPort ?? basePort + 100 + i;
       const raft = `127.0.0.1:${raftPort}`;
       const client = `127.0.0.1:${clientPort}`;
       const dir = join(this.#options.dir, id);

@@ -2,4 +2,4 @@ export { LedgerHost, type LedgerHostOptions, type HostStatus, type WorkerInfo, t
 export { HostServer } from './host-server.js';
 export { type GroupStatus } from './shard.js';
 export { workerFor, workerRaftAddress } from './placement.js';
-export { freeConsecutivePorts } from './ports.js';
+export { freeConsecutivePorts, reserveNodePorts } from './ports.js';

@@ -40,3 +40,26 @@ export async function freeConsecutivePorts(count: number, host = '127.0.0.1', ex
   }
   throw new Error(`could not find ${count} consecutive free ports on ${host}`);
 }
+
+/**
+ * Loopback addresses for a cluster of nodes on one machine: per node `raftPorts`
+ * consecutive Raft ports (a server with W workers uses W) and one client port, no port
+ * shared between nodes. Same caveat as freeConsecutivePorts: free a moment ago.
+ */
+export async function reserveNodePorts(
+  ids: readonly string[],
+  raftPorts = 1,
+  host = '127.0.0.1',
+): Promise<Record<string, { raftPort: number; clientPort: number }>> {
+  const span = Math.max(1, raftPorts);
+  const taken = new Set<number>();
+  const out: Record<string, { raftPort: number; clientPort: number }> = {};
+  for (const id of ids) {
+    const raftPort = await freeConsecutivePorts(span, host, taken);
+    for (let p = raftPort; p < raftPort + span; p++) taken.add(p);
+    const clientPort = await freeConsecutivePorts(1, host, taken);
+    taken.add(clientPort);
+    out[id] = { raftPort, clientPort };
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 /** Three LedgerHosts (nodes a, b, c) in this process on loopback, loaded from dist/ like the servers. */
 import { join } from 'node:path';
 import { LedgerHost, type LedgerHostOptions } from '../../dist/host/index.js';
-import { freeConsecutivePorts } from '../../dist/host/ports.js';
+import { reserveNodePorts } from '../../dist/host/ports.js';
 import { SegmentedLog } from '../../dist/storage/index.js';
 import { makeTempDir } from '../support/tmp.js';
 
@@ -17,15 +17,9 @@ export interface Nodes {
 
 export async function openNodes(workers: number, groups: number, durability: 'fsync' | 'memory' = 'memory'): Promise<Nodes> {
   const t = makeTempDir('raftledger-host-');
-  const taken = new Set<number>();
+  const ports = await reserveNodePorts(IDS, workers);
   const peers: Record<string, { raft: string; client: string }> = {};
-  for (const id of IDS) {
-    const raft = await freeConsecutivePorts(Math.max(1, workers), '127.0.0.1', taken);
-    for (let p = raft; p < raft + Math.max(1, workers); p++) taken.add(p);
-    const client = await freeConsecutivePorts(1, '127.0.0.1', taken);
-    taken.add(client);
-    peers[id] = { raft: `127.0.0.1:${raft}`, client: `127.0.0.1:${client}` };
-  }
+  for (const id of IDS) peers[id] = { raft: `127.0.0.1:${ports[id]!.raftPort}`, client: `127.0.0.1:${ports[id]!.clientPort}` };
   const logs: string[] = [];
   const options = (id: string): LedgerHostOptions => ({
     dir: join(t.dir, id),

@@ -2,24 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { Ledger } from '../../src/index.js';
 import { useTempDirs } from '../support/tmp.js';
+import { reserveNodePorts } from '../../src/host/ports.js';
 
 const tempDir = useTempDirs();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 describe('Ledger.open({ peers }): the embedding API over real TCP', () => {
   it('three ledgers on loopback elect a leader, commit, hint the leader address, and close their transports', async () => {
     const ids = ['a', 'b', 'c'];
+    const ports = await reserveNodePorts(ids);
     const peers: Record<string, { raft: string; client: string }> = {};
-    for (const id of ids) peers[id] = { raft: `127.0.0.1:${await freePort()}`, client: `127.0.0.1:${await freePort()}` };
+    for (const id of ids) peers[id] = { raft: `127.0.0.1:${ports[id]!.raftPort}`, client: `127.0.0.1:${ports[id]!.clientPort}` };
     const ledgers = await Promise.all(
       ids.map((id) => Ledger.open({ dir: tempDir(), id, peers, segmentSizeBytes: 1024 * 1024, tickMs: 5, heartbeatTicks: 4, electionTicks: 30 })),
     );
