@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { viewCluster } from '../cluster/cluster-status.js';
 import { connect } from '../client/index.js';
-import { groupDir } from '../replica/server.js';
+import { groupDir } from '../replica/group-set.js';
 import { check, formatVerdict, type Verdict } from './checker.js';
 import { History } from './history.js';
 import { Nemesis, type FaultKind, type NemesisStats } from './nemesis.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../client/index.js';
 import { SegmentedLog } from '../storage/index.js';
-import { groupDir } from '../replica/server.js';
+import { groupDir } from '../replica/group-set.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { AckLog } from './ack-log.js';
 import { runLoad } from '../cluster/load.js';

@@ -7,7 +7,7 @@ import type { ServerConfig } from '../replica/config.js';
 import { checkLogAtStartup } from '../replica/server.js';
 import { parseHostPort } from '../transport/address.js';
 import { LedgerHost } from './ledger-host.js';
-import { groupDir } from './shard.js';
+import { groupDir } from '../replica/group-set.js';
 
 export class HostServer {
   readonly config: ServerConfig;
@@ -42,10 +42,10 @@ export class HostServer {
       groups: config.groups,
       durability: config.durability,
       clusterId: config.clusterId,
-      ...(config.segmentSizeBytes !== undefined ? { segmentSizeBytes: config.segmentSizeBytes } : {}),
-      ...(config.tickMs !== undefined ? { tickMs: config.tickMs } : {}),
-      ...(config.heartbeatTicks !== undefined ? { heartbeatTicks: config.heartbeatTicks } : {}),
-      ...(config.electionTicks !== undefined ? { electionTicks: config.electionTicks } : {}),
+      segmentSizeBytes: config.segmentSizeBytes,
+      tickMs: config.tickMs,
+      heartbeatTicks: config.heartbeatTicks,
+      electionTicks: config.electionTicks,
       log,
     });
     const server = new HostServer(config, host, log);

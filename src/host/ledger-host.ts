@@ -181,11 +181,11 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       durability: o.durability ?? 'fsync',
       worker,
       groups: [...this.#groups].filter((g) => workerFor(g, W) === worker).sort((a, b) => a - b),
+      segmentSizeBytes: o.segmentSizeBytes,
+      tickMs: o.tickMs,
+      heartbeatTicks: o.heartbeatTicks,
+      electionTicks: o.electionTicks,
     };
-    if (o.segmentSizeBytes !== undefined) config.segmentSizeBytes = o.segmentSizeBytes;
-    if (o.tickMs !== undefined) config.tickMs = o.tickMs;
-    if (o.heartbeatTicks !== undefined) config.heartbeatTicks = o.heartbeatTicks;
-    if (o.electionTicks !== undefined) config.electionTicks = o.electionTicks;
     return config;
   }
 

@@ -3,33 +3,16 @@
  * thread): their Ledgers (storage + Raft core) and one PeerTransport to the same worker
  * index on the other nodes. It serves HostRequests and returns wire-shaped results.
  */
-import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { RaftLedgerError } from '../errors.js';
-import { Ledger, type Durability, type LedgerEntry, type LedgerStatus } from '../replica/ledger.js';
-import { PeerTransport } from '../transport/peer-transport.js';
-import { parseHostPort } from '../transport/address.js';
-import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
+import type { Ledger, LedgerEntry, LedgerStatus } from '../replica/ledger.js';
+import { GroupSet, type GroupSetConfig } from '../replica/group-set.js';
 import type { HostRequest, WireAppendAck } from './protocol.js';
 
-export interface ShardConfig {
-  dir: string;
-  id: string;
-  /** Every voting member's id. */
-  members: string[];
-  clientAddresses: Record<string, string>;
-  /** This shard's Raft listen address and the same worker's address on every other node. */
-  listen: string;
-  peers: Record<string, string>;
-  /** Handshake cluster id (already made per worker, see placement.ts). */
-  clusterId: string;
-  durability: Durability;
+/** A GroupSet's config (listen and peers are this worker's addresses, clusterId per worker, see placement.ts) plus the worker and its groups. */
+export interface ShardConfig extends GroupSetConfig {
   worker: number;
   groups: number[];
-  segmentSizeBytes?: number;
-  tickMs?: number;
-  heartbeatTicks?: number;
-  electionTicks?: number;
 }
 
 export interface GroupStatus extends LedgerStatus {
@@ -38,97 +21,39 @@ export interface GroupStatus extends LedgerStatus {
   threadId: number;
 }
 
-export function groupDir(dir: string, group: number): string {
-  return join(dir, `group-${group}`);
-}
-
 export class GroupShard {
   readonly #config: ShardConfig;
-  readonly #log: (line: string) => void;
-  readonly #ledgers = new Map<number, Ledger>();
-  readonly #opening = new Map<number, Promise<Ledger>>();
-  readonly #transport: PeerTransport;
-  #closing: Promise<void> | undefined;
+  readonly #set: GroupSet;
 
-  private constructor(config: ShardConfig, log: (line: string) => void) {
+  private constructor(config: ShardConfig, set: GroupSet) {
     this.#config = config;
-    this.#log = log;
-    this.#transport = new PeerTransport({
-      id: config.id,
-      listen: parseHostPort(config.listen),
-      peers: config.peers,
-      handshake: { clusterId: config.clusterId, segmentSizeBytes: config.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
-      onMessage: (group, message) => this.#ledgers.get(group)?.receive(message),
-      log: (line) => log(`[${config.id}] worker ${config.worker} transport: ${line}`),
-    });
+    this.#set = set;
   }
 
   static async open(config: ShardConfig, log: (line: string) => void = () => {}): Promise<GroupShard> {
-    const shard = new GroupShard(config, log);
-    try {
-      await Promise.all(config.groups.map((g) => shard.addGroup(g)));
-      await shard.#transport.start();
-    } catch (error) {
-      await shard.close();
-      throw error;
-    }
-    return shard;
+    return new GroupShard(config, await GroupSet.open(config, config.groups, log, `worker ${config.worker} transport`));
   }
 
   get groups(): number[] {
-    return [...this.#ledgers.keys()].sort((a, b) => a - b);
+    return this.#set.groups;
   }
 
   ledger(group: number): Ledger | undefined {
-    return this.#ledgers.get(group);
+    return this.#set.ledger(group);
   }
 
   #get(group: number): Ledger {
-    const ledger = this.#ledgers.get(group);
+    const ledger = this.#set.ledger(group);
     if (ledger === undefined) throw new RaftLedgerError('ERR_BAD_CONFIG', `worker ${this.#config.worker} of ${this.#config.id} does not host group ${group}`);
     return ledger;
   }
 
-  /** Open group `group` from `<dir>/group-<group>` (idempotent). */
-  async addGroup(group: number): Promise<void> {
-    if (this.#closing !== undefined) throw new RaftLedgerError('ERR_CLOSED', 'the shard is closed');
-    if (this.#ledgers.has(group)) return;
-    let opening = this.#opening.get(group);
-    if (opening === undefined) {
-      const c = this.#config;
-      opening = Ledger.open({
-        dir: groupDir(c.dir, group),
-        id: c.id,
-        members: c.members,
-        clientAddresses: c.clientAddresses,
-        group,
-        link: { send: (message) => this.#transport.send(group, message) },
-        durability: c.durability,
-        ...(c.segmentSizeBytes !== undefined ? { segmentSizeBytes: c.segmentSizeBytes } : {}),
-        ...(c.tickMs !== undefined ? { tickMs: c.tickMs } : {}),
-        ...(c.heartbeatTicks !== undefined ? { heartbeatTicks: c.heartbeatTicks } : {}),
-        ...(c.electionTicks !== undefined ? { electionTicks: c.electionTicks } : {}),
-        onLog: (line) => this.#log(line),
-      });
-      this.#opening.set(group, opening);
-    }
-    try {
-      const ledger = await opening;
-      if (!this.#ledgers.has(group)) {
-        ledger.on('error', (error) => this.#log(`[${this.#config.id}] group ${group} stopped: ${error.message}`));
-        this.#ledgers.set(group, ledger);
-      }
-    } finally {
-      this.#opening.delete(group);
-    }
+  addGroup(group: number): Promise<void> {
+    return this.#set.addGroup(group);
   }
 
-  /** Close group `group` (its data stays on disk). */
-  async removeGroup(group: number): Promise<void> {
-    const ledger = this.#ledgers.get(group);
-    if (ledger === undefined) return;
-    this.#ledgers.delete(group);
-    await ledger.close();
+  removeGroup(group: number): Promise<void> {
+    return this.#set.removeGroup(group);
   }
 
   status(group: number): GroupStatus {
@@ -173,14 +98,7 @@ export class GroupShard {
 
   /** Close every ledger (flushing) and the transport. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#opening.values()]);
-      const ledgers = [...this.#ledgers.values()];
-      this.#ledgers.clear();
-      await Promise.allSettled(ledgers.map((l) => l.close()));
-      await this.#transport.close();
-    })();
-    return this.#closing;
+    return this.#set.close();
   }
 }
 

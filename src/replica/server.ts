@@ -8,11 +8,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RaftLedgerError, isRaftLedgerError } from '../errors.js';
 import { SegmentedLog, verifyLog } from '../storage/index.js';
-import { PeerTransport } from '../transport/peer-transport.js';
 import { parseHostPort } from '../transport/address.js';
-import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
 import { ClientListener } from './client-listener.js';
-import { Ledger } from './ledger.js';
+import type { Ledger } from './ledger.js';
+import { GroupSet, groupDir } from './group-set.js';
 import type { ServerConfig } from './config.js';
 
 export interface ReplicaServerOptions {
@@ -79,68 +78,58 @@ export async function checkLogAtStartup(dir: string, repair: boolean, log: (line
   if (again.length > 0) throw new RaftLedgerError('ERR_LOG_CORRUPT', `repair did not remove the damage: ${again[0]!.reason} (${again[0]!.path} at offset ${again[0]!.offset})`);
 }
 
-export function groupDir(dir: string, group: number): string {
-  return join(dir, `group-${group}`);
-}
-
 export class ReplicaServer {
   readonly config: ServerConfig;
-  readonly ledgers = new Map<number, Ledger>();
-  readonly #transport: PeerTransport;
+  readonly #groups: GroupSet;
   readonly #clients: ClientListener | undefined;
-  readonly #log: (line: string) => void;
   #closing: Promise<void> | undefined;
 
-  private constructor(config: ServerConfig, options: ReplicaServerOptions) {
+  private constructor(config: ServerConfig, groups: GroupSet, options: ReplicaServerOptions) {
     this.config = config;
-    this.#log = options.log ?? (() => {});
-    const peers: Record<string, string> = {};
-    for (const [id, p] of Object.entries(config.peers)) if (id !== config.id) peers[id] = p.raft;
-    this.#transport = new PeerTransport({
-      id: config.id,
-      listen: parseHostPort(config.peers[config.id]!.raft),
-      peers,
-      handshake: { clusterId: config.clusterId, segmentSizeBytes: config.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
-      onMessage: (group, message) => this.ledgers.get(group)?.receive(message),
-      log: (line) => this.#log(`[${config.id}] transport: ${line}`),
-    });
+    this.#groups = groups;
     if (options.noClientPort !== true) {
       const { host, port } = parseHostPort(config.peers[config.id]!.client);
       this.#clients = new ClientListener({
         host,
         port,
-        ledgerFor: (group) => this.ledgers.get(group),
-        log: (line) => this.#log(`[${config.id}] ${line}`),
+        ledgerFor: (group) => groups.ledger(group),
+        log: (line) => options.log?.(`[${config.id}] ${line}`),
       });
     }
   }
 
   static async start(config: ServerConfig, options: ReplicaServerOptions = {}): Promise<ReplicaServer> {
-    const server = new ReplicaServer(config, options);
+    const log = options.log ?? (() => {});
+    const groups = Array.from({ length: config.groups }, (_, g) => g);
+    for (const group of groups) {
+      await checkLogAtStartup(groupDir(config.dir, group), options.repair === true, (line) => log(`[${config.id}] group ${group}: ${line}`));
+    }
+    const peers: Record<string, string> = {};
+    const clientAddresses: Record<string, string> = {};
+    for (const [id, p] of Object.entries(config.peers)) {
+      clientAddresses[id] = p.client;
+      if (id !== config.id) peers[id] = p.raft;
+    }
+    const set = await GroupSet.open(
+      {
+        dir: config.dir,
+        id: config.id,
+        members: Object.keys(config.peers),
+        clientAddresses,
+        listen: config.peers[config.id]!.raft,
+        peers,
+        clusterId: config.clusterId,
+        durability: config.durability,
+        segmentSizeBytes: config.segmentSizeBytes,
+        tickMs: config.tickMs,
+        heartbeatTicks: config.heartbeatTicks,
+        electionTicks: config.electionTicks,
+      },
+      groups,
+      log,
+    );
+    const server = new ReplicaServer(config, set, options);
     try {
-      const members = Object.keys(config.peers);
-      const clientAddresses: Record<string, string> = {};
-      for (const [id, p] of Object.entries(config.peers)) clientAddresses[id] = p.client;
-      for (let group = 0; group < config.groups; group++) {
-        await checkLogAtStartup(groupDir(config.dir, group), options.repair === true, (line) => server.#log(`[${config.id}] group ${group}: ${line}`));
-        const ledger = await Ledger.open({
-          dir: groupDir(config.dir, group),
-          id: config.id,
-          members,
-          clientAddresses,
-          group,
-          link: { send: (message) => server.#transport.send(group, message) },
-          durability: config.durability,
-          ...(config.segmentSizeBytes !== undefined ? { segmentSizeBytes: config.segmentSizeBytes } : {}),
-          ...(config.tickMs !== undefined ? { tickMs: config.tickMs } : {}),
-          ...(config.heartbeatTicks !== undefined ? { heartbeatTicks: config.heartbeatTicks } : {}),
-          ...(config.electionTicks !== undefined ? { electionTicks: config.electionTicks } : {}),
-          onLog: (line) => server.#log(line),
-        });
-        ledger.on('error', (error) => server.#log(`[${config.id}] group ${group} stopped: ${error.message}`));
-        server.ledgers.set(group, ledger);
-      }
-      await server.#transport.start();
       await server.#clients?.listen();
     } catch (error) {
       await server.close();
@@ -149,13 +138,16 @@ export class ReplicaServer {
     return server;
   }
 
+  /** The Ledger of `group`, if this server hosts it. */
+  ledger(group: number): Ledger | undefined {
+    return this.#groups.ledger(group);
+  }
+
   /** Close the client port, the ledgers (flushing them) and the transport. Idempotent. */
   close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
-    this.#closing = (async () => {
+    this.#closing ??= (async () => {
       await this.#clients?.close();
-      await Promise.allSettled([...this.ledgers.values()].map((l) => l.close()));
-      await this.#transport.close();
+      await this.#groups.close();
     })();
     return this.#closing;
   }
