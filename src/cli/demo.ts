@@ -7,7 +7,7 @@ import { groupDir } from '../replica/group-set.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { AckLog } from './ack-log.js';
 import { runLoad } from '../cluster/load.js';
-import { viewCluster, waitForLeader } from '../cluster/cluster-status.js';
+import { waitForLeader, waitForViews } from '../cluster/cluster-status.js';
 import { intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
 export const demoCommand: Command = {
@@ -92,27 +92,14 @@ Options:
       const restartAt = performance.now();
       await cluster.startServer(victim);
       const target = acked.lastIndex;
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const views = await viewCluster(client);
-        const mine = views.find((v) => v.id === victim);
-        if (mine?.commitIndex !== undefined && mine.commitIndex >= target) {
-          out(`${victim} caught up to index ${mine.commitIndex} in ${(performance.now() - restartAt).toFixed(0)} ms`);
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`${victim} did not catch up within 60 s`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const views = await waitForViews(client, (v) => (v.find((r) => r.id === victim)?.commitIndex ?? 0) >= target, 60_000, `${victim} did not catch up`);
+      out(`${victim} caught up to index ${views.find((r) => r.id === victim)!.commitIndex} in ${(performance.now() - restartAt).toFixed(0)} ms`);
 
       out('phase 3: appending with all three replicas back');
       await runLoad({ client, concurrency, sizeBytes, durationMs: phaseMs / 2, onAck, onProgress: progress('phase 3'), unique: true });
       endProgress();
       const last = acked.lastIndex;
-      const waitDeadline = Date.now() + 30_000;
-      while ((await viewCluster(client)).some((v) => (v.commitIndex ?? 0) < last)) {
-        if (Date.now() > waitDeadline) throw new Error('replicas did not all commit the last acknowledged entry within 30 s');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitForViews(client, (v) => v.length > 0 && v.every((r) => (r.commitIndex ?? 0) >= last), 30_000, 'replicas did not all commit the last acknowledged entry');
       await client.close();
       client = undefined;
       await cluster.stop();

@@ -38,12 +38,27 @@ export function leaderOf(views: ReplicaView[]): ReplicaView | undefined {
   return views.filter((v) => v.role === 'leader').sort((a, b) => (b.term ?? 0) - (a.term ?? 0))[0];
 }
 
-export async function waitForLeader(client: Client, timeoutMs: number, exclude?: string, group = 0): Promise<ReplicaView> {
+/** Poll every replica's view (every 20 ms) until `done(views)` holds and return those views; throws `${what} within ${timeoutMs} ms` otherwise. */
+export async function waitForViews(client: Client, done: (views: ReplicaView[]) => boolean, timeoutMs: number, what: string, group = 0): Promise<ReplicaView[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const leader = leaderOf(await viewCluster(client, group).catch(() => []));
-    if (leader !== undefined && leader.id !== exclude) return leader;
-    if (Date.now() > deadline) throw new Error(`no leader within ${timeoutMs} ms`);
+    const views = await viewCluster(client, group).catch(() => []);
+    if (done(views)) return views;
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export async function waitForLeader(client: Client, timeoutMs: number, exclude?: string, group = 0): Promise<ReplicaView> {
+  const views = await waitForViews(
+    client,
+    (v) => {
+      const leader = leaderOf(v);
+      return leader !== undefined && leader.id !== exclude;
+    },
+    timeoutMs,
+    'no leader',
+    group,
+  );
+  return leaderOf(views)!;
 }
