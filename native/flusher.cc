@@ -318,12 +318,14 @@ bool Flusher::PrefaultStep(Job& j, Done& d) {
     const uint64_t to = std::min(j.offset + j.length, from + kPrefaultStep);
     std::lock_guard<std::mutex> lk(m.protMu);
     if (m.protReadOnly) {
-      finished = true;  // sealed meanwhile: nothing left to prepare for writing
+      finished = true;  // sealed meanwhile: nothing more will be written
     } else {
       const uint64_t a = from & ~(page - 1);
       int rc;
-#ifdef MADV_POPULATE_WRITE
-      do rc = madvise(m.base + a, to - a, MADV_POPULATE_WRITE);
+      // Bring the pages into the page cache (zero pages for unwritten extents, no I/O) so
+      // that the writer's pwrite finds them there. The mapping is read-only: populate for reading.
+#ifdef MADV_POPULATE_READ
+      do rc = madvise(m.base + a, to - a, MADV_POPULATE_READ);
       while (rc != 0 && errno == EINTR);
       if (rc != 0 && errno != EINVAL) {
         d.err = errno;
@@ -335,10 +337,9 @@ bool Flusher::PrefaultStep(Job& j, Done& d) {
       rc = -1;
 #endif
       if (rc != 0 && !finished) {
-        // Kernels before 5.14: fault each page in for writing with an atomic add of zero,
-        // which stores the value already there (safe on written pages too).
+        // Kernels before 5.14: fault each page in by reading one byte of it.
         for (uint64_t p = a; p < to; p += page) {
-          __atomic_fetch_add(reinterpret_cast<uint32_t*>(m.base + p), 0u, __ATOMIC_RELAXED);
+          (void)*reinterpret_cast<volatile const uint8_t*>(m.base + p);
         }
       }
       j.progress = to - j.offset;

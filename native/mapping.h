@@ -1,9 +1,17 @@
 // A mapped segment file, shared (std::shared_ptr) by the JS handle, zero-copy views and
-// background jobs: munmap happens when the last of them lets go.
+// background jobs: munmap (and close of the write descriptor) happens when the last of
+// them lets go.
+//
+// The mapping is always PROT_READ. Writes go through the file descriptor (pwrite), the
+// lmdb way: page-cache pages then never have writable page-table entries, so writeback
+// (msync, or the kernel's own) never has to write-protect them again, which costs a TLB
+// shootdown (an IPI to every CPU running this process) per page. Reads see pwrite's bytes
+// at once: both are the same page-cache pages.
 #pragma once
 
 #include <node_api.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -17,12 +25,13 @@ struct Mapping {
   uint8_t* base = nullptr;
   size_t size = 0;
   bool readOnly = false;
+  // O_RDWR descriptor for writes; -1 for read-only opens.
+  int fd = -1;
   std::string path;
 
-  // Serializes protection changes (seal/unseal) with the flusher thread touching pages
-  // (prefault), so that a page is never written while it is read-only.
+  // Serializes seal/unseal with the flusher thread's prefault, which stops once sealed.
   std::mutex protMu;
-  bool protReadOnly = false;  // guarded by protMu
+  bool protReadOnly = false;  // guarded by protMu: sealed (or opened read-only)
 
   // Set by the flusher thread after a failed msync; writes and flushes refuse from then on.
   std::atomic<bool> failed{false};
@@ -41,6 +50,7 @@ struct Mapping {
   Mapping& operator=(const Mapping&) = delete;
   ~Mapping() {
     if (base) munmap(base, size);
+    if (fd >= 0) close(fd);
   }
 };
 

@@ -1,6 +1,8 @@
 // NativeSegment: one preallocated, mmap'd segment file (see src/storage/native.ts).
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +55,50 @@ uint64_t GetSegmentSize(Napi::Env env, Napi::Value v) {
   const uint64_t size = GetUint(env, v, "sizeBytes");
   if (size == 0 || size > kMaxSegmentSize) ThrowRangeError(env, "sizeBytes must be between 1 and 2^46");
   return size;
+}
+
+// pwrite until done; 0 or an errno. A short write that makes no progress is ENOSPC.
+int PwriteAll(int fd, const uint8_t* data, uint64_t length, uint64_t offset) {
+  while (length > 0) {
+    const ssize_t n = pwrite(fd, data, length, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return ENOSPC;
+    data += n;
+    length -= static_cast<uint64_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return 0;
+}
+
+// pwritev of `iov` (consumed as it goes) in runs of at most IOV_MAX; 0 or an errno.
+int PwritevAll(int fd, std::vector<iovec>& iov, uint64_t offset) {
+  size_t first = 0;
+  while (first < iov.size()) {
+    if (iov[first].iov_len == 0) {
+      first++;
+      continue;
+    }
+    const int count = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
+    const ssize_t n = pwritev(fd, &iov[first], count, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return ENOSPC;
+    offset += static_cast<uint64_t>(n);
+    size_t left = static_cast<size_t>(n);
+    while (left > 0) {
+      const size_t take = std::min(left, iov[first].iov_len);
+      iov[first].iov_base = static_cast<uint8_t*>(iov[first].iov_base) + take;
+      iov[first].iov_len -= take;
+      left -= take;
+      if (iov[first].iov_len == 0) first++;
+    }
+  }
+  return 0;
 }
 
 void ViewFinalizer(napi_env /*env*/, void* /*data*/, void* hint) {
@@ -142,7 +188,8 @@ class Segment : public Napi::ObjectWrap<Segment> {
       const Bytes data = GetBytes(env, info[1], "data");
       CheckRange(env, offset, data.length, size_, "write");
       CheckWritable(env, m, "write");
-      if (data.length) std::memmove(m.base + offset, data.data, data.length);
+      const int err = PwriteAll(m.fd, data.data, data.length, offset);
+      if (err != 0) ThrowSys(env, err, "pwrite", path_);
       return env.Undefined();
     });
   }
@@ -155,21 +202,19 @@ class Segment : public Napi::ObjectWrap<Segment> {
       if (!info[1].IsArray()) ThrowTypeError(env, "chunks must be an array of Uint8Array");
       Napi::Array arr = info[1].As<Napi::Array>();
       const uint32_t n = arr.Length();
-      std::vector<Bytes> chunks;
-      chunks.reserve(n);
+      std::vector<iovec> iov;
+      iov.reserve(n);
       uint64_t total = 0;
       for (uint32_t i = 0; i < n; i++) {
-        chunks.push_back(GetBytes(env, arr.Get(i), "chunks[i]"));
-        total += chunks.back().length;
+        const Bytes b = GetBytes(env, arr.Get(i), "chunks[i]");
+        iov.push_back(iovec{b.data, static_cast<size_t>(b.length)});
+        total += b.length;
       }
       CheckRange(env, offset, total, size_, "writev");
       CheckWritable(env, m, "writev");
-      uint64_t o = offset;
-      for (const Bytes& b : chunks) {
-        if (b.length) std::memmove(m.base + o, b.data, b.length);
-        o += b.length;
-      }
-      return Napi::Number::New(env, static_cast<double>(o));
+      const int err = PwritevAll(m.fd, iov, offset);
+      if (err != 0) ThrowSys(env, err, "pwritev", path_);
+      return Napi::Number::New(env, static_cast<double>(offset + total));
     });
   }
 
@@ -196,8 +241,8 @@ class Segment : public Napi::ObjectWrap<Segment> {
       CheckRange(env, targetOffset, length, target.length, "readInto (target)");
       if (length == 0) return env.Undefined();
       uint8_t* dst = target.data + targetOffset;
-      // A target inside this (read-only) mapping, e.g. one of its views, would fault.
-      if (sealed_ && dst < m.base + size_ && m.base < dst + length) {
+      // A target inside this (always read-only) mapping, e.g. one of its views, would fault.
+      if (dst < m.base + size_ && m.base < dst + length) {
         ThrowCode(env, "ERR_SEALED", "readInto: the target is a read-only view of this segment");
       }
       std::memmove(dst, m.base + offset, length);
@@ -233,7 +278,6 @@ class Segment : public Napi::ObjectWrap<Segment> {
       Mapping& m = Open(env, "seal");
       if (sealed_) return env.Undefined();
       std::lock_guard<std::mutex> lk(m.protMu);
-      if (mprotect(m.base, m.size, PROT_READ) != 0) ThrowSys(env, errno, "mprotect", path_, "ERR_IO");
       m.protReadOnly = true;
       sealed_ = true;
       return env.Undefined();
@@ -252,7 +296,6 @@ class Segment : public Napi::ObjectWrap<Segment> {
                   "unseal: " + std::to_string(views) + " zero-copy view(s) of the segment are still alive: " + path_);
       }
       std::lock_guard<std::mutex> lk(m.protMu);
-      if (mprotect(m.base, m.size, PROT_READ | PROT_WRITE) != 0) ThrowSys(env, errno, "mprotect", path_, "ERR_IO");
       m.protReadOnly = false;
       sealed_ = false;
       return env.Undefined();
@@ -267,7 +310,13 @@ class Segment : public Napi::ObjectWrap<Segment> {
       const uint64_t length = GetUint(env, info[1], "length");
       CheckRange(env, offset, length, size_, "zero");
       CheckWritable(env, m, "zero");
-      if (length) std::memset(m.base + offset, 0, length);
+      static const uint8_t kZeros[64 * 1024] = {};
+      for (uint64_t done = 0; done < length;) {
+        const uint64_t n = std::min<uint64_t>(length - done, sizeof kZeros);
+        const int err = PwriteAll(m.fd, kZeros, n, offset + done);
+        if (err != 0) ThrowSys(env, err, "pwrite", path_);
+        done += n;
+      }
       return env.Undefined();
     });
   }
@@ -401,11 +450,11 @@ Napi::Value JsCreateSegment(const Napi::CallbackInfo& info) {
     do rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
     while (rc == EINTR);
     if (rc != 0) failAndUnlink(rc, "fallocate");
-    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* p = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) failAndUnlink(errno, "mmap");
-    close(fd);  // the mapping keeps the file
     SegmentInit init;
     init.map = std::make_shared<Mapping>();
+    init.map->fd = fd;  // owned by the mapping from here
     init.map->base = static_cast<uint8_t*>(p);
     init.map->size = size;
     init.map->path = path;
@@ -432,7 +481,9 @@ Napi::Value JsOpenSegment(const Napi::CallbackInfo& info) {
     if (fd < 0) ThrowSys(env, errno, "open", path);
     struct FdCloser {
       int fd;
-      ~FdCloser() { close(fd); }
+      ~FdCloser() {
+        if (fd >= 0) close(fd);
+      }
     } closer{fd};
     struct stat st;
     if (fstat(fd, &st) != 0) ThrowSys(env, errno, "fstat", path);
@@ -462,11 +513,15 @@ Napi::Value JsOpenSegment(const Napi::CallbackInfo& info) {
       do rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
       while (rc == EINTR);
       if (rc != 0) ThrowSys(env, rc, "fallocate", path);
-      p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      p = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
       if (p == MAP_FAILED) ThrowSys(env, errno, "mmap", path);
     }
     SegmentInit init;
     init.map = std::make_shared<Mapping>();
+    if (!readOnly) {
+      init.map->fd = closer.fd;  // owned by the mapping from here
+      closer.fd = -1;
+    }
     init.map->base = static_cast<uint8_t*>(p);
     init.map->size = size;
     init.map->path = path;

@@ -165,6 +165,8 @@ export class RaftCore {
   private prevSs: SoftState;
   private outstanding: Ready | null = null;
   private readonly matchBuf: Float64Array;
+  /** 0: nothing owed; 1: new entries owed to the followers; 2: entries or at least the commit index (see oweBroadcast). */
+  private broadcastOwed: 0 | 1 | 2 = 0;
 
   constructor(cfg: RaftConfig) {
     this.settings = resolveConfig(cfg);
@@ -301,7 +303,7 @@ export class RaftCore {
       if (!(data instanceof Uint8Array)) throw new TypeError('raft: payloads must be Uint8Array');
       this.log.push({ index: first + i, term, type, data });
     }
-    this.bcastAppend(false);
+    this.oweBroadcast(false);
     return first;
   }
 
@@ -341,7 +343,7 @@ export class RaftCore {
   markDurable(index: number, term: number): void {
     if (!this.log.stableTo(index, term)) return;
     if (this._role === 'leader') {
-      if (this.maybeCommit()) this.bcastAppend(true);
+      if (this.maybeCommit()) this.oweBroadcast(true);
     } else if (this._role === 'follower' && this._lead !== NONE) {
       const a = Math.min(this.log.durable, this.verified);
       if (a > this.acked) this.sendAck(a);
@@ -399,6 +401,7 @@ export class RaftCore {
 
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
+    this.payBroadcast();
     const log = this.log;
     if (this.msgs.length > 0 || this.catchUps.length > 0 || log.inProgress < log.lastIndex()) return true;
     const hsCommit = log.committed < log.durable ? log.committed : log.durable;
@@ -480,6 +483,7 @@ export class RaftCore {
     this.votes.clear();
     this.verified = this.log.committed;
     this.acked = 0;
+    this.broadcastOwed = 0;
   }
 
   private becomeFollower(term: number, lead: NodeId): void {
@@ -754,7 +758,7 @@ export class RaftCore {
           }
           else if (pr.state === 'replicate') pr.freeLE(m.index);
           else if (pr.state === 'catchUp' && pr.match + 1 >= pr.catchUpFrom) pr.becomeProbe();
-          if (this.maybeCommit()) this.bcastAppend(true);
+          if (this.maybeCommit()) this.oweBroadcast(true);
           else this.sendAppends(pr, false);
           if (this.transferee === m.from && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
         }
@@ -830,6 +834,24 @@ export class RaftCore {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Proposals and commit advances do not message the followers at once: they owe one
+   * broadcast, paid when the driver next asks for a Ready. Everything proposed, and every
+   * commit advance, between two Readies then leaves as one append per follower instead of
+   * one per proposal or per ack (the driver asks once per event-loop turn).
+   */
+  private oweBroadcast(sendIfEmpty: boolean): void {
+    const level: 1 | 2 = sendIfEmpty ? 2 : 1;
+    if (level > this.broadcastOwed) this.broadcastOwed = level;
+  }
+
+  private payBroadcast(): void {
+    const owed = this.broadcastOwed;
+    if (owed === 0) return;
+    this.broadcastOwed = 0;
+    if (this._role === 'leader') this.bcastAppend(owed === 2);
   }
 
   private bcastAppend(sendIfEmpty: boolean): void {

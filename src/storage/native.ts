@@ -98,9 +98,13 @@ export interface NativeSegment {
   /** Number of zero-copy views still alive (not yet garbage-collected). */
   readonly liveViews: number;
 
-  /** Copy `data` into the mapping at `offset`. Throws ERR_SEALED, ERR_CLOSED, ERR_IO (after a failed flush). */
+  /**
+   * Write `data` at `offset` (pwrite: the mapping itself is always read-only, so writeback never
+   * has to write-protect pages again; reads through the mapping see the bytes at once).
+   * Throws ERR_SEALED, ERR_CLOSED, ERR_IO (after a failed flush, or a failed pwrite), ERR_NO_SPACE.
+   */
   write(offset: number, data: Uint8Array): void;
-  /** Copy the chunks back to back from `offset`; returns the offset just past the last byte. */
+  /** Write the chunks back to back from `offset` (pwritev); returns the offset just past the last byte. */
   writev(offset: number, chunks: readonly Uint8Array[]): number;
   /** A fresh Buffer holding a copy of [offset, offset+length). */
   read(offset: number, length: number): Buffer;
@@ -111,11 +115,11 @@ export interface NativeSegment {
    * The mapping stays alive (close() defers munmap) until every view is garbage-collected.
    */
   view(offset: number, length: number): Buffer;
-  /** Make the mapping read-only (mprotect PROT_READ). Idempotent. */
+  /** Refuse writes from now on, allowing zero-copy views. Idempotent. */
   seal(): void;
   /** Unseal for a rare rewrite (truncateSuffix into a sealed segment); ERR_SEALED if views live. */
   unseal(): void;
-  /** memset 0 over [offset, offset+length). ERR_SEALED when sealed. */
+  /** Write zeros over [offset, offset+length). ERR_SEALED when sealed. */
   zero(offset: number, length: number): void;
   /**
    * Durably store [offset, offset+length) (msync MS_SYNC) on the flusher thread. Requests
@@ -126,8 +130,8 @@ export interface NativeSegment {
    */
   flush(offset: number, length: number): Promise<void>;
   /**
-   * Touch every page of [offset, offset+length) (default: the whole segment) for writing on a
-   * background thread (MADV_POPULATE_WRITE, or an atomic add of 0 per page: contents unchanged).
+   * Bring every page of [offset, offset+length) (default: the whole segment) into the page cache
+   * on a background thread (MADV_POPULATE_READ, or one read per page), so that writes find them.
    */
   prefault(offset?: number, length?: number): Promise<void>;
   /** Walk records in [start, end) of the mapping; basePos defaults to the segment's own base. */

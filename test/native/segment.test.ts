@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, statSync, writeFileSync, ftruncateSync, existsSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync, ftruncateSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { native, type NativeSegment } from '../../src/storage/native.js';
@@ -133,6 +133,26 @@ describe('NativeSegment I/O', () => {
     const big = randomBytes(rand, 100);
     seg.write(0, big.subarray(10, 20));
     expect(seg.read(0, 10).equals(big.subarray(10, 20))).toBe(true);
+  });
+
+  it('the mapping is never writable: writes go through the file (no write-protect TLB shootdowns at writeback)', () => {
+    const path = fresh();
+    const s = native.createSegment(path, SIZE);
+    try {
+      s.write(0, Buffer.from('written through the descriptor'));
+      expect(s.read(0, 30).toString()).toBe('written through the descriptor');
+      // The bytes are in the file itself (same page cache), not only in a private copy.
+      const fd = openSync(path, 'r');
+      const fromFile = Buffer.alloc(30);
+      readSync(fd, fromFile, 0, 30, 0);
+      closeSync(fd);
+      expect(fromFile.toString()).toBe('written through the descriptor');
+      const maps = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.endsWith(path));
+      expect(maps.length).toBeGreaterThan(0);
+      for (const line of maps) expect(line.split(/\s+/)[1]).toBe('r--s');
+    } finally {
+      void s.close();
+    }
   });
 
   it('writev copies chunks back to back and returns the end offset', () => {

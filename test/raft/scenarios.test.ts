@@ -100,6 +100,33 @@ describe('election (§5.2, §5.4.1)', () => {
 });
 
 describe('log replication (§5.3)', () => {
+  it('proposals and commit advances between two Readies leave as one append per follower', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.deliverAll();
+    const a = c.core('a');
+    // Three proposals in one turn of the driver, no Ready in between.
+    for (const p of ['x', 'y', 'z']) a.propose([enc(p)]);
+    c.node('a').drain();
+    const appends = c.queue.filter((m): m is AppendMessage => m.type === 'append' && m.from === 'a');
+    expect(appends.map((m) => m.to).sort()).toEqual(['b', 'c']);
+    for (const m of appends) expect(m.entries.map((e) => new TextDecoder().decode(e.data))).toEqual(['x', 'y', 'z']);
+    // Both acks arrive before the next Ready: one commit broadcast, not one per ack.
+    for (const f of ['b', 'c']) c.deliverOne(isApp('a', f));
+    c.node('b').drain();
+    c.node('c').drain();
+    const acks = c.queue.filter((m) => m.type === 'appendResp' && m.to === 'a');
+    expect(acks).toHaveLength(2);
+    for (const m of acks) {
+      c.queue.splice(c.queue.indexOf(m), 1);
+      a.step(m);
+    }
+    c.node('a').drain();
+    const commits = c.queue.filter((m): m is AppendMessage => m.type === 'append' && m.from === 'a');
+    expect(commits.map((m) => m.to).sort()).toEqual(['b', 'c']);
+    for (const m of commits) expect(m.commit).toBe(a.lastIndex);
+  });
+
   it('log matching: a follower rejects an append whose prevIndex/prevTerm it does not have', () => {
     const c = new TestCluster(['a', 'b', 'c']);
     c.elect('a');
