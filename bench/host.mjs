@@ -4,10 +4,12 @@
 // through the main-thread API; reports appends/s and the main thread's event-loop delay
 // (p99, perf_hooks.monitorEventLoopDelay) under that load. With all three nodes in one
 // process, W = 0 runs every Raft group of every node on one thread, so this measures what
-// worker threads add on this machine.
+// worker threads add on this machine. Beside the figures: the CPU the process used (cores,
+// and microseconds per append, all threads) and context switches per append (all threads,
+// from /proc/self/task): what a worker thread costs shows there.
 //   node bench/host.mjs [--groups 8] [--workers 0,2] [--seconds 5] [--durability memory] [--concurrency 128]
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LedgerHost } from '../dist/host/index.js';
@@ -23,6 +25,26 @@ const seconds = Number(arg('seconds', '5'));
 const durability = arg('durability', 'memory');
 const concurrency = Number(arg('concurrency', '128'));
 const IDS = ['a', 'b', 'c'];
+
+/** Voluntary + involuntary context switches of every thread of this process so far (Linux; 0 elsewhere). */
+function contextSwitches() {
+  let total = 0;
+  let tasks = [];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return 0;
+  }
+  for (const t of tasks) {
+    try {
+      const status = readFileSync(`/proc/self/task/${t}/status`, 'utf8');
+      for (const m of status.matchAll(/ctxt_switches:\s+(\d+)/g)) total += Number(m[1]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return total;
+}
 
 async function run(workers) {
   const dir = mkdtempSync(join(tmpdir(), 'raftledger-bench-host-'));
@@ -65,10 +87,26 @@ async function run(workers) {
     const delay = monitorEventLoopDelay({ resolution: 1 });
     delay.enable();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const switches0 = contextSwitches();
     const { ops, errors } = await load(seconds * 1000);
     const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const switches = contextSwitches() - switches0;
     delay.disable();
-    return { workers, groups, durability, concurrency, opsPerSec: Math.round(ops / elapsed), errors, loopDelayP99Ms: Number((delay.percentile(99) / 1e6).toFixed(2)) };
+    const cpuUs = cpu.user + cpu.system;
+    return {
+      workers,
+      groups,
+      durability,
+      concurrency,
+      opsPerSec: Math.round(ops / elapsed),
+      errors,
+      loopDelayP99Ms: Number((delay.percentile(99) / 1e6).toFixed(2)),
+      cpuCores: Number((cpuUs / 1e6 / elapsed).toFixed(2)),
+      cpuUsPerAppend: Number((cpuUs / Math.max(ops, 1)).toFixed(1)),
+      contextSwitchesPerAppend: Number((switches / Math.max(ops, 1)).toFixed(2)),
+    };
   } finally {
     await Promise.all(hosts.map((h) => h.close()));
     rmSync(dir, { recursive: true, force: true });
@@ -82,4 +120,4 @@ for (const w of workerCounts) {
   console.log(JSON.stringify(r));
 }
 const base = results.find((r) => r.workers === 0);
-if (base !== undefined) for (const r of results) if (r !== base) console.log(`W=${r.workers} vs W=0 at G=${groups}: ${(r.opsPerSec / base.opsPerSec).toFixed(2)}x throughput; main-thread loop delay p99 ${r.loopDelayP99Ms} ms (W=0: ${base.loopDelayP99Ms} ms)`);
+if (base !== undefined) for (const r of results) if (r !== base) console.log(`W=${r.workers} vs W=0 at G=${groups}: ${(r.opsPerSec / base.opsPerSec).toFixed(2)}x throughput; main-thread loop delay p99 ${r.loopDelayP99Ms} ms (W=0: ${base.loopDelayP99Ms} ms); CPU ${r.cpuUsPerAppend} us/append on ${r.cpuCores} cores (W=0: ${base.cpuUsPerAppend} on ${base.cpuCores}); context switches/append ${r.contextSwitchesPerAppend} (W=0: ${base.contextSwitchesPerAppend})`);
