@@ -4,10 +4,8 @@
  */
 import { ClientListener, type LedgerRouter } from '../replica/client-listener.js';
 import type { ServerConfig } from '../replica/config.js';
-import { checkLogAtStartup } from '../replica/server.js';
 import { parseHostPort } from '../transport/address.js';
 import { LedgerHost } from './ledger-host.js';
-import { groupDir } from '../replica/group-set.js';
 
 export class HostServer {
   readonly config: ServerConfig;
@@ -28,12 +26,9 @@ export class HostServer {
     this.#clients = new ClientListener({ host: h, port, router, log: (line) => log(`[${config.id}] ${line}`) });
   }
 
-  /** `repair`: as ReplicaServer (checkLogAtStartup on every group before the workers open them). */
+  /** `repair`: as ReplicaServer; the startup check of every group runs on the worker threads, in parallel (LedgerHost startupCheck). */
   static async start(config: ServerConfig, options: { log?: (line: string) => void; repair?: boolean } = {}): Promise<HostServer> {
     const log = options.log ?? (() => {});
-    for (let group = 0; group < config.groups; group++) {
-      await checkLogAtStartup(groupDir(config.dir, group), options.repair === true, (line) => log(`[${config.id}] group ${group}: ${line}`));
-    }
     const host = await LedgerHost.open({
       dir: config.dir,
       id: config.id,
@@ -46,6 +41,7 @@ export class HostServer {
       tickMs: config.tickMs,
       heartbeatTicks: config.heartbeatTicks,
       electionTicks: config.electionTicks,
+      startupCheck: options.repair === true ? 'repair' : 'verify',
       log,
     });
     const server = new HostServer(config, host, log);

@@ -10,6 +10,10 @@
  * - Calls to one worker in one event-loop turn travel as one message (channel.ts); payloads
  *   are moved, not cloned (payloads.ts); errors cross as plain objects and are rebuilt as
  *   RaftLedgerError (protocol.ts).
+ * - Startup check (startupCheck 'verify' | 'repair'): before any group opens, every group's
+ *   log gets the server's startup check (checkLogAtStartup: recovery plus a full CRC
+ *   verify), as short piscina tasks spread over the worker threads (on the calling thread
+ *   with workers: 0). A damaged log fails open() with ERR_LOG_CORRUPT unless repairing.
  * - A worker that throws or exits is reported ('workerExit' event and a log line naming its
  *   groups); calls waiting on it reject with ERR_UNAVAILABLE (retriable); it is restarted
  *   (backoff 100 ms doubling to 5 s while restarts keep failing) and its groups reopen from
@@ -25,8 +29,10 @@ import type { PeerAddresses } from '../replica/config.js';
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type GroupStatus, type ShardConfig } from './shard.js';
 import { checkPortPlan, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
-import type { HostRequest, WireAppendAck, WireEntry } from './protocol.js';
-import type { WorkerTask } from './worker.js';
+import { fromWireError, type HostRequest, type WireAppendAck, type WireEntry } from './protocol.js';
+import type { CheckResult, CheckTask, WorkerTask } from './worker.js';
+import { checkLogAtStartup } from '../replica/startup-check.js';
+import { groupDir } from '../replica/group-set.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
@@ -45,6 +51,12 @@ export interface LedgerHostOptions {
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
+  /**
+   * Check every group's log before opening it (default 'none'): 'verify' refuses a damaged
+   * log (ERR_LOG_CORRUPT naming file and offset), 'repair' cuts it at the damage (the leader
+   * sends the rest). Runs on the worker threads, in parallel, when workers > 0.
+   */
+  startupCheck?: 'none' | 'verify' | 'repair';
   log?: (line: string) => void;
 }
 
@@ -135,9 +147,18 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       groups = options.groups.map((g) => checkGroup(g, 'LedgerHost.open'));
     } else throw new TypeError('LedgerHost.open: groups must be a count or a list of group ids');
     for (const [id, p] of Object.entries(options.peers)) checkPortPlan(id, p.raft, p.client, options.workers);
+    const startupCheck = options.startupCheck ?? 'none';
+    if (startupCheck !== 'none' && startupCheck !== 'verify' && startupCheck !== 'repair') {
+      throw new RangeError(`LedgerHost.open: startupCheck must be 'none', 'verify' or 'repair', got ${JSON.stringify(startupCheck)}`);
+    }
     const host = new LedgerHost(options, groups);
     try {
       if (options.workers === 0) {
+        if (startupCheck !== 'none') {
+          for (const g of groups) {
+            await checkLogAtStartup(groupDir(options.dir, g), startupCheck === 'repair', (line) => host.#log(`[${options.id}] group ${g}: ${line}`));
+          }
+        }
         host.#local = await GroupShard.open(host.#shardConfig(0), host.#log);
       } else {
         host.#pool = new Piscina({
@@ -148,6 +169,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
           atomics: 'disabled',
           idleTimeout: Number.POSITIVE_INFINITY,
         });
+        if (startupCheck !== 'none') await host.#checkLogsOnWorkers(groups, startupCheck === 'repair');
         for (let w = 0; w < options.workers; w++) {
           host.#slots.push({ index: w, channel: undefined, state: 'starting', threadId: -1, restarts: 0, failuresInRow: 0, task: undefined, timer: undefined });
         }
@@ -159,6 +181,29 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       throw error;
     }
     return host;
+  }
+
+  /** The startup check of every group as short pool tasks (W at a time); the first damaged group (by id) fails open(). */
+  async #checkLogsOnWorkers(groups: readonly number[], repair: boolean): Promise<void> {
+    const pool = this.#pool!;
+    const o = this.#options;
+    const started = Date.now();
+    const results = await Promise.all(
+      groups.map(async (g) => {
+        const task: CheckTask = { dir: groupDir(o.dir, g), repair };
+        const r = (await pool.run(task, { name: 'checkGroupLog' })) as CheckResult;
+        for (const line of r.lines) this.#log(`[${o.id}] group ${g} (thread ${r.threadId}): ${line}`);
+        return { group: g, result: r };
+      }),
+    );
+    const threads = new Set(results.map((r) => r.result.threadId));
+    this.#log(`[${o.id}] startup check of ${groups.length} group log(s) on ${threads.size} worker thread(s) (${[...threads].join(',')}) took ${Date.now() - started} ms`);
+    const failed = results.filter((r) => r.result.error !== undefined).sort((a, b) => a.group - b.group)[0];
+    if (failed !== undefined) {
+      const e = fromWireError(failed.result.error!);
+      e.message = `group ${failed.group}: ${e.message}`;
+      throw e;
+    }
   }
 
   #shardConfig(worker: number): ShardConfig {

@@ -7,7 +7,8 @@
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { GroupShard, type ShardConfig } from './shard.js';
 import { packEntries } from './payloads.js';
-import { toWireError, type Call, type FromWorker, type Result, type ToWorker, type WireEntry } from './protocol.js';
+import { toWireError, type Call, type FromWorker, type Result, type ToWorker, type WireEntry, type WireError } from './protocol.js';
+import { checkLogAtStartup } from '../replica/startup-check.js';
 
 export interface WorkerTask {
   port: MessagePort;
@@ -80,4 +81,32 @@ export default async function runWorker(task: WorkerTask): Promise<string> {
     });
     post({ kind: 'ready', threadId, groups: shard.groups });
   });
+}
+
+export interface CheckTask {
+  /** The group's log directory. */
+  dir: string;
+  repair: boolean;
+}
+
+export interface CheckResult {
+  threadId: number;
+  lines: string[];
+  /** Set when the log is damaged (and not repaired) or could not be checked. */
+  error?: WireError;
+}
+
+/**
+ * A short task (piscina `name: 'checkGroupLog'`), run before the long-lived shard tasks
+ * start: the startup check of one group's log on this worker thread. Never throws: errors
+ * travel as WireError so that the main thread rebuilds them with their code.
+ */
+export async function checkGroupLog(task: CheckTask): Promise<CheckResult> {
+  const lines: string[] = [];
+  try {
+    await checkLogAtStartup(task.dir, task.repair, (line) => lines.push(line));
+    return { threadId, lines };
+  } catch (error) {
+    return { threadId, lines, error: toWireError(error) };
+  }
 }

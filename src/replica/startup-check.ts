@@ -1,0 +1,66 @@
+/**
+ * The startup check of a replica's log (one Raft group), run before the replica may vote:
+ * by `raftledger server` on the calling thread and by LedgerHost (startupCheck) as short
+ * piscina tasks on its worker threads.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { RaftLedgerError, isRaftLedgerError } from '../errors.js';
+import { SegmentedLog, verifyLog } from '../storage/index.js';
+
+const DAMAGE_KINDS = new Set(['record', 'gap', 'segment']);
+
+/**
+ * The startup check of one group's log, before the replica may vote: recovery (a torn tail
+ * is truncated; damage in the tail fails unless repairing) and then a full verification of
+ * every record's CRC, so that damage before the last checkpoint (which recovery trusts) is
+ * noticed too. Without `repair` any damage is ERR_LOG_CORRUPT; with it, the log is cut at
+ * the first entry that does not read back intact.
+ */
+export async function checkLogAtStartup(dir: string, repair: boolean, log: (line: string) => void = () => {}): Promise<void> {
+  if (!existsSync(join(dir, 'raftledger.json'))) return;
+  const advice = 'the replica refuses to start with a damaged log; run the server with --repair to truncate it at the damage and re-fetch the rest from the leader';
+  try {
+    const opened = await SegmentedLog.open({ dir, truncateCorrupt: repair, onNotice: (m) => log(`storage: ${m}`) });
+    await opened.close();
+  } catch (error) {
+    if (isRaftLedgerError(error) && error.code === 'ERR_LOG_CORRUPT' && !repair) {
+      throw new RaftLedgerError('ERR_LOG_CORRUPT', `${error.message}; ${advice}`, { cause: error });
+    }
+    throw error;
+  }
+  const report = await verifyLog(dir);
+  const damage = report.damage.filter((d) => DAMAGE_KINDS.has(d.kind));
+  if (damage.length === 0) return;
+  const first = damage[0]!;
+  if (!repair) {
+    throw new RaftLedgerError('ERR_LOG_CORRUPT', `${first.reason} (${first.path} at offset ${first.offset}${first.index !== undefined ? `, index ${first.index}` : ''}); ${advice}`);
+  }
+  const opened = await SegmentedLog.open({ dir, truncateCorrupt: true });
+  try {
+    // verify lists damage in log order and CRC-checked everything before the first one, so
+    // when it knows that entry's index the cut goes there; otherwise find the first entry
+    // that does not read back intact.
+    let bad = opened.lastIndex + 1;
+    if (first.index !== undefined) bad = Math.max(first.index, opened.firstIndex);
+    else {
+      for (let i = opened.firstIndex; i <= opened.lastIndex; i++) {
+        try {
+          opened.read(i);
+        } catch {
+          bad = i;
+          break;
+        }
+      }
+    }
+    if (bad <= opened.lastIndex) {
+      log(`repair: ${first.reason} (${first.path} at offset ${first.offset}); truncating the log from index ${bad} (had ${opened.firstIndex}..${opened.lastIndex}), the leader will send the rest`);
+      await opened.truncateSuffix(bad);
+      await opened.flush();
+    }
+  } finally {
+    await opened.close();
+  }
+  const again = (await verifyLog(dir)).damage.filter((d) => DAMAGE_KINDS.has(d.kind));
+  if (again.length > 0) throw new RaftLedgerError('ERR_LOG_CORRUPT', `repair did not remove the damage: ${again[0]!.reason} (${again[0]!.path} at offset ${again[0]!.offset})`);
+}
