@@ -155,9 +155,11 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     try {
       if (options.workers === 0) {
         if (startupCheck !== 'none') {
+          const started = Date.now();
           for (const g of groups) {
             await checkLogAtStartup(groupDir(options.dir, g), startupCheck === 'repair', (line) => host.#log(`[${options.id}] group ${g}: ${line}`));
           }
+          host.#log(`[${options.id}] startup check of ${groups.length} group log(s) on the calling thread took ${Date.now() - started} ms`);
         }
         host.#local = await GroupShard.open(host.#shardConfig(0), host.#log);
       } else {
