@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mapping.h"
+#include "sync-pool.h"
 
 namespace rl {
 
@@ -83,6 +84,9 @@ class Flusher {
 
   napi_threadsafe_function tsfn_ = nullptr;
   int jsPending_ = 0;  // JS thread: jobs enqueued and not yet settled
+
+  // The msyncs of one group commit, one per mapping, run concurrently (flusher thread only).
+  SyncPool syncers_{15};
 };
 
 // Promise helpers (JS thread).
