@@ -22,6 +22,7 @@ import { PeerTransport } from '../transport/peer-transport.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
 import { PendingAppends, type AppendAck } from './pending.js';
+import { everyMs } from './shared-interval.js';
 
 export type Durability = 'fsync' | 'memory';
 
@@ -141,7 +142,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   readonly #appendTimeoutMs: number;
   readonly #commitSaveIntervalMs: number;
   readonly #logLine: (line: string) => void;
-  readonly #timers: NodeJS.Timeout[] = [];
+  /** Unsubscribe functions of this ledger's shared timers (tick, background flush). */
+  readonly #timers: Array<() => void> = [];
 
   #held: HeldMessage[] = [];
   #hardStateSeq = 0;
@@ -277,10 +279,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   }
 
   #start(options: LedgerCoreOptions): void {
-    this.#timers.push(setInterval(() => this.#onTick(), this.tickMs));
+    this.#timers.push(everyMs(this.tickMs, () => this.#onTick()));
     if (this.durability === 'memory') {
       const every = positive('memoryFlushIntervalMs', options.memoryFlushIntervalMs, 5);
-      this.#timers.push(setInterval(() => this.#backgroundFlush(), every));
+      this.#timers.push(everyMs(every, () => this.#backgroundFlush()));
     }
     this.#processReady();
   }
@@ -559,7 +561,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         : new RaftLedgerError('ERR_LOG_FAILED', `replica ${this.id} stopped: ${error.message}`, { cause: error });
     this.#failed = failure;
     this.#logLine(`[${this.id}] ${failure.message}`);
-    for (const t of this.#timers) clearInterval(t);
+    for (const stop of this.#timers) stop();
     this.#pending.rejectAll(failure);
     if (this.listenerCount('error') > 0) this.emit('error', failure);
   }
@@ -795,7 +797,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
-    for (const t of this.#timers) clearInterval(t);
+    for (const stop of this.#timers) stop();
     this.#pending.rejectAll(new RaftLedgerError('ERR_CLOSED', 'the ledger closed before the append got its verdict'));
     const waiters = this.#commitWaiters;
     this.#commitWaiters = [];
