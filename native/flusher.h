@@ -1,4 +1,5 @@
-// The per-environment background thread: msync (group commit), prefault, atomic file
+// The per-environment background thread (rl-flusher): msync (group commit, one msync per
+// segment, run at once on SyncPool helpers), prefault, atomic file
 // replace and directory fsync. One per JS environment (main thread or worker); never the
 // libuv pool. Completions are delivered to the JS thread with a threadsafe function that
 // is referenced only while jobs are in flight, so an idle flusher never keeps a process alive.

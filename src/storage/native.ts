@@ -11,9 +11,12 @@
  * `TypeError` / `RangeError` (code ERR_INVALID_ARG / ERR_OUT_OF_RANGE).
  *
  * Threads: flush(), prefault(), close(), atomicWriteFile() and syncDirectory() run on
- * the addon's own background thread (one per JS environment, i.e. per worker thread),
- * never on the libuv pool and never on the event loop; their promises are settled on
- * the JS thread that created them. Nothing else blocks.
+ * the addon's own background thread (one per JS environment, i.e. per worker thread,
+ * named rl-flusher), never on the libuv pool and never on the event loop; the msyncs of
+ * one group commit over several segments run at once on up to 15 helper threads of that
+ * environment (rl-sync, started when first needed). Promises are settled on the JS
+ * thread that created them. write()/writev()/zero() are pwrite calls on the event loop's
+ * thread (page-cache copies; they do not wait for the disk). Nothing else blocks.
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
