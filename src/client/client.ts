@@ -49,6 +49,7 @@ import {
   type StatusOptions,
 } from './options.js';
 import { Pool } from './pool.js';
+import { DeadlineQueue } from './deadlines.js';
 
 export type { ConnectOptions, OpOptions, StatusOptions } from './options.js';
 
@@ -91,7 +92,8 @@ let establish: (client: Client) => Promise<void>;
 export class Client {
   readonly #options: ResolvedOptions;
   readonly #pool: Pool;
-  readonly #ops = new Set<Operation>();
+  /** Operations in progress, with their deadline (one timer for all of them). */
+  readonly #ops: DeadlineQueue<Operation>;
   #leader: string | undefined;
   /** The server most recently talked to successfully. */
   #current: string;
@@ -110,6 +112,7 @@ export class Client {
     const resolved = resolveOptions(options);
     this.#options = resolved;
     this.#current = resolved.servers[0]!;
+    this.#ops = new DeadlineQueue(resolved.deadlineMs, (op) => op.halt('deadline'));
     this.#pool = new Pool({
       connectTimeoutMs: resolved.connectTimeoutMs,
       requestTimeoutMs: resolved.requestTimeoutMs,
@@ -193,8 +196,7 @@ export class Client {
   /** Close every connection; operations in flight reject with ERR_CLOSED. Idempotent. */
   close(): Promise<void> {
     if (this.#closing === undefined) {
-      for (const op of this.#ops) op.halt('closed');
-      this.#ops.clear();
+      for (const op of this.#ops.drain()) op.halt('closed');
       this.#closing = this.#pool.close();
     }
     return this.#closing;
@@ -207,7 +209,7 @@ export class Client {
   /** Reach some server (round robin from the first) within the deadline; used by connect(). */
   async #establish(): Promise<void> {
     if (this.#closing !== undefined) throw closedError();
-    const op = new Operation(this.#options.deadlineMs, undefined);
+    const op = new Operation(undefined);
     this.#ops.add(op);
     const backoff = new Backoff();
     const { servers } = this.#options;
@@ -251,7 +253,7 @@ export class Client {
     if (options.signal?.aborted) {
       throw new RaftLedgerError('ERR_ABORTED', `${request.op} was aborted`, { cause: options.signal.reason, retriable: false });
     }
-    const op = new Operation(this.#options.deadlineMs, options.signal);
+    const op = new Operation(options.signal);
     this.#ops.add(op);
     const { pinned, once = false } = options;
     const backoff = new Backoff();

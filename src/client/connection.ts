@@ -24,6 +24,7 @@ import {
 } from '../transport/client-codec.js';
 import { FrameReader, protocolError, type Frame } from '../transport/frame.js';
 import { AttemptFailure } from './errors.js';
+import { DeadlineQueue } from './deadlines.js';
 
 /** A request before it has an id. */
 export type Request =
@@ -55,7 +56,6 @@ export class Exchange {
   sent = false;
   state = QUEUED;
   frame: Buffer | undefined;
-  timer: NodeJS.Timeout | undefined;
   resolve!: (response: ClientResponse) => void;
   reject!: (error: Error) => void;
   readonly #connection: Connection;
@@ -96,6 +96,8 @@ export class Connection {
   readonly #maxInFlight: number;
   readonly #onClose: ((connection: Connection) => void) | undefined;
   readonly #pending = new Map<number, Exchange>();
+  /** The request timeout of every pending exchange (one timer for all of them). */
+  readonly #timeouts: DeadlineQueue<Exchange>;
   #waiting: Exchange[] = [];
   #waitingHead = 0;
   #outbox: Exchange[] = [];
@@ -114,6 +116,7 @@ export class Connection {
   constructor(options: ConnectionOptions) {
     this.address = options.address;
     this.#requestTimeoutMs = options.requestTimeoutMs;
+    this.#timeouts = new DeadlineQueue(options.requestTimeoutMs, (exchange) => this.#onTimeout(exchange));
     this.#maxInFlight = options.maxInFlight;
     this.#onClose = options.onClose;
     this.#nextId = (options.firstId ?? 1) >>> 0;
@@ -211,6 +214,7 @@ export class Connection {
     const pending = [...this.#pending.values()];
     const waiting = this.#waiting.slice(this.#waitingHead);
     this.#pending.clear();
+    this.#timeouts.drain();
     this.#waiting = [];
     this.#waitingHead = 0;
     this.#outbox = [];
@@ -236,8 +240,7 @@ export class Connection {
   #settle(exchange: Exchange): void {
     if (exchange.state === PENDING) {
       this.#pending.delete(exchange.id);
-      clearTimeout(exchange.timer);
-      exchange.timer = undefined;
+      this.#timeouts.delete(exchange);
     }
     exchange.frame = undefined;
     exchange.state = DONE;
@@ -264,7 +267,7 @@ export class Connection {
     exchange.id = id;
     exchange.state = PENDING;
     this.#pending.set(id, exchange);
-    exchange.timer = setTimeout(() => this.#onTimeout(exchange), this.#requestTimeoutMs);
+    this.#timeouts.add(exchange);
     this.#outbox.push(exchange);
     if (this.#immediate === undefined && this.#connected && !this.#blocked) {
       this.#immediate = setImmediate(() => {
@@ -310,7 +313,6 @@ export class Connection {
   }
 
   #onTimeout(exchange: Exchange): void {
-    exchange.timer = undefined;
     if (exchange.state !== PENDING) return;
     const sent = exchange.sent;
     this.#settle(exchange);

@@ -1,8 +1,10 @@
 /**
  * The life of one client operation across its attempts: the total deadline,
  * the caller's AbortSignal and the client's close() all stop it, whatever it
- * is waiting for at the time (a response or a backoff sleep). It owns one
- * timer (the deadline) and at most one more (a sleep); dispose() clears both.
+ * is waiting for at the time (a response or a backoff sleep). The deadline is
+ * the client's (one DeadlineQueue for all operations calls halt('deadline'));
+ * an operation owns at most one timer (a sleep) and its abort listener, and
+ * dispose() removes the listener.
  */
 
 export type StopReason = 'deadline' | 'abort' | 'closed';
@@ -18,13 +20,11 @@ export class Stopped extends Error {
 export class Operation {
   readonly signal: AbortSignal | undefined;
   #stop: StopReason | undefined;
-  #timer: NodeJS.Timeout | undefined;
   #onAbort: (() => void) | undefined;
   #cancel: ((error: Error) => void) | undefined;
 
-  constructor(deadlineMs: number, signal: AbortSignal | undefined) {
+  constructor(signal: AbortSignal | undefined) {
     this.signal = signal;
-    this.#timer = setTimeout(() => this.halt('deadline'), deadlineMs);
     if (signal !== undefined) {
       if (signal.aborted) {
         this.halt('abort');
@@ -82,10 +82,8 @@ export class Operation {
     return this.wait(slept, () => clearTimeout(timer));
   }
 
-  /** Clear the deadline timer and the abort listener (the operation is over). */
+  /** Remove the abort listener (the operation is over). */
   dispose(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     if (this.#onAbort !== undefined) {
       this.signal?.removeEventListener('abort', this.#onAbort);
       this.#onAbort = undefined;

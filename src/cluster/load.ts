@@ -51,9 +51,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const pool = Buffer.alloc(Math.max(sizeBytes, 8) * 64);
   randomFillSync(pool);
   let seq = 0;
+  // Payloads are views of the random pool (the client never writes to a payload); only
+  // unique payloads, which differ from each other, get their own copy.
   const nextPayload = (): Buffer => {
     const start = (seq % 64) * Math.max(sizeBytes, 8);
-    const payload = Buffer.from(pool.subarray(start, start + sizeBytes));
+    const view = pool.subarray(start, start + sizeBytes);
+    const payload = options.unique === true && sizeBytes >= 8 ? Buffer.from(view) : view;
     if (options.unique === true && sizeBytes >= 8) payload.writeDoubleLE(seq, 0);
     seq++;
     return payload;
