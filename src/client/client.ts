@@ -94,7 +94,8 @@ export class Client {
   readonly #pool: Pool;
   /** Operations in progress, with their deadline (one timer for all of them). */
   readonly #ops: DeadlineQueue<Operation>;
-  #leader: string | undefined;
+  /** Raft group -> the address believed to lead it (groups are led by different servers). */
+  readonly #leaders = new Map<number, string>();
   /** The server most recently talked to successfully. */
   #current: string;
   #rr = 0;
@@ -120,9 +121,14 @@ export class Client {
     });
   }
 
-  /** Address ('host:port') currently believed to be the leader, if any. */
+  /** Address ('host:port') currently believed to lead the default group, if any. */
   get leader(): string | undefined {
-    return this.#leader;
+    return this.#leaders.get(this.#options.group);
+  }
+
+  /** Address ('host:port') currently believed to lead `group`, if any. */
+  leaderOf(group: number): string | undefined {
+    return this.#leaders.get(group);
   }
 
   /** The configured servers, canonical 'host:port'. */
@@ -257,7 +263,8 @@ export class Client {
     this.#ops.add(op);
     const { pinned, once = false } = options;
     const backoff = new Backoff();
-    let target = pinned ?? (request.op === 'status' ? this.#current : (this.#leader ?? this.#current));
+    const group = request.group;
+    let target = pinned ?? (request.op === 'status' ? this.#current : (this.#leaders.get(group) ?? this.#current));
     /** An append attempt may have committed without our knowing. */
     let unknown = false;
     let last: Error | undefined;
@@ -281,7 +288,7 @@ export class Client {
           if (error.sent && request.op === 'append') unknown = true;
           if (once) throw error;
           if (pinned === undefined) {
-            if (this.#leader === target) this.#leader = undefined;
+            if (this.#leaders.get(group) === target) this.#leaders.delete(group);
             target = this.#after(target);
           }
           await op.sleep(backoff.next());
@@ -290,7 +297,7 @@ export class Client {
 
         if (response.kind !== 'error') {
           if (pinned === undefined) this.#current = target;
-          if (request.op === 'append') this.#leader = target;
+          if (request.op === 'append') this.#leaders.set(group, target);
           return response;
         }
 
@@ -299,9 +306,9 @@ export class Client {
         if (once || (!error.retriable && error.code !== 'ERR_NOT_LEADER')) throw error;
         if (pinned === undefined && error.code === 'ERR_NOT_LEADER') {
           const hinted = tryAddress(error.leaderHint?.address);
-          if (this.#leader === target) this.#leader = undefined;
+          if (this.#leaders.get(group) === target) this.#leaders.delete(group);
           if (hinted !== undefined && hinted !== target) {
-            this.#leader = hinted;
+            this.#leaders.set(group, hinted);
             target = hinted;
             if (redirects++ === 0) continue; // the first redirect is immediate
           } else {

@@ -70,6 +70,31 @@ describe('round trips', () => {
     expect(a.requests.map((r) => r.group)).toEqual([7, 9]);
   });
 
+  it('remembers the leader of each group: groups led by different servers are not redirected again and again', async () => {
+    const logA = new FakeLog();
+    const logB = new FakeLog();
+    // Server a leads group 0 and redirects group 1 to b; b leads group 1 and redirects group 0 to a.
+    let aAddress = '';
+    let bAddress = '';
+    const a = await start((request, seen) => (request.group === 0 ? leader(logA, 'n1')(request, seen) : follower('n1', 'n2', bAddress)(request, seen)));
+    const b = await start((request, seen) => (request.group === 1 ? leader(logB, 'n2')(request, seen) : follower('n2', 'n1', aAddress)(request, seen)));
+    aAddress = a.address;
+    bAddress = b.address;
+    const client = await open({ servers: [a.address, b.address] });
+    for (let i = 0; i < 10; i++) {
+      await client.append(bytes(`g0-${i}`), { group: 0 });
+      await client.append(bytes(`g1-${i}`), { group: 1 });
+    }
+    expect(logA.entries.map(String)).toEqual(Array.from({ length: 10 }, (_, i) => `g0-${i}`));
+    expect(logB.entries.map(String)).toEqual(Array.from({ length: 10 }, (_, i) => `g1-${i}`));
+    // One redirect for group 1 (learned once), none for group 0.
+    expect(appends(a).filter((r) => r.group === 1)).toHaveLength(1);
+    expect(appends(b).filter((r) => r.group === 0)).toHaveLength(0);
+    expect(client.leaderOf(0)).toBe(a.address);
+    expect(client.leaderOf(1)).toBe(b.address);
+    expect(client.leader).toBe(a.address);
+  });
+
   it('status of a named server, and of every server', async () => {
     const log = new FakeLog();
     const a = await start(leader(log, 'n1'));
