@@ -20,7 +20,7 @@ const workerCounts = arg('workers', '0,2').split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'raftledger-bench-startup-'));
 
 async function open(workers, startupCheck, lines) {
-  const ports = await reserveNodePorts(['a'], Math.max(workers, 1));
+  const ports = await reserveNodePorts(['a'], workers);
   return LedgerHost.open({
     dir, id: 'a', workers, groups, durability: 'memory', segmentSizeBytes: 64 << 20, startupCheck,
     peers: { a: { raft: `127.0.0.1:${ports.a.raftPort}`, client: `127.0.0.1:${ports.a.clientPort}` } },

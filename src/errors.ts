@@ -10,6 +10,7 @@
 
 export type ErrorCode =
   | 'ERR_NOT_LEADER'
+  | 'ERR_MOVED' // this endpoint does not serve the group's data; leaderHint.address does (a server's worker port)
   | 'ERR_LOG_CORRUPT'
   | 'ERR_NO_SPACE'
   | 'ERR_IO'
@@ -31,6 +32,7 @@ export type ErrorCode =
 
 const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_NOT_LEADER',
+  'ERR_MOVED',
   'ERR_TIMEOUT',
   'ERR_OVERLOADED',
   'ERR_TRANSFER_IN_PROGRESS',

@@ -269,6 +269,7 @@ export class Client {
     let unknown = false;
     let last: Error | undefined;
     let redirects = 0;
+    let moves = 0;
     try {
       for (;;) {
         let response: ClientResponse;
@@ -304,7 +305,16 @@ export class Client {
         const error = fromWireError(response.error);
         last = error;
         if (once || (!error.retriable && error.code !== 'ERR_NOT_LEADER')) throw error;
-        if (pinned === undefined && error.code === 'ERR_NOT_LEADER') {
+        if (pinned === undefined && error.code === 'ERR_MOVED') {
+          // The server serves this group on another port (a worker's): go there now, and
+          // remember it as the group's address; a server that keeps moving us gets a backoff.
+          const hinted = tryAddress(error.leaderHint?.address);
+          if (hinted !== undefined && hinted !== target) {
+            this.#leaders.set(group, hinted);
+            target = hinted;
+            if (moves++ < 3) continue;
+          }
+        } else if (pinned === undefined && error.code === 'ERR_NOT_LEADER') {
           const hinted = tryAddress(error.leaderHint?.address);
           if (this.#leaders.get(group) === target) this.#leaders.delete(group);
           if (hinted !== undefined && hinted !== target) {

@@ -85,14 +85,17 @@ export class LocalCluster {
   async start(): Promise<void> {
     const { replicas, basePort = 0 } = this.#options;
     const specs: string[] = [];
-    // With workers W > 0 a server's worker w listens on its Raft port + w: reserve W consecutive ports.
-    const span = Math.max(1, this.#options.workers ?? 0);
+    // With workers W > 0 a server's worker w listens on its Raft port + w and serves clients
+    // on its client port + 1 + w (placement.ts): W consecutive Raft ports, W + 1 client ports.
+    const workers = this.#options.workers ?? 0;
+    const span = Math.max(1, workers);
+    const clientSpan = workers > 0 ? workers + 1 : 1;
     const ids = Array.from({ length: replicas }, (_, i) => `n${i}`);
-    const free = basePort > 0 ? undefined : await reserveNodePorts(ids, span);
+    const free = basePort > 0 ? undefined : await reserveNodePorts(ids, workers);
     for (let i = 0; i < replicas; i++) {
       const id = ids[i]!;
       const raftPort = free?.[id]?.raftPort ?? basePort + i * span;
-      const clientPort = free?.[id]?.clientPort ?? basePort + 100 + i;
+      const clientPort = free?.[id]?.clientPort ?? basePort + 100 + i * clientSpan;
       const raft = `127.0.0.1:${raftPort}`;
       const client = `127.0.0.1:${clientPort}`;
       const dir = join(this.#options.dir, id);

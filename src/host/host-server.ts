@@ -1,11 +1,14 @@
 /**
- * HostServer: a server process's worth of groups on worker threads: a LedgerHost plus the
- * client port on the main thread (which only routes). `raftledger server --workers N` (N > 0).
+ * HostServer: a server process's worth of groups on worker threads: a LedgerHost whose
+ * workers serve clients on their own ports (client port + 1 + w), plus the node's client
+ * port on the main thread, which answers status and sends data requests to the right
+ * worker with ERR_MOVED. `raftledger server --workers N` (N > 0).
  */
 import { ClientListener, type LedgerRouter } from '../replica/client-listener.js';
 import type { ServerConfig } from '../replica/config.js';
 import { parseHostPort } from '../transport/address.js';
 import { LedgerHost } from './ledger-host.js';
+import { workerClientAddress, workerFor } from './placement.js';
 
 export class HostServer {
   readonly config: ServerConfig;
@@ -22,6 +25,11 @@ export class HostServer {
       append: (group, payloads) => host.append(group, payloads, { copy: true }),
       read: (group, index) => host.read(group, index),
       status: (group) => host.status(group),
+      // Data requests go to the worker's own client port; this thread answers status only.
+      movedTo: (group, op) =>
+        op === 'status' || !host.hasGroup(group)
+          ? undefined
+          : { id: config.id, address: workerClientAddress(config.peers[config.id]!.client, workerFor(group, config.workers)) },
     };
     this.#clients = new ClientListener({ host: h, port, router, log: (line) => log(`[${config.id}] ${line}`) });
   }
@@ -42,6 +50,7 @@ export class HostServer {
       heartbeatTicks: config.heartbeatTicks,
       electionTicks: config.electionTicks,
       startupCheck: options.repair === true ? 'repair' : 'verify',
+      workerClientPorts: true,
       log,
     });
     const server = new HostServer(config, host, log);

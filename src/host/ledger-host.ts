@@ -28,7 +28,7 @@ import type { AppendAck } from '../replica/pending.js';
 import type { PeerAddresses } from '../replica/config.js';
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type GroupStatus, type ShardConfig } from './shard.js';
-import { checkPortPlan, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
+import { checkPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
 import { fromWireError, type HostRequest, type WireAppendAck, type WireEntry } from './protocol.js';
 import type { CheckResult, CheckTask, WorkerTask } from './worker.js';
 import { checkLogAtStartup } from '../replica/startup-check.js';
@@ -57,6 +57,13 @@ export interface LedgerHostOptions {
    * sends the rest). Runs on the worker threads, in parallel, when workers > 0.
    */
   startupCheck?: 'none' | 'verify' | 'repair';
+  /**
+   * Worker w also serves network clients for its own groups on the node's client port + 1 + w
+   * (placement.ts), so client traffic never crosses the main thread; Raft leader hints then
+   * name those ports. The owner of the main client port (HostServer) answers data requests
+   * with ERR_MOVED. Needs workers > 0 and W + 1 free client ports. Default false.
+   */
+  workerClientPorts?: boolean;
   log?: (line: string) => void;
 }
 
@@ -146,7 +153,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     } else if (Array.isArray(options.groups)) {
       groups = options.groups.map((g) => checkGroup(g, 'LedgerHost.open'));
     } else throw new TypeError('LedgerHost.open: groups must be a count or a list of group ids');
-    for (const [id, p] of Object.entries(options.peers)) checkPortPlan(id, p.raft, p.client, options.workers);
+    if (options.workerClientPorts === true && options.workers === 0) throw new RangeError('LedgerHost.open: workerClientPorts needs workers > 0');
+    for (const [id, p] of Object.entries(options.peers)) checkPortPlan(id, p.raft, p.client, options.workers, options.workerClientPorts === true);
     const startupCheck = options.startupCheck ?? 'none';
     if (startupCheck !== 'none' && startupCheck !== 'verify' && startupCheck !== 'repair') {
       throw new RangeError(`LedgerHost.open: startupCheck must be 'none', 'verify' or 'repair', got ${JSON.stringify(startupCheck)}`);
@@ -213,8 +221,9 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     const W = o.workers;
     const clientAddresses: Record<string, string> = {};
     const peers: Record<string, string> = {};
+    const perWorkerClients = o.workerClientPorts === true && W > 0;
     for (const [id, p] of Object.entries(o.peers)) {
-      clientAddresses[id] = p.client;
+      clientAddresses[id] = perWorkerClients ? workerClientAddress(p.client, worker) : p.client;
       if (id !== o.id) peers[id] = workerRaftAddress(p.raft, worker);
     }
     const config: ShardConfig = {
@@ -233,6 +242,10 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       heartbeatTicks: o.heartbeatTicks,
       electionTicks: o.electionTicks,
     };
+    if (perWorkerClients) {
+      const nodeClient = o.peers[o.id]!.client;
+      config.clients = { listen: workerClientAddress(nodeClient, worker), nodeClient, workers: W };
+    }
     return config;
   }
 

@@ -9,7 +9,11 @@
  *    not a Raft endpoint at all; a node needs W consecutive Raft ports
  *    [raftPort, raftPort + W - 1], none of them its client port;
  *  - worker w's handshake cluster id is `<clusterId>/w<w>of<W>`, so a connection that
- *    lands on the wrong worker, or between nodes configured with different W, is refused.
+ *    lands on the wrong worker, or between nodes configured with different W, is refused;
+ *  - with per-worker client ports (HostServer), worker w also serves clients on the node's
+ *    client port + 1 + w, for its own groups; the main thread's client port answers data
+ *    requests with ERR_MOVED and that address. A node then needs W + 1 consecutive client
+ *    ports [clientPort, clientPort + W], none of them a Raft port.
  */
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 
@@ -25,17 +29,31 @@ export function workerRaftAddress(raft: string, worker: number): string {
   return formatHostPort({ host, port: p });
 }
 
+/** The client address worker `worker` of a node serves, given the node's (main-thread) client address. */
+export function workerClientAddress(client: string, worker: number): string {
+  const { host, port } = parseHostPort(client);
+  const p = port + 1 + worker;
+  if (p > 65535) throw new RangeError(`client port ${port} + 1 + worker ${worker} is out of range`);
+  return formatHostPort({ host, port: p });
+}
+
 export function workerClusterId(clusterId: string, worker: number, workers: number): string {
   return workers <= 0 ? clusterId : `${clusterId}/w${worker}of${workers}`;
 }
 
-/** A node's worker ports [raft, raft + workers - 1] must not include its client port. */
-export function checkPortPlan(id: string, raft: string, client: string, workers: number): void {
+/**
+ * A node's Raft ports [raft, raft + max(1, W) - 1] and client ports [client, client + C - 1]
+ * (C = W + 1 with per-worker client ports, else 1) must be in range and must not overlap.
+ */
+export function checkPortPlan(id: string, raft: string, client: string, workers: number, workerClientPorts = false): void {
   const r = parseHostPort(raft);
   const c = parseHostPort(client);
-  const span = Math.max(1, workers);
-  if (r.port + span - 1 > 65535) throw new RangeError(`node ${id}: raft ports ${r.port}..${r.port + span - 1} are out of range`);
-  if (c.port >= r.port && c.port < r.port + span && (c.host === r.host || c.host === '0.0.0.0' || r.host === '0.0.0.0')) {
-    throw new RangeError(`node ${id}: client port ${c.port} collides with the worker raft ports ${r.port}..${r.port + span - 1}`);
+  const raftSpan = Math.max(1, workers);
+  const clientSpan = workerClientPorts && workers > 0 ? workers + 1 : 1;
+  if (r.port + raftSpan - 1 > 65535) throw new RangeError(`node ${id}: raft ports ${r.port}..${r.port + raftSpan - 1} are out of range`);
+  if (c.port + clientSpan - 1 > 65535) throw new RangeError(`node ${id}: client ports ${c.port}..${c.port + clientSpan - 1} are out of range`);
+  const sameHost = c.host === r.host || c.host === '0.0.0.0' || r.host === '0.0.0.0';
+  if (sameHost && c.port < r.port + raftSpan && r.port < c.port + clientSpan) {
+    throw new RangeError(`node ${id}: client ports ${c.port}..${c.port + clientSpan - 1} collide with the raft ports ${r.port}..${r.port + raftSpan - 1}`);
   }
 }

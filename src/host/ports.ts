@@ -42,23 +42,25 @@ export async function freeConsecutivePorts(count: number, host = '127.0.0.1', ex
 }
 
 /**
- * Loopback addresses for a cluster of nodes on one machine: per node `raftPorts`
- * consecutive Raft ports (a server with W workers uses W) and one client port, no port
- * shared between nodes. Same caveat as freeConsecutivePorts: free a moment ago.
+ * Loopback addresses for a cluster of nodes on one machine: per node max(1, W) consecutive
+ * Raft ports (a server with W workers uses W) and W + 1 consecutive client ports (the main
+ * thread's and one per worker; 1 with W = 0), no port shared between nodes. Same caveat as
+ * freeConsecutivePorts: free a moment ago.
  */
 export async function reserveNodePorts(
   ids: readonly string[],
-  raftPorts = 1,
+  workers = 0,
   host = '127.0.0.1',
 ): Promise<Record<string, { raftPort: number; clientPort: number }>> {
-  const span = Math.max(1, raftPorts);
+  const raftSpan = Math.max(1, workers);
+  const clientSpan = workers > 0 ? workers + 1 : 1;
   const taken = new Set<number>();
   const out: Record<string, { raftPort: number; clientPort: number }> = {};
   for (const id of ids) {
-    const raftPort = await freeConsecutivePorts(span, host, taken);
-    for (let p = raftPort; p < raftPort + span; p++) taken.add(p);
-    const clientPort = await freeConsecutivePorts(1, host, taken);
-    taken.add(clientPort);
+    const raftPort = await freeConsecutivePorts(raftSpan, host, taken);
+    for (let p = raftPort; p < raftPort + raftSpan; p++) taken.add(p);
+    const clientPort = await freeConsecutivePorts(clientSpan, host, taken);
+    for (let p = clientPort; p < clientPort + clientSpan; p++) taken.add(p);
     out[id] = { raftPort, clientPort };
   }
   return out;

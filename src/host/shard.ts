@@ -13,6 +13,8 @@ import type { HostRequest, WireAppendAck } from './protocol.js';
 export interface ShardConfig extends GroupSetConfig {
   worker: number;
   groups: number[];
+  /** Per-worker client ports: this worker serves clients at `listen`; `nodeClient` is the node's main client address, `workers` its W. */
+  clients?: { listen: string; nodeClient: string; workers: number };
 }
 
 export interface GroupStatus extends LedgerStatus {

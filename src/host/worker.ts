@@ -9,6 +9,9 @@ import { GroupShard, type ShardConfig } from './shard.js';
 import { packEntries } from './payloads.js';
 import { toWireError, type Call, type FromWorker, type Result, type ToWorker, type WireEntry, type WireError } from './protocol.js';
 import { checkLogAtStartup } from '../replica/startup-check.js';
+import { ClientListener, ledgerMapRouter, type LedgerRouter } from '../replica/client-listener.js';
+import { parseHostPort } from '../transport/address.js';
+import { workerClientAddress, workerFor } from './placement.js';
 
 export interface WorkerTask {
   port: MessagePort;
@@ -20,6 +23,15 @@ export default async function runWorker(task: WorkerTask): Promise<string> {
   const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
   const log = (line: string): void => post({ kind: 'log', line });
   const shard = await GroupShard.open(config, log);
+  let clients: ClientListener | undefined;
+  if (config.clients !== undefined) {
+    try {
+      clients = await listenForClients(config, shard, log);
+    } catch (error) {
+      await shard.close();
+      throw error;
+    }
+  }
 
   let results: Result[] = [];
   let transfer: ArrayBuffer[] = [];
@@ -65,7 +77,7 @@ export default async function runWorker(task: WorkerTask): Promise<string> {
           for (const call of message.calls) serve(call);
           return;
         case 'close':
-          void shard.close().then(() => {
+          void (clients?.close() ?? Promise.resolve()).then(() => shard.close()).then(() => {
             flush();
             port.close();
             resolve(`worker ${config.worker} closed`);
@@ -109,4 +121,28 @@ export async function checkGroupLog(task: CheckTask): Promise<CheckResult> {
   } catch (error) {
     return { threadId, lines, error: toWireError(error) };
   }
+}
+
+/**
+ * Per-worker client port: this worker's groups served straight from this thread. A request
+ * for a group placed on another worker of the node gets ERR_MOVED with that worker's port.
+ */
+async function listenForClients(config: ShardConfig, shard: GroupShard, log: (line: string) => void): Promise<ClientListener> {
+  const { listen, nodeClient, workers } = config.clients!;
+  const router: LedgerRouter = {
+    ...ledgerMapRouter((group) => shard.ledger(group)),
+    movedTo: (group) => {
+      const owner = workerFor(group, workers);
+      return owner === config.worker ? undefined : { id: config.id, address: workerClientAddress(nodeClient, owner) };
+    },
+  };
+  const { host, port } = parseHostPort(listen);
+  const listener = new ClientListener({ host, port, router, log: (line) => log(`[${config.id}] worker ${config.worker} clients: ${line}`) });
+  try {
+    await listener.listen();
+  } catch (error) {
+    await listener.close();
+    throw error;
+  }
+  return listener;
 }

@@ -9,7 +9,7 @@
  * serving clients and its event-loop delay (p99/max of the last 1 s window).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { RaftLedgerError } from '../errors.js';
+import { RaftLedgerError, type LeaderHint } from '../errors.js';
 import { FrameReader } from '../transport/frame.js';
 import { decodeClientRequestFrame, encodeClientResponse, type ClientRequest, type ClientResponse } from '../transport/client-codec.js';
 import { threadId } from 'node:worker_threads';
@@ -23,6 +23,11 @@ export interface LedgerRouter {
   append(group: number, payloads: Uint8Array[]): Promise<AppendAck[]>;
   read(group: number, index: number): Promise<LedgerEntry | null> | LedgerEntry | null;
   status(group: number): Promise<object> | object;
+  /**
+   * Where `op` on `group` is served when it is not here (a LedgerHost's per-worker client
+   * ports): the request is answered with ERR_MOVED and this hint, and the client goes there.
+   */
+  movedTo?(group: number, op: ClientRequest['op']): LeaderHint | undefined;
 }
 
 /** A router over Ledgers on the calling thread. */
@@ -98,6 +103,14 @@ class ClientConnection {
 
   #handle(request: ClientRequest): void {
     const router = this.#options.router;
+    const moved = router.movedTo?.(request.group, request.op);
+    if (moved !== undefined) {
+      this.#respondError(
+        request.id,
+        new RaftLedgerError('ERR_MOVED', `group ${request.group} is served at ${moved.address ?? '?'} (${request.op} requests go there)`, { leaderHint: moved }),
+      );
+      return;
+    }
     if (!router.hasGroup(request.group)) {
       this.#respondError(request.id, new RaftLedgerError('ERR_BAD_CONFIG', `this server does not host group ${request.group}`));
       return;

@@ -95,6 +95,22 @@ describe('round trips', () => {
     expect(client.leader).toBe(a.address);
   });
 
+  it('ERR_MOVED: goes to the address given at once and remembers it for the group', async () => {
+    const log = new FakeLog();
+    const b = await start(leader(log, 'n1'));
+    const a = await start((request) =>
+      request.op === 'status'
+        ? { kind: 'status', status: { id: 'n1', role: 'leader', leader: 'n1', group: request.group } }
+        : { kind: 'error', error: { code: 'ERR_MOVED', message: 'served by a worker', retriable: true, leaderHint: { id: 'n1', address: b.address } } },
+    );
+    const client = await open({ servers: [a.address] });
+    for (let i = 0; i < 5; i++) await client.append(bytes(`m${i}`));
+    expect(log.entries.map(String)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(appends(a)).toHaveLength(1);
+    expect(client.leaderOf(0)).toBe(b.address);
+    expect((await client.status()) as object).toMatchObject({ id: 'n1' });
+  });
+
   it('status of a named server, and of every server', async () => {
     const log = new FakeLog();
     const a = await start(leader(log, 'n1'));

@@ -25,6 +25,13 @@ describe('raftledger server --workers 2 --groups 4 (3 processes)', () => {
         expect((await tc!.client.read(first!, { group: g }))?.payload.toString()).toBe(`g${g}-0`);
       }),
     );
+    // Data requests went to the worker that owns the group, on its own client port
+    // (node client port + 1 + g mod W): the main thread only answered ERR_MOVED once.
+    const nodeClientPorts = [...tc.cluster.servers.values()].map((s) => Number(s.client.split(':').pop()));
+    for (let g = 0; g < G; g++) {
+      const port = Number(tc.client.leaderOf(g)?.split(':').pop());
+      expect(nodeClientPorts, `group ${g} served at ${tc.client.leaderOf(g)}`).toContain(port - 1 - (g % 2));
+    }
     const all = await tc.client.statusAll({ group: 1 });
     for (const r of all) {
       const s = r.status as { worker: number; threadId: number; host: { threadId: number; eventLoopDelay: { p99Ms: number } } };

@@ -23,7 +23,7 @@ afterEach(() => {
 async function setup(workers: number): Promise<{ options: (check: LedgerHostOptions['startupCheck'], lines?: string[]) => LedgerHostOptions; damagedIndex: number }> {
   const t = makeTempDir('raftledger-startup-check-');
   cleanups.push(t.cleanup);
-  const ports = await reserveNodePorts(['a'], Math.max(workers, 1));
+  const ports = await reserveNodePorts(['a'], workers);
   const options = (startupCheck: LedgerHostOptions['startupCheck'], lines: string[] = []): LedgerHostOptions => ({
     dir: t.dir,
     id: 'a',
