@@ -28,7 +28,7 @@ import type { AppendAck } from '../replica/pending.js';
 import type { PeerAddresses } from '../replica/config.js';
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type GroupStatus, type ShardConfig } from './shard.js';
-import { checkPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
+import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
 import { fromWireError, type HostRequest, type WireAppendAck, type WireEntry } from './protocol.js';
 import type { CheckResult, CheckTask, WorkerTask } from './worker.js';
 import { checkLogAtStartup } from '../replica/startup-check.js';
@@ -154,7 +154,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       groups = options.groups.map((g) => checkGroup(g, 'LedgerHost.open'));
     } else throw new TypeError('LedgerHost.open: groups must be a count or a list of group ids');
     if (options.workerClientPorts === true && options.workers === 0) throw new RangeError('LedgerHost.open: workerClientPorts needs workers > 0');
-    for (const [id, p] of Object.entries(options.peers)) checkPortPlan(id, p.raft, p.client, options.workers, options.workerClientPorts === true);
+    checkClusterPortPlan(options.peers, options.workers, options.workerClientPorts === true);
     const startupCheck = options.startupCheck ?? 'none';
     if (startupCheck !== 'none' && startupCheck !== 'verify' && startupCheck !== 'repair') {
       throw new RangeError(`LedgerHost.open: startupCheck must be 'none', 'verify' or 'repair', got ${JSON.stringify(startupCheck)}`);

@@ -57,3 +57,32 @@ export function checkPortPlan(id: string, raft: string, client: string, workers:
     throw new RangeError(`node ${id}: client ports ${c.port}..${c.port + clientSpan - 1} collide with the raft ports ${r.port}..${r.port + raftSpan - 1}`);
   }
 }
+
+/**
+ * checkPortPlan for every node, and no port shared between two nodes on the same host
+ * (a layout with nodes one port apart collides as soon as W > 1).
+ */
+export function checkClusterPortPlan(peers: Record<string, { raft: string; client: string }>, workers: number, workerClientPorts = false): void {
+  const ranges: Array<{ id: string; what: string; host: string; from: number; to: number }> = [];
+  const clientSpan = workerClientPorts && workers > 0 ? workers + 1 : 1;
+  for (const [id, p] of Object.entries(peers)) {
+    checkPortPlan(id, p.raft, p.client, workers, workerClientPorts);
+    const r = parseHostPort(p.raft);
+    const c = parseHostPort(p.client);
+    ranges.push({ id, what: 'raft', host: r.host, from: r.port, to: r.port + Math.max(1, workers) - 1 });
+    ranges.push({ id, what: 'client', host: c.host, from: c.port, to: c.port + clientSpan - 1 });
+  }
+  for (let i = 0; i < ranges.length; i++) {
+    for (let j = i + 1; j < ranges.length; j++) {
+      const a = ranges[i]!;
+      const b = ranges[j]!;
+      if (a.id === b.id) continue;
+      const sameHost = a.host === b.host || a.host === '0.0.0.0' || b.host === '0.0.0.0';
+      if (sameHost && a.from <= b.to && b.from <= a.to) {
+        throw new RangeError(
+          `nodes ${a.id} and ${b.id} share ports: ${a.id}'s ${a.what} ports ${a.from}..${a.to} and ${b.id}'s ${b.what} ports ${b.from}..${b.to} (with ${workers} workers a node uses ${Math.max(1, workers)} raft and ${clientSpan} client port(s); space the nodes further apart)`,
+        );
+      }
+    }
+  }
+}
