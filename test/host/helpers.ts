@@ -15,7 +15,7 @@ export interface Nodes {
   close(): Promise<void>;
 }
 
-export async function openNodes(workers: number, groups: number, durability: 'fsync' | 'memory' = 'memory'): Promise<Nodes> {
+export async function openNodes(workers: number, groups: number, durability: 'fsync' | 'memory' = 'memory', extra: Partial<LedgerHostOptions> = {}): Promise<Nodes> {
   const t = makeTempDir('raftledger-host-');
   const ports = await reserveNodePorts(IDS, workers);
   const peers: Record<string, { raft: string; client: string }> = {};
@@ -36,6 +36,7 @@ export async function openNodes(workers: number, groups: number, durability: 'fs
       logs.push(`${id} | ${line}`);
       if (logs.length > 4000) logs.splice(0, 2000);
     },
+    ...extra,
   });
   const hosts = new Map<string, LedgerHost>();
   const opened = await Promise.all(IDS.map((id) => LedgerHost.open(options(id))));
