@@ -2,8 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { RaftLedgerError } from '../../dist/errors.js';
 import type { WorkerExitInfo } from '../../dist/host/index.js';
-import { workerClientAddress } from '../../dist/host/placement.js';
-import { connect } from '../../dist/client/index.js';
 import { appendVia, leaderOf, openNodes, records, waitForLeaders, waitUntil, IDS, type Nodes } from './helpers.js';
 
 let nodes: Nodes | undefined;
@@ -83,34 +81,4 @@ describe('LedgerHost: a worker thread dies', () => {
       for (const [index, text] of acked) expect(Buffer.from(logs[0]![index - 1]!, 'base64').subarray(48).toString()).toBe(text);
     });
   }
-
-  it('with per-worker client ports: a network client keeps appending through a worker restart, nothing acknowledged is lost', async () => {
-    const G = 2;
-    nodes = await openNodes(2, G, 'fsync', { workerClientPorts: true });
-    await waitForLeaders(nodes, G);
-    const group = 0; // worker 0 on every node
-    const servers = IDS.map((id) => workerClientAddress(nodes!.options(id).peers[id]!.client, 0));
-    const client = await connect({ servers, group, deadlineMs: 30_000 });
-    try {
-      const acked = new Map<number, string>();
-      for (let i = 0; i < 20; i++) acked.set((await client.append(Buffer.from(`before-${i}`))).index, `before-${i}`);
-      expect(servers).toContain(client.leaderOf(group));
-      const victimId = (await leaderOf(nodes, group))!;
-      const victim = nodes.hosts.get(victimId)!;
-      const restarted = new Promise((resolve) => victim.once('workerRestart', resolve));
-      victim.__crashWorker(0, 'exit');
-      // Appends made while worker 0 of the leader is down or restarting: the client retries
-      // (another node may take over, or the restarted worker listens again on its port).
-      const during = Array.from({ length: 20 }, (_, i) => client.append(Buffer.from(`during-${i}`)).then((ack) => acked.set(ack.index, `during-${i}`)));
-      await restarted;
-      await Promise.all(during);
-      for (let i = 0; i < 20; i++) acked.set((await client.append(Buffer.from(`after-${i}`))).index, `after-${i}`);
-      for (const [index, text] of acked) {
-        const entry = await client.read(index);
-        expect(entry?.payload.toString(), `index ${index}`).toBe(text);
-      }
-    } finally {
-      await client.close();
-    }
-  });
 });
