@@ -23,8 +23,11 @@ Options:
   --groups G              Raft groups hosted (default 1)
   --workers N             worker threads for the groups (default 0: all on the main thread).
                           With N > 0 group g runs on worker g mod N, worker w uses Raft port
-                          PORT+w (PORT..PORT+N-1 must be free and not the client port), and
-                          every replica must use the same N
+                          PORT+w and serves clients of its groups on client port CPORT+1+w
+                          (the client port itself answers status and sends appends and reads
+                          there: ERR_MOVED); PORT..PORT+N-1 and CPORT..CPORT+N must be free,
+                          no two replicas on one host may overlap, and every replica must use
+                          the same N
   --segment-size BYTES    segment size of new logs (default 64m; must match on all replicas)
   --cluster-id NAME       refuse peers of another cluster (default raftledger)
   --tick-ms MS            Raft tick (default 10)
