@@ -1,7 +1,11 @@
-// The DESIGN.md workload as a matrix: for each durability mode and concurrency, a fresh
-// 3-process cluster driven through the network client (raftledger bench), one JSON line
-// per cell in bench/results/cluster.jsonl, then a table. Optionally the failover figure.
-//   node bench/cluster/matrix.mjs [--duration 10] [--warmup 2] [--size 1024] [--concurrency 1,16,128] [--durability fsync,memory] [--failover 5]
+// The DESIGN.md workload as a matrix: for each durability mode, concurrency, group count and
+// worker count, a fresh 3-process cluster driven through the network client (raftledger
+// bench), one JSON line per cell in bench/results/cluster.jsonl, then a table with, per
+// cell, the ratio to W = 0 measured in the same run and the servers' main-thread event-loop
+// delay p99 (worst 1 s window). Optionally the failover figure.
+//   node bench/cluster/matrix.mjs [--duration 10] [--warmup 2] [--size 1024] [--concurrency 1,16,128]
+//        [--durability fsync,memory] [--groups 1] [--workers 0] [--failover 5]
+// The LedgerHost targets of issue 5: --concurrency 128 --groups 8 --workers 0,2
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +21,8 @@ const warmup = arg('warmup', '2');
 const size = arg('size', '1024');
 const concurrencies = arg('concurrency', '1,16,128').split(',');
 const modes = arg('durability', 'fsync,memory').split(',');
+const groupCounts = arg('groups', '1').split(',');
+const workerCounts = arg('workers', '0').split(',');
 const failovers = arg('failover', '0');
 mkdirSync(OUT_DIR, { recursive: true });
 const out = `${OUT_DIR}cluster.jsonl`;
@@ -33,14 +39,23 @@ function bench(args) {
 const rows = [];
 for (const durability of modes) {
   for (const c of concurrencies) {
-    process.stderr.write(`raftledger ${durability} C=${c} ...\n`);
-    rows.push(bench(['--durability', durability, '--concurrency', c, '--size', size, '--duration', duration, '--warmup', warmup]));
+    for (const g of groupCounts) {
+      for (const w of workerCounts) {
+        process.stderr.write(`raftledger ${durability} C=${c} G=${g} W=${w} ...\n`);
+        rows.push(
+          bench(['--durability', durability, '--concurrency', c, '--groups', g, '--workers', w, '--size', size, '--duration', duration, '--warmup', warmup]),
+        );
+      }
+    }
   }
 }
-console.log('durability  C     ops/s    MB/s   p50 ms   p99 ms  p999 ms   max ms  errors');
+const baseOf = (r) => rows.find((b) => b.workers === 0 && b.durability === r.durability && b.concurrency === r.concurrency && b.groups === r.groups);
+console.log('durability  C     G   W     ops/s  x W=0    MB/s   p50 ms   p99 ms  p999 ms   max ms  errors  loop p99 ms');
 for (const r of rows) {
+  const base = baseOf(r);
+  const ratio = base === undefined ? '-' : (r.opsPerSec / base.opsPerSec).toFixed(2);
   console.log(
-    `${r.durability.padEnd(10)} ${String(r.concurrency).padStart(3)} ${String(r.opsPerSec).padStart(9)} ${String(r.MBps).padStart(7)} ${String(r.latMs.p50).padStart(8)} ${String(r.latMs.p99).padStart(8)} ${String(r.latMs.p999).padStart(8)} ${String(r.latMs.max).padStart(8)} ${String(r.errors).padStart(7)}`,
+    `${r.durability.padEnd(10)} ${String(r.concurrency).padStart(3)} ${String(r.groups).padStart(5)} ${String(r.workers).padStart(3)} ${String(r.opsPerSec).padStart(9)} ${ratio.padStart(6)} ${String(r.MBps).padStart(7)} ${String(r.latMs.p50).padStart(8)} ${String(r.latMs.p99).padStart(8)} ${String(r.latMs.p999).padStart(8)} ${String(r.latMs.max).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.serverMainLoopDelayP99Ms?.worst ?? '-').padStart(12)}`,
   );
 }
 if (Number(failovers) > 0) {
