@@ -1,17 +1,17 @@
-/** A small seeded generator (mulberry32) so fault schedules replay from their seed. */
-export class Prng {
-  #state: number;
+import { mulberry32, type Rng } from '../raft/prng.js';
 
+/** The Raft core's seeded generator (mulberry32) with helpers, so fault schedules replay from their seed. */
+export class Prng {
+  readonly #rng: Rng;
+
+  /** Seed 0 stands for 0x9e3779b9. */
   constructor(seed: number) {
-    this.#state = seed >>> 0 || 0x9e3779b9;
+    this.#rng = mulberry32(seed >>> 0 || 0x9e3779b9);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#rng();
   }
 
   /** Integer in [lo, hi]. */

@@ -3,6 +3,7 @@ import { afterEach } from 'vitest';
 import { payloadFor as childPayloadFor } from '../fixtures/payload.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mulberry32 } from '../../src/raft/prng.js';
 
 /** A fresh temporary directory; removed by the returned cleanup. */
 export function makeTempDir(prefix = 'raftledger-test-'): { dir: string; cleanup: () => void } {
@@ -23,17 +24,8 @@ export function useTempDirs(prefix?: string): () => string {
   };
 }
 
-/** Deterministic PRNG (mulberry32) for seeded tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for seeded tests: the Raft core's mulberry32. */
+export const prng: (seed: number) => () => number = mulberry32;
 
 /** Seed from RAFTLEDGER_SEED or a random one; print it so a failure can be replayed. */
 export function testSeed(name: string): number {
