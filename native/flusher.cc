@@ -109,22 +109,21 @@ napi_value Flusher::Enqueue(napi_env env, Job&& job) {
   return promise;
 }
 
-napi_value Flusher::Flush(napi_env env, std::shared_ptr<Mapping> map, uint64_t offset, uint64_t length) {
+napi_value Flusher::EnqueueRange(napi_env env, Kind kind, std::shared_ptr<Mapping> map, uint64_t offset, uint64_t length) {
   Job j;
-  j.kind = Kind::Flush;
+  j.kind = kind;
   j.map = std::move(map);
   j.offset = offset;
   j.length = length;
   return Enqueue(env, std::move(j));
 }
 
+napi_value Flusher::Flush(napi_env env, std::shared_ptr<Mapping> map, uint64_t offset, uint64_t length) {
+  return EnqueueRange(env, Kind::Flush, std::move(map), offset, length);
+}
+
 napi_value Flusher::Prefault(napi_env env, std::shared_ptr<Mapping> map, uint64_t offset, uint64_t length) {
-  Job j;
-  j.kind = Kind::Prefault;
-  j.map = std::move(map);
-  j.offset = offset;
-  j.length = length;
-  return Enqueue(env, std::move(j));
+  return EnqueueRange(env, Kind::Prefault, std::move(map), offset, length);
 }
 
 napi_value Flusher::AtomicWriteFile(napi_env env, std::string path, std::vector<uint8_t> data) {
@@ -200,19 +199,24 @@ void Flusher::Run() {
 }
 
 void Flusher::RunFlushes(std::vector<Job*>& flushes, std::vector<Done>& done) {
+  // One entry per mapping, in first-seen order: the union of its requested ranges, and the
+  // outcome of its one msync.
   struct Group {
+    Mapping* map = nullptr;
     uint64_t lo = UINT64_MAX, hi = 0;
     std::vector<Job*> jobs;
+    int err = 0;
+    const char* code = nullptr;
   };
-  std::unordered_map<Mapping*, Group> groups;
-  std::vector<Mapping*> order;
+  std::vector<Group> groups;
+  std::unordered_map<Mapping*, size_t> slotOf;
   for (Job* j : flushes) {
-    auto it = groups.find(j->map.get());
-    if (it == groups.end()) {
-      order.push_back(j->map.get());
-      it = groups.emplace(j->map.get(), Group()).first;
+    auto [it, added] = slotOf.emplace(j->map.get(), groups.size());
+    if (added) {
+      groups.emplace_back();
+      groups.back().map = j->map.get();
     }
-    Group& g = it->second;
+    Group& g = groups[it->second];
     if (j->length) {
       g.lo = std::min(g.lo, j->offset);
       g.hi = std::max(g.hi, j->offset + j->length);
@@ -220,38 +224,33 @@ void Flusher::RunFlushes(std::vector<Job*>& flushes, std::vector<Done>& done) {
     g.jobs.push_back(j);
   }
   const uint64_t page = PageSize();
-  // One msync per mapping, all of them at once (see sync-pool.h); results by position.
-  std::vector<const Group*> ranges(order.size());
-  for (size_t k = 0; k < order.size(); k++) ranges[k] = &groups.find(order[k])->second;
-  std::vector<int> errs(order.size(), 0);
-  std::vector<const char*> codes(order.size(), nullptr);
-  syncers_.RunAll(order.size(), [&](size_t k) {
-    Mapping* m = order[k];
-    const Group& g = *ranges[k];
+  // All the msyncs at once (see sync-pool.h); each call touches its own Group only.
+  syncers_.RunAll(groups.size(), [&](size_t k) {
+    Group& g = groups[k];
+    Mapping* m = g.map;
     if (m->failed.load()) {
-      errs[k] = m->failErrno.load();
-      codes[k] = "ERR_IO";
+      g.err = m->failErrno.load();
+      g.code = "ERR_IO";
     } else if (g.hi > g.lo) {
       const uint64_t a = g.lo & ~(page - 1);
       const uint64_t b = std::min<uint64_t>((g.hi + page - 1) & ~(page - 1), m->size);
       if (msync(m->base + a, b - a, MS_SYNC) != 0) {
-        errs[k] = errno;
-        m->failErrno.store(errs[k]);
+        g.err = errno;
+        m->failErrno.store(g.err);
         m->failed.store(true);
       }
     }
   });
-  for (size_t k = 0; k < order.size(); k++) {
-    Mapping* m = order[k];
-    for (Job* j : ranges[k]->jobs) {
+  for (Group& g : groups) {
+    for (Job* j : g.jobs) {
       done.emplace_back();
       Done& d = done.back();
       d.deferred = j->deferred;
       d.map = std::move(j->map);
-      d.err = errs[k];
-      d.code = codes[k];
+      d.err = g.err;
+      d.code = g.code;
       d.syscall = "msync";
-      d.path = m->path;
+      d.path = g.map->path;
     }
   }
 }

@@ -63,6 +63,8 @@ class Flusher {
 
   Flusher() = default;
   napi_value Enqueue(napi_env env, Job&& job);
+  // A job over [offset, offset+length) of a mapping (flush, prefault).
+  napi_value EnqueueRange(napi_env env, Kind kind, std::shared_ptr<Mapping> map, uint64_t offset, uint64_t length);
   void Run();
   void RunFlushes(std::vector<Job*>& flushes, std::vector<Done>& done);
   void RunAtomicWrite(Job& job, Done& d);
