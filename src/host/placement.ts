@@ -41,46 +41,47 @@ export function workerClusterId(clusterId: string, worker: number, workers: numb
   return workers <= 0 ? clusterId : `${clusterId}/w${worker}of${workers}`;
 }
 
-/**
- * A node's Raft ports [raft, raft + max(1, W) - 1] and client ports [client, client + C - 1]
- * (C = W + 1 with per-worker client ports, else 1) must be in range and must not overlap.
- */
-export function checkPortPlan(id: string, raft: string, client: string, workers: number, workerClientPorts = false): void {
-  const r = parseHostPort(raft);
-  const c = parseHostPort(client);
-  const raftSpan = Math.max(1, workers);
-  const clientSpan = workerClientPorts && workers > 0 ? workers + 1 : 1;
-  if (r.port + raftSpan - 1 > 65535) throw new RangeError(`node ${id}: raft ports ${r.port}..${r.port + raftSpan - 1} are out of range`);
-  if (c.port + clientSpan - 1 > 65535) throw new RangeError(`node ${id}: client ports ${c.port}..${c.port + clientSpan - 1} are out of range`);
-  const sameHost = c.host === r.host || c.host === '0.0.0.0' || r.host === '0.0.0.0';
-  if (sameHost && c.port < r.port + raftSpan && r.port < c.port + clientSpan) {
-    throw new RangeError(`node ${id}: client ports ${c.port}..${c.port + clientSpan - 1} collide with the raft ports ${r.port}..${r.port + raftSpan - 1}`);
-  }
+interface PortRange {
+  id: string;
+  what: 'raft' | 'client';
+  host: string;
+  from: number;
+  to: number;
 }
 
 /**
- * checkPortPlan for every node, and no port shared between two nodes on the same host
- * (a layout with nodes one port apart collides as soon as W > 1).
+ * The port plan of a cluster: each node's Raft ports [raft, raft + max(1, W) - 1] and client
+ * ports [client, client + C - 1] (C = W + 1 with per-worker client ports, else 1) must be in
+ * range and must not overlap, neither within a node nor between two nodes on the same host
+ * (a layout with nodes one port apart collides as soon as W > 1). A node's own collision is
+ * reported before any collision between nodes.
  */
 export function checkClusterPortPlan(peers: Record<string, { raft: string; client: string }>, workers: number, workerClientPorts = false): void {
-  const ranges: Array<{ id: string; what: string; host: string; from: number; to: number }> = [];
+  const raftSpan = Math.max(1, workers);
   const clientSpan = workerClientPorts && workers > 0 ? workers + 1 : 1;
+  const ranges: PortRange[] = [];
   for (const [id, p] of Object.entries(peers)) {
-    checkPortPlan(id, p.raft, p.client, workers, workerClientPorts);
     const r = parseHostPort(p.raft);
     const c = parseHostPort(p.client);
-    ranges.push({ id, what: 'raft', host: r.host, from: r.port, to: r.port + Math.max(1, workers) - 1 });
+    if (r.port + raftSpan - 1 > 65535) throw new RangeError(`node ${id}: raft ports ${r.port}..${r.port + raftSpan - 1} are out of range`);
+    if (c.port + clientSpan - 1 > 65535) throw new RangeError(`node ${id}: client ports ${c.port}..${c.port + clientSpan - 1} are out of range`);
+    ranges.push({ id, what: 'raft', host: r.host, from: r.port, to: r.port + raftSpan - 1 });
     ranges.push({ id, what: 'client', host: c.host, from: c.port, to: c.port + clientSpan - 1 });
   }
-  for (let i = 0; i < ranges.length; i++) {
-    for (let j = i + 1; j < ranges.length; j++) {
-      const a = ranges[i]!;
-      const b = ranges[j]!;
-      if (a.id === b.id) continue;
-      const sameHost = a.host === b.host || a.host === '0.0.0.0' || b.host === '0.0.0.0';
-      if (sameHost && a.from <= b.to && b.from <= a.to) {
+  const overlap = (a: PortRange, b: PortRange): boolean =>
+    (a.host === b.host || a.host === '0.0.0.0' || b.host === '0.0.0.0') && a.from <= b.to && b.from <= a.to;
+  for (const sameNode of [true, false]) {
+    for (let i = 0; i < ranges.length; i++) {
+      for (let j = i + 1; j < ranges.length; j++) {
+        const a = ranges[i]!;
+        const b = ranges[j]!;
+        if ((a.id === b.id) !== sameNode || !overlap(a, b)) continue;
+        if (sameNode) {
+          const [raft, client] = a.what === 'raft' ? [a, b] : [b, a];
+          throw new RangeError(`node ${a.id}: client ports ${client.from}..${client.to} collide with the raft ports ${raft.from}..${raft.to}`);
+        }
         throw new RangeError(
-          `nodes ${a.id} and ${b.id} share ports: ${a.id}'s ${a.what} ports ${a.from}..${a.to} and ${b.id}'s ${b.what} ports ${b.from}..${b.to} (with ${workers} workers a node uses ${Math.max(1, workers)} raft and ${clientSpan} client port(s); space the nodes further apart)`,
+          `nodes ${a.id} and ${b.id} share ports: ${a.id}'s ${a.what} ports ${a.from}..${a.to} and ${b.id}'s ${b.what} ports ${b.from}..${b.to} (with ${workers} workers a node uses ${raftSpan} raft and ${clientSpan} client port(s); space the nodes further apart)`,
         );
       }
     }
