@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { reserveNodePorts } from '../host/ports.js';
+import { portSpans } from '../host/placement.js';
 
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -88,8 +89,7 @@ export class LocalCluster {
     // With workers W > 0 a server's worker w listens on its Raft port + w and serves clients
     // on its client port + 1 + w (placement.ts): W consecutive Raft ports, W + 1 client ports.
     const workers = this.#options.workers ?? 0;
-    const span = Math.max(1, workers);
-    const clientSpan = workers > 0 ? workers + 1 : 1;
+    const { raft: span, client: clientSpan } = portSpans(workers, true);
     const ids = Array.from({ length: replicas }, (_, i) => `n${i}`);
     const free = basePort > 0 ? undefined : await reserveNodePorts(ids, workers);
     for (let i = 0; i < replicas; i++) {

@@ -29,6 +29,14 @@ export function workerRaftAddress(raft: string, worker: number): string {
   return formatHostPort({ host, port: p });
 }
 
+/**
+ * How many consecutive ports a node uses: max(1, W) Raft ports, and W + 1 client ports with
+ * per-worker client ports (the main thread's and one per worker), else 1.
+ */
+export function portSpans(workers: number, workerClientPorts: boolean): { raft: number; client: number } {
+  return { raft: Math.max(1, workers), client: workerClientPorts && workers > 0 ? workers + 1 : 1 };
+}
+
 /** The client address worker `worker` of a node serves, given the node's (main-thread) client address. */
 export function workerClientAddress(client: string, worker: number): string {
   const { host, port } = parseHostPort(client);
@@ -57,8 +65,7 @@ interface PortRange {
  * reported before any collision between nodes.
  */
 export function checkClusterPortPlan(peers: Record<string, { raft: string; client: string }>, workers: number, workerClientPorts = false): void {
-  const raftSpan = Math.max(1, workers);
-  const clientSpan = workerClientPorts && workers > 0 ? workers + 1 : 1;
+  const { raft: raftSpan, client: clientSpan } = portSpans(workers, workerClientPorts);
   const ranges: PortRange[] = [];
   for (const [id, p] of Object.entries(peers)) {
     const r = parseHostPort(p.raft);

@@ -1,5 +1,6 @@
 /** Find `count` consecutive free TCP ports on a host (for worker Raft ports; tests and LocalCluster). */
 import { createServer, type Server } from 'node:net';
+import { portSpans } from './placement.js';
 
 function listen(port: number, host: string): Promise<Server | null> {
   return new Promise((resolve) => {
@@ -52,8 +53,7 @@ export async function reserveNodePorts(
   workers = 0,
   host = '127.0.0.1',
 ): Promise<Record<string, { raftPort: number; clientPort: number }>> {
-  const raftSpan = Math.max(1, workers);
-  const clientSpan = workers > 0 ? workers + 1 : 1;
+  const { raft: raftSpan, client: clientSpan } = portSpans(workers, true);
   const taken = new Set<number>();
   const out: Record<string, { raftPort: number; clientPort: number }> = {};
   for (const id of ids) {
