@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LedgerHost } from '../dist/host/index.js';
-import { reserveNodePorts } from '../dist/host/ports.js';
+import { reserveNodeAddresses } from '../dist/host/ports.js';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,9 +48,7 @@ function contextSwitches() {
 
 async function run(workers) {
   const dir = mkdtempSync(join(tmpdir(), 'raftledger-bench-host-'));
-  const ports = await reserveNodePorts(IDS, workers);
-  const peers = {};
-  for (const id of IDS) peers[id] = { raft: `127.0.0.1:${ports[id].raftPort}`, client: `127.0.0.1:${ports[id].clientPort}` };
+  const peers = await reserveNodeAddresses(IDS, workers);
   const hosts = await Promise.all(
     IDS.map((id) => LedgerHost.open({ dir: join(dir, id), id, peers, workers, groups, durability, segmentSizeBytes: 4 << 20 })),
   );

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LedgerHost } from '../dist/host/index.js';
-import { reserveNodePorts } from '../dist/host/ports.js';
+import { reserveNodeAddresses } from '../dist/host/ports.js';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,10 +20,10 @@ const workerCounts = arg('workers', '0,2').split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'raftledger-bench-startup-'));
 
 async function open(workers, startupCheck, lines) {
-  const ports = await reserveNodePorts(['a'], workers);
+  const peers = await reserveNodeAddresses(['a'], workers);
   return LedgerHost.open({
     dir, id: 'a', workers, groups, durability: 'memory', segmentSizeBytes: 64 << 20, startupCheck,
-    peers: { a: { raft: `127.0.0.1:${ports.a.raftPort}`, client: `127.0.0.1:${ports.a.clientPort}` } },
+    peers,
     tickMs: 10, heartbeatTicks: 2, electionTicks: 5,
     log: (line) => lines.push(line),
   });

@@ -1,5 +1,6 @@
 /** Find `count` consecutive free TCP ports on a host (for worker Raft ports; tests and LocalCluster). */
 import { createServer, type Server } from 'node:net';
+import { formatHostPort } from '../transport/address.js';
 import { portSpans } from './placement.js';
 
 function listen(port: number, host: string): Promise<Server | null> {
@@ -63,5 +64,13 @@ export async function reserveNodePorts(
     for (let p = clientPort; p < clientPort + clientSpan; p++) taken.add(p);
     out[id] = { raftPort, clientPort };
   }
+  return out;
+}
+
+/** reserveNodePorts as the addresses LedgerHost.open and Ledger.open take: { id: { raft, client } }. */
+export async function reserveNodeAddresses(ids: readonly string[], workers = 0, host = '127.0.0.1'): Promise<Record<string, { raft: string; client: string }>> {
+  const ports = await reserveNodePorts(ids, workers, host);
+  const out: Record<string, { raft: string; client: string }> = {};
+  for (const id of ids) out[id] = { raft: formatHostPort({ host, port: ports[id]!.raftPort }), client: formatHostPort({ host, port: ports[id]!.clientPort }) };
   return out;
 }

@@ -1,7 +1,7 @@
 /** Three LedgerHosts (nodes a, b, c) in this process on loopback, loaded from dist/ like the servers. */
 import { join } from 'node:path';
 import { LedgerHost, type LedgerHostOptions } from '../../dist/host/index.js';
-import { reserveNodePorts } from '../../dist/host/ports.js';
+import { reserveNodeAddresses } from '../../dist/host/ports.js';
 import { SegmentedLog } from '../../dist/storage/index.js';
 import { makeTempDir } from '../support/tmp.js';
 
@@ -17,9 +17,7 @@ export interface Nodes {
 
 export async function openNodes(workers: number, groups: number, durability: 'fsync' | 'memory' = 'memory', extra: Partial<LedgerHostOptions> = {}): Promise<Nodes> {
   const t = makeTempDir('raftledger-host-');
-  const ports = await reserveNodePorts(IDS, workers);
-  const peers: Record<string, { raft: string; client: string }> = {};
-  for (const id of IDS) peers[id] = { raft: `127.0.0.1:${ports[id]!.raftPort}`, client: `127.0.0.1:${ports[id]!.clientPort}` };
+  const peers = await reserveNodeAddresses(IDS, workers);
   const logs: string[] = [];
   const options = (id: string): LedgerHostOptions => ({
     dir: join(t.dir, id),

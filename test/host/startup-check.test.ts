@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LedgerHost, type LedgerHostOptions } from '../../dist/host/index.js';
-import { reserveNodePorts } from '../../dist/host/ports.js';
+import { reserveNodeAddresses } from '../../dist/host/ports.js';
 import { makeTempDir } from '../support/tmp.js';
 import { waitUntil } from './helpers.js';
 
@@ -23,11 +23,11 @@ afterEach(() => {
 async function setup(workers: number): Promise<{ options: (check: LedgerHostOptions['startupCheck'], lines?: string[]) => LedgerHostOptions; damagedIndex: number }> {
   const t = makeTempDir('raftledger-startup-check-');
   cleanups.push(t.cleanup);
-  const ports = await reserveNodePorts(['a'], workers);
+  const peers = await reserveNodeAddresses(['a'], workers);
   const options = (startupCheck: LedgerHostOptions['startupCheck'], lines: string[] = []): LedgerHostOptions => ({
     dir: t.dir,
     id: 'a',
-    peers: { a: { raft: `127.0.0.1:${ports.a!.raftPort}`, client: `127.0.0.1:${ports.a!.clientPort}` } },
+    peers,
     workers,
     groups: GROUPS,
     durability: 'fsync',

@@ -2,16 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { Ledger } from '../../src/index.js';
 import { useTempDirs } from '../support/tmp.js';
-import { reserveNodePorts } from '../../src/host/ports.js';
+import { reserveNodeAddresses } from '../../src/host/ports.js';
 
 const tempDir = useTempDirs();
 
 describe('Ledger.open({ peers }): the embedding API over real TCP', () => {
   it('three ledgers on loopback elect a leader, commit, hint the leader address, and close their transports', async () => {
     const ids = ['a', 'b', 'c'];
-    const ports = await reserveNodePorts(ids);
-    const peers: Record<string, { raft: string; client: string }> = {};
-    for (const id of ids) peers[id] = { raft: `127.0.0.1:${ports[id]!.raftPort}`, client: `127.0.0.1:${ports[id]!.clientPort}` };
+    const peers = await reserveNodeAddresses(ids);
     const ledgers = await Promise.all(
       ids.map((id) => Ledger.open({ dir: tempDir(), id, peers, segmentSizeBytes: 1024 * 1024, tickMs: 5, heartbeatTicks: 4, electionTicks: 30 })),
     );
