@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LedgerHost } from '../dist/host/index.js';
-import { reserveNodeAddresses } from '../dist/host/ports.js';
+import { reserveNodeAddresses } from '../dist/tools/cluster/ports.js';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);

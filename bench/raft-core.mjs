@@ -4,7 +4,7 @@
 //
 //   npx tsc -p tsconfig.build.json && node bench/raft-core.mjs [--seconds 2] [--json]
 import { MemoryStorage, RaftCore } from '../dist/raft/index.js';
-import { runSimulation } from '../dist/raft/sim/simulator.js';
+import { runSimulation } from '../dist/tools/sim/simulator.js';
 
 const args = process.argv.slice(2);
 const seconds = Number(args[args.indexOf('--seconds') + 1] || 2) || 2;

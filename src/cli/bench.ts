@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Client } from '../client/index.js';
-import { LocalCluster } from '../cluster/local-cluster.js';
-import { runLoad, percentile } from '../cluster/load.js';
-import { waitForLeader } from '../cluster/cluster-status.js';
+import { LocalCluster } from '../tools/cluster/local-cluster.js';
+import { runLoad, percentile } from '../tools/cluster/load.js';
+import { waitForLeader } from '../tools/cluster/cluster-status.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
 const VERSION = '0.1.0';

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LocalCluster } from '../cluster/local-cluster.js';
+import { LocalCluster } from '../tools/cluster/local-cluster.js';
 import { choiceOption, intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
 export const clusterCommand: Command = {

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { connect } from '../client/index.js';
 import { SegmentedLog } from '../storage/index.js';
 import { groupDir } from '../replica/group-set.js';
-import { LocalCluster } from '../cluster/local-cluster.js';
+import { LocalCluster } from '../tools/cluster/local-cluster.js';
 import { AckLog } from './ack-log.js';
-import { runLoad } from '../cluster/load.js';
-import { waitForLeader, waitForViews } from '../cluster/cluster-status.js';
+import { runLoad } from '../tools/cluster/load.js';
+import { waitForLeader, waitForViews } from '../tools/cluster/cluster-status.js';
 import { intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
 export const demoCommand: Command = {

@@ -1,6 +1,6 @@
-import { ReplicaServer } from '../replica/server.js';
-import { HostServer } from '../host/host-server.js';
-import { parsePeers, readConfigFile, validateConfig } from '../replica/config.js';
+import { ReplicaServer } from '../server/replica-server.js';
+import { HostServer } from '../server/host-server.js';
+import { parsePeers, readConfigFile, validateConfig } from '../server/config.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
 export const serverCommand: Command = {

@@ -1,4 +1,4 @@
-import { runSimulateCli } from '../raft/sim/cli.js';
+import { runSimulateCli } from '../tools/sim/cli.js';
 import type { Command } from './args.js';
 
 export const simulateCommand: Command = {

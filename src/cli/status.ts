@@ -1,5 +1,5 @@
 import { connect } from '../client/index.js';
-import { viewCluster, type ReplicaView } from '../cluster/cluster-status.js';
+import { viewCluster, type ReplicaView } from '../tools/cluster/cluster-status.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
 export const statusCommand: Command = {

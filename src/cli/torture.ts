@@ -1,5 +1,5 @@
-import { FAULT_KINDS, type FaultKind } from '../check/nemesis.js';
-import { formatSummary, runTorture } from '../check/torture-run.js';
+import { FAULT_KINDS, type FaultKind } from '../tools/check/nemesis.js';
+import { formatSummary, runTorture } from '../tools/check/torture-run.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
 export const tortureCommand: Command = {

@@ -1,5 +1,3 @@
 export { LedgerHost, type LedgerHostOptions, type HostStatus, type WorkerInfo, type WorkerExitInfo, type LedgerHostEvents } from './ledger-host.js';
-export { HostServer } from './host-server.js';
 export { type GroupStatus } from './shard.js';
 export { workerFor, workerRaftAddress } from './placement.js';
-export { freeConsecutivePorts, reserveNodePorts } from './ports.js';

@@ -25,13 +25,13 @@ import { Piscina } from 'piscina';
 import { RaftLedgerError } from '../errors.js';
 import type { Durability, LedgerEntry } from '../replica/ledger.js';
 import type { AppendAck } from '../replica/pending.js';
-import type { PeerAddresses } from '../replica/config.js';
+import type { PeerAddresses } from '../replica/peers.js';
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type GroupStatus, type ShardConfig } from './shard.js';
 import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
 import { fromWireError, type HostRequest, type WireAppendAck, type WireEntry } from './protocol.js';
 import type { CheckResult, CheckTask, WorkerTask } from './worker.js';
-import { checkLogAtStartup } from '../replica/startup-check.js';
+import { checkLogAtStartup } from '../storage/startup-check.js';
 import { groupDir } from '../replica/group-set.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;

@@ -8,8 +8,8 @@ import { threadId, type MessagePort } from 'node:worker_threads';
 import { GroupShard, type ShardConfig } from './shard.js';
 import { packEntries } from './payloads.js';
 import { toWireError, type Call, type FromWorker, type Result, type ToWorker, type WireEntry, type WireError } from './protocol.js';
-import { checkLogAtStartup } from '../replica/startup-check.js';
-import { ClientListener, ledgerMapRouter, type LedgerRouter } from '../replica/client-listener.js';
+import { checkLogAtStartup } from '../storage/startup-check.js';
+import { ClientListener, ledgerMapRouter, type LedgerRouter } from '../server/client-listener.js';
 import { parseHostPort } from '../transport/address.js';
 import { workerClientAddress, workerFor } from './placement.js';
 

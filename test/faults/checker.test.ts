@@ -1,7 +1,7 @@
 /** The history checker, fed hand-made histories that break each rule (and ones that don't). */
 import { describe, expect, it } from 'vitest';
-import { check, type ReplicaEntry, type ReplicaLog } from '../../src/check/checker.js';
-import type { AppendOp, Op, ReadOp } from '../../src/check/history.js';
+import { check, type ReplicaEntry, type ReplicaLog } from '../../src/tools/check/checker.js';
+import type { AppendOp, Op, ReadOp } from '../../src/tools/check/history.js';
 
 const SIZE = 16;
 const crcOf = (seq: number): number => 1000 + seq;

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { openSync, writeSync, closeSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SegmentedLog, verifyLog } from '../../dist/storage/index.js';
-import { checkLogAtStartup } from '../../dist/replica/startup-check.js';
+import { checkLogAtStartup } from '../../dist/storage/startup-check.js';
 import { makeTempDir } from '../support/tmp.js';
 
 async function makeLog(dir: string, n: number): Promise<Array<{ index: number; pos: number; size: number }>> {

@@ -6,8 +6,8 @@
  * Longer runs: scripts/torture-long.sh.
  */
 import { describe, expect, it } from 'vitest';
-import { runTorture, formatSummary, type TortureOptions } from '../../dist/check/torture-run.js';
-import { formatVerdict } from '../../dist/check/checker.js';
+import { runTorture, formatSummary, type TortureOptions } from '../../dist/tools/check/torture-run.js';
+import { formatVerdict } from '../../dist/tools/check/checker.js';
 
 const SECONDS = Number(process.env.FAULT_SECONDS ?? 7);
 

@@ -1,7 +1,7 @@
 /** Three LedgerHosts (nodes a, b, c) in this process on loopback, loaded from dist/ like the servers. */
 import { join } from 'node:path';
 import { LedgerHost, type LedgerHostOptions } from '../../dist/host/index.js';
-import { reserveNodeAddresses } from '../../dist/host/ports.js';
+import { reserveNodeAddresses } from '../../dist/tools/cluster/ports.js';
 import { SegmentedLog } from '../../dist/storage/index.js';
 import { makeTempDir } from '../support/tmp.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LedgerHost, type LedgerHostOptions } from '../../dist/host/index.js';
-import { reserveNodeAddresses } from '../../dist/host/ports.js';
+import { reserveNodeAddresses } from '../../dist/tools/cluster/ports.js';
 import { makeTempDir } from '../support/tmp.js';
 import { waitUntil } from './helpers.js';
 

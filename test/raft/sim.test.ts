@@ -9,8 +9,8 @@
  *   node dist/raft/sim/cli.js --seeds 2000 [--nodes 5]
  */
 import { describe, expect, it } from 'vitest';
-import { runSimulation, type SimResult } from '../../src/raft/sim/simulator.js';
-import { runSimulateCli } from '../../src/raft/sim/cli.js';
+import { runSimulation, type SimResult } from '../../src/tools/sim/simulator.js';
+import { runSimulateCli } from '../../src/tools/sim/cli.js';
 
 const SEEDS_3 = { from: 1, count: 400 };
 const SEEDS_5 = { from: 1, count: 150 };

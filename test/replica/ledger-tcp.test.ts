@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { Ledger } from '../../src/index.js';
 import { useTempDirs } from '../support/tmp.js';
-import { reserveNodeAddresses } from '../../src/host/ports.js';
+import { reserveNodeAddresses } from '../../src/tools/cluster/ports.js';
 
 const tempDir = useTempDirs();
 

@@ -1,9 +1,9 @@
 /** Multi-process cluster helpers for tests: start servers from dist/, compare their logs. */
 import { join } from 'node:path';
-import { LocalCluster, type LocalClusterOptions } from '../../dist/cluster/local-cluster.js';
+import { LocalCluster, type LocalClusterOptions } from '../../dist/tools/cluster/local-cluster.js';
 import { connect, type Client } from '../../dist/client/index.js';
 import { SegmentedLog } from '../../dist/storage/index.js';
-import { waitForLeader, viewCluster } from '../../dist/cluster/cluster-status.js';
+import { waitForLeader, viewCluster } from '../../dist/tools/cluster/cluster-status.js';
 import { makeTempDir } from './tmp.js';
 
 export { waitForLeader, viewCluster };

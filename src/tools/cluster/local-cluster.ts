@@ -9,10 +9,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { reserveNodePorts } from '../host/ports.js';
-import { portSpans } from '../host/placement.js';
+import { reserveNodePorts } from './ports.js';
+import { portSpans } from '../../host/placement.js';
 
-const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 /**
  * Node flags every server gets. A young generation capped at 8 MiB semi-spaces: with V8's

@@ -1,4 +1,4 @@
-import { mulberry32, type Rng } from '../raft/prng.js';
+import { mulberry32, type Rng } from '../../raft/prng.js';
 
 /** The Raft core's seeded generator (mulberry32) with helpers, so fault schedules replay from their seed. */
 export class Prng {

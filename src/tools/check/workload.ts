@@ -14,10 +14,10 @@
  * The next attempt uses a new payload with a new id, so every id may be committed at
  * most once: any duplicate is a real violation.
  */
-import { Pool } from '../client/pool.js';
-import { AttemptFailure } from '../client/errors.js';
-import { crc32c } from '../storage/crc32c.js';
-import type { ClientResponse } from '../transport/client-codec.js';
+import { Pool } from '../../client/pool.js';
+import { AttemptFailure } from '../../client/errors.js';
+import { crc32c } from '../../storage/crc32c.js';
+import type { ClientResponse } from '../../transport/client-codec.js';
 import type { History } from './history.js';
 import type { Prng } from './prng.js';
 

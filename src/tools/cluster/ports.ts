@@ -1,7 +1,7 @@
 /** Find `count` consecutive free TCP ports on a host (for worker Raft ports; tests and LocalCluster). */
 import { createServer, type Server } from 'node:net';
-import { formatHostPort } from '../transport/address.js';
-import { portSpans } from './placement.js';
+import { formatHostPort } from '../../transport/address.js';
+import { portSpans } from '../../host/placement.js';
 
 function listen(port: number, host: string): Promise<Server | null> {
   return new Promise((resolve) => {

@@ -21,7 +21,7 @@
  * and the checker counts those copies as 'client-retry duplicates', not violations.
  */
 import { randomBytes } from 'node:crypto';
-import { crc32c } from '../storage/crc32c.js';
+import { crc32c } from '../../storage/crc32c.js';
 
 export const ID_BYTES = 16;
 

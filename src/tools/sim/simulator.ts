@@ -12,10 +12,10 @@
  *
  * Everything is determined by the seed: a failing seed replays exactly.
  */
-import { RaftCore } from '../raft.js';
-import { deriveSeed, mulberry32, type Rng } from '../prng.js';
-import { MemoryStorage } from '../storage.js';
-import { EntryType, RaftRefusal, type Entry, type HardState, type Message, type NodeId } from '../types.js';
+import { RaftCore } from '../../raft/raft.js';
+import { deriveSeed, mulberry32, type Rng } from '../../raft/prng.js';
+import { MemoryStorage } from '../../raft/storage.js';
+import { EntryType, RaftRefusal, type Entry, type HardState, type Message, type NodeId } from '../../raft/types.js';
 
 export interface SimOptions {
   seed: number;

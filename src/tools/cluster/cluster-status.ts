@@ -1,5 +1,5 @@
 /** Helpers to read a cluster's state through the client: who leads, and each replica's indexes. */
-import type { Client } from '../client/index.js';
+import type { Client } from '../../client/index.js';
 
 export interface ReplicaView {
   server: string;

@@ -20,8 +20,8 @@
  */
 import { viewCluster, leaderOf, type ReplicaView } from '../cluster/cluster-status.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
-import { connect, type Client } from '../client/index.js';
-import { groupDir } from '../replica/group-set.js';
+import { connect, type Client } from '../../client/index.js';
+import { groupDir } from '../../replica/group-set.js';
 import { flipBit, lastFlushedPos, powerLoss, truncateTail, zeroPage } from './disk.js';
 import type { PowerLoss } from './checker.js';
 import type { FaultNet } from './proxy.js';

@@ -1,6 +1,6 @@
 /** Read a replica's final log (read-only) into the checker's form. */
-import { SegmentedLog } from '../storage/index.js';
-import { crc32c } from '../storage/crc32c.js';
+import { SegmentedLog } from '../../storage/index.js';
+import { crc32c } from '../../storage/crc32c.js';
 import type { ReplicaLog } from './checker.js';
 import { seqOf } from './history.js';
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RaftLedgerError, isRaftLedgerError } from '../errors.js';
-import { SegmentedLog, verifyLog } from '../storage/index.js';
+import { SegmentedLog, verifyLog } from './index.js';
 
 const DAMAGE_KINDS = new Set(['record', 'gap', 'segment']);
 

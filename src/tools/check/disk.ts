@@ -14,7 +14,7 @@
  */
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { SegmentedLog } from '../storage/index.js';
+import { SegmentedLog } from '../../storage/index.js';
 import type { Prng } from './prng.js';
 
 const PAGE = 4096;

@@ -13,9 +13,9 @@ import { RaftLedgerError, type LeaderHint } from '../errors.js';
 import { FrameReader } from '../transport/frame.js';
 import { decodeClientRequestFrame, encodeClientResponse, type ClientRequest, type ClientResponse } from '../transport/client-codec.js';
 import { threadId } from 'node:worker_threads';
-import { LoopDelayMonitor } from '../host/loop-delay.js';
-import type { Ledger, LedgerEntry } from './ledger.js';
-import type { AppendAck } from './pending.js';
+import { LoopDelayMonitor } from './loop-delay.js';
+import type { Ledger, LedgerEntry } from '../replica/ledger.js';
+import type { AppendAck } from '../replica/pending.js';
 
 /** Where client requests go; a Ledger map and a LedgerHost both implement it. */
 export interface LedgerRouter {

@@ -4,7 +4,7 @@
  * measured at the client from invocation to acknowledgement. Shared by bench and demo.
  */
 import { randomFillSync } from 'node:crypto';
-import type { Client } from '../client/index.js';
+import type { Client } from '../../client/index.js';
 
 export interface LoadOptions {
   client: Client;

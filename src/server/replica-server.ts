@@ -6,10 +6,10 @@
  */
 import { parseHostPort } from '../transport/address.js';
 import { ClientListener } from './client-listener.js';
-import type { Ledger } from './ledger.js';
-import { GroupSet, groupDir } from './group-set.js';
+import type { Ledger } from '../replica/ledger.js';
+import { GroupSet, groupDir } from '../replica/group-set.js';
 import type { ServerConfig } from './config.js';
-import { checkLogAtStartup } from './startup-check.js';
+import { checkLogAtStartup } from '../storage/startup-check.js';
 
 export interface ReplicaServerOptions {
   log?: (line: string) => void;

@@ -7,13 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { RaftLedgerError } from '../errors.js';
-import { formatHostPort, parseHostPort } from '../transport/address.js';
-import type { Durability } from './ledger.js';
+import { ID_PATTERN, normalizePeers, type PeerAddresses } from '../replica/peers.js';
+import type { Durability } from '../replica/ledger.js';
 
-export interface PeerAddresses {
-  raft: string;
-  client: string;
+function bad(message: string): RaftLedgerError {
+  return new RaftLedgerError('ERR_BAD_CONFIG', message);
 }
+
+export { parsePeers, type PeerAddresses } from '../replica/peers.js';
 
 export interface ServerConfig {
   id: string;
@@ -31,67 +32,13 @@ export interface ServerConfig {
   electionTicks?: number;
 }
 
-const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-
-function bad(message: string): RaftLedgerError {
-  return new RaftLedgerError('ERR_BAD_CONFIG', message);
-}
-
-function checkAddress(what: string, address: unknown): string {
-  if (typeof address !== 'string') throw bad(`${what} must be a 'host:port' string`);
-  try {
-    return formatHostPort(parseHostPort(address));
-  } catch (error) {
-    throw bad(`${what}: ${(error as Error).message}`);
-  }
-}
-
-export function parsePeers(spec: string, clientPortOffset = 100): Record<string, PeerAddresses> {
-  if (typeof spec !== 'string' || spec.trim() === '') throw bad('--peers is empty: expected id=host:port[,id=host:port...]');
-  const peers: Record<string, PeerAddresses> = {};
-  for (const part of spec.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw bad(`peer '${part}' is not id=host:port`);
-    const id = part.slice(0, eq).trim();
-    if (!ID_PATTERN.test(id)) throw bad(`peer id '${id}' must be 1-64 characters of letters, digits, '_', '.', '-'`);
-    if (peers[id] !== undefined) throw bad(`peer id '${id}' appears twice`);
-    const rest = part.slice(eq + 1).trim();
-    const slash = rest.lastIndexOf('/');
-    const raft = checkAddress(`peer ${id}`, slash > 0 ? rest.slice(0, slash) : rest);
-    const { host, port } = parseHostPort(raft);
-    let client: string;
-    if (slash > 0) {
-      const clientPort = Number(rest.slice(slash + 1));
-      if (!Number.isInteger(clientPort) || clientPort < 1 || clientPort > 65535) throw bad(`peer ${id}: bad client port '${rest.slice(slash + 1)}'`);
-      client = formatHostPort({ host, port: clientPort });
-    } else {
-      if (port + clientPortOffset > 65535) throw bad(`peer ${id}: client port ${port + clientPortOffset} is out of range`);
-      client = formatHostPort({ host, port: port + clientPortOffset });
-    }
-    peers[id] = { raft, client };
-  }
-  return peers;
-}
-
 /** Validate a config object (from a file or assembled from flags). */
 export function validateConfig(input: unknown): ServerConfig {
   if (input === null || typeof input !== 'object') throw bad('configuration must be a JSON object');
   const c = input as Record<string, unknown>;
   if (typeof c.id !== 'string' || !ID_PATTERN.test(c.id)) throw bad(`id must be 1-64 characters of letters, digits, '_', '.', '-', got ${JSON.stringify(c.id)}`);
   if (typeof c.dir !== 'string' || c.dir === '') throw bad('dir must be a non-empty path');
-  let peers: Record<string, PeerAddresses>;
-  if (typeof c.peers === 'string') peers = parsePeers(c.peers);
-  else if (c.peers !== null && typeof c.peers === 'object') {
-    peers = {};
-    for (const [id, value] of Object.entries(c.peers as Record<string, unknown>)) {
-      if (!ID_PATTERN.test(id)) throw bad(`peer id '${id}' is not valid`);
-      if (typeof value === 'string') peers[id] = parsePeers(`${id}=${value}`)[id]!;
-      else if (value !== null && typeof value === 'object') {
-        const v = value as Record<string, unknown>;
-        peers[id] = { raft: checkAddress(`peers.${id}.raft`, v.raft), client: checkAddress(`peers.${id}.client`, v.client) };
-      } else throw bad(`peers.${id} must be 'host:port' or { raft, client }`);
-    }
-  } else throw bad('peers is required');
+  const peers = normalizePeers(c.peers);
   if (peers[c.id] === undefined) throw bad(`peers does not include this server's id '${c.id}'`);
   const durability = c.durability ?? 'fsync';
   if (durability !== 'fsync' && durability !== 'memory') throw bad(`durability must be 'fsync' or 'memory', got ${JSON.stringify(durability)}`);

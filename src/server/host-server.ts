@@ -4,11 +4,11 @@
  * port on the main thread, which answers status and sends data requests to the right
  * worker with ERR_MOVED. `raftledger server --workers N` (N > 0).
  */
-import { ClientListener, type LedgerRouter } from '../replica/client-listener.js';
-import type { ServerConfig } from '../replica/config.js';
+import { ClientListener, type LedgerRouter } from './client-listener.js';
+import type { ServerConfig } from './config.js';
 import { parseHostPort } from '../transport/address.js';
-import { LedgerHost } from './ledger-host.js';
-import { workerClientAddress, workerFor } from './placement.js';
+import { LedgerHost } from '../host/ledger-host.js';
+import { workerClientAddress, workerFor } from '../host/placement.js';
 
 export class HostServer {
   readonly config: ServerConfig;
