@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { RaftLedgerError } from '../../dist/errors.js';
 import type { WorkerExitInfo } from '../../dist/host/index.js';
+import { crashWorker } from '../../dist/host/internal.js';
 import { appendVia, leaderOf, openNodes, records, waitForLeaders, waitUntil, IDS, type Nodes } from './helpers.js';
 
 let nodes: Nodes | undefined;
@@ -37,7 +38,7 @@ describe('LedgerHost: a worker thread dies', () => {
         ),
       );
       await new Promise((r) => setImmediate(r)); // the batch is posted
-      victim.__crashWorker(0, how);
+      victim[crashWorker](0, how);
       const settled = await Promise.race([Promise.all(inflight), new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
       expect(settled, 'in-flight appends must settle, never hang').not.toBeNull();
       const rejected = settled!.filter((r) => !r.ok);
