@@ -195,6 +195,30 @@ function readSources(dir: string): Map<string, string> {
   return out;
 }
 
+/** Classes that exactly one module constructs (the one place that wires them). */
+const ONE_CONSTRUCTOR: Record<string, string> = {
+  PeerTransport: 'replica/group-set.ts',
+  Piscina: 'host/ledger-host.ts',
+};
+
+/** Where each `new X(...)` of ONE_CONSTRUCTOR's classes is written, as 'file:line'. */
+function constructionsOf(sources: ReadonlyMap<string, string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [file, text] of sources) {
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+    const visit = (node: ts.Node): void => {
+      if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text in ONE_CONSTRUCTOR) {
+        const name = node.expression.text;
+        const at = `${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`;
+        out.set(name, [...(out.get(name) ?? []), at]);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return out;
+}
+
 const format = (v: Violation): string => `src/${v.file}:${v.line}: '${v.specifier}': ${v.reason}`;
 
 describe('layering', () => {
@@ -202,6 +226,13 @@ describe('layering', () => {
     const sources = readSources(SRC);
     expect(sources.size).toBeGreaterThan(50);
     expect(checkLayering(sources).map(format)).toEqual([]);
+  });
+
+  it('one module constructs each of the shared resources (PeerTransport, the worker pool)', () => {
+    const found = constructionsOf(readSources(SRC));
+    for (const [name, home] of Object.entries(ONE_CONSTRUCTOR)) {
+      expect((found.get(name) ?? []).map((at) => at.replace(/:\d+$/, '')), `new ${name}(...) at ${(found.get(name) ?? []).join(', ')}`).toEqual([home]);
+    }
   });
 
   it('the rule catches an import that points upward, and each special case', () => {
