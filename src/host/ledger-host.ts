@@ -18,6 +18,9 @@
  *   groups); calls waiting on it reject with ERR_UNAVAILABLE (retriable); it is restarted
  *   (backoff 100 ms doubling to 5 s while restarts keep failing) and its groups reopen from
  *   disk ('workerRestart'). Calls made while it restarts reject with ERR_UNAVAILABLE too.
+ * - Workers run host/worker.ts (only the host's calls) unless the owner passes its own task
+ *   file (HostInternals.workerModule, internal.ts): the server's adds a client listener per
+ *   worker (src/server/worker.ts), so this layer never depends on the server.
  */
 import { EventEmitter } from 'node:events';
 import { MessageChannel, threadId } from 'node:worker_threads';
