@@ -17,8 +17,7 @@ export {
 } from './storage/index.js';
 export { RaftLedgerError, isRaftLedgerError, type ErrorCode, type LeaderHint } from './errors.js';
 export { Ledger, type LedgerOptions, type LedgerCoreOptions, type LedgerEntry, type LedgerStatus, type Durability, type RaftLink } from './replica/ledger.js';
-export { ReplicaServer } from './server/replica-server.js';
-export { type ServerConfig } from './server/config.js';
+export { Server, type ServerOptions } from './server/server.js';
+export { validateConfig, type ServerConfig } from './server/config.js';
 export { connect, Client, type ConnectOptions, type AppendResult as ClientAppendResult, type ReadResult } from './client/index.js';
-export { HostServer } from './server/host-server.js';
 export { LedgerHost, workerFor, type LedgerHostOptions, type HostStatus, type GroupStatus, type WorkerInfo, type WorkerExitInfo } from './host/index.js';

@@ -1,5 +1,4 @@
-import { ReplicaServer } from '../server/replica-server.js';
-import { HostServer } from '../server/host-server.js';
+import { Server } from '../server/server.js';
 import { parsePeers, readConfigFile, validateConfig } from '../server/config.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
@@ -89,7 +88,7 @@ Options:
       process.stderr.write(`${new Date().toISOString()} ${line}\n`);
     };
     const repair = values.repair === true;
-    const server = config.workers > 0 ? await HostServer.start(config, { log, repair }) : await ReplicaServer.start(config, { log, repair });
+    const server = await Server.start(config, { log, repair });
     const self = config.peers[config.id]!;
     const threads = config.workers > 0 ? `${config.workers} worker thread(s)` : 'the main thread';
     log(`[${config.id}] serving ${config.groups} group(s) on ${threads} from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`);

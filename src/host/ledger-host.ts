@@ -3,7 +3,7 @@
  *
  * - Placement (placement.ts): group g -> worker g mod W on every node; worker w listens on
  *   raftPort + w and talks only to worker w of the other nodes. workers: 0 runs every group
- *   on the calling thread (one GroupShard on the node's Raft port, same wire as ReplicaServer).
+ *   on the calling thread (one GroupShard on the node's Raft port, the same wire).
  * - Pool: piscina with minThreads = maxThreads = W, concurrentTasksPerWorker 1,
  *   atomics 'disabled' (idle workers keep their event loop for sockets and timers), and ONE
  *   long-lived task per worker (worker.ts) that gets a MessagePort and resolves at shutdown.
@@ -18,12 +18,15 @@
  *   groups); calls waiting on it reject with ERR_UNAVAILABLE (retriable); it is restarted
  *   (backoff 100 ms doubling to 5 s while restarts keep failing) and its groups reopen from
  *   disk ('workerRestart'). Calls made while it restarts reject with ERR_UNAVAILABLE too.
+ * - Workers run host/worker.ts (only the host's calls) unless the owner passes its own task
+ *   file (HostInternals.workerModule, internal.ts): the server's adds a client listener per
+ *   worker (src/server/worker.ts), so this layer never depends on the server.
  */
 import { EventEmitter } from 'node:events';
 import { MessageChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { RaftLedgerError } from '../errors.js';
-import type { Durability, LedgerEntry } from '../replica/ledger.js';
+import type { Durability, Ledger, LedgerEntry } from '../replica/ledger.js';
 import type { AppendAck } from '../replica/pending.js';
 import type { PeerAddresses } from '../replica/peers.js';
 import { WorkerChannel } from './channel.js';
@@ -32,7 +35,8 @@ import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, 
 import { fromWireError, type HostRequest, type WireAppendAck, type WireEntry } from './protocol.js';
 import type { CheckResult, CheckTask, WorkerTask } from './worker.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
-import { groupDir } from '../replica/group-set.js';
+import { DEFAULT_CLUSTER_ID, groupDir } from '../replica/group-set.js';
+import { crashWorker, type HostInternals } from './internal.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
@@ -57,13 +61,6 @@ export interface LedgerHostOptions {
    * sends the rest). Runs on the worker threads, in parallel, when workers > 0.
    */
   startupCheck?: 'none' | 'verify' | 'repair';
-  /**
-   * Worker w also serves network clients for its own groups on the node's client port + 1 + w
-   * (placement.ts), so client traffic never crosses the main thread; Raft leader hints then
-   * name those ports. The owner of the main client port (HostServer) answers data requests
-   * with ERR_MOVED. Needs workers > 0 and W + 1 free client ports. Default false.
-   */
-  workerClientPorts?: boolean;
   log?: (line: string) => void;
 }
 
@@ -124,6 +121,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   readonly id: string;
   readonly workers: number;
   readonly #options: LedgerHostOptions;
+  readonly #internals: HostInternals;
   readonly #groups = new Set<number>();
   readonly #log: (line: string) => void;
   readonly #slots: Slot[] = [];
@@ -132,16 +130,18 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   #opened = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(options: LedgerHostOptions, groups: number[]) {
+  private constructor(options: LedgerHostOptions, internals: HostInternals, groups: number[]) {
     super();
     this.id = options.id;
     this.workers = options.workers;
     this.#options = options;
+    this.#internals = internals;
     for (const g of groups) this.#groups.add(g);
     this.#log = options.log ?? (() => {});
   }
 
-  static async open(options: LedgerHostOptions): Promise<LedgerHost> {
+  /** `internals`: what the server (src/server) sets up beyond the options; see internal.ts. */
+  static async open(options: LedgerHostOptions, internals: HostInternals = {}): Promise<LedgerHost> {
     if (options === null || typeof options !== 'object') throw new TypeError('LedgerHost.open: options must be an object');
     if (typeof options.dir !== 'string' || options.dir === '') throw new TypeError('LedgerHost.open: dir must be a non-empty string');
     if (typeof options.id !== 'string' || options.peers?.[options.id] === undefined) throw new RangeError('LedgerHost.open: peers must include id');
@@ -153,13 +153,14 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     } else if (Array.isArray(options.groups)) {
       groups = options.groups.map((g) => checkGroup(g, 'LedgerHost.open'));
     } else throw new TypeError('LedgerHost.open: groups must be a count or a list of group ids');
-    if (options.workerClientPorts === true && options.workers === 0) throw new RangeError('LedgerHost.open: workerClientPorts needs workers > 0');
-    checkClusterPortPlan(options.peers, options.workers, options.workerClientPorts === true);
+    if (internals.workerClientPorts === true && options.workers === 0) throw new RangeError('LedgerHost.open: workerClientPorts needs workers > 0');
+    if (internals.workerClientPorts === true && internals.workerModule === undefined) throw new RangeError('LedgerHost.open: workerClientPorts needs a workerModule that serves them');
+    checkClusterPortPlan(options.peers, options.workers, internals.workerClientPorts === true);
     const startupCheck = options.startupCheck ?? 'none';
     if (startupCheck !== 'none' && startupCheck !== 'verify' && startupCheck !== 'repair') {
       throw new RangeError(`LedgerHost.open: startupCheck must be 'none', 'verify' or 'repair', got ${JSON.stringify(startupCheck)}`);
     }
-    const host = new LedgerHost(options, groups);
+    const host = new LedgerHost(options, internals, groups);
     try {
       if (options.workers === 0) {
         if (startupCheck !== 'none') {
@@ -172,7 +173,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
         host.#local = await GroupShard.open(host.#shardConfig(0), host.#log);
       } else {
         host.#pool = new Piscina({
-          filename: WORKER_FILE,
+          filename: internals.workerModule ?? WORKER_FILE,
           minThreads: options.workers,
           maxThreads: options.workers,
           concurrentTasksPerWorker: 1,
@@ -221,7 +222,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     const W = o.workers;
     const clientAddresses: Record<string, string> = {};
     const peers: Record<string, string> = {};
-    const perWorkerClients = o.workerClientPorts === true && W > 0;
+    const perWorkerClients = this.#internals.workerClientPorts === true && W > 0;
     for (const [id, p] of Object.entries(o.peers)) {
       clientAddresses[id] = perWorkerClients ? workerClientAddress(p.client, worker) : p.client;
       if (id !== o.id) peers[id] = workerRaftAddress(p.raft, worker);
@@ -233,7 +234,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       clientAddresses,
       listen: workerRaftAddress(o.peers[o.id]!.raft, worker),
       peers,
-      clusterId: workerClusterId(o.clusterId ?? 'raftledger', worker, W),
+      clusterId: workerClusterId(o.clusterId ?? DEFAULT_CLUSTER_ID, worker, W),
       durability: o.durability ?? 'fsync',
       worker,
       groups: [...this.#groups].filter((g) => workerFor(g, W) === worker).sort((a, b) => a - b),
@@ -344,6 +345,11 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
 
   get groups(): number[] {
     return [...this.#groups].sort((a, b) => a - b);
+  }
+
+  /** The Ledger of `group` when the groups run on the calling thread (workers: 0); undefined on workers or for a group not hosted. */
+  localLedger(group: number): Ledger | undefined {
+    return this.#local?.ledger(group);
   }
 
   /**
@@ -470,8 +476,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     return this.#slots.map((s) => ({ worker: s.index, ...(s.channel?.stats ?? { batches: 0, calls: 0, copiedBytes: 0, transferredBuffers: 0 }) }));
   }
 
-  /** Test hook: make worker `worker` die like a bug would (process.exit(1) inside it, or an uncaught throw). */
-  __crashWorker(worker: number, how: 'exit' | 'throw' = 'exit'): void {
+  /** Test hook (internal.ts): make worker `worker` die like a bug would (process.exit(1) inside it, or an uncaught throw). */
+  [crashWorker](worker: number, how: 'exit' | 'throw' = 'exit'): void {
     const slot = this.#slots[worker];
     if (slot?.channel === undefined) throw new RangeError(`no worker ${worker}`);
     slot.channel.send({ kind: 'crash', how });

@@ -10,8 +10,8 @@
  *    [raftPort, raftPort + W - 1], none of them its client port;
  *  - worker w's handshake cluster id is `<clusterId>/w<w>of<W>`, so a connection that
  *    lands on the wrong worker, or between nodes configured with different W, is refused;
- *  - with per-worker client ports (HostServer), worker w also serves clients on the node's
- *    client port + 1 + w, for its own groups; the main thread's client port answers data
+ *  - with per-worker client ports (the server's workers), worker w also serves clients on
+ *    the node's client port + 1 + w, for its own groups; the main thread's client port answers data
  *    requests with ERR_MOVED and that address. A node then needs W + 1 consecutive client
  *    ports [clientPort, clientPort + W], none of them a Raft port.
  */

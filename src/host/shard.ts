@@ -1,16 +1,31 @@
 /**
  * GroupShard: the groups one worker owns (or, with workers: 0, all groups on the calling
- * thread): their Ledgers (storage + Raft core) and one PeerTransport to the same worker
- * index on the other nodes. It serves HostRequests and returns wire-shaped results.
+ * thread): their Ledgers (storage + Raft core, group g in `<dir>/group-<g>`) on one
+ * GroupSet, i.e. one PeerTransport to the same worker index on the other nodes. It opens
+ * and closes the ledgers, serves HostRequests and returns wire-shaped results.
  */
 import { threadId } from 'node:worker_threads';
 import { RaftLedgerError } from '../errors.js';
-import type { Ledger, LedgerEntry, LedgerStatus } from '../replica/ledger.js';
-import { GroupSet, type GroupSetConfig } from '../replica/group-set.js';
+import { Ledger, type Durability, type LedgerEntry, type LedgerStatus } from '../replica/ledger.js';
+import { GroupSet, groupDir } from '../replica/group-set.js';
 import type { HostRequest, WireAppendAck } from './protocol.js';
 
-/** A GroupSet's config (listen and peers are this worker's addresses, clusterId per worker, see placement.ts) plus the worker and its groups. */
-export interface ShardConfig extends GroupSetConfig {
+/** One worker's share of a node (listen, peers and clusterId are this worker's, see placement.ts). */
+export interface ShardConfig {
+  dir: string;
+  id: string;
+  /** Every voting member's id. */
+  members: string[];
+  clientAddresses: Record<string, string>;
+  /** This worker's Raft listen address and the same worker's on every other member. */
+  listen: string;
+  peers: Record<string, string>;
+  clusterId: string;
+  durability: Durability;
+  segmentSizeBytes?: number;
+  tickMs?: number;
+  heartbeatTicks?: number;
+  electionTicks?: number;
   worker: number;
   groups: number[];
   /** Per-worker client ports: this worker serves clients at `listen`; `nodeClient` is the node's main client address, `workers` its W. */
@@ -25,15 +40,35 @@ export interface GroupStatus extends LedgerStatus {
 
 export class GroupShard {
   readonly #config: ShardConfig;
-  readonly #set: GroupSet;
+  readonly #log: (line: string) => void;
+  readonly #set: GroupSet<Ledger>;
+  readonly #opening = new Map<number, Promise<Ledger>>();
+  #closing: Promise<void> | undefined;
 
-  private constructor(config: ShardConfig, set: GroupSet) {
+  private constructor(config: ShardConfig, log: (line: string) => void) {
     this.#config = config;
-    this.#set = set;
+    this.#log = log;
+    this.#set = new GroupSet<Ledger>({
+      id: config.id,
+      listen: config.listen,
+      peers: config.peers,
+      clusterId: config.clusterId,
+      segmentSizeBytes: config.segmentSizeBytes,
+      log: (line) => log(`[${config.id}] worker ${config.worker} transport: ${line}`),
+    });
   }
 
+  /** Open the shard's groups, then start listening and dialing. */
   static async open(config: ShardConfig, log: (line: string) => void = () => {}): Promise<GroupShard> {
-    return new GroupShard(config, await GroupSet.open(config, config.groups, log, `worker ${config.worker} transport`));
+    const shard = new GroupShard(config, log);
+    try {
+      await Promise.all(config.groups.map((g) => shard.addGroup(g)));
+      await shard.#set.start();
+    } catch (error) {
+      await shard.close();
+      throw error;
+    }
+    return shard;
   }
 
   get groups(): number[] {
@@ -41,21 +76,55 @@ export class GroupShard {
   }
 
   ledger(group: number): Ledger | undefined {
-    return this.#set.ledger(group);
+    return this.#set.member(group);
   }
 
   #get(group: number): Ledger {
-    const ledger = this.#set.ledger(group);
+    const ledger = this.#set.member(group);
     if (ledger === undefined) throw new RaftLedgerError('ERR_BAD_CONFIG', `worker ${this.#config.worker} of ${this.#config.id} does not host group ${group}`);
     return ledger;
   }
 
-  addGroup(group: number): Promise<void> {
-    return this.#set.addGroup(group);
+  /** Open group `group` from `<dir>/group-<group>` (idempotent). */
+  async addGroup(group: number): Promise<void> {
+    if (this.#closing !== undefined) throw new RaftLedgerError('ERR_CLOSED', 'the group set is closed');
+    if (this.#set.has(group)) return;
+    let opening = this.#opening.get(group);
+    if (opening === undefined) {
+      const c = this.#config;
+      opening = Ledger.open({
+        dir: groupDir(c.dir, group),
+        id: c.id,
+        members: c.members,
+        clientAddresses: c.clientAddresses,
+        group,
+        link: this.#set.link(group),
+        durability: c.durability,
+        segmentSizeBytes: c.segmentSizeBytes,
+        tickMs: c.tickMs,
+        heartbeatTicks: c.heartbeatTicks,
+        electionTicks: c.electionTicks,
+        onLog: (line) => this.#log(line),
+      });
+      this.#opening.set(group, opening);
+    }
+    try {
+      const ledger = await opening;
+      if (!this.#set.has(group)) {
+        ledger.on('error', (error) => this.#log(`[${this.#config.id}] group ${group} stopped: ${error.message}`));
+        this.#set.attach(group, ledger);
+      }
+    } finally {
+      this.#opening.delete(group);
+    }
   }
 
-  removeGroup(group: number): Promise<void> {
-    return this.#set.removeGroup(group);
+  /** Close group `group` (its data stays on disk). */
+  async removeGroup(group: number): Promise<void> {
+    const ledger = this.#set.member(group);
+    if (ledger === undefined) return;
+    this.#set.detach(group);
+    await ledger.close();
   }
 
   status(group: number): GroupStatus {
@@ -98,9 +167,16 @@ export class GroupShard {
     }
   }
 
-  /** Close every ledger (flushing) and the transport. Idempotent. */
+  /** Close every ledger (flushing), then the transport. Idempotent. */
   close(): Promise<void> {
-    return this.#set.close();
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#opening.values()]);
+      const ledgers = this.#set.members;
+      for (const g of this.#set.groups) this.#set.detach(g);
+      await Promise.allSettled(ledgers.map((l) => l.close()));
+      await this.#set.close();
+    })();
+    return this.#closing;
   }
 }
 

@@ -3,30 +3,50 @@
  * opens the shard, reports ready, serves batches of calls until told to close, and only
  * then resolves. Results reached in one event-loop turn go back as one message; read
  * payloads are copied out of the log mapping into one transferred buffer per result.
+ *
+ * This file is LedgerHost's default task file: its workers serve only the host's calls. An
+ * owner that wants more on each worker (the server: a client listener per worker) passes
+ * its own task file (HostInternals.workerModule) whose default export calls
+ * runShardWorker with hooks and which re-exports checkGroupLog.
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { GroupShard, type ShardConfig } from './shard.js';
 import { packEntries } from './payloads.js';
 import { toWireError, type Call, type FromWorker, type Result, type ToWorker, type WireEntry, type WireError } from './protocol.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
-import { ClientListener, ledgerMapRouter, type LedgerRouter } from '../server/client-listener.js';
-import { parseHostPort } from '../transport/address.js';
-import { workerClientAddress, workerFor } from './placement.js';
 
 export interface WorkerTask {
   port: MessagePort;
   config: ShardConfig;
 }
 
-export default async function runWorker(task: WorkerTask): Promise<string> {
+/** Something a hook attached to the worker; closed (before the shard) when the worker closes. */
+export interface Attachment {
+  close(): Promise<void>;
+}
+
+export interface ShardWorkerHooks {
+  /**
+   * Runs once the shard is open, before the worker reports ready. A rejection fails the
+   * worker's start (the shard is closed first), as a failure to open the shard would.
+   */
+  onShardOpen?(shard: GroupShard, config: ShardConfig, log: (line: string) => void): Promise<Attachment | undefined>;
+}
+
+/** The default task: a worker that serves only the host's calls. */
+export default function runWorker(task: WorkerTask): Promise<string> {
+  return runShardWorker(task, {});
+}
+
+export async function runShardWorker(task: WorkerTask, hooks: ShardWorkerHooks): Promise<string> {
   const { port, config } = task;
   const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
   const log = (line: string): void => post({ kind: 'log', line });
   const shard = await GroupShard.open(config, log);
-  let clients: ClientListener | undefined;
-  if (config.clients !== undefined) {
+  let attachment: Attachment | undefined;
+  if (hooks.onShardOpen !== undefined) {
     try {
-      clients = await listenForClients(config, shard, log);
+      attachment = await hooks.onShardOpen(shard, config, log);
     } catch (error) {
       await shard.close();
       throw error;
@@ -77,7 +97,7 @@ export default async function runWorker(task: WorkerTask): Promise<string> {
           for (const call of message.calls) serve(call);
           return;
         case 'close':
-          void (clients?.close() ?? Promise.resolve()).then(() => shard.close()).then(() => {
+          void (attachment?.close() ?? Promise.resolve()).then(() => shard.close()).then(() => {
             flush();
             port.close();
             resolve(`worker ${config.worker} closed`);
@@ -121,28 +141,4 @@ export async function checkGroupLog(task: CheckTask): Promise<CheckResult> {
   } catch (error) {
     return { threadId, lines, error: toWireError(error) };
   }
-}
-
-/**
- * Per-worker client port: this worker's groups served straight from this thread. A request
- * for a group placed on another worker of the node gets ERR_MOVED with that worker's port.
- */
-async function listenForClients(config: ShardConfig, shard: GroupShard, log: (line: string) => void): Promise<ClientListener> {
-  const { listen, nodeClient, workers } = config.clients!;
-  const router: LedgerRouter = {
-    ...ledgerMapRouter((group) => shard.ledger(group)),
-    movedTo: (group) => {
-      const owner = workerFor(group, workers);
-      return owner === config.worker ? undefined : { id: config.id, address: workerClientAddress(nodeClient, owner) };
-    },
-  };
-  const { host, port } = parseHostPort(listen);
-  const listener = new ClientListener({ host, port, router, log: (line) => log(`[${config.id}] worker ${config.worker} clients: ${line}`) });
-  try {
-    await listener.listen();
-  } catch (error) {
-    await listener.close();
-    throw error;
-  }
-  return listener;
 }

@@ -1,129 +1,100 @@
 /**
- * GroupSet: Raft groups of one node that share one PeerTransport (frames carry the group
- * id): one Ledger per group, group g in `<dir>/group-<g>`. ReplicaServer runs one on the
- * main thread; each LedgerHost worker runs one for its shard.
+ * GroupSet: the Raft groups of one node (or of one worker of a node) that share one
+ * PeerTransport; frames carry the group id. This is the one place that builds a
+ * PeerTransport: `Ledger.open({ peers })` is a group set of one, and each GroupShard (a
+ * LedgerHost worker, or the calling thread with workers: 0) is a group set of its groups.
+ *
+ * The set routes messages; it does not own the members. Whoever opened a member closes it
+ * (and detaches it) before closing the set. Messages for a group with no member attached
+ * (not open yet, or closed) are dropped: Raft retries.
  */
 import { join } from 'node:path';
-import { RaftLedgerError } from '../errors.js';
+import type { Message } from '../raft/index.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
 import { parseHostPort } from '../transport/address.js';
 import { PeerTransport } from '../transport/peer-transport.js';
-import { Ledger, type Durability } from './ledger.js';
 
+/** The handshake's cluster id when none is configured (server config, Ledger.open, LedgerHost). */
+export const DEFAULT_CLUSTER_ID = 'raftledger';
+
+/** Where group `group` of a node with data directory `dir` keeps its log. */
 export function groupDir(dir: string, group: number): string {
   return join(dir, `group-${group}`);
 }
 
 export interface GroupSetConfig {
-  dir: string;
   id: string;
-  /** Every voting member's id. */
-  members: string[];
-  clientAddresses: Record<string, string>;
-  /** This node's Raft listen address and every other member's. */
+  /** This node's Raft listen address ('host:port'). */
   listen: string;
-  peers: Record<string, string>;
-  clusterId: string;
-  durability: Durability;
+  /** Every other member's Raft address. */
+  peers: Readonly<Record<string, string>>;
+  /** Peers of another cluster id are refused at the handshake (default DEFAULT_CLUSTER_ID). */
+  clusterId?: string;
+  /** Peers whose segment size differs are refused (default DEFAULT_SEGMENT_SIZE_BYTES). */
   segmentSizeBytes?: number;
-  tickMs?: number;
-  heartbeatTicks?: number;
-  electionTicks?: number;
+  /** Transport diagnostics, already labelled with this node and the set's label. */
+  log?: (line: string) => void;
 }
 
-export class GroupSet {
-  readonly #config: GroupSetConfig;
-  readonly #log: (line: string) => void;
-  readonly #ledgers = new Map<number, Ledger>();
-  readonly #opening = new Map<number, Promise<Ledger>>();
-  readonly #transport: PeerTransport;
-  #closing: Promise<void> | undefined;
+/** A member of the set: the Ledger of one group. */
+export interface GroupMember {
+  receive(message: Message): void;
+}
 
-  private constructor(config: GroupSetConfig, log: (line: string) => void, transportLabel: string) {
-    this.#config = config;
-    this.#log = log;
+export class GroupSet<M extends GroupMember = GroupMember> {
+  readonly #members = new Map<number, M>();
+  readonly #transport: PeerTransport;
+
+  constructor(config: GroupSetConfig) {
     this.#transport = new PeerTransport({
       id: config.id,
       listen: parseHostPort(config.listen),
-      peers: config.peers,
-      handshake: { clusterId: config.clusterId, segmentSizeBytes: config.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
-      onMessage: (group, message) => this.#ledgers.get(group)?.receive(message),
-      log: (line) => log(`[${config.id}] ${transportLabel}: ${line}`),
+      peers: { ...config.peers },
+      handshake: { clusterId: config.clusterId ?? DEFAULT_CLUSTER_ID, segmentSizeBytes: config.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
+      onMessage: (group, message) => this.#members.get(group)?.receive(message),
+      ...(config.log !== undefined ? { log: config.log } : {}),
     });
   }
 
-  /** Open `groups`, then start listening and dialing. */
-  static async open(config: GroupSetConfig, groups: readonly number[], log: (line: string) => void = () => {}, transportLabel = 'transport'): Promise<GroupSet> {
-    const set = new GroupSet(config, log, transportLabel);
-    try {
-      await Promise.all(groups.map((g) => set.addGroup(g)));
-      await set.#transport.start();
-    } catch (error) {
-      await set.close();
-      throw error;
-    }
-    return set;
+  /** The link a member of `group` sends through (valid before the member is attached). */
+  link(group: number): { send(message: Message): void } {
+    return { send: (message) => this.#transport.send(group, message) };
   }
 
+  /** Deliver `group`'s messages to `member` from now on. */
+  attach(group: number, member: M): void {
+    this.#members.set(group, member);
+  }
+
+  detach(group: number): void {
+    this.#members.delete(group);
+  }
+
+  member(group: number): M | undefined {
+    return this.#members.get(group);
+  }
+
+  has(group: number): boolean {
+    return this.#members.has(group);
+  }
+
+  /** Attached groups, ascending. */
   get groups(): number[] {
-    return [...this.#ledgers.keys()].sort((a, b) => a - b);
+    return [...this.#members.keys()].sort((a, b) => a - b);
   }
 
-  ledger(group: number): Ledger | undefined {
-    return this.#ledgers.get(group);
+  get members(): M[] {
+    return [...this.#members.values()];
   }
 
-  /** Open group `group` from `<dir>/group-<group>` (idempotent). */
-  async addGroup(group: number): Promise<void> {
-    if (this.#closing !== undefined) throw new RaftLedgerError('ERR_CLOSED', 'the group set is closed');
-    if (this.#ledgers.has(group)) return;
-    let opening = this.#opening.get(group);
-    if (opening === undefined) {
-      const c = this.#config;
-      opening = Ledger.open({
-        dir: groupDir(c.dir, group),
-        id: c.id,
-        members: c.members,
-        clientAddresses: c.clientAddresses,
-        group,
-        link: { send: (message) => this.#transport.send(group, message) },
-        durability: c.durability,
-        segmentSizeBytes: c.segmentSizeBytes,
-        tickMs: c.tickMs,
-        heartbeatTicks: c.heartbeatTicks,
-        electionTicks: c.electionTicks,
-        onLog: (line) => this.#log(line),
-      });
-      this.#opening.set(group, opening);
-    }
-    try {
-      const ledger = await opening;
-      if (!this.#ledgers.has(group)) {
-        ledger.on('error', (error) => this.#log(`[${this.#config.id}] group ${group} stopped: ${error.message}`));
-        this.#ledgers.set(group, ledger);
-      }
-    } finally {
-      this.#opening.delete(group);
-    }
+  /** Start listening and dialing. */
+  async start(): Promise<void> {
+    await this.#transport.start();
   }
 
-  /** Close group `group` (its data stays on disk). */
-  async removeGroup(group: number): Promise<void> {
-    const ledger = this.#ledgers.get(group);
-    if (ledger === undefined) return;
-    this.#ledgers.delete(group);
-    await ledger.close();
-  }
-
-  /** Close every ledger (flushing) and the transport. Idempotent. */
+  /** Detach every member and close the transport (members stay open: their owner closes them). Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#opening.values()]);
-      const ledgers = [...this.#ledgers.values()];
-      this.#ledgers.clear();
-      await Promise.allSettled(ledgers.map((l) => l.close()));
-      await this.#transport.close();
-    })();
-    return this.#closing;
+    this.#members.clear();
+    return this.#transport.close();
   }
 }

@@ -18,9 +18,8 @@ import { RaftLedgerError, type LeaderHint } from '../errors.js';
 import { RaftCore, RaftRefusal, type Entry, type Message, type RaftStatus, type Ready, type Role } from '../raft/index.js';
 import { SegmentedLog, joinRecords, validateRecords, type LogEntry } from '../storage/index.js';
 import { SegmentedLogStorage } from './log-adapter.js';
-import { PeerTransport } from '../transport/peer-transport.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
-import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
+import { GroupSet } from './group-set.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
 
@@ -71,7 +70,7 @@ export interface LedgerCoreOptions {
  */
 export type LedgerOptions = Omit<LedgerCoreOptions, 'members' | 'link' | 'clientAddresses'> & {
   peers: Readonly<Record<string, string | { raft: string; client?: string }>>;
-  /** Peers of another cluster id are refused at the handshake (default 'raftledger'). */
+  /** Peers of another cluster id are refused at the handshake (default DEFAULT_CLUSTER_ID, 'raftledger'). */
   clusterId?: string;
 };
 
@@ -163,8 +162,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #closing: Promise<void> | undefined;
   #catchUpLoggedAt = new Map<string, number>();
   #lastRole: Role = 'follower';
-  /** The TCP transport Ledger.open({ peers }) created; closed with the ledger. */
-  #ownedTransport: PeerTransport | undefined;
+  /** The group set of one (its TCP transport) that Ledger.open({ peers }) created; closed with the ledger. */
+  #ownedSet: GroupSet<Ledger> | undefined;
   /** index -> pos of normal entries this node wrote as leader while appends waited (see #applyCommitted). */
   readonly #ownPositions = new Map<number, number>();
   #lastLeader = '';
@@ -227,24 +226,29 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const group = options.group ?? 0;
     const others: Record<string, string> = {};
     for (const [id, address] of Object.entries(raft)) if (id !== options.id) others[id] = address;
-    let ledger: Ledger | undefined;
-    const transport = new PeerTransport({
+    // A group set of one: the same transport wiring as a server's groups.
+    const set = new GroupSet<Ledger>({
       id: options.id,
-      listen: parseHostPort(raft[options.id]!),
+      listen: raft[options.id]!,
       peers: others,
-      handshake: { clusterId: options.clusterId ?? 'raftledger', segmentSizeBytes: options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
-      onMessage: (g, message) => {
-        if (g === group) ledger?.receive(message);
-      },
+      clusterId: options.clusterId,
+      segmentSizeBytes: options.segmentSizeBytes,
       log: (line) => options.onLog?.(`[${options.id}] transport: ${line}`),
     });
     const { peers: _peers, clusterId: _clusterId, ...rest } = options;
     void _peers;
     void _clusterId;
-    ledger = await Ledger.#openWithLink({ ...rest, members: Object.keys(raft), clientAddresses, link: { send: (m) => transport.send(group, m) } });
-    ledger.#ownedTransport = transport;
+    let ledger: Ledger;
     try {
-      await transport.start();
+      ledger = await Ledger.#openWithLink({ ...rest, members: Object.keys(raft), clientAddresses, link: set.link(group) });
+    } catch (error) {
+      await set.close();
+      throw error;
+    }
+    set.attach(group, ledger);
+    ledger.#ownedSet = set;
+    try {
+      await set.start();
     } catch (error) {
       await ledger.close();
       throw error;
@@ -809,7 +813,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         if (commit > this.#log.meta.hardState.commitIndex) await this.#log.meta.save({ commitIndex: commit }).catch(() => {});
       }
       await this.#log.close();
-      await this.#ownedTransport?.close();
+      await this.#ownedSet?.close();
     })();
     return this.#closing;
   }

@@ -1,6 +1,6 @@
 /**
  * One interval timer per period per thread, shared by every subscriber: the Ledgers of a
- * thread (a ReplicaServer's groups, a LedgerHost worker's shard) wake once per tick and
+ * thread (a GroupShard's groups, on a worker or the calling thread) wake once per tick and
  * once per background flush, not once each, and their background flushes reach the
  * addon's flusher in one turn, so one group commit covers all of them.
  *

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { RaftLedgerError } from '../errors.js';
 import { ID_PATTERN, normalizePeers, type PeerAddresses } from '../replica/peers.js';
 import type { Durability } from '../replica/ledger.js';
+import { DEFAULT_CLUSTER_ID } from '../replica/group-set.js';
 
 function bad(message: string): RaftLedgerError {
   return new RaftLedgerError('ERR_BAD_CONFIG', message);
@@ -42,7 +43,7 @@ export function validateConfig(input: unknown): ServerConfig {
   if (peers[c.id] === undefined) throw bad(`peers does not include this server's id '${c.id}'`);
   const durability = c.durability ?? 'fsync';
   if (durability !== 'fsync' && durability !== 'memory') throw bad(`durability must be 'fsync' or 'memory', got ${JSON.stringify(durability)}`);
-  const clusterId = c.clusterId ?? 'raftledger';
+  const clusterId = c.clusterId ?? DEFAULT_CLUSTER_ID;
   if (typeof clusterId !== 'string' || clusterId === '' || clusterId.length > 200) throw bad('clusterId must be a non-empty string');
   const int = (name: string, min: number, max: number): number | undefined => {
     const v = c[name];

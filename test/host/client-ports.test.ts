@@ -1,10 +1,13 @@
 /**
- * LedgerHost with per-worker client ports (workerClientPorts, as `raftledger server --workers`
- * runs it): network clients talk straight to the worker that owns their group.
+ * LedgerHost with per-worker client ports (the server's worker module and workerClientPorts,
+ * as `raftledger server --workers` runs it): network clients talk straight to the worker
+ * that owns their group.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { workerClientAddress } from '../../dist/host/placement.js';
 import { connect } from '../../dist/client/index.js';
+import { crashWorker } from '../../dist/host/internal.js';
+import { SERVER_WORKER_MODULE } from '../../dist/server/worker.js';
 import { leaderOf, openNodes, waitForLeaders, IDS, type Nodes } from './helpers.js';
 
 let nodes: Nodes | undefined;
@@ -16,7 +19,7 @@ afterEach(async () => {
 describe('LedgerHost: per-worker client ports', () => {
   it('a network client keeps appending through a worker restart, nothing acknowledged is lost', async () => {
     const G = 2;
-    nodes = await openNodes(2, G, 'fsync', { workerClientPorts: true });
+    nodes = await openNodes(2, G, 'fsync', {}, { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true });
     await waitForLeaders(nodes, G);
     const group = 0; // worker 0 on every node
     const servers = IDS.map((id) => workerClientAddress(nodes!.options(id).peers[id]!.client, 0));
@@ -28,7 +31,7 @@ describe('LedgerHost: per-worker client ports', () => {
       const victimId = (await leaderOf(nodes, group))!;
       const victim = nodes.hosts.get(victimId)!;
       const restarted = new Promise((resolve) => victim.once('workerRestart', resolve));
-      victim.__crashWorker(0, 'exit');
+      victim[crashWorker](0, 'exit');
       // Appends made while worker 0 of the leader is down or restarting: the client retries
       // (another node may take over, or the restarted worker listens again on its port).
       const during = Array.from({ length: 20 }, (_, i) => client.append(Buffer.from(`during-${i}`)).then((ack) => acked.set(ack.index, `during-${i}`)));
@@ -45,7 +48,7 @@ describe('LedgerHost: per-worker client ports', () => {
   });
 
   it("a worker sends a request for another worker's group there (ERR_MOVED)", async () => {
-    nodes = await openNodes(2, 2, 'memory', { workerClientPorts: true });
+    nodes = await openNodes(2, 2, 'memory', {}, { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true });
     await waitForLeaders(nodes, 2);
     const a = nodes.options('a').peers.a!.client;
     // Only worker 0's port of node a is known to the client; group 1 lives on worker 1.

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { RaftLedgerError } from '../../dist/errors.js';
-import type { WorkerExitInfo } from '../../dist/host/index.js';
+import { LedgerHost, type WorkerExitInfo } from '../../dist/host/index.js';
+import { crashWorker } from '../../dist/host/internal.js';
 import { appendVia, leaderOf, openNodes, records, waitForLeaders, waitUntil, IDS, type Nodes } from './helpers.js';
 
 let nodes: Nodes | undefined;
@@ -11,6 +12,15 @@ afterEach(async () => {
 });
 
 describe('LedgerHost: a worker thread dies', () => {
+  it('the crash hook is keyed by a symbol that only the internal module exports', async () => {
+    const proto = LedgerHost.prototype as unknown as Record<PropertyKey, unknown>;
+    expect(Object.getOwnPropertyNames(LedgerHost.prototype).filter((name) => name.startsWith('__'))).toEqual([]);
+    expect(typeof proto[crashWorker]).toBe('function');
+    const entry = (await import('../../dist/index.js')) as Record<string, unknown>;
+    const host = (await import('../../dist/host/index.js')) as Record<string, unknown>;
+    for (const exports of [entry, host]) expect(Object.values(exports)).not.toContain(crashWorker);
+  });
+
   for (const how of ['exit', 'throw'] as const) {
     it(`(${how === 'exit' ? 'process.exit(1) inside it' : 'an uncaught throw'}): in-flight appends reject retriably, the worker restarts, its groups reopen from disk, nothing acknowledged is lost`, async () => {
       const G = 4;
@@ -37,7 +47,7 @@ describe('LedgerHost: a worker thread dies', () => {
         ),
       );
       await new Promise((r) => setImmediate(r)); // the batch is posted
-      victim.__crashWorker(0, how);
+      victim[crashWorker](0, how);
       const settled = await Promise.race([Promise.all(inflight), new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
       expect(settled, 'in-flight appends must settle, never hang').not.toBeNull();
       const rejected = settled!.filter((r) => !r.ok);

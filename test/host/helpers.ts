@@ -1,6 +1,7 @@
 /** Three LedgerHosts (nodes a, b, c) in this process on loopback, loaded from dist/ like the servers. */
 import { join } from 'node:path';
 import { LedgerHost, type LedgerHostOptions } from '../../dist/host/index.js';
+import type { HostInternals } from '../../dist/host/internal.js';
 import { reserveNodeAddresses } from '../../dist/tools/cluster/ports.js';
 import { SegmentedLog } from '../../dist/storage/index.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -15,7 +16,13 @@ export interface Nodes {
   close(): Promise<void>;
 }
 
-export async function openNodes(workers: number, groups: number, durability: 'fsync' | 'memory' = 'memory', extra: Partial<LedgerHostOptions> = {}): Promise<Nodes> {
+export async function openNodes(
+  workers: number,
+  groups: number,
+  durability: 'fsync' | 'memory' = 'memory',
+  extra: Partial<LedgerHostOptions> = {},
+  internals: HostInternals = {},
+): Promise<Nodes> {
   const t = makeTempDir('raftledger-host-');
   const peers = await reserveNodeAddresses(IDS, workers);
   const logs: string[] = [];
@@ -37,7 +44,7 @@ export async function openNodes(workers: number, groups: number, durability: 'fs
     ...extra,
   });
   const hosts = new Map<string, LedgerHost>();
-  const opened = await Promise.all(IDS.map((id) => LedgerHost.open(options(id))));
+  const opened = await Promise.all(IDS.map((id) => LedgerHost.open(options(id), internals)));
   IDS.forEach((id, i) => hosts.set(id, opened[i]!));
   return {
     hosts,

@@ -3,6 +3,9 @@ import { createServer } from 'node:net';
 import { Ledger } from '../../src/index.js';
 import { useTempDirs } from '../support/tmp.js';
 import { reserveNodeAddresses } from '../../src/tools/cluster/ports.js';
+import { Server } from '../../src/server/server.js';
+import { validateConfig } from '../../src/server/config.js';
+import { connect } from '../../src/client/index.js';
 
 const tempDir = useTempDirs();
 
@@ -38,6 +41,31 @@ describe('Ledger.open({ peers }): the embedding API over real TCP', () => {
         server.once('error', reject);
         server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
       });
+    }
+  });
+
+  it('is a group set of one: two embedded ledgers and a `raftledger server` replica (defaults alike) form one group', async () => {
+    const ids = ['a', 'b', 'c'];
+    const peers = await reserveNodeAddresses(ids);
+    const timing = { tickMs: 5, heartbeatTicks: 4, electionTicks: 30 };
+    const ledgers = await Promise.all(['a', 'b'].map((id) => Ledger.open({ dir: tempDir(), id, peers, segmentSizeBytes: 1024 * 1024, durability: 'memory', ...timing })));
+    let server: Server | undefined;
+    try {
+      // No clusterId anywhere: the server config's default and Ledger.open's are the same.
+      server = await Server.start(validateConfig({ id: 'c', dir: tempDir(), peers, durability: 'memory', segmentSizeBytes: 1024 * 1024, ...timing }));
+      expect(server.config.workers).toBe(0);
+      const client = await connect({ servers: [peers.c!.client], deadlineMs: 20_000 });
+      try {
+        const ack = await client.append(Buffer.from('one group'));
+        for (let i = 0; i < 400 && ledgers.some((l) => l.commitIndex < ack.index); i++) await new Promise((r) => setTimeout(r, 10));
+        for (const l of ledgers) expect(l.read(ack.index)?.payload.toString()).toBe('one group');
+        expect(server.ledger(0)?.read(ack.index)?.payload.toString()).toBe('one group');
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await server?.close();
+      await Promise.all(ledgers.map((l) => l.close()));
     }
   });
 

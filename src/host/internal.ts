@@ -1,0 +1,26 @@
+/**
+ * LedgerHost internals for the server (src/server) and the tests. Neither host/index.ts nor
+ * the package entry exports this module, and the symbols are not registered (no
+ * Symbol.for), so the library's users cannot reach what they key.
+ */
+
+/** `host[crashWorker](w, how)`: make worker w die like a bug would (process.exit(1) inside it, or an uncaught throw). Tests only. */
+export const crashWorker: unique symbol = Symbol('raftledger.crashWorker');
+
+/** What the server sets up on a LedgerHost beyond LedgerHostOptions (the second argument of LedgerHost.open). */
+export interface HostInternals {
+  /**
+   * The piscina task file each worker runs (a URL or absolute path). Its default export runs
+   * runShardWorker (host/worker.ts) with the owner's hooks, and it re-exports checkGroupLog.
+   * Default: host/worker.js, whose workers serve only the host's calls.
+   */
+  workerModule?: string;
+  /**
+   * Worker w's groups are served to network clients on the node's client port + 1 + w
+   * (placement.ts): the shard config carries those addresses, Raft leader hints name them,
+   * and the port plan reserves W + 1 client ports. The worker module attaches the listeners
+   * (src/server/worker.ts); the owner of the main client port answers data requests with
+   * ERR_MOVED. Needs workers > 0 and a workerModule. Default false.
+   */
+  workerClientPorts?: boolean;
+}

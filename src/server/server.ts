@@ -1,0 +1,119 @@
+/**
+ * Server: one raftledger server process's worth of replicas (`raftledger server`, with or
+ * without --workers): a LedgerHost that runs every group, plus the node's client port.
+ *
+ *  - workers: 0: the groups run on the calling thread (the LedgerHost's one GroupShard, on
+ *    the node's Raft port); the client port serves them straight from their Ledgers;
+ *  - workers: N > 0: group g runs on worker g mod N (placement.ts); each worker also serves
+ *    clients of its own groups on client port + 1 + w (this folder's worker.ts, the task
+ *    file the server gives the LedgerHost), and the node's client port answers status and
+ *    sends appends and reads there with ERR_MOVED.
+ *
+ * Who owns a Ledger (each builds on the one below it; nothing else opens replicas):
+ *  - Ledger.open({ peers }) (replica/ledger.ts): one replica of one group embedded in an
+ *    application, over its own transport: a GroupSet of one;
+ *  - Ledger.open({ members, link }): one replica over a link the caller drives (tests, the
+ *    simulator); no transport at all;
+ *  - GroupSet (replica/group-set.ts): not an owner but the one place that builds a
+ *    PeerTransport: the groups of one thread share it, frames carry the group id;
+ *  - GroupShard (host/shard.ts): the groups of one thread (a worker, or the calling thread
+ *    with workers: 0): opens their Ledgers in <dir>/group-<g> on one GroupSet and serves the
+ *    host's requests;
+ *  - LedgerHost (host/ledger-host.ts): many groups of one node for an application: one
+ *    GroupShard on the calling thread (workers: 0) or one per worker thread (workers: N),
+ *    with startup checks, restarts and batching across threads;
+ *  - Server (this file): a LedgerHost plus client ports, configured by ServerConfig.
+ */
+import type { Ledger } from '../replica/ledger.js';
+import { parseHostPort } from '../transport/address.js';
+import { LedgerHost } from '../host/ledger-host.js';
+import { workerClientAddress, workerFor } from '../host/placement.js';
+import { ClientListener, ledgerMapRouter, type LedgerRouter } from './client-listener.js';
+import type { ServerConfig } from './config.js';
+import { SERVER_WORKER_MODULE } from './worker.js';
+
+export interface ServerOptions {
+  log?: (line: string) => void;
+  /**
+   * Damaged logs: without `repair` (default) a replica whose log is damaged anywhere refuses
+   * to start (ERR_LOG_CORRUPT naming the file and offset). With `repair` it truncates its log
+   * at the first damaged entry and re-fetches the rest from the leader. The check of every
+   * group runs before any group opens: on the worker threads, in parallel, with workers > 0.
+   */
+  repair?: boolean;
+}
+
+export class Server {
+  readonly config: ServerConfig;
+  readonly host: LedgerHost;
+  readonly #clients: ClientListener;
+  #closing: Promise<void> | undefined;
+
+  private constructor(config: ServerConfig, host: LedgerHost, log: (line: string) => void) {
+    this.config = config;
+    this.host = host;
+    const self = config.peers[config.id]!;
+    const { host: h, port } = parseHostPort(self.client);
+    const router: LedgerRouter =
+      config.workers === 0
+        ? ledgerMapRouter((group) => host.localLedger(group))
+        : {
+            hasGroup: (group) => host.hasGroup(group),
+            append: (group, payloads) => host.append(group, payloads, { copy: true }),
+            read: (group, index) => host.read(group, index),
+            status: (group) => host.status(group),
+            // Data requests go to the worker's own client port; this thread answers status only.
+            movedTo: (group, op) =>
+              op === 'status' || !host.hasGroup(group) ? undefined : { id: config.id, address: workerClientAddress(self.client, workerFor(group, config.workers)) },
+          };
+    this.#clients = new ClientListener({ host: h, port, router, log: (line) => log(`[${config.id}] ${line}`) });
+  }
+
+  static async start(config: ServerConfig, options: ServerOptions = {}): Promise<Server> {
+    const log = options.log ?? (() => {});
+    const host = await LedgerHost.open(
+      {
+        dir: config.dir,
+        id: config.id,
+        peers: config.peers,
+        workers: config.workers,
+        groups: config.groups,
+        durability: config.durability,
+        clusterId: config.clusterId,
+        segmentSizeBytes: config.segmentSizeBytes,
+        tickMs: config.tickMs,
+        heartbeatTicks: config.heartbeatTicks,
+        electionTicks: config.electionTicks,
+        startupCheck: options.repair === true ? 'repair' : 'verify',
+        log,
+      },
+      config.workers > 0 ? { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true } : {},
+    );
+    const server = new Server(config, host, log);
+    try {
+      await server.#clients.listen();
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    return server;
+  }
+
+  /** The Ledger of `group` when the groups run on this thread (workers: 0), else undefined. */
+  ledger(group: number): Ledger | undefined {
+    return this.host.localLedger(group);
+  }
+
+  /** Close the client port, then the host (flushing every group). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#clients.close();
+      await this.host.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
