@@ -29,7 +29,8 @@
  *                 [u8 length (1..255) + leader id], [u8 length (1..255) + leader address]
  *   Trailing bytes are a protocol error. Every malformed input is ERR_PROTOCOL.
  */
-import type { LeaderHint } from '../errors.js';
+import type { LedgerEntry } from '../entry.js';
+import type { LeaderHint, WireError } from '../errors.js';
 import type { EntryType } from '../raft/types.js';
 import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
 import {
@@ -51,24 +52,9 @@ export type ClientRequest =
   | { id: number; group: number; op: 'read'; index: number }
   | { id: number; group: number; op: 'status' };
 
-export interface ReadEntry {
-  index: number;
-  term: number;
-  pos: number;
-  type: EntryType;
-  payload: Uint8Array;
-}
-
-export interface WireError {
-  code: string;
-  message: string;
-  retriable: boolean;
-  leaderHint?: LeaderHint;
-}
-
 export type ClientResponse =
   | { id: number; kind: 'append'; ok: { index: number; pos: number }[] }
-  | { id: number; kind: 'read'; entry: ReadEntry | null }
+  | { id: number; kind: 'read'; entry: LedgerEntry | null } // decoded payload: a view of the frame body
   | { id: number; kind: 'status'; status: Record<string, unknown> }
   | { id: number; kind: 'error'; error: WireError };
 
