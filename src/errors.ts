@@ -8,27 +8,38 @@
  * TypeError / RangeError thrown at the call, not one of these.
  */
 
-export type ErrorCode =
-  | 'ERR_NOT_LEADER'
-  | 'ERR_MOVED' // this endpoint does not serve the group's data; leaderHint.address does (a server's worker port)
-  | 'ERR_LOG_CORRUPT'
-  | 'ERR_NO_SPACE'
-  | 'ERR_IO'
-  | 'ERR_ACCESS'
-  | 'ERR_TIMEOUT'
-  | 'ERR_CLOSED'
-  | 'ERR_ABORTED'
-  | 'ERR_ENTRY_TOO_LARGE'
-  | 'ERR_NOT_A_LOG'
-  | 'ERR_FOREIGN_FILE'
-  | 'ERR_BAD_CONFIG'
-  | 'ERR_LOG_FAILED'
-  | 'ERR_OUT_OF_RANGE'
-  | 'ERR_COMPACTED'
-  | 'ERR_OVERLOADED'
-  | 'ERR_TRANSFER_IN_PROGRESS'
-  | 'ERR_PROTOCOL'
-  | 'ERR_UNAVAILABLE';
+/** Every code a RaftLedgerError may carry; the union is closed (see `isErrorCode`). */
+export const ERROR_CODES = [
+  'ERR_NOT_LEADER',
+  'ERR_MOVED', // this endpoint does not serve the group's data; leaderHint.address does (a server's worker port)
+  'ERR_LOG_CORRUPT',
+  'ERR_NO_SPACE',
+  'ERR_IO',
+  'ERR_ACCESS',
+  'ERR_TIMEOUT',
+  'ERR_CLOSED',
+  'ERR_ABORTED',
+  'ERR_ENTRY_TOO_LARGE',
+  'ERR_NOT_A_LOG',
+  'ERR_FOREIGN_FILE',
+  'ERR_BAD_CONFIG',
+  'ERR_LOG_FAILED',
+  'ERR_OUT_OF_RANGE',
+  'ERR_COMPACTED',
+  'ERR_OVERLOADED',
+  'ERR_TRANSFER_IN_PROGRESS',
+  'ERR_PROTOCOL',
+  'ERR_UNAVAILABLE',
+  'ERR_INTERNAL', // a bug, or a code this version does not know (the original code is in the message)
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>(ERROR_CODES);
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && KNOWN_CODES.has(value);
+}
 
 const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_NOT_LEADER',
@@ -55,6 +66,14 @@ export interface RaftLedgerErrorOptions {
   offset?: number;
 }
 
+/**
+ * The brand that marks a RaftLedgerError. `instanceof` on a class only sees objects made by
+ * that very class object; a second copy of the package, a vm context or a bundler's
+ * duplicate has its own. The registry symbol is the same everywhere in the process, so
+ * `instanceof RaftLedgerError` and isRaftLedgerError test the brand instead.
+ */
+const BRAND: unique symbol = Symbol.for('raftledger.error');
+
 export class RaftLedgerError extends Error {
   readonly code: ErrorCode;
   readonly retriable: boolean;
@@ -71,15 +90,32 @@ export class RaftLedgerError extends Error {
     if (options.path !== undefined) this.path = options.path;
     if (options.offset !== undefined) this.offset = options.offset;
   }
+
+  get [BRAND](): true {
+    return true;
+  }
+
+  /**
+   * `x instanceof RaftLedgerError` holds for any object carrying the brand, whichever copy
+   * of this class (or realm) made it. Subclasses keep the ordinary prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== RaftLedgerError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return hasBrand(value);
+  }
+}
+
+function hasBrand(value: unknown): value is RaftLedgerError {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
 }
 
 export function isRaftLedgerError(value: unknown, code?: ErrorCode): value is RaftLedgerError {
-  return value instanceof RaftLedgerError && (code === undefined || value.code === code);
+  return hasBrand(value) && (code === undefined || value.code === code);
 }
 
 /** Map an error thrown by the addon or node:fs to a RaftLedgerError (TypeError/RangeError pass through). */
 export function fromSystemError(error: unknown, what: string, path?: string): Error {
-  if (error instanceof RaftLedgerError || error instanceof TypeError || error instanceof RangeError) return error;
+  if (hasBrand(error) || error instanceof TypeError || error instanceof RangeError) return error;
   const e = error as { code?: unknown; message?: unknown; path?: unknown };
   const rawCode = typeof e?.code === 'string' ? e.code : undefined;
   const filePath = path ?? (typeof e?.path === 'string' ? e.path : undefined);
@@ -106,5 +142,69 @@ export function fromSystemError(error: unknown, what: string, path?: string): Er
   return new RaftLedgerError(code, `${what}: ${detail}`, {
     cause: error,
     ...(filePath !== undefined ? { path: filePath } : {}),
+  });
+}
+
+// ------------------------------------------------------------------ wire form
+
+/**
+ * An error as it crosses a boundary: the client protocol's error frame
+ * (transport/client-codec.ts) and the host's worker messages (host/protocol.ts). `code` is
+ * a string because a peer may be a newer version; fromWireError closes it. `misuse` marks
+ * API misuse (TypeError / RangeError) so a thread boundary can rebuild it as such; the
+ * client frame has no room for it (the code says enough there).
+ */
+export interface WireError {
+  code: string;
+  message: string;
+  retriable: boolean;
+  leaderHint?: LeaderHint;
+  misuse?: 'TypeError' | 'RangeError';
+}
+
+/**
+ * Any thrown value in wire form. A RaftLedgerError keeps code, message, retriable and
+ * leaderHint. Anything else is ERR_INTERNAL, except a RangeError (ERR_OUT_OF_RANGE) and an
+ * object whose `code` is a known ErrorCode; an unknown own code is kept in the message.
+ */
+export function toWireError(error: unknown): WireError {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown; retriable?: unknown; leaderHint?: unknown };
+  const rawMessage = typeof e.message === 'string' ? e.message : String(error);
+  let code: ErrorCode;
+  let message = rawMessage;
+  if (isErrorCode(e.code)) code = e.code;
+  else {
+    code = error instanceof RangeError ? 'ERR_OUT_OF_RANGE' : 'ERR_INTERNAL';
+    if (typeof e.code === 'string' && e.code !== '') message = `${e.code}: ${rawMessage}`;
+  }
+  const out: WireError = { code, message: message === '' ? code : message, retriable: e.retriable === true };
+  const hint = e.leaderHint as { id?: unknown; address?: unknown } | undefined;
+  if (typeof hint === 'object' && hint !== null && typeof hint.id === 'string') {
+    out.leaderHint = typeof hint.address === 'string' ? { id: hint.id, address: hint.address } : { id: hint.id };
+  }
+  if (error instanceof TypeError) out.misuse = 'TypeError';
+  else if (error instanceof RangeError) out.misuse = 'RangeError';
+  return out;
+}
+
+/**
+ * The wire form back as an error: a RaftLedgerError with the code, message, retriable flag
+ * and leader hint, or the TypeError / RangeError it was. A code this version does not know
+ * becomes ERR_INTERNAL with the original code at the start of the message.
+ */
+export function fromWireError(wire: WireError): RaftLedgerError | TypeError | RangeError {
+  if (wire.misuse === 'TypeError') return new TypeError(wire.message);
+  if (wire.misuse === 'RangeError') return new RangeError(wire.message);
+  return raftLedgerErrorFromWire(wire);
+}
+
+/** fromWireError for a boundary that carries only coded errors (the client protocol). */
+export function raftLedgerErrorFromWire(wire: WireError): RaftLedgerError {
+  const known = isErrorCode(wire.code) ? wire.code : undefined;
+  const code: ErrorCode = known ?? 'ERR_INTERNAL';
+  const message = known !== undefined ? wire.message : `${wire.code}: ${wire.message}`;
+  return new RaftLedgerError(code, message, {
+    retriable: wire.retriable,
+    ...(wire.leaderHint !== undefined ? { leaderHint: { ...wire.leaderHint } } : {}),
   });
 }

@@ -11,13 +11,14 @@ export {
   type AppendInput,
   type AppendResult,
   type LogEntry,
-  type HardState,
+  type MetaState,
   type VerifyReport,
   type Damage,
 } from './storage/index.js';
 export { RaftLedgerError, isRaftLedgerError, type ErrorCode, type LeaderHint } from './errors.js';
-export { Ledger, type LedgerOptions, type LedgerCoreOptions, type LedgerEntry, type LedgerStatus, type Durability, type RaftLink } from './replica/ledger.js';
+export { type LedgerEntry } from './entry.js';
+export { Ledger, type LedgerOptions, type LedgerCoreOptions, type LedgerStatus, type Durability, type RaftLink } from './replica/ledger.js';
 export { Server, type ServerOptions } from './server/server.js';
 export { validateConfig, type ServerConfig } from './server/config.js';
-export { connect, Client, type ConnectOptions, type AppendResult as ClientAppendResult, type ReadResult } from './client/index.js';
+export { connect, Client, type ConnectOptions, type AppendResult as ClientAppendResult } from './client/index.js';
 export { LedgerHost, workerFor, type LedgerHostOptions, type HostStatus, type GroupStatus, type WorkerInfo, type WorkerExitInfo } from './host/index.js';

@@ -5,9 +5,9 @@ import { connect, type Client } from '../client/index.js';
 import { LocalCluster } from '../tools/cluster/local-cluster.js';
 import { runLoad, percentile } from '../tools/cluster/load.js';
 import { waitForLeader } from '../tools/cluster/cluster-status.js';
+import { VERSION } from '../version.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 
-const VERSION = '0.1.0';
 
 export const benchCommand: Command = {
   name: 'bench',

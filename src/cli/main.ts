@@ -16,6 +16,7 @@ import { benchCommand } from './bench.js';
 import { statusCommand } from './status.js';
 import { tortureCommand } from './torture.js';
 import { simulateCommand } from './simulate.js';
+import { VERSION } from '../version.js';
 
 const commands: Command[] = [demoCommand, serverCommand, clusterCommand, statusCommand, benchCommand, tortureCommand, inspectCommand, verifyCommand, dumpCommand, writeCommand, simulateCommand];
 
@@ -38,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write('raftledger 0.1.0\n');
+    process.stdout.write(`raftledger ${VERSION}\n`);
     return 0;
   }
   const command = commands.find((c) => c.name === name);

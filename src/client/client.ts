@@ -30,11 +30,12 @@
  * must make payloads idempotent (e.g. carry a unique id and dedupe on read).
  * Reads and status are idempotent and retried freely.
  */
-import { RaftLedgerError } from '../errors.js';
-import type { ClientResponse, ReadEntry } from '../transport/client-codec.js';
+import { raftLedgerErrorFromWire, RaftLedgerError } from '../errors.js';
+import type { LedgerEntry } from '../entry.js';
+import type { ClientResponse } from '../transport/client-codec.js';
 import { Backoff } from './backoff.js';
 import type { Connection, Request } from './connection.js';
-import { AttemptFailure, closedError, fromWireError } from './errors.js';
+import { AttemptFailure, closedError } from './errors.js';
 import { Operation, Stopped } from './operation.js';
 import {
   checkAddress,
@@ -56,14 +57,6 @@ export type { ConnectOptions, OpOptions, StatusOptions } from './options.js';
 export interface AppendResult {
   index: number;
   pos: number;
-}
-
-export interface ReadResult {
-  index: number;
-  term: number;
-  pos: number;
-  type: ReadEntry['type'];
-  payload: Buffer;
 }
 
 export interface ServerStatus {
@@ -159,7 +152,7 @@ export class Client {
   }
 
   /** The committed entry at `index`, or null past the end of the log. */
-  async read(index: number, options?: OpOptions): Promise<ReadResult | null> {
+  async read(index: number, options?: OpOptions): Promise<LedgerEntry | null> {
     checkIndex(index);
     const o = checkOpOptions(options, 'read');
     const response = await this.#run({ op: 'read', group: o.group ?? this.#options.group, index }, o);
@@ -302,7 +295,7 @@ export class Client {
           return response;
         }
 
-        const error = fromWireError(response.error);
+        const error = raftLedgerErrorFromWire(response.error);
         last = error;
         if (once || (!error.retriable && error.code !== 'ERR_NOT_LEADER')) throw error;
         if (pinned === undefined && error.code === 'ERR_MOVED') {

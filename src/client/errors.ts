@@ -1,10 +1,9 @@
 /**
- * Errors the client makes. Server errors keep the server's code, message,
- * retriable flag and leader hint; codes this version does not know are kept
- * as given (cast: the ErrorCode union cannot list a newer server's codes).
+ * Errors the client makes itself. Server errors come back through errors.ts's
+ * raftLedgerErrorFromWire (code, message, retriable flag and leader hint; a code this
+ * version does not know becomes ERR_INTERNAL with the original in the message).
  */
-import { RaftLedgerError, type ErrorCode } from '../errors.js';
-import type { WireError } from '../transport/client-codec.js';
+import { RaftLedgerError } from '../errors.js';
 
 /**
  * Why one attempt ended without a server verdict. `sent` says whether the
@@ -33,13 +32,6 @@ export class AttemptFailure extends RaftLedgerError {
     if (sent === this.sent) return this;
     return new AttemptFailure(this.kind, this.address, sent, this.message, this.cause);
   }
-}
-
-export function fromWireError(error: WireError): RaftLedgerError {
-  return new RaftLedgerError(error.code as ErrorCode, error.message, {
-    retriable: error.retriable,
-    ...(error.leaderHint !== undefined ? { leaderHint: { ...error.leaderHint } } : {}),
-  });
 }
 
 export function closedError(): RaftLedgerError {

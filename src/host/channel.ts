@@ -5,12 +5,12 @@
  * still queued) rejects with the error given to fail(), never hangs.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { RaftLedgerError } from '../errors.js';
+import { fromWireError, RaftLedgerError } from '../errors.js';
 import { packPayloads } from './payloads.js';
-import { fromWireError, type Call, type FromWorker, type HostRequest, type ToWorker } from './protocol.js';
+import type { Call, FromWorker, HostOp, HostRequest, HostResponses, ToWorker } from './protocol.js';
 
 interface Waiting {
-  resolve: (value: unknown) => void;
+  resolve: (value: HostResponses[HostOp]) => void;
   reject: (error: Error) => void;
 }
 
@@ -47,10 +47,16 @@ export class WorkerChannel {
   }
 
   /** Queue a call for this turn's batch. `transfer`: append payloads that own their buffer may be moved. */
-  call(req: HostRequest, transfer = false): Promise<unknown> {
+  call<K extends HostOp>(req: HostRequest<K>, transfer?: boolean): Promise<HostResponses[K]>;
+  /**
+   * Invariant behind the typed signature above: the result that comes back under a call's
+   * id is the worker's answer to that call's request, made by GroupShard.handle, which is
+   * typed by the same HostRequestFields / HostResponses pair.
+   */
+  call(req: HostRequest, transfer = false): Promise<HostResponses[HostOp]> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
+    return new Promise<HostResponses[HostOp]>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       this.#queue.push({ id, req });
       this.#transferOk.push(transfer);
@@ -68,13 +74,13 @@ export class WorkerChannel {
     const transferOk = this.#transferOk;
     this.#queue = [];
     this.#transferOk = [];
-    const appendAt: number[] = [];
+    const appends: Array<{ at: number; id: number; req: HostRequest<'append'> }> = [];
     const lists: Uint8Array[][] = [];
     const allow: boolean[] = [];
     for (let i = 0; i < calls.length; i++) {
-      const req = calls[i]!.req;
+      const { id, req } = calls[i]!;
       if (req.op === 'append') {
-        appendAt.push(i);
+        appends.push({ at: i, id, req });
         lists.push(req.payloads);
         allow.push(transferOk[i] === true);
       }
@@ -82,9 +88,9 @@ export class WorkerChannel {
     let transfer: ArrayBuffer[] = [];
     if (lists.length > 0) {
       const packed = packPayloads(lists, allow);
-      for (let k = 0; k < appendAt.length; k++) {
-        const call = calls[appendAt[k]!]!;
-        calls[appendAt[k]!] = { id: call.id, req: { ...(call.req as HostRequest & { op: 'append' }), payloads: packed.views[k]! } };
+      for (let k = 0; k < appends.length; k++) {
+        const { at, id, req } = appends[k]!;
+        calls[at] = { id, req: { ...req, payloads: packed.views[k]! } };
       }
       transfer = packed.transfer;
       this.stats.copiedBytes += packed.copiedBytes;
@@ -101,11 +107,12 @@ export class WorkerChannel {
     }
   }
 
-  #settle(id: number, value: unknown, error: Error | undefined): void {
+  #settle(id: number, value: HostResponses[HostOp] | undefined, error: Error | undefined): void {
     const w = this.#waiting.get(id);
     if (w === undefined) return;
     this.#waiting.delete(id);
     if (error !== undefined) w.reject(error);
+    else if (value === undefined) w.reject(new RaftLedgerError('ERR_INTERNAL', `worker ${this.worker} answered call ${id} with neither a value nor an error`));
     else w.resolve(value);
   }
 

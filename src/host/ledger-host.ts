@@ -25,14 +25,15 @@
 import { EventEmitter } from 'node:events';
 import { MessageChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { RaftLedgerError } from '../errors.js';
-import type { Durability, Ledger, LedgerEntry } from '../replica/ledger.js';
+import { fromWireError, isRaftLedgerError, RaftLedgerError } from '../errors.js';
+import type { Durability, Ledger } from '../replica/ledger.js';
+import type { LedgerEntry } from '../entry.js';
 import type { AppendAck } from '../replica/pending.js';
 import type { PeerAddresses } from '../replica/peers.js';
 import { WorkerChannel } from './channel.js';
-import { GroupShard, type GroupStatus, type ShardConfig } from './shard.js';
+import { GroupShard, type ShardConfig } from './shard.js';
 import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
-import { fromWireError, type HostRequest, type WireAppendAck, type WireEntry } from './protocol.js';
+import type { GroupStatus, HostOp, HostRequest, HostResponses, TransferredEntry } from './protocol.js';
 import type { CheckResult, CheckTask, WorkerTask } from './worker.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
 import { DEFAULT_CLUSTER_ID, groupDir } from '../replica/group-set.js';
@@ -91,7 +92,7 @@ export interface LedgerHostEvents {
 }
 
 interface Backend {
-  call(req: HostRequest, transfer?: boolean): Promise<unknown>;
+  call<K extends HostOp>(req: HostRequest<K>, transfer?: boolean): Promise<HostResponses[K]>;
 }
 
 interface Slot {
@@ -112,7 +113,7 @@ function checkGroup(group: unknown, what: string): number {
   return group;
 }
 
-function toEntry(e: WireEntry): LedgerEntry {
+function toEntry(e: TransferredEntry): LedgerEntry {
   const p = e.payload;
   return { index: e.index, term: e.term, pos: e.pos, type: e.type, payload: Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength) };
 }
@@ -202,7 +203,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     const results = await Promise.all(
       groups.map(async (g) => {
         const task: CheckTask = { dir: groupDir(o.dir, g), repair };
-        const r = (await pool.run(task, { name: 'checkGroupLog' })) as CheckResult;
+        const r: CheckResult = await pool.run(task, { name: 'checkGroupLog' });
         for (const line of r.lines) this.#log(`[${o.id}] group ${g} (thread ${r.threadId}): ${line}`);
         return { group: g, result: r };
       }),
@@ -210,8 +211,9 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     const threads = new Set(results.map((r) => r.result.threadId));
     this.#log(`[${o.id}] startup check of ${groups.length} group log(s) on ${threads.size} worker thread(s) (${[...threads].join(',')}) took ${Date.now() - started} ms`);
     const failed = results.filter((r) => r.result.error !== undefined).sort((a, b) => a.group - b.group)[0];
-    if (failed !== undefined) {
-      const e = fromWireError(failed.result.error!);
+    const error = failed?.result.error;
+    if (failed !== undefined && error !== undefined) {
+      const e = fromWireError(error);
       e.message = `group ${failed.group}: ${e.message}`;
       throw e;
     }
@@ -274,7 +276,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     slot.channel = channel;
     slot.state = slot.restarts > 0 ? 'restarting' : 'starting';
     const task: WorkerTask = { port: port2, config };
-    slot.task = pool.run(task, { transferList: [port2] as unknown as ArrayBuffer[] }).then(
+    slot.task = pool.run(task, { transferList: [port2] }).then(
       () => this.#onTaskEnd(slot, channel, undefined),
       (error: unknown) => {
         readyReject(error as Error);
@@ -320,7 +322,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
 
   #backend(group: number): Backend {
     if (this.#closing !== undefined) throw new RaftLedgerError('ERR_CLOSED', 'the ledger host is closed');
-    if (this.#local !== undefined) return { call: (req) => this.#local!.handle(req) };
+    const local = this.#local;
+    if (local !== undefined) return { call: (req) => local.handle(req) };
     const slot = this.#slots[workerFor(group, this.workers)]!;
     const channel = slot.channel;
     if (channel === undefined || slot.state !== 'ready') {
@@ -329,7 +332,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     return channel;
   }
 
-  #call(group: number, req: HostRequest, transfer = false): Promise<unknown> {
+  #call<K extends HostOp>(group: number, req: HostRequest<K>, transfer = false): Promise<HostResponses[K]> {
     try {
       checkGroup(group, req.op);
       if (!this.#groups.has(group) && req.op !== 'addGroup') throw new RaftLedgerError('ERR_BAD_CONFIG', `${this.id} does not host group ${group}`);
@@ -365,21 +368,19 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     if (!Array.isArray(payloads) || payloads.length === 0 || !payloads.every((p) => p instanceof Uint8Array)) {
       return Promise.reject(new TypeError('append: expected a Uint8Array or a non-empty array of them'));
     }
-    const done = this.#call(group, { op: 'append', group, payloads: [...payloads] }, this.#local === undefined && options.copy !== true).then((value) => {
-      if (Array.isArray(value)) return value as AppendAck[]; // never: shards answer wire-shaped
-      const w = value as WireAppendAck;
-      return w.pos.map((pos, i) => ({ index: w.index + i, pos }));
-    });
+    const done = this.#call(group, { op: 'append', group, payloads: [...payloads] }, this.#local === undefined && options.copy !== true).then((w) =>
+      w.pos.map((pos, i): AppendAck => ({ index: w.index + i, pos })),
+    );
     return single ? done.then((acks) => acks[0]!) : done;
   }
 
   async read(group: number, index: number, options: { uncommitted?: boolean } = {}): Promise<LedgerEntry | null> {
-    const value = (await this.#call(group, { op: 'read', group, index, ...(options.uncommitted === true ? { uncommitted: true } : {}) })) as WireEntry | null;
+    const value = await this.#call(group, { op: 'read', group, index, ...(options.uncommitted === true ? { uncommitted: true } : {}) });
     return value === null ? null : toEntry(value);
   }
 
   async readRange(group: number, from: number, options: { limit?: number; maxBytes?: number; uncommitted?: boolean } = {}): Promise<LedgerEntry[]> {
-    const value = (await this.#call(group, { op: 'readRange', group, from, ...options })) as WireEntry[];
+    const value = await this.#call(group, { op: 'readRange', group, from, ...options });
     return value.map(toEntry);
   }
 
@@ -392,18 +393,18 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       signal?.addEventListener('abort', () => resolve(null), { once: true });
     });
     while (this.#closing === undefined && signal?.aborted !== true) {
-      let batch: WireEntry[] | null;
+      let batch: TransferredEntry[] | null;
       try {
         batch = await Promise.race([
-          this.#call(group, { op: 'readRange', group, from: next, limit: 4096, maxBytes: options.batchBytes ?? 1024 * 1024, waitMs: 1000 }) as Promise<WireEntry[]>,
+          this.#call(group, { op: 'readRange', group, from: next, limit: 4096, maxBytes: options.batchBytes ?? 1024 * 1024, waitMs: 1000 }),
           aborted,
         ]);
       } catch (error) {
-        if ((error as RaftLedgerError).code === 'ERR_UNAVAILABLE') {
+        if (isRaftLedgerError(error, 'ERR_UNAVAILABLE')) {
           await Promise.race([new Promise((r) => setTimeout(r, 100)), aborted]);
           continue;
         }
-        if ((error as RaftLedgerError).code === 'ERR_CLOSED') return;
+        if (isRaftLedgerError(error, 'ERR_CLOSED')) return;
         throw error;
       }
       if (batch === null) return;
@@ -418,12 +419,12 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   status(group: number): Promise<GroupStatus>;
   status(): Promise<HostStatus>;
   async status(group?: number): Promise<GroupStatus | HostStatus> {
-    if (group !== undefined) return (await this.#call(group, { op: 'status', group })) as GroupStatus;
+    if (group !== undefined) return this.#call(group, { op: 'status', group });
     const workers: WorkerInfo[] = [];
     const groups: GroupStatus[] = [];
     if (this.#local !== undefined) {
       workers.push({ index: 0, state: this.#closing !== undefined ? 'closed' : 'ready', threadId, groups: this.groups, restarts: 0 });
-      groups.push(...((await this.#local.handle({ op: 'statusAll' })) as GroupStatus[]));
+      groups.push(...(await this.#local.handle({ op: 'statusAll' })));
     } else {
       const per = await Promise.all(
         this.#slots.map(async (slot) => {
@@ -435,7 +436,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
             restarts: slot.restarts,
           });
           if (slot.state !== 'ready' || slot.channel === undefined) return [];
-          return ((await slot.channel.call({ op: 'statusAll' }).catch(() => [])) as GroupStatus[]) ?? [];
+          return slot.channel.call({ op: 'statusAll' }).catch((): GroupStatus[] => []);
         }),
       );
       for (const list of per) groups.push(...list);

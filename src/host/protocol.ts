@@ -9,38 +9,49 @@
  *                 { kind: 'results', results }    every verdict reached in one turn
  *                 { kind: 'log', line }
  *
- * Errors cross as { name, code, message, retriable, leaderHint } and are rebuilt on the
- * main thread: RaftLedgerError for coded errors, TypeError/RangeError for misuse.
+ * The RPC is typed by op: HostRequestFields gives each request's fields, HostResponses what
+ * it resolves with; GroupShard.handle, WorkerChannel.call and LedgerHost's calls all use
+ * the pair, so a response is never cast at a call site. Errors cross in errors.ts's wire
+ * form (toWireError / fromWireError): RaftLedgerError keeps its code, misuse stays a
+ * TypeError / RangeError.
  */
-import { RaftLedgerError, type ErrorCode, type LeaderHint } from '../errors.js';
+import type { LedgerEntry } from '../entry.js';
+import type { WireError } from '../errors.js';
+import type { LedgerStatus } from '../replica/ledger.js';
 
-export type HostRequest =
-  | { op: 'append'; group: number; payloads: Uint8Array[] }
-  | { op: 'read'; group: number; index: number; uncommitted?: boolean }
-  | { op: 'readRange'; group: number; from: number; limit?: number; maxBytes?: number; uncommitted?: boolean; waitMs?: number }
-  | { op: 'status'; group: number }
-  | { op: 'statusAll' }
-  | { op: 'transferLeadership'; group: number; to: string; timeoutMs?: number }
-  | { op: 'addGroup'; group: number }
-  | { op: 'removeGroup'; group: number };
-
-export interface Call {
-  id: number;
-  req: HostRequest;
+/** Each request's fields (besides `op`), by op. */
+export interface HostRequestFields {
+  append: { group: number; payloads: Uint8Array[] };
+  read: { group: number; index: number; uncommitted?: boolean };
+  readRange: { group: number; from: number; limit?: number; maxBytes?: number; uncommitted?: boolean; waitMs?: number };
+  status: { group: number };
+  statusAll: Record<never, never>;
+  transferLeadership: { group: number; to: string; timeoutMs?: number };
+  addGroup: { group: number };
+  removeGroup: { group: number };
 }
 
-export interface WireError {
-  name: string;
-  code?: string;
-  message: string;
-  retriable: boolean;
-  leaderHint?: LeaderHint;
+/** What each request resolves with, by op (the same keys as HostRequestFields; a test checks). */
+export interface HostResponses {
+  append: WireAppendAck;
+  read: TransferredEntry | null;
+  readRange: TransferredEntry[];
+  status: GroupStatus;
+  statusAll: GroupStatus[];
+  transferLeadership: null;
+  addGroup: null;
+  removeGroup: null;
 }
 
-export interface Result {
-  id: number;
-  ok?: unknown;
-  err?: WireError;
+export type HostOp = keyof HostRequestFields;
+
+/** A request of op K (of any op by default): `{ op, ...HostRequestFields[op] }`. */
+export type HostRequest<K extends HostOp = HostOp> = { [P in K]: { op: P } & HostRequestFields[P] }[K];
+
+export interface GroupStatus extends LedgerStatus {
+  /** Worker index (0 with workers: 0) and the thread the group runs on. */
+  worker: number;
+  threadId: number;
 }
 
 /** Append verdict on the wire: consecutive indexes from `index`, one pos each. */
@@ -49,12 +60,19 @@ export interface WireAppendAck {
   pos: number[];
 }
 
-export interface WireEntry {
-  index: number;
-  term: number;
-  pos: number;
-  type: number;
-  payload: Uint8Array;
+/** A LedgerEntry after a thread hop: structured clone turns its Buffer payload into a Uint8Array. */
+export type TransferredEntry = Omit<LedgerEntry, 'payload'> & { payload: Uint8Array };
+
+export interface Call {
+  id: number;
+  req: HostRequest;
+}
+
+export interface Result {
+  id: number;
+  /** HostResponses[op] of the call with this id (set unless `err` is). */
+  ok?: HostResponses[HostOp];
+  err?: WireError;
 }
 
 export type ToWorker = { kind: 'batch'; calls: Call[] } | { kind: 'close' } | { kind: 'crash'; how: 'exit' | 'throw' };
@@ -62,30 +80,3 @@ export type FromWorker =
   | { kind: 'ready'; threadId: number; groups: number[] }
   | { kind: 'results'; results: Result[] }
   | { kind: 'log'; line: string };
-
-export function toWireError(error: unknown): WireError {
-  const e = error as { name?: unknown; code?: unknown; message?: unknown; retriable?: unknown; leaderHint?: LeaderHint };
-  const out: WireError = {
-    name: typeof e?.name === 'string' ? e.name : 'Error',
-    message: typeof e?.message === 'string' ? e.message : String(error),
-    retriable: e?.retriable === true,
-  };
-  if (typeof e?.code === 'string') out.code = e.code;
-  if (e?.leaderHint !== undefined && typeof e.leaderHint.id === 'string') {
-    out.leaderHint = e.leaderHint.address === undefined ? { id: e.leaderHint.id } : { id: e.leaderHint.id, address: String(e.leaderHint.address) };
-  }
-  return out;
-}
-
-export function fromWireError(w: WireError): Error {
-  if (w.code === undefined || !w.code.startsWith('ERR_')) {
-    if (w.name === 'TypeError') return new TypeError(w.message);
-    if (w.name === 'RangeError') return new RangeError(w.message);
-  }
-  // Codes outside ErrorCode (e.g. an addon's own) are kept as they came.
-  const code = (w.code ?? 'ERR_INTERNAL') as ErrorCode;
-  return new RaftLedgerError(code, w.message, {
-    retriable: w.retriable,
-    ...(w.leaderHint !== undefined ? { leaderHint: w.leaderHint } : {}),
-  });
-}

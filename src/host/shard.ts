@@ -6,9 +6,14 @@
  */
 import { threadId } from 'node:worker_threads';
 import { RaftLedgerError } from '../errors.js';
-import { Ledger, type Durability, type LedgerEntry, type LedgerStatus } from '../replica/ledger.js';
+import { Ledger, type Durability } from '../replica/ledger.js';
 import { GroupSet, groupDir } from '../replica/group-set.js';
-import type { HostRequest, WireAppendAck } from './protocol.js';
+import type { GroupStatus, HostOp, HostRequest, HostResponses } from './protocol.js';
+
+export type { GroupStatus } from './protocol.js';
+
+/** One handler per op; indexing it with a request's op keeps request and response types paired. */
+type Handlers = { [K in HostOp]: (req: HostRequest<K>) => Promise<HostResponses[K]> | HostResponses[K] };
 
 /** One worker's share of a node (listen, peers and clusterId are this worker's, see placement.ts). */
 export interface ShardConfig {
@@ -30,12 +35,6 @@ export interface ShardConfig {
   groups: number[];
   /** Per-worker client ports: this worker serves clients at `listen`; `nodeClient` is the node's main client address, `workers` its W. */
   clients?: { listen: string; nodeClient: string; workers: number };
-}
-
-export interface GroupStatus extends LedgerStatus {
-  /** Worker index (0 with workers: 0) and the thread the group runs on. */
-  worker: number;
-  threadId: number;
 }
 
 export class GroupShard {
@@ -132,40 +131,42 @@ export class GroupShard {
   }
 
   /** Serve one request; results are wire-shaped (append acks compacted, entries as they are). */
-  async handle(req: HostRequest): Promise<unknown> {
-    switch (req.op) {
-      case 'append': {
-        const acks = await this.#get(req.group).append(req.payloads);
-        const out: WireAppendAck = { index: acks[0]!.index, pos: acks.map((a) => a.pos) };
-        return out;
-      }
-      case 'read':
-        return this.#get(req.group).read(req.index, req.uncommitted === true ? { uncommitted: true } : {});
-      case 'readRange': {
-        const ledger = this.#get(req.group);
-        if (req.waitMs !== undefined && req.waitMs > 0 && req.from > ledger.commitIndex) await waitForCommit(ledger, req.from, req.waitMs);
-        if (ledger.closed) return [];
-        const options: { limit?: number; maxBytes?: number; uncommitted?: boolean } = {};
-        if (req.limit !== undefined) options.limit = req.limit;
-        if (req.maxBytes !== undefined) options.maxBytes = req.maxBytes;
-        if (req.uncommitted === true) options.uncommitted = true;
-        return ledger.readRange(req.from, options) satisfies LedgerEntry[];
-      }
-      case 'status':
-        return this.status(req.group);
-      case 'statusAll':
-        return this.groups.map((g) => this.status(g));
-      case 'transferLeadership':
-        await this.#get(req.group).transferLeadership(req.to, req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {});
-        return null;
-      case 'addGroup':
-        await this.addGroup(req.group);
-        return null;
-      case 'removeGroup':
-        await this.removeGroup(req.group);
-        return null;
-    }
+  async handle<K extends HostOp>(req: HostRequest<K>): Promise<HostResponses[K]> {
+    const handler: Handlers[K] = this.#handlers[req.op];
+    return handler(req);
   }
+
+  readonly #handlers: Handlers = {
+    append: async (req) => {
+      const acks = await this.#get(req.group).append(req.payloads);
+      return { index: acks[0]!.index, pos: acks.map((a) => a.pos) };
+    },
+    read: (req) => this.#get(req.group).read(req.index, req.uncommitted === true ? { uncommitted: true } : {}),
+    readRange: async (req) => {
+      const ledger = this.#get(req.group);
+      if (req.waitMs !== undefined && req.waitMs > 0 && req.from > ledger.commitIndex) await waitForCommit(ledger, req.from, req.waitMs);
+      if (ledger.closed) return [];
+      const options: { limit?: number; maxBytes?: number; uncommitted?: boolean } = {};
+      if (req.limit !== undefined) options.limit = req.limit;
+      if (req.maxBytes !== undefined) options.maxBytes = req.maxBytes;
+      if (req.uncommitted === true) options.uncommitted = true;
+      return ledger.readRange(req.from, options);
+    },
+    status: (req) => this.status(req.group),
+    statusAll: () => this.groups.map((g) => this.status(g)),
+    transferLeadership: async (req) => {
+      await this.#get(req.group).transferLeadership(req.to, req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {});
+      return null;
+    },
+    addGroup: async (req) => {
+      await this.addGroup(req.group);
+      return null;
+    },
+    removeGroup: async (req) => {
+      await this.removeGroup(req.group);
+      return null;
+    },
+  };
 
   /** Close every ledger (flushing), then the transport. Idempotent. */
   close(): Promise<void> {

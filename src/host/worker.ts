@@ -12,7 +12,8 @@
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { GroupShard, type ShardConfig } from './shard.js';
 import { packEntries } from './payloads.js';
-import { toWireError, type Call, type FromWorker, type Result, type ToWorker, type WireEntry, type WireError } from './protocol.js';
+import { toWireError, type WireError } from '../errors.js';
+import type { FromWorker, HostOp, HostRequest, HostResponses, Result, ToWorker } from './protocol.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
 
 export interface WorkerTask {
@@ -72,21 +73,20 @@ export async function runShardWorker(task: WorkerTask, hooks: ShardWorkerHooks):
       setImmediate(flush);
     }
   };
-  const serve = (call: Call): void => {
-    let pending: Promise<unknown>;
+  const serve = <K extends HostOp>(id: number, req: HostRequest<K>): void => {
+    let pending: Promise<HostResponses[K]>;
     try {
-      pending = shard.handle(call.req);
+      pending = shard.handle(req);
     } catch (error) {
-      settle({ id: call.id, err: toWireError(error) });
+      settle({ id, err: toWireError(error) });
       return;
     }
     pending.then(
       (value) => {
-        if (call.req.op === 'read' && value !== null) value = packEntries([value as WireEntry], transfer)[0];
-        else if (call.req.op === 'readRange') value = packEntries(value as WireEntry[], transfer);
-        settle({ id: call.id, ok: value });
+        const pack: Packer<K> = PACK[req.op];
+        settle({ id, ok: pack(value, transfer) });
       },
-      (error: unknown) => settle({ id: call.id, err: toWireError(error) }),
+      (error: unknown) => settle({ id, err: toWireError(error) }),
     );
   };
 
@@ -94,7 +94,7 @@ export async function runShardWorker(task: WorkerTask, hooks: ShardWorkerHooks):
     port.on('message', (message: ToWorker) => {
       switch (message.kind) {
         case 'batch':
-          for (const call of message.calls) serve(call);
+          for (const call of message.calls) serve(call.id, call.req);
           return;
         case 'close':
           void (attachment?.close() ?? Promise.resolve()).then(() => shard.close()).then(() => {
@@ -114,6 +114,22 @@ export async function runShardWorker(task: WorkerTask, hooks: ShardWorkerHooks):
     post({ kind: 'ready', threadId, groups: shard.groups });
   });
 }
+
+type Packer<K extends HostOp> = (value: HostResponses[K], transfer: ArrayBuffer[]) => HostResponses[K];
+
+const same = <T>(value: T): T => value;
+
+/** Read payloads are views of the log's mapping: copy them into one transferred buffer per result. */
+const PACK: { [K in HostOp]: Packer<K> } = {
+  append: same,
+  read: (entry, transfer) => (entry === null ? null : packEntries([entry], transfer)[0]!),
+  readRange: (entries, transfer) => packEntries(entries, transfer),
+  status: same,
+  statusAll: same,
+  transferLeadership: same,
+  addGroup: same,
+  removeGroup: same,
+};
 
 export interface CheckTask {
   /** The group's log directory. */

@@ -15,8 +15,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { RaftLedgerError, type LeaderHint } from '../errors.js';
-import { RaftCore, RaftRefusal, type Entry, type Message, type RaftStatus, type Ready, type Role } from '../raft/index.js';
-import { SegmentedLog, joinRecords, validateRecords, type LogEntry } from '../storage/index.js';
+import { EntryType, RaftCore, RaftRefusal, type Entry, type Message, type RaftStatus, type Ready, type Role } from '../raft/index.js';
+import { RecordType, SegmentedLog, joinRecords, validateRecords, type LogEntry } from '../storage/index.js';
+import type { LedgerEntry } from '../entry.js';
 import { SegmentedLogStorage } from './log-adapter.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { GroupSet } from './group-set.js';
@@ -73,14 +74,6 @@ export type LedgerOptions = Omit<LedgerCoreOptions, 'members' | 'link' | 'client
   /** Peers of another cluster id are refused at the handshake (default DEFAULT_CLUSTER_ID, 'raftledger'). */
   clusterId?: string;
 };
-
-export interface LedgerEntry {
-  index: number;
-  term: number;
-  pos: number;
-  type: number;
-  payload: Buffer;
-}
 
 export interface FollowerStatus {
   match: number;
@@ -661,7 +654,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   }
 
   #toEntry(e: LogEntry): LedgerEntry {
-    return { index: e.index, term: e.term, pos: e.pos, type: e.type, payload: e.data };
+    return { index: e.index, term: e.term, pos: e.pos, type: entryTypeOf(e), payload: e.data };
   }
 
   /** A committed entry (or, with uncommitted, any written entry); null past the end. */
@@ -820,5 +813,19 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** A stored record's type as an entry type (padding is never returned as an entry). */
+function entryTypeOf(e: LogEntry): EntryType {
+  switch (e.type) {
+    case RecordType.Normal:
+      return EntryType.Normal;
+    case RecordType.Noop:
+      return EntryType.Noop;
+    case RecordType.Config:
+      return EntryType.Config;
+    default:
+      throw new RaftLedgerError('ERR_LOG_CORRUPT', `entry ${e.index} at pos ${e.pos} has record type ${String(e.type)}`, { offset: e.pos });
   }
 }

@@ -9,12 +9,13 @@
  * serving clients and its event-loop delay (p99/max of the last 1 s window).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { RaftLedgerError, type LeaderHint } from '../errors.js';
+import { RaftLedgerError, toWireError, type LeaderHint } from '../errors.js';
 import { FrameReader } from '../transport/frame.js';
 import { decodeClientRequestFrame, encodeClientResponse, type ClientRequest, type ClientResponse } from '../transport/client-codec.js';
 import { threadId } from 'node:worker_threads';
 import { LoopDelayMonitor } from './loop-delay.js';
-import type { Ledger, LedgerEntry } from '../replica/ledger.js';
+import type { LedgerEntry } from '../entry.js';
+import type { Ledger } from '../replica/ledger.js';
 import type { AppendAck } from '../replica/pending.js';
 
 /** Where client requests go; a Ledger map and a LedgerHost both implement it. */
@@ -127,7 +128,7 @@ class ClientConnection {
           pending = Promise.resolve(router.read(request.group, request.index)).then((entry) => ({
             id: request.id,
             kind: 'read',
-            entry: entry === null ? null : { ...entry, type: entry.type as 1 | 2 | 3 },
+            entry,
           }));
           break;
         case 'status':
@@ -148,19 +149,7 @@ class ClientConnection {
   }
 
   #respondError(id: number, error: unknown): void {
-    const e = error as { code?: unknown; message?: unknown; retriable?: unknown; leaderHint?: { id: string; address?: string } };
-    const code = typeof e?.code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(e.code) && e.code.length <= 64 ? e.code : error instanceof RangeError ? 'ERR_OUT_OF_RANGE' : 'ERR_INTERNAL';
-    const message = typeof e?.message === 'string' ? e.message.slice(0, 60_000) : String(error);
-    this.#respond({
-      id,
-      kind: 'error',
-      error: {
-        code,
-        message: message === '' ? code : message,
-        retriable: e?.retriable === true,
-        ...(e?.leaderHint !== undefined ? { leaderHint: e.leaderHint } : {}),
-      },
-    });
+    this.#respond({ id, kind: 'error', error: toWireError(error) });
   }
 
   #respond(response: ClientResponse): void {

@@ -11,7 +11,12 @@ import { RaftLedgerError, fromSystemError } from '../errors.js';
 import { native } from './native.js';
 import { dataViewOf, readU64, writeU64 } from './format.js';
 
-export interface HardState {
+/**
+ * The content of a log's `meta` file (docs/FORMAT.md): the Raft hard state as stored
+ * (term, vote, commit) plus where the retained log starts. Not raft/'s HardState, which
+ * is the core's own {term, vote, commit}.
+ */
+export interface MetaState {
   term: number;
   /** Node id this replica voted for in `term`, or '' for none. */
   votedFor: string;
@@ -36,7 +41,7 @@ const CHECKPOINT_MAGIC = 0x544b4843;
 const CHECKPOINT_BYTES = 40;
 const MAX_VOTED_FOR_BYTES = 1024;
 
-export const INITIAL_HARD_STATE: Readonly<HardState> = Object.freeze({
+export const INITIAL_HARD_STATE: Readonly<MetaState> = Object.freeze({
   term: 0,
   votedFor: '',
   commitIndex: 0,
@@ -44,7 +49,7 @@ export const INITIAL_HARD_STATE: Readonly<HardState> = Object.freeze({
   prevTerm: 0,
 });
 
-export function encodeHardState(state: HardState): Buffer {
+export function encodeHardState(state: MetaState): Buffer {
   const votedFor = Buffer.from(state.votedFor, 'utf8');
   if (votedFor.byteLength > MAX_VOTED_FOR_BYTES) throw new RangeError('votedFor is longer than 1024 bytes');
   const bytes = Buffer.alloc(META_HEADER_BYTES + votedFor.byteLength);
@@ -62,7 +67,7 @@ export function encodeHardState(state: HardState): Buffer {
   return bytes;
 }
 
-export function decodeHardState(bytes: Uint8Array, path: string): HardState {
+export function decodeHardState(bytes: Uint8Array, path: string): MetaState {
   const corrupt = (why: string): RaftLedgerError =>
     new RaftLedgerError('ERR_LOG_CORRUPT', `${path}: ${why}`, { path, offset: 0 });
   if (bytes.byteLength < META_HEADER_BYTES) throw corrupt(`hard state file is ${bytes.byteLength} bytes, expected at least 48`);
@@ -159,10 +164,10 @@ export class MetaStore {
   readonly #dir: string;
   readonly #hardStateFile: DurableFile;
   readonly #checkpointFile: DurableFile;
-  #hardState: HardState;
-  #durableHardState: HardState;
+  #hardState: MetaState;
+  #durableHardState: MetaState;
 
-  private constructor(dir: string, hardState: HardState) {
+  private constructor(dir: string, hardState: MetaState) {
     this.#dir = dir;
     this.#hardStateFile = new DurableFile(join(dir, 'meta'));
     this.#checkpointFile = new DurableFile(join(dir, 'checkpoint'));
@@ -182,18 +187,18 @@ export class MetaStore {
   }
 
   /** The newest hard state handed to save() (maybe not durable yet). */
-  get hardState(): Readonly<HardState> {
+  get hardState(): Readonly<MetaState> {
     return this.#hardState;
   }
 
   /** The newest hard state known durable. */
-  get durableHardState(): Readonly<HardState> {
+  get durableHardState(): Readonly<MetaState> {
     return this.#durableHardState;
   }
 
   /** Persist a change of the hard state; resolves once durable. */
-  async save(change: Partial<HardState>): Promise<void> {
-    const next: HardState = { ...this.#hardState, ...change };
+  async save(change: Partial<MetaState>): Promise<void> {
+    const next: MetaState = { ...this.#hardState, ...change };
     validateHardState(next);
     this.#hardState = next;
     await this.#hardStateFile.save(encodeHardState(next));
@@ -216,7 +221,7 @@ export class MetaStore {
   }
 }
 
-function validateHardState(state: HardState): void {
+function validateHardState(state: MetaState): void {
   for (const key of ['term', 'commitIndex', 'firstIndex', 'prevTerm'] as const) {
     const value = state[key];
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`hard state ${key} must be a non-negative safe integer, got ${value}`);

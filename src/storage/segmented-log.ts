@@ -38,7 +38,7 @@ import { LogIndex } from './log-index.js';
 import { IDENTITY_FILE, MIN_SEGMENT_SIZE_BYTES, readIdentity, type Identity } from './identity.js';
 
 export { MIN_SEGMENT_SIZE_BYTES };
-import { MetaStore, type Checkpoint, type HardState } from './meta-store.js';
+import { MetaStore, type Checkpoint, type MetaState } from './meta-store.js';
 
 /** TEST-ONLY: file that receives '<dir>\t<flushedPos>' after every successful flush (fault injection). */
 const FSYNC_JOURNAL = process.env.RAFTLEDGER_FSYNC_JOURNAL || undefined;
@@ -562,7 +562,7 @@ export class SegmentedLog {
   get sizeBytes(): number {
     return this.#segments.length === 0 ? 0 : this.#writePos - this.#segments[0]!.base;
   }
-  get hardState(): Readonly<HardState> {
+  get hardState(): Readonly<MetaState> {
     return this.meta.hardState;
   }
 

@@ -29,8 +29,9 @@
  *                 [u8 length (1..255) + leader id], [u8 length (1..255) + leader address]
  *   Trailing bytes are a protocol error. Every malformed input is ERR_PROTOCOL.
  */
-import type { LeaderHint } from '../errors.js';
-import type { EntryType } from '../raft/types.js';
+import type { LedgerEntry } from '../entry.js';
+import type { LeaderHint, WireError } from '../errors.js';
+import { EntryType } from '../raft/types.js';
 import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -51,24 +52,9 @@ export type ClientRequest =
   | { id: number; group: number; op: 'read'; index: number }
   | { id: number; group: number; op: 'status' };
 
-export interface ReadEntry {
-  index: number;
-  term: number;
-  pos: number;
-  type: EntryType;
-  payload: Uint8Array;
-}
-
-export interface WireError {
-  code: string;
-  message: string;
-  retriable: boolean;
-  leaderHint?: LeaderHint;
-}
-
 export type ClientResponse =
   | { id: number; kind: 'append'; ok: { index: number; pos: number }[] }
-  | { id: number; kind: 'read'; entry: ReadEntry | null }
+  | { id: number; kind: 'read'; entry: LedgerEntry | null } // decoded payload: a view of the frame body
   | { id: number; kind: 'status'; status: Record<string, unknown> }
   | { id: number; kind: 'error'; error: WireError };
 
@@ -261,6 +247,19 @@ export function encodeClientResponse(response: ClientResponse, maxFrameBytes = D
   return finish(out, FrameKind.ClientResponse, maxFrameBytes);
 }
 
+function entryTypeOf(byte: number): EntryType {
+  switch (byte) {
+    case EntryType.Normal:
+      return EntryType.Normal;
+    case EntryType.Noop:
+      return EntryType.Noop;
+    case EntryType.Config:
+      return EntryType.Config;
+    default:
+      throw protocolError(`client response: entry type ${byte}`);
+  }
+}
+
 /** Decode the body of a ClientResponse frame. A read payload is a view of `body`. */
 export function decodeClientResponse(body: Buffer): ClientResponse {
   const r = new WireReader(body, 'client response');
@@ -280,10 +279,9 @@ export function decodeClientResponse(body: Buffer): ClientResponse {
       const index = r.u64('entry.index');
       const term = r.u64('entry.term');
       const pos = r.u64('entry.pos');
-      const type = r.u8('entry.type');
-      if (type < 1 || type > 3) throw protocolError(`client response: entry type ${type}`);
+      const type = entryTypeOf(r.u8('entry.type'));
       const payload = r.bytes(r.u32('payload length'), 'payload');
-      response = { id, kind: 'read', entry: { index, term, pos, type: type as EntryType, payload } };
+      response = { id, kind: 'read', entry: { index, term, pos, type, payload } };
       break;
     }
     case Res.readMiss:
