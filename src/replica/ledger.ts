@@ -23,6 +23,7 @@ import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { GroupSet } from './group-set.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
+import { LedgerStats, type LedgerStatsSnapshot } from './ledger-stats.js';
 
 export type Durability = 'fsync' | 'memory';
 
@@ -80,6 +81,8 @@ export interface FollowerStatus {
   next: number;
   state: string;
   lag: number;
+  /** Bytes of log between the follower's match and the leader's write position (absent when match is below the first index). */
+  lagBytes?: number;
   active: boolean;
 }
 
@@ -98,6 +101,8 @@ export interface LedgerStatus {
   pendingAppends: number;
   /** Only on the leader. */
   followers: Record<string, FollowerStatus>;
+  /** Counters and latency histograms for metrics (ledger-stats.ts). */
+  stats: LedgerStatsSnapshot;
 }
 
 export interface LedgerEvents {
@@ -160,6 +165,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** index -> pos of normal entries this node wrote as leader while appends waited (see #applyCommitted). */
   readonly #ownPositions = new Map<number, number>();
   #lastLeader = '';
+  readonly #stats = new LedgerStats();
 
   private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
     super();
@@ -289,6 +295,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** A message from a peer (the transport calls this). Bad entries are dropped here. */
   receive(message: Message): void {
     if (this.#closed || this.#failed !== undefined) return;
+    if (message.type === 'append' || message.type === 'heartbeat') {
+      this.#stats.leaderContactTick = this.#stats.ticks;
+      if (message.type === 'append' && message.commit > this.#stats.leaderCommit) this.#stats.leaderCommit = message.commit;
+    }
     if (message.type === 'append' && message.entries.length > 0) {
       const records = message.entries.map((e) => (e as Entry & { record?: Uint8Array }).record);
       if (records.some((r) => r === undefined)) {
@@ -313,6 +323,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   #onTick(): void {
     if (this.#closed || this.#failed !== undefined) return;
+    this.#stats.ticks++;
     this.#core.tick();
     this.#pending.expire(Date.now());
     this.#maybeSaveCommit();
@@ -392,10 +403,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       const s = rd.softState;
       if (s.role !== this.#lastRole) {
         this.#lastRole = s.role;
+        if (s.role === 'candidate') this.#stats.elections++;
+        this.#logLine(`[${this.id}] role changed group=${this.group} role=${s.role} term=${s.term} leader=${s.leader === '' ? '-' : s.leader}`);
         this.emit('role', s.role, s.term);
       }
       if (s.leader !== this.#lastLeader) {
         this.#lastLeader = s.leader;
+        if (s.leader !== '') this.#stats.leaderChanges++;
+        this.#logLine(`[${this.id}] leader changed group=${this.group} leader=${s.leader === '' ? '-' : s.leader} term=${s.term} role=${s.role}`);
         this.emit('leader', s.leader, s.term);
       }
     }
@@ -405,6 +420,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #writeEntries(entries: readonly Entry[]): void {
     const first = entries[0]!.index;
     if (first <= this.#log.lastIndex) {
+      this.#logLine(`[${this.id}] truncating conflicting log suffix group=${this.group} from=${first} last=${this.#log.lastIndex} term=${this.#core.term}`);
       this.#log.truncateSuffix(first).catch((error: unknown) => this.#fail(error as Error));
       for (const index of this.#ownPositions.keys()) if (index >= first) this.#ownPositions.delete(index);
       if (this.#durableIndex >= first) this.#durableIndex = first - 1;
@@ -460,8 +476,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     }
     this.#flushRunning = true;
     const barrier = this.#hardStateBarrier;
+    const startedMs = performance.now();
     Promise.all([this.#log.flush(), barrier]).then(
       ([index]) => {
+        this.#stats.fsyncLatency.observe((performance.now() - startedMs) / 1000);
         this.#flushRunning = false;
         this.#onDurable(index);
         if (this.#flushWanted) {
@@ -595,11 +613,13 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   append(input: Uint8Array | readonly Uint8Array[], options: { signal?: AbortSignal } = {}): Promise<AppendAck | AppendAck[]> {
     const single = input instanceof Uint8Array;
     const payloads = single ? [input] : input;
+    let bytes = 0;
     try {
       this.#checkUsable();
       if (!Array.isArray(payloads) || payloads.length === 0) throw new TypeError('append: expected a Uint8Array or a non-empty array of them');
       for (const p of payloads) {
         if (!(p instanceof Uint8Array)) throw new TypeError('append: every payload must be a Uint8Array');
+        bytes += p.byteLength;
         if (p.byteLength > this.#log.maxEntrySizeBytes) {
           throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `payload of ${p.byteLength} bytes exceeds maxEntrySizeBytes ${this.#log.maxEntrySizeBytes}`);
         }
@@ -623,13 +643,19 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       }
       return Promise.reject(error);
     }
+    this.#stats.appends += payloads.length;
+    this.#stats.appendBytes += bytes;
+    const proposedMs = performance.now();
     const promise = new Promise<AppendAck[]>((resolve, reject) => {
       this.#pending.push({
         firstIndex,
         count: payloads.length,
         term: this.#core.term,
         deadlineMs: Date.now() + this.#appendTimeoutMs,
-        resolve,
+        resolve: (acks) => {
+          this.#stats.commitLatency.observe((performance.now() - proposedMs) / 1000);
+          resolve(acks);
+        },
         reject,
       });
     });
@@ -722,7 +748,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const followers: Record<string, FollowerStatus> = {};
     for (const [id, p] of Object.entries(s.progress)) {
       if (id === this.id) continue;
-      followers[id] = { match: p.match, next: p.next, state: p.state, lag: Math.max(0, this.#log.lastIndex - p.match), active: p.recentActive };
+      const lag = Math.max(0, this.#log.lastIndex - p.match);
+      const f: FollowerStatus = { match: p.match, next: p.next, state: p.state, lag, active: p.recentActive };
+      if (lag === 0) f.lagBytes = 0;
+      else if (p.match + 1 >= this.#log.firstIndex) f.lagBytes = Math.max(0, this.#log.writePos - this.#log.posOf(p.match + 1));
+      followers[id] = f;
     }
     const leaderAddress = s.leader === '' ? undefined : this.#clientAddresses[s.leader];
     return {
@@ -739,6 +769,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       durability: this.durability,
       pendingAppends: this.#pending.size,
       followers,
+      stats: this.#stats.snapshot(this.tickMs),
     };
   }
 
