@@ -1,6 +1,7 @@
 import { Server } from '../server/server.js';
 import { parsePeers, readConfigFile, validateConfig } from '../server/config.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
+import { createLogger, isLogLevel, LOG_LEVELS } from '../server/logger.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -36,6 +37,12 @@ Options:
   --repair                a damaged log (ERR_LOG_CORRUPT) is truncated at the first damaged
                           entry and the rest re-fetched from the leader; without it the
                           server refuses to start with a damaged log
+  --metrics ADDR          serve GET /metrics (Prometheus), /health/live and /health/ready on
+                          HTTP at ADDR (host:port, e.g. 127.0.0.1:9100; off by default)
+  --ready-max-lag N       /health/ready: most entries a follower may trail the leader's
+                          commit index and still be ready (default 10000)
+  --log-level LEVEL       trace, debug, info (default), warn, error or fatal. Logs are JSON
+                          lines on stdout (human-readable when stdout is a TTY)
   --ready-line            print {"ready":true,...} on stdout once serving (for scripts)
   -h, --help              show this help
 `,
@@ -58,6 +65,9 @@ Options:
         'election-ticks': { type: 'string' },
         config: { type: 'string' },
         'ready-line': { type: 'boolean' },
+        metrics: { type: 'string' },
+        'ready-max-lag': { type: 'string' },
+        'log-level': { type: 'string' },
         repair: { type: 'boolean' },
       },
       false,
@@ -75,6 +85,13 @@ Options:
     if (values['tick-ms'] !== undefined) raw.tickMs = intOption(values, 'tick-ms', 10, 1);
     if (values['heartbeat-ticks'] !== undefined) raw.heartbeatTicks = intOption(values, 'heartbeat-ticks', 10, 1);
     if (values['election-ticks'] !== undefined) raw.electionTicks = intOption(values, 'election-ticks', 50, 2);
+    if (values.metrics !== undefined) raw.metricsAddress = values.metrics;
+    if (values['ready-max-lag'] !== undefined) raw.readyMaxLagEntries = intOption(values, 'ready-max-lag', 10_000, 0);
+    if (values['log-level'] !== undefined) {
+      const level = values['log-level'];
+      if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${String(level)}'`);
+      raw.logLevel = level;
+    }
     if (raw.id === undefined || raw.peers === undefined || raw.dir === undefined) {
       throw new UsageError('server needs --id, --peers and --dir (or --config)');
     }
@@ -84,18 +101,19 @@ Options:
       const self = config.peers[config.id]!;
       self.client = `${self.raft.slice(0, self.raft.lastIndexOf(':'))}:${port}`;
     }
-    const log = (line: string): void => {
-      process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-    };
+    const logger = createLogger({ level: config.logLevel ?? 'info' });
     const repair = values.repair === true;
-    const server = await Server.start(config, { log, repair });
+    const server = await Server.start(config, { logger, repair });
     const self = config.peers[config.id]!;
     const threads = config.workers > 0 ? `${config.workers} worker thread(s)` : 'the main thread';
-    log(`[${config.id}] serving ${config.groups} group(s) on ${threads} from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`);
+    logger.info(
+      { node: config.id, event: 'serving', groups: config.groups, workers: config.workers, dir: config.dir, raft: self.raft, client: self.client, durability: config.durability, ...(config.metricsAddress !== undefined ? { metrics: config.metricsAddress } : {}) },
+      `serving ${config.groups} group(s) on ${threads} from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`,
+    );
     if (values['ready-line'] === true) process.stdout.write(`${JSON.stringify({ ready: true, id: config.id, raft: self.raft, client: self.client, pid: process.pid })}\n`);
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
-        log(`[${config.id}] ${signal}: shutting down`);
+        logger.info({ node: config.id, event: 'shutdown', signal }, `${signal}: shutting down`);
         process.off('SIGTERM', onTerm);
         process.off('SIGINT', onInt);
         resolve();

@@ -13,6 +13,7 @@ import type { Message } from '../raft/index.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
 import { parseHostPort } from '../transport/address.js';
 import { PeerTransport } from '../transport/peer-transport.js';
+import type { TransportSnapshot } from './ledger-stats.js';
 
 /** The handshake's cluster id when none is configured (server config, Ledger.open, LedgerHost). */
 export const DEFAULT_CLUSTER_ID = 'raftledger';
@@ -57,8 +58,16 @@ export class GroupSet<M extends GroupMember = GroupMember> {
   }
 
   /** The link a member of `group` sends through (valid before the member is attached). */
-  link(group: number): { send(message: Message): void } {
-    return { send: (message) => this.#transport.send(group, message) };
+  link(group: number): { send(message: Message): void; transportStats(): TransportSnapshot } {
+    return { send: (message) => this.#transport.send(group, message), transportStats: () => this.transportStats() };
+  }
+
+  /** The transport's counters that metrics need (one snapshot per call; not on any hot path). */
+  transportStats(): TransportSnapshot {
+    const s = this.#transport.stats();
+    const peers: TransportSnapshot['peers'] = {};
+    for (const [id, p] of Object.entries(s.peers)) peers[id] = { connected: p.connected, dropped: p.dropped, queuedBytes: p.queuedBytes };
+    return { dropped: s.dropped, refused: s.refused, peers };
   }
 
   /** Deliver `group`'s messages to `member` from now on. */

@@ -87,3 +87,10 @@ export class LedgerStats {
     };
   }
 }
+
+/** The thread-wide Raft transport counters a group's status carries (the same for every group of a GroupSet). */
+export interface TransportSnapshot {
+  dropped: number;
+  refused: number;
+  peers: Record<string, { connected: boolean; dropped: number; queuedBytes: number }>;
+}

@@ -23,13 +23,15 @@ import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { GroupSet } from './group-set.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
-import { LedgerStats, type LedgerStatsSnapshot } from './ledger-stats.js';
+import { LedgerStats, type LedgerStatsSnapshot, type TransportSnapshot } from './ledger-stats.js';
 
 export type Durability = 'fsync' | 'memory';
 
 /** Where the core's messages go; the Ledger receives with `receive()`. */
 export interface RaftLink {
   send(message: Message): void;
+  /** The link's transport counters, for status() (a GroupSet's link has them). */
+  transportStats?(): TransportSnapshot;
 }
 
 export interface LedgerCoreOptions {
@@ -103,6 +105,8 @@ export interface LedgerStatus {
   followers: Record<string, FollowerStatus>;
   /** Counters and latency histograms for metrics (ledger-stats.ts). */
   stats: LedgerStatsSnapshot;
+  /** The transport this group sends through (shared by the groups of its GroupSet). */
+  transport?: TransportSnapshot;
 }
 
 export interface LedgerEvents {
@@ -770,6 +774,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       pendingAppends: this.#pending.size,
       followers,
       stats: this.#stats.snapshot(this.tickMs),
+      ...(this.#link.transportStats !== undefined ? { transport: this.#link.transportStats() } : {}),
     };
   }
 

@@ -10,6 +10,8 @@ import { RaftLedgerError } from '../errors.js';
 import { ID_PATTERN, normalizePeers, type PeerAddresses } from '../replica/peers.js';
 import type { Durability } from '../replica/ledger.js';
 import { DEFAULT_CLUSTER_ID } from '../replica/group-set.js';
+import { parseHostPort } from '../transport/address.js';
+import { LOG_LEVELS, isLogLevel, type LogLevel } from './logger.js';
 
 function bad(message: string): RaftLedgerError {
   return new RaftLedgerError('ERR_BAD_CONFIG', message);
@@ -31,6 +33,12 @@ export interface ServerConfig {
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
+  /** host:port of the HTTP endpoint for /metrics and /health/* (off when absent). */
+  metricsAddress?: string;
+  /** /health/ready: most entries a follower may be behind the leader's commit (default 10000). */
+  readyMaxLagEntries?: number;
+  /** Log level (default info). */
+  logLevel?: LogLevel;
 }
 
 /** Validate a config object (from a file or assembled from flags). */
@@ -68,6 +76,21 @@ export function validateConfig(input: unknown): ServerConfig {
   if (heartbeatTicks !== undefined) config.heartbeatTicks = heartbeatTicks;
   const electionTicks = int('electionTicks', 2, 100_000);
   if (electionTicks !== undefined) config.electionTicks = electionTicks;
+  if (c.metricsAddress !== undefined) {
+    if (typeof c.metricsAddress !== 'string') throw bad('metricsAddress must be "host:port"');
+    try {
+      parseHostPort(c.metricsAddress);
+    } catch (error) {
+      throw bad(`metricsAddress: ${(error as Error).message}`);
+    }
+    config.metricsAddress = c.metricsAddress;
+  }
+  const readyMaxLagEntries = int('readyMaxLagEntries', 0, Number.MAX_SAFE_INTEGER);
+  if (readyMaxLagEntries !== undefined) config.readyMaxLagEntries = readyMaxLagEntries;
+  if (c.logLevel !== undefined) {
+    if (!isLogLevel(c.logLevel)) throw bad(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(c.logLevel)}`);
+    config.logLevel = c.logLevel;
+  }
   return config;
 }
 

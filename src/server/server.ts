@@ -31,9 +31,21 @@ import { workerClientAddress, workerFor } from '../host/placement.js';
 import { ClientListener, ledgerMapRouter, type LedgerRouter } from './client-listener.js';
 import type { ServerConfig } from './config.js';
 import { SERVER_WORKER_MODULE } from './worker.js';
+import { logLine, type Logger } from './logger.js';
+import { LoopDelayMonitor } from './loop-delay.js';
+import { ServerMetrics, type ClientPortCounters } from './metrics.js';
+import { readiness, type ReadyVerdict } from './health.js';
+import { HttpEndpoint } from './http.js';
+
+/** /health/ready default: most entries a follower may trail the leader's commit. */
+export const DEFAULT_READY_MAX_LAG_ENTRIES = 10_000;
+/** /health/ready: a follower that heard nothing from its leader for this many base election timeouts is not ready. */
+export const READY_LEADER_CONTACT_ELECTION_TIMEOUTS = 2;
 
 export interface ServerOptions {
   log?: (line: string) => void;
+  /** Structured logger: the layers' lines become records (logger.ts); takes precedence over `log`. */
+  logger?: Logger;
   /**
    * Damaged logs: without `repair` (default) a replica whose log is damaged anywhere refuses
    * to start (ERR_LOG_CORRUPT naming the file and offset). With `repair` it truncates its log
@@ -47,6 +59,9 @@ export class Server {
   readonly config: ServerConfig;
   readonly host: LedgerHost;
   readonly #clients: ClientListener;
+  #loopDelay: LoopDelayMonitor | undefined;
+  #metrics: ServerMetrics | undefined;
+  #http: HttpEndpoint | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(config: ServerConfig, host: LedgerHost, log: (line: string) => void) {
@@ -70,7 +85,8 @@ export class Server {
   }
 
   static async start(config: ServerConfig, options: ServerOptions = {}): Promise<Server> {
-    const log = options.log ?? (() => {});
+    const logger = options.logger;
+    const log = logger !== undefined ? (line: string) => logLine(logger, line) : (options.log ?? (() => {}));
     const host = await LedgerHost.open(
       {
         dir: config.dir,
@@ -92,11 +108,55 @@ export class Server {
     const server = new Server(config, host, log);
     try {
       await server.#clients.listen();
+      if (config.metricsAddress !== undefined) await server.#listenHttp(config.metricsAddress);
     } catch (error) {
       await server.close();
       throw error;
     }
     return server;
+  }
+
+  async #listenHttp(address: string): Promise<void> {
+    const { host, port } = parseHostPort(address);
+    const loopDelay = new LoopDelayMonitor();
+    this.#loopDelay = loopDelay;
+    const metrics = new ServerMetrics({
+      hostStatus: () => this.host.status(),
+      clientPort: () => this.#clientPortCounters(),
+      loopDelay: () => loopDelay.snapshot(),
+      ready: (status) => readiness(status, this.#groupIds(), this.#readyOptions()).ready,
+    });
+    this.#metrics = metrics;
+    this.#http = new HttpEndpoint({ host, port, metrics, ready: () => this.ready(), identity: { id: this.config.id } });
+    await this.#http.listen();
+  }
+
+  /** The client listener's counters when it keeps them (stats()); undefined otherwise. */
+  #clientPortCounters(): ClientPortCounters | undefined {
+    const clients = this.#clients as unknown as { stats?: () => ClientPortCounters };
+    return typeof clients.stats === 'function' ? clients.stats() : undefined;
+  }
+
+  #groupIds(): number[] {
+    return Array.from({ length: this.config.groups }, (_, g) => g);
+  }
+
+  #readyOptions(): { maxLagEntries: number; leaderContactMaxMs: number } {
+    const c = this.config;
+    return {
+      maxLagEntries: c.readyMaxLagEntries ?? DEFAULT_READY_MAX_LAG_ENTRIES,
+      leaderContactMaxMs: READY_LEADER_CONTACT_ELECTION_TIMEOUTS * (c.electionTicks ?? 50) * (c.tickMs ?? 10),
+    };
+  }
+
+  /** What /health/ready answers (see health.ts). */
+  async ready(): Promise<ReadyVerdict> {
+    return readiness(await this.host.status(), this.#groupIds(), this.#readyOptions());
+  }
+
+  /** The metrics of --metrics (undefined when off): e.g. connectionRejected(reason) for refusals counted outside the client port. */
+  get metrics(): ServerMetrics | undefined {
+    return this.#metrics;
   }
 
   /** The Ledger of `group` when the groups run on this thread (workers: 0), else undefined. */
@@ -107,6 +167,8 @@ export class Server {
   /** Close the client port, then the host (flushing every group). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#loopDelay?.close();
+      await this.#http?.close();
       await this.#clients.close();
       await this.host.close();
     })();

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { reserveNodePorts } from './ports.js';
+import { freeConsecutivePorts, reserveNodePorts } from './ports.js';
 import { portSpans } from '../../host/placement.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -34,7 +34,7 @@ export interface LocalClusterOptions {
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
-  /** Lines the servers print on stderr (logs), prefixed with their id. */
+  /** Lines the servers print (JSON log lines on stdout, anything on stderr), with their id; not the ready line. */
   onLog?: (id: string, line: string) => void;
   /** How long to wait for a server to report ready (default 20 s). */
   readyTimeoutMs?: number;
@@ -48,6 +48,8 @@ export interface LocalClusterOptions {
   serverArgs?: string[];
   /** Extra environment for every server process. */
   env?: Record<string, string>;
+  /** Give every server an HTTP endpoint (--metrics 127.0.0.1:<free port>) for /metrics and /health/*. */
+  metrics?: boolean;
 }
 
 export interface ServerProcess {
@@ -57,6 +59,8 @@ export interface ServerProcess {
   dir: string;
   child: ChildProcess | undefined;
   pid: number | undefined;
+  /** The --metrics address ('host:port') when LocalClusterOptions.metrics is set. */
+  metrics?: string;
 }
 
 export class LocalCluster {
@@ -100,7 +104,9 @@ export class LocalCluster {
       const client = `127.0.0.1:${clientPort}`;
       const dir = join(this.#options.dir, id);
       mkdirSync(dir, { recursive: true });
-      this.servers.set(id, { id, raft, client, dir, child: undefined, pid: undefined });
+      const server: ServerProcess = { id, raft, client, dir, child: undefined, pid: undefined };
+      if (this.#options.metrics === true) server.metrics = `127.0.0.1:${await freeConsecutivePorts(1)}`;
+      this.servers.set(id, server);
       specs.push(`${id}=${raft}/${clientPort}`);
     }
     this.#peersSpec = specs.join(',');
@@ -132,6 +138,7 @@ export class LocalCluster {
     if (o.tickMs !== undefined) args.push('--tick-ms', String(o.tickMs));
     if (o.heartbeatTicks !== undefined) args.push('--heartbeat-ticks', String(o.heartbeatTicks));
     if (o.electionTicks !== undefined) args.push('--election-ticks', String(o.electionTicks));
+    if (server.metrics !== undefined) args.push('--metrics', server.metrics);
     // RAFTLEDGER_SERVER_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof for profiling).
     const nodeArgs = [...SERVER_NODE_ARGS, ...(process.env.RAFTLEDGER_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
     const child = spawn(process.execPath, [...nodeArgs, ...args], {
@@ -154,20 +161,28 @@ export class LocalCluster {
     });
     await new Promise<void>((resolve, reject) => {
       let out = '';
+      let ready = false;
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`server ${id} did not become ready in time: ${errText}`));
       }, o.readyTimeoutMs ?? 20_000);
-      const onData = (chunk: Buffer): void => {
-        out += chunk.toString();
-        if (out.includes('"ready"')) {
-          clearTimeout(timer);
-          child.stdout!.off('data', onData);
-          child.stdout!.resume();
-          resolve();
+      // stdout: JSON log lines (to onLog) and, once, the --ready-line line {"ready":true,...}.
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (chunk: string) => {
+        out += chunk;
+        const lines = out.split('\n');
+        out = lines.pop()!.slice(-1_000_000);
+        for (const line of lines) {
+          if (line === '') continue;
+          if (!ready && line.startsWith('{"ready":true')) {
+            ready = true;
+            clearTimeout(timer);
+            resolve();
+          } else {
+            o.onLog?.(id, line);
+          }
         }
-      };
-      child.stdout!.on('data', onData);
+      });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`server ${id} exited (${code ?? signal}) before it was ready: ${errText.trim()}`));
