@@ -71,6 +71,11 @@ class ShippedHistogram extends Histogram<string> {
     }
     return { name: this.#name, help: this.#help, type: 'histogram' as unknown as MetricType, aggregator: 'sum', collect: () => {}, values };
   }
+
+  /** The registry's text format asks histograms through this (prom-client 15). */
+  getForPromString(): ReturnType<Histogram<string>['get']> {
+    return this.get();
+  }
 }
 
 export class ServerMetrics {
