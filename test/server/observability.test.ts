@@ -1,0 +1,168 @@
+/**
+ * Metrics, health and logs of real server processes (3 replicas on 127.0.0.1, each with
+ * --metrics on a free port): /metrics agrees with status() under a bounded load and exactly
+ * once the load is done; /health/ready goes 503 on a replica cut off from its peers (a
+ * FaultNet proxy blackholes its links) and 200 again after the partition heals; log lines
+ * are JSON with level/msg/group/term for a leader change.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCluster, waitForLeader, viewCluster, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { FaultNet } from '../../dist/tools/check/proxy.js';
+import { Prng } from '../../dist/tools/check/prng.js';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+async function scrape(address: string): Promise<Sample[]> {
+  const res = await fetch(`http://${address}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+  const out: Sample[] = [];
+  for (const line of (await res.text()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null) throw new Error(`unparseable metrics line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+async function ready(address: string): Promise<{ status: number; body: { ready: boolean; reasons: string[]; id: string } }> {
+  const res = await fetch(`http://${address}/health/ready`);
+  return { status: res.status, body: (await res.json()) as { ready: boolean; reasons: string[]; id: string } };
+}
+
+function metricsOf(tc: TestCluster, id: string): string {
+  return tc.cluster.servers.get(id)!.metrics!;
+}
+
+let tc: TestCluster | undefined;
+let faults: FaultNet | undefined;
+afterEach(async () => {
+  await tc?.close();
+  tc = undefined;
+  await faults?.close();
+  faults = undefined;
+});
+
+describe('metrics, health and logs of a 3-process cluster', () => {
+  it('/metrics agrees with status() under load and once it is done; every replica is ready; a leader change is a JSON log line', async () => {
+    tc = await startCluster({ metrics: true });
+    const leader = await waitForLeader(tc.client, 20_000);
+    const leaderId = leader.id!;
+    const client = tc.client;
+    const total = 400;
+    const payloadBytes = 100;
+    let sent = 0;
+    const load = Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (sent < total) {
+          sent++;
+          await client.append(Buffer.alloc(payloadBytes, 7));
+        }
+      }),
+    );
+    // While the load runs: status first, then the scrape; the scrape may only be ahead.
+    for (let round = 0; round < 3; round++) {
+      const views = await viewCluster(tc.client);
+      const scraped = await Promise.all(views.map((v) => scrape(metricsOf(tc!, v.id!))));
+      views.forEach((v, i) => {
+        const s = scraped[i]!;
+        expect(value(s, 'raftledger_commit_index', { group: '0' })).toBeGreaterThanOrEqual(v.commitIndex!);
+        expect(value(s, 'raftledger_last_index', { group: '0' })).toBeGreaterThanOrEqual(v.lastIndex!);
+        expect(value(s, 'raftledger_term', { group: '0' })).toBeGreaterThanOrEqual(v.term!);
+      });
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await load;
+    const lastViews = await viewCluster(tc.client);
+    const last = Math.max(...lastViews.map((v) => v.lastIndex ?? 0));
+    await waitUntil(async () => (await viewCluster(tc!.client)).every((v) => v.commitIndex === last && v.lastIndex === last), 'every replica to commit the load');
+    // Settled: the scrape must match status exactly.
+    const views = await viewCluster(tc.client);
+    expect(views.find((v) => v.role === 'leader')?.id).toBe(leaderId);
+    for (const v of views) {
+      const s = await scrape(metricsOf(tc, v.id!));
+      expect(value(s, 'raftledger_commit_index', { group: '0' })).toBe(v.commitIndex);
+      expect(value(s, 'raftledger_last_index', { group: '0' })).toBe(v.lastIndex);
+      expect(value(s, 'raftledger_term', { group: '0' })).toBe(v.term);
+      expect(value(s, 'raftledger_role', { group: '0', role: v.role! })).toBe(1);
+      expect(value(s, 'raftledger_role', { group: '0', role: v.role === 'leader' ? 'follower' : 'leader' })).toBe(0);
+      expect(value(s, 'raftledger_leader_known', { group: '0' })).toBe(1);
+      expect(value(s, 'raftledger_fsync_latency_seconds_count', { group: '0' })).toBeGreaterThan(0);
+      expect(value(s, 'raftledger_ready')).toBe(1);
+      expect(value(s, 'raftledger_client_connections')).toBeDefined();
+      expect(s.some((x) => x.name === 'raftledger_event_loop_delay_seconds' && x.labels.stat === 'p99')).toBe(true);
+      if (v.role === 'leader') {
+        expect(value(s, 'raftledger_appends_total', { group: '0' })).toBeGreaterThanOrEqual(total);
+        expect(value(s, 'raftledger_append_bytes_total', { group: '0' })).toBeGreaterThanOrEqual(total * payloadBytes);
+        const commits = value(s, 'raftledger_commit_latency_seconds_count', { group: '0' })!;
+        expect(commits).toBeGreaterThanOrEqual(1);
+        expect(commits).toBeLessThanOrEqual(value(s, 'raftledger_appends_total', { group: '0' })!);
+        expect(value(s, 'raftledger_commit_latency_seconds_bucket', { group: '0', le: '+Inf' })).toBe(commits);
+        for (const [peer, f] of Object.entries(v.followers!)) {
+          expect(value(s, 'raftledger_follower_match_index', { group: '0', peer })).toBe(f.match);
+          expect(value(s, 'raftledger_follower_lag_entries', { group: '0', peer })).toBe(f.lag);
+          expect(f.lag).toBe(0);
+          expect(value(s, 'raftledger_follower_lag_bytes', { group: '0', peer })).toBe(0);
+          expect(value(s, 'raftledger_follower_state', { group: '0', peer, state: 'replicate' })).toBe(1);
+          expect(value(s, 'raftledger_peer_connected', { worker: '0', peer })).toBe(1);
+        }
+      } else {
+        expect(value(s, 'raftledger_leader_commit_index', { group: '0' })).toBeLessThanOrEqual(v.commitIndex!);
+        expect(value(s, 'raftledger_leader_contact_age_seconds', { group: '0' })).toBeDefined();
+      }
+      const r = await ready(metricsOf(tc, v.id!));
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ ready: true, id: v.id });
+      const live = await fetch(`http://${metricsOf(tc, v.id!)}/health/live`);
+      expect(live.status).toBe(200);
+    }
+    // Logs: JSON lines; the leader change carries level, msg, group, term, leader.
+    const records = tc.logs.map((l) => l.slice(l.indexOf(' | ') + 3)).flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+    expect(records.length).toBeGreaterThan(0);
+    const change = records.find((r) => r.event === 'leader' && r.leader === leaderId);
+    expect(change, tc.logs.slice(-20).join('\n')).toMatchObject({ level: 'info', msg: 'leader changed', group: 0, leader: leaderId, node: expect.any(String) });
+    expect(typeof change!.term).toBe('number');
+    expect(typeof change!.time).toBe('string');
+  });
+
+  it('/health/ready is 503 on a replica cut off from its peers and 200 again after the partition heals', async () => {
+    const seed = Number(process.env.SEED ?? 1);
+    faults = new FaultNet(new Prng(seed));
+    const net = faults;
+    tc = await startCluster({ metrics: true, peerRoute: (from, to, target) => net.route(from, to, target) });
+    const leader = await waitForLeader(tc.client, 20_000);
+    const victim = tc.cluster.ids.find((id) => id !== leader.id)!;
+    const others = tc.cluster.ids.filter((id) => id !== victim);
+    for (const id of tc.cluster.ids) await waitUntil(async () => (await ready(metricsOf(tc!, id))).status === 200, `${id} to be ready`);
+    for (const other of others) faults.setLink(victim, other, { mode: 'blackhole' });
+    await waitUntil(async () => (await ready(metricsOf(tc!, victim))).status === 503, `${victim} to be unready while isolated (seed ${seed})`);
+    const cut = await ready(metricsOf(tc, victim));
+    expect(cut.body.ready).toBe(false);
+    expect(cut.body.reasons.length).toBeGreaterThan(0);
+    expect(cut.body.reasons[0]).toMatch(/^group 0: (no known leader|no message from leader)/);
+    const scraped = await scrape(metricsOf(tc, victim));
+    expect(value(scraped, 'raftledger_ready')).toBe(0);
+    // The leader keeps its quorum with the third replica.
+    await waitUntil(async () => (await ready(metricsOf(tc!, leader.id!))).status === 200, 'the leader to stay ready');
+    faults.healAll();
+    await waitUntil(async () => (await ready(metricsOf(tc!, victim))).status === 200, `${victim} to be ready again after the heal (seed ${seed})`);
+    expect((await ready(metricsOf(tc, victim))).body.ready).toBe(true);
+  });
+});
