@@ -53,6 +53,8 @@ const PRIVATE_FILES: Record<string, Layer> = {
 /** Package (non-relative, non-node:) imports and the layers allowed to use them. */
 const PACKAGES: Record<string, readonly Layer[]> = {
   piscina: ['host'],
+  pino: ['server'],
+  'prom-client': ['server'],
 };
 
 /** Node builtins a layer may not use (raft/ is pure; errors.ts depends on nothing). */
