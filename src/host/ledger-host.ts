@@ -32,6 +32,8 @@ import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, 
 import { fromWireError, type HostRequest, type WireAppendAck, type WireEntry } from './protocol.js';
 import type { CheckResult, CheckTask, WorkerTask } from './worker.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
+import { DirLock } from '../storage/dir-lock.js'; // [dir-lock]
+import { checkDirOwner } from '../storage/identity.js'; // [dir-owner]
 import { groupDir } from '../replica/group-set.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
@@ -131,6 +133,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   #local: GroupShard | undefined;
   #opened = false;
   #closing: Promise<void> | undefined;
+  #dirLock: DirLock | undefined; // [dir-lock] the node directory's, from open() to the end of close()
 
   private constructor(options: LedgerHostOptions, groups: number[]) {
     super();
@@ -161,6 +164,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     }
     const host = new LedgerHost(options, groups);
     try {
+      host.#dirLock = DirLock.acquire(options.dir); // [dir-lock] before anything touches the directory
+      for (const g of groups) checkDirOwner(groupDir(options.dir, g), { nodeId: options.id, clusterId: options.clusterId ?? 'raftledger', group: g }); // [dir-owner]
       if (options.workers === 0) {
         if (startupCheck !== 'none') {
           const started = Date.now();
@@ -234,6 +239,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       listen: workerRaftAddress(o.peers[o.id]!.raft, worker),
       peers,
       clusterId: workerClusterId(o.clusterId ?? 'raftledger', worker, W),
+      dirClusterId: o.clusterId ?? 'raftledger', // [dir-owner]
       durability: o.durability ?? 'fsync',
       worker,
       groups: [...this.#groups].filter((g) => workerFor(g, W) === worker).sort((a, b) => a - b),
@@ -495,6 +501,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
         }),
       );
       await this.#pool?.destroy();
+      this.#dirLock?.release(); // [dir-lock]
     })();
     return this.#closing;
   }

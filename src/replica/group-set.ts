@@ -24,6 +24,8 @@ export interface GroupSetConfig {
   listen: string;
   peers: Record<string, string>;
   clusterId: string;
+  /** [dir-owner] The cluster id stored in the group directories when the transport's clusterId differs (LedgerHost workers); default clusterId. */
+  dirClusterId?: string;
   durability: Durability;
   segmentSizeBytes?: number;
   tickMs?: number;
@@ -86,6 +88,7 @@ export class GroupSet {
         members: c.members,
         clientAddresses: c.clientAddresses,
         group,
+        clusterId: c.dirClusterId ?? c.clusterId, // [dir-owner]
         link: { send: (message) => this.#transport.send(group, message) },
         durability: c.durability,
         segmentSizeBytes: c.segmentSizeBytes,

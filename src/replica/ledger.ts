@@ -40,6 +40,8 @@ export interface LedgerCoreOptions {
   clientAddresses?: Readonly<Record<string, string>>;
   link: RaftLink;
   group?: number;
+  /** [dir-owner] The cluster stored in (and checked against) the log directory's owner with id and group (default 'raftledger'). */
+  clusterId?: string;
   durability?: Durability;
   tickMs?: number;
   heartbeatTicks?: number;
@@ -238,9 +240,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       },
       log: (line) => options.onLog?.(`[${options.id}] transport: ${line}`),
     });
-    const { peers: _peers, clusterId: _clusterId, ...rest } = options;
+    const { peers: _peers, ...rest } = options;
     void _peers;
-    void _clusterId;
     ledger = await Ledger.#openWithLink({ ...rest, members: Object.keys(raft), clientAddresses, link: { send: (m) => transport.send(group, m) } });
     ledger.#ownedTransport = transport;
     try {
@@ -266,6 +267,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       ...(options.segmentSizeBytes !== undefined ? { segmentSizeBytes: options.segmentSizeBytes } : {}),
       ...(options.maxEntrySizeBytes !== undefined ? { maxEntrySizeBytes: options.maxEntrySizeBytes } : {}),
       onNotice: (m) => options.onLog?.(`[${options.id}] storage: ${m}`),
+      owner: { nodeId: options.id, clusterId: options.clusterId ?? 'raftledger', group: options.group ?? 0 }, // [dir-owner]
     });
     let ledger: Ledger;
     try {

@@ -10,6 +10,8 @@ import type { Ledger } from '../replica/ledger.js';
 import { GroupSet, groupDir } from '../replica/group-set.js';
 import type { ServerConfig } from './config.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
+import { DirLock } from '../storage/dir-lock.js'; // [dir-lock]
+import { checkDirOwner } from '../storage/identity.js'; // [dir-owner]
 
 export interface ReplicaServerOptions {
   log?: (line: string) => void;
@@ -28,6 +30,7 @@ export class ReplicaServer {
   readonly #groups: GroupSet;
   readonly #clients: ClientListener | undefined;
   #closing: Promise<void> | undefined;
+  #dirLock: DirLock | undefined; // [dir-lock] the node directory's, for the server's life
 
   private constructor(config: ServerConfig, groups: GroupSet, options: ReplicaServerOptions) {
     this.config = config;
@@ -44,8 +47,21 @@ export class ReplicaServer {
   }
 
   static async start(config: ServerConfig, options: ReplicaServerOptions = {}): Promise<ReplicaServer> {
+    const dirLock = DirLock.acquire(config.dir); // [dir-lock] before anything touches the directory
+    try {
+      const server = await ReplicaServer.#start(config, options);
+      server.#dirLock = dirLock;
+      return server;
+    } catch (error) {
+      dirLock.release();
+      throw error;
+    }
+  }
+
+  static async #start(config: ServerConfig, options: ReplicaServerOptions): Promise<ReplicaServer> {
     const log = options.log ?? (() => {});
     const groups = Array.from({ length: config.groups }, (_, g) => g);
+    for (const group of groups) checkDirOwner(groupDir(config.dir, group), { nodeId: config.id, clusterId: config.clusterId, group }); // [dir-owner]
     for (const group of groups) {
       await checkLogAtStartup(groupDir(config.dir, group), options.repair === true, (line) => log(`[${config.id}] group ${group}: ${line}`));
     }
@@ -93,6 +109,7 @@ export class ReplicaServer {
     this.#closing ??= (async () => {
       await this.#clients?.close();
       await this.#groups.close();
+      this.#dirLock?.release(); // [dir-lock]
     })();
     return this.#closing;
   }
