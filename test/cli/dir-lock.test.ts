@@ -45,6 +45,14 @@ describe('data directory lock (multi-process)', () => {
     expect(lines[0]).toContain(dir);
     expect(lines[0]).toContain(`pid ${first.server.pid}`);
 
+    // Nor may a repairing server touch it.
+    const repair = await startServer({ dir, ...b!, extra: ['--repair'] });
+    if (repair.ready) running.push(repair.server);
+    expect(repair.ready, 'server --repair must refuse the directory too').toBe(false);
+    if (repair.ready) return;
+    expect(repair.code).toBe(2);
+    expect(repair.stderr).toContain('ERR_DIR_LOCKED');
+
     // The first server is untouched.
     const two = (await c1.append(Buffer.from('two'))).index;
     expect(two).toBe(one + 1);
