@@ -16,7 +16,8 @@
  * one group commit over several segments run at once on up to 15 helper threads of that
  * environment (rl-sync, started when first needed). Promises are settled on the JS
  * thread that created them. write()/writev()/zero() are pwrite calls on the event loop's
- * thread (page-cache copies; they do not wait for the disk). Nothing else blocks.
+ * thread (page-cache copies; they do not wait for the disk). lockFile()/unlockFile() are a
+ * few small syscalls on the calling thread (the flock never waits: LOCK_NB). Nothing else blocks.
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
