@@ -51,7 +51,8 @@ export function openFileLimit(): number | undefined {
   }
 }
 
-export function defaultMaxConnections(fileLimit: number | undefined = openFileLimit()): number {
+/** The default maxConnections for an open-file limit (undefined: not known). */
+export function defaultMaxConnections(fileLimit: number | undefined): number {
   if (fileLimit === undefined || !(fileLimit > 0)) return FALLBACK_MAX_CONNECTIONS;
   return Math.max(MIN_DEFAULT_CONNECTIONS, Math.min(MAX_DEFAULT_CONNECTIONS, Math.floor(fileLimit / 4)));
 }
@@ -73,7 +74,7 @@ function positiveInteger(value: unknown, name: string, min: number): number {
 /** The limits with defaults filled in; a bad value is a RangeError naming the option. */
 export function resolveClientLimits(given: Partial<ClientLimits>): ClientLimits {
   const limits: ClientLimits = {
-    maxConnections: positiveInteger(given.maxConnections ?? defaultMaxConnections(), 'maxConnections', 1),
+    maxConnections: positiveInteger(given.maxConnections ?? defaultMaxConnections(openFileLimit()), 'maxConnections', 1),
     idleTimeoutMs: positiveInteger(given.idleTimeoutMs ?? DEFAULT_CLIENT_LIMITS.idleTimeoutMs, 'idleTimeoutMs', 1),
     frameTimeoutMs: positiveInteger(given.frameTimeoutMs ?? DEFAULT_CLIENT_LIMITS.frameTimeoutMs, 'frameTimeoutMs', 1),
     maxPendingFrameBytesPerConnection: positiveInteger(
