@@ -10,6 +10,7 @@ import { connect, type Client } from '../../src/client/index.js';
 import { RaftLedgerError } from '../../src/errors.js';
 import { defaultMaxConnections, resolveClientLimits } from '../../src/server/client-limits.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
+import { FakeLog, FakeServer, leader } from '../client/fake-server.js';
 import { RawClient, requestHeader, startListener, waitFor, type Started } from './helpers.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -126,6 +127,19 @@ describe('client port: idle timeout', () => {
     expect(ack.index).toBe(2);
     expect(s.listener.stats().accepted).toBe(2);
     expect(s.router.entries.map((e) => Buffer.from(e).toString())).toEqual(['one', 'two']);
+  });
+
+  it('the client also reconnects when an idle connection is dropped without a notice (an older server)', async () => {
+    const log = new FakeLog();
+    const fake = await FakeServer.start(leader(log, 'n1'));
+    cleanups.push(() => fake.close());
+    const c = await client(fake.address);
+    await c.append(Buffer.from('one'));
+    fake.dropAll();
+    await waitFor(() => fake.sockets.size === 0, 'the server side is gone');
+    await c.append(Buffer.from('two'));
+    expect(fake.connections).toBe(2);
+    expect(log.entries.map(String)).toEqual(['one', 'two']);
   });
 
   it('closes a connection that never sends anything, with a notice', async () => {
