@@ -94,7 +94,9 @@ export class AcceptGuard {
 
   /** First listen; its error (EADDRINUSE, EACCES, ...) rejects as Node gives it. Resolves with the bound port. */
   listen(): Promise<number> {
-    if (this.#state !== 'idle') return Promise.reject(new Error(`${this.#options.what}: listen() called twice`));
+    if (this.#state !== 'idle') {
+      return Promise.reject(new Error(`${this.#options.what}: ${this.#state === 'closed' ? 'closed' : 'listen() called twice'}`));
+    }
     return new Promise((resolve, reject) => {
       const server = this.#server;
       server.once('error', reject);
