@@ -3,7 +3,14 @@
 
 #include <node_api.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "crc32c.h"
@@ -82,6 +89,96 @@ Napi::Value JsSyncDirectory(const Napi::CallbackInfo& info) {
     AddonData* d = GetAddonData(env);
     if (!d || !d->flusher) ThrowCode(env, "ERR_CLOSED", "raftledger: the addon's flusher is not running");
     return Napi::Value(env, d->flusher->SyncDirectory(env, std::move(path)));
+  });
+}
+
+// ------------------------------------------------------------------ directory locks
+// lockFile/unlockFile (src/storage/dir-lock.ts): flock(LOCK_EX|LOCK_NB) on a lock file opened
+// O_CLOEXEC (children never inherit it). flock locks belong to the open file description, so
+// a second lockFile of the same file fails even in the same process. Each held lock is owned
+// by the JS environment (main thread or worker) that took it: an environment cleanup hook
+// closes it when that environment goes away, so a worker thread that dies without closing
+// its logs does not keep their directories locked for the rest of the process's life.
+
+struct HeldLock {
+  napi_env env;
+  int fd;
+};
+
+std::mutex g_locksMutex;
+std::unordered_map<int, HeldLock*> g_locks;  // by fd; fds are process-wide
+
+void CloseHeldLockHook(void* arg) {
+  auto* h = static_cast<HeldLock*>(arg);
+  {
+    std::lock_guard<std::mutex> guard(g_locksMutex);
+    g_locks.erase(h->fd);
+  }
+  ::close(h->fd);
+  delete h;
+}
+
+// lockFile(path, contents) -> fd, or -1 when another open file description holds the lock.
+// On success the file's contents are replaced by `contents` (the holder's description).
+Napi::Value JsLockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    const std::string path = GetString(env, info[0], "path");
+    const Bytes contents = GetBytes(env, info[1], "contents");
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) ThrowSys(env, errno, "open", path);
+    int r;
+    do {
+      r = ::flock(fd, LOCK_EX | LOCK_NB);
+    } while (r != 0 && errno == EINTR);
+    if (r != 0) {
+      const int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK) return Napi::Number::New(env, -1);
+      ThrowSys(env, err, "flock", path);
+    }
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, contents.data, contents.length, 0) != static_cast<ssize_t>(contents.length)) {
+      const int err = errno;
+      ::close(fd);
+      ThrowSys(env, err, "write", path);
+    }
+    auto* h = new HeldLock{static_cast<napi_env>(env), fd};
+    if (napi_add_env_cleanup_hook(env, CloseHeldLockHook, h) != napi_ok) {
+      ::close(fd);
+      delete h;
+      ThrowCode(env, "ERR_IO", "raftledger: cannot register the lock's cleanup hook");
+    }
+    {
+      std::lock_guard<std::mutex> guard(g_locksMutex);
+      g_locks[fd] = h;
+    }
+    return Napi::Number::New(env, fd);
+  });
+}
+
+// unlockFile(fd): close a descriptor lockFile returned on this thread (releasing the lock).
+Napi::Value JsUnlockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsNumber()) ThrowTypeError(env, "fd must be a number");
+    const int fd = info[0].As<Napi::Number>().Int32Value();
+    HeldLock* h = nullptr;
+    {
+      std::lock_guard<std::mutex> guard(g_locksMutex);
+      auto it = g_locks.find(fd);
+      if (it != g_locks.end() && it->second->env == static_cast<napi_env>(env)) {
+        h = it->second;
+        g_locks.erase(it);
+      }
+    }
+    if (h == nullptr) ThrowRangeError(env, "unlockFile: fd " + std::to_string(fd) + " is not a lock held by this thread");
+    napi_remove_env_cleanup_hook(env, CloseHeldLockHook, h);
+    ::close(fd);
+    delete h;
+    return env.Undefined();
   });
 }
 
@@ -173,6 +270,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openSegment", Napi::Function::New(env, JsOpenSegment, "openSegment"));
   exports.Set("atomicWriteFile", Napi::Function::New(env, JsAtomicWriteFile, "atomicWriteFile"));
   exports.Set("syncDirectory", Napi::Function::New(env, JsSyncDirectory, "syncDirectory"));
+  exports.Set("lockFile", Napi::Function::New(env, JsLockFile, "lockFile"));
+  exports.Set("unlockFile", Napi::Function::New(env, JsUnlockFile, "unlockFile"));
   exports.Set("format", FormatObject(env));
   return exports;
 }

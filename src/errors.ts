@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'ERR_ENTRY_TOO_LARGE',
   'ERR_NOT_A_LOG',
   'ERR_FOREIGN_FILE',
+  'ERR_DIR_LOCKED', // another process (or another open in this one) holds the data directory's lock
+  'ERR_FOREIGN_DIR', // the directory belongs to another node, cluster or group
   'ERR_BAD_CONFIG',
   'ERR_LOG_FAILED',
   'ERR_OUT_OF_RANGE',

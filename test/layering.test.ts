@@ -22,26 +22,29 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
 
-type Layer = 'cli' | 'tools' | 'server' | 'host' | 'replica' | 'raft' | 'storage' | 'transport' | 'client' | 'errors' | 'index';
+type Layer = 'cli' | 'tools' | 'server' | 'host' | 'replica' | 'raft' | 'storage' | 'transport' | 'client' | 'errors' | 'shared' | 'index';
 
 /** Which layers a file of each layer may import (besides node: builtins and the packages in PACKAGES). */
 const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
-  cli: ['cli', 'tools', 'server', 'host', 'replica', 'raft', 'storage', 'transport', 'client', 'errors'],
-  tools: ['tools', 'server', 'host', 'replica', 'raft', 'storage', 'transport', 'client', 'errors'],
-  server: ['server', 'host', 'replica', 'raft', 'storage', 'transport', 'errors'],
-  host: ['host', 'replica', 'raft', 'storage', 'transport', 'errors'],
-  replica: ['replica', 'raft', 'storage', 'transport', 'errors'],
+  cli: ['cli', 'tools', 'server', 'host', 'replica', 'raft', 'storage', 'transport', 'client', 'errors', 'shared'],
+  tools: ['tools', 'server', 'host', 'replica', 'raft', 'storage', 'transport', 'client', 'errors', 'shared'],
+  server: ['server', 'host', 'replica', 'raft', 'storage', 'transport', 'errors', 'shared'],
+  host: ['host', 'replica', 'raft', 'storage', 'transport', 'errors', 'shared'],
+  replica: ['replica', 'raft', 'storage', 'transport', 'errors', 'shared'],
   raft: ['raft'],
-  storage: ['storage', 'errors'],
-  transport: ['transport', 'errors'],
-  client: ['client', 'transport', 'errors'],
+  storage: ['storage', 'errors', 'shared'],
+  transport: ['transport', 'errors', 'shared'],
+  client: ['client', 'transport', 'errors', 'shared'],
   errors: [],
-  index: ['server', 'host', 'replica', 'raft', 'storage', 'transport', 'client', 'errors'],
+  // Top-level modules every layer but raft/ shares: the public entry type, the package version.
+  shared: ['shared', 'errors'],
+  index: ['server', 'host', 'replica', 'raft', 'storage', 'transport', 'client', 'errors', 'shared'],
 };
 
 /** Single files a layer may import beyond MAY_IMPORT (paths relative to src/). */
 const MAY_IMPORT_FILES: Partial<Record<Layer, readonly string[]>> = {
   transport: ['raft/types.ts', 'storage/format.ts', 'storage/records.ts'],
+  shared: ['raft/types.ts'],
 };
 
 /** Files only their own layer may import, and the layer. */
@@ -52,7 +55,7 @@ const PRIVATE_FILES: Record<string, Layer> = {
 
 /** Package (non-relative, non-node:) imports and the layers allowed to use them. */
 const PACKAGES: Record<string, readonly Layer[]> = {
-  piscina: ['host'],
+  piscina: ['host', 'shared'],
   pino: ['server'],
   'prom-client': ['server'],
 };
@@ -79,6 +82,7 @@ interface Violation {
 function layerOf(file: string): Layer | undefined {
   if (file === 'errors.ts') return 'errors';
   if (file === 'index.ts') return 'index';
+  if (file === 'entry.ts' || file === 'version.ts') return 'shared';
   const top = file.split('/')[0]!;
   return top in MAY_IMPORT && file.includes('/') ? (top as Layer) : undefined;
 }

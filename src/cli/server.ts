@@ -12,7 +12,9 @@ Usage: raftledger server --id ID --peers ID=HOST:PORT[/CLIENTPORT],... --dir DIR
 
 Runs one replica of every Raft group in DIR (group g lives in DIR/group-<g>). PORT is the
 Raft port; the client port is PORT+100 unless given after a slash. Stops cleanly on
-SIGTERM or SIGINT (flushes and closes the log).
+SIGTERM or SIGINT (flushes and closes the log). DIR is locked (DIR/LOCK) for the
+server's life: a second server on it exits with ERR_DIR_LOCKED; each group directory
+records its node, cluster and group, and is refused (ERR_FOREIGN_DIR) as any other.
 
 Options:
   --id ID                 this server's id (one of the peers)

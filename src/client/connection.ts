@@ -11,12 +11,16 @@
  * A connection that fails (socket error or close, connect timeout, malformed
  * response) is destroyed and every request on it fails with an AttemptFailure
  * whose `sent` flag says whether its bytes were handed to the socket. The
- * connection never retries: that is the client's job.
+ * connection never retries: that is the client's job. A server's connection
+ * notice (client-codec.ts: why it closes, e.g. at its connection cap or idle)
+ * fails it the same way at once, with the server's reason in the message; the
+ * pool then opens a new connection for the next request.
  */
 import net from 'node:net';
 
 import { parseHostPort } from '../transport/address.js';
 import {
+  CONNECTION_NOTICE_ID,
   decodeClientResponseFrame,
   encodeClientRequest,
   type ClientRequest,
@@ -338,7 +342,13 @@ export class Connection {
   #onFrame(frame: Frame): void {
     const response = decodeClientResponseFrame(frame);
     const exchange = this.#pending.get(response.id);
-    if (exchange === undefined) return; // the attempt timed out or was cancelled: a late answer
+    if (exchange === undefined) {
+      if (response.kind === 'error' && response.id === CONNECTION_NOTICE_ID) {
+        const { code, message } = response.error;
+        this.destroy(new AttemptFailure('connection', this.address, true, `server ${this.address}: ${code}: ${message}`));
+      }
+      return; // else the attempt timed out or was cancelled: a late answer
+    }
     if (!matches(exchange.request, response)) {
       throw protocolError(`response ${response.id} (${response.kind}) does not answer a ${exchange.request.op} request`);
     }

@@ -38,6 +38,8 @@ import type { CheckResult, CheckTask, WorkerTask } from './worker.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
 import { DEFAULT_CLUSTER_ID, groupDir } from '../replica/group-set.js';
 import { crashWorker, type HostInternals } from './internal.js';
+import { DirLock } from '../storage/dir-lock.js';
+import { checkDirOwner } from '../storage/identity.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
@@ -130,6 +132,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   #local: GroupShard | undefined;
   #opened = false;
   #closing: Promise<void> | undefined;
+  #dirLock: DirLock | undefined; // [dir-lock] the node directory's, from open() to the end of close()
 
   private constructor(options: LedgerHostOptions, internals: HostInternals, groups: number[]) {
     super();
@@ -163,6 +166,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     }
     const host = new LedgerHost(options, internals, groups);
     try {
+      host.#dirLock = DirLock.acquire(options.dir); // [dir-lock] before anything touches the directory
+      for (const g of groups) checkDirOwner(groupDir(options.dir, g), { nodeId: options.id, clusterId: options.clusterId ?? DEFAULT_CLUSTER_ID, group: g });
       if (options.workers === 0) {
         if (startupCheck !== 'none') {
           const started = Date.now();
@@ -237,6 +242,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       listen: workerRaftAddress(o.peers[o.id]!.raft, worker),
       peers,
       clusterId: workerClusterId(o.clusterId ?? DEFAULT_CLUSTER_ID, worker, W),
+      dirClusterId: o.clusterId ?? DEFAULT_CLUSTER_ID,
       durability: o.durability ?? 'fsync',
       worker,
       groups: [...this.#groups].filter((g) => workerFor(g, W) === worker).sort((a, b) => a - b),
@@ -502,6 +508,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
         }),
       );
       await this.#pool?.destroy();
+      this.#dirLock?.release(); // [dir-lock]
     })();
     return this.#closing;
   }

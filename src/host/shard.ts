@@ -26,6 +26,8 @@ export interface ShardConfig {
   listen: string;
   peers: Record<string, string>;
   clusterId: string;
+  /** The cluster id stored in the group directories (the transport's clusterId is per worker, see placement.ts). */
+  dirClusterId: string;
   durability: Durability;
   segmentSizeBytes?: number;
   tickMs?: number;
@@ -97,6 +99,7 @@ export class GroupShard {
         members: c.members,
         clientAddresses: c.clientAddresses,
         group,
+        clusterId: c.dirClusterId,
         link: this.#set.link(group),
         durability: c.durability,
         segmentSizeBytes: c.segmentSizeBytes,

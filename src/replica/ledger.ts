@@ -20,7 +20,7 @@ import { RecordType, SegmentedLog, joinRecords, validateRecords, type LogEntry }
 import type { LedgerEntry } from '../entry.js';
 import { SegmentedLogStorage } from './log-adapter.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
-import { GroupSet } from './group-set.js';
+import { DEFAULT_CLUSTER_ID, GroupSet } from './group-set.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
 import { LedgerStats, type LedgerStatsSnapshot, type TransportSnapshot } from './ledger-stats.js';
@@ -43,6 +43,8 @@ export interface LedgerCoreOptions {
   clientAddresses?: Readonly<Record<string, string>>;
   link: RaftLink;
   group?: number;
+  /** The cluster stored in (and checked against) the log directory's owner with id and group (default DEFAULT_CLUSTER_ID). */
+  clusterId?: string;
   durability?: Durability;
   tickMs?: number;
   heartbeatTicks?: number;
@@ -238,9 +240,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       segmentSizeBytes: options.segmentSizeBytes,
       log: (line) => options.onLog?.(`[${options.id}] transport: ${line}`),
     });
-    const { peers: _peers, clusterId: _clusterId, ...rest } = options;
+    const { peers: _peers, ...rest } = options;
     void _peers;
-    void _clusterId;
     let ledger: Ledger;
     try {
       ledger = await Ledger.#openWithLink({ ...rest, members: Object.keys(raft), clientAddresses, link: set.link(group) });
@@ -273,6 +274,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       ...(options.segmentSizeBytes !== undefined ? { segmentSizeBytes: options.segmentSizeBytes } : {}),
       ...(options.maxEntrySizeBytes !== undefined ? { maxEntrySizeBytes: options.maxEntrySizeBytes } : {}),
       onNotice: (m) => options.onLog?.(`[${options.id}] storage: ${m}`),
+      owner: { nodeId: options.id, clusterId: options.clusterId ?? DEFAULT_CLUSTER_ID, group: options.group ?? 0 },
     });
     let ledger: Ledger;
     try {

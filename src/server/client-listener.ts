@@ -4,16 +4,24 @@
  * Responses finished in the same event-loop turn go out in one write per connection.
  * A malformed frame closes that connection with a logged reason; nothing else is harmed.
  *
+ * Limits (client-limits.ts, defaults there and in the README): at most maxConnections open
+ * connections (one more gets a connection notice, ERR_OVERLOADED retriable, and is closed);
+ * idle and frame timeouts and a cap on buffered unfinished frames per connection and in
+ * total (client-connection.ts). An accept error (EMFILE, ENFILE) is logged and pauses
+ * accepting for a back-off (accept-guard.ts); the listener never stops for good.
+ *
  * Requests go to a LedgerRouter: a map of Ledgers on this thread (ledgerFor) or a
  * LedgerHost whose groups run on worker threads. Status answers carry `host`: the thread
  * serving clients and its event-loop delay (p99/max of the last 1 s window).
  */
-import { createServer, type Server, type Socket } from 'node:net';
-import { RaftLedgerError, toWireError, type LeaderHint } from '../errors.js';
-import { FrameReader } from '../transport/frame.js';
-import { decodeClientRequestFrame, encodeClientResponse, type ClientRequest, type ClientResponse } from '../transport/client-codec.js';
-import { threadId } from 'node:worker_threads';
+import type { Server, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { RaftLedgerError, type LeaderHint } from '../errors.js';
+import type { ClientRequest } from '../transport/client-codec.js';
+import { AcceptGuard, type AcceptBackoff } from '../transport/accept-guard.js';
 import { LoopDelayMonitor } from './loop-delay.js';
+import { ClientConnection, encodeNotice, NOTICE_LINGER_MS, type ConnectionContext } from './client-connection.js';
+import { frameCapFor, resolveClientLimits, type ClientLimits, type ClientPortStats } from './client-limits.js';
 import type { LedgerEntry } from '../entry.js';
 import type { Ledger } from '../replica/ledger.js';
 import type { AppendAck } from '../replica/pending.js';
@@ -46,7 +54,7 @@ export function ledgerMapRouter(ledgerFor: (group: number) => Ledger | undefined
   };
 }
 
-export interface ClientListenerOptions {
+export interface ClientListenerOptions extends Partial<ClientLimits> {
   host: string;
   port: number;
   /** The ledger serving `group`, or undefined for an unknown group (when no router is given). */
@@ -55,193 +63,153 @@ export interface ClientListenerOptions {
   router?: LedgerRouter;
   /** Max requests in flight per connection before reading pauses (default 8192). */
   maxInFlightPerConnection?: number;
+  /** Pause after an accept error: default 100 ms doubling to 5 s (accept-guard.ts). */
+  acceptBackoff?: AcceptBackoff;
+  /** Test seam: builds the listening net.Server. */
+  createServer?: (onConnection: (socket: Socket) => void) => Server;
   log?: (line: string) => void;
 }
 
-const HIGH_WATER_BYTES = 8 * 1024 * 1024;
+export type { ClientLimits, ClientPortStats } from './client-limits.js';
 
-interface ConnectionContext {
-  router: LedgerRouter;
-  loopDelay: LoopDelayMonitor;
-  maxInFlightPerConnection?: number;
-  log?: (line: string) => void;
-}
-
-class ClientConnection {
-  readonly #socket: Socket;
-  readonly #reader = new FrameReader();
-  readonly #options: ConnectionContext;
-  readonly #maxInFlight: number;
-  #inFlight = 0;
-  #out: Buffer[] = [];
-  #flushScheduled = false;
-  #closed = false;
-  #paused = false;
-
-  constructor(socket: Socket, options: ConnectionContext) {
-    this.#socket = socket;
-    this.#options = options;
-    this.#maxInFlight = options.maxInFlightPerConnection ?? 8192;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('drain', () => this.#maybeResume());
-    socket.on('error', () => this.close());
-    socket.on('close', () => this.close());
-  }
-
-  #onData(chunk: Buffer): void {
-    try {
-      for (const frame of this.#reader.frames(chunk)) {
-        const request = decodeClientRequestFrame(frame);
-        this.#handle(request);
-        if (this.#closed) return;
-      }
-    } catch (error) {
-      this.#options.log?.(`client ${this.#socket.remoteAddress}:${this.#socket.remotePort}: closing: ${(error as Error).message}`);
-      this.close();
-    }
-  }
-
-  #handle(request: ClientRequest): void {
-    const router = this.#options.router;
-    const moved = router.movedTo?.(request.group, request.op);
-    if (moved !== undefined) {
-      this.#respondError(
-        request.id,
-        new RaftLedgerError('ERR_MOVED', `group ${request.group} is served at ${moved.address ?? '?'} (${request.op} requests go there)`, { leaderHint: moved }),
-      );
-      return;
-    }
-    if (!router.hasGroup(request.group)) {
-      this.#respondError(request.id, new RaftLedgerError('ERR_BAD_CONFIG', `this server does not host group ${request.group}`));
-      return;
-    }
-    this.#inFlight++;
-    if (this.#inFlight >= this.#maxInFlight) this.#pause();
-    let pending: Promise<ClientResponse>;
-    try {
-      switch (request.op) {
-        case 'append':
-          pending = router.append(request.group, request.payloads).then((ok) => ({ id: request.id, kind: 'append', ok }));
-          break;
-        case 'read':
-          pending = Promise.resolve(router.read(request.group, request.index)).then((entry) => ({
-            id: request.id,
-            kind: 'read',
-            entry,
-          }));
-          break;
-        case 'status':
-          pending = Promise.resolve(router.status(request.group)).then((status) => ({
-            id: request.id,
-            kind: 'status',
-            status: { ...(status as Record<string, unknown>), host: { threadId, eventLoopDelay: this.#options.loopDelay.snapshot() } },
-          }));
-          break;
-      }
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    pending.then(
-      (response) => this.#respond(response),
-      (error: unknown) => this.#respondError(request.id, error),
-    );
-  }
-
-  #respondError(id: number, error: unknown): void {
-    this.#respond({ id, kind: 'error', error: toWireError(error) });
-  }
-
-  #respond(response: ClientResponse): void {
-    this.#inFlight--;
-    this.#maybeResume();
-    if (this.#closed) return;
-    let bytes: Buffer;
-    try {
-      bytes = encodeClientResponse(response);
-    } catch (error) {
-      bytes = encodeClientResponse({ id: response.id, kind: 'error', error: { code: 'ERR_INTERNAL', message: (error as Error).message, retriable: false } });
-    }
-    this.#out.push(bytes);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#closed || this.#out.length === 0) return;
-    const out = this.#out.length === 1 ? this.#out[0]! : Buffer.concat(this.#out);
-    this.#out = [];
-    this.#socket.write(out);
-    if (this.#socket.writableLength > HIGH_WATER_BYTES) this.#pause();
-  }
-
-  #pause(): void {
-    if (!this.#paused) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
-  }
-
-  #maybeResume(): void {
-    if (this.#paused && this.#inFlight < this.#maxInFlight / 2 && this.#socket.writableLength < HIGH_WATER_BYTES / 2) {
-      this.#paused = false;
-      this.#socket.resume();
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#socket.destroy();
-  }
-}
+/** Refused sockets waiting for their notice to go out; past this many, more are destroyed at once. */
+const MAX_REFUSING_SOCKETS = 64;
+/** Refusals at the cap are logged at most once per this interval (with a count). */
+const REFUSAL_LOG_INTERVAL_MS = 1000;
 
 export class ClientListener {
-  readonly #server: Server;
+  readonly #guard: AcceptGuard;
   readonly #connections = new Set<ClientConnection>();
-  readonly #options: ClientListenerOptions;
+  readonly #refusing = new Set<Socket>();
   readonly #loopDelay = new LoopDelayMonitor();
+  readonly #limits: ClientLimits;
+  readonly #context: ConnectionContext;
+  readonly #log: (line: string) => void;
+  readonly #refusalNotice: Buffer;
+  #accepted = 0;
+  #refused = 0;
+  #refusedSinceLog = 0;
+  #refusalLoggedMs = Number.NEGATIVE_INFINITY;
   #closing: Promise<void> | undefined;
 
   constructor(options: ClientListenerOptions) {
-    this.#options = options;
     let router = options.router;
     if (router === undefined) {
       if (typeof options.ledgerFor !== 'function') throw new TypeError('ClientListener: give a router or ledgerFor');
       router = ledgerMapRouter(options.ledgerFor);
     }
-    const context: ConnectionContext = { router, loopDelay: this.#loopDelay };
-    if (options.maxInFlightPerConnection !== undefined) context.maxInFlightPerConnection = options.maxInFlightPerConnection;
-    if (options.log !== undefined) context.log = options.log;
-    this.#server = createServer((socket) => {
-      const connection = new ClientConnection(socket, context);
-      this.#connections.add(connection);
-      socket.on('close', () => this.#connections.delete(connection));
+    const maxInFlight = options.maxInFlightPerConnection ?? 8192;
+    if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlightPerConnection must be an integer >= 1, got ${maxInFlight}`);
+    this.#limits = resolveClientLimits(options);
+    const log = options.log;
+    this.#log = (line) => {
+      try {
+        log?.(line);
+      } catch {
+        // a throwing logger costs only its line
+      }
+    };
+    this.#context = {
+      router,
+      loopDelay: this.#loopDelay,
+      maxInFlightPerConnection: maxInFlight,
+      limits: this.#limits,
+      maxFrameBytes: frameCapFor(this.#limits),
+      budget: { total: 0, peak: 0 },
+      counters: { closedIdle: 0, closedFrameTimeout: 0, closedOverBuffer: 0 },
+      log: this.#log,
+    };
+    this.#refusalNotice = encodeNotice(
+      'ERR_OVERLOADED',
+      `connection refused: the client port is at its limit of ${this.#limits.maxConnections} connections (maxConnections)`,
+      true,
+    );
+    this.#guard = new AcceptGuard({
+      host: options.host,
+      port: options.port,
+      what: 'client port',
+      log: this.#log,
+      onConnection: (socket) => this.#onConnection(socket),
+      backoff: options.acceptBackoff,
+      createServer: options.createServer,
     });
   }
 
   /** Resolves with the bound port. */
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#options.port, this.#options.host, () => {
-        this.#server.off('error', reject);
-        const address = this.#server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : this.#options.port);
-      });
-    });
+    return this.#guard.listen();
+  }
+
+  /** The limits in force (defaults filled in). */
+  get limits(): ClientLimits {
+    return { ...this.#limits };
+  }
+
+  stats(): ClientPortStats {
+    const { budget, counters } = this.#context;
+    return {
+      connections: this.#connections.size,
+      accepted: this.#accepted,
+      refused: this.#refused,
+      ...counters,
+      pendingFrameBytes: budget.total,
+      peakPendingFrameBytes: budget.peak,
+      acceptErrors: this.#guard.acceptErrors,
+      accepting: this.#guard.accepting,
+    };
   }
 
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#loopDelay.close();
-    this.#closing = new Promise<void>((resolve) => {
-      for (const c of this.#connections) c.close();
-      this.#server.close(() => resolve());
-    });
+    for (const c of this.#connections) c.close();
+    for (const s of this.#refusing) s.destroy();
+    this.#closing = this.#guard.close();
     return this.#closing;
+  }
+
+  #onConnection(socket: Socket): void {
+    if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    if (this.#connections.size >= this.#limits.maxConnections) {
+      this.#refuse(socket);
+      return;
+    }
+    this.#accepted++;
+    const connection = new ClientConnection(socket, this.#context);
+    this.#connections.add(connection);
+    socket.on('close', () => this.#connections.delete(connection));
+  }
+
+  /** At the cap: send the notice and close; never read a request from this socket. */
+  #refuse(socket: Socket): void {
+    this.#refused++;
+    socket.on('error', () => {});
+    if (this.#refusing.size >= MAX_REFUSING_SOCKETS) {
+      socket.destroy();
+    } else {
+      this.#refusing.add(socket);
+      const linger = setTimeout(() => socket.destroy(), NOTICE_LINGER_MS);
+      linger.unref();
+      socket.on('close', () => {
+        clearTimeout(linger);
+        this.#refusing.delete(socket);
+      });
+      socket.resume(); // discard what the client sends meanwhile
+      socket.end(this.#refusalNotice);
+    }
+    const t = performance.now();
+    if (t - this.#refusalLoggedMs < REFUSAL_LOG_INTERVAL_MS) {
+      this.#refusedSinceLog++;
+      return;
+    }
+    const more = this.#refusedSinceLog > 0 ? ` (and ${this.#refusedSinceLog} more since the last such line)` : '';
+    this.#refusalLoggedMs = t;
+    this.#refusedSinceLog = 0;
+    this.#log(
+      `refusing client ${socket.remoteAddress}:${socket.remotePort}${more}: ${this.#connections.size} connections open (maxConnections ${this.#limits.maxConnections})`,
+    );
   }
 }

@@ -131,10 +131,9 @@ export class Server {
     await this.#http.listen();
   }
 
-  /** The client listener's counters when it keeps them (stats()); undefined otherwise. */
-  #clientPortCounters(): ClientPortCounters | undefined {
-    const clients = this.#clients as unknown as { stats?: () => ClientPortCounters };
-    return typeof clients.stats === 'function' ? clients.stats() : undefined;
+  /** The node's client port counters (connections open, refused at the cap, closed idle, ...). */
+  #clientPortCounters(): ClientPortCounters {
+    return this.#clients.stats();
   }
 
   #groupIds(): number[] {

@@ -16,7 +16,8 @@
  * one group commit over several segments run at once on up to 15 helper threads of that
  * environment (rl-sync, started when first needed). Promises are settled on the JS
  * thread that created them. write()/writev()/zero() are pwrite calls on the event loop's
- * thread (page-cache copies; they do not wait for the disk). Nothing else blocks.
+ * thread (page-cache copies; they do not wait for the disk). lockFile()/unlockFile() are a
+ * few small syscalls on the calling thread (the flock never waits: LOCK_NB). Nothing else blocks.
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -198,6 +199,18 @@ export interface NativeAddon {
   atomicWriteFile(path: string, data: Uint8Array): Promise<void>;
   /** fsync a directory (after creating or unlinking files in it), on the flusher thread. */
   syncDirectory(path: string): Promise<void>;
+  /**
+   * Open (O_CREAT|O_CLOEXEC) and flock(LOCK_EX|LOCK_NB) the file at `path` on the calling
+   * thread (a few small syscalls, never waiting for the lock). Returns the descriptor, or -1
+   * when another open file description holds the lock (another process, or this one through
+   * another lockFile call). On success the file's contents are replaced by `contents`.
+   * The lock belongs to the calling thread's JS environment: it is released by unlockFile,
+   * when that environment exits (a worker thread that dies), or by the kernel when the
+   * process dies. Other OS errors throw (ERR_NOT_FOUND, ERR_ACCESS, ERR_IO).
+   */
+  lockFile(path: string, contents: Uint8Array): number;
+  /** Release a lock lockFile returned on this thread (closes its descriptor). RangeError for any other fd. */
+  unlockFile(fd: number): void;
 }
 
 function locateAddon(): string {

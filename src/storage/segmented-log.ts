@@ -36,6 +36,8 @@ import {
 } from './format.js';
 import { LogIndex } from './log-index.js';
 import { IDENTITY_FILE, MIN_SEGMENT_SIZE_BYTES, readIdentity, type Identity } from './identity.js';
+import { claimOwner, ownerOption, type DirOwner } from './identity.js'; // [dir-owner]
+import { isLogDirEntry, lockLogDir, type DirLock } from './dir-lock.js'; // [dir-lock]
 
 export { MIN_SEGMENT_SIZE_BYTES };
 import { MetaStore, type Checkpoint, type MetaState } from './meta-store.js';
@@ -67,6 +69,8 @@ export interface SegmentedLogOptions {
   preallocate?: boolean;
   /** Receives human-readable notes about recovery (torn tail truncated, index rebuilt). */
   onNotice?: (message: string) => void;
+  /** [dir-owner] The replica opening the log: stored in a new log, checked (ERR_FOREIGN_DIR) or adopted in an existing one (identity.ts claimOwner). */
+  owner?: DirOwner;
 }
 
 export interface AppendInput {
@@ -166,6 +170,7 @@ export class SegmentedLog {
   #closed = false;
   #closing: Promise<void> | undefined;
   #scratch: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+  #dirLock: DirLock | undefined; // [dir-lock] held from open to close unless readOnly
 
   private constructor(
     options: SegmentedLogOptions,
@@ -203,9 +208,17 @@ export class SegmentedLog {
       if (options.segmentSizeBytes % 4096 !== 0) throw new RangeError('segmentSizeBytes must be a multiple of 4096');
     }
     if (options.indexSlotsPerFile !== undefined) checkPositiveInteger('indexSlotsPerFile', options.indexSlotsPerFile, 1024, 2 ** 28);
-    const identity = await SegmentedLog.#openIdentity(options);
-    const meta = MetaStore.open(options.dir);
-    const log = new SegmentedLog(options, identity, meta);
+    if (options.owner !== undefined) options = { ...options, owner: ownerOption(options.owner) }; // [dir-owner]
+    const dirLock = lockLogDir(options); // [dir-lock] ERR_DIR_LOCKED while another open holds it
+    let log: SegmentedLog;
+    try {
+      const identity = await claimOwner(options.dir, await SegmentedLog.#openIdentity(options), options.owner, options.readOnly ?? false); // [dir-owner]
+      log = new SegmentedLog(options, identity, MetaStore.open(options.dir));
+    } catch (error) {
+      dirLock?.release(); // [dir-lock]
+      throw error;
+    }
+    log.#dirLock = dirLock; // [dir-lock]
     try {
       log.#openSegments();
       await log.#recover(options.truncateCorrupt ?? false);
@@ -224,7 +237,7 @@ export class SegmentedLog {
         throw new RaftLedgerError('ERR_NOT_A_LOG', `${options.dir} is not a raftledger log (no ${IDENTITY_FILE})`, { path: options.dir });
       }
       if (existsSync(options.dir)) {
-        const foreign = readdirSync(options.dir).filter((n) => n !== 'log' && n !== 'index' && !n.startsWith('.'));
+        const foreign = readdirSync(options.dir).filter((n) => !isLogDirEntry(n)); // [dir-lock] log, index, LOCK, dot-files
         if (foreign.length > 0) {
           throw new RaftLedgerError(
             'ERR_FOREIGN_FILE',
@@ -239,6 +252,7 @@ export class SegmentedLog {
         segmentSizeBytes: options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES,
         indexSlotsPerFile: options.indexSlotsPerFile ?? DEFAULT_INDEX_SLOTS_PER_FILE,
         createdAt: new Date().toISOString(),
+        ...(options.owner !== undefined ? { owner: options.owner } : {}), // [dir-owner]
       };
       try {
         mkdirSync(join(options.dir, 'log'), { recursive: true });
@@ -1231,6 +1245,7 @@ export class SegmentedLog {
     await Promise.allSettled([...this.#background]);
     const segments = this.#segments.splice(0);
     await Promise.allSettled([...segments.map((s) => s.handle.close()), this.#index.close(), this.meta.close()]);
+    this.#dirLock?.release(); // [dir-lock] last: nothing of this open touches the directory afterwards
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -28,6 +28,11 @@
  *                 u32 length (<= 64 KiB) + UTF-8 message,
  *                 [u8 length (1..255) + leader id], [u8 length (1..255) + leader address]
  *   Trailing bytes are a protocol error. Every malformed input is ERR_PROTOCOL.
+ *
+ * Connection notice: an error response with id CONNECTION_NOTICE_ID (0) that answers no
+ * outstanding request is the server saying why it closes this connection (at its
+ * connection cap, idle, a frame too slow or too big); the server then ends the connection
+ * and reads nothing more from it.
  */
 import type { LedgerEntry } from '../entry.js';
 import type { LeaderHint, WireError } from '../errors.js';
@@ -44,6 +49,8 @@ import {
 } from './frame.js';
 
 export const MAX_STATUS_BYTES = 1024 * 1024;
+/** Request id of a server's connection notice (see the header comment). */
+export const CONNECTION_NOTICE_ID = 0;
 export const MAX_ERROR_MESSAGE_BYTES = 64 * 1024;
 export const MAX_ERROR_CODE_BYTES = 64;
 

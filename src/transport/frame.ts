@@ -20,6 +20,10 @@ export const FRAME_HEADER_BYTES = 6;
 export const FRAME_LENGTH_OVERHEAD = 2;
 /** Default cap on the length field: a 64 MiB entry plus room for headers. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024 + 1024;
+/** Bytes of the length field, which its value does not count. */
+export const FRAME_LENGTH_FIELD_BYTES = 4;
+/** First allocation for a body that spans chunks (unless the chunk already holds more). */
+const INITIAL_BODY_CAPACITY_BYTES = 64 * 1024;
 
 export const FrameKind = {
   /** Peer handshake (src/transport/handshake.ts). */
@@ -87,8 +91,11 @@ function checkMaxFrameBytes(value: number): number {
  * until it returns null (or use frames(chunk), which does both).
  *
  * Memory: a frame that arrives inside one chunk is returned as a view of that
- * chunk (no copy). A frame split across chunks is assembled into one buffer
- * of exactly its body size, allocated once its length has been checked.
+ * chunk (no copy). A frame split across chunks is assembled into a buffer that
+ * grows with the bytes actually received (first min(body, 64 KiB) or what the
+ * chunk holds, then doubling, never past the declared body size), so a header
+ * that declares 64 MiB costs nothing until the bytes come: heldBytes is at most
+ * 2 x bufferedBytes + 64 KiB. The returned body is exactly its declared size.
  * Unconsumed chunks are held only until next() walks over them.
  */
 export class FrameReader {
@@ -100,8 +107,9 @@ export class FrameReader {
   /** Header bytes of a frame whose header spans chunks. */
   readonly #header = Buffer.alloc(FRAME_HEADER_BYTES);
   #headerFill = 0;
-  /** Body under assembly (frame spans chunks), with its kind. */
+  /** Body under assembly (frame spans chunks): a buffer of capacity <= #bodySize, its fill, its kind. */
   #body: Buffer | null = null;
+  #bodySize = 0;
   #bodyFill = 0;
   #bodyKind: FrameKind = FrameKind.Raft;
   #error: RaftLedgerError | null = null;
@@ -137,6 +145,11 @@ export class FrameReader {
     return n - this.#offset;
   }
 
+  /** Memory this reader holds for the unfinished frame (header bytes and body capacity). */
+  get heldBytes(): number {
+    return (this.#headerFill > 0 ? FRAME_HEADER_BYTES : 0) + (this.#body !== null ? FRAME_HEADER_BYTES + this.#body.length : 0);
+  }
+
   push(chunk: Uint8Array): void {
     if (this.#error !== null) throw this.#error;
     if (chunk.byteLength === 0) return;
@@ -156,6 +169,7 @@ export class FrameReader {
       this.#head = 0;
       this.#offset = 0;
       this.#body = null;
+      this.#bodySize = 0;
       this.#bodyFill = 0;
       this.#headerFill = 0;
       throw this.#error;
@@ -188,14 +202,15 @@ export class FrameReader {
 
       if (this.#body !== null) {
         // Assembling a body that spans chunks.
-        const need = this.#body.length - this.#bodyFill;
-        const take = Math.min(need, avail);
-        chunk.copy(this.#body, this.#bodyFill, this.#offset, this.#offset + take);
+        const take = Math.min(this.#bodySize - this.#bodyFill, avail);
+        const body = this.#reserve(this.#bodyFill + take);
+        chunk.copy(body, this.#bodyFill, this.#offset, this.#offset + take);
         this.#bodyFill += take;
         this.#offset += take;
-        if (this.#bodyFill === this.#body.length) {
-          const frame: Frame = { kind: this.#bodyKind, body: this.#body };
+        if (this.#bodyFill === this.#bodySize) {
+          const frame: Frame = { kind: this.#bodyKind, body };
           this.#body = null;
+          this.#bodySize = 0;
           this.#bodyFill = 0;
           return frame;
         }
@@ -232,13 +247,24 @@ export class FrameReader {
         this.#offset += bodyBytes;
         return { kind, body };
       }
-      // The body spans chunks: allocate it once (its size was checked above) and copy into it.
-      this.#body = Buffer.allocUnsafe(bodyBytes);
+      // The body spans chunks: its buffer grows as bytes arrive (see the class comment).
+      this.#body = Buffer.allocUnsafe(Math.min(bodyBytes, Math.max(INITIAL_BODY_CAPACITY_BYTES, rest)));
+      this.#bodySize = bodyBytes;
       this.#bodyKind = kind;
       chunk.copy(this.#body, 0, this.#offset);
       this.#bodyFill = rest;
       this.#offset = chunk.length;
     }
+  }
+
+  /** Make the body buffer hold at least `bytes` (<= #bodySize): double, capped at the body size. */
+  #reserve(bytes: number): Buffer {
+    const body = this.#body!;
+    if (bytes <= body.length) return body;
+    const grown = Buffer.allocUnsafe(Math.min(this.#bodySize, Math.max(bytes, body.length * 2)));
+    body.copy(grown, 0, 0, this.#bodyFill);
+    this.#body = grown;
+    return grown;
   }
 
   #checkLength(length: number): number {

@@ -20,6 +20,7 @@ import { isRaftLedgerError, RaftLedgerError, fromSystemError } from '../errors.j
 import type { Message } from '../raft/types.js';
 import { checkU32 } from './bytes.js';
 import { formatHostPort, parseHostPort, type HostPort } from './address.js';
+import { AcceptGuard, type AcceptBackoff, type AcceptGuardOptions } from './accept-guard.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, FrameReader, type Frame } from './frame.js';
 import {
   decodeHandshake,
@@ -47,6 +48,10 @@ export interface PeerTransportOptions {
   reconnect?: { initialDelayMs: number; maxDelayMs: number };
   /** A connection that has not completed its handshake by then is closed; default 5000. */
   handshakeTimeoutMs?: number;
+  /** Pause after an accept error (EMFILE, ...): default 100 ms doubling to 5 s (accept-guard.ts). */
+  acceptBackoff?: AcceptBackoff;
+  /** Test seam: builds the listening net.Server. */
+  createServer?: AcceptGuardOptions['createServer'];
   onMessage(group: number, message: Message, from: string): void;
   onPeerUp?(peer: string): void;
   onPeerDown?(peer: string, reason: string): void;
@@ -151,13 +156,14 @@ export class PeerTransport implements AsyncDisposable {
   readonly #initialDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #handshakeTimeoutMs: number;
+  readonly #acceptOptions: Pick<PeerTransportOptions, 'acceptBackoff' | 'createServer'>;
   readonly #onMessage: PeerTransportOptions['onMessage'];
   readonly #onPeerUp: ((peer: string) => void) | undefined;
   readonly #onPeerDown: ((peer: string, reason: string) => void) | undefined;
   readonly #log: (line: string) => void;
   readonly #links = new Map<string, Link>();
   readonly #conns = new Set<Conn>();
-  #server: net.Server | null = null;
+  #server: AcceptGuard | null = null;
   #address: HostPort | null = null;
   #starting: Promise<HostPort> | null = null;
   #started = false;
@@ -184,6 +190,7 @@ export class PeerTransport implements AsyncDisposable {
     this.#initialDelayMs = options.reconnect?.initialDelayMs ?? 50;
     this.#maxDelayMs = options.reconnect?.maxDelayMs ?? 1000;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
+    this.#acceptOptions = { acceptBackoff: options.acceptBackoff, createServer: options.createServer };
     this.#onMessage = options.onMessage;
     this.#onPeerUp = options.onPeerUp;
     this.#onPeerDown = options.onPeerDown;
@@ -229,19 +236,22 @@ export class PeerTransport implements AsyncDisposable {
   }
 
   async #start(): Promise<HostPort> {
-    const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.#onInbound(socket));
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => reject(fromSystemError(error, `listen on ${formatHostPort(this.#listen)}`));
-      server.once('error', onError);
-      server.listen({ host: this.#listen.host, port: this.#listen.port }, () => {
-        server.off('error', onError);
-        resolve();
-      });
+    // An accept error (EMFILE, ...) pauses accepting for a back-off, logged; it never stops the node.
+    const server = new AcceptGuard({
+      host: this.#listen.host,
+      port: this.#listen.port,
+      what: 'Raft port',
+      log: this.#log,
+      onConnection: (socket) => this.#onInbound(socket),
+      serverOptions: { noDelay: true, pauseOnConnect: false },
+      backoff: this.#acceptOptions.acceptBackoff,
+      createServer: this.#acceptOptions.createServer,
     });
-    server.on('error', (error) => this.#log(`server error: ${error.message}`));
-    const bound = server.address() as net.AddressInfo;
-    this.#address = { host: bound.address, port: bound.port };
+    this.#server = server;
+    await server.listen().catch((error: unknown) => {
+      throw fromSystemError(error, `listen on ${formatHostPort(this.#listen)}`);
+    });
+    this.#address = server.address;
     if (this.#closed) throw new RaftLedgerError('ERR_CLOSED', 'transport closed while starting');
     this.#started = true;
     this.#log(`listening on ${formatHostPort(this.#address)}`);
@@ -353,7 +363,7 @@ export class PeerTransport implements AsyncDisposable {
       closing.push(conn.closed);
     }
     const server = this.#server;
-    if (server !== null) closing.push(new Promise<void>((resolve) => server.close(() => resolve())));
+    if (server !== null) closing.push(server.close());
     await Promise.all(closing);
     this.#log('closed');
   }

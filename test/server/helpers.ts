@@ -1,0 +1,112 @@
+/** Loopback helpers for the client-port limit tests: a memory router, raw sockets, bounded waits. */
+import net from 'node:net';
+
+import { ClientListener, type ClientListenerOptions, type LedgerRouter } from '../../src/server/client-listener.js';
+import { decodeClientResponseFrame } from '../../src/transport/client-codec.js';
+import type { WireError } from '../../src/errors.js';
+import { FrameReader } from '../../src/transport/frame.js';
+
+/** Group 0 only; appends are kept in memory. */
+export function memoryRouter(): LedgerRouter & { entries: Uint8Array[] } {
+  const entries: Uint8Array[] = [];
+  return {
+    entries,
+    hasGroup: (group) => group === 0,
+    append: async (_group, payloads) =>
+      payloads.map((p) => {
+        entries.push(Buffer.from(p));
+        return { index: entries.length, pos: entries.length * 100 };
+      }),
+    read: () => null,
+    status: () => ({ role: 'leader' }),
+  };
+}
+
+export interface Started {
+  listener: ClientListener;
+  port: number;
+  address: string;
+  logs: string[];
+  router: ReturnType<typeof memoryRouter>;
+}
+
+export async function startListener(options: Partial<ClientListenerOptions> = {}): Promise<Started> {
+  const logs: string[] = [];
+  const router = memoryRouter();
+  const listener = new ClientListener({ host: '127.0.0.1', port: 0, router, log: (line) => logs.push(line), ...options });
+  const port = await listener.listen();
+  return { listener, port, address: `127.0.0.1:${port}`, logs, router };
+}
+
+/** Poll `condition` every 10 ms; fail after `limitMs` (a liveness bound, not a speed claim). */
+export async function waitFor(condition: () => boolean, what: string, limitMs = 15_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A raw client socket that records what the server sends and when it closes. */
+export class RawClient {
+  readonly socket: net.Socket;
+  readonly received: Buffer[] = [];
+  readonly connected: Promise<void>;
+  readonly closed: Promise<void>;
+  isClosed = false;
+  error: Error | undefined;
+
+  constructor(port: number) {
+    this.socket = net.connect({ host: '127.0.0.1', port });
+    this.socket.on('data', (chunk: Buffer) => this.received.push(chunk));
+    this.socket.on('error', (error) => (this.error = error));
+    this.connected = new Promise((resolve, reject) => {
+      this.socket.once('connect', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.closed = new Promise((resolve) =>
+      this.socket.once('close', () => {
+        this.isClosed = true;
+        resolve();
+      }),
+    );
+  }
+
+  static async open(port: number): Promise<RawClient> {
+    const c = new RawClient(port);
+    await c.connected;
+    return c;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.write(bytes, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** Wait (bounded) for the server to close this connection. */
+  async waitClosed(what: string): Promise<void> {
+    await waitFor(() => this.isClosed, what);
+  }
+
+  /** The connection notice the server sent (id 0 error), if any. */
+  notice(): WireError | undefined {
+    const reader = new FrameReader();
+    for (const frame of reader.frames(Buffer.concat(this.received))) {
+      const response = decodeClientResponseFrame(frame);
+      if (response.kind === 'error' && response.id === 0) return response.error;
+    }
+    return undefined;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** The 6-byte frame header of a client request frame whose body is `bodyBytes` long. */
+export function requestHeader(bodyBytes: number): Buffer {
+  const header = Buffer.alloc(6);
+  header.writeUInt32LE(bodyBytes + 2, 0);
+  header[4] = 1; // protocol version
+  header[5] = 16; // FrameKind.ClientRequest
+  return header;
+}
