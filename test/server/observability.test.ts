@@ -142,6 +142,28 @@ describe('metrics, health and logs of a 3-process cluster', () => {
     expect(typeof change!.time).toBe('string');
   });
 
+  it('with --workers 2 --groups 4 the groups on worker threads report through the host status RPC', async () => {
+    tc = await startCluster({ metrics: true, workers: 2, groups: 4 });
+    const groups = [0, 1, 2, 3];
+    for (const g of groups) await waitForLeader(tc.client, 20_000, undefined, g);
+    for (const g of groups) for (let i = 0; i < 5; i++) await tc.client.append(Buffer.from(`g${g}-${i}`), { group: g });
+    for (const id of tc.cluster.ids) await waitUntil(async () => (await ready(metricsOf(tc!, id))).status === 200, `${id} to be ready`);
+    for (const g of groups) {
+      const views = await viewCluster(tc.client, g);
+      for (const v of views) {
+        const s = await scrape(metricsOf(tc, v.id!));
+        const group = String(g);
+        expect(value(s, 'raftledger_commit_index', { group })).toBeGreaterThanOrEqual(v.commitIndex!);
+        expect(value(s, 'raftledger_term', { group })).toBeGreaterThanOrEqual(v.term!);
+        expect(value(s, 'raftledger_fsync_latency_seconds_count', { group })).toBeGreaterThan(0);
+        if (v.role === 'leader') expect(value(s, 'raftledger_appends_total', { group })).toBeGreaterThanOrEqual(5);
+      }
+    }
+    const s = await scrape(metricsOf(tc, 'n0'));
+    for (const worker of ['0', '1']) for (const peer of ['n1', 'n2']) expect(value(s, 'raftledger_peer_connected', { worker, peer })).toBe(1);
+    expect(value(s, 'raftledger_worker_restarts_total', { worker: '1' })).toBe(0);
+  });
+
   it('/health/ready is 503 on a replica cut off from its peers and 200 again after the partition heals', async () => {
     const seed = Number(process.env.SEED ?? 1);
     faults = new FaultNet(new Prng(seed));
