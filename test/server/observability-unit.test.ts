@@ -10,6 +10,7 @@ import { readiness } from '../../src/server/health.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { FixedHistogram, LedgerStats, COMMIT_LATENCY_BUCKETS_SECONDS } from '../../src/replica/ledger-stats.js';
 import type { HostStatus } from '../../src/host/ledger-host.js';
+import { validateConfig } from '../../src/server/config.js';
 import type { GroupStatus } from '../../src/host/protocol.js';
 
 function group(overrides: Partial<GroupStatus> & { group: number }): GroupStatus {
@@ -145,6 +146,17 @@ describe('ServerMetrics', () => {
       '# TYPE raftledger_appends_total counter',
     ]) {
       expect(lines.has(line), `${line}\n--- in ---\n${text}`).toBe(true);
+    }
+  });
+});
+
+describe('config keys', () => {
+  const base = { id: 'a', dir: '/tmp/x', peers: { a: '127.0.0.1:7001' } };
+  it('metricsAddress, readyMaxLagEntries and logLevel are validated', () => {
+    expect(validateConfig({ ...base, metricsAddress: '127.0.0.1:9100', readyMaxLagEntries: 5, logLevel: 'warn' })).toMatchObject({ metricsAddress: '127.0.0.1:9100', readyMaxLagEntries: 5, logLevel: 'warn' });
+    expect(validateConfig(base).metricsAddress).toBeUndefined();
+    for (const bad of [{ metricsAddress: 'nope' }, { metricsAddress: 9100 }, { readyMaxLagEntries: -1 }, { logLevel: 'loud' }]) {
+      expect(() => validateConfig({ ...base, ...bad })).toThrow(expect.objectContaining({ code: 'ERR_BAD_CONFIG' }));
     }
   });
 });

@@ -164,7 +164,7 @@ describe('metrics, health and logs of a 3-process cluster', () => {
     expect(value(s, 'raftledger_worker_restarts_total', { worker: '1' })).toBe(0);
   });
 
-  it('/health/ready is 503 on a replica cut off from its peers and 200 again after the partition heals', async () => {
+  it('/health/ready is 503 on a replica cut off from its peers (a follower, then the leader) and 200 again after the partition heals', async () => {
     const seed = Number(process.env.SEED ?? 1);
     faults = new FaultNet(new Prng(seed));
     const net = faults;
@@ -186,5 +186,13 @@ describe('metrics, health and logs of a 3-process cluster', () => {
     faults.healAll();
     await waitUntil(async () => (await ready(metricsOf(tc!, victim))).status === 200, `${victim} to be ready again after the heal (seed ${seed})`);
     expect((await ready(metricsOf(tc, victim))).body.ready).toBe(true);
+    // An isolated leader steps down (check-quorum) and stops being ready; the others elect anew.
+    const lead = (await waitForLeader(tc.client, 20_000)).id!;
+    for (const other of tc.cluster.ids.filter((id) => id !== lead)) faults.setLink(lead, other, { mode: 'blackhole' });
+    await waitUntil(async () => (await ready(metricsOf(tc!, lead))).status === 503, `the isolated leader ${lead} to be unready (seed ${seed})`);
+    const rest = tc.cluster.ids.filter((id) => id !== lead);
+    await waitUntil(async () => (await Promise.all(rest.map((id) => ready(metricsOf(tc!, id))))).every((r) => r.status === 200), `the other two to be ready under a new leader (seed ${seed})`);
+    faults.healAll();
+    for (const id of tc.cluster.ids) await waitUntil(async () => (await ready(metricsOf(tc!, id))).status === 200, `${id} to be ready after the second heal (seed ${seed})`);
   });
 });
