@@ -528,8 +528,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (this.#closed || this.#failed !== undefined || this.#flushRunning) return;
     if (this.#log.flushedIndex >= this.#log.lastIndex) return;
     this.#flushRunning = true;
+    const startedMs = performance.now();
     this.#log.flush().then(
       () => {
+        this.#stats.fsyncLatency.observe((performance.now() - startedMs) / 1000);
         this.#flushRunning = false;
       },
       (error: unknown) => {
