@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { RaftLedgerError } from '../errors.js';
-import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
+import { DEFAULT_SEGMENT_SIZE_BYTES, type OnFlushed } from '../storage/index.js';
 import { parseHostPort } from '../transport/address.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import { Ledger, type Durability } from './ledger.js';
@@ -31,16 +31,24 @@ export interface GroupSetConfig {
   electionTicks?: number;
 }
 
+/** Functions for the ledgers of a GroupSet; not part of GroupSetConfig, which crosses to worker threads as data. */
+export interface GroupSetHooks {
+  /** TEST-ONLY: every group's SegmentedLog reports each successful flush here (the torture harness's fsync journal). */
+  onFlushed?: OnFlushed;
+}
+
 export class GroupSet {
   readonly #config: GroupSetConfig;
+  readonly #hooks: GroupSetHooks;
   readonly #log: (line: string) => void;
   readonly #ledgers = new Map<number, Ledger>();
   readonly #opening = new Map<number, Promise<Ledger>>();
   readonly #transport: PeerTransport;
   #closing: Promise<void> | undefined;
 
-  private constructor(config: GroupSetConfig, log: (line: string) => void, transportLabel: string) {
+  private constructor(config: GroupSetConfig, log: (line: string) => void, transportLabel: string, hooks: GroupSetHooks) {
     this.#config = config;
+    this.#hooks = hooks;
     this.#log = log;
     this.#transport = new PeerTransport({
       id: config.id,
@@ -53,8 +61,14 @@ export class GroupSet {
   }
 
   /** Open `groups`, then start listening and dialing. */
-  static async open(config: GroupSetConfig, groups: readonly number[], log: (line: string) => void = () => {}, transportLabel = 'transport'): Promise<GroupSet> {
-    const set = new GroupSet(config, log, transportLabel);
+  static async open(
+    config: GroupSetConfig,
+    groups: readonly number[],
+    log: (line: string) => void = () => {},
+    transportLabel = 'transport',
+    hooks: GroupSetHooks = {},
+  ): Promise<GroupSet> {
+    const set = new GroupSet(config, log, transportLabel, hooks);
     try {
       await Promise.all(groups.map((g) => set.addGroup(g)));
       await set.#transport.start();
@@ -93,6 +107,7 @@ export class GroupSet {
         heartbeatTicks: c.heartbeatTicks,
         electionTicks: c.electionTicks,
         onLog: (line) => this.#log(line),
+        ...(this.#hooks.onFlushed !== undefined ? { onFlushed: this.#hooks.onFlushed } : {}),
       });
       this.#opening.set(group, opening);
     }

@@ -15,8 +15,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { RaftLedgerError, type LeaderHint } from '../errors.js';
-import { RaftCore, RaftRefusal, type Entry, type Message, type RaftStatus, type Ready, type Role } from '../raft/index.js';
-import { SegmentedLog, joinRecords, validateRecords, type LogEntry } from '../storage/index.js';
+import { EntryType, RaftCore, RaftRefusal, type Entry, type Message, type RaftStatus, type Ready, type Role } from '../raft/index.js';
+import { SegmentedLog, joinRecords, verifyRecordCrcs, type LogEntry, type OnFlushed } from '../storage/index.js';
 import { SegmentedLogStorage } from './log-adapter.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
@@ -61,6 +61,8 @@ export interface LedgerCoreOptions {
   seed?: number;
   /** Diagnostic lines (recovery notes, dropped frames, catch-up needs). */
   onLog?: (line: string) => void;
+  /** TEST-ONLY: passed to SegmentedLog.open (see SegmentedLogOptions.onFlushed). */
+  onFlushed?: OnFlushed;
 }
 
 /**
@@ -266,6 +268,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       ...(options.segmentSizeBytes !== undefined ? { segmentSizeBytes: options.segmentSizeBytes } : {}),
       ...(options.maxEntrySizeBytes !== undefined ? { maxEntrySizeBytes: options.maxEntrySizeBytes } : {}),
       onNotice: (m) => options.onLog?.(`[${options.id}] storage: ${m}`),
+      ...(options.onFlushed !== undefined ? { onFlushed: options.onFlushed } : {}),
     });
     let ledger: Ledger;
     try {
@@ -289,7 +292,12 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   // ------------------------------------------------------------------ inputs
 
-  /** A message from a peer (the transport calls this). Bad entries are dropped here. */
+  /**
+   * A message from a peer (the transport calls this). An append whose records fail their
+   * CRC is dropped here, before the core sees it. Their structure is not checked again:
+   * the transport's decoder did that once, at the network boundary (storage/records.ts),
+   * and records handed over in-process come from a SegmentedLog.
+   */
   receive(message: Message): void {
     if (this.#closed || this.#failed !== undefined) return;
     if (message.type === 'append' && message.entries.length > 0) {
@@ -299,7 +307,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         return;
       }
       try {
-        validateRecords(joinRecords(records as Uint8Array[]), message.entries[0]!.index, message.entries.length);
+        verifyRecordCrcs(joinRecords(records as Uint8Array[]));
       } catch (error) {
         this.#logLine(`[${this.id}] dropped an append from ${message.from}: ${(error as Error).message}`);
         return;
@@ -419,8 +427,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       while (j < entries.length && ((entries[j] as Entry & { record?: Uint8Array }).record !== undefined) === received) j++;
       const run = entries.slice(i, j);
       if (received) {
-        // CRC-checked by receive() before the core saw them; the bytes are ours alone since.
-        this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { crcChecked: true });
+        // Structure-checked by the decoder and CRC-checked by receive() before the core saw
+        // them; the bytes are ours alone since.
+        this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });
       } else {
         const result = this.#log.appendEntries(run);
         const tracked = this.#pending.size > 0;
@@ -428,7 +437,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
           const e = run[k] as Entry & { record?: Uint8Array; pos?: number };
           e.record = result.records[k]!;
           e.pos = result.positions[k]!;
-          if (tracked && e.type === 1) this.#ownPositions.set(e.index, e.pos);
+          if (tracked && e.type === EntryType.Normal) this.#ownPositions.set(e.index, e.pos);
         }
       }
       i = j;

@@ -5,6 +5,8 @@
  */
 import type { Entry, HardState, LogStorage } from '../raft/index.js';
 import type { SegmentedLog } from '../storage/index.js';
+import { entryTypeOf } from '../transport/entry-types.js';
+import type { WireEntry } from '../transport/raft-codec.js';
 
 export class SegmentedLogStorage implements LogStorage {
   readonly #log: SegmentedLog;
@@ -32,8 +34,10 @@ export class SegmentedLogStorage implements LogStorage {
     return this.#log.term(index);
   }
 
+  /** Entries with their on-disk record (`record`, sent verbatim by the transport) and `pos`. */
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    // LogEntry has index, term, type (same numbers as EntryType), data, plus record and pos.
-    return this.#log.readRange(lo, hi, maxBytes) as unknown as Entry[];
+    return this.#log.readRange(lo, hi, maxBytes).map(
+      (e): WireEntry & { pos: number } => ({ index: e.index, term: e.term, type: entryTypeOf(e.type), data: e.data, record: e.record, pos: e.pos }),
+    );
   }
 }

@@ -10,6 +10,7 @@ import type { Ledger } from '../replica/ledger.js';
 import { GroupSet, groupDir } from '../replica/group-set.js';
 import type { ServerConfig } from './config.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
+import type { OnFlushed } from '../storage/index.js';
 
 export interface ReplicaServerOptions {
   log?: (line: string) => void;
@@ -21,6 +22,8 @@ export interface ReplicaServerOptions {
    * at the first damaged entry and re-fetches the rest from the leader.
    */
   repair?: boolean;
+  /** TEST-ONLY: see SegmentedLogOptions.onFlushed (`raftledger server --fsync-journal`). */
+  onFlushed?: OnFlushed;
 }
 
 export class ReplicaServer {
@@ -72,6 +75,8 @@ export class ReplicaServer {
       },
       groups,
       log,
+      'transport',
+      options.onFlushed !== undefined ? { onFlushed: options.onFlushed } : {},
     );
     const server = new ReplicaServer(config, set, options);
     try {

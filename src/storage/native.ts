@@ -185,6 +185,12 @@ export interface NativeAddon {
   crc32cImplementation(): string;
   /** Compute and store the crc field of every record packed in data[start, end). Returns the count. */
   sealRecords(data: Uint8Array, start: number, end: number): number;
+  /**
+   * Offset of the first record in data[start, end) whose CRC does not match, or that cannot
+   * be walked (totalSize < 48 or past `end`); -1 when every CRC matches. Checks nothing else:
+   * for records whose structure was checked on arrival (storage/records.ts).
+   */
+  findBadRecordCrc(data: Uint8Array, start: number, end: number): number;
   /** Like NativeSegment.scan over a plain buffer. */
   scanRecords(data: Uint8Array, start: number, end: number, options?: ScanOptions): ScanResult;
   /** O_CREAT|O_EXCL, fallocate sizeBytes (zeros), mmap MAP_SHARED read/write. */

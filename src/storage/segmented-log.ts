@@ -28,11 +28,11 @@ import { DEFAULT_SEGMENT_SIZE_BYTES, closeLog, openLog } from './log/open.js';
 import { posOf, readRange, term } from './log/read.js';
 import { applyRetention, truncatePrefix, truncateSuffix } from './log/retention.js';
 import { logSizeBytes, type LogState } from './log/state.js';
-import type { AppendInput, AppendResult, LogEntry, RecoveryReport, SegmentedLogOptions } from './log/types.js';
+import type { AppendInput, AppendRecordsOptions, AppendResult, LogEntry, RecoveryReport, SegmentedLogOptions } from './log/types.js';
 
 export { MIN_SEGMENT_SIZE_BYTES, DEFAULT_SEGMENT_SIZE_BYTES };
 export { DEFAULT_INDEX_SLOTS_PER_FILE } from './log/open.js';
-export type { AppendInput, AppendResult, LogEntry, RecoveryReport, SegmentedLogOptions } from './log/types.js';
+export type { AppendInput, AppendRecordsOptions, AppendResult, FlushedEvent, LogEntry, OnFlushed, RecoveryReport, SegmentedLogOptions } from './log/types.js';
 
 export class SegmentedLog {
   readonly #st: LogState;
@@ -134,9 +134,10 @@ export class SegmentedLog {
   /**
    * Append records received from the leader, verbatim: each must carry a valid CRC, the
    * next index, a term no lower than the last, and the pos this log would place it at.
-   * `records` holds one or more records packed back to back.
+   * `records` holds one or more records packed back to back. See AppendRecordsOptions
+   * for records already checked on arrival.
    */
-  appendRecords(records: Uint8Array, options: { crcChecked?: boolean } = {}): { firstIndex: number; lastIndex: number } {
+  appendRecords(records: Uint8Array, options: AppendRecordsOptions = {}): { firstIndex: number; lastIndex: number } {
     return appendRecords(this.#st, records, options);
   }
 

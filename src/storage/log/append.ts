@@ -7,9 +7,7 @@
 import { RaftLedgerError } from '../../errors.js';
 import { native, type ScanResult } from '../native.js';
 import {
-  FORMAT_VERSION,
   HEADER_SIZE_BYTES,
-  RECORD_MAGIC,
   RecordOffset,
   RecordType,
   SLOT_SIZE_BYTES,
@@ -20,7 +18,8 @@ import {
 } from '../format.js';
 import { ensureSegments, maybePreallocate, place, segmentAt, writePadding } from './segments.js';
 import { checkWritable, type LogState } from './state.js';
-import type { AppendInput, AppendResult } from './types.js';
+import { recordCrc, recordIndex, recordPos, recordTerm, recordTotalSize } from '../records.js';
+import type { AppendInput, AppendRecordsOptions, AppendResult } from './types.js';
 
 /**
  * Copy record k (bytes[offsets[k], offsets[k] + sizes[k])) to positions[k]. A padding
@@ -134,14 +133,14 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
  * next index, a term no lower than the last, and the pos this log would place it at.
  * `records` holds one or more records packed back to back.
  */
-export function appendRecords(st: LogState, records: Uint8Array, options: { crcChecked?: boolean } = {}): { firstIndex: number; lastIndex: number } {
+export function appendRecords(st: LogState, records: Uint8Array, options: AppendRecordsOptions = {}): { firstIndex: number; lastIndex: number } {
   checkWritable(st);
   if (!(records instanceof Uint8Array)) throw new TypeError('appendRecords: records must be a Uint8Array');
   if (records.byteLength === 0) return { firstIndex: st.lastIndex + 1, lastIndex: st.lastIndex };
   const slots = Buffer.allocUnsafe(Math.ceil(records.byteLength / HEADER_SIZE_BYTES) * SLOT_SIZE_BYTES);
   const scan =
-    options.crcChecked === true
-      ? slotsOfCheckedRecords(records, st.lastIndex + 1, st.lastTerm, slots)
+    options.checkedOnArrival === true
+      ? slotsOfArrivedRecords(records, st.lastIndex + 1, st.lastTerm, slots)
       : native.scanRecords(records, 0, records.byteLength, {
           expectedIndex: st.lastIndex + 1,
           minTerm: st.lastTerm,
@@ -189,12 +188,13 @@ export function appendRecords(st: LogState, records: Uint8Array, options: { crcC
 
 
 /**
- * The structural part of a scan, in JavaScript, for records whose CRCs the caller has
- * already checked (validateRecords on arrival): magic, version, type, sizes, index
- * continuity and term order; fills the index slots.
+ * Index slots of records whose structure and CRCs were checked when they arrived (see
+ * ../records.ts): walks them by totalSize and checks only their fit with this log, which
+ * the caller cannot know: indexes continue from expectedIndex, terms never drop below
+ * minTerm (the log's last term) nor below the previous record's. A record that cannot be
+ * walked (totalSize < 48 or past the end) stops the walk as 'size'.
  */
-function slotsOfCheckedRecords(records: Uint8Array, expectedIndex: number, minTerm: number, slots: Buffer): ScanResult {
-  const view = dataViewOf(records);
+function slotsOfArrivedRecords(records: Uint8Array, expectedIndex: number, minTerm: number, slots: Buffer): ScanResult {
   const slotView = dataViewOf(slots);
   let offset = 0;
   let count = 0;
@@ -212,24 +212,16 @@ function slotsOfCheckedRecords(records: Uint8Array, expectedIndex: number, minTe
     ...(reason !== undefined ? { reason, invalidOffset: offset } : {}),
   });
   while (offset < records.byteLength) {
-    if (records.byteLength - offset < HEADER_SIZE_BYTES) return result('invalid', 'size');
-    if (view.getUint32(offset + RecordOffset.magic, true) !== RECORD_MAGIC) return result('invalid', 'magic');
-    if (view.getUint8(offset + RecordOffset.version) !== FORMAT_VERSION) return result('invalid', 'version');
-    const type = view.getUint8(offset + RecordOffset.type);
-    if (type < RecordType.Normal || type > RecordType.Config) return result('invalid', 'type');
-    const total = view.getUint32(offset + RecordOffset.totalSize, true);
-    const body = view.getUint32(offset + RecordOffset.bodySize, true);
-    if (total !== HEADER_SIZE_BYTES + body || offset + total > records.byteLength) return result('invalid', 'size');
-    const recIndex = readU64(view, offset + RecordOffset.index);
-    const recTerm = readU64(view, offset + RecordOffset.term);
-    if (recIndex !== index) return result('invalid', 'index');
+    const total = records.byteLength - offset < HEADER_SIZE_BYTES ? 0 : recordTotalSize(records, offset);
+    if (total < HEADER_SIZE_BYTES || offset + total > records.byteLength) return result('invalid', 'size');
+    if (recordIndex(records, offset) !== index) return result('invalid', 'index');
+    const recTerm = recordTerm(records, offset);
     if (recTerm < term) return result('invalid', 'term');
-    const s = count * SLOT_SIZE_BYTES;
-    writeSlot(slotView, s, { pos: readU64(view, offset + RecordOffset.pos), term: recTerm, size: total, crc: view.getUint32(offset + RecordOffset.crc, true) });
+    writeSlot(slotView, count * SLOT_SIZE_BYTES, { pos: recordPos(records, offset), term: recTerm, size: total, crc: recordCrc(records, offset) });
     term = recTerm;
     index++;
     count++;
-    bodyBytes += body;
+    bodyBytes += total - HEADER_SIZE_BYTES;
     offset += total;
   }
   return result('end');

@@ -3,12 +3,8 @@
  * share the next), the failure latch, and recovery checkpoints (the index made durable
  * up to flushedIndex, then the checkpoint saved) at most once per checkpointIntervalMs.
  */
-import { appendFileSync } from 'node:fs';
 import { RaftLedgerError, fromSystemError } from '../../errors.js';
 import { checkWritable, type LogState } from './state.js';
-
-/** TEST-ONLY: file that receives '<dir>\t<flushedPos>' after every successful flush (fault injection). */
-const FSYNC_JOURNAL = process.env.RAFTLEDGER_FSYNC_JOURNAL || undefined;
 
 /**
  * Make everything written so far durable. Group commit: at most one flush runs; calls
@@ -72,9 +68,7 @@ export async function flushNow(st: LogState, targetIndex: number): Promise<numbe
     st.flushedIndex = Math.max(Math.min(st.flushedIndex, st.lastIndex), index);
     st.flushedPos = Math.min(targetPos, st.writePos);
   }
-  // TEST-ONLY (fault injection, src/check/disk.ts): record how far the data is durable, so
-  // a simulated power loss can drop everything after it. Unset in production: no effect.
-  if (FSYNC_JOURNAL !== undefined) appendFileSync(FSYNC_JOURNAL, `${st.dir}\t${st.flushedPos}\n`);
+  st.onFlushed?.({ dir: st.dir, flushedIndex: st.flushedIndex, flushedPos: st.flushedPos });
   return st.flushedIndex;
 }
 

@@ -18,7 +18,7 @@ import { HEADER_SIZE_BYTES, MAX_ENTRY_SIZE_LIMIT_BYTES } from '../format.js';
 import { LogIndex } from '../log-index.js';
 import type { Identity } from '../identity.js';
 import type { Checkpoint, MetaStore } from '../meta-store.js';
-import type { RecoveryReport, SegmentedLogOptions } from './types.js';
+import type { OnFlushed, RecoveryReport, SegmentedLogOptions } from './types.js';
 
 /** Index slots gathered per native scan call (recovery, index rebuild). */
 export const SCAN_SLOT_CHUNK = 65536;
@@ -62,6 +62,7 @@ export class LogState {
   readonly checkpointIntervalMs: number;
   readonly preallocate: boolean;
   readonly notice: (message: string) => void;
+  readonly onFlushed: OnFlushed | undefined;
 
   firstIndex = 1;
   lastIndex = 0;
@@ -100,6 +101,7 @@ export class LogState {
       options.checkpointIntervalMs === undefined ? 1000 : checkPositiveInteger('checkpointIntervalMs', options.checkpointIntervalMs, 0, 86_400_000);
     this.preallocate = options.preallocate ?? true;
     this.notice = options.onNotice ?? (() => {});
+    this.onFlushed = options.onFlushed;
     this.meta = meta;
     this.logDir = join(options.dir, 'log');
     this.index = new LogIndex(join(options.dir, 'index'), identity.indexSlotsPerFile, this.readOnly);

@@ -21,7 +21,23 @@ export interface SegmentedLogOptions {
   preallocate?: boolean;
   /** Receives human-readable notes about recovery (torn tail truncated, index rebuilt). */
   onNotice?: (message: string) => void;
+  /**
+   * Called after every successful flush (the recovery flush at open included), once the
+   * bytes up to `flushedPos` are durable. Test tooling installs it (the torture harness's
+   * fsync journal, for simulated power loss); production leaves it unset. It runs
+   * synchronously inside flush(): a throw rejects that flush() call (the log is not latched).
+   */
+  onFlushed?: OnFlushed;
 }
+
+export interface FlushedEvent {
+  /** The log's directory (SegmentedLogOptions.dir). */
+  dir: string;
+  flushedIndex: number;
+  flushedPos: number;
+}
+
+export type OnFlushed = (event: FlushedEvent) => void;
 
 export interface AppendInput {
   /** Must be lastIndex + 1 (then +1 per entry); omitted: assigned. */
@@ -29,6 +45,16 @@ export interface AppendInput {
   term: number;
   type?: RecordType;
   data: Uint8Array;
+}
+
+export interface AppendRecordsOptions {
+  /**
+   * The records' structure and CRCs were checked when they arrived (the transport's
+   * decoder, storage/records.ts, then Ledger.receive, storage/received.ts), so they are not
+   * checked again: only their fit with this log is (indexes continue lastIndex, terms do
+   * not decrease, placement, the entry size limit). Default false: everything is checked.
+   */
+  checkedOnArrival?: boolean;
 }
 
 export interface AppendResult {
