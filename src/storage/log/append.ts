@@ -8,11 +8,9 @@ import { RaftLedgerError } from '../../errors.js';
 import { native, type ScanResult } from '../native.js';
 import {
   HEADER_SIZE_BYTES,
-  RecordOffset,
   RecordType,
   SLOT_SIZE_BYTES,
   dataViewOf,
-  readU64,
   writeHeader,
   writeSlot,
 } from '../format.js';
@@ -120,7 +118,7 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
   native.sealRecords(buffer, 0, totalBytes);
   for (let k = 0; k < count; k++) {
     const at = offsets[k]!;
-    writeSlot(slotView, k * SLOT_SIZE_BYTES, { pos: positions[k]!, term: entries[k]!.term, size: sizes[k]!, crc: view.getUint32(at + RecordOffset.crc, true) });
+    writeSlot(slotView, k * SLOT_SIZE_BYTES, { pos: positions[k]!, term: entries[k]!.term, size: sizes[k]!, crc: recordCrc(buffer, at) });
     if (keepRecords) records[k] = buffer.subarray(at, at + sizes[k]!);
   }
   writeRecords(st, buffer, offsets, positions, sizes);
@@ -153,16 +151,15 @@ export function appendRecords(st: LogState, records: Uint8Array, options: Append
       { offset: scan.invalidOffset ?? scan.end },
     );
   }
-  const view = dataViewOf(records);
   // Check placement before writing anything.
   let pos = st.writePos;
   const offsets: number[] = [];
   const positions: number[] = [];
   const sizes: number[] = [];
   for (let offset = 0; offset < records.byteLength; ) {
-    const size = view.getUint32(offset + RecordOffset.totalSize, true);
+    const size = recordTotalSize(records, offset);
     const expected = place(st, pos, size);
-    const actual = readU64(view, offset + RecordOffset.pos);
+    const actual = recordPos(records, offset);
     if (actual !== expected) {
       throw new RaftLedgerError(
         'ERR_PROTOCOL',
