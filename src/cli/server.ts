@@ -1,6 +1,7 @@
 import { Server } from '../server/server.js';
 import { parsePeers, readConfigFile, validateConfig } from '../server/config.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
+import { fsyncJournal } from '../tools/check/disk.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -39,6 +40,9 @@ Options:
                           entry and the rest re-fetched from the leader; without it the
                           server refuses to start with a damaged log
   --ready-line            print {"ready":true,...} on stdout once serving (for scripts)
+  --fsync-journal FILE    TEST-ONLY (fault injection): append '<group dir> TAB <flushedPos>' to
+                          FILE after every successful flush, so that \`raftledger torture\` can
+                          simulate a power loss; needs --workers 0
   -h, --help              show this help
 `,
   async run(argv) {
@@ -61,6 +65,7 @@ Options:
         config: { type: 'string' },
         'ready-line': { type: 'boolean' },
         repair: { type: 'boolean' },
+        'fsync-journal': { type: 'string' },
       },
       false,
     );
@@ -90,7 +95,9 @@ Options:
       process.stderr.write(`${new Date().toISOString()} ${line}\n`);
     };
     const repair = values.repair === true;
-    const server = await Server.start(config, { log, repair });
+    const journal = values['fsync-journal'] !== undefined ? String(values['fsync-journal']) : undefined;
+    if (journal !== undefined && config.workers > 0) throw new UsageError('--fsync-journal needs --workers 0 (the hook runs on the main thread)');
+    const server = await Server.start(config, { log, repair, ...(journal !== undefined ? { onFlushed: fsyncJournal(journal) } : {}) });
     const self = config.peers[config.id]!;
     const threads = config.workers > 0 ? `${config.workers} worker thread(s)` : 'the main thread';
     log(`[${config.id}] serving ${config.groups} group(s) on ${threads} from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`);
