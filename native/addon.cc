@@ -266,6 +266,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   SetRaw(env, exports, "crc32cImplementation", JsCrc32cImplementation);
   exports.Set("sealRecords", Napi::Function::New(env, JsSealRecords, "sealRecords"));
   exports.Set("scanRecords", Napi::Function::New(env, JsScanRecords, "scanRecords"));
+  exports.Set("findBadRecordCrc", Napi::Function::New(env, JsFindBadRecordCrc, "findBadRecordCrc"));
   exports.Set("createSegment", Napi::Function::New(env, JsCreateSegment, "createSegment"));
   exports.Set("openSegment", Napi::Function::New(env, JsOpenSegment, "openSegment"));
   exports.Set("atomicWriteFile", Napi::Function::New(env, JsAtomicWriteFile, "atomicWriteFile"));

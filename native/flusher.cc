@@ -326,35 +326,30 @@ bool Flusher::PrefaultStep(Job& j, Done& d) {
   if (!finished) {
     const uint64_t from = j.offset + j.progress;
     const uint64_t to = std::min(j.offset + j.length, from + kPrefaultStep);
-    std::lock_guard<std::mutex> lk(m.protMu);
-    if (m.protReadOnly) {
-      finished = true;  // sealed meanwhile: nothing more will be written
-    } else {
-      const uint64_t a = from & ~(page - 1);
-      int rc;
-      // Bring the pages into the page cache (zero pages for unwritten extents, no I/O) so
-      // that the writer's pwrite finds them there. The mapping is read-only: populate for reading.
+    const uint64_t a = from & ~(page - 1);
+    int rc;
+    // Bring the pages into the page cache (zero pages for unwritten extents, no I/O) so
+    // that the writer's pwrite finds them there. The mapping is read-only: populate for reading.
 #ifdef MADV_POPULATE_READ
-      do rc = madvise(m.base + a, to - a, MADV_POPULATE_READ);
-      while (rc != 0 && errno == EINTR);
-      if (rc != 0 && errno != EINVAL) {
-        d.err = errno;
-        d.syscall = "madvise";
-        d.path = m.path;
-        finished = true;
-      }
-#else
-      rc = -1;
-#endif
-      if (rc != 0 && !finished) {
-        // Kernels before 5.14: fault each page in by reading one byte of it.
-        for (uint64_t p = a; p < to; p += page) {
-          (void)*reinterpret_cast<volatile const uint8_t*>(m.base + p);
-        }
-      }
-      j.progress = to - j.offset;
-      if (j.progress >= j.length) finished = true;
+    do rc = madvise(m.base + a, to - a, MADV_POPULATE_READ);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0 && errno != EINVAL) {
+      d.err = errno;
+      d.syscall = "madvise";
+      d.path = m.path;
+      finished = true;
     }
+#else
+    rc = -1;
+#endif
+    if (rc != 0 && !finished) {
+      // Kernels before 5.14: fault each page in by reading one byte of it.
+      for (uint64_t p = a; p < to; p += page) {
+        (void)*reinterpret_cast<volatile const uint8_t*>(m.base + p);
+      }
+    }
+    j.progress = to - j.offset;
+    if (j.progress >= j.length) finished = true;
   }
   if (finished) {
     d.deferred = j.deferred;

@@ -1,5 +1,5 @@
-// A mapped segment file, shared (std::shared_ptr) by the JS handle, zero-copy views and
-// background jobs: munmap (and close of the write descriptor) happens when the last of
+// A mapped segment file, shared (std::shared_ptr) by the JS handle and background jobs
+// (flush, prefault): munmap (and close of the write descriptor) happens when the last of
 // them lets go.
 //
 // The mapping is always PROT_READ. Writes go through the file descriptor (pwrite), the
@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -29,17 +28,11 @@ struct Mapping {
   int fd = -1;
   std::string path;
 
-  // Serializes seal/unseal with the flusher thread's prefault, which stops once sealed.
-  std::mutex protMu;
-  bool protReadOnly = false;  // guarded by protMu: sealed (or opened read-only)
-
   // Set by the flusher thread after a failed msync; writes and flushes refuse from then on.
   std::atomic<bool> failed{false};
   std::atomic<int> failErrno{0};
   // Set by close(): a running prefault stops at its next step.
   std::atomic<bool> cancel{false};
-  // Zero-copy views alive (decremented by their finalizers).
-  std::atomic<int> liveViews{0};
 
   // JS-thread only: background jobs not yet settled, and close() promises waiting for them.
   int inflight = 0;

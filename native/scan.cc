@@ -344,4 +344,26 @@ Napi::Value JsSealRecords(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value JsFindBadRecordCrc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    Bytes b = GetBytes(env, info[0], "data");
+    const uint64_t start = GetUint(env, info[1], "start");
+    const uint64_t end = GetUint(env, info[2], "end");
+    if (start > end || end > b.length) ThrowRangeError(env, "findBadRecordCrc: [start, end) must lie within data");
+    // Only the walk's own bounds are checked here (the structure was checked on arrival):
+    // a record that cannot be walked counts as bad.
+    for (uint64_t o = start; o < end;) {
+      const uint8_t* h = b.data + o;
+      if (end - o < kHeaderSize) return Napi::Number::New(env, static_cast<double>(o));
+      const uint64_t total = Load32(h + kOffTotalSize);
+      if (total < kHeaderSize || total > end - o) return Napi::Number::New(env, static_cast<double>(o));
+      const uint32_t bodyLen = h[kOffType] == kTypePadding ? 0 : static_cast<uint32_t>(total - kHeaderSize);
+      if (RecordCrc(h, bodyLen) != Load32(h + kOffCrc)) return Napi::Number::New(env, static_cast<double>(o));
+      o += total;
+    }
+    return Napi::Number::New(env, -1);
+  });
+}
+
 }  // namespace rl

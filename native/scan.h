@@ -1,5 +1,5 @@
 // Record scanner (docs/FORMAT.md), shared by NativeSegment.scan, scanRecords,
-// findValidRecord and sealRecords.
+// findValidRecord, sealRecords and findBadRecordCrc.
 #pragma once
 
 #include <napi.h>
@@ -54,5 +54,8 @@ ScanParams ParseScanOptions(Napi::Env env, Napi::Value options);
 Napi::Object ScanOutcomeToJs(Napi::Env env, const ScanOutcome& r);
 Napi::Value JsScanRecords(const Napi::CallbackInfo& info);
 Napi::Value JsSealRecords(const Napi::CallbackInfo& info);
+// findBadRecordCrc(data, start, end): offset of the first record in [start, end) whose CRC
+// does not match (or that cannot be walked: totalSize < 48 or past end), or -1.
+Napi::Value JsFindBadRecordCrc(const Napi::CallbackInfo& info);
 
 }  // namespace rl

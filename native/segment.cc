@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,40 +72,6 @@ int PwriteAll(int fd, const uint8_t* data, uint64_t length, uint64_t offset) {
   return 0;
 }
 
-// pwritev of `iov` (consumed as it goes) in runs of at most IOV_MAX; 0 or an errno.
-int PwritevAll(int fd, std::vector<iovec>& iov, uint64_t offset) {
-  size_t first = 0;
-  while (first < iov.size()) {
-    if (iov[first].iov_len == 0) {
-      first++;
-      continue;
-    }
-    const int count = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
-    const ssize_t n = pwritev(fd, &iov[first], count, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) return ENOSPC;
-    offset += static_cast<uint64_t>(n);
-    size_t left = static_cast<size_t>(n);
-    while (left > 0) {
-      const size_t take = std::min(left, iov[first].iov_len);
-      iov[first].iov_base = static_cast<uint8_t*>(iov[first].iov_base) + take;
-      iov[first].iov_len -= take;
-      left -= take;
-      if (iov[first].iov_len == 0) first++;
-    }
-  }
-  return 0;
-}
-
-void ViewFinalizer(napi_env /*env*/, void* /*data*/, void* hint) {
-  auto* ref = static_cast<std::shared_ptr<Mapping>*>(hint);
-  (*ref)->liveViews.fetch_sub(1);
-  delete ref;
-}
-
 }  // namespace
 
 class Segment : public Napi::ObjectWrap<Segment> {
@@ -117,16 +82,10 @@ class Segment : public Napi::ObjectWrap<Segment> {
                            InstanceAccessor<&Segment::GetPath>("path"),
                            InstanceAccessor<&Segment::GetSize>("sizeBytes"),
                            InstanceAccessor<&Segment::GetOriginalSize>("originalSizeBytes"),
-                           InstanceAccessor<&Segment::GetSealed>("sealed"),
                            InstanceAccessor<&Segment::GetClosed>("closed"),
-                           InstanceAccessor<&Segment::GetLiveViews>("liveViews"),
                            InstanceMethod<&Segment::Write>("write"),
-                           InstanceMethod<&Segment::Writev>("writev"),
                            InstanceMethod<&Segment::Read>("read"),
                            InstanceMethod<&Segment::ReadInto>("readInto"),
-                           InstanceMethod<&Segment::View>("view"),
-                           InstanceMethod<&Segment::Seal>("seal"),
-                           InstanceMethod<&Segment::Unseal>("unseal"),
                            InstanceMethod<&Segment::Zero>("zero"),
                            InstanceMethod<&Segment::Flush>("flush"),
                            InstanceMethod<&Segment::Prefault>("prefault"),
@@ -148,7 +107,6 @@ class Segment : public Napi::ObjectWrap<Segment> {
     size_ = map_->size;
     originalSize_ = init->originalSize;
     readOnly_ = map_->readOnly;
-    sealed_ = readOnly_;
     hasNameBase_ = ParseBaseFromName(path_, &nameBase_);
   }
 
@@ -159,10 +117,7 @@ class Segment : public Napi::ObjectWrap<Segment> {
   }
 
   void CheckWritable(Napi::Env env, Mapping& m, const char* what) {
-    if (sealed_) {
-      ThrowCode(env, "ERR_SEALED",
-                std::string(what) + ": the segment is " + (readOnly_ ? "read-only: " : "sealed: ") + path_);
-    }
+    if (readOnly_) ThrowCode(env, "ERR_SEALED", std::string(what) + ": the segment is read-only: " + path_);
     if (m.failed.load()) ThrowSys(env, m.failErrno.load(), "msync", path_, "ERR_IO");
   }
 
@@ -173,12 +128,7 @@ class Segment : public Napi::ObjectWrap<Segment> {
   Napi::Value GetOriginalSize(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(originalSize_));
   }
-  Napi::Value GetSealed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), sealed_); }
   Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), closed_); }
-  Napi::Value GetLiveViews(const Napi::CallbackInfo& info) {
-    std::shared_ptr<Mapping> m = weak_.lock();
-    return Napi::Number::New(info.Env(), m ? m->liveViews.load() : 0);
-  }
 
   Napi::Value Write(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -191,30 +141,6 @@ class Segment : public Napi::ObjectWrap<Segment> {
       const int err = PwriteAll(m.fd, data.data, data.length, offset);
       if (err != 0) ThrowSys(env, err, "pwrite", path_);
       return env.Undefined();
-    });
-  }
-
-  Napi::Value Writev(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    return Guard(env, [&]() -> Napi::Value {
-      Mapping& m = Open(env, "writev");
-      const uint64_t offset = GetUint(env, info[0], "offset");
-      if (!info[1].IsArray()) ThrowTypeError(env, "chunks must be an array of Uint8Array");
-      Napi::Array arr = info[1].As<Napi::Array>();
-      const uint32_t n = arr.Length();
-      std::vector<iovec> iov;
-      iov.reserve(n);
-      uint64_t total = 0;
-      for (uint32_t i = 0; i < n; i++) {
-        const Bytes b = GetBytes(env, arr.Get(i), "chunks[i]");
-        iov.push_back(iovec{b.data, static_cast<size_t>(b.length)});
-        total += b.length;
-      }
-      CheckRange(env, offset, total, size_, "writev");
-      CheckWritable(env, m, "writev");
-      const int err = PwritevAll(m.fd, iov, offset);
-      if (err != 0) ThrowSys(env, err, "pwritev", path_);
-      return Napi::Number::New(env, static_cast<double>(offset + total));
     });
   }
 
@@ -241,63 +167,12 @@ class Segment : public Napi::ObjectWrap<Segment> {
       CheckRange(env, targetOffset, length, target.length, "readInto (target)");
       if (length == 0) return env.Undefined();
       uint8_t* dst = target.data + targetOffset;
-      // A target inside this (always read-only) mapping, e.g. one of its views, would fault.
+      // Defensive: a target inside this (always PROT_READ) mapping would fault. No JS
+      // buffer aliases the mapping today (the addon hands out copies only).
       if (dst < m.base + size_ && m.base < dst + length) {
-        ThrowCode(env, "ERR_SEALED", "readInto: the target is a read-only view of this segment");
+        ThrowCode(env, "ERR_SEALED", "readInto: the target lies inside this segment's read-only mapping");
       }
       std::memmove(dst, m.base + offset, length);
-      return env.Undefined();
-    });
-  }
-
-  Napi::Value View(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    return Guard(env, [&]() -> Napi::Value {
-      Mapping& m = Open(env, "view");
-      const uint64_t offset = GetUint(env, info[0], "offset");
-      const uint64_t length = GetUint(env, info[1], "length");
-      CheckRange(env, offset, length, size_, "view");
-      if (!sealed_) ThrowCode(env, "ERR_SEALED", "view: zero-copy views need a sealed segment: " + path_);
-      if (length == 0) return Napi::Buffer<uint8_t>::New(env, 0);
-      auto* hint = new std::shared_ptr<Mapping>(map_);
-      napi_value buf;
-      napi_status st = napi_create_external_buffer(env, length, m.base + offset, ViewFinalizer, hint, &buf);
-      if (st != napi_ok) {
-        delete hint;
-        NAPI_THROW_IF_FAILED(env, st, Napi::Value());
-        ThrowCode(env, "ERR_IO", "view: cannot create an external buffer");
-      }
-      m.liveViews.fetch_add(1);
-      return Napi::Value(env, buf);
-    });
-  }
-
-  Napi::Value Seal(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    return Guard(env, [&]() -> Napi::Value {
-      Mapping& m = Open(env, "seal");
-      if (sealed_) return env.Undefined();
-      std::lock_guard<std::mutex> lk(m.protMu);
-      m.protReadOnly = true;
-      sealed_ = true;
-      return env.Undefined();
-    });
-  }
-
-  Napi::Value Unseal(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    return Guard(env, [&]() -> Napi::Value {
-      Mapping& m = Open(env, "unseal");
-      if (readOnly_) ThrowCode(env, "ERR_ACCESS", "unseal: the segment was opened read-only: " + path_);
-      if (!sealed_) return env.Undefined();
-      const int views = m.liveViews.load();
-      if (views > 0) {
-        ThrowCode(env, "ERR_SEALED",
-                  "unseal: " + std::to_string(views) + " zero-copy view(s) of the segment are still alive: " + path_);
-      }
-      std::lock_guard<std::mutex> lk(m.protMu);
-      m.protReadOnly = false;
-      sealed_ = false;
       return env.Undefined();
     });
   }
@@ -346,7 +221,7 @@ class Segment : public Napi::ObjectWrap<Segment> {
       }
       if (info.Length() > 1 && !info[1].IsUndefined()) length = GetUint(env, info[1], "length");
       CheckRange(env, offset, length, size_, "prefault");
-      if (sealed_ || length == 0) return Napi::Value(env, ResolvedPromise(env));
+      if (readOnly_ || length == 0) return Napi::Value(env, ResolvedPromise(env));
       return Napi::Value(env, GetFlusher(env).Prefault(env, map_, offset, length));
     });
   }
@@ -416,7 +291,6 @@ class Segment : public Napi::ObjectWrap<Segment> {
   uint64_t size_ = 0;
   uint64_t originalSize_ = 0;
   bool readOnly_ = false;
-  bool sealed_ = false;
   bool closed_ = false;
   bool hasNameBase_ = false;
   uint64_t nameBase_ = 0;
@@ -526,7 +400,6 @@ Napi::Value JsOpenSegment(const Napi::CallbackInfo& info) {
     init.map->size = size;
     init.map->path = path;
     init.map->readOnly = readOnly;
-    init.map->protReadOnly = readOnly;
     init.originalSize = original;
     return NewSegment(env, init);
   });

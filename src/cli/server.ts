@@ -2,6 +2,7 @@ import { Server } from '../server/server.js';
 import { parsePeers, readConfigFile, validateConfig } from '../server/config.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../server/logger.js';
+import { fsyncJournal } from '../tools/check/disk.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -46,6 +47,9 @@ Options:
   --log-level LEVEL       trace, debug, info (default), warn, error or fatal. Logs are JSON
                           lines on stdout (human-readable when stdout is a TTY)
   --ready-line            print {"ready":true,...} on stdout once serving (for scripts)
+  --fsync-journal FILE    TEST-ONLY (fault injection): append '<group dir> TAB <flushedPos>' to
+                          FILE after every successful flush, so that \`raftledger torture\` can
+                          simulate a power loss; needs --workers 0
   -h, --help              show this help
 `,
   async run(argv) {
@@ -71,6 +75,7 @@ Options:
         'ready-max-lag': { type: 'string' },
         'log-level': { type: 'string' },
         repair: { type: 'boolean' },
+        'fsync-journal': { type: 'string' },
       },
       false,
     );
@@ -105,7 +110,9 @@ Options:
     }
     const logger = createLogger({ level: config.logLevel ?? 'info' });
     const repair = values.repair === true;
-    const server = await Server.start(config, { logger, repair });
+    const journal = values['fsync-journal'] !== undefined ? String(values['fsync-journal']) : undefined;
+    if (journal !== undefined && config.workers > 0) throw new UsageError('--fsync-journal needs --workers 0 (the hook runs on the main thread)');
+    const server = await Server.start(config, { logger, repair, ...(journal !== undefined ? { onFlushed: fsyncJournal(journal) } : {}) });
     const self = config.peers[config.id]!;
     const threads = config.workers > 0 ? `${config.workers} worker thread(s)` : 'the main thread';
     logger.info(

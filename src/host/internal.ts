@@ -4,6 +4,8 @@
  * Symbol.for), so the library's users cannot reach what they key.
  */
 
+import type { OnFlushed } from '../storage/index.js';
+
 /** `host[crashWorker](w, how)`: make worker w die like a bug would (process.exit(1) inside it, or an uncaught throw). Tests only. */
 export const crashWorker: unique symbol = Symbol('raftledger.crashWorker');
 
@@ -23,4 +25,10 @@ export interface HostInternals {
    * ERR_MOVED. Needs workers > 0 and a workerModule. Default false.
    */
   workerClientPorts?: boolean;
+  /**
+   * TEST-ONLY: every group's SegmentedLog reports each successful flush here (the torture
+   * harness's fsync journal, `raftledger server --fsync-journal`). A function cannot cross
+   * to a worker thread, so this needs workers: 0.
+   */
+  onFlushed?: OnFlushed;
 }

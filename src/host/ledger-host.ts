@@ -159,6 +159,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     } else throw new TypeError('LedgerHost.open: groups must be a count or a list of group ids');
     if (internals.workerClientPorts === true && options.workers === 0) throw new RangeError('LedgerHost.open: workerClientPorts needs workers > 0');
     if (internals.workerClientPorts === true && internals.workerModule === undefined) throw new RangeError('LedgerHost.open: workerClientPorts needs a workerModule that serves them');
+    if (internals.onFlushed !== undefined && options.workers !== 0) throw new RangeError('LedgerHost.open: onFlushed needs workers: 0');
     checkClusterPortPlan(options.peers, options.workers, internals.workerClientPorts === true);
     const startupCheck = options.startupCheck ?? 'none';
     if (startupCheck !== 'none' && startupCheck !== 'verify' && startupCheck !== 'repair') {
@@ -176,7 +177,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
           }
           host.#log(`[${options.id}] startup check of ${groups.length} group log(s) on the calling thread took ${Date.now() - started} ms`);
         }
-        host.#local = await GroupShard.open(host.#shardConfig(0), host.#log);
+        host.#local = await GroupShard.open(host.#shardConfig(0), host.#log, internals.onFlushed !== undefined ? { onFlushed: internals.onFlushed } : {});
       } else {
         host.#pool = new Piscina({
           filename: internals.workerModule ?? WORKER_FILE,

@@ -6,6 +6,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { RaftLedgerError } from '../errors.js';
+import type { OnFlushed } from '../storage/index.js';
 import { Ledger, type Durability } from '../replica/ledger.js';
 import { GroupSet, groupDir } from '../replica/group-set.js';
 import type { GroupStatus, HostOp, HostRequest, HostResponses } from './protocol.js';
@@ -39,6 +40,12 @@ export interface ShardConfig {
   clients?: { listen: string; nodeClient: string; workers: number };
 }
 
+/** Functions for a shard's ledgers: not part of ShardConfig, which crosses to worker threads as data. */
+export interface ShardHooks {
+  /** TEST-ONLY: see HostInternals.onFlushed. */
+  onFlushed?: OnFlushed;
+}
+
 export class GroupShard {
   readonly #config: ShardConfig;
   readonly #log: (line: string) => void;
@@ -46,7 +53,10 @@ export class GroupShard {
   readonly #opening = new Map<number, Promise<Ledger>>();
   #closing: Promise<void> | undefined;
 
-  private constructor(config: ShardConfig, log: (line: string) => void) {
+  readonly #hooks: ShardHooks;
+
+  private constructor(config: ShardConfig, log: (line: string) => void, hooks: ShardHooks) {
+    this.#hooks = hooks;
     this.#config = config;
     this.#log = log;
     this.#set = new GroupSet<Ledger>({
@@ -60,8 +70,8 @@ export class GroupShard {
   }
 
   /** Open the shard's groups, then start listening and dialing. */
-  static async open(config: ShardConfig, log: (line: string) => void = () => {}): Promise<GroupShard> {
-    const shard = new GroupShard(config, log);
+  static async open(config: ShardConfig, log: (line: string) => void = () => {}, hooks: ShardHooks = {}): Promise<GroupShard> {
+    const shard = new GroupShard(config, log, hooks);
     try {
       await Promise.all(config.groups.map((g) => shard.addGroup(g)));
       await shard.#set.start();
@@ -107,6 +117,7 @@ export class GroupShard {
         heartbeatTicks: c.heartbeatTicks,
         electionTicks: c.electionTicks,
         onLog: (line) => this.#log(line),
+        ...(this.#hooks.onFlushed !== undefined ? { onFlushed: this.#hooks.onFlushed } : {}),
       });
       this.#opening.set(group, opening);
     }

@@ -16,8 +16,9 @@
 import { EventEmitter } from 'node:events';
 import { RaftLedgerError, type LeaderHint } from '../errors.js';
 import { EntryType, RaftCore, RaftRefusal, type Entry, type Message, type RaftStatus, type Ready, type Role } from '../raft/index.js';
-import { RecordType, SegmentedLog, joinRecords, validateRecords, type LogEntry } from '../storage/index.js';
+import { SegmentedLog, joinRecords, verifyRecordCrcs, type LogEntry, type OnFlushed } from '../storage/index.js';
 import type { LedgerEntry } from '../entry.js';
+import { entryTypeOf } from '../transport/entry-types.js';
 import { SegmentedLogStorage } from './log-adapter.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { DEFAULT_CLUSTER_ID, GroupSet } from './group-set.js';
@@ -66,6 +67,8 @@ export interface LedgerCoreOptions {
   seed?: number;
   /** Diagnostic lines (recovery notes, dropped frames, catch-up needs). */
   onLog?: (line: string) => void;
+  /** TEST-ONLY: passed to SegmentedLog.open (see SegmentedLogOptions.onFlushed). */
+  onFlushed?: OnFlushed;
 }
 
 /**
@@ -275,6 +278,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       ...(options.maxEntrySizeBytes !== undefined ? { maxEntrySizeBytes: options.maxEntrySizeBytes } : {}),
       onNotice: (m) => options.onLog?.(`[${options.id}] storage: ${m}`),
       owner: { nodeId: options.id, clusterId: options.clusterId ?? DEFAULT_CLUSTER_ID, group: options.group ?? 0 },
+      ...(options.onFlushed !== undefined ? { onFlushed: options.onFlushed } : {}),
     });
     let ledger: Ledger;
     try {
@@ -298,7 +302,12 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   // ------------------------------------------------------------------ inputs
 
-  /** A message from a peer (the transport calls this). Bad entries are dropped here. */
+  /**
+   * A message from a peer (the transport calls this). An append whose records fail their
+   * CRC is dropped here, before the core sees it. Their structure is not checked again:
+   * the transport's decoder did that once, at the network boundary (storage/records.ts),
+   * and records handed over in-process come from a SegmentedLog.
+   */
   receive(message: Message): void {
     if (this.#closed || this.#failed !== undefined) return;
     if (message.type === 'append' || message.type === 'heartbeat') {
@@ -312,7 +321,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         return;
       }
       try {
-        validateRecords(joinRecords(records as Uint8Array[]), message.entries[0]!.index, message.entries.length);
+        verifyRecordCrcs(joinRecords(records as Uint8Array[]));
       } catch (error) {
         this.#logLine(`[${this.id}] dropped an append from ${message.from}: ${(error as Error).message}`);
         return;
@@ -438,8 +447,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       while (j < entries.length && ((entries[j] as Entry & { record?: Uint8Array }).record !== undefined) === received) j++;
       const run = entries.slice(i, j);
       if (received) {
-        // CRC-checked by receive() before the core saw them; the bytes are ours alone since.
-        this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { crcChecked: true });
+        // Structure-checked by the decoder and CRC-checked by receive() before the core saw
+        // them; the bytes are ours alone since.
+        this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });
       } else {
         const result = this.#log.appendEntries(run);
         const tracked = this.#pending.size > 0;
@@ -447,7 +457,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
           const e = run[k] as Entry & { record?: Uint8Array; pos?: number };
           e.record = result.records[k]!;
           e.pos = result.positions[k]!;
-          if (tracked && e.type === 1) this.#ownPositions.set(e.index, e.pos);
+          if (tracked && e.type === EntryType.Normal) this.#ownPositions.set(e.index, e.pos);
         }
       }
       i = j;
@@ -688,7 +698,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   }
 
   #toEntry(e: LogEntry): LedgerEntry {
-    return { index: e.index, term: e.term, pos: e.pos, type: entryTypeOf(e), payload: e.data };
+    return { index: e.index, term: e.term, pos: e.pos, type: entryTypeOf(e.type), payload: e.data };
   }
 
   /** A committed entry (or, with uncommitted, any written entry); null past the end. */
@@ -853,19 +863,5 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-}
-
-/** A stored record's type as an entry type (padding is never returned as an entry). */
-function entryTypeOf(e: LogEntry): EntryType {
-  switch (e.type) {
-    case RecordType.Normal:
-      return EntryType.Normal;
-    case RecordType.Noop:
-      return EntryType.Noop;
-    case RecordType.Config:
-      return EntryType.Config;
-    default:
-      throw new RaftLedgerError('ERR_LOG_CORRUPT', `entry ${e.index} at pos ${e.pos} has record type ${String(e.type)}`, { offset: e.pos });
   }
 }

@@ -3,8 +3,10 @@
  * Entries read back carry their on-disk record bytes (`record`) and `pos`, so the
  * transport sends them verbatim.
  */
-import type { Entry, HardState, LogStorage } from '../raft/index.js';
+import { ENTRY_OVERHEAD_BYTES, type Entry, type HardState, type LogStorage } from '../raft/index.js';
 import type { SegmentedLog } from '../storage/index.js';
+import { entryTypeOf } from '../transport/entry-types.js';
+import type { WireEntry } from '../transport/raft-codec.js';
 
 export class SegmentedLogStorage implements LogStorage {
   readonly #log: SegmentedLog;
@@ -32,8 +34,21 @@ export class SegmentedLogStorage implements LogStorage {
     return this.#log.term(index);
   }
 
+  /**
+   * Entries with their on-disk record (`record`, sent verbatim by the transport) and `pos`.
+   * readRange stops once it has collected maxBytes (so it may pass it by one entry); the
+   * LogStorage contract stops before the total would exceed maxBytes, hence the cut.
+   */
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    // LogEntry has index, term, type (same numbers as EntryType), data, plus record and pos.
-    return this.#log.readRange(lo, hi, maxBytes) as unknown as Entry[];
+    const read = this.#log.readRange(lo, hi, maxBytes);
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (const e of read) {
+      bytes += e.data.byteLength + ENTRY_OVERHEAD_BYTES;
+      if (bytes > maxBytes && out.length > 0) break;
+      const wire: WireEntry & { pos: number } = { index: e.index, term: e.term, type: entryTypeOf(e.type), data: e.data, record: e.record, pos: e.pos };
+      out.push(wire);
+    }
+    return out;
   }
 }

@@ -30,6 +30,7 @@ import { LedgerHost } from '../host/ledger-host.js';
 import { workerClientAddress, workerFor } from '../host/placement.js';
 import { ClientListener, ledgerMapRouter, type LedgerRouter } from './client-listener.js';
 import type { ServerConfig } from './config.js';
+import type { OnFlushed } from '../storage/index.js';
 import { SERVER_WORKER_MODULE } from './worker.js';
 import { logLine, type Logger } from './logger.js';
 import { LoopDelayMonitor } from './loop-delay.js';
@@ -53,6 +54,8 @@ export interface ServerOptions {
    * group runs before any group opens: on the worker threads, in parallel, with workers > 0.
    */
   repair?: boolean;
+  /** TEST-ONLY: see SegmentedLogOptions.onFlushed (`raftledger server --fsync-journal`); needs workers: 0. */
+  onFlushed?: OnFlushed;
 }
 
 export class Server {
@@ -103,7 +106,7 @@ export class Server {
         startupCheck: options.repair === true ? 'repair' : 'verify',
         log,
       },
-      config.workers > 0 ? { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true } : {},
+      config.workers > 0 ? { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true } : options.onFlushed !== undefined ? { onFlushed: options.onFlushed } : {},
     );
     const server = new Server(config, host, log);
     try {

@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { RaftLedgerError, fromSystemError } from '../errors.js';
 import { native, type NativeSegment } from './native.js';
-import { SLOT_SIZE_BYTES, dataViewOf, parseSegmentFileName, readSlot, segmentFileName, type IndexSlot } from './format.js';
+import { SLOT_SIZE_BYTES, SlotOffset, dataViewOf, parseSegmentFileName, readSlot, segmentFileName, type IndexSlot } from './format.js';
 
 export class LogIndex {
   readonly #dir: string;
@@ -134,7 +134,7 @@ export class LogIndex {
       const n = Math.min(chunkSlots, this.#slotsPerFile - start);
       const bytes = file.read(start * SLOT_SIZE_BYTES, n * SLOT_SIZE_BYTES);
       let used = 0;
-      while (used < n && bytes.readUInt32LE(used * SLOT_SIZE_BYTES + 16) !== 0) used++;
+      while (used < n && bytes.readUInt32LE(used * SLOT_SIZE_BYTES + SlotOffset.size) !== 0) used++;
       if (used > 0) file.zero(start * SLOT_SIZE_BYTES, used * SLOT_SIZE_BYTES);
       if (used < n) break;
     }

@@ -37,6 +37,8 @@ export interface Checkpoint {
 
 const META_MAGIC = 0x4154454d;
 const META_HEADER_BYTES = 48;
+/** The meta header's crc field: CRC32C of bytes [0, META_CRC_OFFSET) then votedFor. */
+const META_CRC_OFFSET = 44;
 const CHECKPOINT_MAGIC = 0x544b4843;
 const CHECKPOINT_BYTES = 40;
 const MAX_VOTED_FOR_BYTES = 1024;
@@ -62,8 +64,8 @@ export function encodeHardState(state: MetaState): Buffer {
   view.setUint32(32, votedFor.byteLength, true);
   writeU64(view, 36, state.prevTerm);
   votedFor.copy(bytes, META_HEADER_BYTES);
-  const crc = native.crc32c(votedFor, native.crc32c(bytes.subarray(0, 44)));
-  view.setUint32(44, crc, true);
+  const crc = native.crc32c(votedFor, native.crc32c(bytes.subarray(0, META_CRC_OFFSET)));
+  view.setUint32(META_CRC_OFFSET, crc, true);
   return bytes;
 }
 
@@ -79,8 +81,8 @@ export function decodeHardState(bytes: Uint8Array, path: string): MetaState {
     throw corrupt('hard state length does not match its votedFor field');
   }
   const votedFor = bytes.subarray(META_HEADER_BYTES);
-  const crc = native.crc32c(votedFor, native.crc32c(bytes.subarray(0, 44)));
-  if (crc !== view.getUint32(44, true)) throw corrupt('hard state CRC mismatch');
+  const crc = native.crc32c(votedFor, native.crc32c(bytes.subarray(0, META_CRC_OFFSET)));
+  if (crc !== view.getUint32(META_CRC_OFFSET, true)) throw corrupt('hard state CRC mismatch');
   return {
     term: readU64(view, 8),
     commitIndex: readU64(view, 16),

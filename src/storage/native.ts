@@ -15,7 +15,7 @@
  * named rl-flusher), never on the libuv pool and never on the event loop; the msyncs of
  * one group commit over several segments run at once on up to 15 helper threads of that
  * environment (rl-sync, started when first needed). Promises are settled on the JS
- * thread that created them. write()/writev()/zero() are pwrite calls on the event loop's
+ * thread that created them. write()/zero() are pwrite calls on the event loop's
  * thread (page-cache copies; they do not wait for the disk). lockFile()/unlockFile() are a
  * few small syscalls on the calling thread (the flock never waits: LOCK_NB). Nothing else blocks.
  */
@@ -32,7 +32,7 @@ export type NativeErrorCode =
   | 'ERR_IO' // EIO and every other OS error; also a failed msync (the segment then refuses writes)
   | 'ERR_SEGMENT_SIZE' // an existing segment file is larger than the expected size
   | 'ERR_CLOSED' // the handle was closed
-  | 'ERR_SEALED' // write/zero on a sealed segment, or zeroing bytes while zero-copy views live
+  | 'ERR_SEALED' // write/zero on a segment opened read-only
   | 'ERR_INVALID_ARG'
   | 'ERR_OUT_OF_RANGE';
 
@@ -97,38 +97,24 @@ export interface NativeSegment {
   readonly sizeBytes: number;
   /** File size found at open before it was extended with zeros (== sizeBytes when it was whole). */
   readonly originalSizeBytes: number;
-  readonly sealed: boolean;
   readonly closed: boolean;
-  /** Number of zero-copy views still alive (not yet garbage-collected). */
-  readonly liveViews: number;
 
   /**
    * Write `data` at `offset` (pwrite: the mapping itself is always read-only, so writeback never
    * has to write-protect pages again; reads through the mapping see the bytes at once).
-   * Throws ERR_SEALED, ERR_CLOSED, ERR_IO (after a failed flush, or a failed pwrite), ERR_NO_SPACE.
+   * Throws ERR_SEALED (opened read-only), ERR_CLOSED, ERR_IO (after a failed flush, or a failed pwrite), ERR_NO_SPACE.
    */
   write(offset: number, data: Uint8Array): void;
-  /** Write the chunks back to back from `offset` (pwritev); returns the offset just past the last byte. */
-  writev(offset: number, chunks: readonly Uint8Array[]): number;
   /** A fresh Buffer holding a copy of [offset, offset+length). */
   read(offset: number, length: number): Buffer;
   /** Copy [offset, offset+length) into target at targetOffset. */
   readInto(offset: number, length: number, target: Uint8Array, targetOffset: number): void;
-  /**
-   * Zero-copy Buffer over the mapping. Only on a sealed segment (ERR_SEALED otherwise).
-   * The mapping stays alive (close() defers munmap) until every view is garbage-collected.
-   */
-  view(offset: number, length: number): Buffer;
-  /** Refuse writes from now on, allowing zero-copy views. Idempotent. */
-  seal(): void;
-  /** Unseal for a rare rewrite (truncateSuffix into a sealed segment); ERR_SEALED if views live. */
-  unseal(): void;
-  /** Write zeros over [offset, offset+length). ERR_SEALED when sealed. */
+  /** Write zeros over [offset, offset+length). ERR_SEALED when opened read-only. */
   zero(offset: number, length: number): void;
   /**
    * Durably store [offset, offset+length) (msync MS_SYNC) on the flusher thread. Requests
    * queued while a flush runs are coalesced into one msync per segment (group commit).
-   * A failure rejects with ERR_IO (or ERR_NO_SPACE) and latches: later write()/writev()/zero()
+   * A failure rejects with ERR_IO (or ERR_NO_SPACE) and latches: later write()/zero()
    * throw ERR_IO and later flush() calls return a promise rejected with ERR_IO. On a closed
    * handle flush() (like every method but close()) throws ERR_CLOSED synchronously.
    */
@@ -146,7 +132,7 @@ export interface NativeSegment {
    * pos == basePos + o.
    */
   findValidRecord(start: number, end: number, basePos: number): number;
-  /** Settles after in-flight flush/prefault finish; munmap waits for live views. Idempotent. */
+  /** Settles after in-flight flush/prefault finish. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -186,6 +172,12 @@ export interface NativeAddon {
   crc32cImplementation(): string;
   /** Compute and store the crc field of every record packed in data[start, end). Returns the count. */
   sealRecords(data: Uint8Array, start: number, end: number): number;
+  /**
+   * Offset of the first record in data[start, end) whose CRC does not match, or that cannot
+   * be walked (totalSize < 48 or past `end`); -1 when every CRC matches. Checks nothing else:
+   * for records whose structure was checked on arrival (storage/records.ts).
+   */
+  findBadRecordCrc(data: Uint8Array, start: number, end: number): number;
   /** Like NativeSegment.scan over a plain buffer. */
   scanRecords(data: Uint8Array, start: number, end: number, options?: ScanOptions): ScanResult;
   /** O_CREAT|O_EXCL, fallocate sizeBytes (zeros), mmap MAP_SHARED read/write. */

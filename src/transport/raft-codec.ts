@@ -29,13 +29,16 @@
  * Entries travel as their on-disk records, attached by the driver as
  * `entry.record`; the encoder copies them with one Buffer.set each. The
  * decoder returns entries whose `record` is a view of the frame body and whose
- * `data` is `record.subarray(48)`. It checks magic, version, type (1..3),
- * totalSize == 48 + bodySize, that the record lies within the frame, and that
- * indexes run consecutively from prevIndex + 1; it does not check CRCs (the
- * storage layer does, once, when it appends).
+ * `data` is `record.subarray(HEADER_SIZE_BYTES)`. The decoder is the one
+ * structure check of a received record (storage/records.ts checkDataRecord:
+ * magic, version, type, flags, sizes within the frame, indexes consecutive
+ * from prevIndex + 1, terms non-decreasing); it does not check CRCs (the
+ * replica does, once, before the Raft core sees the entries).
  */
-import type { Entry, EntryType, Message } from '../raft/types.js';
-import { FORMAT_VERSION, HEADER_SIZE_BYTES, RECORD_MAGIC, RecordOffset } from '../storage/format.js';
+import type { Entry, Message } from '../raft/types.js';
+import { HEADER_SIZE_BYTES } from '../storage/format.js';
+import { checkDataRecord, recordIndex, recordTerm, recordTotalSize, recordType } from '../storage/records.js';
+import { entryTypeOf } from './entry-types.js';
 import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
 import { FRAME_HEADER_BYTES, FrameKind, protocolError, writeFrameHeader, type Frame } from './frame.js';
 
@@ -63,7 +66,6 @@ const FLAG_REJECT = 1;
 const FLAG_TRANSFER = 2;
 /** group + type + flags + term + two length bytes. */
 const FIXED_BYTES = 4 + 1 + 1 + 8 + 1 + 1;
-const TWO_32 = 0x1_0000_0000;
 
 function tailBytes(message: Message): number {
   switch (message.type) {
@@ -97,12 +99,7 @@ function recordOf(entry: Entry, expectedIndex: number): Uint8Array {
   if (record.byteLength < HEADER_SIZE_BYTES) {
     throw new TypeError(`entry ${entry.index}: record is ${record.byteLength} bytes, shorter than a header`);
   }
-  const o = RecordOffset.totalSize;
-  const totalSize = (record[o]! | (record[o + 1]! << 8) | (record[o + 2]! << 16) | (record[o + 3]! << 24)) >>> 0;
-  const i = RecordOffset.index;
-  const lo = (record[i]! | (record[i + 1]! << 8) | (record[i + 2]! << 16) | (record[i + 3]! << 24)) >>> 0;
-  const hi = (record[i + 4]! | (record[i + 5]! << 8) | (record[i + 6]! << 16) | (record[i + 7]! << 24)) >>> 0;
-  if (totalSize !== record.byteLength || hi * TWO_32 + lo !== entry.index) {
+  if (recordTotalSize(record) !== record.byteLength || recordIndex(record) !== entry.index) {
     throw new TypeError(`entry ${entry.index}: its record header does not describe it`);
   }
   return record;
@@ -272,7 +269,12 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
       }
       if (prevIndex + count > Number.MAX_SAFE_INTEGER) throw protocolError(`${WHAT}: entry indexes exceed 2^53-1`);
       const entries: WireEntry[] = new Array<WireEntry>(count);
-      for (let i = 0; i < count; i++) entries[i] = decodeRecord(r, body, prevIndex + 1 + i);
+      let minTerm = 0;
+      for (let i = 0; i < count; i++) {
+        const entry = decodeRecord(r, body, prevIndex + 1 + i, minTerm);
+        entries[i] = entry;
+        minTerm = entry.term;
+      }
       message = { type, from, to, term, prevIndex, prevTerm, entries, commit };
       break;
     }
@@ -316,35 +318,16 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
   return { group, message };
 }
 
-function decodeRecord(r: WireReader, body: Buffer, expectedIndex: number): WireEntry {
+function decodeRecord(r: WireReader, body: Buffer, expectedIndex: number, minTerm: number): WireEntry {
   const start = r.offset;
-  if (r.remaining < HEADER_SIZE_BYTES) throw protocolError(`${WHAT}: entry ${expectedIndex} header truncated`);
-  if (body.readUInt32LE(start + RecordOffset.magic) !== RECORD_MAGIC) {
-    throw protocolError(`${WHAT}: entry ${expectedIndex} has a bad record magic`);
+  const problem = checkDataRecord(body, start, r.remaining, expectedIndex, minTerm);
+  if (problem !== undefined) {
+    throw protocolError(`${WHAT}: entry ${expectedIndex} ${problem.detail}`);
   }
-  if (body[start + RecordOffset.version] !== FORMAT_VERSION) {
-    throw protocolError(`${WHAT}: entry ${expectedIndex} has record version ${body[start + RecordOffset.version]}`);
-  }
-  const type = body[start + RecordOffset.type]!;
-  if (type < 1 || type > 3) throw protocolError(`${WHAT}: entry ${expectedIndex} has record type ${type}`);
-  const totalSize = body.readUInt32LE(start + RecordOffset.totalSize);
-  const bodySize = body.readUInt32LE(start + RecordOffset.bodySize);
-  if (totalSize !== HEADER_SIZE_BYTES + bodySize) {
-    throw protocolError(`${WHAT}: entry ${expectedIndex} totalSize ${totalSize} != 48 + bodySize ${bodySize}`);
-  }
-  if (totalSize > r.remaining) {
-    throw protocolError(`${WHAT}: entry ${expectedIndex} (${totalSize} bytes) overruns the frame`);
-  }
-  const indexLo = body.readUInt32LE(start + RecordOffset.index);
-  const indexHi = body.readUInt32LE(start + RecordOffset.index + 4);
-  if (indexHi * TWO_32 + indexLo !== expectedIndex) {
-    throw protocolError(`${WHAT}: entry index ${indexHi * TWO_32 + indexLo} out of sequence (expected ${expectedIndex})`);
-  }
-  const termHi = body.readUInt32LE(start + RecordOffset.term + 4);
-  if (termHi > 0x1f_ffff) throw protocolError(`${WHAT}: entry ${expectedIndex} term exceeds 2^53-1`);
-  const term = termHi * TWO_32 + body.readUInt32LE(start + RecordOffset.term);
-  const record = r.bytes(totalSize, 'entry record');
-  return { index: expectedIndex, term, type: type as EntryType, data: record.subarray(HEADER_SIZE_BYTES), record };
+  const term = recordTerm(body, start);
+  const type = entryTypeOf(recordType(body, start));
+  const record = r.bytes(recordTotalSize(body, start), 'entry record');
+  return { index: expectedIndex, term, type, data: record.subarray(HEADER_SIZE_BYTES), record };
 }
 
 /** Decode a frame that must be of kind Raft. */

@@ -193,7 +193,7 @@ describe('segment scans', () => {
   function segWith(parts: Buffer[], size = SEG) {
     const base = size * segCounter++;
     const seg = native.createSegment(join(tmp.dir, segName(base)), size);
-    seg.writev(0, parts);
+    seg.write(0, Buffer.concat(parts));
     return { seg, base };
   }
 

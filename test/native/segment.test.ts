@@ -27,9 +27,7 @@ describe('createSegment / openSegment', () => {
     expect(seg.path).toBe(path);
     expect(seg.sizeBytes).toBe(SIZE);
     expect(seg.originalSizeBytes).toBe(SIZE);
-    expect(seg.sealed).toBe(false);
     expect(seg.closed).toBe(false);
-    expect(seg.liveViews).toBe(0);
     expect(statSync(path).size).toBe(SIZE);
     expect(statSync(path).blocks * 512).toBeGreaterThanOrEqual(SIZE); // fallocated, not sparse
     expect(seg.read(0, SIZE).every((b) => b === 0)).toBe(true);
@@ -74,13 +72,10 @@ describe('createSegment / openSegment', () => {
     const seg = native.openSegment(path, SIZE, { readOnly: true });
     expect(statSync(path).size).toBe(3);
     expect(seg.originalSizeBytes).toBe(3);
-    expect(seg.sealed).toBe(true);
     expect(seg.read(0, 3).toString()).toBe('abc');
     expect(seg.read(SIZE - 4096, 4096).every((b) => b === 0)).toBe(true);
     expectCode(() => seg.write(0, Buffer.from('x')), 'Error', 'ERR_SEALED');
-    expectCode(() => seg.unseal(), 'Error', 'ERR_ACCESS');
-    const v = seg.view(0, 3);
-    expect(v.toString()).toBe('abc');
+    expectCode(() => seg.zero(0, 1), 'Error', 'ERR_SEALED');
     await seg.flush(0, 3);
     await seg.close();
   });
@@ -155,15 +150,6 @@ describe('NativeSegment I/O', () => {
     }
   });
 
-  it('writev copies chunks back to back and returns the end offset', () => {
-    const rand = rng(2);
-    const chunks = [randomBytes(rand, 10), new Uint8Array(0), randomBytes(rand, 4096), randomBytes(rand, 7)];
-    const end = seg.writev(2000, chunks);
-    expect(end).toBe(2000 + 10 + 4096 + 7);
-    expect(seg.read(2000, end - 2000).equals(Buffer.concat(chunks))).toBe(true);
-    expect(seg.writev(5, [])).toBe(5);
-  });
-
   it('zero clears a range', () => {
     seg.write(100, Buffer.alloc(50, 7));
     seg.zero(110, 20);
@@ -183,9 +169,6 @@ describe('NativeSegment I/O', () => {
     expectCode(() => seg.write(2 ** 60, one), 'RangeError', 'ERR_OUT_OF_RANGE');
     expectCode(() => seg.write('0' as unknown as number, one), 'TypeError', 'ERR_INVALID_ARG');
     expectCode(() => seg.write(0, 'abc' as unknown as Uint8Array), 'TypeError', 'ERR_INVALID_ARG');
-    expectCode(() => seg.writev(SIZE - 2, [one, one, one]), 'RangeError', 'ERR_OUT_OF_RANGE');
-    expectCode(() => seg.writev(0, [one, 'x' as unknown as Uint8Array]), 'TypeError', 'ERR_INVALID_ARG');
-    expectCode(() => seg.writev(0, one as unknown as Uint8Array[]), 'TypeError', 'ERR_INVALID_ARG');
     expectCode(() => seg.read(SIZE - 1, 2), 'RangeError', 'ERR_OUT_OF_RANGE');
     expectCode(() => seg.read(0, SIZE + 1), 'RangeError', 'ERR_OUT_OF_RANGE');
     expectCode(() => seg.readInto(0, 10, Buffer.alloc(5), 0), 'RangeError', 'ERR_OUT_OF_RANGE');
@@ -197,7 +180,6 @@ describe('NativeSegment I/O', () => {
     expectCode(() => seg.scan(0, SIZE + 1), 'RangeError', 'ERR_OUT_OF_RANGE');
     expectCode(() => seg.findValidRecord(0, SIZE + 1, 0), 'RangeError', 'ERR_OUT_OF_RANGE');
     expectCode(() => seg.prefault(SIZE, 1 as number), 'RangeError', 'ERR_OUT_OF_RANGE');
-    expectCode(() => seg.view(0, 1), 'Error', 'ERR_SEALED'); // not sealed
   });
 
   it('a single flush, and many concurrent flushes, resolve', async () => {
@@ -248,44 +230,7 @@ describe('group commit over many segments', () => {
   });
 });
 
-describe('seal, views and close', () => {
-  it('view() only on a sealed segment; the view outlives close(); unseal fails while views live', async () => {
-    const seg = native.createSegment(fresh(), SIZE);
-    const data = randomBytes(rng(5), 4096);
-    seg.write(8192, data);
-    expectCode(() => seg.view(8192, 4096), 'Error', 'ERR_SEALED');
-    seg.seal();
-    seg.seal(); // idempotent
-    expect(seg.sealed).toBe(true);
-    expectCode(() => seg.write(0, Buffer.alloc(1)), 'Error', 'ERR_SEALED');
-    expectCode(() => seg.writev(0, [Buffer.alloc(1)]), 'Error', 'ERR_SEALED');
-    expectCode(() => seg.zero(0, 1), 'Error', 'ERR_SEALED');
-    const v = seg.view(8192, 4096);
-    expect(v.equals(data)).toBe(true);
-    expect(seg.liveViews).toBe(1);
-    expect(seg.view(0, 0).length).toBe(0);
-    expectCode(() => seg.unseal(), 'Error', 'ERR_SEALED');
-    // readInto a view of this (read-only) mapping must not crash the process
-    expectCode(() => seg.readInto(0, 16, v, 0), 'Error', 'ERR_SEALED');
-    await seg.close();
-    expect(seg.closed).toBe(true);
-    // the mapping is still alive for the view
-    expect(v.equals(data)).toBe(true);
-    expect(seg.liveViews).toBe(1);
-    const g = (globalThis as { gc?: () => void }).gc;
-    if (g) g();
-  });
-
-  it('unseal works once no view is alive', async () => {
-    const seg = native.createSegment(fresh(), SIZE);
-    seg.seal();
-    seg.unseal();
-    expect(seg.sealed).toBe(false);
-    seg.write(0, Buffer.from('again'));
-    expect(seg.read(0, 5).toString()).toBe('again');
-    await seg.close();
-  });
-
+describe('close', () => {
   it('after close every call throws ERR_CLOSED; close is idempotent', async () => {
     const seg = native.createSegment(fresh(), SIZE);
     const p1 = seg.close();
@@ -294,15 +239,10 @@ describe('seal, views and close', () => {
     await seg.close();
     expect(seg.closed).toBe(true);
     expect(seg.sizeBytes).toBe(SIZE);
-    expect(seg.liveViews).toBe(0);
     expectCode(() => seg.write(0, Buffer.alloc(1)), 'Error', 'ERR_CLOSED');
-    expectCode(() => seg.writev(0, []), 'Error', 'ERR_CLOSED');
     expectCode(() => seg.read(0, 1), 'Error', 'ERR_CLOSED');
     expectCode(() => seg.readInto(0, 1, Buffer.alloc(1), 0), 'Error', 'ERR_CLOSED');
     expectCode(() => seg.zero(0, 1), 'Error', 'ERR_CLOSED');
-    expectCode(() => seg.view(0, 1), 'Error', 'ERR_CLOSED');
-    expectCode(() => seg.seal(), 'Error', 'ERR_CLOSED');
-    expectCode(() => seg.unseal(), 'Error', 'ERR_CLOSED');
     expectCode(() => seg.flush(0, 1), 'Error', 'ERR_CLOSED');
     expectCode(() => seg.prefault(), 'Error', 'ERR_CLOSED');
     expectCode(() => seg.scan(0, 1), 'Error', 'ERR_CLOSED');

@@ -106,14 +106,29 @@ describe('SegmentedLog', () => {
     other.append(Buffer.from('zzz'));
     await expectCode(() => other.appendRecords(next), 'ERR_LOG_CORRUPT'); // wrong index (2001 after 1)
     expect(follower.lastIndex).toBe(2000);
-    // crcChecked (the caller validated CRCs on arrival) still checks structure, index and placement.
+    // Without checkedOnArrival everything is checked (structure, CRC, fit with the log)...
     const wrongIndex = Buffer.from(next);
     wrongIndex.writeUInt32LE(2005, 16);
-    await expectCode(() => follower.appendRecords(wrongIndex, { crcChecked: true }), 'ERR_LOG_CORRUPT');
+    await expectCode(() => follower.appendRecords(wrongIndex), 'ERR_LOG_CORRUPT');
     const wrongMagic = Buffer.from(next);
     wrongMagic[0]! ^= 1;
-    await expectCode(() => follower.appendRecords(wrongMagic, { crcChecked: true }), 'ERR_LOG_CORRUPT');
-    follower.appendRecords(next, { crcChecked: true });
+    await expectCode(() => follower.appendRecords(wrongMagic), 'ERR_LOG_CORRUPT');
+    // ...with it (structure and CRC checked on arrival: decoder, Ledger.receive) the fit with
+    // this log still is: index continuity, term order, placement, and a walkable totalSize.
+    await expectCode(() => follower.appendRecords(wrongIndex, { checkedOnArrival: true }), 'ERR_LOG_CORRUPT');
+    const lowTerm = leader.appendEntries([{ term: 2, data: Buffer.from('y') }]).records[0]!;
+    const lowTermCopy = Buffer.from(next);
+    lowTermCopy.writeUInt32LE(1, 24); // term 1 after the log's term 2
+    await expectCode(() => follower.appendRecords(lowTermCopy, { checkedOnArrival: true }), 'ERR_LOG_CORRUPT');
+    const unwalkable = Buffer.from(next);
+    unwalkable.writeUInt32LE(0, 8); // totalSize 0
+    await expectCode(() => follower.appendRecords(unwalkable, { checkedOnArrival: true }), 'ERR_LOG_CORRUPT');
+    await expectCode(() => follower.appendRecords(lowTerm, { checkedOnArrival: true }), 'ERR_LOG_CORRUPT'); // index 2002 after 2000
+    const misplaced = Buffer.from(next);
+    misplaced.writeUInt32LE(misplaced.readUInt32LE(32) + 8, 32);
+    await expectCode(() => follower.appendRecords(misplaced, { checkedOnArrival: true }), 'ERR_PROTOCOL');
+    expect(follower.lastIndex).toBe(2000);
+    follower.appendRecords(next, { checkedOnArrival: true });
     expect(follower.read(2001).data.toString()).toBe('x');
     expect(follower.read(2001).record.equals(leader.read(2001).record)).toBe(true);
     await Promise.all([leader.close(), follower.close(), other.close()]);
@@ -194,5 +209,37 @@ describe('SegmentedLog', () => {
     await expectCode(() => ro.append(Buffer.from('b')), 'ERR_ACCESS');
     expect(ro.read(1).data.toString()).toBe('a');
     await ro.close();
+  });
+
+  it('reports every successful flush to onFlushed (recovery flush included) and a throwing hook rejects that flush', async () => {
+    const dir = tempDir();
+    const events: Array<{ dir: string; flushedIndex: number; flushedPos: number }> = [];
+    const log = await SegmentedLog.open({ dir, segmentSizeBytes: SEG, onFlushed: (e) => events.push({ ...e }) });
+    expect(events).toEqual([]); // a new, empty log has nothing to recover
+    log.append([Buffer.from('one'), Buffer.from('two')], 1);
+    await log.flush();
+    expect(events.at(-1)).toEqual({ dir, flushedIndex: 2, flushedPos: log.writePos });
+    expect(log.flushedPos).toBe(log.writePos);
+    await log.close();
+
+    let fail = false;
+    const reopened: number[] = [];
+    const again = await SegmentedLog.open({
+      dir,
+      segmentSizeBytes: SEG,
+      onFlushed: (e) => {
+        if (fail) throw new Error('journal full');
+        reopened.push(e.flushedIndex);
+      },
+    });
+    expect(reopened).toEqual([2]); // the flush that ends recovery
+    fail = true;
+    again.append(Buffer.from('three'));
+    await expect(again.flush()).rejects.toThrow('journal full');
+    fail = false;
+    expect(again.failed).toBeUndefined(); // the hook's throw does not latch the log
+    again.append(Buffer.from('four'));
+    expect(await again.flush()).toBe(4);
+    await again.close();
   });
 });

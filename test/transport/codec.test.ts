@@ -145,6 +145,25 @@ describe('raft codec', () => {
     expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(0x0020_0000, 10))), /2\^53/);
   });
 
+  it('is the one structure check of received records: flags, reserved and term order too (storage/records.ts)', () => {
+    const entries = [makeEntry(1, 2, 1, Buffer.from('a')), makeEntry(2, 3, 1, Buffer.from('b'))];
+    const good = encodeRaftMessage(0, { type: 'append', from: 'a', to: 'b', term: 3, prevIndex: 0, prevTerm: 0, entries, commit: 0 });
+    const body = oneFrame(good).body;
+    const firstRecord = body.length - entries[0]!.record.byteLength - entries[1]!.record.byteLength;
+    const secondRecord = firstRecord + entries[0]!.record.byteLength;
+    const mutate = (fn: (b: Buffer) => void): Buffer => {
+      const copy = Buffer.from(body);
+      fn(copy);
+      return copy;
+    };
+    expect(decodeRaftMessage(body).message.type).toBe('append');
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt16LE(1, firstRecord + 6))), /flags/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(1, secondRecord + 40))), /reserved/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(1, secondRecord + 24))), /below the previous term 2/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(0x0020_0000, secondRecord + 36))), /pos exceeds/);
+    expectProtocolError(() => decodeRaftMessage(mutate((b) => (b[secondRecord + 4] = 9))), /record version 9/);
+  });
+
   it('does not check CRCs (the storage layer does)', () => {
     const record = makeRecord(1, 1, 1, Buffer.from('payload'), 0, 0x12345678);
     const entry: WireEntry = { index: 1, term: 1, type: 1, data: record.subarray(48), record };

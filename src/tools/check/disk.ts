@@ -6,15 +6,16 @@
  *  - flipBit:      flip one random bit inside one of the last few records (header or body);
  *  - zeroPage:     zero one 4 KiB page overlapping the last few records;
  *  - powerLoss:    forget every write that was not fsynced: using the test-only fsync journal
- *                  (RAFTLEDGER_FSYNC_JOURNAL, written by SegmentedLog after each successful
- *                  flush) zero every data byte at or after the last flushed position. Index
+ *                  (fsyncJournal below: `raftledger server --fsync-journal FILE` installs it as
+ *                  every log's onFlushed hook) zero every data byte at or after the last
+ *                  flushed position. Index
  *                  files are derived data (rebuilt from the segments); meta and checkpoint
  *                  are replaced atomically with fsync, so they are already as durable as
  *                  they claim.
  */
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { SegmentedLog } from '../../storage/index.js';
+import { SegmentedLog, type OnFlushed } from '../../storage/index.js';
 import type { Prng } from './prng.js';
 
 const PAGE = 4096;
@@ -109,6 +110,14 @@ export async function zeroPage(dir: string, rng: Prng, recent = 20): Promise<str
   const size = Math.min(PAGE, statSync(path).size - page);
   patch(path, page, Buffer.alloc(size));
   return `zeroed page at offset ${page} of ${path} (overlapping index ${r.index})`;
+}
+
+/**
+ * TEST-ONLY: the onFlushed hook that keeps the fsync journal: one line '<dir> TAB <flushedPos>'
+ * per successful flush, so that powerLoss can forget what a machine crash would have lost.
+ */
+export function fsyncJournal(journal: string): OnFlushed {
+  return ({ dir, flushedPos }) => appendFileSync(journal, `${dir}\t${flushedPos}\n`);
 }
 
 /** The last flushed position the journal recorded for `dir`, or 0 (nothing ever flushed). */

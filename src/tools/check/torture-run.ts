@@ -77,7 +77,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     electionTicks,
     segmentSizeBytes: 1024 * 1024,
     peerRoute: (from, to, target) => net.route(from, to, target),
-    env: { RAFTLEDGER_FSYNC_JOURNAL: journal },
+    serverArgs: ['--fsync-journal', journal],
     onLog: (id, line) => {
       serverLog.push(`${id} | ${line}`);
       if (serverLog.length > 400) serverLog.splice(0, 200);

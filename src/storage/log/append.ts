@@ -1,0 +1,225 @@
+/**
+ * Appends: entries encoded and sealed here (leader, standalone use), and records received
+ * from the leader appended verbatim (follower). Both are atomic with respect to
+ * validation and space: nothing is written unless every record is accepted and every
+ * segment it needs exists.
+ */
+import { RaftLedgerError } from '../../errors.js';
+import { native, type ScanResult } from '../native.js';
+import {
+  HEADER_SIZE_BYTES,
+  RecordType,
+  SLOT_SIZE_BYTES,
+  dataViewOf,
+  writeHeader,
+  writeSlot,
+} from '../format.js';
+import { ensureSegments, maybePreallocate, place, segmentAt, writePadding } from './segments.js';
+import { checkWritable, type LogState } from './state.js';
+import { recordCrc, recordIndex, recordPos, recordTerm, recordTotalSize } from '../records.js';
+import type { AppendInput, AppendRecordsOptions, AppendResult } from './types.js';
+
+/**
+ * Copy record k (bytes[offsets[k], offsets[k] + sizes[k])) to positions[k]. A padding
+ * record fills the rest of a segment before a record that starts the next one; records
+ * back to back both in `bytes` and on disk, within one segment, go in one write.
+ */
+function writeRecords(st: LogState, bytes: Uint8Array, offsets: readonly number[], positions: readonly number[], sizes: readonly number[]): void {
+  let cursor = st.writePos;
+  for (let i = 0; i < positions.length; ) {
+    const start = positions[i]!;
+    if (start !== cursor) writePadding(st, cursor, start);
+    const seg = segmentAt(st, start)!;
+    const segEnd = seg.base + st.segmentSizeBytes;
+    let end = start + sizes[i]!;
+    let j = i + 1;
+    while (j < positions.length && positions[j] === end && offsets[j] === offsets[i]! + (end - start) && end + sizes[j]! <= segEnd) {
+      end += sizes[j]!;
+      j++;
+    }
+    seg.handle.write(start - seg.base, bytes.subarray(offsets[i]!, offsets[i]! + (end - start)));
+    cursor = end;
+    i = j;
+  }
+}
+
+/** Bookkeeping after `count` records from firstIndex were written, ending at endPos. */
+function appended(st: LogState, firstIndex: number, slots: Uint8Array, count: number, endPos: number, lastTerm: number): void {
+  st.index.set(firstIndex, slots, count);
+  st.dirtyFrom = Math.min(st.dirtyFrom, st.writePos);
+  st.writePos = endPos;
+  st.dirtyTo = Math.max(st.dirtyTo, endPos);
+  st.lastIndex = firstIndex + count - 1;
+  st.lastTerm = lastTerm;
+  maybePreallocate(st);
+}
+
+/**
+ * Append entries as the leader (or a standalone log): encode, checksum and place them.
+ * Atomic with respect to validation and space: nothing is written if any entry is too
+ * large, out of order, or a segment cannot be created.
+ */
+export function appendEntries(st: LogState, entries: readonly AppendInput[], keepRecords = true): AppendResult {
+  checkWritable(st);
+  const count = entries.length;
+  if (count === 0) return { firstIndex: st.lastIndex + 1, positions: [], records: [] };
+  const positions = new Array<number>(count);
+  let totalBytes = 0;
+  let pos = st.writePos;
+  let term = st.lastTerm;
+  const firstIndex = st.lastIndex + 1;
+  for (let i = 0; i < count; i++) {
+    const e = entries[i]!;
+    if (e === null || typeof e !== 'object' || !(e.data instanceof Uint8Array)) {
+      throw new TypeError(`appendEntries: entry ${i} must be { term, data: Uint8Array }`);
+    }
+    if (e.data.byteLength > st.maxEntrySizeBytes) {
+      throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `entry of ${e.data.byteLength} bytes exceeds maxEntrySizeBytes ${st.maxEntrySizeBytes}`);
+    }
+    if (e.index !== undefined && e.index !== firstIndex + i) {
+      throw new RangeError(`appendEntries: entry ${i} has index ${e.index}, expected ${firstIndex + i}`);
+    }
+    if (!Number.isSafeInteger(e.term) || e.term < term) {
+      throw new RangeError(`appendEntries: entry ${i} has term ${e.term}, below the previous term ${term}`);
+    }
+    term = e.term;
+    const size = HEADER_SIZE_BYTES + e.data.byteLength;
+    pos = place(st, pos, size);
+    positions[i] = pos;
+    pos += size;
+    totalBytes += size;
+  }
+  ensureSegments(st, pos);
+
+  // Records handed back to the caller need their own buffer; otherwise reuse a scratch
+  // buffer (a fresh multi-megabyte allocation per batch costs a page fault per 4 KiB).
+  let buffer: Buffer;
+  if (keepRecords) buffer = Buffer.allocUnsafe(totalBytes);
+  else {
+    if (st.scratch.byteLength < totalBytes) st.scratch = Buffer.allocUnsafeSlow(Math.max(totalBytes, 2 * st.scratch.byteLength));
+    buffer = st.scratch.subarray(0, totalBytes);
+  }
+  const view = dataViewOf(buffer);
+  const records: Uint8Array[] = keepRecords ? new Array<Uint8Array>(count) : [];
+  const slots = Buffer.allocUnsafe(count * SLOT_SIZE_BYTES);
+  const slotView = dataViewOf(slots);
+  const offsets = new Array<number>(count);
+  const sizes = new Array<number>(count);
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    const e = entries[i]!;
+    const size = HEADER_SIZE_BYTES + e.data.byteLength;
+    writeHeader(view, offset, e.type ?? RecordType.Normal, e.data.byteLength, firstIndex + i, e.term, positions[i]!);
+    buffer.set(e.data, offset + HEADER_SIZE_BYTES);
+    offsets[i] = offset;
+    sizes[i] = size;
+    offset += size;
+  }
+  native.sealRecords(buffer, 0, totalBytes);
+  for (let k = 0; k < count; k++) {
+    const at = offsets[k]!;
+    writeSlot(slotView, k * SLOT_SIZE_BYTES, { pos: positions[k]!, term: entries[k]!.term, size: sizes[k]!, crc: recordCrc(buffer, at) });
+    if (keepRecords) records[k] = buffer.subarray(at, at + sizes[k]!);
+  }
+  writeRecords(st, buffer, offsets, positions, sizes);
+  appended(st, firstIndex, slots, count, pos, term);
+  return { firstIndex, positions, records };
+}
+
+/**
+ * Append records received from the leader, verbatim: each must carry a valid CRC, the
+ * next index, a term no lower than the last, and the pos this log would place it at.
+ * `records` holds one or more records packed back to back.
+ */
+export function appendRecords(st: LogState, records: Uint8Array, options: AppendRecordsOptions = {}): { firstIndex: number; lastIndex: number } {
+  checkWritable(st);
+  if (!(records instanceof Uint8Array)) throw new TypeError('appendRecords: records must be a Uint8Array');
+  if (records.byteLength === 0) return { firstIndex: st.lastIndex + 1, lastIndex: st.lastIndex };
+  const slots = Buffer.allocUnsafe(Math.ceil(records.byteLength / HEADER_SIZE_BYTES) * SLOT_SIZE_BYTES);
+  const scan =
+    options.checkedOnArrival === true
+      ? slotsOfArrivedRecords(records, st.lastIndex + 1, st.lastTerm, slots)
+      : native.scanRecords(records, 0, records.byteLength, {
+          expectedIndex: st.lastIndex + 1,
+          minTerm: st.lastTerm,
+          slotsOut: slots,
+        });
+  if (scan.stop !== 'end' || scan.end !== records.byteLength) {
+    throw new RaftLedgerError(
+      'ERR_LOG_CORRUPT',
+      `received records are invalid at byte ${scan.invalidOffset ?? scan.end}: ${scan.reason ?? scan.stop}`,
+      { offset: scan.invalidOffset ?? scan.end },
+    );
+  }
+  // Check placement before writing anything.
+  let pos = st.writePos;
+  const offsets: number[] = [];
+  const positions: number[] = [];
+  const sizes: number[] = [];
+  for (let offset = 0; offset < records.byteLength; ) {
+    const size = recordTotalSize(records, offset);
+    const expected = place(st, pos, size);
+    const actual = recordPos(records, offset);
+    if (actual !== expected) {
+      throw new RaftLedgerError(
+        'ERR_PROTOCOL',
+        `received record ${st.lastIndex + 1 + offsets.length} at pos ${actual}, but this log places it at ${expected} (do the replicas use the same segment size?)`,
+        { offset: actual },
+      );
+    }
+    if (size - HEADER_SIZE_BYTES > st.maxEntrySizeBytes) {
+      throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `received entry of ${size - HEADER_SIZE_BYTES} bytes exceeds maxEntrySizeBytes`);
+    }
+    offsets.push(offset);
+    positions.push(expected);
+    sizes.push(size);
+    pos = expected + size;
+    offset += size;
+  }
+  ensureSegments(st, pos);
+  const firstIndex = st.lastIndex + 1;
+  writeRecords(st, records, offsets, positions, sizes);
+  appended(st, firstIndex, slots, scan.count, pos, scan.lastTerm);
+  return { firstIndex, lastIndex: scan.lastIndex };
+}
+
+
+/**
+ * Index slots of records whose structure and CRCs were checked when they arrived (see
+ * ../records.ts): walks them by totalSize and checks only their fit with this log, which
+ * the caller cannot know: indexes continue from expectedIndex, terms never drop below
+ * minTerm (the log's last term) nor below the previous record's. A record that cannot be
+ * walked (totalSize < 48 or past the end) stops the walk as 'size'.
+ */
+function slotsOfArrivedRecords(records: Uint8Array, expectedIndex: number, minTerm: number, slots: Buffer): ScanResult {
+  const slotView = dataViewOf(slots);
+  let offset = 0;
+  let count = 0;
+  let index = expectedIndex;
+  let term = minTerm;
+  let bodyBytes = 0;
+  const result = (stop: ScanResult['stop'], reason?: ScanResult['reason']): ScanResult => ({
+    end: offset,
+    count,
+    firstIndex: count > 0 ? expectedIndex : 0,
+    lastIndex: count > 0 ? index - 1 : 0,
+    lastTerm: count > 0 ? term : 0,
+    bodyBytes,
+    stop,
+    ...(reason !== undefined ? { reason, invalidOffset: offset } : {}),
+  });
+  while (offset < records.byteLength) {
+    const total = records.byteLength - offset < HEADER_SIZE_BYTES ? 0 : recordTotalSize(records, offset);
+    if (total < HEADER_SIZE_BYTES || offset + total > records.byteLength) return result('invalid', 'size');
+    if (recordIndex(records, offset) !== index) return result('invalid', 'index');
+    const recTerm = recordTerm(records, offset);
+    if (recTerm < term) return result('invalid', 'term');
+    writeSlot(slotView, count * SLOT_SIZE_BYTES, { pos: recordPos(records, offset), term: recTerm, size: total, crc: recordCrc(records, offset) });
+    term = recTerm;
+    index++;
+    count++;
+    bodyBytes += total - HEADER_SIZE_BYTES;
+    offset += total;
+  }
+  return result('end');
+}

@@ -1,0 +1,207 @@
+/**
+ * Recovery at open: find where the scan starts (the last durable checkpoint, if it still
+ * holds), walk the tail with the native scanner filling the index, tell a torn tail
+ * (truncated) from damage followed by valid records (ERR_LOG_CORRUPT unless
+ * truncateCorrupt), and make everything recovered durable before the log is used.
+ */
+import { fromSystemError } from '../../errors.js';
+import { native, type ScanResult } from '../native.js';
+import { SLOT_SIZE_BYTES } from '../format.js';
+import type { Checkpoint } from '../meta-store.js';
+import { flushNow, writeCheckpoint } from './flush.js';
+import { segmentAt, zeroFrom } from './segments.js';
+import { SCAN_SLOT_CHUNK, corrupt, type LogState, type Segment } from './state.js';
+
+export async function recover(st: LogState, truncateCorrupt: boolean): Promise<void> {
+  const hard = st.meta.hardState;
+  const S = st.segmentSizeBytes;
+  // A segment other than the last that was cut short lost bytes in the middle of the log.
+  for (let i = 0; i < st.segments.length - 1; i++) {
+    const seg = st.segments[i]!;
+    if (seg.handle.originalSizeBytes < S) {
+      const err = corrupt(`segment was cut to ${seg.handle.originalSizeBytes} bytes`, seg.handle.path, seg.handle.originalSizeBytes);
+      if (!truncateCorrupt) throw err;
+    }
+  }
+  if (st.segments.length === 0) {
+    st.firstIndex = hard.firstIndex;
+    st.lastIndex = hard.firstIndex - 1;
+    st.lastTerm = 0;
+    st.writePos = 0;
+    st.flushedIndex = st.lastIndex;
+    return;
+  }
+  // The first record of the first segment fixes firstIndex.
+  const first = st.segments[0]!;
+  const firstScan = first.handle.scan(0, S, { segmentSizeBytes: S, maxRecords: 1 });
+  const firstOnDisk = firstScan.count === 1 ? firstScan.firstIndex : undefined;
+  let expectedIndex: number | undefined;
+  let startPos = first.base;
+  let lastTerm = 0;
+  let lastIndex = 0;
+  const checkpoint = st.meta.readCheckpoint();
+  if (checkpoint !== undefined && checkpoint.index > 0 && checkpointHolds(st, checkpoint)) {
+    startPos = checkpoint.pos;
+    expectedIndex = checkpoint.index + 1;
+    lastIndex = checkpoint.index;
+    lastTerm = checkpoint.term;
+    st.recovery.usedCheckpoint = true;
+    st.lastCheckpoint = checkpoint;
+  }
+  if (firstOnDisk !== undefined) {
+    // A crash between saving firstIndex and deleting old segments leaves records below it.
+    st.firstIndex = Math.max(firstOnDisk, hard.firstIndex);
+    if (expectedIndex === undefined) expectedIndex = firstOnDisk;
+  } else {
+    st.firstIndex = expectedIndex ?? hard.firstIndex;
+  }
+  if (expectedIndex === undefined) expectedIndex = hard.firstIndex;
+  if (lastIndex === 0) lastIndex = expectedIndex - 1;
+  st.recovery.scanFromPos = startPos;
+
+  // Walk the tail.
+  const slots = Buffer.alloc(SCAN_SLOT_CHUNK * SLOT_SIZE_BYTES);
+  let pos = startPos;
+  let stoppedAt: { pos: number; reason: string; segment: Segment; offset: number } | undefined;
+  let segIdx = st.segments.findIndex((s) => pos >= s.base && pos < s.base + S);
+  if (segIdx < 0) {
+    // A checkpoint at the very end of the last segment: nothing to scan.
+    segIdx = st.segments.length;
+  }
+  while (segIdx < st.segments.length) {
+    const seg = st.segments[segIdx]!;
+    const offset = pos - seg.base;
+    let result: ScanResult;
+    try {
+      result = seg.handle.scan(offset, S, {
+        expectedIndex: lastIndex + 1,
+        minTerm: lastTerm,
+        slotsOut: slots,
+        segmentSizeBytes: S,
+      });
+    } catch (error) {
+      throw fromSystemError(error, `cannot scan ${seg.handle.path}`, seg.handle.path);
+    }
+    if (result.count > 0) {
+      st.index.set(result.firstIndex, slots, result.count);
+      lastIndex = result.lastIndex;
+      lastTerm = result.lastTerm;
+      st.recovery.scannedRecords += result.count;
+    }
+    st.recovery.scannedBytes += result.end - offset;
+    pos = seg.base + result.end;
+    if (result.stop === 'slots-full') continue;
+    if (result.stop === 'padding' || result.stop === 'short' || result.stop === 'end') {
+      segIdx++;
+      if (segIdx < st.segments.length) pos = st.segments[segIdx]!.base;
+      continue;
+    }
+    if (result.stop === 'zeros') {
+      stoppedAt = { pos, reason: 'unwritten space', segment: seg, offset: result.end };
+      break;
+    }
+    // invalid
+    stoppedAt = { pos, reason: `invalid record (${result.reason ?? 'unknown'})`, segment: seg, offset: result.end };
+    break;
+  }
+
+  if (stoppedAt !== undefined) {
+    // Anything valid after the stop point means damage in the middle of the log. After an
+    // invalid record, search everything after it; after unwritten space (the normal end of
+    // a log), probe where more records would be: the index slot of the next index, the
+    // next 64 KiB, and the start of every later segment.
+    const isTear = stoppedAt.reason !== 'unwritten space';
+    const damage = isTear
+      ? findValidAfter(st, stoppedAt.segment, stoppedAt.offset + 1)
+      : probeAfterEnd(st, stoppedAt.segment, stoppedAt.offset, lastIndex + 1);
+    if (damage !== undefined) {
+      const message = `${stoppedAt.reason} at pos ${stoppedAt.pos}, followed by a valid record at pos ${damage}`;
+      if (!truncateCorrupt || st.readOnly) throw corrupt(message, stoppedAt.segment.handle.path, stoppedAt.offset);
+      st.notice(`truncating the log after damage: ${message}`);
+    }
+    if (isTear || damage !== undefined) {
+      st.recovery.truncatedAtPos = stoppedAt.pos;
+      st.recovery.truncatedReason = stoppedAt.reason;
+      if (isTear) st.notice(`torn tail truncated at pos ${stoppedAt.pos}: ${stoppedAt.reason}`);
+    }
+  }
+  const writePos = stoppedAt?.pos ?? pos;
+  st.lastIndex = lastIndex;
+  st.lastTerm = lastTerm;
+  st.writePos = writePos;
+  if (st.lastIndex < st.firstIndex - 1) st.lastIndex = st.firstIndex - 1;
+
+  if (!st.readOnly) {
+    // After a tear, zero everything after writePos so that no stale bytes sit after later appends.
+    // The same after damage cut away with truncateCorrupt (valid records may follow it).
+    if (st.recovery.truncatedAtPos !== undefined) zeroFrom(st, writePos);
+    st.index.clearFrom(st.lastIndex + 1);
+    // What a killed process left in the page cache is made durable before we report it durable.
+    st.dirtyFrom = Math.min(startPos, writePos);
+    st.dirtyTo = Math.max(st.dirtyTo, writePos);
+    await flushNow(st, st.lastIndex);
+    await writeCheckpoint(st);
+  } else {
+    st.flushedIndex = st.lastIndex;
+    st.flushedPos = writePos;
+  }
+}
+
+/** A checkpoint holds when the slot of its index points at a record ending exactly at checkpoint.pos with the same term. */
+function checkpointHolds(st: LogState, checkpoint: Checkpoint): boolean {
+  const slot = st.index.get(checkpoint.index);
+  if (slot === undefined || slot.pos + slot.size !== checkpoint.pos || slot.term !== checkpoint.term) return false;
+  const seg = segmentAt(st, slot.pos);
+  if (seg === undefined) return false;
+  try {
+    const bytes = seg.handle.read(slot.pos - seg.base, slot.size);
+    const result = native.scanRecords(bytes, 0, bytes.byteLength, {
+      basePos: slot.pos,
+      segmentSizeBytes: st.segmentSizeBytes,
+      expectedIndex: checkpoint.index,
+    });
+    return result.count === 1 && result.lastTerm === checkpoint.term;
+  } catch {
+    return false;
+  }
+}
+
+/** Absolute pos of the first valid record at or after `offset` of `seg` or in any later segment. */
+function findValidAfter(st: LogState, seg: Segment, offset: number): number | undefined {
+  const S = st.segmentSizeBytes;
+  let i = st.segments.indexOf(seg);
+  let from = offset;
+  for (; i < st.segments.length; i++) {
+    const s = st.segments[i]!;
+    if (from < S) {
+      const found = s.handle.findValidRecord(from, S, s.base);
+      if (found >= 0) return s.base + found;
+    }
+    from = 0;
+  }
+  return undefined;
+}
+
+function probeAfterEnd(st: LogState, seg: Segment, offset: number, nextIndex: number): number | undefined {
+  const S = st.segmentSizeBytes;
+  const slot = st.index.get(nextIndex);
+  if (slot !== undefined && slot.pos > seg.base + offset) {
+    const at = segmentAt(st, slot.pos);
+    if (at !== undefined && slot.pos - at.base < S) {
+      const r = at.handle.scan(slot.pos - at.base, S, { expectedIndex: nextIndex, segmentSizeBytes: S, maxRecords: 1 });
+      if (r.count === 1) return slot.pos;
+    }
+  }
+  const windowEnd = Math.min(S, offset + 65536);
+  if (offset + 1 < windowEnd) {
+    const found = seg.handle.findValidRecord(offset + 1, windowEnd, seg.base);
+    if (found >= 0) return seg.base + found;
+  }
+  for (let i = st.segments.indexOf(seg) + 1; i < st.segments.length; i++) {
+    const later = st.segments[i]!;
+    const r = later.handle.scan(0, S, { segmentSizeBytes: S, maxRecords: 1 });
+    if (r.count === 1) return later.base;
+  }
+  return undefined;
+}
+
