@@ -108,6 +108,8 @@ Options:
       const self = config.peers[config.id]!;
       self.client = `${self.raft.slice(0, self.raft.lastIndexOf(':'))}:${port}`;
     }
+    // Logs go to stdout: a reader that went away (EPIPE) must not take the replica down.
+    process.stdout.on('error', () => {});
     const logger = createLogger({ level: config.logLevel ?? 'info' });
     const repair = values.repair === true;
     const journal = values['fsync-journal'] !== undefined ? String(values['fsync-journal']) : undefined;
