@@ -22,7 +22,9 @@
  *  - LedgerHost (host/ledger-host.ts): many groups of one node for an application: one
  *    GroupShard on the calling thread (workers: 0) or one per worker thread (workers: N),
  *    with startup checks, restarts and batching across threads;
- *  - Server (this file): a LedgerHost plus client ports, configured by ServerConfig.
+ *  - Server (this file): a LedgerHost plus client ports, configured by ServerConfig, and
+ *    with metricsAddress an HTTP endpoint (http.ts): /metrics (metrics.ts, read from the
+ *    host's status at scrape time), /health/live and /health/ready (health.ts).
  */
 import type { Ledger } from '../replica/ledger.js';
 import { parseHostPort } from '../transport/address.js';
