@@ -80,7 +80,7 @@ const EVENTS: Array<{ test: RegExp; event: string; level: LogLevel }> = [
   { test: /\brepair\b/i, event: 'repair', level: 'warn' },
   { test: /\btruncat/i, event: 'truncation', level: 'warn' },
   { test: /\bretention\b|\bdeleted segment/i, event: 'retention', level: 'info' },
-  { test: /\brefus/i, event: 'refusal', level: 'warn' },
+  { test: /\brefus|\bclosing inbound connection\b|\bprotocol error\b/i, event: 'refusal', level: 'warn' },
   { test: /\b(stopped|died|ERR_[A-Z_]+)\b/, event: 'failure', level: 'error' },
   { test: /\bclosing: /, event: 'connection-closed', level: 'warn' },
 ];

@@ -48,6 +48,10 @@ describe('parseLogLine', () => {
     expect(parseLogLine('[n1] role changed group=0 role=candidate term=4 leader=-')).toMatchObject({ level: 'info', fields: { event: 'election', term: 4 } });
     const refusal = parseLogLine('[n0] refusing client 127.0.0.1:5123: 64 connections open (maxConnections 64)');
     expect(refusal).toMatchObject({ level: 'warn', fields: { event: 'refusal', node: 'n0', remote: '127.0.0.1:5123' } });
+    expect(parseLogLine('[n0] worker 0 transport: [transport n0] closing inbound connection with unidentified peer (127.0.0.1:47304): protocol error: frame length 4008636142 exceeds the cap of 2048 bytes')).toMatchObject({
+      level: 'warn',
+      fields: { event: 'refusal', node: 'n0', worker: 0, remote: '127.0.0.1:47304' },
+    });
     expect(parseLogLine('[n0] group 2: repair: bad CRC (x at offset 9); truncating the log from index 5')).toMatchObject({ level: 'warn', fields: { event: 'repair', group: 2 } });
     expect(parseLogLine('[n0] worker 1 (thread 4) died: boom; groups 1,3; restarting')).toMatchObject({ level: 'error', fields: { event: 'failure', worker: 1 } });
     expect(parseLogLine('[n0] truncating conflicting log suffix group=0 from=11 last=20 term=5')).toMatchObject({ level: 'warn', fields: { event: 'truncation', from: 11, last: 20 } });

@@ -6,6 +6,7 @@
  * are JSON with level/msg/group/term for a leader change.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createConnection } from 'node:net';
 import { startCluster, waitForLeader, viewCluster, waitUntil, type TestCluster } from '../support/process-cluster.js';
 import { FaultNet } from '../../dist/tools/check/proxy.js';
 import { Prng } from '../../dist/tools/check/prng.js';
@@ -55,7 +56,7 @@ afterEach(async () => {
 });
 
 describe('metrics, health and logs of a 3-process cluster', () => {
-  it('/metrics agrees with status() under load and once it is done; every replica is ready; a leader change is a JSON log line', async () => {
+  it('/metrics agrees with status() under load and once it is done; every replica is ready; a leader change and a refusal are JSON log lines', async () => {
     tc = await startCluster({ metrics: true });
     const leader = await waitForLeader(tc.client, 20_000);
     const leaderId = leader.id!;
@@ -127,6 +128,24 @@ describe('metrics, health and logs of a 3-process cluster', () => {
       const live = await fetch(`http://${metricsOf(tc, v.id!)}/health/live`);
       expect(live.status).toBe(200);
     }
+    // A refusal is one warn line with the remote address: garbage on a Raft port.
+    const target = tc.cluster.servers.get('n0')!.raft;
+    const socket = createConnection({ host: '127.0.0.1', port: Number(target.slice(target.lastIndexOf(':') + 1)) });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const localPort = socket.localPort!;
+    socket.end(Buffer.alloc(64, 0xee));
+    const parsed = (): Array<Record<string, unknown>> =>
+      tc!.logs.map((l) => l.slice(l.indexOf(' | ') + 3)).flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+    await waitUntil(() => parsed().some((r) => r.event === 'refusal' && r.remote === `127.0.0.1:${localPort}`), 'a refusal log line for the garbage connection').catch((e) => {
+      throw new Error(`${(e as Error).message}\n${tc!.logs.filter((l) => l.startsWith('n0')).slice(-15).join('\n')}`);
+    });
+    expect(parsed().find((r) => r.event === 'refusal' && r.remote === `127.0.0.1:${localPort}`)).toMatchObject({ level: 'warn', node: 'n0' });
     // Logs: JSON lines; the leader change carries level, msg, group, term, leader.
     const records = tc.logs.map((l) => l.slice(l.indexOf(' | ') + 3)).flatMap((l) => {
       try {
