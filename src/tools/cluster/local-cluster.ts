@@ -105,11 +105,25 @@ export class LocalCluster {
       const dir = join(this.#options.dir, id);
       mkdirSync(dir, { recursive: true });
       const server: ServerProcess = { id, raft, client, dir, child: undefined, pid: undefined };
-      if (this.#options.metrics === true) server.metrics = `127.0.0.1:${await freeConsecutivePorts(1)}`;
       this.servers.set(id, server);
       specs.push(`${id}=${raft}/${clientPort}`);
     }
     this.#peersSpec = specs.join(',');
+    if (this.#options.metrics === true) {
+      // Not one of the Raft or client ports just picked (free a moment ago, not yet bound).
+      const taken = new Set<number>();
+      for (const s of this.servers.values()) {
+        const raftPort = Number(s.raft.slice(s.raft.lastIndexOf(':') + 1));
+        const clientPort = Number(s.client.slice(s.client.lastIndexOf(':') + 1));
+        for (let p = 0; p < span; p++) taken.add(raftPort + p);
+        for (let p = 0; p < clientSpan; p++) taken.add(clientPort + p);
+      }
+      for (const s of this.servers.values()) {
+        const port = await freeConsecutivePorts(1, '127.0.0.1', taken);
+        taken.add(port);
+        s.metrics = `127.0.0.1:${port}`;
+      }
+    }
     if (this.#options.peerRoute !== undefined) {
       for (const from of this.ids) {
         const parts: string[] = [];
