@@ -7,6 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createConnection } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startCluster, waitForLeader, viewCluster, waitUntil, type TestCluster } from '../support/process-cluster.js';
 import { FaultNet } from '../../dist/tools/check/proxy.js';
 import { Prng } from '../../dist/tools/check/prng.js';
@@ -181,6 +183,18 @@ describe('metrics, health and logs of a 3-process cluster', () => {
     const s = await scrape(metricsOf(tc, 'n0'));
     for (const worker of ['0', '1']) for (const peer of ['n1', 'n2']) expect(value(s, 'raftledger_peer_connected', { worker, peer })).toBe(1);
     expect(value(s, 'raftledger_worker_restarts_total', { worker: '1' })).toBe(0);
+  });
+
+  it('--log-level warn keeps info lines out; a bad level is a usage error', async () => {
+    tc = await startCluster({ replicas: 1, serverArgs: ['--log-level', 'warn'] });
+    await waitForLeader(tc.client, 20_000);
+    await tc.client.append(Buffer.from('x'));
+    await tc.cluster.stop();
+    const levels = tc.logs.map((l) => (JSON.parse(l.slice(l.indexOf(' | ') + 3)) as { level: string }).level);
+    expect(levels.filter((l) => l === 'info' || l === 'debug' || l === 'trace')).toEqual([]);
+    const bad = spawnSync(process.execPath, [fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url)), 'server', '--id', 'a', '--peers', 'a=127.0.0.1:1', '--dir', tc.dir, '--log-level', 'loud'], { encoding: 'utf8', timeout: 20_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--log-level must be one of trace, debug, info, warn, error, fatal/);
   });
 
   it('/health/ready is 503 on a replica cut off from its peers (a follower, then the leader) and 200 again after the partition heals', async () => {
