@@ -12,10 +12,10 @@
  *
  * Everything is determined by the seed: a failing seed replays exactly.
  */
-import { RaftCore } from '../../raft/raft.js';
+import type { RaftCore } from '../../raft/raft.js';
 import { deriveSeed, mulberry32, type Rng } from '../../raft/prng.js';
-import { MemoryStorage } from '../../raft/storage.js';
-import { EntryType, RaftRefusal, type Entry, type HardState, type Message, type NodeId } from '../../raft/types.js';
+import { EntryType, RaftRefusal, type Entry, type Message, type NodeId, type Ready } from '../../raft/types.js';
+import { DriverNode, type CoreSettings, type DriverHooks, type PendingWrite } from './driver.js';
 
 export interface SimOptions {
   seed: number;
@@ -54,28 +54,16 @@ export interface SimResult {
 
 const TICK_MS = 10;
 
-interface Op {
-  hs: HardState | null;
-  entries: readonly Entry[];
-  held: Message[];
-}
-
 interface Proposal {
   id: number;
   at: number;
 }
 
-class SimNode {
-  up = true;
-  incarnation = 0;
-  core: RaftCore | null = null;
-  durable = new MemoryStorage();
-  live = new MemoryStorage();
-  pending: Op[] = [];
+/** A driver node plus what the simulator tracks about it. */
+class SimNode extends DriverNode {
   flushScheduled = false;
   lastCommit = 0;
   proposals = new Map<number, Proposal>();
-  constructor(readonly id: NodeId) {}
 }
 
 type Event =
@@ -257,7 +245,15 @@ export class Simulation {
     this.crashRng = mulberry32(deriveSeed(this.seed, 6));
     this.ids = [];
     for (let i = 1; i <= this.n; i++) this.ids.push(`n${i}`);
-    this.nodes = this.ids.map((id) => new SimNode(id));
+    const hooks: DriverHooks = {
+      send: (_node, m) => this.send(m),
+      ready: (node, rd) => this.onReady(node as SimNode, rd),
+      wrote: (node, rd, w) => this.onWrite(node as SimNode, rd, w),
+      apply: (node, ents) => this.apply(node as SimNode, ents),
+      flushed: (node, count) => this.trace(`${node.id} flushed ${count} write(s), durable=${node.durable.lastIndex()}`),
+      drained: (node) => this.checkCommit(node as SimNode),
+    };
+    this.nodes = this.ids.map((id, i) => new SimNode(id, this.ids, hooks, (node) => this.coreSettings(i, node.incarnation)));
     // per-seed fault profile
     const r = this.rng;
     this.pDrop = r() < 0.3 ? 0 : r() * 0.2;
@@ -291,24 +287,20 @@ export class Simulation {
 
   // ------------------------------------------------------------ setup
 
-  private startNode(i: number): void {
-    const node = this.nodes[i] as SimNode;
-    node.incarnation++;
-    node.up = true;
-    node.live = node.durable.clone();
-    node.pending = [];
-    node.flushScheduled = false;
-    node.proposals.clear();
-    node.core = new RaftCore({
-      id: node.id,
-      peers: this.ids,
-      storage: node.live,
-      rng: mulberry32(deriveSeed(this.seed, 100 + i * 1000 + node.incarnation)),
+  private coreSettings(i: number, incarnation: number): CoreSettings {
+    return {
+      rng: mulberry32(deriveSeed(this.seed, 100 + i * 1000 + incarnation)),
       maxEntriesPerMessage: this.limits.maxEntries,
       maxBytesPerMessage: this.limits.maxBytes,
       maxInflightMessages: this.limits.maxInflight,
-    });
-    const c = node.core;
+    };
+  }
+
+  private startNode(i: number): void {
+    const node = this.nodes[i] as SimNode;
+    node.flushScheduled = false;
+    node.proposals.clear();
+    const c = node.start();
     node.lastCommit = c.commitIndex;
     // After a restart the commit index must not be past what the cluster committed.
     if (c.commitIndex > this.committedKey.length - 1) {
@@ -409,7 +401,7 @@ export class Simulation {
         node.flushScheduled = false;
         // Usually everything pending; sometimes only a prefix (a slower device).
         const k = this.diskRng() < 0.2 ? 1 + Math.floor(this.diskRng() * node.pending.length) : node.pending.length;
-        this.flushOps(node, k);
+        node.flush(k);
         if (node.pending.length > 0) this.scheduleFlush(ev.node);
         return;
       }
@@ -448,65 +440,44 @@ export class Simulation {
   // ------------------------------------------------------------ node driver
 
   private drain(node: SimNode): void {
-    const c = node.core;
-    if (c === null) return;
-    for (;;) {
-      const rd = c.ready();
-      if (rd === null) break;
-      this.checkCommit(node);
-      if (rd.softState) {
-        const ss = rd.softState;
-        this.trace(`${node.id} is ${ss.role} t${ss.term} leader=${ss.leader || '-'}`);
-        if (ss.role === 'leader') {
-          this.stats.elections++;
-          const prev = this.leaderOfTerm.get(ss.term);
-          if (prev !== undefined && prev !== node.id) {
-            this.fail(`election safety: ${prev} and ${node.id} both leader in term ${ss.term}`);
-          }
-          this.leaderOfTerm.set(ss.term, node.id);
-        }
-      }
-      let op: Op | null = null;
-      if (rd.hardState) {
-        node.live.setHardState(rd.hardState);
-        op = { hs: rd.hardState, entries: [], held: [] };
-      }
-      if (rd.entries.length > 0) {
-        this.checkNewEntries(node, rd.entries);
-        node.live.append(rd.entries);
-        if (op === null) op = { hs: null, entries: rd.entries, held: [] };
-        else op.entries = rd.entries;
-        if (this.tracing) {
-          const f = rd.entries[0] as Entry;
-          const l = rd.entries[rd.entries.length - 1] as Entry;
-          this.trace(`${node.id} write ${f.index}..${l.index}/t${l.term}`);
-        }
-      }
-      for (let i = 0; i < rd.messages.length; i++) {
-        const m = rd.messages[i] as Message;
-        if (m.waitForHardState || m.waitForDurableIndex !== undefined) {
-          if (op === null) op = { hs: null, entries: [], held: [] };
-          op.held.push(m);
-        } else {
-          this.send(m);
-        }
-      }
-      if (op !== null) {
-        node.pending.push(op);
-        this.scheduleFlush(this.nodes.indexOf(node));
-        // Aim some crashes at the window where a new term/vote is not yet durable.
-        if (rd.hardStateMustSync && !this.healed && this.crashRng() < 0.08) {
-          this.q.push(this.now + Math.floor(this.crashRng() * 3), {
-            k: 'crash',
-            node: this.nodes.indexOf(node),
-            restartIn: 1 + Math.floor(this.crashRng() * 20),
-          });
-        }
-      }
-      if (rd.committed) this.apply(node, rd.committed.from, rd.committed.to);
-      c.advance(rd);
-    }
+    node.drain();
+  }
+
+  /** Checks and traces before the driver handles a Ready. */
+  private onReady(node: SimNode, rd: Ready): void {
     this.checkCommit(node);
+    if (rd.softState) {
+      const ss = rd.softState;
+      this.trace(`${node.id} is ${ss.role} t${ss.term} leader=${ss.leader || '-'}`);
+      if (ss.role === 'leader') {
+        this.stats.elections++;
+        const prev = this.leaderOfTerm.get(ss.term);
+        if (prev !== undefined && prev !== node.id) {
+          this.fail(`election safety: ${prev} and ${node.id} both leader in term ${ss.term}`);
+        }
+        this.leaderOfTerm.set(ss.term, node.id);
+      }
+    }
+    if (rd.entries.length > 0) {
+      this.checkNewEntries(node, rd.entries);
+      if (this.tracing) {
+        const f = rd.entries[0] as Entry;
+        const l = rd.entries[rd.entries.length - 1] as Entry;
+        this.trace(`${node.id} write ${f.index}..${l.index}/t${l.term}`);
+      }
+    }
+  }
+
+  /** A Ready's writes are pending: schedule the flush; aim some crashes at the window where a new term/vote is not yet durable. */
+  private onWrite(node: SimNode, rd: Ready, _w: PendingWrite): void {
+    this.scheduleFlush(this.nodes.indexOf(node));
+    if (rd.hardStateMustSync && !this.healed && this.crashRng() < 0.08) {
+      this.q.push(this.now + Math.floor(this.crashRng() * 3), {
+        k: 'crash',
+        node: this.nodes.indexOf(node),
+        restartIn: 1 + Math.floor(this.crashRng() * 20),
+      });
+    }
   }
 
   private scheduleFlush(i: number): void {
@@ -520,25 +491,7 @@ export class Simulation {
     });
   }
 
-  /** Makes the first k pending writes durable, releases their held messages, tells the core. */
-  private flushOps(node: SimNode, k: number): void {
-    if (k === 0) return;
-    const ops = node.pending.splice(0, k);
-    for (const op of ops) {
-      if (op.hs) node.durable.setHardState(op.hs);
-      if (op.entries.length > 0) node.durable.append(op.entries);
-    }
-    for (const op of ops) for (const m of op.held) this.send(m);
-    const last = node.durable.lastIndex();
-    this.trace(`${node.id} flushed ${k} write(s), durable=${last}`);
-    if (node.core !== null) {
-      node.core.markDurable(last, node.durable.term(last) as number);
-      this.drain(node);
-    }
-  }
-
-  private apply(node: SimNode, from: number, to: number): void {
-    const ents = node.live.entries(from, to + 1, Number.MAX_SAFE_INTEGER);
+  private apply(node: SimNode, ents: readonly Entry[]): void {
     for (const e of ents) {
       const i = e.index;
       const key = entryKey(e);
@@ -719,20 +672,9 @@ export class Simulation {
     const r = this.diskRng;
     // Some of the unflushed writes may have reached the disk, possibly torn.
     const keep = r() < 0.5 ? 0 : Math.floor(r() * (node.pending.length + 1));
-    const ops = node.pending.splice(0, keep);
-    for (const op of ops) {
-      if (op.hs) node.durable.setHardState(op.hs);
-      if (op.entries.length > 0) node.durable.append(op.entries);
-    }
-    const torn = node.pending[0];
-    if (torn !== undefined && r() < 0.3) {
-      if (torn.hs) node.durable.setHardState(torn.hs);
-      const n = Math.floor(r() * torn.entries.length);
-      if (n > 0) node.durable.append(torn.entries.slice(0, n));
-    }
-    node.pending = [];
-    node.up = false;
-    node.core = null;
+    const torn = node.pending[keep];
+    const tornEntries = torn !== undefined && r() < 0.3 ? Math.floor(r() * torn.entries.length) : undefined;
+    node.crash(keep, tornEntries);
     node.proposals.clear();
     this.stats.crashes++;
     this.trace(`FAULT crash ${node.id} (durable last=${node.durable.lastIndex()} term=${node.durable.hardState().term})`);
