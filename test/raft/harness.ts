@@ -17,9 +17,16 @@ export class TestNode extends DriverNode {
       id,
       cluster.ids,
       {
-        send: (_n, m) => cluster.queue.push(m),
-        ready: (_n, rd) => this.readies.push(rd),
+        send: (_n, m) => {
+          cluster.queue.push(m);
+          cluster.tracer?.sent(m);
+        },
+        ready: (n, rd) => {
+          this.readies.push(rd);
+          cluster.tracer?.ready(n, rd);
+        },
         apply: (_n, ents) => this.applied.push(...ents),
+        flushed: (n) => cluster.tracer?.flushed(n),
       },
       () => ({ rng: mulberry32(cluster.ids.indexOf(id) + 1), ...cfg }),
     );
@@ -45,8 +52,16 @@ export class TestNode extends DriverNode {
   }
 }
 
+/** Sees what the nodes do (the golden-trace scripts print it). */
+export interface ClusterTracer {
+  sent(m: Message): void;
+  ready(node: DriverNode, rd: Ready): void;
+  flushed(node: DriverNode): void;
+}
+
 export class TestCluster {
   nodes = new Map<string, TestNode>();
+  tracer: ClusterTracer | null = null;
   queue: Message[] = [];
   /** Sees every message taken off the queue (delivered or dropped). */
   observer: ((m: Message) => void) | null = null;
