@@ -52,6 +52,14 @@ export interface RaftConfig {
   checkQuorum?: boolean;
   /** Index already applied by the application at start; default: the recovered commit index. */
   applied?: number;
+  /**
+   * This node's log epoch, stated in its append and heartbeat answers. The driver
+   * must make it larger than every epoch this node used before whenever the log
+   * may have lost entries it had acknowledged (a restart after a power loss in
+   * memory mode, a repaired segment, a wiped directory); increasing it on every
+   * start is always correct (docs/RAFT.md, "Log epochs"). Default 0.
+   */
+  logEpoch?: number;
 }
 
 interface Settings {
@@ -122,6 +130,9 @@ export function resolveConfig(cfg: RaftConfig): Settings {
   if (cfg.applied !== undefined && (!Number.isInteger(cfg.applied) || cfg.applied < 0)) {
     throw new RangeError(`raft config: applied must be a non-negative integer, got ${String(cfg.applied)}`);
   }
+  if (cfg.logEpoch !== undefined && (!Number.isSafeInteger(cfg.logEpoch) || cfg.logEpoch < 0)) {
+    throw new RangeError(`raft config: logEpoch must be a non-negative safe integer, got ${String(cfg.logEpoch)}`);
+  }
   return s;
 }
 
@@ -138,6 +149,8 @@ export class RaftCore {
   private readonly quorum: number;
   private readonly rng: Rng;
   private readonly log: RaftLog;
+  /** Stated in every append and heartbeat answer (RaftConfig.logEpoch). */
+  readonly logEpoch: number;
 
   private _term = 0;
   private _vote: NodeId = NONE;
@@ -175,6 +188,7 @@ export class RaftCore {
     this.others = this.voters.filter((p) => p !== cfg.id);
     this.quorum = Math.floor(this.voters.length / 2) + 1;
     this.rng = cfg.rng ?? mulberry32(cfg.seed ?? hashString(cfg.id));
+    this.logEpoch = cfg.logEpoch ?? 0;
     this.matchBuf = new Float64Array(this.voters.length);
 
     const storage = cfg.storage;
@@ -330,7 +344,7 @@ export class RaftCore {
     if (this.transferee === to) return;
     this.transferee = to;
     this.electionElapsed = 0;
-    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
+    if (pr.confirmedMatch() === this.log.lastIndex()) this.sendTimeoutNow(to);
     else this.sendAppends(pr, true);
   }
 
@@ -513,13 +527,7 @@ export class RaftCore {
     this._lead = this.id;
     this._role = 'leader';
     const next = this.log.lastIndex() + 1;
-    for (const pr of this.prList) {
-      pr.match = 0;
-      pr.next = next;
-      pr.recentActive = false;
-      pr.becomeProbe();
-      pr.next = next;
-    }
+    for (const pr of this.prList) pr.resetForTerm(next);
     // The no-op that lets this term commit (and with it every earlier entry).
     this.log.push({ index: next, term: this._term, type: EntryType.Noop, data: EMPTY_DATA });
     this.bcastAppend(true);
@@ -609,12 +617,13 @@ export class RaftCore {
       this.heartbeatElapsed = 0;
       const commit = this.log.committed;
       for (const pr of this.prList) {
+        const match = pr.confirmedMatch();
         const hb: HeartbeatMessage = {
           type: 'heartbeat',
           from: this.id,
           to: pr.id,
           term: this._term,
-          commit: pr.match < commit ? pr.match : commit,
+          commit: match < commit ? match : commit,
         };
         this.send(hb);
       }
@@ -637,6 +646,7 @@ export class RaftCore {
       reject,
       rejectHint: hint,
       hintTerm,
+      epoch: this.logEpoch,
     };
   }
 
@@ -725,62 +735,88 @@ export class RaftCore {
   private stepLeader(m: Message): void {
     const pr = this.prs.get(m.from);
     if (pr === undefined) return;
-    switch (m.type) {
-      case 'appendResp':
-        pr.recentActive = true;
-        if (m.reject) {
-          if (m.rejectHint < pr.match && m.index >= pr.match) {
-            // The follower no longer has entries it acknowledged (its disk lost them: a cut
-            // tail, a repaired corruption, a power loss in memory mode). Messages on a
-            // connection are in order, so this is no stale rejection: its log now ends
-            // (or first conflicts) at rejectHint. Without this the leader keeps sending
-            // from match + 1 and ignores the rejections forever. Lowering match is safe:
-            // the commit index never moves back.
-            pr.match = m.rejectHint;
-            pr.becomeProbe();
-            this.sendAppends(pr, true);
-            return;
-          }
-          let hint = m.rejectHint;
-          if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
-          if (pr.maybeDecrTo(m.index, hint)) {
-            if (pr.state === 'replicate') pr.becomeProbe();
-            this.sendAppends(pr, true);
-          }
-          return;
-        }
-        if (pr.maybeUpdate(m.index) || (pr.state === 'probe' && pr.match === m.index)) {
-          // Leave probe only on an answer to the latest probe (or later); an
-          // older ack arriving late must not re-send the whole window (with
-          // reordering links that flapping amplified traffic without bound).
-          if (pr.state === 'probe') {
-            if (m.index >= pr.next - 1) pr.becomeReplicate();
-          }
-          else if (pr.state === 'replicate') pr.freeLE(m.index);
-          else if (pr.state === 'catchUp' && pr.match + 1 >= pr.catchUpFrom) pr.becomeProbe();
-          if (this.maybeCommit()) this.oweBroadcast(true);
-          else this.sendAppends(pr, false);
-          if (this.transferee === m.from && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
-        }
-        return;
-      case 'heartbeatResp':
-        pr.recentActive = true;
-        pr.probeSent = false;
-        if (pr.state === 'replicate' && pr.inflight >= pr.capacity) pr.freeFirst();
-        // A follower that is behind gets an append; in replicate state with
-        // everything already sent this is an empty one, which detects appends
-        // the network lost (the follower rejects it and we fall back to probe).
-        if (pr.match < this.log.lastIndex()) this.sendAppends(pr, true);
-        return;
-      default:
-        return;
+    if (m.type !== 'appendResp' && m.type !== 'heartbeatResp') return;
+    const epoch = this.observeEpoch(pr, m.epoch);
+    if (epoch === 'stale') return;
+    pr.recentActive = true;
+    if (m.type === 'appendResp') {
+      if (m.reject) this.handleRejection(pr, m);
+      else this.handleAck(pr, m);
+    } else {
+      pr.probeSent = false;
+      if (pr.state === 'replicate' && pr.inflight >= pr.capacity) pr.freeFirst();
+      // A follower that is behind gets an append; in replicate state with
+      // everything already sent this is an empty one, which detects appends
+      // the network lost (the follower rejects it and we fall back to probe).
+      if (pr.match < this.log.lastIndex() || pr.verifying) this.sendAppends(pr, true);
+    }
+    // A new epoch put the follower in probe at match: make sure the probe leaves.
+    if (epoch === 'new') this.sendAppends(pr, true);
+  }
+
+  /**
+   * Tracks the log epoch a follower states in its answers. An answer from an
+   * older epoch than one already heard describes a log that no longer exists:
+   * 'stale', ignore it. A newer epoch after something was acknowledged: the
+   * follower restarted and may have lost entries, so `match` is unconfirmed
+   * until it answers a probe at match ('new'). Otherwise 'same'.
+   */
+  private observeEpoch(pr: Progress, epoch: number): 'stale' | 'same' | 'new' {
+    if (epoch === pr.epoch) return 'same';
+    if (epoch < pr.epoch) return 'stale';
+    pr.epoch = epoch;
+    if (pr.match === 0) return 'same'; // nothing believed yet
+    pr.verifying = true;
+    pr.becomeProbe();
+    return 'new';
+  }
+
+  private handleAck(pr: Progress, m: AppendResponseMessage): void {
+    if (pr.verifying && m.index >= pr.match) pr.verifying = false; // the new epoch still holds match
+    if (pr.maybeUpdate(m.index) || (pr.state === 'probe' && pr.match === m.index)) {
+      // Leave probe only on an answer to the latest probe (or later); an
+      // older ack arriving late must not re-send the whole window (with
+      // reordering links that flapping amplified traffic without bound).
+      if (pr.state === 'probe') {
+        if (m.index >= pr.next - 1) pr.becomeReplicate();
+      }
+      else if (pr.state === 'replicate') pr.freeLE(m.index);
+      else if (pr.state === 'catchUp' && pr.match + 1 >= pr.catchUpFrom) pr.becomeProbe();
+      if (this.maybeCommit()) this.oweBroadcast(true);
+      else this.sendAppends(pr, false);
+      if (this.transferee === m.from && pr.confirmedMatch() === this.log.lastIndex()) this.sendTimeoutNow(m.from);
+    }
+  }
+
+  private handleRejection(pr: Progress, m: AppendResponseMessage): void {
+    let hint = m.rejectHint;
+    if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
+    if (pr.verifying && (m.index <= pr.match || m.rejectHint < pr.match)) {
+      // In its new epoch the follower lacks entries at or below what it had
+      // acknowledged (holding them, it would have accepted this prevIndex, and
+      // its hint could not fall below match): it really lost them. Forget match
+      // and back up from its hint.
+      pr.verifying = false;
+      pr.match = 0;
+      pr.becomeProbe();
+      pr.next = Math.max(1, Math.min(m.index, hint + 1));
+      this.sendAppends(pr, true);
+      return;
+    }
+    // Within one log epoch a follower never loses an entry it acknowledged to
+    // this leader, so a rejection below match was sent before a later ack and
+    // overtaken by it: maybeDecrTo ignores it (it never moves next to or below
+    // match).
+    if (pr.maybeDecrTo(m.index, hint)) {
+      if (pr.state === 'replicate') pr.becomeProbe();
+      this.sendAppends(pr, true);
     }
   }
 
   private handleHeartbeat(m: HeartbeatMessage): void {
     const c = m.commit < this.log.lastIndex() ? m.commit : this.log.lastIndex();
     this.log.commitTo(c);
-    this.send({ type: 'heartbeatResp', from: this.id, to: m.from, term: this._term });
+    this.send({ type: 'heartbeatResp', from: this.id, to: m.from, term: this._term, epoch: this.logEpoch });
   }
 
   private handleAppend(m: AppendMessage): void {
@@ -826,7 +862,7 @@ export class RaftCore {
     const buf = this.matchBuf;
     buf[0] = this.log.durable;
     const prs = this.prList;
-    for (let i = 0; i < prs.length; i++) buf[i + 1] = (prs[i] as Progress).match;
+    for (let i = 0; i < prs.length; i++) buf[i + 1] = (prs[i] as Progress).confirmedMatch();
     buf.sort();
     const mci = buf[buf.length - this.quorum] as number;
     if (mci > this.log.committed && this.log.term(mci) === this._term) {

@@ -89,6 +89,8 @@ export interface AppendResponseMessage extends MessageBase {
   rejectHint: number;
   /** On reject: the follower's term at rejectHint (0 if unknown). */
   hintTerm: number;
+  /** The sender's log epoch (RaftConfig.logEpoch; docs/RAFT.md, "Log epochs"). */
+  epoch: number;
 }
 
 export interface HeartbeatMessage extends MessageBase {
@@ -99,6 +101,8 @@ export interface HeartbeatMessage extends MessageBase {
 
 export interface HeartbeatResponseMessage extends MessageBase {
   type: 'heartbeatResp';
+  /** The sender's log epoch (RaftConfig.logEpoch): tells an idle leader that the follower restarted. */
+  epoch: number;
 }
 
 export interface VoteMessage extends MessageBase {
@@ -171,6 +175,10 @@ export interface ProgressStatus {
   state: ProgressState;
   inflight: number;
   recentActive: boolean;
+  /** The follower's log epoch as last heard in this term; -1 before its first answer. */
+  epoch: number;
+  /** The follower stated a new log epoch and has not yet confirmed `match` in it (docs/RAFT.md, "Log epochs"). */
+  verifying: boolean;
 }
 
 export interface RaftStatus {

@@ -55,7 +55,11 @@ export function formatMessage(m: Message): string {
     case 'append':
       return `${head} prev=${m.prevIndex}/t${m.prevTerm} commit=${m.commit} ${formatEntries(m.entries)}`;
     case 'appendResp':
-      return m.reject ? `${head} reject=${m.index} hint=${m.rejectHint}/t${m.hintTerm}` : `${head} ack=${m.index}`;
+      return m.reject
+        ? `${head} reject=${m.index} hint=${m.rejectHint}/t${m.hintTerm} epoch=${m.epoch}`
+        : `${head} ack=${m.index} epoch=${m.epoch}`;
+    case 'heartbeatResp':
+      return `${head} epoch=${m.epoch}`;
     case 'heartbeat':
       return `${head} commit=${m.commit}`;
     case 'vote':
@@ -361,7 +365,8 @@ export class Script {
     );
     for (const [peer, p] of Object.entries(s.progress)) {
       this.#print(
-        `  ${peer}: ${p.state} match=${p.match} next=${p.next} inflight=${p.inflight}${p.recentActive ? ' active' : ''}`,
+        `  ${peer}: ${p.state} match=${p.match} next=${p.next} inflight=${p.inflight} epoch=${p.epoch}` +
+          `${p.verifying ? ' verifying' : ''}${p.recentActive ? ' active' : ''}`,
       );
     }
   }

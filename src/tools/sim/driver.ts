@@ -44,7 +44,7 @@ export interface DriverHooks {
 }
 
 /** Core settings for one incarnation; id, peers, storage and logEpoch are the driver's. */
-export type CoreSettings = Omit<RaftConfig, 'id' | 'peers' | 'storage'>;
+export type CoreSettings = Omit<RaftConfig, 'id' | 'peers' | 'storage' | 'logEpoch'>;
 
 export class DriverNode {
   /** null while the node is down. */
@@ -81,6 +81,7 @@ export class DriverNode {
       id: this.id,
       peers: this.peers,
       storage: this.live,
+      logEpoch: this.incarnation,
     });
     return this.core;
   }
