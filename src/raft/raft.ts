@@ -138,7 +138,7 @@ export function resolveConfig(cfg: RaftConfig): Settings {
 
 /**
  * The Raft core: a deterministic state machine with no I/O, clock or
- * randomness of its own. See src/raft/index.ts and docs/RAFT.md for the
+ * randomness of its own. See docs/RAFT.md ("The driver contract") for the
  * driver contract.
  */
 export class RaftCore {

@@ -143,7 +143,7 @@ export interface CatchUpRequest {
   fromIndex: number;
 }
 
-/** Output of the core; see the driver contract in docs/RAFT.md and src/raft/index.ts. */
+/** Output of the core; see the driver contract in docs/RAFT.md. */
 export interface Ready {
   /** Role/leader/term, when any of them changed since the last Ready; else null. */
   softState: SoftState | null;

@@ -75,6 +75,7 @@ type Event =
   | { k: 'restart'; node: number }
   | { k: 'crash'; node: number; restartIn: number }
   | { k: 'heal' }
+  | { k: 'compact' }
   | { k: 'end' };
 
 /** Binary min-heap of events keyed by (time, seq). */
@@ -198,6 +199,7 @@ export class Simulation {
   private readonly faultRng: Rng;
   private readonly clientRng: Rng;
   private readonly crashRng: Rng;
+  private readonly compactRng: Rng;
   private readonly faultMs: number;
   private readonly livenessMs: number;
   private readonly fullCheckEvery: number;
@@ -224,6 +226,9 @@ export class Simulation {
   private readonly committedTerm: number[] = [0];
   private readonly seenKey = new Map<number, Map<number, number>>();
   private readonly acked = new Map<number, number>(); // id -> index
+  /** Highest match each leader (per term) has shown for each follower: "leader/term/follower" -> match. */
+  private readonly leaderMatch = new Map<string, number>();
+  private compactedTo = 0;
   private nextId = 1;
 
   private stats = { events: 0, proposed: 0, refused: 0, elections: 0, crashes: 0, transfers: 0 };
@@ -243,6 +248,7 @@ export class Simulation {
     this.faultRng = mulberry32(deriveSeed(this.seed, 4));
     this.clientRng = mulberry32(deriveSeed(this.seed, 5));
     this.crashRng = mulberry32(deriveSeed(this.seed, 6));
+    this.compactRng = mulberry32(deriveSeed(this.seed, 7));
     this.ids = [];
     for (let i = 1; i <= this.n; i++) this.ids.push(`n${i}`);
     const hooks: DriverHooks = {
@@ -251,7 +257,10 @@ export class Simulation {
       wrote: (node, rd, w) => this.onWrite(node as SimNode, rd, w),
       apply: (node, ents) => this.apply(node as SimNode, ents),
       flushed: (node, count) => this.trace(`${node.id} flushed ${count} write(s), durable=${node.durable.lastIndex()}`),
-      drained: (node) => this.checkCommit(node as SimNode),
+      drained: (node) => {
+        this.checkCommit(node as SimNode);
+        this.checkLeaderView(node as SimNode);
+      },
     };
     this.nodes = this.ids.map((id, i) => new SimNode(id, this.ids, hooks, (node) => this.coreSettings(i, node.incarnation)));
     // per-seed fault profile
@@ -319,6 +328,7 @@ export class Simulation {
       this.q.push(5, { k: 'client' });
       this.q.push(50 + Math.floor(this.faultRng() * 300), { k: 'fault' });
       this.q.push(this.faultMs, { k: 'heal' });
+      this.q.push(20 + Math.floor(this.compactRng() * 200), { k: 'compact' });
       this.q.push(this.faultMs + this.livenessMs, { k: 'end' });
       for (;;) {
         const next = this.q.pop();
@@ -432,6 +442,10 @@ export class Simulation {
       case 'heal':
         this.heal();
         return;
+      case 'compact':
+        this.compact();
+        this.q.push(this.now + 10 + Math.floor(this.compactRng() * 300), ev);
+        return;
       default:
         return;
     }
@@ -457,6 +471,13 @@ export class Simulation {
         }
         this.leaderOfTerm.set(ss.term, node.id);
       }
+    }
+    if (rd.needsCatchUp.length > 0) {
+      const r = rd.needsCatchUp[0]!;
+      this.fail(
+        `${node.id} needs entries below its first index ${node.core?.firstIndex} for ${r.peer} (from ${r.fromIndex}), ` +
+          `though compaction never passes what every node holds durably (${this.compactedTo})`,
+      );
     }
     if (rd.entries.length > 0) {
       this.checkNewEntries(node, rd.entries);
@@ -780,6 +801,62 @@ export class Simulation {
             );
           }
         }
+      }
+    }
+  }
+
+  /**
+   * The leader's view of each follower: the simulated disks never lose an
+   * acknowledged entry, so within a leader's term its match for a follower
+   * never goes back (a stale rejection must not lower it), and a confirmed
+   * match of a follower in the leader's term is durable on that follower.
+   */
+  private checkLeaderView(node: SimNode): void {
+    const c = node.core;
+    if (c === null || c.role !== 'leader') return;
+    const progress = c.status().progress;
+    for (const f of this.nodes) {
+      const p = progress[f.id];
+      if (p === undefined) continue;
+      const key = `${node.id}/${c.term}/${f.id}`;
+      const prev = this.leaderMatch.get(key) ?? 0;
+      if (p.match < prev) {
+        this.fail(`${node.id} (leader t${c.term}) lowered its match for ${f.id} from ${prev} to ${p.match}, though ${f.id} lost nothing`);
+      }
+      this.leaderMatch.set(key, p.match);
+      if (p.verifying || p.match === 0 || f.core === null || f.core.term !== c.term) continue;
+      const t = f.durable.term(p.match);
+      if (t !== undefined && t !== c.termAt(p.match)) {
+        this.fail(`${node.id} (leader t${c.term}) has match ${p.match} for ${f.id}, whose durable entry there has term ${t}`);
+      }
+      if (p.match > f.durable.lastIndex()) {
+        this.fail(`${node.id} (leader t${c.term}) has match ${p.match} for ${f.id}, whose durable log ends at ${f.durable.lastIndex()}`);
+      }
+    }
+  }
+
+  /**
+   * Compaction at random moments: every node drops its entries below X, the
+   * highest index that every node (up or down) holds durably as committed and
+   * every running node has applied; a leader also stays at or below what each
+   * follower confirmed (docs/RAFT.md, needsCatchUp). No follower can then need
+   * a compacted entry, so a needsCatchUp is a core bug (checked in onReady).
+   */
+  private compact(): void {
+    let x = Number.MAX_SAFE_INTEGER;
+    for (const n of this.nodes) {
+      x = Math.min(x, n.durable.hardState().commit, n.durable.lastIndex());
+      if (n.core !== null) x = Math.min(x, n.core.appliedIndex);
+    }
+    for (const n of this.nodes) {
+      let to = x;
+      if (n.core !== null && n.core.role === 'leader') {
+        for (const p of Object.values(n.core.status().progress)) to = Math.min(to, p.verifying ? 0 : p.match);
+      }
+      if (to > n.durable.firstIndex()) {
+        n.compact(to);
+        if (to > this.compactedTo) this.compactedTo = to;
+        this.trace(`${n.id} compacted: first=${to}`);
       }
     }
   }
