@@ -1,7 +1,7 @@
 import { hashString, resolveConfig, type RaftConfig, type Settings } from './config.js';
 import { RaftLog } from './log.js';
 import { mulberry32, type Rng } from './prng.js';
-import { Progress } from './progress.js';
+import { Replication } from './replication.js';
 import {
   EntryType,
   NONE,
@@ -25,7 +25,6 @@ import {
 export { DEFAULT_TICK_MS, resolveConfig, type RaftConfig } from './config.js';
 
 const EMPTY_DATA = new Uint8Array(0);
-const NO_ENTRIES: Entry[] = [];
 const NO_MESSAGES: Message[] = [];
 const NO_CATCHUPS: CatchUpRequest[] = [];
 
@@ -55,8 +54,8 @@ export class RaftCore {
   private randomizedElectionTimeout = 0;
 
   private readonly votes = new Map<NodeId, boolean>();
-  private readonly prs = new Map<NodeId, Progress>();
-  private readonly prList: Progress[] = [];
+  /** The leader's view of each follower (used while leader; reset at every election won). */
+  private readonly repl: Replication;
   private transferee: NodeId = NONE;
 
   /** Follower: highest index known to match the current leader's log. */
@@ -70,7 +69,6 @@ export class RaftCore {
   private prevHs: HardState;
   private prevSs: SoftState;
   private outstanding: Ready | null = null;
-  private readonly matchBuf: Float64Array;
   /** 0: nothing owed; 1: new entries owed to the followers; 2: entries or at least the commit index (see oweBroadcast). */
   private broadcastOwed: 0 | 1 | 2 = 0;
 
@@ -82,7 +80,6 @@ export class RaftCore {
     this.quorum = Math.floor(this.voters.length / 2) + 1;
     this.rng = cfg.rng ?? mulberry32(cfg.seed ?? hashString(cfg.id));
     this.logEpoch = cfg.logEpoch ?? 0;
-    this.matchBuf = new Float64Array(this.voters.length);
 
     const storage = cfg.storage;
     const hs = storage.hardState();
@@ -96,11 +93,21 @@ export class RaftCore {
     this._term = hs.term;
     this._vote = hs.vote;
     this.verified = commit;
-    for (const p of this.others) {
-      const pr = new Progress(p, this.settings.maxInflightMessages);
-      this.prs.set(p, pr);
-      this.prList.push(pr);
-    }
+    this.repl = new Replication(
+      {
+        id: this.id,
+        term: () => this._term,
+        send: (m) => this.msgs.push(m),
+        catchUp: (req) => this.catchUps.push(req),
+        commitAdvanced: () => this.oweBroadcast(true),
+        transferee: () => this.transferee,
+        sendTimeoutNow: (to) => this.sendTimeoutNow(to),
+      },
+      this.log,
+      this.settings,
+      this.others,
+      this.quorum,
+    );
     this.prevHs = { term: hs.term, vote: hs.vote, commit: Math.min(hs.commit, last) };
     this.resetRandomizedElectionTimeout();
     this.prevSs = { role: this._role, leader: this._lead, term: this._term };
@@ -154,10 +161,7 @@ export class RaftCore {
   }
 
   status(): RaftStatus {
-    const progress: RaftStatus['progress'] = {};
-    if (this._role === 'leader') {
-      for (const pr of this.prList) progress[pr.id] = pr.status();
-    }
+    const progress: RaftStatus['progress'] = this._role === 'leader' ? this.repl.status() : {};
     return {
       id: this.id,
       role: this._role,
@@ -232,13 +236,13 @@ export class RaftCore {
       this.transferee = NONE;
       return;
     }
-    const pr = this.prs.get(to);
+    const pr = this.repl.prs.get(to);
     if (pr === undefined) throw new RangeError(`raft: transferLeadership to unknown node ${JSON.stringify(to)}`);
     if (this.transferee === to) return;
     this.transferee = to;
     this.electionElapsed = 0;
     if (pr.confirmedMatch() === this.log.lastIndex()) this.sendTimeoutNow(to);
-    else this.sendAppends(pr, true);
+    else this.repl.sendAppends(pr, true);
   }
 
   /**
@@ -250,7 +254,7 @@ export class RaftCore {
   markDurable(index: number, term: number): void {
     if (!this.log.stableTo(index, term)) return;
     if (this._role === 'leader') {
-      if (this.maybeCommit()) this.oweBroadcast(true);
+      if (this.repl.maybeCommit()) this.oweBroadcast(true);
     } else if (this._role === 'follower' && this._lead !== NONE) {
       const a = Math.min(this.log.durable, this.verified);
       if (a > this.acked) this.sendAck(a);
@@ -259,7 +263,7 @@ export class RaftCore {
 
   /** Processes one message from a peer. */
   step(m: Message): void {
-    if (m.to !== this.id || (m.from !== this.id && !this.prs.has(m.from))) return;
+    if (m.to !== this.id || (m.from !== this.id && !this.repl.prs.has(m.from))) return;
     if (m.term > this._term) {
       if (m.type === 'vote' || m.type === 'preVote') {
         const inLease =
@@ -293,7 +297,7 @@ export class RaftCore {
     }
     switch (this._role) {
       case 'leader':
-        this.stepLeader(m);
+        this.repl.onResponse(m);
         break;
       case 'candidate':
       case 'preCandidate':
@@ -420,10 +424,10 @@ export class RaftCore {
     this._lead = this.id;
     this._role = 'leader';
     const next = this.log.lastIndex() + 1;
-    for (const pr of this.prList) pr.resetForTerm(next);
+    this.repl.resetForTerm(next);
     // The no-op that lets this term commit (and with it every earlier entry).
     this.log.push({ index: next, term: this._term, type: EntryType.Noop, data: EMPTY_DATA });
-    this.bcastAppend(true);
+    this.repl.broadcast(true);
   }
 
   private hup(transfer: boolean): void {
@@ -490,36 +494,16 @@ export class RaftCore {
     this.electionElapsed++;
     if (this.electionElapsed >= this.settings.electionTicks) {
       this.electionElapsed = 0;
-      if (this.settings.checkQuorum) {
-        let active = 1;
-        for (const pr of this.prList) {
-          if (pr.recentActive) active++;
-          pr.recentActive = false;
-        }
-        if (active < this.quorum) {
-          this.becomeFollower(this._term, NONE);
-          return;
-        }
+      if (this.settings.checkQuorum && this.repl.takeActive() < this.quorum) {
+        this.becomeFollower(this._term, NONE);
+        return;
       }
       if (this.transferee !== NONE) this.transferee = NONE; // transfer timed out
-      for (const pr of this.prList) {
-        if (pr.state === 'catchUp') pr.becomeProbe(); // retry (re-signals if still needed)
-      }
+      this.repl.retryCatchUps();
     }
     if (this.heartbeatElapsed >= this.settings.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      const commit = this.log.committed;
-      for (const pr of this.prList) {
-        const match = pr.confirmedMatch();
-        const hb: HeartbeatMessage = {
-          type: 'heartbeat',
-          from: this.id,
-          to: pr.id,
-          term: this._term,
-          commit: match < commit ? match : commit,
-        };
-        this.send(hb);
-      }
+      this.repl.heartbeat();
     }
   }
 
@@ -625,87 +609,6 @@ export class RaftCore {
     }
   }
 
-  private stepLeader(m: Message): void {
-    const pr = this.prs.get(m.from);
-    if (pr === undefined) return;
-    if (m.type !== 'appendResp' && m.type !== 'heartbeatResp') return;
-    const epoch = this.observeEpoch(pr, m.epoch);
-    if (epoch === 'stale') return;
-    pr.recentActive = true;
-    if (m.type === 'appendResp') {
-      if (m.reject) this.handleRejection(pr, m);
-      else this.handleAck(pr, m);
-    } else {
-      pr.probeSent = false;
-      if (pr.state === 'replicate' && pr.inflight >= pr.capacity) pr.freeFirst();
-      // A follower that is behind gets an append; in replicate state with
-      // everything already sent this is an empty one, which detects appends
-      // the network lost (the follower rejects it and we fall back to probe).
-      if (pr.match < this.log.lastIndex() || pr.verifying) this.sendAppends(pr, true);
-    }
-    // A new epoch put the follower in probe at match: make sure the probe leaves.
-    if (epoch === 'new') this.sendAppends(pr, true);
-  }
-
-  /**
-   * Tracks the log epoch a follower states in its answers. An answer from an
-   * older epoch than one already heard describes a log that no longer exists:
-   * 'stale', ignore it. A newer epoch after something was acknowledged: the
-   * follower restarted and may have lost entries, so `match` is unconfirmed
-   * until it answers a probe at match ('new'). Otherwise 'same'.
-   */
-  private observeEpoch(pr: Progress, epoch: number): 'stale' | 'same' | 'new' {
-    if (epoch === pr.epoch) return 'same';
-    if (epoch < pr.epoch) return 'stale';
-    pr.epoch = epoch;
-    if (pr.match === 0) return 'same'; // nothing believed yet
-    pr.verifying = true;
-    pr.becomeProbe();
-    return 'new';
-  }
-
-  private handleAck(pr: Progress, m: AppendResponseMessage): void {
-    if (pr.verifying && m.index >= pr.match) pr.verifying = false; // the new epoch still holds match
-    if (pr.maybeUpdate(m.index) || (pr.state === 'probe' && pr.match === m.index)) {
-      // Leave probe only on an answer to the latest probe (or later); an
-      // older ack arriving late must not re-send the whole window (with
-      // reordering links that flapping amplified traffic without bound).
-      if (pr.state === 'probe') {
-        if (m.index >= pr.next - 1) pr.becomeReplicate();
-      }
-      else if (pr.state === 'replicate') pr.freeLE(m.index);
-      else if (pr.state === 'catchUp' && pr.match + 1 >= pr.catchUpFrom) pr.becomeProbe();
-      if (this.maybeCommit()) this.oweBroadcast(true);
-      else this.sendAppends(pr, false);
-      if (this.transferee === m.from && pr.confirmedMatch() === this.log.lastIndex()) this.sendTimeoutNow(m.from);
-    }
-  }
-
-  private handleRejection(pr: Progress, m: AppendResponseMessage): void {
-    let hint = m.rejectHint;
-    if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
-    if (pr.verifying && (m.index <= pr.match || m.rejectHint < pr.match)) {
-      // In its new epoch the follower lacks entries at or below what it had
-      // acknowledged (holding them, it would have accepted this prevIndex, and
-      // its hint could not fall below match): it really lost them. Forget match
-      // and back up from its hint.
-      pr.verifying = false;
-      pr.match = 0;
-      pr.becomeProbe();
-      pr.next = Math.max(1, Math.min(m.index, hint + 1));
-      this.sendAppends(pr, true);
-      return;
-    }
-    // Within one log epoch a follower never loses an entry it acknowledged to
-    // this leader, so a rejection below match was sent before a later ack and
-    // overtaken by it: maybeDecrTo ignores it (it never moves next to or below
-    // match).
-    if (pr.maybeDecrTo(m.index, hint)) {
-      if (pr.state === 'replicate') pr.becomeProbe();
-      this.sendAppends(pr, true);
-    }
-  }
-
   private handleHeartbeat(m: HeartbeatMessage): void {
     const c = m.commit < this.log.lastIndex() ? m.commit : this.log.lastIndex();
     this.log.commitTo(c);
@@ -751,20 +654,6 @@ export class RaftCore {
 
   // ------------------------------------------------------------ replication
 
-  private maybeCommit(): boolean {
-    const buf = this.matchBuf;
-    buf[0] = this.log.durable;
-    const prs = this.prList;
-    for (let i = 0; i < prs.length; i++) buf[i + 1] = (prs[i] as Progress).confirmedMatch();
-    buf.sort();
-    const mci = buf[buf.length - this.quorum] as number;
-    if (mci > this.log.committed && this.log.term(mci) === this._term) {
-      this.log.committed = mci;
-      return true;
-    }
-    return false;
-  }
-
   /**
    * Proposals and commit advances do not message the followers at once: they owe one
    * broadcast, paid when the driver next asks for a Ready. Everything proposed, and every
@@ -780,67 +669,7 @@ export class RaftCore {
     const owed = this.broadcastOwed;
     if (owed === 0) return;
     this.broadcastOwed = 0;
-    if (this._role === 'leader') this.bcastAppend(owed === 2);
+    if (this._role === 'leader') this.repl.broadcast(owed === 2);
   }
 
-  private bcastAppend(sendIfEmpty: boolean): void {
-    const prs = this.prList;
-    for (let i = 0; i < prs.length; i++) this.sendAppends(prs[i] as Progress, sendIfEmpty);
-  }
-
-  /** Sends what the window allows to one follower. */
-  private sendAppends(pr: Progress, sendIfEmpty: boolean): void {
-    if (!this.sendAppend(pr, sendIfEmpty)) return;
-    while (pr.state === 'replicate' && pr.next <= this.log.lastIndex()) {
-      if (!this.sendAppend(pr, false)) return;
-    }
-  }
-
-  private sendAppend(pr: Progress, sendIfEmpty: boolean): boolean {
-    if (pr.isPaused()) return false;
-    const log = this.log;
-    const prevIndex = pr.next - 1;
-    const prevTerm = log.term(prevIndex);
-    if (prevTerm === undefined) {
-      this.needCatchUp(pr);
-      return false;
-    }
-    let ents: Entry[] = NO_ENTRIES;
-    const last = log.lastIndex();
-    if (pr.next <= last) {
-      const s = log.slice(pr.next, last + 1, this.settings.maxBytesPerMessage, this.settings.maxEntriesPerMessage);
-      if (s === null) {
-        this.needCatchUp(pr);
-        return false;
-      }
-      ents = s;
-    }
-    if (ents.length === 0 && !sendIfEmpty) return false;
-    const m: AppendMessage = {
-      type: 'append',
-      from: this.id,
-      to: pr.id,
-      term: this._term,
-      prevIndex,
-      prevTerm,
-      entries: ents,
-      commit: log.committed,
-    };
-    this.msgs.push(m);
-    if (pr.state === 'replicate') {
-      if (ents.length > 0) {
-        const lastSent = (ents[ents.length - 1] as Entry).index;
-        pr.next = lastSent + 1;
-        pr.addInflight(lastSent);
-      }
-    } else {
-      pr.probeSent = true;
-    }
-    return true;
-  }
-
-  private needCatchUp(pr: Progress): void {
-    pr.becomeCatchUp(pr.next);
-    this.catchUps.push({ peer: pr.id, fromIndex: pr.next });
-  }
 }
