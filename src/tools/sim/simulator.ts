@@ -12,11 +12,11 @@
  *
  * Everything is determined by the seed: a failing seed replays exactly.
  */
-import type { RaftCore } from '../../raft/raft.js';
 import { deriveSeed, mulberry32, type Rng } from '../../raft/prng.js';
-import { EntryType, RaftRefusal, type Entry, type Message, type NodeId, type Ready } from '../../raft/types.js';
+import { RaftRefusal, type Entry, type Message, type NodeId, type Ready } from '../../raft/types.js';
 import { DriverNode, type CoreSettings, type DriverHooks, type PendingWrite } from './driver.js';
 import { EventQueue } from './event-queue.js';
+import { entryKey, Invariants, Violation } from './invariants.js';
 
 export interface SimOptions {
   seed: number;
@@ -79,14 +79,8 @@ type Event =
   | { k: 'compact' }
   | { k: 'end' };
 
-class Violation extends Error {}
 
-/** Identity of an entry for comparisons: the proposal id, or -term for a no-op. */
-export function entryKey(e: Entry): number {
-  if (e.type === EntryType.Noop || e.data.byteLength < 4) return -e.term;
-  const d = e.data;
-  return ((d[0] as number) | ((d[1] as number) << 8) | ((d[2] as number) << 16) | ((d[3] as number) << 24)) >>> 0;
-}
+export { entryKey } from './invariants.js';
 
 export function describeMessage(m: Message): string {
   const head = `${m.from}->${m.to} ${m.type} t${m.term}`;
@@ -148,13 +142,8 @@ export class Simulation {
   private livenessDone = -1;
 
   // bookkeeping for invariants
-  private readonly leaderOfTerm = new Map<number, NodeId>();
-  private readonly committedKey: number[] = [0];
-  private readonly committedTerm: number[] = [0];
-  private readonly seenKey = new Map<number, Map<number, number>>();
+  private readonly inv: Invariants;
   private readonly acked = new Map<number, number>(); // id -> index
-  /** Highest match each leader (per term) has shown for each follower: "leader/term/follower" -> match. */
-  private readonly leaderMatch = new Map<string, number>();
   private compactedTo = 0;
   private nextId = 1;
 
@@ -185,11 +174,12 @@ export class Simulation {
       apply: (node, ents) => this.apply(node as SimNode, ents),
       flushed: (node, count) => this.trace(`${node.id} flushed ${count} write(s), durable=${node.durable.lastIndex()}`),
       drained: (node) => {
-        this.checkCommit(node as SimNode);
-        this.checkLeaderView(node as SimNode);
+        this.inv.commit(node as SimNode);
+        this.inv.leaderView(node as SimNode);
       },
     };
     this.nodes = this.ids.map((id, i) => new SimNode(id, this.ids, hooks, (node) => this.coreSettings(i, node.incarnation)));
+    this.inv = new Invariants(this.nodes);
     // per-seed fault profile
     const r = this.rng;
     this.pDrop = r() < 0.3 ? 0 : r() * 0.2;
@@ -239,10 +229,10 @@ export class Simulation {
     const c = node.start();
     node.lastCommit = c.commitIndex;
     // After a restart the commit index must not be past what the cluster committed.
-    if (c.commitIndex > this.committedKey.length - 1) {
-      this.fail(`${node.id} restarted with commit ${c.commitIndex} past cluster commit ${this.committedKey.length - 1}`);
+    if (c.commitIndex > this.inv.committedKey.length - 1) {
+      this.fail(`${node.id} restarted with commit ${c.commitIndex} past cluster commit ${this.inv.committedKey.length - 1}`);
     }
-    this.checkCommittedPrefix(node, 1, c.commitIndex);
+    this.inv.committedPrefix(node, 1, c.commitIndex);
     this.q.push(this.now + 1 + Math.floor(this.rng() * TICK_MS), { k: 'tick', node: i, inc: node.incarnation });
   }
 
@@ -272,10 +262,10 @@ export class Simulation {
         }
         this.handle(next.ev);
         if (this.q.size > 200_000) this.fail(`message storm: ${this.q.size} events queued at ${this.now}ms`);
-        if (this.stats.events % this.fullCheckEvery === 0) this.checkLogMatching();
+        if (this.stats.events % this.fullCheckEvery === 0) this.inv.logMatching();
         if (this.livenessDone >= 0 && this.now >= this.livenessDone + 1000) break;
       }
-      this.finalChecks();
+      this.inv.final(this.acked);
     } catch (e) {
       if (e instanceof Violation) violation = e.message;
       else violation = `exception: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
@@ -290,7 +280,7 @@ export class Simulation {
       proposed: this.stats.proposed,
       refused: this.stats.refused,
       acked: this.acked.size,
-      committed: this.committedKey.length - 1,
+      committed: this.inv.committedKey.length - 1,
       elections: this.stats.elections,
       crashes: this.stats.crashes,
       transfers: this.stats.transfers,
@@ -386,17 +376,13 @@ export class Simulation {
 
   /** Checks and traces before the driver handles a Ready. */
   private onReady(node: SimNode, rd: Ready): void {
-    this.checkCommit(node);
+    this.inv.commit(node);
     if (rd.softState) {
       const ss = rd.softState;
       this.trace(`${node.id} is ${ss.role} t${ss.term} leader=${ss.leader || '-'}`);
       if (ss.role === 'leader') {
         this.stats.elections++;
-        const prev = this.leaderOfTerm.get(ss.term);
-        if (prev !== undefined && prev !== node.id) {
-          this.fail(`election safety: ${prev} and ${node.id} both leader in term ${ss.term}`);
-        }
-        this.leaderOfTerm.set(ss.term, node.id);
+        this.inv.leader(ss.term, node.id);
       }
     }
     if (rd.needsCatchUp.length > 0) {
@@ -407,7 +393,7 @@ export class Simulation {
       );
     }
     if (rd.entries.length > 0) {
-      this.checkNewEntries(node, rd.entries);
+      this.inv.newEntries(node, rd.entries);
       if (this.tracing) {
         const f = rd.entries[0] as Entry;
         const l = rd.entries[rd.entries.length - 1] as Entry;
@@ -443,8 +429,8 @@ export class Simulation {
     for (const e of ents) {
       const i = e.index;
       const key = entryKey(e);
-      if (i >= this.committedKey.length || this.committedKey[i] !== key || this.committedTerm[i] !== e.term) {
-        this.fail(`${node.id} applied ${i}/t${e.term} key=${key} that is not the committed entry (${this.committedKey[i]}/t${this.committedTerm[i]})`);
+      if (i >= this.inv.committedKey.length || this.inv.committedKey[i] !== key || this.inv.committedTerm[i] !== e.term) {
+        this.fail(`${node.id} applied ${i}/t${e.term} key=${key} that is not the committed entry (${this.inv.committedKey[i]}/t${this.inv.committedTerm[i]})`);
       }
       const p = node.proposals.get(i);
       if (p !== undefined) {
@@ -649,119 +635,6 @@ export class Simulation {
 
   // ------------------------------------------------------------ invariants
 
-  /** Log matching, cheap form: an (index, term) pair always names the same entry. */
-  private checkNewEntries(node: SimNode, ents: readonly Entry[]): void {
-    for (let i = 0; i < ents.length; i++) {
-      const e = ents[i] as Entry;
-      let byTerm = this.seenKey.get(e.index);
-      if (byTerm === undefined) {
-        byTerm = new Map();
-        this.seenKey.set(e.index, byTerm);
-      }
-      const key = entryKey(e);
-      const prev = byTerm.get(e.term);
-      if (prev === undefined) byTerm.set(e.term, key);
-      else if (prev !== key) {
-        this.fail(`log matching: ${node.id} writes ${e.index}/t${e.term} key=${key} but another node has key=${prev}`);
-      }
-    }
-  }
-
-  /** Commit index monotone; every newly committed entry equals the cluster's committed entry. */
-  private checkCommit(node: SimNode): void {
-    const c = node.core;
-    if (c === null) return;
-    const ci = c.commitIndex;
-    if (ci < node.lastCommit) this.fail(`${node.id} commit index went back from ${node.lastCommit} to ${ci}`);
-    if (ci > node.lastCommit) {
-      this.checkCommittedPrefix(node, node.lastCommit + 1, ci);
-      node.lastCommit = ci;
-    }
-  }
-
-  private checkCommittedPrefix(node: SimNode, from: number, to: number): void {
-    if (to < from) return;
-    const c = node.core as RaftCore;
-    const lo = Math.max(from, c.firstIndex);
-    const ents = c.entries(lo, to + 1);
-    if (ents === null) return;
-    for (const e of ents) {
-      const i = e.index;
-      const key = entryKey(e);
-      if (i < this.committedKey.length) {
-        if (this.committedKey[i] !== key || this.committedTerm[i] !== e.term) {
-          this.fail(
-            `committed entry changed: ${node.id} has ${i}/t${e.term} key=${key} committed, cluster committed ${this.committedKey[i]}/t${this.committedTerm[i]}`,
-          );
-        }
-      } else if (i === this.committedKey.length) {
-        this.committedKey.push(key);
-        this.committedTerm.push(e.term);
-      } else {
-        this.fail(`commit gap: ${node.id} commits ${i} but cluster committed only ${this.committedKey.length - 1}`);
-      }
-    }
-  }
-
-  /** Full log matching between every pair of live nodes. */
-  private checkLogMatching(): void {
-    const logs: { id: NodeId; first: number; ents: Entry[] }[] = [];
-    for (const n of this.nodes) {
-      if (!n.up || n.core === null) continue;
-      const c = n.core;
-      logs.push({ id: n.id, first: c.firstIndex, ents: c.entries(c.firstIndex, c.lastIndex + 1) ?? [] });
-    }
-    for (let a = 0; a < logs.length; a++) {
-      for (let b = a + 1; b < logs.length; b++) {
-        const A = logs[a]!;
-        const B = logs[b]!;
-        const hi = Math.min(A.first + A.ents.length - 1, B.first + B.ents.length - 1);
-        const lo = Math.max(A.first, B.first);
-        let i = hi;
-        while (i >= lo && A.ents[i - A.first]!.term !== B.ents[i - B.first]!.term) i--;
-        for (let j = i; j >= lo; j--) {
-          const ea = A.ents[j - A.first]!;
-          const eb = B.ents[j - B.first]!;
-          if (ea.term !== eb.term || entryKey(ea) !== entryKey(eb)) {
-            this.fail(
-              `log matching: ${A.id} and ${B.id} agree at ${i}/t${A.ents[i - A.first]!.term} but differ at ${j} (${entryKey(ea)}/t${ea.term} vs ${entryKey(eb)}/t${eb.term})`,
-            );
-          }
-        }
-      }
-    }
-  }
-
-  /**
-   * The leader's view of each follower: the simulated disks never lose an
-   * acknowledged entry, so within a leader's term its match for a follower
-   * never goes back (a stale rejection must not lower it), and a confirmed
-   * match of a follower in the leader's term is durable on that follower.
-   */
-  private checkLeaderView(node: SimNode): void {
-    const c = node.core;
-    if (c === null || c.role !== 'leader') return;
-    const progress = c.status().progress;
-    for (const f of this.nodes) {
-      const p = progress[f.id];
-      if (p === undefined) continue;
-      const key = `${node.id}/${c.term}/${f.id}`;
-      const prev = this.leaderMatch.get(key) ?? 0;
-      if (p.match < prev) {
-        this.fail(`${node.id} (leader t${c.term}) lowered its match for ${f.id} from ${prev} to ${p.match}, though ${f.id} lost nothing`);
-      }
-      this.leaderMatch.set(key, p.match);
-      if (p.verifying || p.match === 0 || f.core === null || f.core.term !== c.term) continue;
-      const t = f.durable.term(p.match);
-      if (t !== undefined && t !== c.termAt(p.match)) {
-        this.fail(`${node.id} (leader t${c.term}) has match ${p.match} for ${f.id}, whose durable entry there has term ${t}`);
-      }
-      if (p.match > f.durable.lastIndex()) {
-        this.fail(`${node.id} (leader t${c.term}) has match ${p.match} for ${f.id}, whose durable log ends at ${f.durable.lastIndex()}`);
-      }
-    }
-  }
-
   /**
    * Compaction at random moments: every node drops its entries below X, the
    * highest index that every node (up or down) holds durably as committed and
@@ -788,21 +661,6 @@ export class Simulation {
     }
   }
 
-  private finalChecks(): void {
-    this.checkLogMatching();
-    // Every acknowledged proposal is committed, exactly once.
-    const count = new Map<number, number>();
-    for (let i = 1; i < this.committedKey.length; i++) {
-      const k = this.committedKey[i] as number;
-      if (k > 0) count.set(k, (count.get(k) ?? 0) + 1);
-    }
-    for (const [k, c] of count) if (c > 1) this.fail(`proposal ${k} committed ${c} times`);
-    for (const [id, idx] of this.acked) {
-      if (this.committedKey[idx] !== id) this.fail(`acknowledged proposal ${id} at ${idx} is not committed there`);
-    }
-    // Every up node's committed prefix is the cluster's.
-    for (const n of this.nodes) if (n.up && n.core) this.checkCommittedPrefix(n, 1, n.core.commitIndex);
-  }
 }
 
 export function runSimulation(opts: SimOptions): SimResult {
