@@ -9,6 +9,11 @@ import type { NodeId, ProgressState, ProgressStatus } from './types.js';
  *            `capacity` messages in flight (a ring of the last index of each).
  * catchUp:   the follower needs entries below our storage's firstIndex; nothing
  *            is sent until the driver has caught it up or the leader re-probes.
+ *
+ * `match` is what the follower acknowledged, in the log epoch `epoch`. It only
+ * moves back when the follower proves, in a newer epoch, that it lost entries
+ * (docs/RAFT.md, "Log epochs"); until the new epoch confirms or refutes it,
+ * `verifying` is set and `match` does not count (confirmedMatch()).
  */
 export class Progress {
   match = 0;
@@ -20,6 +25,10 @@ export class Progress {
   recentActive = false;
   /** catchUp state: the first index the follower needs. */
   catchUpFrom = 0;
+  /** The follower's log epoch as last heard in this term; -1 before its first answer. */
+  epoch = -1;
+  /** `match` came from an older epoch and the current one has not confirmed it yet. */
+  verifying = false;
   private readonly ring: Float64Array;
   private start = 0;
   private count = 0;
@@ -33,6 +42,21 @@ export class Progress {
 
   get inflight(): number {
     return this.count;
+  }
+
+  /** What the follower is known to hold in its current log epoch (0 while verifying). */
+  confirmedMatch(): number {
+    return this.verifying ? 0 : this.match;
+  }
+
+  /** A new leader knows nothing of this follower yet: probe it at `next`. */
+  resetForTerm(next: number): void {
+    this.match = 0;
+    this.recentActive = false;
+    this.epoch = -1;
+    this.verifying = false;
+    this.becomeProbe();
+    this.next = next;
   }
 
   isPaused(): boolean {
@@ -131,6 +155,8 @@ export class Progress {
       state: this.state,
       inflight: this.count,
       recentActive: this.recentActive,
+      epoch: this.epoch,
+      verifying: this.verifying,
     };
   }
 }

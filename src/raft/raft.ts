@@ -1,7 +1,7 @@
+import { hashString, resolveConfig, type RaftConfig, type Settings } from './config.js';
 import { RaftLog } from './log.js';
 import { mulberry32, type Rng } from './prng.js';
-import { Progress } from './progress.js';
-import type { LogStorage } from './storage.js';
+import { Replication } from './replication.js';
 import {
   EntryType,
   NONE,
@@ -22,112 +22,15 @@ import {
   type VoteResponseMessage,
 } from './types.js';
 
-/** Tick length the defaults are designed for (the driver calls tick() every tickMs). */
-export const DEFAULT_TICK_MS = 10;
-
-export interface RaftConfig {
-  /** This node's id (a non-empty string, one of `peers`). */
-  id: NodeId;
-  /** All voting members, including `id`. */
-  peers: readonly NodeId[];
-  /** The driver's log. */
-  storage: LogStorage;
-  /** Seeded random source for election jitter; default mulberry32(seed). */
-  rng?: Rng;
-  /** Seed for the default rng; default derived from `id`. */
-  seed?: number;
-  /** Leader heartbeat interval in ticks. Default 10 (100 ms at 10 ms/tick). */
-  heartbeatTicks?: number;
-  /** Base election timeout in ticks; the actual one is random in [e, 2e). Default 50 (500..1000 ms). */
-  electionTicks?: number;
-  /** Max entries per append message. Default 512. */
-  maxEntriesPerMessage?: number;
-  /** Max bytes (data + 48 per entry) per append message (at least one entry is sent). Default 1 MiB. */
-  maxBytesPerMessage?: number;
-  /** Max append messages in flight per follower in replicate state. Default 64. */
-  maxInflightMessages?: number;
-  /** Pre-vote (default true). */
-  preVote?: boolean;
-  /** Check-quorum and leader lease (default true). */
-  checkQuorum?: boolean;
-  /** Index already applied by the application at start; default: the recovered commit index. */
-  applied?: number;
-}
-
-interface Settings {
-  heartbeatTicks: number;
-  electionTicks: number;
-  maxEntriesPerMessage: number;
-  maxBytesPerMessage: number;
-  maxInflightMessages: number;
-  preVote: boolean;
-  checkQuorum: boolean;
-}
+export { DEFAULT_TICK_MS, resolveConfig, type RaftConfig } from './config.js';
 
 const EMPTY_DATA = new Uint8Array(0);
-const NO_ENTRIES: Entry[] = [];
 const NO_MESSAGES: Message[] = [];
 const NO_CATCHUPS: CatchUpRequest[] = [];
 
-function positiveInt(cfg: RaftConfig, key: keyof RaftConfig, dflt: number): number {
-  const v = cfg[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new RangeError(`raft config: ${key} must be a positive integer, got ${String(v)}`);
-  }
-  return v;
-}
-
-function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
-/** Validates a config and returns the resolved settings; throws RangeError/TypeError. */
-export function resolveConfig(cfg: RaftConfig): Settings {
-  if (cfg === null || typeof cfg !== 'object') throw new TypeError('raft config: must be an object');
-  if (typeof cfg.id !== 'string' || cfg.id.length === 0) {
-    throw new RangeError('raft config: id must be a non-empty string');
-  }
-  if (!Array.isArray(cfg.peers) || cfg.peers.length === 0) {
-    throw new RangeError('raft config: peers must be a non-empty array of node ids');
-  }
-  const seen = new Set<string>();
-  for (const p of cfg.peers) {
-    if (typeof p !== 'string' || p.length === 0) throw new RangeError('raft config: peer ids must be non-empty strings');
-    if (seen.has(p)) throw new RangeError(`raft config: duplicate peer id ${JSON.stringify(p)}`);
-    seen.add(p);
-  }
-  if (!seen.has(cfg.id)) throw new RangeError(`raft config: id ${JSON.stringify(cfg.id)} is not in peers`);
-  if (cfg.storage === null || typeof cfg.storage !== 'object') throw new TypeError('raft config: storage is required');
-  const s: Settings = {
-    heartbeatTicks: positiveInt(cfg, 'heartbeatTicks', 10),
-    electionTicks: positiveInt(cfg, 'electionTicks', 50),
-    maxEntriesPerMessage: positiveInt(cfg, 'maxEntriesPerMessage', 512),
-    maxBytesPerMessage: positiveInt(cfg, 'maxBytesPerMessage', 1 << 20),
-    maxInflightMessages: positiveInt(cfg, 'maxInflightMessages', 64),
-    preVote: cfg.preVote ?? true,
-    checkQuorum: cfg.checkQuorum ?? true,
-  };
-  if (s.electionTicks <= s.heartbeatTicks) {
-    throw new RangeError(
-      `raft config: electionTicks (${s.electionTicks}) must be greater than heartbeatTicks (${s.heartbeatTicks})`,
-    );
-  }
-  if (cfg.rng !== undefined && typeof cfg.rng !== 'function') throw new TypeError('raft config: rng must be a function');
-  if (cfg.applied !== undefined && (!Number.isInteger(cfg.applied) || cfg.applied < 0)) {
-    throw new RangeError(`raft config: applied must be a non-negative integer, got ${String(cfg.applied)}`);
-  }
-  return s;
-}
-
 /**
  * The Raft core: a deterministic state machine with no I/O, clock or
- * randomness of its own. See src/raft/index.ts and docs/RAFT.md for the
+ * randomness of its own. See docs/RAFT.md ("The driver contract") for the
  * driver contract.
  */
 export class RaftCore {
@@ -138,6 +41,8 @@ export class RaftCore {
   private readonly quorum: number;
   private readonly rng: Rng;
   private readonly log: RaftLog;
+  /** Stated in every append and heartbeat answer (RaftConfig.logEpoch). */
+  readonly logEpoch: number;
 
   private _term = 0;
   private _vote: NodeId = NONE;
@@ -149,8 +54,8 @@ export class RaftCore {
   private randomizedElectionTimeout = 0;
 
   private readonly votes = new Map<NodeId, boolean>();
-  private readonly prs = new Map<NodeId, Progress>();
-  private readonly prList: Progress[] = [];
+  /** The leader's view of each follower (used while leader; reset at every election won). */
+  private readonly repl: Replication;
   private transferee: NodeId = NONE;
 
   /** Follower: highest index known to match the current leader's log. */
@@ -164,7 +69,6 @@ export class RaftCore {
   private prevHs: HardState;
   private prevSs: SoftState;
   private outstanding: Ready | null = null;
-  private readonly matchBuf: Float64Array;
   /** 0: nothing owed; 1: new entries owed to the followers; 2: entries or at least the commit index (see oweBroadcast). */
   private broadcastOwed: 0 | 1 | 2 = 0;
 
@@ -175,7 +79,7 @@ export class RaftCore {
     this.others = this.voters.filter((p) => p !== cfg.id);
     this.quorum = Math.floor(this.voters.length / 2) + 1;
     this.rng = cfg.rng ?? mulberry32(cfg.seed ?? hashString(cfg.id));
-    this.matchBuf = new Float64Array(this.voters.length);
+    this.logEpoch = cfg.logEpoch ?? 0;
 
     const storage = cfg.storage;
     const hs = storage.hardState();
@@ -189,11 +93,21 @@ export class RaftCore {
     this._term = hs.term;
     this._vote = hs.vote;
     this.verified = commit;
-    for (const p of this.others) {
-      const pr = new Progress(p, this.settings.maxInflightMessages);
-      this.prs.set(p, pr);
-      this.prList.push(pr);
-    }
+    this.repl = new Replication(
+      {
+        id: this.id,
+        term: () => this._term,
+        send: (m) => this.msgs.push(m),
+        catchUp: (req) => this.catchUps.push(req),
+        commitAdvanced: () => this.oweBroadcast(true),
+        transferee: () => this.transferee,
+        sendTimeoutNow: (to) => this.sendTimeoutNow(to),
+      },
+      this.log,
+      this.settings,
+      this.others,
+      this.quorum,
+    );
     this.prevHs = { term: hs.term, vote: hs.vote, commit: Math.min(hs.commit, last) };
     this.resetRandomizedElectionTimeout();
     this.prevSs = { role: this._role, leader: this._lead, term: this._term };
@@ -247,10 +161,7 @@ export class RaftCore {
   }
 
   status(): RaftStatus {
-    const progress: RaftStatus['progress'] = {};
-    if (this._role === 'leader') {
-      for (const pr of this.prList) progress[pr.id] = pr.status();
-    }
+    const progress: RaftStatus['progress'] = this._role === 'leader' ? this.repl.status() : {};
     return {
       id: this.id,
       role: this._role,
@@ -325,13 +236,13 @@ export class RaftCore {
       this.transferee = NONE;
       return;
     }
-    const pr = this.prs.get(to);
+    const pr = this.repl.prs.get(to);
     if (pr === undefined) throw new RangeError(`raft: transferLeadership to unknown node ${JSON.stringify(to)}`);
     if (this.transferee === to) return;
     this.transferee = to;
     this.electionElapsed = 0;
-    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
-    else this.sendAppends(pr, true);
+    if (pr.confirmedMatch() === this.log.lastIndex()) this.sendTimeoutNow(to);
+    else this.repl.sendAppends(pr, true);
   }
 
   /**
@@ -343,7 +254,7 @@ export class RaftCore {
   markDurable(index: number, term: number): void {
     if (!this.log.stableTo(index, term)) return;
     if (this._role === 'leader') {
-      if (this.maybeCommit()) this.oweBroadcast(true);
+      if (this.repl.maybeCommit()) this.oweBroadcast(true);
     } else if (this._role === 'follower' && this._lead !== NONE) {
       const a = Math.min(this.log.durable, this.verified);
       if (a > this.acked) this.sendAck(a);
@@ -352,7 +263,7 @@ export class RaftCore {
 
   /** Processes one message from a peer. */
   step(m: Message): void {
-    if (m.to !== this.id || (m.from !== this.id && !this.prs.has(m.from))) return;
+    if (m.to !== this.id || (m.from !== this.id && !this.repl.prs.has(m.from))) return;
     if (m.term > this._term) {
       if (m.type === 'vote' || m.type === 'preVote') {
         const inLease =
@@ -386,7 +297,7 @@ export class RaftCore {
     }
     switch (this._role) {
       case 'leader':
-        this.stepLeader(m);
+        this.repl.onResponse(m);
         break;
       case 'candidate':
       case 'preCandidate':
@@ -513,16 +424,10 @@ export class RaftCore {
     this._lead = this.id;
     this._role = 'leader';
     const next = this.log.lastIndex() + 1;
-    for (const pr of this.prList) {
-      pr.match = 0;
-      pr.next = next;
-      pr.recentActive = false;
-      pr.becomeProbe();
-      pr.next = next;
-    }
+    this.repl.resetForTerm(next);
     // The no-op that lets this term commit (and with it every earlier entry).
     this.log.push({ index: next, term: this._term, type: EntryType.Noop, data: EMPTY_DATA });
-    this.bcastAppend(true);
+    this.repl.broadcast(true);
   }
 
   private hup(transfer: boolean): void {
@@ -589,35 +494,16 @@ export class RaftCore {
     this.electionElapsed++;
     if (this.electionElapsed >= this.settings.electionTicks) {
       this.electionElapsed = 0;
-      if (this.settings.checkQuorum) {
-        let active = 1;
-        for (const pr of this.prList) {
-          if (pr.recentActive) active++;
-          pr.recentActive = false;
-        }
-        if (active < this.quorum) {
-          this.becomeFollower(this._term, NONE);
-          return;
-        }
+      if (this.settings.checkQuorum && this.repl.takeActive() < this.quorum) {
+        this.becomeFollower(this._term, NONE);
+        return;
       }
       if (this.transferee !== NONE) this.transferee = NONE; // transfer timed out
-      for (const pr of this.prList) {
-        if (pr.state === 'catchUp') pr.becomeProbe(); // retry (re-signals if still needed)
-      }
+      this.repl.retryCatchUps();
     }
     if (this.heartbeatElapsed >= this.settings.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      const commit = this.log.committed;
-      for (const pr of this.prList) {
-        const hb: HeartbeatMessage = {
-          type: 'heartbeat',
-          from: this.id,
-          to: pr.id,
-          term: this._term,
-          commit: pr.match < commit ? pr.match : commit,
-        };
-        this.send(hb);
-      }
+      this.repl.heartbeat();
     }
   }
 
@@ -637,6 +523,7 @@ export class RaftCore {
       reject,
       rejectHint: hint,
       hintTerm,
+      epoch: this.logEpoch,
     };
   }
 
@@ -722,65 +609,10 @@ export class RaftCore {
     }
   }
 
-  private stepLeader(m: Message): void {
-    const pr = this.prs.get(m.from);
-    if (pr === undefined) return;
-    switch (m.type) {
-      case 'appendResp':
-        pr.recentActive = true;
-        if (m.reject) {
-          if (m.rejectHint < pr.match && m.index >= pr.match) {
-            // The follower no longer has entries it acknowledged (its disk lost them: a cut
-            // tail, a repaired corruption, a power loss in memory mode). Messages on a
-            // connection are in order, so this is no stale rejection: its log now ends
-            // (or first conflicts) at rejectHint. Without this the leader keeps sending
-            // from match + 1 and ignores the rejections forever. Lowering match is safe:
-            // the commit index never moves back.
-            pr.match = m.rejectHint;
-            pr.becomeProbe();
-            this.sendAppends(pr, true);
-            return;
-          }
-          let hint = m.rejectHint;
-          if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
-          if (pr.maybeDecrTo(m.index, hint)) {
-            if (pr.state === 'replicate') pr.becomeProbe();
-            this.sendAppends(pr, true);
-          }
-          return;
-        }
-        if (pr.maybeUpdate(m.index) || (pr.state === 'probe' && pr.match === m.index)) {
-          // Leave probe only on an answer to the latest probe (or later); an
-          // older ack arriving late must not re-send the whole window (with
-          // reordering links that flapping amplified traffic without bound).
-          if (pr.state === 'probe') {
-            if (m.index >= pr.next - 1) pr.becomeReplicate();
-          }
-          else if (pr.state === 'replicate') pr.freeLE(m.index);
-          else if (pr.state === 'catchUp' && pr.match + 1 >= pr.catchUpFrom) pr.becomeProbe();
-          if (this.maybeCommit()) this.oweBroadcast(true);
-          else this.sendAppends(pr, false);
-          if (this.transferee === m.from && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
-        }
-        return;
-      case 'heartbeatResp':
-        pr.recentActive = true;
-        pr.probeSent = false;
-        if (pr.state === 'replicate' && pr.inflight >= pr.capacity) pr.freeFirst();
-        // A follower that is behind gets an append; in replicate state with
-        // everything already sent this is an empty one, which detects appends
-        // the network lost (the follower rejects it and we fall back to probe).
-        if (pr.match < this.log.lastIndex()) this.sendAppends(pr, true);
-        return;
-      default:
-        return;
-    }
-  }
-
   private handleHeartbeat(m: HeartbeatMessage): void {
     const c = m.commit < this.log.lastIndex() ? m.commit : this.log.lastIndex();
     this.log.commitTo(c);
-    this.send({ type: 'heartbeatResp', from: this.id, to: m.from, term: this._term });
+    this.send({ type: 'heartbeatResp', from: this.id, to: m.from, term: this._term, epoch: this.logEpoch });
   }
 
   private handleAppend(m: AppendMessage): void {
@@ -822,20 +654,6 @@ export class RaftCore {
 
   // ------------------------------------------------------------ replication
 
-  private maybeCommit(): boolean {
-    const buf = this.matchBuf;
-    buf[0] = this.log.durable;
-    const prs = this.prList;
-    for (let i = 0; i < prs.length; i++) buf[i + 1] = (prs[i] as Progress).match;
-    buf.sort();
-    const mci = buf[buf.length - this.quorum] as number;
-    if (mci > this.log.committed && this.log.term(mci) === this._term) {
-      this.log.committed = mci;
-      return true;
-    }
-    return false;
-  }
-
   /**
    * Proposals and commit advances do not message the followers at once: they owe one
    * broadcast, paid when the driver next asks for a Ready. Everything proposed, and every
@@ -851,67 +669,7 @@ export class RaftCore {
     const owed = this.broadcastOwed;
     if (owed === 0) return;
     this.broadcastOwed = 0;
-    if (this._role === 'leader') this.bcastAppend(owed === 2);
+    if (this._role === 'leader') this.repl.broadcast(owed === 2);
   }
 
-  private bcastAppend(sendIfEmpty: boolean): void {
-    const prs = this.prList;
-    for (let i = 0; i < prs.length; i++) this.sendAppends(prs[i] as Progress, sendIfEmpty);
-  }
-
-  /** Sends what the window allows to one follower. */
-  private sendAppends(pr: Progress, sendIfEmpty: boolean): void {
-    if (!this.sendAppend(pr, sendIfEmpty)) return;
-    while (pr.state === 'replicate' && pr.next <= this.log.lastIndex()) {
-      if (!this.sendAppend(pr, false)) return;
-    }
-  }
-
-  private sendAppend(pr: Progress, sendIfEmpty: boolean): boolean {
-    if (pr.isPaused()) return false;
-    const log = this.log;
-    const prevIndex = pr.next - 1;
-    const prevTerm = log.term(prevIndex);
-    if (prevTerm === undefined) {
-      this.needCatchUp(pr);
-      return false;
-    }
-    let ents: Entry[] = NO_ENTRIES;
-    const last = log.lastIndex();
-    if (pr.next <= last) {
-      const s = log.slice(pr.next, last + 1, this.settings.maxBytesPerMessage, this.settings.maxEntriesPerMessage);
-      if (s === null) {
-        this.needCatchUp(pr);
-        return false;
-      }
-      ents = s;
-    }
-    if (ents.length === 0 && !sendIfEmpty) return false;
-    const m: AppendMessage = {
-      type: 'append',
-      from: this.id,
-      to: pr.id,
-      term: this._term,
-      prevIndex,
-      prevTerm,
-      entries: ents,
-      commit: log.committed,
-    };
-    this.msgs.push(m);
-    if (pr.state === 'replicate') {
-      if (ents.length > 0) {
-        const lastSent = (ents[ents.length - 1] as Entry).index;
-        pr.next = lastSent + 1;
-        pr.addInflight(lastSent);
-      }
-    } else {
-      pr.probeSent = true;
-    }
-    return true;
-  }
-
-  private needCatchUp(pr: Progress): void {
-    pr.becomeCatchUp(pr.next);
-    this.catchUps.push({ peer: pr.id, fromIndex: pr.next });
-  }
 }

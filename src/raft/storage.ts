@@ -103,6 +103,17 @@ export class MemoryStorage implements LogStorage {
     for (let i = 0; i < entries.length; i++) this.ents.push(entries[i] as Entry);
   }
 
+  /**
+   * Drops every entry after `index` (the log lost its tail) and clamps the
+   * hard state's commit to what is left.
+   */
+  truncateAfter(index: number): void {
+    if (index < this.offset - 1) throw new RangeError(`truncateAfter(${index}) below firstIndex ${this.offset}`);
+    if (index >= this.lastIndex()) return;
+    this.ents.length = index - this.offset + 1;
+    if (this.hs.commit > index) this.hs = { ...this.hs, commit: index };
+  }
+
   /** Drops entries below `index` (which becomes firstIndex()). Only compact applied entries. */
   compact(index: number): void {
     if (index <= this.offset) return;

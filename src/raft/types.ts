@@ -89,6 +89,8 @@ export interface AppendResponseMessage extends MessageBase {
   rejectHint: number;
   /** On reject: the follower's term at rejectHint (0 if unknown). */
   hintTerm: number;
+  /** The sender's log epoch (RaftConfig.logEpoch; docs/RAFT.md, "Log epochs"). */
+  epoch: number;
 }
 
 export interface HeartbeatMessage extends MessageBase {
@@ -99,6 +101,8 @@ export interface HeartbeatMessage extends MessageBase {
 
 export interface HeartbeatResponseMessage extends MessageBase {
   type: 'heartbeatResp';
+  /** The sender's log epoch (RaftConfig.logEpoch): tells an idle leader that the follower restarted. */
+  epoch: number;
 }
 
 export interface VoteMessage extends MessageBase {
@@ -139,7 +143,7 @@ export interface CatchUpRequest {
   fromIndex: number;
 }
 
-/** Output of the core; see the driver contract in docs/RAFT.md and src/raft/index.ts. */
+/** Output of the core; see the driver contract in docs/RAFT.md. */
 export interface Ready {
   /** Role/leader/term, when any of them changed since the last Ready; else null. */
   softState: SoftState | null;
@@ -171,6 +175,10 @@ export interface ProgressStatus {
   state: ProgressState;
   inflight: number;
   recentActive: boolean;
+  /** The follower's log epoch as last heard in this term; -1 before its first answer. */
+  epoch: number;
+  /** The follower stated a new log epoch and has not yet confirmed `match` in it (docs/RAFT.md, "Log epochs"). */
+  verifying: boolean;
 }
 
 export interface RaftStatus {

@@ -194,6 +194,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       id: options.id,
       peers: options.members,
       storage,
+      // A new log epoch at every open (docs/RAFT.md, "Log epochs"): after a restart that may
+      // have lost acknowledged entries (memory mode, --repair, a wiped directory) the leader
+      // re-checks what it believed about this replica's log instead of trusting old acks.
+      logEpoch: Date.now(),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.heartbeatTicks !== undefined ? { heartbeatTicks: options.heartbeatTicks } : {}),
       ...(options.electionTicks !== undefined ? { electionTicks: options.electionTicks } : {}),

@@ -18,10 +18,12 @@
  *     append         u64 prevIndex, u64 prevTerm, u64 commit, u32 count,
  *                    then `count` on-disk records back to back, verbatim
  *                    (48-byte header + body, docs/FORMAT.md)
- *     appendResp     u64 index, u64 rejectHint, u64 hintTerm
+ *     appendResp     u64 index, u64 rejectHint, u64 hintTerm, u64 epoch
  *     heartbeat      u64 commit
+ *     heartbeatResp  u64 epoch
  *     vote, preVote  u64 lastIndex, u64 lastTerm
  *     others         nothing
+ *   (epoch, the follower's log epoch, came with TRANSPORT_VERSION 2; handshake.ts.)
  *   The body must end exactly there (trailing bytes are a protocol error).
  *
  * The local annotations waitForHardState / waitForDurableIndex are never encoded.
@@ -72,13 +74,13 @@ function tailBytes(message: Message): number {
     case 'append':
       return 8 * 3 + 4;
     case 'appendResp':
-      return 8 * 3;
+      return 8 * 4;
     case 'heartbeat':
+    case 'heartbeatResp':
       return 8;
     case 'vote':
     case 'preVote':
       return 8 * 2;
-    case 'heartbeatResp':
     case 'voteResp':
     case 'preVoteResp':
     case 'timeoutNow':
@@ -126,9 +128,13 @@ export function raftFrameSize(message: Message): number {
       checkU64(message.index, 'index');
       checkU64(message.rejectHint, 'rejectHint');
       checkU64(message.hintTerm, 'hintTerm');
+      checkU64(message.epoch, 'epoch');
       break;
     case 'heartbeat':
       checkU64(message.commit, 'commit');
+      break;
+    case 'heartbeatResp':
+      checkU64(message.epoch, 'epoch');
       break;
     case 'vote':
     case 'preVote':
@@ -185,9 +191,13 @@ export function writeRaftFrame(target: Buffer, offset: number, group: number, me
       o = putU64(target, o, checkU64(message.index, 'index'));
       o = putU64(target, o, checkU64(message.rejectHint, 'rejectHint'));
       o = putU64(target, o, checkU64(message.hintTerm, 'hintTerm'));
+      o = putU64(target, o, checkU64(message.epoch, 'epoch'));
       break;
     case 'heartbeat':
       o = putU64(target, o, checkU64(message.commit, 'commit'));
+      break;
+    case 'heartbeatResp':
+      o = putU64(target, o, checkU64(message.epoch, 'epoch'));
       break;
     case 'vote':
     case 'preVote':
@@ -199,7 +209,6 @@ export function writeRaftFrame(target: Buffer, offset: number, group: number, me
     case 'preVoteResp':
       if (message.reject) flags |= FLAG_REJECT;
       break;
-    case 'heartbeatResp':
     case 'timeoutNow':
       break;
   }
@@ -288,10 +297,14 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
         reject: (flags & FLAG_REJECT) !== 0,
         rejectHint: r.u64('rejectHint'),
         hintTerm: r.u64('hintTerm'),
+        epoch: r.u64('epoch'),
       };
       break;
     case 'heartbeat':
       message = { type, from, to, term, commit: r.u64('commit') };
+      break;
+    case 'heartbeatResp':
+      message = { type, from, to, term, epoch: r.u64('epoch') };
       break;
     case 'vote':
     case 'preVote':
@@ -309,7 +322,6 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
     case 'preVoteResp':
       message = { type, from, to, term, reject: (flags & FLAG_REJECT) !== 0 };
       break;
-    case 'heartbeatResp':
     case 'timeoutNow':
       message = { type, from, to, term };
       break;

@@ -1,7 +1,7 @@
 /**
  * Short torture runs, one per fault kind, on real server processes (see src/check/).
  * Each prints its seed; replay one with
- *   FAULT_SEED=<seed> npx vitest run test/faults/torture.test.ts -t '<name>'
+ *   RAFTLEDGER_SEED=<seed> npx vitest run test/faults/torture.test.ts -t '<name>'
  * or with the CLI: raftledger torture --seed <seed> --faults <kinds> --duration <s>.
  * Longer runs: scripts/torture-long.sh.
  */
@@ -12,7 +12,7 @@ import { formatVerdict } from '../../dist/tools/check/checker.js';
 const SECONDS = Number(process.env.FAULT_SECONDS ?? 7);
 
 async function torture(name: string, defaultSeed: number, options: Partial<TortureOptions> & Pick<TortureOptions, 'faults'>) {
-  const seed = process.env.FAULT_SEED !== undefined ? Number(process.env.FAULT_SEED) : defaultSeed;
+  const seed = process.env.RAFTLEDGER_SEED !== undefined ? Number(process.env.RAFTLEDGER_SEED) : defaultSeed;
   const lines: string[] = [];
   const result = await runTorture({ seed, durationMs: SECONDS * 1000, concurrency: 6, say: (l) => lines.push(l), ...options });
   const text = `${name}: seed ${seed}\n${lines.join('\n')}\n${formatSummary(result)}`;

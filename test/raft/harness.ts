@@ -1,82 +1,67 @@
 /**
  * A hand-driven cluster for scripted scenarios: every message sits in a queue
  * until the test delivers (or drops) it, and every node's disk flushes only
- * when told (or automatically, with autoFlush).
+ * when told (or automatically, with autoFlush). The nodes are the simulator's
+ * (src/tools/sim/driver.ts); only the network is manual here.
  */
-import {
-  MemoryStorage,
-  RaftCore,
-  mulberry32,
-  type Entry,
-  type Message,
-  type RaftConfig,
-  type Ready,
-} from '../../src/raft/index.js';
+import { mulberry32, type Entry, type Message, type RaftConfig, type RaftCore, type Ready } from '../../src/raft/index.js';
+import type { MemoryStorage } from '../../src/raft/storage.js';
+import { DriverNode } from '../../src/tools/sim/driver.js';
 
-export class TestNode {
-  core: RaftCore;
-  /** What the core's LogStorage shows: everything written. */
-  storage = new MemoryStorage();
-  /** Messages waiting for this node's disk. */
-  held: Message[] = [];
-  autoFlush = true;
+export class TestNode extends DriverNode {
   applied: Entry[] = [];
   readies: Ready[] = [];
-  unflushed = false;
 
-  constructor(
-    readonly id: string,
-    readonly cluster: TestCluster,
-    readonly cfg: Partial<RaftConfig>,
-  ) {
-    this.core = this.makeCore();
+  constructor(id: string, cluster: TestCluster, cfg: Partial<RaftConfig>) {
+    super(
+      id,
+      cluster.ids,
+      {
+        send: (_n, m) => {
+          cluster.queue.push(m);
+          cluster.tracer?.sent(m);
+        },
+        ready: (n, rd) => {
+          this.readies.push(rd);
+          cluster.tracer?.ready(n, rd);
+        },
+        apply: (_n, ents) => this.applied.push(...ents),
+        flushed: (n) => cluster.tracer?.flushed(n),
+      },
+      () => ({ rng: mulberry32(cluster.ids.indexOf(id) + 1), ...cfg }),
+    );
+    this.autoFlush = true;
+    this.start();
   }
 
-  makeCore(): RaftCore {
-    return new RaftCore({
-      id: this.id,
-      peers: this.cluster.ids,
-      storage: this.storage,
-      rng: mulberry32(this.cluster.ids.indexOf(this.id) + 1),
-      ...this.cfg,
-    });
+  /** The running core (scenarios never look at a node that is down). */
+  get raft(): RaftCore {
+    if (this.core === null) throw new Error(`${this.id} is down`);
+    return this.core;
   }
 
-  /** Handles every Ready; tagged messages wait for flush(). */
-  drain(): void {
-    for (;;) {
-      const rd = this.core.ready();
-      if (rd === null) break;
-      this.readies.push(rd);
-      if (rd.hardState) this.storage.setHardState(rd.hardState);
-      if (rd.entries.length > 0) this.storage.append(rd.entries);
-      if (rd.hardState || rd.entries.length > 0) this.unflushed = true;
-      for (const m of rd.messages) {
-        if (m.waitForHardState || m.waitForDurableIndex !== undefined) this.held.push(m);
-        else this.cluster.queue.push(m);
-      }
-      if (rd.committed) {
-        for (let i = rd.committed.from; i <= rd.committed.to; i++) this.applied.push(this.storage.entry(i)!);
-      }
-      this.core.advance(rd);
-      if (this.autoFlush) this.flush();
-    }
+  /** What the core's LogStorage shows: everything written. */
+  get storage(): MemoryStorage {
+    return this.live;
   }
 
-  /** The disk catches up: everything written is durable. */
-  flush(): void {
-    this.unflushed = false;
-    const held = this.held;
-    this.held = [];
-    for (const m of held) this.cluster.queue.push(m);
-    const last = this.storage.lastIndex();
-    this.core.markDurable(last, this.storage.term(last)!);
-    this.drain();
+  /** Replaces the disk (e.g. with one that lost entries) for the next restart. */
+  set storage(s: MemoryStorage) {
+    this.durable = s;
+    this.live = s;
   }
+}
+
+/** Sees what the nodes do (the golden-trace scripts print it). */
+export interface ClusterTracer {
+  sent(m: Message): void;
+  ready(node: DriverNode, rd: Ready): void;
+  flushed(node: DriverNode): void;
 }
 
 export class TestCluster {
   nodes = new Map<string, TestNode>();
+  tracer: ClusterTracer | null = null;
   queue: Message[] = [];
   /** Sees every message taken off the queue (delivered or dropped). */
   observer: ((m: Message) => void) | null = null;
@@ -97,7 +82,7 @@ export class TestCluster {
   }
 
   core(id: string): RaftCore {
-    return this.node(id).core;
+    return this.node(id).raft;
   }
 
   drainAll(): void {
@@ -126,8 +111,9 @@ export class TestCluster {
     if (!m) return undefined;
     this.observer?.(m);
     if (!this.cut.has(`${m.from}->${m.to}`)) {
-      this.node(m.to).core.step(m);
-      this.node(m.to).drain();
+      const to = this.node(m.to);
+      to.core?.step(m);
+      to.drain();
     }
     return m;
   }
@@ -142,7 +128,7 @@ export class TestCluster {
       this.observer?.(m);
       if (this.cut.has(`${m.from}->${m.to}`) || drop(m)) continue;
       const to = this.node(m.to);
-      to.core.step(m);
+      to.core?.step(m);
       to.drain();
       this.drainAll();
     }
@@ -159,7 +145,7 @@ export class TestCluster {
   tick(id: string, n = 1): void {
     const node = this.node(id);
     for (let i = 0; i < n; i++) {
-      node.core.tick();
+      node.raft.tick();
       node.drain();
     }
   }
@@ -174,11 +160,11 @@ export class TestCluster {
     this.deliverAll();
   }
 
-  /** A node restarts from what its storage holds (all written data is considered durable here). */
+  /** A node crashes and restarts from its durable state (unflushed writes are lost; with autoFlush there are none). */
   restart(id: string): void {
     const n = this.node(id);
-    n.held = [];
-    n.core = n.makeCore();
+    n.crash();
+    n.start();
   }
 
   leaders(): string[] {

@@ -591,3 +591,107 @@ describe('refusals, compaction and configuration', () => {
     expect(c.core('solo').commitIndex).toBe(2);
   });
 });
+
+describe("the leader's view of a follower's log changes only when that log did (issue 12)", () => {
+  const isResp = (from: string, reject: boolean) => (m: Message) =>
+    m.type === 'appendResp' && m.from === from && m.reject === reject;
+
+  it('a rejection delivered after a later ack does not lower match (reordered both ways, then compaction)', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.isolate('c'); // a needs b for every commit
+    c.propose('a', 'x'); // A1: prev=1, entry 2
+    c.propose('a', 'y'); // A2: prev=2, entry 3
+    c.dropWhere((m) => m.to === 'c');
+    const a1 = c.queue.find((m) => m.type === 'append' && m.to === 'b' && m.prevIndex === 1)!;
+    const a2 = c.queue.find((m) => m.type === 'append' && m.to === 'b' && m.prevIndex === 2)!;
+    // A2 overtakes A1: b rejects A2 (it lacks index 2), then acks A1.
+    c.deliverOne((m) => m === a2);
+    c.deliverOne((m) => m === a1);
+    const rejection = c.queue.find(isResp('b', true))!;
+    const ack = c.queue.find(isResp('b', false))!;
+    expect(c.queue.indexOf(rejection)).toBeLessThan(c.queue.indexOf(ack)); // b sent them in this order
+    // The ack overtakes the rejection.
+    c.deliverOne((m) => m === ack);
+    expect(c.core('a').status().progress['b']!.match).toBe(2);
+    expect(c.core('a').commitIndex).toBe(2);
+    c.node('a').storage.compact(3); // below what every live follower holds
+    const readies = c.node('a').readies.length;
+    c.deliverOne((m) => m === rejection);
+    // b's log never lost an entry: the stale rejection changes nothing.
+    expect(c.core('a').status().progress['b']!.match).toBe(2);
+    expect(c.core('a').status().progress['b']!.state).not.toBe('catchUp');
+    // The next heartbeat round finds that A2 was lost and resends entry 3: y commits with b.
+    c.tick('a', 10);
+    c.deliverAll();
+    expect(c.node('a').readies.slice(readies).flatMap((r) => r.needsCatchUp)).toEqual([]);
+    expect(c.core('a').commitIndex).toBe(3);
+    expect(c.logOf('b')).toEqual(['-1', 'x@1', 'y@1']);
+  });
+
+  it('a follower restarted with fewer entries than it acknowledged is caught up by heartbeats alone', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.propose('a', 'p', 'q', 'r');
+    c.deliverAll();
+    c.tick('a', 10);
+    c.deliverAll();
+    expect(c.core('b').commitIndex).toBe(4);
+    // b's disk loses entries 2..4 while it is down (a cut segment, a wiped directory, memory mode).
+    const b = c.node('b');
+    b.crash();
+    b.loseEntriesAfter(1);
+    b.start();
+    expect(c.core('b').lastIndex).toBe(1);
+    // Idle cluster: no proposals, only heartbeat rounds.
+    for (let i = 0; i < 3; i++) {
+      c.tick('a', 10);
+      c.deliverAll();
+    }
+    expect(c.logOf('b')).toEqual(c.logOf('a'));
+    expect(c.core('b').commitIndex).toBe(4);
+    expect(c.core('a').status().progress['b']).toMatchObject({ match: 4, state: 'replicate' });
+  });
+
+  it('a restart that lost nothing leaves match where it was', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.propose('a', 'p', 'q');
+    c.deliverAll();
+    const seen: number[] = [];
+    c.observer = () => seen.push(c.core('a').status().progress['c']!.match);
+    c.restart('c');
+    for (let i = 0; i < 3; i++) {
+      c.tick('a', 10);
+      c.deliverAll();
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen)).toEqual(new Set([3]));
+    expect(c.core('a').status().progress['c']).toMatchObject({ match: 3, state: 'replicate' });
+  });
+
+  it('an answer from an older log epoch is ignored: a delayed ack cannot vouch for entries the follower lost', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.propose('a', 'p', 'q', 'r');
+    c.deliverOne(isApp('a', 'b'));
+    const oldAck = c.queue.find(isResp('b', false))!;
+    expect(oldAck).toMatchObject({ index: 4, epoch: 1 });
+    c.dropWhere((m) => m === oldAck);
+    c.deliverAll((m) => m.to === 'b'); // c acks, 2..4 commit with a and c; b hears nothing more
+    const b = c.node('b');
+    b.crash();
+    b.loseEntriesAfter(1);
+    b.start(); // epoch 2, log ends at 1
+    c.tick('a', 10);
+    c.deliverOne((m) => m.type === 'heartbeat' && m.to === 'b');
+    c.deliverOne((m) => m.type === 'heartbeatResp' && m.from === 'b');
+    expect(c.core('a').status().progress['b']).toMatchObject({ epoch: 2, verifying: true, match: 1 });
+    c.core('a').step(oldAck);
+    c.node('a').drain();
+    expect(c.core('a').status().progress['b']).toMatchObject({ epoch: 2, verifying: true, match: 1 });
+    c.deliverAll();
+    expect(c.logOf('b')).toEqual(c.logOf('a'));
+    expect(c.core('a').status().progress['b']).toMatchObject({ epoch: 2, verifying: false, match: 4 });
+  });
+});

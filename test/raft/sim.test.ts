@@ -1,12 +1,13 @@
 /**
- * Whole-cluster simulation over a fixed range of seeds (see src/raft/sim/).
+ * Whole-cluster simulation over a fixed range of seeds (see src/tools/sim/).
  * Each seed runs a fault phase (partitions, one-way cuts, drops, duplicates,
  * reordering, crashes losing unflushed writes, restarts, transfers, spurious
  * campaigns) followed by a healed phase in which a leader must be elected and
  * a new proposal committed. Invariants are checked after every event.
  *
  * Sized to finish well under 60 s on a shared 2-core machine. For more:
- *   node dist/raft/sim/cli.js --seeds 2000 [--nodes 5]
+ *   node dist/cli/main.js simulate --seeds 2000 [--nodes 5]
+ * One seed, with its trace on failure: RAFTLEDGER_SEED=<seed> npx vitest run test/raft/sim.test.ts
  */
 import { describe, expect, it } from 'vitest';
 import { runSimulation, type SimResult } from '../../src/tools/sim/simulator.js';
@@ -33,15 +34,29 @@ const REGRESSIONS: [number, number, string][] = [
   [6, 3, 'votes granted without the up-to-date log check -> committed entry overwritten'],
   [28, 3, 'votes granted without the up-to-date log check -> committed entry overwritten'],
   [1085, 5, 'message storm (OOM) under a fully reordering network: probe/replicate flapping; links are now FIFO with occasional reordering'],
+  // Issue 12, caught with the old rule (lower match on a rejection below it) put back:
+  [1, 3, 'a rejection overtaken by a later ack lowered match (leader view check)'],
+  [103, 3, 'a stale rejection lowered match below the compacted prefix: follower parked in catch-up (needsCatchUp check)'],
 ];
+
+const ENV_SEED = process.env.RAFTLEDGER_SEED;
 
 function check(r: SimResult): void {
   if (!r.ok) {
-    throw new Error(`seed ${r.seed} (nodes=${r.nodes}) violated: ${r.violation}\n  replay: node dist/raft/sim/cli.js --replay ${r.seed} --nodes ${r.nodes}`);
+    throw new Error(
+      `seed ${r.seed} (nodes=${r.nodes}) violated: ${r.violation}\n` +
+        `  replay: RAFTLEDGER_SEED=${r.seed} npx vitest run test/raft/sim.test.ts, or node dist/cli/main.js simulate --replay ${r.seed} --nodes ${r.nodes}`,
+    );
   }
 }
 
 describe('raft simulation', () => {
+  it.runIf(ENV_SEED !== undefined).each([3, 5])(`RAFTLEDGER_SEED=${ENV_SEED}, %i nodes (trace printed on failure)`, (nodes) => {
+    const r = runSimulation({ seed: Number(ENV_SEED), nodes, trace: true });
+    if (!r.ok) process.stdout.write(r.trace.slice(-400).join('\n') + '\n');
+    check(r);
+  });
+
   it(`3 nodes, seeds ${SEEDS_3.from}..${SEEDS_3.from + SEEDS_3.count - 1}`, () => {
     let acked = 0;
     for (let s = SEEDS_3.from; s < SEEDS_3.from + SEEDS_3.count; s++) {

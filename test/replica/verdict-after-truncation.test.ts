@@ -57,7 +57,7 @@ describe('append verdicts follow the committed log, not local truncations', () =
       await settle();
       for (const from of ['n1', 'n2']) n0.receive({ type: 'voteResp', from, to: 'n0', term: 1, reject: false });
       await until('n0 to lead', () => n0.role === 'leader');
-      for (const from of ['n1', 'n2']) n0.receive({ type: 'appendResp', from, to: 'n0', term: 1, index: 1, reject: false, rejectHint: 0, hintTerm: 0 });
+      for (const from of ['n1', 'n2']) n0.receive({ type: 'appendResp', from, to: 'n0', term: 1, index: 1, reject: false, rejectHint: 0, hintTerm: 0, epoch: 0 });
       await until('the no-op to commit', () => n0.commitIndex >= 1);
       const pending = n0.append(X);
       const outcome = pending.then((ack) => ({ ack }), (error: Error) => ({ error }));

@@ -10,7 +10,7 @@ import {
   type ClientResponse,
 } from '../../src/transport/client-codec.js';
 import { FrameKind, FrameReader, type Frame } from '../../src/transport/frame.js';
-import { decodeHandshake, decodeReject, encodeHandshake, encodeReject } from '../../src/transport/handshake.js';
+import { decodeHandshake, decodeReject, encodeHandshake, encodeReject, TRANSPORT_VERSION } from '../../src/transport/handshake.js';
 import {
   decodeRaftFrame,
   decodeRaftMessage,
@@ -68,7 +68,7 @@ describe('raft codec', () => {
         }
       }
     }
-    expect(checked).toBe(NODE_IDS.length * GROUPS.length * 16);
+    expect(checked).toBe(NODE_IDS.length * GROUPS.length * 17);
   });
 
   it('carries entry records verbatim, as views of the frame', () => {
@@ -119,7 +119,9 @@ describe('raft codec', () => {
     expect(() => encodeRaftMessage(0, { ...base, entries: [makeEntry(2, 1, 1, Buffer.from('x'))] })).toThrow(TypeError);
     expect(() => encodeRaftMessage(0, { type: 'heartbeat', from: 'x'.repeat(256), to: 'b', term: 1, commit: 0 })).toThrow(RangeError);
     expect(() => encodeRaftMessage(0, { type: 'heartbeat', from: '', to: 'b', term: 1, commit: 0 })).toThrow(TypeError);
-    expect(() => encodeRaftMessage(-1, { type: 'heartbeatResp', from: 'a', to: 'b', term: 1 })).toThrow(RangeError);
+    expect(() => encodeRaftMessage(-1, { type: 'heartbeatResp', from: 'a', to: 'b', term: 1, epoch: 0 })).toThrow(RangeError);
+    expect(() => encodeRaftMessage(0, { type: 'heartbeatResp', from: 'a', to: 'b', term: 1, epoch: -1 })).toThrow(RangeError);
+    expect(() => encodeRaftMessage(0, { type: 'appendResp', from: 'a', to: 'b', term: 1, index: 0, reject: false, rejectHint: 0, hintTerm: 0, epoch: 2 ** 53 })).toThrow(RangeError);
     expect(() => encodeRaftMessage(0, { type: 'heartbeat', from: 'a', to: 'b', term: 2 ** 53, commit: 0 })).toThrow(RangeError);
   });
 
@@ -162,6 +164,22 @@ describe('raft codec', () => {
     expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(1, secondRecord + 24))), /below the previous term 2/);
     expectProtocolError(() => decodeRaftMessage(mutate((b) => b.writeUInt32LE(0x0020_0000, secondRecord + 36))), /pos exceeds/);
     expectProtocolError(() => decodeRaftMessage(mutate((b) => (b[secondRecord + 4] = 9))), /record version 9/);
+  });
+
+  it('carries the log epoch of appendResp and heartbeatResp as the last u64 of the body', () => {
+    const ack: Message = { type: 'appendResp', from: 'a', to: 'b', term: 4, index: 9, reject: true, rejectHint: 7, hintTerm: 3, epoch: 2 ** 41 + 5 };
+    const hb: Message = { type: 'heartbeatResp', from: 'a', to: 'b', term: 4, epoch: 1_764_619_200_123 };
+    for (const m of [ack, hb]) {
+      const body = oneFrame(encodeRaftMessage(0, m)).body;
+      const epoch = (m as { epoch: number }).epoch;
+      expect(body.readUInt32LE(body.length - 8) + body.readUInt32LE(body.length - 4) * 2 ** 32).toBe(epoch);
+      expect(decodeRaftMessage(body).message).toEqual(m);
+      // A body without the epoch (the transport version 1 layout) is a protocol error, not a zero epoch.
+      expectProtocolError(() => decodeRaftMessage(body.subarray(0, body.length - 8)), /truncated|epoch/);
+      const big = Buffer.from(body);
+      big.writeUInt32LE(0x0020_0000, body.length - 4);
+      expectProtocolError(() => decodeRaftMessage(big), /2\^53/);
+    }
   });
 
   it('does not check CRCs (the storage layer does)', () => {
@@ -239,13 +257,14 @@ describe('handshake codec', () => {
     const h = { clusterId: 'prod-🦊', segmentSizeBytes: 2 ** 40, nodeId: 'n1', targetId: 'n2' };
     const frame = oneFrame(encodeHandshake(h));
     expect(frame.kind).toBe(FrameKind.Handshake);
-    expect(decodeHandshake(frame.body)).toEqual({ ...h, transportVersion: 1 });
+    expect(decodeHandshake(frame.body)).toEqual({ ...h, transportVersion: TRANSPORT_VERSION });
+    expect(TRANSPORT_VERSION).toBe(2); // 2: Raft answers carry the log epoch
     const r = oneFrame(encodeReject('nope: ' + 'x'.repeat(2000)));
     expect(r.kind).toBe(FrameKind.Reject);
     expect(decodeReject(r.body)).toMatch(/^nope: x+$/);
     expect(r.body.length).toBeLessThanOrEqual(1024);
     const bad = Buffer.from(frame.body);
-    bad[0] = 2;
-    expectProtocolError(() => decodeHandshake(bad), /transport version/);
+    bad[0] = 1; // a peer from before the log epoch
+    expectProtocolError(() => decodeHandshake(bad), /transport version 1 \(expected 2\)/);
   });
 });

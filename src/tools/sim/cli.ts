@@ -1,5 +1,5 @@
 /**
- * `raftledger simulate` / `node dist/raft/sim/cli.js`: runs the seeded
+ * `raftledger simulate` / `node dist/tools/sim/cli.js`: runs the seeded
  * whole-cluster simulator over a range of seeds, or replays one with a trace.
  */
 import { runSimulation, type SimResult } from './simulator.js';
@@ -90,7 +90,7 @@ export async function runSimulateCli(
     if (!r.ok) {
       failed++;
       err(`FAIL seed ${s} (nodes=${nodes}): ${r.violation}`);
-      err(`  replay: node dist/raft/sim/cli.js --replay ${s} --nodes ${nodes}${faultMs !== 3000 ? ` --fault-ms ${faultMs}` : ''}`);
+      err(`  replay: node dist/cli/main.js simulate --replay ${s} --nodes ${nodes}${faultMs !== 3000 ? ` --fault-ms ${faultMs}` : ''}`);
     } else if (!quiet) {
       out(summary(r));
     }
@@ -111,7 +111,7 @@ function summary(r: SimResult): string {
   );
 }
 
-// Runnable directly: node dist/raft/sim/cli.js ...
+// Runnable directly: node dist/tools/sim/cli.js ...
 const self = import.meta.url;
 const invoked = process.argv[1];
 if (invoked !== undefined && (self === `file://${invoked}` || self.endsWith(invoked.replace(/\\/g, '/')))) {

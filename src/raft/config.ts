@@ -1,0 +1,116 @@
+/** RaftConfig: the core's configuration, its defaults and its validation. */
+import type { Rng } from './prng.js';
+import type { LogStorage } from './storage.js';
+import type { NodeId } from './types.js';
+
+/** Tick length the defaults are designed for (the driver calls tick() every tickMs). */
+export const DEFAULT_TICK_MS = 10;
+
+export interface RaftConfig {
+  /** This node's id (a non-empty string, one of `peers`). */
+  id: NodeId;
+  /** All voting members, including `id`. */
+  peers: readonly NodeId[];
+  /** The driver's log. */
+  storage: LogStorage;
+  /** Seeded random source for election jitter; default mulberry32(seed). */
+  rng?: Rng;
+  /** Seed for the default rng; default derived from `id`. */
+  seed?: number;
+  /** Leader heartbeat interval in ticks. Default 10 (100 ms at 10 ms/tick). */
+  heartbeatTicks?: number;
+  /** Base election timeout in ticks; the actual one is random in [e, 2e). Default 50 (500..1000 ms). */
+  electionTicks?: number;
+  /** Max entries per append message. Default 512. */
+  maxEntriesPerMessage?: number;
+  /** Max bytes (data + 48 per entry) per append message (at least one entry is sent). Default 1 MiB. */
+  maxBytesPerMessage?: number;
+  /** Max append messages in flight per follower in replicate state. Default 64. */
+  maxInflightMessages?: number;
+  /** Pre-vote (default true). */
+  preVote?: boolean;
+  /** Check-quorum and leader lease (default true). */
+  checkQuorum?: boolean;
+  /** Index already applied by the application at start; default: the recovered commit index. */
+  applied?: number;
+  /**
+   * This node's log epoch, stated in its append and heartbeat answers. The driver
+   * must make it larger than every epoch this node used before whenever the log
+   * may have lost entries it had acknowledged (a restart after a power loss in
+   * memory mode, a repaired segment, a wiped directory); increasing it on every
+   * start is always correct (docs/RAFT.md, "Log epochs"). Default 0.
+   */
+  logEpoch?: number;
+}
+
+/** Resolved settings (defaults applied). */
+export interface Settings {
+  heartbeatTicks: number;
+  electionTicks: number;
+  maxEntriesPerMessage: number;
+  maxBytesPerMessage: number;
+  maxInflightMessages: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+}
+
+
+function positiveInt(cfg: RaftConfig, key: keyof RaftConfig, dflt: number): number {
+  const v = cfg[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new RangeError(`raft config: ${key} must be a positive integer, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** FNV-1a of a node id: the default election-jitter seed. */
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** Validates a config and returns the resolved settings; throws RangeError/TypeError. */
+export function resolveConfig(cfg: RaftConfig): Settings {
+  if (cfg === null || typeof cfg !== 'object') throw new TypeError('raft config: must be an object');
+  if (typeof cfg.id !== 'string' || cfg.id.length === 0) {
+    throw new RangeError('raft config: id must be a non-empty string');
+  }
+  if (!Array.isArray(cfg.peers) || cfg.peers.length === 0) {
+    throw new RangeError('raft config: peers must be a non-empty array of node ids');
+  }
+  const seen = new Set<string>();
+  for (const p of cfg.peers) {
+    if (typeof p !== 'string' || p.length === 0) throw new RangeError('raft config: peer ids must be non-empty strings');
+    if (seen.has(p)) throw new RangeError(`raft config: duplicate peer id ${JSON.stringify(p)}`);
+    seen.add(p);
+  }
+  if (!seen.has(cfg.id)) throw new RangeError(`raft config: id ${JSON.stringify(cfg.id)} is not in peers`);
+  if (cfg.storage === null || typeof cfg.storage !== 'object') throw new TypeError('raft config: storage is required');
+  const s: Settings = {
+    heartbeatTicks: positiveInt(cfg, 'heartbeatTicks', 10),
+    electionTicks: positiveInt(cfg, 'electionTicks', 50),
+    maxEntriesPerMessage: positiveInt(cfg, 'maxEntriesPerMessage', 512),
+    maxBytesPerMessage: positiveInt(cfg, 'maxBytesPerMessage', 1 << 20),
+    maxInflightMessages: positiveInt(cfg, 'maxInflightMessages', 64),
+    preVote: cfg.preVote ?? true,
+    checkQuorum: cfg.checkQuorum ?? true,
+  };
+  if (s.electionTicks <= s.heartbeatTicks) {
+    throw new RangeError(
+      `raft config: electionTicks (${s.electionTicks}) must be greater than heartbeatTicks (${s.heartbeatTicks})`,
+    );
+  }
+  if (cfg.rng !== undefined && typeof cfg.rng !== 'function') throw new TypeError('raft config: rng must be a function');
+  if (cfg.applied !== undefined && (!Number.isInteger(cfg.applied) || cfg.applied < 0)) {
+    throw new RangeError(`raft config: applied must be a non-negative integer, got ${String(cfg.applied)}`);
+  }
+  if (cfg.logEpoch !== undefined && (!Number.isSafeInteger(cfg.logEpoch) || cfg.logEpoch < 0)) {
+    throw new RangeError(`raft config: logEpoch must be a non-negative safe integer, got ${String(cfg.logEpoch)}`);
+  }
+  return s;
+}
