@@ -11,6 +11,8 @@ import { ServerMetrics } from '../../src/server/metrics.js';
 import { FixedHistogram, LedgerStats, COMMIT_LATENCY_BUCKETS_SECONDS } from '../../src/replica/ledger-stats.js';
 import type { HostStatus } from '../../src/host/ledger-host.js';
 import { validateConfig } from '../../src/server/config.js';
+import { SegmentedLog } from '../../src/storage/index.js';
+import { useTempDirs } from '../support/tmp.js';
 import type { GroupStatus } from '../../src/host/protocol.js';
 
 function group(overrides: Partial<GroupStatus> & { group: number }): GroupStatus {
@@ -161,6 +163,26 @@ describe('config keys', () => {
     expect(validateConfig(base).metricsAddress).toBeUndefined();
     for (const bad of [{ metricsAddress: 'nope' }, { metricsAddress: 9100 }, { readyMaxLagEntries: -1 }, { logLevel: 'loud' }]) {
       expect(() => validateConfig({ ...base, ...bad })).toThrow(expect.objectContaining({ code: 'ERR_BAD_CONFIG' }));
+    }
+  });
+});
+
+describe('retention log line', () => {
+  const tempDir = useTempDirs('raftledger-obs-');
+  it('truncatePrefix that deletes segments reports them in one notice, which logs as a retention record', async () => {
+    const notices: string[] = [];
+    const log = await SegmentedLog.open({ dir: tempDir(), segmentSizeBytes: 4096, onNotice: (m) => notices.push(m) });
+    try {
+      for (let i = 0; i < 40; i++) log.append(Buffer.alloc(400, i));
+      await log.flush();
+      expect(log.segmentCount).toBeGreaterThan(2);
+      const first = await log.truncatePrefix(30);
+      expect(first).toBeGreaterThan(1);
+      const line = notices.find((n) => n.startsWith('retention: deleted segment'));
+      expect(line, notices.join('\n')).toBeDefined();
+      expect(parseLogLine(`[n0] storage: ${line!}`)).toMatchObject({ level: 'info', fields: { event: 'retention', node: 'n0', first } });
+    } finally {
+      await log.close();
     }
   });
 });

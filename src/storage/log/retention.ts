@@ -78,6 +78,7 @@ export async function truncatePrefix(st: LogState, beforeIndex: number): Promise
   }
   st.index.dropBefore(newFirst);
   await native.syncDirectory(st.logDir);
+  st.notice(`retention: deleted segment(s) ${removed.map((seg) => seg.handle.path).join(', ')} first=${newFirst}`);
   return newFirst;
 }
 
