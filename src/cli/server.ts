@@ -121,8 +121,9 @@ Options:
       { node: config.id, event: 'serving', groups: config.groups, workers: config.workers, dir: config.dir, raft: self.raft, client: self.client, durability: config.durability, ...(config.metricsAddress !== undefined ? { metrics: config.metricsAddress } : {}) },
       `serving ${config.groups} group(s) on ${threads} from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`,
     );
-    if (values['ready-line'] === true) process.stdout.write(`${JSON.stringify({ ready: true, id: config.id, raft: self.raft, client: self.client, pid: process.pid })}\n`);
-    await new Promise<void>((resolve) => {
+    // The signal handlers go in before the ready line: a script that sends SIGTERM as soon
+    // as it reads that line must get a clean shutdown, never the default action.
+    const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
         logger.info({ node: config.id, event: 'shutdown', signal }, `${signal}: shutting down`);
         process.off('SIGTERM', onTerm);
@@ -134,6 +135,8 @@ Options:
       process.on('SIGTERM', onTerm);
       process.on('SIGINT', onInt);
     });
+    if (values['ready-line'] === true) process.stdout.write(`${JSON.stringify({ ready: true, id: config.id, raft: self.raft, client: self.client, pid: process.pid })}\n`);
+    await stopped;
     await server.close();
     return 0;
   },
