@@ -25,7 +25,7 @@ import { Piscina } from 'piscina';
 import { RaftLedgerError } from '../errors.js';
 import type { Durability, LedgerEntry } from '../replica/ledger.js';
 import type { AppendAck } from '../replica/pending.js';
-import type { PeerAddresses } from '../replica/peers.js';
+import { normalizePeers, type PeerAddresses, type PeersInput } from '../replica/peers.js';
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type GroupStatus, type ShardConfig } from './shard.js';
 import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
@@ -39,8 +39,12 @@ const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 export interface LedgerHostOptions {
   dir: string;
   id: string;
-  /** Every node (including this one): its base Raft address and its client address. */
-  peers: Record<string, PeerAddresses>;
+  /**
+   * Every node (including this one): its base Raft address and its client address, in any
+   * form normalizePeers takes ('host:port[/clientPort]', { raft, client }, or an
+   * 'id=host:port,...' spec; the client port defaults to the Raft port + 100).
+   */
+  peers: PeersInput;
   /** Worker threads (0: every group on the calling thread). */
   workers: number;
   /** Group count (ids 0..n-1) or the list of group ids. */
@@ -120,10 +124,13 @@ function toEntry(e: WireEntry): LedgerEntry {
   return { index: e.index, term: e.term, pos: e.pos, type: e.type, payload: Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength) };
 }
 
+/** LedgerHostOptions with its peers normalized (every form to { raft, client }). */
+type OpenedOptions = LedgerHostOptions & { peers: Record<string, PeerAddresses> };
+
 export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   readonly id: string;
   readonly workers: number;
-  readonly #options: LedgerHostOptions;
+  readonly #options: OpenedOptions;
   readonly #groups = new Set<number>();
   readonly #log: (line: string) => void;
   readonly #slots: Slot[] = [];
@@ -132,7 +139,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   #opened = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(options: LedgerHostOptions, groups: number[]) {
+  private constructor(options: OpenedOptions, groups: number[]) {
     super();
     this.id = options.id;
     this.workers = options.workers;
@@ -141,8 +148,9 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     this.#log = options.log ?? (() => {});
   }
 
-  static async open(options: LedgerHostOptions): Promise<LedgerHost> {
-    if (options === null || typeof options !== 'object') throw new TypeError('LedgerHost.open: options must be an object');
+  static async open(input: LedgerHostOptions): Promise<LedgerHost> {
+    if (input === null || typeof input !== 'object') throw new TypeError('LedgerHost.open: options must be an object');
+    const options: OpenedOptions = { ...input, peers: normalizePeers(input.peers) };
     if (typeof options.dir !== 'string' || options.dir === '') throw new TypeError('LedgerHost.open: dir must be a non-empty string');
     if (typeof options.id !== 'string' || options.peers?.[options.id] === undefined) throw new RangeError('LedgerHost.open: peers must include id');
     if (!Number.isInteger(options.workers) || options.workers < 0 || options.workers > 256) throw new RangeError('LedgerHost.open: workers must be an integer in [0, 256]');

@@ -48,7 +48,8 @@ export class GroupSet {
       peers: config.peers,
       handshake: { clusterId: config.clusterId, segmentSizeBytes: config.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
       onMessage: (group, message) => this.#ledgers.get(group)?.receive(message),
-      log: (line) => log(`[${config.id}] ${transportLabel}: ${line}`),
+      log,
+      logPrefix: `[${config.id}] ${transportLabel}: `,
     });
   }
 

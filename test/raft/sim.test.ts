@@ -6,11 +6,11 @@
  * a new proposal committed. Invariants are checked after every event.
  *
  * Sized to finish well under 60 s on a shared 2-core machine. For more:
- *   node dist/raft/sim/cli.js --seeds 2000 [--nodes 5]
+ *   npx raftledger simulate --seeds 2000 [--nodes 5]
  */
 import { describe, expect, it } from 'vitest';
 import { runSimulation, type SimResult } from '../../src/tools/sim/simulator.js';
-import { runSimulateCli } from '../../src/tools/sim/cli.js';
+import { runSimulateCli } from '../../src/cli/simulate.js';
 
 const SEEDS_3 = { from: 1, count: 400 };
 const SEEDS_5 = { from: 1, count: 150 };
@@ -37,7 +37,7 @@ const REGRESSIONS: [number, number, string][] = [
 
 function check(r: SimResult): void {
   if (!r.ok) {
-    throw new Error(`seed ${r.seed} (nodes=${r.nodes}) violated: ${r.violation}\n  replay: node dist/raft/sim/cli.js --replay ${r.seed} --nodes ${r.nodes}`);
+    throw new Error(`seed ${r.seed} (nodes=${r.nodes}) violated: ${r.violation}\n  replay: npx raftledger simulate --replay ${r.seed} --nodes ${r.nodes}`);
   }
 }
 
