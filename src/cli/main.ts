@@ -8,6 +8,7 @@ import { isRaftLedgerError } from '../errors.js';
 import { CommandError, UsageError, type Command } from './args.js';
 import { describeSystemError } from './system-errors.js';
 import { exitWithParent } from './parent-watch.js';
+import { ServerStartError } from '../tools/cluster/local-cluster.js';
 import { inspectCommand } from './inspect.js';
 import { verifyCommand } from './verify.js';
 import { dumpCommand } from './dump.js';
@@ -56,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`raftledger ${name}: ${error.message}\nRun 'raftledger ${name} --help' for usage.\n`);
       return 2;
     }
-    if (error instanceof CommandError) {
+    if (error instanceof CommandError || error instanceof ServerStartError) {
       process.stderr.write(`raftledger ${name}: ${error.message}\n`);
       return 2;
     }
