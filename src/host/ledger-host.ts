@@ -36,7 +36,8 @@ import { groupDir } from '../replica/group-set.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
-export interface LedgerHostOptions {
+/** `Peers`: the peers' type; LedgerHost.open takes any PeersInput form (LedgerHostOptions<PeersInput>). */
+export interface LedgerHostOptions<Peers extends PeersInput = Record<string, PeerAddresses>> {
   dir: string;
   id: string;
   /**
@@ -44,7 +45,7 @@ export interface LedgerHostOptions {
    * form normalizePeers takes ('host:port[/clientPort]', { raft, client }, or an
    * 'id=host:port,...' spec; the client port defaults to the Raft port + 100).
    */
-  peers: PeersInput;
+  peers: Peers;
   /** Worker threads (0: every group on the calling thread). */
   workers: number;
   /** Group count (ids 0..n-1) or the list of group ids. */
@@ -124,13 +125,10 @@ function toEntry(e: WireEntry): LedgerEntry {
   return { index: e.index, term: e.term, pos: e.pos, type: e.type, payload: Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength) };
 }
 
-/** LedgerHostOptions with its peers normalized (every form to { raft, client }). */
-type OpenedOptions = LedgerHostOptions & { peers: Record<string, PeerAddresses> };
-
 export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   readonly id: string;
   readonly workers: number;
-  readonly #options: OpenedOptions;
+  readonly #options: LedgerHostOptions;
   readonly #groups = new Set<number>();
   readonly #log: (line: string) => void;
   readonly #slots: Slot[] = [];
@@ -139,7 +137,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   #opened = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(options: OpenedOptions, groups: number[]) {
+  private constructor(options: LedgerHostOptions, groups: number[]) {
     super();
     this.id = options.id;
     this.workers = options.workers;
@@ -148,9 +146,9 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     this.#log = options.log ?? (() => {});
   }
 
-  static async open(input: LedgerHostOptions): Promise<LedgerHost> {
+  static async open(input: LedgerHostOptions<PeersInput>): Promise<LedgerHost> {
     if (input === null || typeof input !== 'object') throw new TypeError('LedgerHost.open: options must be an object');
-    const options: OpenedOptions = { ...input, peers: normalizePeers(input.peers) };
+    const options: LedgerHostOptions = { ...input, peers: normalizePeers(input.peers) };
     if (typeof options.dir !== 'string' || options.dir === '') throw new TypeError('LedgerHost.open: dir must be a non-empty string');
     if (typeof options.id !== 'string' || options.peers?.[options.id] === undefined) throw new RangeError('LedgerHost.open: peers must include id');
     if (!Number.isInteger(options.workers) || options.workers < 0 || options.workers > 256) throw new RangeError('LedgerHost.open: workers must be an integer in [0, 256]');
