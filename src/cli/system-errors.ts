@@ -35,8 +35,20 @@ function isSystemError(error: unknown): error is SystemError {
   return typeof code === 'string' && /^E[A-Z]+$/.test(code) && typeof (error as { syscall?: unknown }).syscall === 'string';
 }
 
+/**
+ * Node's own message of a socket error, e.g. 'listen EADDRINUSE: address already in use
+ * 127.0.0.1:7101': what is left of it once it crossed a worker thread (structured clone
+ * keeps the message, not code, syscall, address and port).
+ */
+const SOCKET_MESSAGE = /^(listen|bind|connect) (E[A-Z]+): .*? (\[?[0-9A-Za-z.:-]*\]?:\d+)$/;
+
 /** One line for a system error, or undefined when `error` is not one. */
 export function describeSystemError(error: unknown): string | undefined {
+  if (error instanceof Error && !isSystemError(error)) {
+    const m = SOCKET_MESSAGE.exec(error.message);
+    if (m === null) return undefined;
+    return `${m[2]}: ${m[1]} on ${m[3]}: ${REASONS[m[2]!] ?? error.message}`;
+  }
   if (!isSystemError(error)) return undefined;
   const reason = REASONS[error.code] ?? error.message;
   if (error.syscall === 'listen' || error.syscall === 'bind' || error.syscall === 'connect') {

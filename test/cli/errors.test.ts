@@ -63,6 +63,13 @@ describe('one-line errors for ports and directories (issue 11, item 7)', () => {
     expectOneLineError(r, 'server', new RegExp(`EADDRINUSE: listen on 127\\.0\\.0\\.1:${ports.clientPort}: address already in use`));
   });
 
+  it("server --workers 1: a worker's client port already in use (the error crossed a worker thread)", async () => {
+    const ports = (await reserveNodePorts(['n0'], 1))['n0']!;
+    await hold(ports.clientPort + 1);
+    const r = cli(['server', '--id', 'n0', '--peers', `n0=127.0.0.1:${ports.raftPort}/${ports.clientPort}`, '--dir', tempDir(), '--durability', 'memory', '--workers', '1']);
+    expectOneLineError(r, 'server', new RegExp(`EADDRINUSE: listen on 127\\.0\\.0\\.1:${ports.clientPort + 1}: address already in use`));
+  });
+
   it('server: a Raft port already in use (already clean before: stays so)', async () => {
     const ports = (await reserveNodePorts(['n0']))['n0']!;
     await hold(ports.raftPort);
