@@ -8,6 +8,14 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * A command that cannot run on what it was given (a directory it cannot use, a port that is
+ * taken): printed as one line, exit code 2, without the usage hint.
+ */
+export class CommandError extends Error {
+  override name = 'CommandError';
+}
+
 export interface Command {
   name: string;
   summary: string;
@@ -17,13 +25,53 @@ export interface Command {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** A value that starts with '-' but is a number (`--duration -1`), not the next option. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * `--name -1` as `--name=-1`, so a negative value reaches the option's own range check
+ * (node's parseArgs otherwise calls it an ambiguous argument). Only for string options.
+ */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    let name: string | undefined;
+    if (arg.startsWith('--') && !arg.includes('=')) name = arg.slice(2);
+    else if (/^-[^-]$/.test(arg)) name = Object.entries(options).find(([, o]) => o.short === arg.slice(1))?.[0];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/**
+ * Strict parsing: unknown options, a missing value and an option given twice (unless it is
+ * declared `multiple`) are usage errors.
+ */
 export function parse(argv: string[], options: Options, allowPositionals = true): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  const all: Options = { ...options, help: { type: 'boolean', short: 'h' } };
+  let parsed;
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    parsed = parseArgs({ args: joinNegativeValues(argv, all), options: all, allowPositionals, strict: true, tokens: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const seen = new Map<string, string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || all[token.name]?.multiple === true) continue;
+    const first = seen.get(token.name);
+    if (first !== undefined) throw new UsageError(`--${token.name} is given twice${first === token.rawName ? '' : ` (as ${first} and ${token.rawName})`}; give it once`);
+    seen.set(token.name, token.rawName);
+  }
+  return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
 }
 
 export function intOption(values: Record<string, unknown>, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {

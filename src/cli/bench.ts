@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Client } from '../client/index.js';
@@ -7,6 +7,8 @@ import { runLoad, percentile } from '../tools/cluster/load.js';
 import { waitForLeader } from '../tools/cluster/cluster-status.js';
 import { VERSION } from '../version.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
+import { CommandCleanup } from './cleanup.js';
+import { writableDir } from './dirs.js';
 
 
 export const benchCommand: Command = {
@@ -19,7 +21,7 @@ Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--dura
        raftledger bench --failover K [--json]
 
 Starts a cluster of separate server processes on 127.0.0.1 (data under DIR, a temporary
-directory by default, removed afterwards), drives it from this process through the
+directory by default, removed afterwards unless --keep), drives it from this process through the
 network client with C appends of V random bytes in flight, after a warm-up, for a fixed
 time, and prints ops/s, MB/s and latency percentiles measured at the client.
 
@@ -45,6 +47,10 @@ Options:
   --segment-size B    segment size (default: the server's 64m with 1 group, 4m with more)
   --json              print the result as one JSON line
   --dir DIR           data directory (kept)
+  --keep              keep the temporary data directory (printed)
+
+SIGINT or SIGTERM stops the servers and removes the temporary directory (exit 130/143);
+the servers also exit if this process dies.
   -h, --help          show this help
 `,
   async run(argv) {
@@ -61,6 +67,7 @@ Options:
         failover: { type: 'string' },
         json: { type: 'boolean' },
         dir: { type: 'string' },
+        keep: { type: 'boolean' },
         groups: { type: 'string' },
         workers: { type: 'string' },
         'segment-size': { type: 'string' },
@@ -80,15 +87,20 @@ Options:
     const workers = intOption(values, 'workers', 0, 0, 256);
     const segmentSizeBytes = values['segment-size'] !== undefined ? intOption(values, 'segment-size', 0, 4096) : groups > 1 ? 4 * 1024 * 1024 : undefined;
     const ownDir = values.dir === undefined;
-    const dir = ownDir ? mkdtempSync(join(tmpdir(), 'raftledger-bench-')) : String(values.dir);
+    const keep = values.keep === true;
+    const givenDir = ownDir ? undefined : writableDir(String(values.dir), '--dir');
     const say = (line: string): void => {
       if (!json) process.stderr.write(`${line}\n`);
     };
+    const cleanup = new CommandCleanup('bench');
+    const dir = givenDir ?? mkdtempSync(join(tmpdir(), 'raftledger-bench-'));
+    if (ownDir && !keep) cleanup.removeAtEnd(dir);
     const cluster = new LocalCluster({ replicas, dir, durability, groups, workers, ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}) });
     let client;
     try {
       say(`bench: starting ${replicas} replicas (${durability}, ${groups} group(s), ${workers} worker(s)) in ${dir}`);
       await cluster.start();
+      say(`bench: servers up: ${[...cluster.servers.values()].map((s) => `${s.id} pid ${s.pid}`).join(', ')}`);
       client = await connect({ servers: cluster.clientAddresses });
       for (let g = 0; g < groups; g++) await waitForLeader(client, 30_000, undefined, g);
       const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
@@ -148,8 +160,8 @@ Options:
       return 0;
     } finally {
       await client?.close();
-      await cluster.stop();
-      if (ownDir) rmSync(dir, { recursive: true, force: true });
+      await cleanup.close();
+      if (ownDir && keep) say(`bench: data kept in ${dir}`);
     }
   },
 };

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../client/index.js';
@@ -9,6 +9,7 @@ import { AckLog } from './ack-log.js';
 import { runLoad } from '../tools/cluster/load.js';
 import { waitForLeader, waitForViews } from '../tools/cluster/cluster-status.js';
 import { intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
+import { CommandCleanup } from './cleanup.js';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -21,6 +22,7 @@ temporary directory, appends a stream of messages with a live progress line, kil
 leader with SIGKILL, shows the new leader and how long the failover took, keeps
 appending, restarts the killed replica and shows it catch up, then checks that every
 acknowledged entry is present, identical and in order on all three replicas.
+SIGINT or SIGTERM stops the servers and removes the directory (unless --keep).
 
 Options:
   --seconds S       length of each appending phase (default 4)
@@ -36,7 +38,9 @@ Options:
     const phaseMs = numberOption(values, 'seconds', 4, 0.5, 600) * 1000;
     const sizeBytes = intOption(values, 'size', 1024, 8, 1024 * 1024);
     const concurrency = intOption(values, 'concurrency', 64, 1, 10_000);
+    const cleanup = new CommandCleanup('demo');
     const dir = mkdtempSync(join(tmpdir(), 'raftledger-demo-'));
+    if (values.keep !== true) cleanup.removeAtEnd(dir);
     const out = (line: string): void => {
       process.stdout.write(`${line}\n`);
     };
@@ -133,9 +137,8 @@ Options:
       return ok ? 0 : 1;
     } finally {
       await client?.close();
-      await cluster.stop();
+      await cleanup.close();
       if (values.keep === true) out(`data kept in ${dir}`);
-      else rmSync(dir, { recursive: true, force: true });
     }
   },
 };

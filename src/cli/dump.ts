@@ -1,5 +1,6 @@
 import { SegmentedLog, RecordType } from '../storage/index.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
+import { checkLogDir } from './log-dir.js';
 
 const TYPE_NAMES: Record<number, string> = { [RecordType.Normal]: 'normal', [RecordType.Noop]: 'noop', [RecordType.Config]: 'config' };
 
@@ -31,7 +32,7 @@ Options:
     const mode = values.body ?? 'base64';
     if (mode !== 'base64' && mode !== 'prefix' && mode !== 'none') throw new UsageError(`--body must be base64, prefix or none, got '${String(mode)}'`);
     const prefixBytes = intOption(values, 'prefix-bytes', 32, 0, 1 << 20);
-    const log = await SegmentedLog.open({ dir: positionals[0]!, readOnly: true });
+    const log = await SegmentedLog.open({ dir: checkLogDir(positionals[0]!, 'dump'), readOnly: true });
     try {
       const from = intOption(values, 'from', log.firstIndex, 0);
       const limit = intOption(values, 'limit', Number.MAX_SAFE_INTEGER, 0);

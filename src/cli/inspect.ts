@@ -1,5 +1,6 @@
 import { SegmentedLog } from '../storage/index.js';
 import { formatBytes, parse, UsageError, wantsHelp, type Command } from './args.js';
+import { checkLogDir } from './log-dir.js';
 
 export const inspectCommand: Command = {
   name: 'inspect',
@@ -19,7 +20,7 @@ Options:
     if (wantsHelp(this, argv)) return 0;
     const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('inspect needs exactly one <dir>');
-    const log = await SegmentedLog.open({ dir: positionals[0]!, readOnly: true });
+    const log = await SegmentedLog.open({ dir: checkLogDir(positionals[0]!, 'inspect'), readOnly: true });
     try {
       const info = {
         dir: log.dir,

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 /**
  * The raftledger command. Exit codes: 0 success, 1 the command's own failure verdict
- * (verify found damage, a check failed), 2 usage error or unusable input.
+ * (verify found damage, a check failed), 2 usage error or unusable input (a port in use,
+ * a directory that cannot be used: one line naming it), 70 an internal error (a bug: stack).
  */
 import { isRaftLedgerError } from '../errors.js';
-import { UsageError, type Command } from './args.js';
+import { CommandError, UsageError, type Command } from './args.js';
+import { describeSystemError } from './system-errors.js';
+import { exitWithParent } from './parent-watch.js';
+import { ServerStartError } from '../tools/cluster/local-cluster.js';
 import { inspectCommand } from './inspect.js';
 import { verifyCommand } from './verify.js';
 import { dumpCommand } from './dump.js';
@@ -54,6 +58,15 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`raftledger ${name}: ${error.message}\nRun 'raftledger ${name} --help' for usage.\n`);
       return 2;
     }
+    if (error instanceof CommandError || error instanceof ServerStartError) {
+      process.stderr.write(`raftledger ${name}: ${error.message}\n`);
+      return 2;
+    }
+    const system = describeSystemError(error);
+    if (system !== undefined) {
+      process.stderr.write(`raftledger ${name}: ${system}\n`);
+      return 2;
+    }
     if (isRaftLedgerError(error)) {
       process.stderr.write(`raftledger ${name}: ${error.code}: ${error.message}\n`);
       return error.code === 'ERR_LOG_CORRUPT' ? 1 : 2;
@@ -66,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+exitWithParent();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

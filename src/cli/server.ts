@@ -1,7 +1,8 @@
 import { Server } from '../server/server.js';
-import { parsePeers, readConfigFile, validateConfig } from '../server/config.js';
+import { readConfigFile, validateConfig } from '../server/config.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
-import { createLogger, isLogLevel, LOG_LEVELS } from '../server/logger.js';
+import { createLogger } from '../server/logger.js';
+import { applyConfigFlags, configFlagOptions } from './config-flags.js';
 import { fsyncJournal } from '../tools/check/disk.js';
 
 export const serverCommand: Command = {
@@ -36,7 +37,11 @@ Options:
   --tick-ms MS            Raft tick (default 10)
   --heartbeat-ticks N     heartbeat interval in ticks (default 10)
   --election-ticks N      base election timeout in ticks (default 50; randomized up to 2x)
-  --config FILE           JSON with the same fields (id, peers, dir, durability, groups, ...)
+  --config FILE           JSON object with the same settings under their config keys (id, peers,
+                          dir, durability, clusterId, groups, workers, segmentSizeBytes, tickMs,
+                          heartbeatTicks, electionTicks, metricsAddress, readyMaxLagEntries,
+                          logLevel: see the README, Configuration); flags
+                          override it; an unknown key is an error
   --repair                a damaged log (ERR_LOG_CORRUPT) is truncated at the first damaged
                           entry and the rest re-fetched from the leader; without it the
                           server refuses to start with a damaged log
@@ -57,48 +62,18 @@ Options:
     const { values, positionals } = parse(
       argv,
       {
-        id: { type: 'string' },
-        peers: { type: 'string' },
-        dir: { type: 'string' },
+        ...configFlagOptions(),
         'client-port': { type: 'string' },
-        durability: { type: 'string' },
-        groups: { type: 'string' },
-        workers: { type: 'string' },
-        'segment-size': { type: 'string' },
-        'cluster-id': { type: 'string' },
-        'tick-ms': { type: 'string' },
-        'heartbeat-ticks': { type: 'string' },
-        'election-ticks': { type: 'string' },
         config: { type: 'string' },
         'ready-line': { type: 'boolean' },
-        metrics: { type: 'string' },
-        'ready-max-lag': { type: 'string' },
-        'log-level': { type: 'string' },
         repair: { type: 'boolean' },
         'fsync-journal': { type: 'string' },
       },
       false,
     );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    const raw: Record<string, unknown> = values.config !== undefined ? readConfigFile(String(values.config)) : {};
-    if (values.id !== undefined) raw.id = values.id;
-    if (values.dir !== undefined) raw.dir = values.dir;
-    if (values.peers !== undefined) raw.peers = parsePeers(String(values.peers));
-    if (values.durability !== undefined) raw.durability = values.durability;
-    if (values['cluster-id'] !== undefined) raw.clusterId = values['cluster-id'];
-    if (values.groups !== undefined) raw.groups = intOption(values, 'groups', 1, 1);
-    if (values.workers !== undefined) raw.workers = intOption(values, 'workers', 0, 0);
-    if (values['segment-size'] !== undefined) raw.segmentSizeBytes = intOption(values, 'segment-size', 0, 4096);
-    if (values['tick-ms'] !== undefined) raw.tickMs = intOption(values, 'tick-ms', 10, 1);
-    if (values['heartbeat-ticks'] !== undefined) raw.heartbeatTicks = intOption(values, 'heartbeat-ticks', 10, 1);
-    if (values['election-ticks'] !== undefined) raw.electionTicks = intOption(values, 'election-ticks', 50, 2);
-    if (values.metrics !== undefined) raw.metricsAddress = values.metrics;
-    if (values['ready-max-lag'] !== undefined) raw.readyMaxLagEntries = intOption(values, 'ready-max-lag', 10_000, 0);
-    if (values['log-level'] !== undefined) {
-      const level = values['log-level'];
-      if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${String(level)}'`);
-      raw.logLevel = level;
-    }
+    const file: Record<string, unknown> = values.config !== undefined ? readConfigFile(String(values.config)) : {};
+    const raw = applyConfigFlags(file, values);
     if (raw.id === undefined || raw.peers === undefined || raw.dir === undefined) {
       throw new UsageError('server needs --id, --peers and --dir (or --config)');
     }

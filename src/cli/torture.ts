@@ -1,6 +1,10 @@
 import { FAULT_KINDS, type FaultKind } from '../tools/check/nemesis.js';
 import { formatSummary, runTorture } from '../tools/check/torture-run.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
+import { CommandCleanup } from './cleanup.js';
 
 export const tortureCommand: Command = {
   name: 'torture',
@@ -16,7 +20,8 @@ printing each as it happens. Then it heals everything, waits for the replicas to
 stops them and checks the recorded history against every replica's log: no acknowledged
 append lost, moved, changed or duplicated, no entry that was never appended, real-time
 order kept, reads only of committed entries. Exit code 1 on any violation (or if the
-cluster did not recover), 0 otherwise.
+cluster did not recover), 0 otherwise. SIGINT or SIGTERM stops the servers and removes
+the data directory (unless --keep).
 
 Fault kinds (comma-separated, or 'all'):
   kill       SIGKILL the leader / a follower / a random replica, restart it
@@ -71,18 +76,28 @@ Options:
     const out = (line: string): void => {
       process.stdout.write(`${line}\n`);
     };
-    const result = await runTorture({
-      seed,
-      durationMs,
-      faults,
-      durability,
-      replicas,
-      concurrency,
-      payloadBytes,
-      keep: values.keep === true,
-      say: out,
-      ...(values.verbose === true ? { onServerLog: (id: string, line: string) => out(`  ${id} | ${line}`) } : {}),
-    });
+    const cleanup = new CommandCleanup('torture');
+    // runTorture makes its data directory inside this one, which this command can remove on a signal.
+    const parent = mkdtempSync(join(tmpdir(), 'raftledger-torture-run-'));
+    if (values.keep !== true) cleanup.removeAtEnd(parent);
+    let result;
+    try {
+      result = await runTorture({
+        dir: parent,
+        seed,
+        durationMs,
+        faults,
+        durability,
+        replicas,
+        concurrency,
+        payloadBytes,
+        keep: values.keep === true,
+        say: out,
+        ...(values.verbose === true ? { onServerLog: (id: string, line: string) => out(`  ${id} | ${line}`) } : {}),
+      });
+    } finally {
+      await cleanup.close();
+    }
     out(formatSummary(result));
     if (!result.ok) out(`replay: raftledger torture --seed ${seed} --duration ${durationMs / 1000} --faults ${faults.join(',')} --durability ${durability} --replicas ${replicas}`);
     if (values.keep === true) out(`data kept in ${result.dir}`);

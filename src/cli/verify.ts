@@ -1,5 +1,6 @@
 import { verifyLog } from '../storage/index.js';
 import { formatBytes, parse, UsageError, wantsHelp, type Command } from './args.js';
+import { checkLogDir } from './log-dir.js';
 
 export const verifyCommand: Command = {
   name: 'verify',
@@ -23,7 +24,7 @@ Options:
     const { values, positionals } = parse(argv, { json: { type: 'boolean' }, quiet: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('verify needs exactly one <dir>');
     const progress = values.quiet !== true && values.json !== true && process.stderr.isTTY;
-    const report = await verifyLog(positionals[0]!, {
+    const report = await verifyLog(checkLogDir(positionals[0]!, 'verify'), {
       onProgress: progress
         ? (p) => process.stderr.write(`\rverify: segment ${p.segment}/${p.segments}, ${formatBytes(p.scannedBytes)}   `)
         : undefined,

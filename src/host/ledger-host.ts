@@ -29,7 +29,7 @@ import { fromWireError, isRaftLedgerError, RaftLedgerError } from '../errors.js'
 import type { Durability, Ledger } from '../replica/ledger.js';
 import type { LedgerEntry } from '../entry.js';
 import type { AppendAck } from '../replica/pending.js';
-import type { PeerAddresses } from '../replica/peers.js';
+import { normalizePeers, type PeerAddresses, type PeersInput } from '../replica/peers.js';
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type ShardConfig } from './shard.js';
 import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
@@ -43,11 +43,16 @@ import { checkDirOwner } from '../storage/identity.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
-export interface LedgerHostOptions {
+/** `Peers`: the peers' type; LedgerHost.open takes any PeersInput form (LedgerHostOptions<PeersInput>). */
+export interface LedgerHostOptions<Peers extends PeersInput = Record<string, PeerAddresses>> {
   dir: string;
   id: string;
-  /** Every node (including this one): its base Raft address and its client address. */
-  peers: Record<string, PeerAddresses>;
+  /**
+   * Every node (including this one): its base Raft address and its client address, in any
+   * form normalizePeers takes ('host:port[/clientPort]', { raft, client }, or an
+   * 'id=host:port,...' spec; the client port defaults to the Raft port + 100).
+   */
+  peers: Peers;
   /** Worker threads (0: every group on the calling thread). */
   workers: number;
   /** Group count (ids 0..n-1) or the list of group ids. */
@@ -145,8 +150,9 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   }
 
   /** `internals`: what the server (src/server) sets up beyond the options; see internal.ts. */
-  static async open(options: LedgerHostOptions, internals: HostInternals = {}): Promise<LedgerHost> {
-    if (options === null || typeof options !== 'object') throw new TypeError('LedgerHost.open: options must be an object');
+  static async open(input: LedgerHostOptions<PeersInput>, internals: HostInternals = {}): Promise<LedgerHost> {
+    if (input === null || typeof input !== 'object') throw new TypeError('LedgerHost.open: options must be an object');
+    const options: LedgerHostOptions = { ...input, peers: normalizePeers(input.peers) };
     if (typeof options.dir !== 'string' || options.dir === '') throw new TypeError('LedgerHost.open: dir must be a non-empty string');
     if (typeof options.id !== 'string' || options.peers?.[options.id] === undefined) throw new RangeError('LedgerHost.open: peers must include id');
     if (!Number.isInteger(options.workers) || options.workers < 0 || options.workers > 256) throw new RangeError('LedgerHost.open: workers must be an integer in [0, 256]');

@@ -65,7 +65,8 @@ export class GroupShard {
       peers: config.peers,
       clusterId: config.clusterId,
       segmentSizeBytes: config.segmentSizeBytes,
-      log: (line) => log(`[${config.id}] worker ${config.worker} transport: ${line}`),
+      log,
+      logPrefix: `[${config.id}] worker ${config.worker} transport: `,
     });
   }
 

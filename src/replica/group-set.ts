@@ -35,6 +35,8 @@ export interface GroupSetConfig {
   segmentSizeBytes?: number;
   /** Transport diagnostics, already labelled with this node and the set's label. */
   log?: (line: string) => void;
+  /** Prefix of the transport's log lines (default PeerTransport's own). */
+  logPrefix?: string;
 }
 
 /** A member of the set: the Ledger of one group. */
@@ -54,6 +56,7 @@ export class GroupSet<M extends GroupMember = GroupMember> {
       handshake: { clusterId: config.clusterId ?? DEFAULT_CLUSTER_ID, segmentSizeBytes: config.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
       onMessage: (group, message) => this.#members.get(group)?.receive(message),
       ...(config.log !== undefined ? { log: config.log } : {}),
+      ...(config.logPrefix !== undefined ? { logPrefix: config.logPrefix } : {}),
     });
   }
 

@@ -20,8 +20,9 @@ import { SegmentedLog, joinRecords, verifyRecordCrcs, type LogEntry, type OnFlus
 import type { LedgerEntry } from '../entry.js';
 import { entryTypeOf } from '../transport/entry-types.js';
 import { SegmentedLogStorage } from './log-adapter.js';
-import { formatHostPort, parseHostPort } from '../transport/address.js';
+import { parseHostPort } from '../transport/address.js';
 import { DEFAULT_CLUSTER_ID, GroupSet } from './group-set.js';
+import { normalizePeers, type PeersInput } from './peers.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
 import { LedgerStats, type LedgerStatsSnapshot, type TransportSnapshot } from './ledger-stats.js';
@@ -74,11 +75,12 @@ export interface LedgerCoreOptions {
 /**
  * Ledger.open with its own TCP transport: `peers` names every member (this one included)
  * with its Raft address ('host:port'), and optionally its client address for
- * ERR_NOT_LEADER hints. The Ledger listens on its own Raft address and closes the
+ * ERR_NOT_LEADER hints ('host:port/clientPort' or { raft, client }); the same forms as
+ * LedgerHost.open and the server's --peers (src/replica/peers.ts normalizePeers). The Ledger listens on its own Raft address and closes the
  * transport when it closes.
  */
 export type LedgerOptions = Omit<LedgerCoreOptions, 'members' | 'link' | 'clientAddresses'> & {
-  peers: Readonly<Record<string, string | { raft: string; client?: string }>>;
+  peers: PeersInput;
   /** Peers of another cluster id are refused at the handshake (default DEFAULT_CLUSTER_ID, 'raftledger'). */
   clusterId?: string;
 };
@@ -222,15 +224,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   }
 
   static async #openWithPeers(options: LedgerOptions): Promise<Ledger> {
-    const peers = options.peers;
-    if (peers === null || typeof peers !== 'object') throw new TypeError('Ledger.open: peers must be an object of id -> "host:port"');
     const raft: Record<string, string> = {};
     const clientAddresses: Record<string, string> = {};
-    for (const [id, value] of Object.entries(peers)) {
-      const spec = typeof value === 'string' ? { raft: value } : value;
-      if (spec === null || typeof spec !== 'object' || typeof spec.raft !== 'string') throw new TypeError(`Ledger.open: peers.${id} must be "host:port" or { raft, client? }`);
-      raft[id] = formatHostPort(parseHostPort(spec.raft));
-      if (typeof spec.client === 'string') clientAddresses[id] = formatHostPort(parseHostPort(spec.client));
+    for (const [id, spec] of Object.entries(normalizePeers(options.peers, { clientOptional: true }))) {
+      raft[id] = spec.raft;
+      if (spec.client !== undefined) clientAddresses[id] = spec.client;
     }
     if (typeof options.id !== 'string' || raft[options.id] === undefined) {
       throw new RangeError(`Ledger.open: peers must include this replica's id ${JSON.stringify(options.id)}`);
@@ -245,7 +243,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       peers: others,
       clusterId: options.clusterId,
       segmentSizeBytes: options.segmentSizeBytes,
-      log: (line) => options.onLog?.(`[${options.id}] transport: ${line}`),
+      log: (line) => options.onLog?.(line),
+      logPrefix: `[${options.id}] transport: `,
     });
     const { peers: _peers, ...rest } = options;
     void _peers;
@@ -717,16 +716,30 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** Committed entries from `from`, at most `limit` of them and about `maxBytes` (at least one). */
   readRange(from: number, options: { limit?: number; maxBytes?: number; uncommitted?: boolean } = {}): LedgerEntry[] {
     this.#checkUsable();
-    if (!Number.isSafeInteger(from) || from < 1) throw new RangeError(`readRange: from must be a positive integer, got ${String(from)}`);
+    checkPositiveInteger('readRange', 'from', from);
+    if (options === null || typeof options !== 'object') throw new TypeError('readRange: options must be an object');
     const limit = options.limit ?? 1000;
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('readRange: limit must be a positive integer');
+    checkPositiveInteger('readRange', 'limit', limit);
+    const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
+    checkPositiveInteger('readRange', 'maxBytes', maxBytes);
     const end = options.uncommitted === true ? this.#log.lastIndex : Math.min(this.#commitIndex, this.#log.lastIndex);
     if (from > end) return [];
-    return this.#log.readRange(from, Math.min(end, from + limit - 1) + 1, options.maxBytes ?? 4 * 1024 * 1024).map((e) => this.#toEntry(e));
+    return this.#log.readRange(from, Math.min(end, from + limit - 1) + 1, maxBytes).map((e) => this.#toEntry(e));
   }
 
-  /** Committed entries from `from` on, waiting for new ones; ends when the signal aborts or the ledger closes. */
-  async *tail(from: number, options: { signal?: AbortSignal; batchBytes?: number } = {}): AsyncGenerator<LedgerEntry> {
+  /**
+   * Committed entries from `from` on, waiting for new ones; ends when the signal aborts or the
+   * ledger closes. Arguments are checked at the call (RangeError/TypeError), not at the first next().
+   */
+  tail(from: number, options: { signal?: AbortSignal; batchBytes?: number } = {}): AsyncGenerator<LedgerEntry> {
+    checkPositiveInteger('tail', 'from', from);
+    if (options === null || typeof options !== 'object') throw new TypeError('tail: options must be an object');
+    if (options.batchBytes !== undefined) checkPositiveInteger('tail', 'batchBytes', options.batchBytes);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('tail: signal must be an AbortSignal');
+    return this.#tail(from, options);
+  }
+
+  async *#tail(from: number, options: { signal?: AbortSignal; batchBytes?: number }): AsyncGenerator<LedgerEntry> {
     let next = from;
     const signal = options.signal;
     while (!this.#closed && signal?.aborted !== true) {
@@ -868,4 +881,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** An API argument that must be a positive safe integer: TypeError if not a number, RangeError if out of range. */
+function checkPositiveInteger(method: string, name: string, value: unknown): void {
+  if (typeof value !== 'number') throw new TypeError(`${method}: ${name} must be a positive integer, got ${typeof value} ${JSON.stringify(value) ?? String(value)}`);
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${method}: ${name} must be a positive integer, got ${String(value)}`);
 }

@@ -54,20 +54,52 @@ export function parsePeers(spec: string, clientPortOffset = 100): Record<string,
   return peers;
 }
 
-/** Peers from a spec string or an object of `'host:port'` strings / { raft, client }. */
-export function normalizePeers(input: unknown): Record<string, PeerAddresses> {
-  let peers: Record<string, PeerAddresses>;
-  if (typeof input === 'string') peers = parsePeers(input);
-  else if (input !== null && typeof input === 'object') {
-    peers = {};
+/** One peer's addresses where the client address may be absent (Ledger.open: it is only a hint). */
+export interface PeerAddressesMaybeClient {
+  raft: string;
+  client?: string;
+}
+
+/** Every form normalizePeers accepts (the type of `peers` in Ledger.open and LedgerHost.open). */
+export type PeersInput = string | Readonly<Record<string, string | Readonly<PeerAddressesMaybeClient>>>;
+
+/**
+ * Peers from any of the accepted forms: a spec string 'id=host:port[/clientPort],...', or an
+ * object whose values are 'host:port[/clientPort]' strings or { raft, client? } objects.
+ * A client address not given is the Raft port + 100, unless `clientOptional` (then it is
+ * left out). Two peers with the same address are refused.
+ */
+export function normalizePeers(input: unknown): Record<string, PeerAddresses>;
+export function normalizePeers(input: unknown, options: { clientOptional: true }): Record<string, PeerAddressesMaybeClient>;
+export function normalizePeers(input: unknown, options: { clientOptional?: boolean } = {}): Record<string, PeerAddressesMaybeClient> {
+  const optional = options.clientOptional === true;
+  const peers: Record<string, PeerAddressesMaybeClient> = {};
+  if (typeof input === 'string') Object.assign(peers, parsePeers(input));
+  else if (Array.isArray(input)) {
+    throw bad("peers must be an object { id: 'host:port' } or a string 'id=host:port,...', not an array (an array has no peer ids)");
+  } else if (input !== null && typeof input === 'object') {
     for (const [id, value] of Object.entries(input as Record<string, unknown>)) {
-      if (!ID_PATTERN.test(id)) throw bad(`peer id '${id}' is not valid`);
-      if (typeof value === 'string') peers[id] = parsePeers(`${id}=${value}`)[id]!;
-      else if (value !== null && typeof value === 'object') {
+      if (!ID_PATTERN.test(id)) throw bad(`peer id '${id}' must be 1-64 characters of letters, digits, '_', '.', '-'`);
+      if (typeof value === 'string') {
+        const parsed = parsePeers(`${id}=${value}`)[id]!;
+        peers[id] = optional && !value.includes('/') ? { raft: parsed.raft } : parsed;
+      } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
         const v = value as Record<string, unknown>;
-        peers[id] = { raft: checkAddress(`peers.${id}.raft`, v.raft), client: checkAddress(`peers.${id}.client`, v.client) };
-      } else throw bad(`peers.${id} must be 'host:port' or { raft, client }`);
+        const raft = checkAddress(`peers.${id}.raft`, v.raft);
+        if (v.client !== undefined) peers[id] = { raft, client: checkAddress(`peers.${id}.client`, v.client) };
+        else peers[id] = optional ? { raft } : parsePeers(`${id}=${raft}`)[id]!;
+      } else throw bad(`peers.${id} must be 'host:port' or { raft, client }, got ${value === null ? 'null' : typeof value}`);
     }
-  } else throw bad('peers is required');
+  } else throw bad(`peers is required: 'id=host:port,...' or { id: 'host:port' }, got ${input === null ? 'null' : typeof input}`);
+  if (Object.keys(peers).length === 0) throw bad('peers is empty: name every replica, this one included');
+  const owner = new Map<string, string>();
+  for (const [id, p] of Object.entries(peers)) {
+    for (const [what, address] of [['raft', p.raft], ['client', p.client]] as const) {
+      if (address === undefined) continue;
+      const other = owner.get(address);
+      if (other !== undefined) throw bad(`peers ${other} and ${id} (${what}) have the same address ${address}: every replica needs its own ports`);
+      owner.set(address, `${id} (${what})`);
+    }
+  }
   return peers;
 }

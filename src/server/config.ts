@@ -1,6 +1,10 @@
 /**
  * Server configuration: from CLI flags or a JSON file, validated into one shape with
- * clear errors (RaftLedgerError ERR_BAD_CONFIG) that name the offending field.
+ * clear errors (RaftLedgerError ERR_BAD_CONFIG) that name the offending key.
+ *
+ * CONFIG_SCHEMA is the one table of known keys: validation, the "did you mean" suggestion
+ * for an unknown key, the server's CLI flags (src/cli/config-flags.ts) and the README's
+ * Configuration table (checked by test/cli/config.test.ts) all follow from it.
  *
  * Peers are written `id=host:port` (the Raft port; the client port is the Raft port
  * plus clientPortOffset, 100 by default) or `id=host:raftPort/clientPort`.
@@ -8,10 +12,11 @@
 import { readFileSync } from 'node:fs';
 import { RaftLedgerError } from '../errors.js';
 import { ID_PATTERN, normalizePeers, type PeerAddresses } from '../replica/peers.js';
+import { checkClusterPortPlan } from '../host/placement.js';
 import type { Durability } from '../replica/ledger.js';
 import { DEFAULT_CLUSTER_ID } from '../replica/group-set.js';
 import { parseHostPort } from '../transport/address.js';
-import { LOG_LEVELS, isLogLevel, type LogLevel } from './logger.js';
+import type { LogLevel } from './logger.js';
 
 function bad(message: string): RaftLedgerError {
   return new RaftLedgerError('ERR_BAD_CONFIG', message);
@@ -41,55 +46,165 @@ export interface ServerConfig {
   logLevel?: LogLevel;
 }
 
+export type ConfigKeyType = 'id' | 'path' | 'peers' | 'string' | 'choice' | 'integer';
+
+export interface ConfigKey {
+  /** The key in a --config JSON file (and in ServerConfig). */
+  key: keyof ServerConfig;
+  /** The `raftledger server` flag that sets it (without the leading '--'). */
+  flag: string;
+  type: ConfigKeyType;
+  required?: boolean;
+  /** integer: inclusive bounds. string: bounds of the length. */
+  min?: number;
+  max?: number;
+  /** choice: the allowed values (the first is the default). */
+  choices?: readonly string[];
+  /** The default as documented (undefined: required, or no default). */
+  default?: string;
+  description: string;
+}
+
+export const CONFIG_SCHEMA: readonly ConfigKey[] = [
+  { key: 'id', flag: 'id', type: 'id', required: true, description: "this server's id (one of the peers): 1-64 letters, digits, '_', '.', '-'" },
+  { key: 'peers', flag: 'peers', type: 'peers', required: true, description: "every replica: 'id=host:port[/clientPort],...', or an object { id: 'host:port[/clientPort]' or { raft, client } }" },
+  { key: 'dir', flag: 'dir', type: 'path', required: true, description: 'data directory (group g lives in DIR/group-<g>)' },
+  { key: 'durability', flag: 'durability', type: 'choice', choices: ['fsync', 'memory'], default: 'fsync', description: "'fsync': acknowledge after a quorum fsynced; 'memory': after a quorum wrote to the page cache" },
+  { key: 'clusterId', flag: 'cluster-id', type: 'string', min: 1, max: 200, default: DEFAULT_CLUSTER_ID, description: 'peers of another cluster id are refused at the handshake' },
+  { key: 'groups', flag: 'groups', type: 'integer', min: 1, max: 100_000, default: '1', description: 'Raft groups hosted (ids 0..groups-1)' },
+  { key: 'workers', flag: 'workers', type: 'integer', min: 0, max: 256, default: '0', description: 'worker threads for the groups (0: all on the main thread); every replica must use the same number' },
+  { key: 'segmentSizeBytes', flag: 'segment-size', type: 'integer', min: 4096, max: 2 ** 40, default: '67108864 (64 MiB)', description: 'segment size of new logs; must match on all replicas' },
+  { key: 'tickMs', flag: 'tick-ms', type: 'integer', min: 1, max: 1000, default: '10', description: 'Raft tick in milliseconds' },
+  { key: 'heartbeatTicks', flag: 'heartbeat-ticks', type: 'integer', min: 1, max: 100_000, default: '10', description: 'heartbeat interval in ticks' },
+  { key: 'electionTicks', flag: 'election-ticks', type: 'integer', min: 2, max: 100_000, default: '50', description: 'base election timeout in ticks (randomized up to 2x)' },
+  { key: 'metricsAddress', flag: 'metrics', type: 'string', min: 1, max: 300, default: 'off', description: 'host:port of the HTTP endpoint for /metrics, /health/live and /health/ready (off when absent)' },
+  { key: 'readyMaxLagEntries', flag: 'ready-max-lag', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: '10000', description: "/health/ready: most entries a follower may trail the leader's commit index" },
+  { key: 'logLevel', flag: 'log-level', type: 'choice', choices: ['info', 'trace', 'debug', 'warn', 'error', 'fatal'], default: 'info', description: 'log level of the JSON lines on stdout' },
+];
+
+const SCHEMA_BY_KEY = new Map(CONFIG_SCHEMA.map((k) => [k.key as string, k]));
+
+/** Levenshtein distance (insert, delete, substitute: 1 each). */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Case and '-'/'_' do not count: 'segment-size', 'Segment_Size' and 'segmentsize' are one spelling. */
+function fold(name: string): string {
+  return name.toLowerCase().replace(/[-_]/g, '');
+}
+
+/**
+ * The known key closest to `unknown` (by edit distance to the key or to its flag, after
+ * folding case and '-'/'_'), or undefined when none is close enough to be a likely typo.
+ */
+export function closestConfigKey(unknown: string): ConfigKey | undefined {
+  let best: ConfigKey | undefined;
+  let bestDistance = Infinity;
+  const u = fold(unknown);
+  for (const entry of CONFIG_SCHEMA) {
+    for (const name of [entry.key, entry.flag]) {
+      const n = fold(name);
+      const d = n.startsWith(u) || u.startsWith(n) ? Math.min(1, Math.abs(n.length - u.length)) : editDistance(u, n);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = entry;
+      }
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(u.length / 3)) ? best : undefined;
+}
+
+function unknownKey(key: string): RaftLedgerError {
+  const near = closestConfigKey(key);
+  const hint = near !== undefined ? `did you mean '${near.key}' (flag --${near.flag})?` : `known keys: ${CONFIG_SCHEMA.map((k) => k.key).join(', ')}`;
+  return bad(`unknown config key '${key}': ${hint}`);
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return JSON.stringify(value) ?? typeof value;
+}
+
+/** One key's value checked against its schema entry (undefined: absent). */
+function checkValue(entry: ConfigKey, value: unknown): unknown {
+  const name = entry.key;
+  switch (entry.type) {
+    case 'id':
+      if (typeof value !== 'string' || !ID_PATTERN.test(value)) throw bad(`${name} must be 1-64 characters of letters, digits, '_', '.', '-', got ${describe(value)}`);
+      return value;
+    case 'path':
+      if (typeof value !== 'string' || value === '') throw bad(`${name} must be a non-empty path, got ${describe(value)}`);
+      return value;
+    case 'string':
+      if (typeof value !== 'string' || value.length < (entry.min ?? 0) || value.length > (entry.max ?? Infinity)) {
+        throw bad(`${name} must be a string of ${entry.min ?? 0}-${entry.max} characters, got ${describe(value)}`);
+      }
+      return value;
+    case 'choice':
+      if (typeof value !== 'string' || !entry.choices!.includes(value)) throw bad(`${name} must be ${entry.choices!.map((c) => `'${c}'`).join(' or ')}, got ${describe(value)}`);
+      return value;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < entry.min! || value > entry.max!) {
+        throw bad(`${name} must be an integer in [${entry.min}, ${entry.max}], got ${describe(value)}`);
+      }
+      return value;
+    case 'peers':
+      return normalizePeers(value);
+  }
+}
+
 /** Validate a config object (from a file or assembled from flags). */
 export function validateConfig(input: unknown): ServerConfig {
-  if (input === null || typeof input !== 'object') throw bad('configuration must be a JSON object');
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw bad(`configuration must be a JSON object, got ${describe(input)}`);
   const c = input as Record<string, unknown>;
-  if (typeof c.id !== 'string' || !ID_PATTERN.test(c.id)) throw bad(`id must be 1-64 characters of letters, digits, '_', '.', '-', got ${JSON.stringify(c.id)}`);
-  if (typeof c.dir !== 'string' || c.dir === '') throw bad('dir must be a non-empty path');
-  const peers = normalizePeers(c.peers);
-  if (peers[c.id] === undefined) throw bad(`peers does not include this server's id '${c.id}'`);
-  const durability = c.durability ?? 'fsync';
-  if (durability !== 'fsync' && durability !== 'memory') throw bad(`durability must be 'fsync' or 'memory', got ${JSON.stringify(durability)}`);
-  const clusterId = c.clusterId ?? DEFAULT_CLUSTER_ID;
-  if (typeof clusterId !== 'string' || clusterId === '' || clusterId.length > 200) throw bad('clusterId must be a non-empty string');
-  const int = (name: string, min: number, max: number): number | undefined => {
-    const v = c[name];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw bad(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-    return v;
-  };
+  for (const key of Object.keys(c)) if (!SCHEMA_BY_KEY.has(key)) throw unknownKey(key);
+  const values: Record<string, unknown> = {};
+  for (const entry of CONFIG_SCHEMA) {
+    const value = c[entry.key];
+    if (value === undefined) {
+      if (entry.required === true) throw bad(`${entry.key} is required (flag --${entry.flag})`);
+      continue;
+    }
+    values[entry.key] = checkValue(entry, value);
+  }
+  const peers = values.peers as Record<string, PeerAddresses>;
+  const id = values.id as string;
+  if (peers[id] === undefined) throw bad(`peers does not include this server's id '${id}' (peers: ${Object.keys(peers).join(', ')})`);
   const config: ServerConfig = {
-    id: c.id,
-    dir: c.dir,
+    id,
+    dir: values.dir as string,
     peers,
-    durability,
-    clusterId,
-    groups: int('groups', 1, 100_000) ?? 1,
-    workers: int('workers', 0, 256) ?? 0,
+    durability: (values.durability as Durability | undefined) ?? 'fsync',
+    clusterId: (values.clusterId as string | undefined) ?? DEFAULT_CLUSTER_ID,
+    groups: (values.groups as number | undefined) ?? 1,
+    workers: (values.workers as number | undefined) ?? 0,
   };
-  const segmentSizeBytes = int('segmentSizeBytes', 4096, 2 ** 40);
-  if (segmentSizeBytes !== undefined) config.segmentSizeBytes = segmentSizeBytes;
-  const tickMs = int('tickMs', 1, 1000);
-  if (tickMs !== undefined) config.tickMs = tickMs;
-  const heartbeatTicks = int('heartbeatTicks', 1, 100_000);
-  if (heartbeatTicks !== undefined) config.heartbeatTicks = heartbeatTicks;
-  const electionTicks = int('electionTicks', 2, 100_000);
-  if (electionTicks !== undefined) config.electionTicks = electionTicks;
-  if (c.metricsAddress !== undefined) {
-    if (typeof c.metricsAddress !== 'string') throw bad('metricsAddress must be "host:port"');
+  for (const key of ['segmentSizeBytes', 'tickMs', 'heartbeatTicks', 'electionTicks', 'readyMaxLagEntries'] as const) {
+    if (values[key] !== undefined) config[key] = values[key] as number;
+  }
+  if (values.metricsAddress !== undefined) {
     try {
-      parseHostPort(c.metricsAddress);
+      parseHostPort(values.metricsAddress as string);
     } catch (error) {
       throw bad(`metricsAddress: ${(error as Error).message}`);
     }
-    config.metricsAddress = c.metricsAddress;
+    config.metricsAddress = values.metricsAddress as string;
   }
-  const readyMaxLagEntries = int('readyMaxLagEntries', 0, Number.MAX_SAFE_INTEGER);
-  if (readyMaxLagEntries !== undefined) config.readyMaxLagEntries = readyMaxLagEntries;
-  if (c.logLevel !== undefined) {
-    if (!isLogLevel(c.logLevel)) throw bad(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(c.logLevel)}`);
-    config.logLevel = c.logLevel;
+  if (values.logLevel !== undefined) config.logLevel = values.logLevel as LogLevel;
+  try {
+    checkClusterPortPlan(peers, config.workers, true);
+  } catch (error) {
+    throw bad(`peers: ${(error as Error).message}`);
   }
   return config;
 }
@@ -101,9 +216,12 @@ export function readConfigFile(path: string): Record<string, unknown> {
   } catch (error) {
     throw bad(`cannot read config file ${path}: ${(error as Error).message}`);
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    parsed = JSON.parse(text);
   } catch (error) {
     throw bad(`config file ${path} is not valid JSON: ${(error as Error).message}`);
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad(`config file ${path} must hold a JSON object, got ${describe(parsed)}`);
+  return parsed as Record<string, unknown>;
 }

@@ -56,6 +56,8 @@ export interface PeerTransportOptions {
   onPeerUp?(peer: string): void;
   onPeerDown?(peer: string, reason: string): void;
   log?(line: string): void;
+  /** Put before every log line (default '[transport ID] '); a caller that prefixes its own passes ''. */
+  logPrefix?: string;
 }
 
 export interface PeerStats {
@@ -195,7 +197,8 @@ export class PeerTransport implements AsyncDisposable {
     this.#onPeerUp = options.onPeerUp;
     this.#onPeerDown = options.onPeerDown;
     const log = options.log;
-    this.#log = log === undefined ? () => {} : (line) => log(`[transport ${this.#id}] ${line}`);
+    const prefix = options.logPrefix ?? `[transport ${this.#id}] `;
+    this.#log = log === undefined ? () => {} : (line) => log(`${prefix}${line}`);
     for (const [id, address] of Object.entries(options.peers)) {
       if (id === this.#id) continue;
       if (id === '' || Buffer.byteLength(id) > 255) throw new TypeError(`peer id "${id}" must be 1..255 UTF-8 bytes`);

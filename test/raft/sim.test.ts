@@ -6,12 +6,12 @@
  * a new proposal committed. Invariants are checked after every event.
  *
  * Sized to finish well under 60 s on a shared 2-core machine. For more:
- *   node dist/cli/main.js simulate --seeds 2000 [--nodes 5]
+ *   npx raftledger simulate --seeds 2000 [--nodes 5]
  * One seed, with its trace on failure: RAFTLEDGER_SEED=<seed> npx vitest run test/raft/sim.test.ts
  */
 import { describe, expect, it } from 'vitest';
 import { runSimulation, type SimResult } from '../../src/tools/sim/simulator.js';
-import { runSimulateCli } from '../../src/tools/sim/cli.js';
+import { runSimulateCli } from '../../src/cli/simulate.js';
 
 const SEEDS_3 = { from: 1, count: 400 };
 const SEEDS_5 = { from: 1, count: 150 };
@@ -45,7 +45,7 @@ function check(r: SimResult): void {
   if (!r.ok) {
     throw new Error(
       `seed ${r.seed} (nodes=${r.nodes}) violated: ${r.violation}\n` +
-        `  replay: RAFTLEDGER_SEED=${r.seed} npx vitest run test/raft/sim.test.ts, or node dist/cli/main.js simulate --replay ${r.seed} --nodes ${r.nodes}`,
+        `  replay: RAFTLEDGER_SEED=${r.seed} npx vitest run test/raft/sim.test.ts, or npx raftledger simulate --replay ${r.seed} --nodes ${r.nodes}`,
     );
   }
 }

@@ -205,7 +205,7 @@ describe('metrics, health and logs of a 3-process cluster', () => {
     expect(levels.filter((l) => l === 'info' || l === 'debug' || l === 'trace')).toEqual([]);
     const bad = spawnSync(process.execPath, [fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url)), 'server', '--id', 'a', '--peers', 'a=127.0.0.1:1', '--dir', tc.dir, '--log-level', 'loud'], { encoding: 'utf8', timeout: 20_000 });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/--log-level must be one of trace, debug, info, warn, error, fatal/);
+    expect(bad.stderr).toMatch(/ERR_BAD_CONFIG: logLevel must be 'info' or 'trace' or 'debug' or 'warn' or 'error' or 'fatal', got "loud"/);
   });
 
   it('/health/ready is 503 on a replica cut off from its peers (a follower, then the leader) and 200 again after the partition heals', async () => {

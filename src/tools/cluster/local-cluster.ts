@@ -3,12 +3,19 @@
  * `bench` and the multi-process tests. Each server is a separate OS process with its own
  * data directory; this class starts them, waits until each reports ready, kills (any
  * signal), restarts, and stops them. It only ever signals the PIDs it started.
+ *
+ * Each server gets an IPC channel to this process and exits when it closes (src/cli/
+ * parent-watch.ts), so the servers do not outlive this process however it ends, SIGKILL
+ * included. LocalCluster.stopAll() stops every cluster of this process that is running
+ * (for a command's SIGINT/SIGTERM handler).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { RaftLedgerError } from '../../errors.js';
 import { freeConsecutivePorts, reserveNodePorts } from './ports.js';
 import { portSpans } from '../../host/placement.js';
 
@@ -50,6 +57,31 @@ export interface LocalClusterOptions {
   env?: Record<string, string>;
   /** Give every server an HTTP endpoint (--metrics 127.0.0.1:<free port>) for /metrics and /health/*. */
   metrics?: boolean;
+  /**
+   * A server exited that this cluster did not stop (not through kill() or stop()): it
+   * crashed, refused to start after a restart, or was killed from outside.
+   */
+  onExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/** A server of a LocalCluster could not be started: its one-line reason, for the CLI (exit 2). */
+export class ServerStartError extends Error {
+  override name = 'ServerStartError';
+}
+
+/** Whether `port` on `host` can be listened on now: undefined if so, else the error code. */
+function probePort(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    server.listen(port, host, () => server.close(() => resolve(undefined)));
+  });
+}
+
+/** The last non-empty line of a server's stderr: with the CLI's one-line errors, the reason. */
+function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return lines[lines.length - 1] ?? '(no output)';
 }
 
 export interface ServerProcess {
@@ -69,7 +101,27 @@ export class LocalCluster {
   #peersSpec = '';
   /** Per-server --peers spec when peerRoute is set. */
   readonly #routedSpecs = new Map<string, string>();
-  #stopped = false;
+  #stopping: Promise<void> | undefined;
+  /** Children this cluster is stopping or killing: their exit is not reported to onExit. */
+  readonly #expectedExits = new WeakSet<ChildProcess>();
+  static readonly #running = new Set<LocalCluster>();
+
+  /** Stop every LocalCluster of this process that has started and not stopped. */
+  static async stopAll(): Promise<void> {
+    await Promise.all([...LocalCluster.#running].map((c) => c.stop()));
+  }
+
+  /** SIGKILL every server of every running LocalCluster of this process, without waiting. */
+  static killAllNow(): void {
+    for (const cluster of LocalCluster.#running) {
+      for (const s of cluster.servers.values()) {
+        if (s.child !== undefined && s.child.exitCode === null) {
+          cluster.#expectedExits.add(s.child);
+          s.child.kill('SIGKILL');
+        }
+      }
+    }
+  }
 
   constructor(options: LocalClusterOptions) {
     if (!Number.isInteger(options.replicas) || options.replicas < 1 || options.replicas > 15) {
@@ -88,6 +140,8 @@ export class LocalCluster {
   }
 
   async start(): Promise<void> {
+    if (this.#stopping !== undefined) throw new Error('this LocalCluster was stopped');
+    LocalCluster.#running.add(this);
     const { replicas, basePort = 0 } = this.#options;
     const specs: string[] = [];
     // With workers W > 0 a server's worker w listens on its Raft port + w and serves clients
@@ -109,6 +163,7 @@ export class LocalCluster {
       specs.push(`${id}=${raft}/${clientPort}`);
     }
     this.#peersSpec = specs.join(',');
+    if (basePort > 0) await this.#checkPortsFree(span, clientSpan);
     if (this.#options.metrics === true) {
       // Not one of the Raft or client ports just picked (free a moment ago, not yet bound).
       const taken = new Set<number>();
@@ -138,10 +193,30 @@ export class LocalCluster {
     await Promise.all(this.ids.map((id) => this.startServer(id)));
   }
 
+  /** With a fixed --base-port: every port the servers will listen on must be free (ERR_IO naming the first that is not). */
+  async #checkPortsFree(raftSpan: number, clientSpan: number): Promise<void> {
+    for (const s of this.servers.values()) {
+      for (const [what, address, span] of [['raft', s.raft, raftSpan], ['client', s.client, clientSpan]] as const) {
+        const colon = address.lastIndexOf(':');
+        const host = address.slice(0, colon);
+        const first = Number(address.slice(colon + 1));
+        for (let port = first; port < first + span; port++) {
+          if (port > 65535) throw new RaftLedgerError('ERR_IO', `${s.id}'s ${what} port ${port} is out of range (base port too high)`);
+          const code = await probePort(host, port);
+          if (code !== undefined) {
+            const reason = code === 'EADDRINUSE' ? 'is already in use' : `cannot be listened on (${code})`;
+            throw new RaftLedgerError('ERR_IO', `${s.id}'s ${what} port ${host}:${port} ${reason}; pick another base port or stop what listens there`);
+          }
+        }
+      }
+    }
+  }
+
   /** Start (or restart) one server and wait until it listens. */
   async startServer(id: string, extraArgs: string[] = []): Promise<void> {
     const server = this.servers.get(id);
     if (server === undefined) throw new RangeError(`unknown server ${id}`);
+    if (this.#stopping !== undefined) throw new Error(`cannot start server ${id}: the cluster is stopping`);
     if (server.child !== undefined) throw new Error(`server ${id} is already running`);
     const o = this.#options;
     const peers = this.#routedSpecs.get(id) ?? this.#peersSpec;
@@ -155,8 +230,9 @@ export class LocalCluster {
     if (server.metrics !== undefined) args.push('--metrics', server.metrics);
     // RAFTLEDGER_SERVER_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof for profiling).
     const nodeArgs = [...SERVER_NODE_ARGS, ...(process.env.RAFTLEDGER_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
+    // The 'ipc' channel: the server exits when this process does (src/cli/parent-watch.ts).
     const child = spawn(process.execPath, [...nodeArgs, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       ...(o.env !== undefined ? { env: { ...process.env, ...o.env } } : {}),
     });
     server.child = child;
@@ -167,18 +243,23 @@ export class LocalCluster {
       errText = (errText + chunk).slice(-4000);
       for (const line of chunk.split('\n')) if (line !== '') o.onLog?.(id, line);
     });
-    child.on('exit', () => {
+    child.on('error', () => {}); // a failed spawn also emits 'exit'
+    // The channel carries nothing; it only closes when this process ends.
+    child.channel?.unref();
+    let ready = false;
+    child.on('exit', (code, signal) => {
       if (server.child === child) {
         server.child = undefined;
         server.pid = undefined;
       }
+      if (ready && !this.#expectedExits.has(child)) o.onExit?.(id, code, signal);
     });
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      let ready = false;
       const timer = setTimeout(() => {
+        this.#expectedExits.add(child);
         child.kill('SIGKILL');
-        reject(new Error(`server ${id} did not become ready in time: ${errText}`));
+        reject(new ServerStartError(`server ${id} did not become ready within ${o.readyTimeoutMs ?? 20_000} ms: ${lastLine(errText)}`));
       }, o.readyTimeoutMs ?? 20_000);
       // stdout: JSON log lines (to onLog) and, once, the --ready-line line {"ready":true,...}.
       child.stdout!.setEncoding('utf8');
@@ -199,7 +280,7 @@ export class LocalCluster {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`server ${id} exited (${code ?? signal}) before it was ready: ${errText.trim()}`));
+        if (!ready) reject(new ServerStartError(`server ${id} exited (${code ?? signal}) before it was ready: ${lastLine(errText)}`));
       });
     });
   }
@@ -210,8 +291,11 @@ export class LocalCluster {
     const child = server?.child;
     if (child === undefined || child.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT') this.#expectedExits.add(child);
     child.kill(signal);
     if (signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT') {
+      // A SIGSTOPped server (torture's pause) acts on SIGTERM only once continued.
+      if (signal !== 'SIGKILL') child.kill('SIGCONT');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
@@ -222,11 +306,15 @@ export class LocalCluster {
     return this.servers.get(id)?.child !== undefined;
   }
 
-  /** Stop every server (SIGTERM, then SIGKILL after a grace period). Idempotent. */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    await Promise.all(this.ids.map((id) => this.kill(id, 'SIGTERM')));
+  /**
+   * Stop every server (SIGTERM, then SIGKILL after a grace period); no server starts after
+   * this. Idempotent: every call returns the same promise, settled once all have exited.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= Promise.all(this.ids.map((id) => this.kill(id, 'SIGTERM'))).then(() => {
+      LocalCluster.#running.delete(this);
+    });
+    return this.#stopping;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
