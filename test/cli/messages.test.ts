@@ -60,12 +60,21 @@ describe('messages (issue 11, item 9)', () => {
       await server.exited(30_000);
       await waitGone([server.pid]);
     }
-    const lines = server.stderr().split('\n').filter((l) => l.includes('transport'));
+    // Log lines are JSON records on stdout (src/server/logger.ts): the node is a field, the
+    // message carries no second prefix.
+    const records = server
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{"level"'))
+      .map((l) => JSON.parse(l) as { node?: string; time?: string; msg: string });
+    const lines = records.filter((r) => r.msg.includes('transport'));
     expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) {
-      expect(line).toMatch(/^\S+Z \[n0\] transport: /);
-      expect(line).not.toMatch(/\[transport /);
+    for (const r of lines) {
+      expect(r.node).toBe('n0');
+      expect(r.time).toMatch(/Z$/);
+      expect(r.msg).toMatch(/^(worker \d+ )?transport: /);
+      expect(r.msg).not.toMatch(/\[transport |\[n0\]/);
     }
-    expect(lines.some((l) => / transport: listening on 127\.0\.0\.1:\d+$/.test(l))).toBe(true);
+    expect(lines.some((r) => / transport: listening on 127\.0\.0\.1:\d+$/.test(` ${r.msg}`))).toBe(true);
   });
 });
