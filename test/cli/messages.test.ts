@@ -63,7 +63,7 @@ describe('messages (issue 11, item 9)', () => {
     const lines = server.stderr().split('\n').filter((l) => l.includes('transport'));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) {
-      expect(line).toMatch(/^\S+Z \[n0\] transport: /);
+      expect(line).toMatch(/^\S+Z \[n0\] (worker \d+ )?transport: /);
       expect(line).not.toMatch(/\[transport /);
     }
     expect(lines.some((l) => / transport: listening on 127\.0\.0\.1:\d+$/.test(l))).toBe(true);
