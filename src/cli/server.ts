@@ -37,10 +37,19 @@ Options:
   --tick-ms MS            Raft tick (default 10)
   --heartbeat-ticks N     heartbeat interval in ticks (default 10)
   --election-ticks N      base election timeout in ticks (default 50; randomized up to 2x)
+  --client-max-connections N      client connections per client port (default: a quarter of
+                          ulimit -n, 64-4096); one more gets ERR_OVERLOADED and is closed
+  --client-idle-timeout-ms MS     close a client connection idle this long (default 300000)
+  --client-frame-timeout-ms MS    close a connection whose request frame is still incomplete
+                          this long after its first byte (default 60000)
+  --client-max-pending-frame-bytes B   bytes of one unfinished request frame per connection
+                          (default one largest frame, 64 MiB + 1028)
+  --client-max-pending-bytes-total B   bytes of unfinished request frames across a port
+                          (default 256 MiB)
   --config FILE           JSON object with the same settings under their config keys (id, peers,
                           dir, durability, clusterId, groups, workers, segmentSizeBytes, tickMs,
-                          heartbeatTicks, electionTicks, metricsAddress, readyMaxLagEntries,
-                          logLevel: see the README, Configuration); flags
+                          heartbeatTicks, electionTicks, client*, metricsAddress,
+                          readyMaxLagEntries, logLevel: see the README, Configuration); flags
                           override it; an unknown key is an error
   --repair                a damaged log (ERR_LOG_CORRUPT) is truncated at the first damaged
                           entry and the rest re-fetched from the leader; without it the

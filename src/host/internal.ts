@@ -25,6 +25,8 @@ export interface HostInternals {
    * ERR_MOVED. Needs workers > 0 and a workerModule. Default false.
    */
   workerClientPorts?: boolean;
+  /** Plain-data options the worker module's client listeners take (the server's client-port limits); opaque to the host. */
+  clientListenerOptions?: Readonly<Record<string, number>>;
   /**
    * TEST-ONLY: every group's SegmentedLog reports each successful flush here (the torture
    * harness's fsync journal, `raftledger server --fsync-journal`). A function cannot cross

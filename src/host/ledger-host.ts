@@ -260,7 +260,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     };
     if (perWorkerClients) {
       const nodeClient = o.peers[o.id]!.client;
-      config.clients = { listen: workerClientAddress(nodeClient, worker), nodeClient, workers: W };
+      config.clients = { listen: workerClientAddress(nodeClient, worker), nodeClient, workers: W, ...(this.#internals.clientListenerOptions !== undefined ? { listenerOptions: this.#internals.clientListenerOptions } : {}) };
     }
     return config;
   }

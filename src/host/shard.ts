@@ -37,7 +37,7 @@ export interface ShardConfig {
   worker: number;
   groups: number[];
   /** Per-worker client ports: this worker serves clients at `listen`; `nodeClient` is the node's main client address, `workers` its W. */
-  clients?: { listen: string; nodeClient: string; workers: number };
+  clients?: { listen: string; nodeClient: string; workers: number; listenerOptions?: Readonly<Record<string, number>> };
 }
 
 /** Functions for a shard's ledgers: not part of ShardConfig, which crosses to worker threads as data. */

@@ -23,6 +23,7 @@ function bad(message: string): RaftLedgerError {
 }
 
 export { parsePeers, type PeerAddresses } from '../replica/peers.js';
+import type { ClientLimits } from './client-limits.js';
 
 export interface ServerConfig {
   id: string;
@@ -44,6 +45,12 @@ export interface ServerConfig {
   readyMaxLagEntries?: number;
   /** Log level (default info). */
   logLevel?: LogLevel;
+  /** Client-port limits (ClientListener, client-limits.ts); each listener of the server has its own. */
+  clientMaxConnections?: number;
+  clientIdleTimeoutMs?: number;
+  clientFrameTimeoutMs?: number;
+  clientMaxPendingFrameBytes?: number;
+  clientMaxPendingBytesTotal?: number;
 }
 
 export type ConfigKeyType = 'id' | 'path' | 'peers' | 'string' | 'choice' | 'integer';
@@ -80,6 +87,11 @@ export const CONFIG_SCHEMA: readonly ConfigKey[] = [
   { key: 'metricsAddress', flag: 'metrics', type: 'string', min: 1, max: 300, default: 'off', description: 'host:port of the HTTP endpoint for /metrics, /health/live and /health/ready (off when absent)' },
   { key: 'readyMaxLagEntries', flag: 'ready-max-lag', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: '10000', description: "/health/ready: most entries a follower may trail the leader's commit index" },
   { key: 'logLevel', flag: 'log-level', type: 'choice', choices: ['info', 'trace', 'debug', 'warn', 'error', 'fatal'], default: 'info', description: 'log level of the JSON lines on stdout' },
+  { key: 'clientMaxConnections', flag: 'client-max-connections', type: 'integer', min: 1, max: 1_000_000, default: 'auto (a quarter of ulimit -n, 64-4096)', description: 'client connections per client port; one more gets ERR_OVERLOADED and is closed' },
+  { key: 'clientIdleTimeoutMs', flag: 'client-idle-timeout-ms', type: 'integer', min: 100, max: 2 ** 31 - 1, default: '300000', description: 'a client connection with nothing in flight this long is closed' },
+  { key: 'clientFrameTimeoutMs', flag: 'client-frame-timeout-ms', type: 'integer', min: 100, max: 2 ** 31 - 1, default: '60000', description: 'a request frame still incomplete this long after its first byte closes its connection' },
+  { key: 'clientMaxPendingFrameBytes', flag: 'client-max-pending-frame-bytes', type: 'integer', min: 1024, max: 2 ** 40, default: '67109892 (one largest frame)', description: 'bytes of an unfinished request frame per connection; a frame declared bigger is refused from its header' },
+  { key: 'clientMaxPendingBytesTotal', flag: 'client-max-pending-bytes-total', type: 'integer', min: 1024, max: 2 ** 40, default: '268435456 (256 MiB)', description: 'bytes of unfinished request frames across a port; the connection that passes it is closed' },
 ];
 
 const SCHEMA_BY_KEY = new Map(CONFIG_SCHEMA.map((k) => [k.key as string, k]));
@@ -164,6 +176,30 @@ function checkValue(entry: ConfigKey, value: unknown): unknown {
 }
 
 /** Validate a config object (from a file or assembled from flags). */
+const INTEGER_KEYS = [
+  'segmentSizeBytes',
+  'tickMs',
+  'heartbeatTicks',
+  'electionTicks',
+  'clientMaxConnections',
+  'clientIdleTimeoutMs',
+  'clientFrameTimeoutMs',
+  'clientMaxPendingFrameBytes',
+  'clientMaxPendingBytesTotal',
+  'readyMaxLagEntries',
+] as const;
+
+/** The ClientListener limits a config sets (the rest keep their defaults, client-limits.ts). */
+export function clientLimitsOf(config: ServerConfig): Partial<ClientLimits> {
+  const limits: Partial<ClientLimits> = {};
+  if (config.clientMaxConnections !== undefined) limits.maxConnections = config.clientMaxConnections;
+  if (config.clientIdleTimeoutMs !== undefined) limits.idleTimeoutMs = config.clientIdleTimeoutMs;
+  if (config.clientFrameTimeoutMs !== undefined) limits.frameTimeoutMs = config.clientFrameTimeoutMs;
+  if (config.clientMaxPendingFrameBytes !== undefined) limits.maxPendingFrameBytesPerConnection = config.clientMaxPendingFrameBytes;
+  if (config.clientMaxPendingBytesTotal !== undefined) limits.maxPendingFrameBytesTotal = config.clientMaxPendingBytesTotal;
+  return limits;
+}
+
 export function validateConfig(input: unknown): ServerConfig {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw bad(`configuration must be a JSON object, got ${describe(input)}`);
   const c = input as Record<string, unknown>;
@@ -189,7 +225,7 @@ export function validateConfig(input: unknown): ServerConfig {
     groups: (values.groups as number | undefined) ?? 1,
     workers: (values.workers as number | undefined) ?? 0,
   };
-  for (const key of ['segmentSizeBytes', 'tickMs', 'heartbeatTicks', 'electionTicks', 'readyMaxLagEntries'] as const) {
+  for (const key of INTEGER_KEYS) {
     if (values[key] !== undefined) config[key] = values[key] as number;
   }
   if (values.metricsAddress !== undefined) {

@@ -31,7 +31,7 @@ import { parseHostPort } from '../transport/address.js';
 import { LedgerHost } from '../host/ledger-host.js';
 import { workerClientAddress, workerFor } from '../host/placement.js';
 import { ClientListener, ledgerMapRouter, type LedgerRouter } from './client-listener.js';
-import type { ServerConfig } from './config.js';
+import { clientLimitsOf, type ServerConfig } from './config.js';
 import type { OnFlushed } from '../storage/index.js';
 import { SERVER_WORKER_MODULE } from './worker.js';
 import { logLine, type Logger } from './logger.js';
@@ -86,7 +86,7 @@ export class Server {
             movedTo: (group, op) =>
               op === 'status' || !host.hasGroup(group) ? undefined : { id: config.id, address: workerClientAddress(self.client, workerFor(group, config.workers)) },
           };
-    this.#clients = new ClientListener({ host: h, port, router, log: (line) => log(`[${config.id}] ${line}`) });
+    this.#clients = new ClientListener({ host: h, port, router, ...clientLimitsOf(config), log: (line) => log(`[${config.id}] ${line}`) });
   }
 
   static async start(config: ServerConfig, options: ServerOptions = {}): Promise<Server> {
@@ -108,7 +108,7 @@ export class Server {
         startupCheck: options.repair === true ? 'repair' : 'verify',
         log,
       },
-      config.workers > 0 ? { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true } : options.onFlushed !== undefined ? { onFlushed: options.onFlushed } : {},
+      config.workers > 0 ? { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true, clientListenerOptions: clientLimitsOf(config) } : options.onFlushed !== undefined ? { onFlushed: options.onFlushed } : {},
     );
     const server = new Server(config, host, log);
     try {

@@ -31,7 +31,7 @@ async function listenForClients(shard: GroupShard, config: ShardConfig, log: (li
     },
   };
   const { host, port } = parseHostPort(listen);
-  const listener = new ClientListener({ host, port, router, log: (line) => log(`[${config.id}] worker ${config.worker} clients: ${line}`) });
+  const listener = new ClientListener({ host, port, router, ...config.clients.listenerOptions, log: (line) => log(`[${config.id}] worker ${config.worker} clients: ${line}`) });
   try {
     await listener.listen();
   } catch (error) {
