@@ -6,7 +6,7 @@
  * are JSON with level/msg/group/term for a leader change.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startCluster, waitForLeader, viewCluster, waitUntil, type TestCluster } from '../support/process-cluster.js';
@@ -206,6 +206,35 @@ describe('metrics, health and logs of a 3-process cluster', () => {
     const bad = spawnSync(process.execPath, [fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url)), 'server', '--id', 'a', '--peers', 'a=127.0.0.1:1', '--dir', tc.dir, '--log-level', 'loud'], { encoding: 'utf8', timeout: 20_000 });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/ERR_BAD_CONFIG: logLevel must be 'info' or 'trace' or 'debug' or 'warn' or 'error' or 'fatal', got "loud"/);
+  });
+
+  it('connections refused at --client-max-connections are counted by reason and logged as refusals', async () => {
+    tc = await startCluster({ replicas: 1, metrics: true, serverArgs: ['--client-max-connections', '2'] });
+    await waitForLeader(tc.client, 20_000);
+    const server = tc.cluster.servers.get('n0')!;
+    const port = Number(server.client.slice(server.client.lastIndexOf(':') + 1));
+    // The test client holds one connection; open 4 more raw ones: at least 3 are refused.
+    const sockets = await Promise.all(
+      Array.from({ length: 4 }, () => new Promise<Socket>((resolve) => {
+        const s = createConnection({ host: '127.0.0.1', port }, () => resolve(s));
+        s.on('error', () => {});
+      })),
+    );
+    try {
+      await waitUntil(async () => (value(await scrape(server.metrics!), 'raftledger_client_connections_rejected_total', { reason: 'max_connections' }) ?? 0) >= 3, 'three refusals counted');
+      const s = await scrape(server.metrics!);
+      expect(value(s, 'raftledger_client_connections')).toBeLessThanOrEqual(2);
+      const records = tc.logs.flatMap((l) => {
+        try {
+          return [JSON.parse(l.slice(l.indexOf(' | ') + 3)) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+      expect(records.find((r) => r.event === 'refusal' && typeof r.remote === 'string' && /^127\.0\.0\.1:\d+$/.test(r.remote))).toMatchObject({ level: 'warn', node: 'n0' });
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
   });
 
   it('/health/ready is 503 on a replica cut off from its peers (a follower, then the leader) and 200 again after the partition heals', async () => {
