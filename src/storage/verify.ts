@@ -232,7 +232,7 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
     await Promise.allSettled([...indexFiles.values()].map((f) => f.close()));
   }
   if (hard !== undefined) {
-    if (records > 0 && bases.length > 0) missing(missingStart(join(logDir, segmentFileName(bases[0]!)), firstIndex, hard.firstIndex));
+    if (records > 0 && bases.length > 0) missing(missingStart(logDir, bases[0]!, S, firstIndex, hard.firstIndex));
     const lastPath = bases.length > 0 ? join(logDir, segmentFileName(bases[bases.length - 1]!)) : logDir;
     missing(missingTail(lastPath, records > 0 ? lastIndex : hard.firstIndex - 1, hard.commitIndex, hard.firstIndex));
   } else if (!metaExists && identity.owner !== undefined && (records > 0 || (checkpoint?.index ?? 0) > 0)) {

@@ -102,12 +102,20 @@ export function missingSegments(
   return out;
 }
 
-/** The first record on disk is above the hard state's firstIndex: the log's start is gone. */
-export function missingStart(path: string, firstOnDisk: number, firstIndex: number): MissingPart | undefined {
+/** The first record on disk (in segment `firstBase`) is above the hard state's firstIndex: the log's start is gone. */
+export function missingStart(logDir: string, firstBase: number, S: number, firstOnDisk: number, firstIndex: number): MissingPart | undefined {
   if (firstOnDisk <= firstIndex) return undefined;
+  const present = join(logDir, segmentFileName(firstBase));
+  // Index 1 sits at pos 0; for a later first index only "every segment before" is known.
+  const files =
+    firstBase === 0
+      ? `the first segment ${present} does not start with it`
+      : firstIndex === 1
+        ? names(logDir, 0, firstBase - S, S)
+        : `the segments before ${present} are missing`;
   return {
-    what: `entries ${firstIndex}..${firstOnDisk - 1} are missing: the first segment ${path} starts at index ${firstOnDisk}, but the hard state's first index is ${firstIndex} (a segment before it was deleted)`,
-    path,
+    what: `entries ${firstIndex}..${firstOnDisk - 1} are missing: ${files}; the log starts at index ${firstOnDisk}, but the hard state's first index is ${firstIndex}`,
+    path: firstBase === 0 || firstIndex !== 1 ? present : join(logDir, segmentFileName(0)),
     offset: 0,
     index: firstIndex,
     cut: { kind: 'start' },

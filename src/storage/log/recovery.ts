@@ -50,7 +50,7 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
   const first = st.segments[0]!;
   const firstScan = first.handle.scan(0, S, { segmentSizeBytes: S, maxRecords: 1 });
   const firstOnDisk = firstScan.count === 1 ? firstScan.firstIndex : undefined;
-  const start = firstOnDisk === undefined ? undefined : missingStart(first.handle.path, firstOnDisk, hard.firstIndex);
+  const start = firstOnDisk === undefined ? undefined : missingStart(st.logDir, first.base, S, firstOnDisk, hard.firstIndex);
   if (start !== undefined && !st.readOnly) {
     if (!truncateCorrupt) throw missingError([start]);
     await restartEmpty(st, start);
