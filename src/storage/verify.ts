@@ -92,9 +92,13 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
       return 0;
     }
   };
+  // Beside a running server, retention may move firstIndex up (meta first, then the
+  // segments go) between the reads above and the listing: the start rules use the newest
+  // firstIndex, the tail rule the commit index read before the walk (the log only grows).
+  const firstIndexNow = Math.max(hard?.firstIndex ?? 1, rereadFirstIndex(metaPath));
   // With the hard state unreadable, the checks that need it are skipped (its damage is reported above).
   if (hard !== undefined || !metaExists) {
-    for (const p of missingSegments(logDir, bases.map((base) => ({ base, sizeBytes: sizeOf(base) })), S, checkpoint, hard?.firstIndex ?? 1)) missing(p);
+    for (const p of missingSegments(logDir, bases.map((base) => ({ base, sizeBytes: sizeOf(base) })), S, checkpoint, firstIndexNow)) missing(p);
   }
   const indexFiles = new Map<number, NativeSegment>();
   for (const first of listNumbered(indexDir)) {
@@ -232,7 +236,7 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
     await Promise.allSettled([...indexFiles.values()].map((f) => f.close()));
   }
   if (hard !== undefined) {
-    if (records > 0 && bases.length > 0) missing(missingStart(logDir, bases[0]!, S, firstIndex, hard.firstIndex));
+    if (records > 0 && bases.length > 0) missing(missingStart(logDir, bases[0]!, S, firstIndex, firstIndexNow));
     const lastPath = bases.length > 0 ? join(logDir, segmentFileName(bases[bases.length - 1]!)) : logDir;
     missing(missingTail(lastPath, records > 0 ? lastIndex : hard.firstIndex - 1, hard.commitIndex, hard.firstIndex));
   } else if (!metaExists && identity.owner !== undefined && (records > 0 || (checkpoint?.index ?? 0) > 0)) {
@@ -295,4 +299,12 @@ function listNumbered(dir: string): number[] {
     out.push(n);
   }
   return out.sort((a, b) => a - b);
+}
+
+function rereadFirstIndex(metaPath: string): number {
+  try {
+    return decodeHardState(readFileSync(metaPath), metaPath).firstIndex;
+  } catch {
+    return 1;
+  }
 }
