@@ -58,6 +58,9 @@ export async function checkLogAtStartup(dir: string, repair: boolean, log: (line
       log(`repair: ${first.reason} (${first.path} at offset ${first.offset}); truncating the log from index ${bad} (had ${opened.firstIndex}..${opened.lastIndex}), the leader will send the rest`);
       await opened.truncateSuffix(bad);
       await opened.flush();
+      // The cut may go below the commit index (damage before the checkpoint): lower it to
+      // match, or the log would end below its durable commit index (missing entries).
+      if (opened.meta.hardState.commitIndex > bad - 1) await opened.meta.save({ commitIndex: bad - 1 });
     }
   } finally {
     await opened.close();
