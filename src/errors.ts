@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'ERR_NOT_LEADER',
   'ERR_MOVED', // this endpoint does not serve the group's data; leaderHint.address does (a server's worker port)
   'ERR_LOG_CORRUPT',
+  'ERR_HARD_STATE_LOST', // a log's hard state (meta: term, vote, commit) is missing or damaged while its log is not: --repair cannot restore a vote
   'ERR_NO_SPACE',
   'ERR_IO',
   'ERR_ACCESS',

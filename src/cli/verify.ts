@@ -10,7 +10,10 @@ Usage: raftledger verify <dir> [--json] [--quiet]
 
 Reads every segment of the log in <dir> (read-only), checks every record's structure
 and CRC32C, index continuity, every index slot against the data, and the hard state and
-checkpoint files. Prints every damaged location (file and byte offset).
+checkpoint files, and that nothing is missing: segment files in the middle or at either
+end, entries below the hard state's commit index or the checkpoint, or the hard state
+itself while the log holds entries (docs/FORMAT.md, "What recovery checks"). Prints every
+damaged or missing location (file and byte offset).
 
 Exit codes: 0 clean, 1 damage found, 2 usage error or not a log.
 

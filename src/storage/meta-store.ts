@@ -162,26 +162,67 @@ class DurableFile {
   }
 }
 
+/** Advice given whenever a replica's hard state cannot be trusted (docs/FORMAT.md, "What recovery checks"). */
+export function hardStateLostAdvice(dir: string): string {
+  return (
+    `the replica's term and vote cannot be rebuilt from its log, and starting without them could let it vote twice in one term, ` +
+    `so it refuses to start (--repair cannot fix this); restore ${join(dir, 'meta')} from a backup of this very directory, or ` +
+    `replace the replica: move ${dir} aside and restart the server while the other replicas have a leader: it starts empty and the leader re-sends the log`
+  );
+}
+
 export class MetaStore {
   readonly #dir: string;
   readonly #hardStateFile: DurableFile;
   readonly #checkpointFile: DurableFile;
+  readonly #existed: boolean;
   #hardState: MetaState;
   #durableHardState: MetaState;
+  /** The commit index last written to the file (see bindDurableLog). */
+  #savedCommitIndex: number;
+  #durableLogIndex: (() => number) | undefined;
 
-  private constructor(dir: string, hardState: MetaState) {
+  private constructor(dir: string, hardState: MetaState, existed: boolean) {
     this.#dir = dir;
     this.#hardStateFile = new DurableFile(join(dir, 'meta'));
     this.#checkpointFile = new DurableFile(join(dir, 'checkpoint'));
     this.#hardState = hardState;
     this.#durableHardState = hardState;
+    this.#savedCommitIndex = hardState.commitIndex;
+    this.#existed = existed;
   }
 
+  /**
+   * Read `dir/meta` (absent: the initial hard state, see `existed`). A damaged file is
+   * ERR_HARD_STATE_LOST: the vote it held is gone, and no repair of the log brings it back.
+   */
   static open(dir: string): MetaStore {
     const path = join(dir, 'meta');
     const bytes = readOptional(path);
-    const state = bytes === undefined ? { ...INITIAL_HARD_STATE } : decodeHardState(bytes, path);
-    return new MetaStore(dir, state);
+    let state: MetaState;
+    try {
+      state = bytes === undefined ? { ...INITIAL_HARD_STATE } : decodeHardState(bytes, path);
+    } catch (error) {
+      throw new RaftLedgerError('ERR_HARD_STATE_LOST', `${(error as Error).message}; ${hardStateLostAdvice(dir)}`, { path, offset: 0, cause: error });
+    }
+    return new MetaStore(dir, state, bytes !== undefined);
+  }
+
+  /** Whether `meta` existed when this store was opened. */
+  get existed(): boolean {
+    return this.#existed;
+  }
+
+  /**
+   * Tie the commit index written to disk to the log it describes: every save writes
+   * min(commitIndex, durableLogIndex()) (the log's flushed index, whose bytes were synced
+   * before the save starts), so the file never claims a commit the log did not hold
+   * durably, in 'memory' durability too. Recovery may then treat a log ending below the
+   * stored commit index as lost data, never as an ordinary power loss. The in-memory
+   * hardState keeps the full value; close() writes the last bound value.
+   */
+  bindDurableLog(durableLogIndex: () => number): void {
+    this.#durableLogIndex = durableLogIndex;
   }
 
   get dir(): string {
@@ -203,7 +244,7 @@ export class MetaStore {
     const next: MetaState = { ...this.#hardState, ...change };
     validateHardState(next);
     this.#hardState = next;
-    await this.#hardStateFile.save(encodeHardState(next));
+    await this.#hardStateFile.save(encodeHardState(this.#onDisk(next)));
     // Saves are serialized, so a resolved save means this value (or a newer one) is on disk.
     if (this.#durableHardState !== this.#hardState) this.#durableHardState = next;
   }
@@ -217,7 +258,26 @@ export class MetaStore {
     return this.#checkpointFile.save(encodeCheckpoint(checkpoint));
   }
 
+  #onDisk(state: MetaState): MetaState {
+    const limit = this.#durableLogIndex?.() ?? Number.POSITIVE_INFINITY;
+    const commitIndex = Math.min(state.commitIndex, Math.max(limit, 0));
+    this.#savedCommitIndex = commitIndex;
+    return commitIndex === state.commitIndex ? state : { ...state, commitIndex };
+  }
+
   async close(): Promise<void> {
+    await this.#hardStateFile.idle();
+    // A commit index held back by bindDurableLog while its entries were being flushed.
+    if (this.#durableLogIndex !== undefined) {
+      const want = Math.min(this.#hardState.commitIndex, this.#durableLogIndex());
+      if (want > this.#savedCommitIndex) {
+        try {
+          await this.#hardStateFile.save(encodeHardState(this.#onDisk(this.#hardState)));
+        } catch {
+          // The older value stays: a lower commit index is always safe.
+        }
+      }
+    }
     await this.#hardStateFile.idle();
     await this.#checkpointFile.idle();
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { RaftLedgerError, isRaftLedgerError } from '../errors.js';
 import { SegmentedLog, verifyLog } from './index.js';
 
-const DAMAGE_KINDS = new Set(['record', 'gap', 'segment']);
+const DAMAGE_KINDS = new Set(['record', 'gap', 'segment', 'missing']);
 
 /**
  * The startup check of one group's log, before the replica may vote: recovery (a torn tail
@@ -24,7 +24,8 @@ export async function checkLogAtStartup(dir: string, repair: boolean, log: (line
     const opened = await SegmentedLog.open({ dir, truncateCorrupt: repair, onNotice: (m) => log(`storage: ${m}`) });
     await opened.close();
   } catch (error) {
-    if (isRaftLedgerError(error) && error.code === 'ERR_LOG_CORRUPT' && !repair) {
+    // Missing entries carry their own advice (completeness.ts); a lost hard state (ERR_HARD_STATE_LOST) has no --repair.
+    if (isRaftLedgerError(error) && error.code === 'ERR_LOG_CORRUPT' && !repair && !error.message.includes('--repair')) {
       throw new RaftLedgerError('ERR_LOG_CORRUPT', `${error.message}; ${advice}`, { cause: error });
     }
     throw error;
@@ -57,6 +58,9 @@ export async function checkLogAtStartup(dir: string, repair: boolean, log: (line
       log(`repair: ${first.reason} (${first.path} at offset ${first.offset}); truncating the log from index ${bad} (had ${opened.firstIndex}..${opened.lastIndex}), the leader will send the rest`);
       await opened.truncateSuffix(bad);
       await opened.flush();
+      // The cut may go below the commit index (damage before the checkpoint): lower it to
+      // match, or the log would end below its durable commit index (missing entries).
+      if (opened.meta.hardState.commitIndex > bad - 1) await opened.meta.save({ commitIndex: bad - 1 });
     }
   } finally {
     await opened.close();

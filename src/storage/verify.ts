@@ -4,16 +4,18 @@
  * Opens everything read-only and changes nothing. Reports every damaged location
  * (it resynchronizes on the next valid record after damage) rather than stopping at the first.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RaftLedgerError, fromSystemError } from '../errors.js';
 import { native, type NativeSegment } from './native.js';
 import { SLOT_SIZE_BYTES, dataViewOf, parseSegmentFileName, readSlot, segmentFileName } from './format.js';
-import { decodeCheckpoint, decodeHardState } from './meta-store.js';
+import { decodeCheckpoint, decodeHardState, type Checkpoint, type MetaState } from './meta-store.js';
+import { missingSegments, missingStart, missingTail, type MissingPart } from './log/completeness.js';
 import { readIdentity } from './identity.js';
 
 export interface Damage {
-  kind: 'record' | 'gap' | 'index' | 'meta' | 'checkpoint' | 'segment';
+  /** 'missing': a file or entries that the hard state, the checkpoint or contiguity say must exist are absent (log/completeness.ts). */
+  kind: 'record' | 'gap' | 'index' | 'meta' | 'checkpoint' | 'segment' | 'missing';
   path: string;
   /** Byte offset inside `path`. */
   offset: number;
@@ -61,21 +63,43 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
 
   // Small files.
   const metaPath = join(dir, 'meta');
-  if (existsSync(metaPath)) {
+  const metaExists = existsSync(metaPath);
+  let hard: MetaState | undefined;
+  if (metaExists) {
     try {
-      decodeHardState(readFileSync(metaPath), metaPath);
+      hard = decodeHardState(readFileSync(metaPath), metaPath);
     } catch (error) {
       report({ kind: 'meta', path: metaPath, offset: 0, reason: (error as Error).message });
     }
   }
   const checkpointPath = join(dir, 'checkpoint');
-  if (existsSync(checkpointPath) && decodeCheckpoint(readFileSync(checkpointPath)) === undefined) {
-    report({ kind: 'checkpoint', path: checkpointPath, offset: 0, reason: 'damaged checkpoint (recovery will scan from the start)' });
+  let checkpoint: Checkpoint | undefined;
+  if (existsSync(checkpointPath)) {
+    checkpoint = decodeCheckpoint(readFileSync(checkpointPath));
+    if (checkpoint === undefined) report({ kind: 'checkpoint', path: checkpointPath, offset: 0, reason: 'damaged checkpoint (recovery will scan from the start)' });
   }
+  const missing = (p: MissingPart | undefined): void => {
+    if (p !== undefined) report({ kind: 'missing', path: p.path, offset: p.offset, reason: p.what, ...(p.index !== undefined ? { index: p.index } : {}) });
+  };
 
   const logDir = join(dir, 'log');
   const indexDir = join(dir, 'index');
   const bases = listNumbered(logDir).filter((b) => b % S === 0);
+  const sizeOf = (base: number): number => {
+    try {
+      return statSync(join(logDir, segmentFileName(base))).size;
+    } catch {
+      return 0;
+    }
+  };
+  // Beside a running server, retention may move firstIndex up (meta first, then the
+  // segments go) between the reads above and the listing: the start rules use the newest
+  // firstIndex, the tail rule the commit index read before the walk (the log only grows).
+  const firstIndexNow = Math.max(hard?.firstIndex ?? 1, rereadFirstIndex(metaPath));
+  // With the hard state unreadable, the checks that need it are skipped (its damage is reported above).
+  if (hard !== undefined || !metaExists) {
+    for (const p of missingSegments(logDir, bases.map((base) => ({ base, sizeBytes: sizeOf(base) })), S, checkpoint, firstIndexNow)) missing(p);
+  }
   const indexFiles = new Map<number, NativeSegment>();
   for (const first of listNumbered(indexDir)) {
     try {
@@ -136,10 +160,7 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
     for (let s = 0; s < bases.length; s++) {
       const base = bases[s]!;
       const path = join(logDir, segmentFileName(base));
-      if (s > 0 && base !== bases[s - 1]! + S) {
-        report({ kind: 'segment', path, offset: 0, reason: `segment files are not contiguous (previous ends at ${bases[s - 1]! + S})` });
-        expected = undefined;
-      }
+      if (s > 0 && base !== bases[s - 1]! + S) expected = undefined; // the gap is reported above (missing)
       let seg: NativeSegment;
       try {
         seg = native.openSegment(path, S, { readOnly: true });
@@ -214,6 +235,18 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
   } finally {
     await Promise.allSettled([...indexFiles.values()].map((f) => f.close()));
   }
+  if (hard !== undefined) {
+    if (records > 0 && bases.length > 0) missing(missingStart(logDir, bases[0]!, S, firstIndex, firstIndexNow));
+    const lastPath = bases.length > 0 ? join(logDir, segmentFileName(bases[bases.length - 1]!)) : logDir;
+    missing(missingTail(lastPath, records > 0 ? lastIndex : hard.firstIndex - 1, hard.commitIndex, hard.firstIndex));
+  } else if (!metaExists && identity.owner !== undefined && (records > 0 || (checkpoint?.index ?? 0) > 0)) {
+    report({
+      kind: 'meta',
+      path: metaPath,
+      offset: 0,
+      reason: `the hard state file is missing while the log holds ${records > 0 ? `entries ${firstIndex}..${lastIndex}` : `a checkpoint at index ${checkpoint!.index}`}: the replica's term and vote are lost (it refuses to start)`,
+    });
+  }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return {
     dir,
@@ -266,4 +299,12 @@ function listNumbered(dir: string): number[] {
     out.push(n);
   }
   return out.sort((a, b) => a - b);
+}
+
+function rereadFirstIndex(metaPath: string): number {
+  try {
+    return decodeHardState(readFileSync(metaPath), metaPath).firstIndex;
+  } catch {
+    return 1;
+  }
 }

@@ -49,6 +49,9 @@ describe('recovery', () => {
     for (let cut = lastPos; cut < lastPos + lastSize; cut++) {
       const copy = tempDir();
       cpSync(dir, copy, { recursive: true });
+      // A tear only ever hits bytes no checkpoint covers yet: the one close() wrote goes (a
+      // file cut below a durable checkpoint is missing data, test/storage/missing-files.test.ts).
+      rmSync(join(copy, 'checkpoint'));
       truncateSync(segmentPath(copy, 0), cut);
       await expectIntact(copy, 19);
       rmSync(copy, { recursive: true, force: true });

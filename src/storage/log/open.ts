@@ -3,17 +3,19 @@
  * order of the open steps (segments, then recovery); close flushes, checkpoints and
  * unmaps.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RaftLedgerError, fromSystemError } from '../../errors.js';
 import { native } from '../native.js';
 import { IDENTITY_FILE, MIN_SEGMENT_SIZE_BYTES, claimOwner, ownerOption, readIdentity, type Identity } from '../identity.js';
 import { isLogDirEntry, lockLogDir } from '../dir-lock.js';
-import { MetaStore } from '../meta-store.js';
+import { MetaStore, hardStateLostAdvice } from '../meta-store.js';
+import { parseSegmentFileName, segmentFileName } from '../format.js';
+import { missingAdvice, missingSegments, type SegmentFile } from './completeness.js';
 import { flush, writeCheckpoint } from './flush.js';
-import { recover } from './recovery.js';
+import { recover, setAside } from './recovery.js';
 import { openSegments } from './segments.js';
-import { LogState, checkPositiveInteger } from './state.js';
+import { LogState, checkPositiveInteger, corrupt } from './state.js';
 import type { SegmentedLogOptions } from './types.js';
 
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
@@ -36,15 +38,21 @@ export async function openLog(options: SegmentedLogOptions): Promise<LogState> {
   // Held from open to close unless readOnly (ERR_DIR_LOCKED while another open holds it).
   const dirLock = lockLogDir(options);
   let st: LogState;
+  let identity: Identity;
   try {
-    const identity = await claimOwner(options.dir, await openIdentity(options), options.owner, options.readOnly ?? false);
+    const created = readIdentity(options.dir) === undefined;
+    identity = await claimOwner(options.dir, await openIdentity(options), options.owner, options.readOnly ?? false);
     st = new LogState(options, identity, MetaStore.open(options.dir));
+    if (!st.readOnly) st.meta.bindDurableLog(() => st.flushedIndex);
+    // A log has a hard state from its creation on, so that a missing one is noticed.
+    if (created && !st.readOnly) await st.meta.save({});
   } catch (error) {
     dirLock?.release();
     throw error;
   }
   st.dirLock = dirLock;
   try {
+    if (!st.readOnly) checkFilesPresent(st, identity, options.truncateCorrupt ?? false);
     openSegments(st);
     await recover(st, options.truncateCorrupt ?? false);
   } catch (error) {
@@ -52,6 +60,59 @@ export async function openLog(options: SegmentedLogOptions): Promise<LogState> {
     throw error;
   }
   return st;
+}
+
+/**
+ * Before any segment is opened (a writable open extends a short file): refuse a log whose
+ * hard state is missing while it holds data (ERR_HARD_STATE_LOST, never repaired), and a
+ * log with missing or shortened segments (completeness.ts; ERR_LOG_CORRUPT naming them).
+ * With `repair`, segments after a gap are moved aside into <dir>/set-aside/<time>/ (never
+ * deleted) and the rest is left to recovery, which cuts the log where it now ends.
+ */
+function checkFilesPresent(st: LogState, identity: Identity, repair: boolean): void {
+  const files = listSegmentFiles(st.logDir);
+  const checkpoint = st.meta.readCheckpoint();
+  if (!st.meta.existed && identity.owner !== undefined) {
+    const data = files.find((f) => f.sizeBytes > 0);
+    if (data !== undefined || (checkpoint !== undefined && checkpoint.index > 0)) {
+      const what = data !== undefined ? `its log has segment ${join(st.logDir, segmentFileName(data.base))}` : `its checkpoint names index ${checkpoint!.index}`;
+      throw new RaftLedgerError('ERR_HARD_STATE_LOST', `the hard state file ${join(st.dir, 'meta')} is missing while ${what}; ${hardStateLostAdvice(st.dir)}`, {
+        path: join(st.dir, 'meta'),
+      });
+    }
+  }
+  const parts = missingSegments(st.logDir, files, st.segmentSizeBytes, checkpoint, st.meta.hardState.firstIndex);
+  if (parts.length === 0) return;
+  const what = parts.map((p) => p.what).join('; ');
+  if (!repair) throw corrupt(`missing: ${what}; ${missingAdvice(parts)}`, parts[0]!.path, parts[0]!.offset);
+  const gap = parts.find((p) => p.cut.kind === 'after-gap');
+  if (gap !== undefined && gap.cut.kind === 'after-gap') {
+    const fromBase = gap.cut.fromBase;
+    const moved = setAside(st, files.filter((f) => f.base >= fromBase).map((f) => f.base));
+    st.notice(`repair: ${gap.what}; moved the ${moved.count} segments after the gap to ${moved.dir}; the log now ends at the gap`);
+  }
+}
+
+function listSegmentFiles(logDir: string): SegmentFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(logDir);
+  } catch {
+    return []; // openSegments reports what is wrong with the folder
+  }
+  const out: SegmentFile[] = [];
+  for (const name of names) {
+    const base = parseSegmentFileName(name);
+    if (base === undefined) continue; // openSegments: ERR_FOREIGN_FILE
+    let sizeBytes = 0;
+    try {
+      sizeBytes = statSync(join(logDir, name)).size;
+    } catch {
+      continue;
+    }
+    out.push({ base, sizeBytes });
+  }
+  return out.sort((a, b) => a.base - b.base);
 }
 
 async function openIdentity(options: SegmentedLogOptions): Promise<Identity> {

@@ -4,6 +4,8 @@
  * (truncated) from damage followed by valid records (ERR_LOG_CORRUPT unless
  * truncateCorrupt), and make everything recovered durable before the log is used.
  */
+import { mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { fromSystemError } from '../../errors.js';
 import { native, type ScanResult } from '../native.js';
 import { SLOT_SIZE_BYTES } from '../format.js';
@@ -11,6 +13,8 @@ import type { Checkpoint } from '../meta-store.js';
 import { flushNow, writeCheckpoint } from './flush.js';
 import { segmentAt, zeroFrom } from './segments.js';
 import { SCAN_SLOT_CHUNK, corrupt, type LogState, type Segment } from './state.js';
+import { missingAdvice, missingStart, missingTail, type MissingPart } from './completeness.js';
+import { segmentFileName } from '../format.js';
 
 export async function recover(st: LogState, truncateCorrupt: boolean): Promise<void> {
   const hard = st.meta.hardState;
@@ -24,6 +28,17 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
     }
   }
   if (st.segments.length === 0) {
+    const tail = missingTail(st.logDir, hard.firstIndex - 1, hard.commitIndex, hard.firstIndex);
+    if (tail !== undefined && !st.readOnly) {
+      // Every segment is gone (open.ts named them when the checkpoint did).
+      if (!truncateCorrupt) throw missingError([tail]);
+      await restartEmpty(st, tail);
+      return;
+    }
+    if (truncateCorrupt && !st.readOnly && (st.meta.readCheckpoint()?.index ?? 0) >= hard.firstIndex) {
+      await restartEmpty(st, { what: 'every segment is missing', path: st.logDir, offset: 0, cut: { kind: 'start' } });
+      return;
+    }
     st.firstIndex = hard.firstIndex;
     st.lastIndex = hard.firstIndex - 1;
     st.lastTerm = 0;
@@ -35,6 +50,12 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
   const first = st.segments[0]!;
   const firstScan = first.handle.scan(0, S, { segmentSizeBytes: S, maxRecords: 1 });
   const firstOnDisk = firstScan.count === 1 ? firstScan.firstIndex : undefined;
+  const start = firstOnDisk === undefined ? undefined : missingStart(st.logDir, first.base, S, firstOnDisk, hard.firstIndex);
+  if (start !== undefined && !st.readOnly) {
+    if (!truncateCorrupt) throw missingError([start]);
+    await restartEmpty(st, start);
+    return;
+  }
   let expectedIndex: number | undefined;
   let startPos = first.base;
   let lastTerm = 0;
@@ -130,6 +151,9 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
   st.lastTerm = lastTerm;
   st.writePos = writePos;
   if (st.lastIndex < st.firstIndex - 1) st.lastIndex = st.firstIndex - 1;
+  const lastSeg = segmentAt(st, Math.max(writePos - 1, st.segments[0]!.base)) ?? st.segments[st.segments.length - 1]!;
+  const tail = st.readOnly ? undefined : missingTail(lastSeg.handle.path, st.lastIndex, hard.commitIndex, st.firstIndex);
+  if (tail !== undefined && !truncateCorrupt) throw missingError([tail]);
 
   if (!st.readOnly) {
     // After a tear, zero everything after writePos so that no stale bytes sit after later appends.
@@ -141,6 +165,12 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
     st.dirtyTo = Math.max(st.dirtyTo, writePos);
     await flushNow(st, st.lastIndex);
     await writeCheckpoint(st);
+    if (tail !== undefined) {
+      st.notice(`repair: ${tail.what}; the log now ends at index ${st.lastIndex} and its commit index is lowered to match (the leader re-sends the rest)`);
+      await st.meta.save({ commitIndex: st.lastIndex });
+    }
+    // A repair may leave a checkpoint that points past the new end: it must not be trusted again.
+    if (truncateCorrupt && st.lastCheckpoint === undefined) await st.meta.saveCheckpoint({ index: 0, pos: 0, term: 0 });
   } else {
     st.flushedIndex = st.lastIndex;
     st.flushedPos = writePos;
@@ -203,5 +233,61 @@ function probeAfterEnd(st: LogState, seg: Segment, offset: number, nextIndex: nu
     if (r.count === 1) return later.base;
   }
   return undefined;
+}
+
+
+function missingError(parts: readonly MissingPart[]) {
+  const p = parts[0]!;
+  return corrupt(`missing: ${parts.map((x) => x.what).join('; ')}; ${missingAdvice(parts)}`, p.path, p.offset);
+}
+
+/**
+ * --repair of a log whose start (or every segment) is gone: move every segment aside and
+ * restart the log empty at the hard state's firstIndex, keeping term and vote. The next
+ * append must land where index firstIndex was placed (followers take the leader's record
+ * bytes with their pos), so that position must be known: 0 for index 1, else its index slot.
+ */
+async function restartEmpty(st: LogState, part: MissingPart): Promise<void> {
+  const hard = st.meta.hardState;
+  const F = hard.firstIndex;
+  const slot = F === 1 ? undefined : st.index.get(F);
+  const posF = F === 1 ? 0 : slot?.pos;
+  if (posF === undefined) {
+    throw corrupt(
+      `missing: ${part.what}; --repair cannot restart this log empty: the position of its first index ${F} is unknown (its index slot is gone too); move ${st.dir} aside and restart the server so that the replica rejoins empty`,
+      part.path,
+      part.offset,
+    );
+  }
+  const segments = st.segments.splice(0);
+  await Promise.allSettled(segments.map((seg) => seg.handle.close()));
+  const moved = setAside(st, segments.map((seg) => seg.base));
+  st.firstIndex = F;
+  st.lastIndex = F - 1;
+  st.lastTerm = hard.prevTerm;
+  st.writePos = posF;
+  st.flushedIndex = st.lastIndex;
+  st.flushedPos = posF;
+  st.index.clearFrom(F);
+  st.recovery.truncatedAtPos = posF;
+  st.recovery.truncatedReason = part.what;
+  st.notice(
+    `repair: ${part.what}; the log restarts empty at index ${F}${moved.count > 0 ? ` (its ${moved.count} remaining segments moved to ${moved.dir})` : ''}, term and vote kept; the leader re-sends every entry`,
+  );
+  if (hard.commitIndex > F - 1) await st.meta.save({ commitIndex: F - 1 });
+  await st.meta.saveCheckpoint({ index: 0, pos: 0, term: 0 });
+}
+
+/** Move segment files out of log/ into <dir>/set-aside/<timestamp>/ (raftledger deletes nothing a repair cuts away). */
+export function setAside(st: LogState, bases: readonly number[]): { dir: string; count: number } {
+  const dir = join(st.dir, 'set-aside', new Date().toISOString().replace(/[:.]/g, '-'));
+  if (bases.length === 0) return { dir, count: 0 };
+  try {
+    mkdirSync(dir, { recursive: true });
+    for (const base of bases) renameSync(join(st.logDir, segmentFileName(base)), join(dir, segmentFileName(base)));
+  } catch (error) {
+    throw fromSystemError(error, `cannot move segments aside into ${dir}`, dir);
+  }
+  return { dir, count: bases.length };
 }
 
