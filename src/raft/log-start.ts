@@ -97,10 +97,11 @@ export class LogStartReceiver {
   }
 
   /**
-   * Handles one logStart chunk. Returns the answer (offset held / done) and,
+   * Handles one logStart chunk. Returns the answer (offset held / done; null
+   * while the boundary is held but not yet durable) and,
    * once the whole snapshot arrived and a reset is needed, the reset to do.
    */
-  receive(log: RaftLog, m: LogStartMessage, epoch: number): { resp: LogStartResponseMessage; reset: LogReset | null } {
+  receive(log: RaftLog, m: LogStartMessage, epoch: number): { resp: LogStartResponseMessage | null; reset: LogReset | null } {
     const resp = (offset: number, done: boolean): LogStartResponseMessage => ({
       type: 'logStartResp',
       from: m.to,
@@ -114,6 +115,9 @@ export class LogStartReceiver {
     });
     if (!needsReset(log, m.index, m.logTerm)) {
       this.#in = null;
+      // Done only once the boundary is durable here (the leader then counts it
+      // as matched); until then no answer: the leader re-sends on a heartbeat answer.
+      if (log.firstIndex() - 1 <= m.index && log.durable < m.index) return { resp: null, reset: null };
       return { resp: resp(m.snapshotSize, true), reset: null };
     }
     let cur = this.#in;

@@ -651,7 +651,7 @@ export class RaftCore {
       if (this.acked < reset.at.index) this.acked = reset.at.index;
       this.#logReset = reset;
     }
-    this.send(resp);
+    if (resp !== null) this.send(resp);
   }
 
   private handleAppend(m: AppendMessage): void {

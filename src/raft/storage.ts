@@ -59,8 +59,10 @@ export class MemoryStorage implements LogStorage {
     return { term: this.hs.term, vote: this.hs.vote, commit: this.hs.commit };
   }
 
+  /** The commit is never stored below the log start (offset - 1), which is committed by definition. */
   setHardState(hs: HardState): void {
-    this.hs = { term: hs.term, vote: hs.vote, commit: hs.commit };
+    const start = this.offset - 1;
+    this.hs = { term: hs.term, vote: hs.vote, commit: hs.commit < start ? start : hs.commit };
   }
 
   firstIndex(): number {

@@ -13,7 +13,7 @@
  * Everything is determined by the seed: a failing seed replays exactly.
  */
 import { deriveSeed, mulberry32, type Rng } from '../../raft/prng.js';
-import { RaftRefusal, type Entry, type Message, type NodeId, type Ready } from '../../raft/types.js';
+import { RaftRefusal, type Entry, type LogReset, type Message, type NodeId, type Ready } from '../../raft/types.js';
 import { DriverNode, type CoreSettings, type DriverHooks, type PendingWrite } from './driver.js';
 import { EventQueue } from './event-queue.js';
 import { entryKey, Invariants, Violation } from './invariants.js';
@@ -50,6 +50,8 @@ export interface SimResult {
   elections: number;
   crashes: number;
   transfers: number;
+  /** Followers reset to a leader's log start (docs/RAFT.md, "Log start"). */
+  resets: number;
   trace: string[];
 }
 
@@ -147,7 +149,12 @@ export class Simulation {
   private compactedTo = 0;
   private nextId = 1;
 
-  private stats = { events: 0, proposed: 0, refused: 0, elections: 0, crashes: 0, transfers: 0 };
+  private stats = { events: 0, proposed: 0, refused: 0, elections: 0, crashes: 0, transfers: 0, resets: 0 };
+  /** Per seed: compaction ignores the other nodes half the time, so followers fall behind a leader's first index. */
+  private readonly compactOwn: number;
+  /** Per seed: the application snapshot's size and chunk size (small, so it takes several chunks). */
+  private readonly snapshotBytes: number;
+  private readonly chunkBytes: number;
 
   constructor(opts: SimOptions) {
     this.seed = opts.seed >>> 0;
@@ -165,6 +172,10 @@ export class Simulation {
     this.clientRng = mulberry32(deriveSeed(this.seed, 5));
     this.crashRng = mulberry32(deriveSeed(this.seed, 6));
     this.compactRng = mulberry32(deriveSeed(this.seed, 7));
+    const cr = mulberry32(deriveSeed(this.seed, 8));
+    this.compactOwn = cr() < 0.25 ? 0 : cr();
+    this.snapshotBytes = cr() < 0.3 ? 0 : 8 + Math.floor(cr() * 600);
+    this.chunkBytes = 16 + Math.floor(cr() * 200);
     this.ids = [];
     for (let i = 1; i <= this.n; i++) this.ids.push(`n${i}`);
     const hooks: DriverHooks = {
@@ -172,6 +183,7 @@ export class Simulation {
       ready: (node, rd) => this.onReady(node as SimNode, rd),
       wrote: (node, rd, w) => this.onWrite(node as SimNode, rd, w),
       apply: (node, ents) => this.apply(node as SimNode, ents),
+      install: (node, r) => this.install(node as SimNode, r),
       flushed: (node, count) => this.trace(`${node.id} flushed ${count} write(s), durable=${node.durable.lastIndex()}`),
       drained: (node) => {
         this.inv.commit(node as SimNode);
@@ -219,6 +231,11 @@ export class Simulation {
       maxEntriesPerMessage: this.limits.maxEntries,
       maxBytesPerMessage: this.limits.maxBytes,
       maxInflightMessages: this.limits.maxInflight,
+      snapshotChunkBytes: this.chunkBytes,
+      appSnapshot: () => {
+        const c = (this.nodes[i] as SimNode).core;
+        return c === null ? null : { version: c.appliedIndex, data: simSnapshot(c.appliedIndex, this.snapshotBytes) };
+      },
     };
   }
 
@@ -284,6 +301,7 @@ export class Simulation {
       elections: this.stats.elections,
       crashes: this.stats.crashes,
       transfers: this.stats.transfers,
+      resets: this.stats.resets,
       trace: this.traceLines,
     };
     if (violation !== undefined) res.violation = violation;
@@ -388,8 +406,8 @@ export class Simulation {
     if (rd.needsCatchUp.length > 0) {
       const r = rd.needsCatchUp[0]!;
       this.fail(
-        `${node.id} needs entries below its first index ${node.core?.firstIndex} for ${r.peer} (from ${r.fromIndex}), ` +
-          `though compaction never passes what every node holds durably (${this.compactedTo})`,
+        `${node.id} signalled needsCatchUp for ${r.peer} (from ${r.fromIndex}, first index ${node.core?.firstIndex}, ` +
+          `compacted to ${this.compactedTo}), though its storage names its log start`,
       );
     }
     if (rd.entries.length > 0) {
@@ -443,6 +461,39 @@ export class Simulation {
             this.trace(`LIVENESS ok: proposal ${key} proposed at ${p.at}ms acked ${this.now - this.healedAt}ms after heal`);
           }
         }
+      }
+    }
+  }
+
+  /**
+   * A follower's log was reset to a leader's log start: the snapshot must be
+   * the one the leader made (its version is the leader's applied index, at or
+   * after the boundary), the boundary committed, and the position the same as
+   * on every node holding the entry after it.
+   */
+  private install(node: SimNode, r: LogReset): void {
+    this.stats.resets++;
+    const at = r.at;
+    this.trace(`${node.id} reset: log starts after ${at.index}/t${at.term} pos=${at.pos} snapshot=${r.snapshot.byteLength}B`);
+    if (at.index >= this.inv.committedKey.length) this.fail(`${node.id} reset after ${at.index}, past cluster commit ${this.inv.committedKey.length - 1}`);
+    if (at.index > 0 && this.inv.committedTerm[at.index] !== at.term) {
+      this.fail(`${node.id} reset after ${at.index}/t${at.term}, but the committed entry there has term ${this.inv.committedTerm[at.index]}`);
+    }
+    const snap = r.snapshot;
+    if (this.snapshotBytes > 0) {
+      const version = snap.byteLength >= 8 ? Number(Buffer.from(snap.buffer, snap.byteOffset, 8).readBigUInt64LE(0)) : -1;
+      if (version < at.index || !Buffer.from(simSnapshot(version, this.snapshotBytes)).equals(Buffer.from(snap))) {
+        this.fail(`${node.id} installed a damaged application snapshot (${snap.byteLength} bytes, version ${version}, boundary ${at.index})`);
+      }
+    } else if (snap.byteLength !== 0) {
+      this.fail(`${node.id} installed ${snap.byteLength} snapshot bytes, none were provided`);
+    }
+    for (const n of this.nodes) {
+      if (n === node) continue;
+      const l = n.live;
+      if (l.firstIndex() <= at.index + 1 && at.index + 1 <= l.lastIndex() && l.term(at.index) === at.term) {
+        const p = l.posOf(at.index + 1);
+        if (p !== at.pos) this.fail(`${node.id} reset with entry ${at.index + 1} at pos ${at.pos}, ${n.id} has it at ${p}`);
       }
     }
   }
@@ -636,13 +687,17 @@ export class Simulation {
   // ------------------------------------------------------------ invariants
 
   /**
-   * Compaction at random moments: every node drops its entries below X, the
-   * highest index that every node (up or down) holds durably as committed and
-   * every running node has applied; a leader also stays at or below what each
-   * follower confirmed (docs/RAFT.md, needsCatchUp). No follower can then need
-   * a compacted entry, so a needsCatchUp is a core bug (checked in onReady).
+   * Compaction at random moments. Usually every node drops its entries below
+   * X, the highest index that every node (up or down) holds durably as
+   * committed and every running node has applied, and a leader also stays at
+   * or below what each follower confirmed; no follower then needs a compacted
+   * entry. With the seed's probability `compactOwn` a node compacts up to
+   * what it alone holds durably as committed and has applied (retention
+   * without regard for the others), so lagging, restarted and crashed
+   * followers are caught up through a log start (docs/RAFT.md).
    */
   private compact(): void {
+    const own = this.compactRng() < this.compactOwn;
     let x = Number.MAX_SAFE_INTEGER;
     for (const n of this.nodes) {
       x = Math.min(x, n.durable.hardState().commit, n.durable.lastIndex());
@@ -650,7 +705,10 @@ export class Simulation {
     }
     for (const n of this.nodes) {
       let to = x;
-      if (n.core !== null && n.core.role === 'leader') {
+      if (own) {
+        to = Math.min(n.durable.hardState().commit, n.durable.lastIndex());
+        if (n.core !== null) to = Math.min(to, n.core.appliedIndex);
+      } else if (n.core !== null && n.core.role === 'leader') {
         for (const p of Object.values(n.core.status().progress)) to = Math.min(to, p.verifying ? 0 : p.match);
       }
       if (to > n.durable.firstIndex()) {
@@ -661,6 +719,15 @@ export class Simulation {
     }
   }
 
+}
+
+/** The simulated application snapshot of version v: v as a u64, then bytes derived from it. */
+function simSnapshot(version: number, size: number): Uint8Array {
+  if (size === 0) return new Uint8Array(0);
+  const out = Buffer.alloc(Math.max(size, 8));
+  out.writeBigUInt64LE(BigInt(version), 0);
+  for (let i = 8; i < out.length; i++) out[i] = (version * 31 + i * 7) & 0xff;
+  return out;
 }
 
 export function runSimulation(opts: SimOptions): SimResult {
