@@ -12,6 +12,7 @@ import { isLogDirEntry, lockLogDir } from '../dir-lock.js';
 import { MetaStore } from '../meta-store.js';
 import { flush, writeCheckpoint } from './flush.js';
 import { recover } from './recovery.js';
+import { finishPendingReset } from './reset.js';
 import { openSegments } from './segments.js';
 import { LogState, checkPositiveInteger } from './state.js';
 import type { SegmentedLogOptions } from './types.js';
@@ -45,6 +46,7 @@ export async function openLog(options: SegmentedLogOptions): Promise<LogState> {
   }
   st.dirLock = dirLock;
   try {
+    await finishPendingReset(st); // a log reset interrupted by a crash (reset.ts)
     openSegments(st);
     await recover(st, options.truncateCorrupt ?? false);
   } catch (error) {
