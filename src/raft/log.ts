@@ -24,10 +24,17 @@ export class RaftLog {
   applying: number;
   /**
    * Follower: a log start handed to the driver (Ready.logReset) that storage
-   * may not show yet; from the reset until advance() of that Ready, it stands
-   * for the storage's first index and boundary term.
+   * does not show yet (a driver may reset asynchronously); until storage shows
+   * it (first index and boundary term), it stands for them.
    */
   pendingStart: LogStartPoint | null = null;
+
+  /** Forgets pendingStart once storage shows the reset. */
+  #settled(): LogStartPoint | null {
+    const ps = this.pendingStart;
+    if (ps !== null && this.storage.firstIndex() === ps.index + 1 && this.storage.term(ps.index) === ps.term) this.pendingStart = null;
+    return this.pendingStart;
+  }
 
   constructor(
     readonly storage: LogStorage,
@@ -44,7 +51,8 @@ export class RaftLog {
   }
 
   firstIndex(): number {
-    return this.pendingStart === null ? this.storage.firstIndex() : this.pendingStart.index + 1;
+    const ps = this.pendingStart === null ? null : this.#settled();
+    return ps === null ? this.storage.firstIndex() : ps.index + 1;
   }
 
   lastIndex(): number {
@@ -61,7 +69,7 @@ export class RaftLog {
       const e = this.unstable[index - this.offset];
       return e === undefined ? undefined : e.term;
     }
-    const ps = this.pendingStart;
+    const ps = this.pendingStart === null ? null : this.#settled();
     if (ps !== null) return index === ps.index ? ps.term : undefined;
     if (index === 0) return 0;
     return this.storage.term(index);

@@ -383,8 +383,6 @@ export class RaftCore {
     if (rd !== this.outstanding) throw new Error('raft: advance() with a Ready that is not the outstanding one');
     this.outstanding = null;
     if (rd.committed !== null && rd.committed.to > this.log.applied) this.log.applied = rd.committed.to;
-    // The driver reset its storage: it shows the log start from now on.
-    if (rd.logReset !== null && this.log.pendingStart === rd.logReset.at) this.log.pendingStart = null;
   }
 
   // ------------------------------------------------------------ roles

@@ -29,6 +29,15 @@ export class SegmentedLogStorage implements LogStorage {
     return this.#log.lastIndex;
   }
 
+  /**
+   * Byte position of the record of firstIndex() (sent in a log start, docs/RAFT.md): the
+   * first record's pos, or for an empty log where its next record goes.
+   */
+  startPos(): number {
+    const log = this.#log;
+    return log.lastIndex >= log.firstIndex ? log.posOf(log.firstIndex) : log.writePos;
+  }
+
   term(index: number): number | undefined {
     if (index < this.#log.firstIndex - 1 || index > this.#log.lastIndex) return undefined;
     return this.#log.term(index);
