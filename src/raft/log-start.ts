@@ -62,12 +62,19 @@ export function onLogStartResponse(pr: Progress, m: LogStartResponseMessage): 'd
   const t = pr.transfer;
   if (pr.state !== 'reset' || t === null || m.index !== t.at.index) return 'ignore';
   if (m.done) return 'done';
-  // The follower holds m.offset bytes of m.snapshotVersion: resume there, or
-  // from 0 if it holds another version's bytes.
+  // The follower holds m.offset bytes of m.snapshotVersion. Progress sends the
+  // next chunk at once; anything else (a duplicate answer, a late one, bytes of
+  // another version) only moves where the next re-send (on a heartbeat answer)
+  // starts, so duplicated chunks never multiply into parallel streams.
   const size = t.snapshot.data.byteLength;
-  t.offset = m.snapshotVersion === t.snapshot.version && m.offset <= size ? m.offset : 0;
-  pr.probeSent = false;
-  return 'next';
+  const held = m.snapshotVersion === t.snapshot.version && m.offset <= size ? m.offset : 0;
+  if (held > t.offset) {
+    t.offset = held;
+    pr.probeSent = false;
+    return 'next';
+  }
+  if (held < t.offset) t.offset = held;
+  return 'ignore';
 }
 
 interface Incoming {

@@ -396,6 +396,7 @@ export class RaftCore {
     if (this._term !== term) {
       this._term = term;
       this._vote = NONE;
+      this.#logStart.clear(); // a partial log start belongs to one term's leader
     }
     this._lead = NONE;
     this.electionElapsed = 0;
