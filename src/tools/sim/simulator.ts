@@ -17,6 +17,7 @@ import { RaftRefusal, type Entry, type LogReset, type Message, type NodeId, type
 import { DriverNode, type CoreSettings, type DriverHooks, type PendingWrite } from './driver.js';
 import { EventQueue } from './event-queue.js';
 import { entryKey, Invariants, Violation } from './invariants.js';
+import { checkReset, simSnapshot } from './resets.js';
 
 export interface SimOptions {
   seed: number;
@@ -465,37 +466,12 @@ export class Simulation {
     }
   }
 
-  /**
-   * A follower's log was reset to a leader's log start: the snapshot must be
-   * the one the leader made (its version is the leader's applied index, at or
-   * after the boundary), the boundary committed, and the position the same as
-   * on every node holding the entry after it.
-   */
+  /** A follower's log was reset to a leader's log start: checked by checkReset (resets.ts). */
   private install(node: SimNode, r: LogReset): void {
     this.stats.resets++;
-    const at = r.at;
-    this.trace(`${node.id} reset: log starts after ${at.index}/t${at.term} pos=${at.pos} snapshot=${r.snapshot.byteLength}B`);
-    if (at.index >= this.inv.committedKey.length) this.fail(`${node.id} reset after ${at.index}, past cluster commit ${this.inv.committedKey.length - 1}`);
-    if (at.index > 0 && this.inv.committedTerm[at.index] !== at.term) {
-      this.fail(`${node.id} reset after ${at.index}/t${at.term}, but the committed entry there has term ${this.inv.committedTerm[at.index]}`);
-    }
-    const snap = r.snapshot;
-    if (this.snapshotBytes > 0) {
-      const version = snap.byteLength >= 8 ? Number(Buffer.from(snap.buffer, snap.byteOffset, 8).readBigUInt64LE(0)) : -1;
-      if (version < at.index || !Buffer.from(simSnapshot(version, this.snapshotBytes)).equals(Buffer.from(snap))) {
-        this.fail(`${node.id} installed a damaged application snapshot (${snap.byteLength} bytes, version ${version}, boundary ${at.index})`);
-      }
-    } else if (snap.byteLength !== 0) {
-      this.fail(`${node.id} installed ${snap.byteLength} snapshot bytes, none were provided`);
-    }
-    for (const n of this.nodes) {
-      if (n === node) continue;
-      const l = n.live;
-      if (l.firstIndex() <= at.index + 1 && at.index + 1 <= l.lastIndex() && l.term(at.index) === at.term) {
-        const p = l.posOf(at.index + 1);
-        if (p !== at.pos) this.fail(`${node.id} reset with entry ${at.index + 1} at pos ${at.pos}, ${n.id} has it at ${p}`);
-      }
-    }
+    this.trace(`${node.id} reset: log starts after ${r.at.index}/t${r.at.term} pos=${r.at.pos} snapshot=${r.snapshot.byteLength}B`);
+    const problem = checkReset(node, r, this.nodes, this.inv, this.snapshotBytes);
+    if (problem !== undefined) this.fail(problem);
   }
 
   private send(m: Message): void {
@@ -719,15 +695,6 @@ export class Simulation {
     }
   }
 
-}
-
-/** The simulated application snapshot of version v: v as a u64, then bytes derived from it. */
-function simSnapshot(version: number, size: number): Uint8Array {
-  if (size === 0) return new Uint8Array(0);
-  const out = Buffer.alloc(Math.max(size, 8));
-  out.writeBigUInt64LE(BigInt(version), 0);
-  for (let i = 8; i < out.length; i++) out[i] = (version * 31 + i * 7) & 0xff;
-  return out;
 }
 
 export function runSimulation(opts: SimOptions): SimResult {
