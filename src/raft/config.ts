@@ -1,7 +1,7 @@
 /** RaftConfig: the core's configuration, its defaults and its validation. */
 import type { Rng } from './prng.js';
 import type { LogStorage } from './storage.js';
-import type { NodeId } from './types.js';
+import type { AppSnapshot, NodeId } from './types.js';
 
 /** Tick length the defaults are designed for (the driver calls tick() every tickMs). */
 export const DEFAULT_TICK_MS = 10;
@@ -41,6 +41,14 @@ export interface RaftConfig {
    * start is always correct (docs/RAFT.md, "Log epochs"). Default 0.
    */
   logEpoch?: number;
+  /**
+   * Leader: the application snapshot sent with a log start (docs/RAFT.md, "Log
+   * start"), asked for when a reset of a follower begins; null or absent: none
+   * (an empty one is sent). Must not call back into the core.
+   */
+  appSnapshot?: () => AppSnapshot | null;
+  /** Bytes of application snapshot per logStart message (one in flight per follower). Default 1 MiB. */
+  snapshotChunkBytes?: number;
 }
 
 /** Resolved settings (defaults applied). */
@@ -52,6 +60,7 @@ export interface Settings {
   maxInflightMessages: number;
   preVote: boolean;
   checkQuorum: boolean;
+  snapshotChunkBytes: number;
 }
 
 
@@ -99,6 +108,7 @@ export function resolveConfig(cfg: RaftConfig): Settings {
     maxInflightMessages: positiveInt(cfg, 'maxInflightMessages', 64),
     preVote: cfg.preVote ?? true,
     checkQuorum: cfg.checkQuorum ?? true,
+    snapshotChunkBytes: positiveInt(cfg, 'snapshotChunkBytes', 1 << 20),
   };
   if (s.electionTicks <= s.heartbeatTicks) {
     throw new RangeError(
@@ -111,6 +121,9 @@ export function resolveConfig(cfg: RaftConfig): Settings {
   }
   if (cfg.logEpoch !== undefined && (!Number.isSafeInteger(cfg.logEpoch) || cfg.logEpoch < 0)) {
     throw new RangeError(`raft config: logEpoch must be a non-negative safe integer, got ${String(cfg.logEpoch)}`);
+  }
+  if (cfg.appSnapshot !== undefined && typeof cfg.appSnapshot !== 'function') {
+    throw new TypeError('raft config: appSnapshot must be a function');
   }
   return s;
 }

@@ -1,5 +1,5 @@
 import { entrySize, type LogStorage } from './storage.js';
-import type { Entry } from './types.js';
+import type { Entry, LogStartPoint } from './types.js';
 
 const NO_ENTRIES: Entry[] = [];
 
@@ -22,6 +22,19 @@ export class RaftLog {
   applied: number;
   /** Last index handed out in Ready.committed. */
   applying: number;
+  /**
+   * Follower: a log start handed to the driver (Ready.logReset) that storage
+   * does not show yet (a driver may reset asynchronously); until storage shows
+   * it (first index and boundary term), it stands for them.
+   */
+  pendingStart: LogStartPoint | null = null;
+
+  /** Forgets pendingStart once storage shows the reset. */
+  #settled(): LogStartPoint | null {
+    const ps = this.pendingStart;
+    if (ps !== null && this.storage.firstIndex() === ps.index + 1 && this.storage.term(ps.index) === ps.term) this.pendingStart = null;
+    return this.pendingStart;
+  }
 
   constructor(
     readonly storage: LogStorage,
@@ -38,7 +51,8 @@ export class RaftLog {
   }
 
   firstIndex(): number {
-    return this.storage.firstIndex();
+    const ps = this.pendingStart === null ? null : this.#settled();
+    return ps === null ? this.storage.firstIndex() : ps.index + 1;
   }
 
   lastIndex(): number {
@@ -55,6 +69,8 @@ export class RaftLog {
       const e = this.unstable[index - this.offset];
       return e === undefined ? undefined : e.term;
     }
+    const ps = this.pendingStart === null ? null : this.#settled();
+    if (ps !== null) return index === ps.index ? ps.term : undefined;
     if (index === 0) return 0;
     return this.storage.term(index);
   }
@@ -76,7 +92,7 @@ export class RaftLog {
     if (lo >= hi) return NO_ENTRIES;
     if (hi - lo > maxCount) hi = lo + maxCount;
     if (lo >= this.offset) return this.sliceUnstable(lo, hi, maxBytes);
-    if (lo < this.storage.firstIndex()) return null;
+    if (lo < this.firstIndex()) return null;
     const stableHi = hi < this.offset ? hi : this.offset;
     const fromStorage = this.storage.entries(lo, stableHi, maxBytes);
     if (stableHi === hi || fromStorage.length < stableHi - lo) return fromStorage;
@@ -177,6 +193,22 @@ export class RaftLog {
       if (t <= term) return { index: i, term: t };
       i--;
     }
+  }
+
+  /**
+   * The log restarts empty after `at` (a log start from the leader, which is
+   * committed there): everything is dropped, `at.index` counts as durable,
+   * committed and applied (the application snapshot stands for it).
+   */
+  resetTo(at: LogStartPoint): void {
+    this.unstable = [];
+    this.offset = at.index + 1;
+    this.inProgress = at.index;
+    this.durable = at.index;
+    if (this.committed < at.index) this.committed = at.index;
+    if (this.applied < at.index) this.applied = at.index;
+    if (this.applying < at.index) this.applying = at.index;
+    this.pendingStart = at;
   }
 
   commitTo(index: number): boolean {

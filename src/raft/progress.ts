@@ -1,4 +1,12 @@
-import type { NodeId, ProgressState, ProgressStatus } from './types.js';
+import type { AppSnapshot, LogStartPoint, NodeId, ProgressState, ProgressStatus } from './types.js';
+
+/** reset state: the log start being sent to a follower (docs/RAFT.md, "Log start"). */
+export interface ResetTransfer {
+  at: LogStartPoint;
+  snapshot: AppSnapshot;
+  /** Snapshot bytes the follower acknowledged holding; the next chunk starts here. */
+  offset: number;
+}
 
 /**
  * The leader's view of one follower (etcd's Progress + Inflights).
@@ -7,8 +15,12 @@ import type { NodeId, ProgressState, ProgressStatus } from './types.js';
  *            append at a time and wait for its answer (or a heartbeat answer).
  * replicate: the follower is matching; stream appends optimistically, at most
  *            `capacity` messages in flight (a ring of the last index of each).
- * catchUp:   the follower needs entries below our storage's firstIndex; nothing
- *            is sent until the driver has caught it up or the leader re-probes.
+ * catchUp:   the follower needs entries below our storage's firstIndex and the
+ *            storage cannot name its start (no startPos()); nothing is sent
+ *            until the leader re-probes.
+ * reset:     the follower needs entries below our firstIndex: it is sent a log
+ *            start (one logStart chunk in flight, `probeSent`), then probed at
+ *            the boundary + 1 (etcd's StateSnapshot).
  *
  * `match` is what the follower acknowledged, in the log epoch `epoch`. It only
  * moves back when the follower proves, in a newer epoch, that it lost entries
@@ -29,6 +41,8 @@ export class Progress {
   epoch = -1;
   /** `match` came from an older epoch and the current one has not confirmed it yet. */
   verifying = false;
+  /** reset state: what is being sent. */
+  transfer: ResetTransfer | null = null;
   private readonly ring: Float64Array;
   private start = 0;
   private count = 0;
@@ -65,12 +79,15 @@ export class Progress {
         return this.probeSent;
       case 'replicate':
         return this.count >= this.capacity;
+      case 'reset':
+        return this.probeSent;
       default:
         return true;
     }
   }
 
   becomeProbe(): void {
+    this.transfer = null;
     this.state = 'probe';
     this.next = this.match + 1;
     this.probeSent = false;
@@ -79,6 +96,7 @@ export class Progress {
   }
 
   becomeReplicate(): void {
+    this.transfer = null;
     this.state = 'replicate';
     this.next = this.match + 1;
     this.probeSent = false;
@@ -86,7 +104,16 @@ export class Progress {
     this.count = 0;
   }
 
+  becomeReset(at: LogStartPoint, snapshot: AppSnapshot): void {
+    this.state = 'reset';
+    this.transfer = { at, snapshot, offset: 0 };
+    this.probeSent = false;
+    this.start = 0;
+    this.count = 0;
+  }
+
   becomeCatchUp(from: number): void {
+    this.transfer = null;
     this.state = 'catchUp';
     this.catchUpFrom = from;
     this.probeSent = false;
@@ -149,7 +176,8 @@ export class Progress {
   }
 
   status(): ProgressStatus {
-    return {
+    const t = this.transfer;
+    const st: ProgressStatus = {
       match: this.match,
       next: this.next,
       state: this.state,
@@ -158,5 +186,7 @@ export class Progress {
       epoch: this.epoch,
       verifying: this.verifying,
     };
+    if (t !== null) st.reset = { index: t.at.index, snapshotOffset: t.offset, snapshotSize: t.snapshot.data.byteLength };
+    return st;
   }
 }

@@ -1,5 +1,6 @@
 import { hashString, resolveConfig, type RaftConfig, type Settings } from './config.js';
 import { RaftLog } from './log.js';
+import { LogStartReceiver } from './log-start.js';
 import { mulberry32, type Rng } from './prng.js';
 import { Replication } from './replication.js';
 import {
@@ -12,6 +13,8 @@ import {
   type Entry,
   type HardState,
   type HeartbeatMessage,
+  type LogReset,
+  type LogStartMessage,
   type Message,
   type NodeId,
   type RaftStatus,
@@ -65,6 +68,10 @@ export class RaftCore {
 
   private msgs: Message[] = [];
   private catchUps: CatchUpRequest[] = [];
+  /** Follower: a log start being received, and a completed one the driver must apply (Ready.logReset). */
+  readonly #logStart = new LogStartReceiver();
+  #logReset: LogReset | null = null;
+  readonly #appSnapshot: RaftConfig['appSnapshot'];
 
   private prevHs: HardState;
   private prevSs: SoftState;
@@ -80,6 +87,7 @@ export class RaftCore {
     this.quorum = Math.floor(this.voters.length / 2) + 1;
     this.rng = cfg.rng ?? mulberry32(cfg.seed ?? hashString(cfg.id));
     this.logEpoch = cfg.logEpoch ?? 0;
+    this.#appSnapshot = cfg.appSnapshot;
 
     const storage = cfg.storage;
     const hs = storage.hardState();
@@ -102,6 +110,7 @@ export class RaftCore {
         commitAdvanced: () => this.oweBroadcast(true),
         transferee: () => this.transferee,
         sendTimeoutNow: (to) => this.sendTimeoutNow(to),
+        appSnapshot: () => (this.#appSnapshot === undefined ? null : this.#appSnapshot()),
       },
       this.log,
       this.settings,
@@ -276,13 +285,13 @@ export class RaftCore {
         // not a real term: don't change ours
       } else if (m.type === 'preVoteResp' && !m.reject) {
         // granted pre-vote answers carry the term we would campaign for
-      } else if (m.type === 'append' || m.type === 'heartbeat') {
+      } else if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'logStart') {
         this.becomeFollower(m.term, m.from);
       } else {
         this.becomeFollower(m.term, NONE);
       }
     } else if (m.term < this._term) {
-      if (m.type === 'append' || m.type === 'heartbeat') {
+      if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'logStart') {
         // A stale leader: tell it our term so it steps down.
         this.send(this.appendResp(m.from, 0, false, 0, 0));
       } else if (m.type === 'preVote') {
@@ -314,7 +323,7 @@ export class RaftCore {
     if (this.outstanding !== null) return false;
     this.payBroadcast();
     const log = this.log;
-    if (this.msgs.length > 0 || this.catchUps.length > 0 || log.inProgress < log.lastIndex()) return true;
+    if (this.msgs.length > 0 || this.catchUps.length > 0 || this.#logReset !== null || log.inProgress < log.lastIndex()) return true;
     const hsCommit = log.committed < log.durable ? log.committed : log.durable;
     if (hsCommit > log.applying) return true;
     const hs = this.prevHs;
@@ -360,7 +369,9 @@ export class RaftCore {
       messages: this.msgs.length === 0 ? NO_MESSAGES : this.msgs,
       committed,
       needsCatchUp: this.catchUps.length === 0 ? NO_CATCHUPS : this.catchUps,
+      logReset: this.#logReset,
     };
+    this.#logReset = null;
     if (this.msgs.length > 0) this.msgs = [];
     if (this.catchUps.length > 0) this.catchUps = [];
     this.outstanding = rd;
@@ -371,7 +382,7 @@ export class RaftCore {
   advance(rd: Ready): void {
     if (rd !== this.outstanding) throw new Error('raft: advance() with a Ready that is not the outstanding one');
     this.outstanding = null;
-    if (rd.committed !== null) this.log.applied = rd.committed.to;
+    if (rd.committed !== null && rd.committed.to > this.log.applied) this.log.applied = rd.committed.to;
   }
 
   // ------------------------------------------------------------ roles
@@ -385,6 +396,7 @@ export class RaftCore {
     if (this._term !== term) {
       this._term = term;
       this._vote = NONE;
+      this.#logStart.clear(); // a partial log start belongs to one term's leader
     }
     this._lead = NONE;
     this.electionElapsed = 0;
@@ -576,6 +588,11 @@ export class RaftCore {
       case 'timeoutNow':
         this.hup(true);
         break;
+      case 'logStart':
+        this.electionElapsed = 0;
+        this._lead = m.from;
+        this.handleLogStart(m);
+        break;
       default:
         break;
     }
@@ -590,6 +607,10 @@ export class RaftCore {
       case 'heartbeat':
         this.becomeFollower(m.term, m.from);
         this.handleHeartbeat(m);
+        break;
+      case 'logStart':
+        this.becomeFollower(m.term, m.from);
+        this.handleLogStart(m);
         break;
       case 'voteResp':
       case 'preVoteResp': {
@@ -613,6 +634,23 @@ export class RaftCore {
     const c = m.commit < this.log.lastIndex() ? m.commit : this.log.lastIndex();
     this.log.commitTo(c);
     this.send({ type: 'heartbeatResp', from: this.id, to: m.from, term: this._term, epoch: this.logEpoch });
+  }
+
+  /**
+   * A chunk of a log start (docs/RAFT.md, "Log start"). Once complete and
+   * needed, the log restarts after the boundary: the driver resets its storage
+   * durably (Ready.logReset) before it sends the answer, which is in the same Ready.
+   */
+  private handleLogStart(m: LogStartMessage): void {
+    if (this.#logReset !== null) return; // one reset per Ready; the leader re-sends
+    const { resp, reset } = this.#logStart.receive(this.log, m, this.logEpoch);
+    if (reset !== null) {
+      this.log.resetTo(reset.at);
+      if (this.verified < reset.at.index) this.verified = reset.at.index;
+      if (this.acked < reset.at.index) this.acked = reset.at.index;
+      this.#logReset = reset;
+    }
+    if (resp !== null) this.send(resp);
   }
 
   private handleAppend(m: AppendMessage): void {

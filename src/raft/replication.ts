@@ -6,13 +6,16 @@
  */
 import type { Settings } from './config.js';
 import type { RaftLog } from './log.js';
+import { leaderLogStart, logStartChunk, onLogStartResponse, snapshotOrEmpty } from './log-start.js';
 import { Progress } from './progress.js';
 import type {
+  AppSnapshot,
   AppendMessage,
   AppendResponseMessage,
   CatchUpRequest,
   Entry,
   HeartbeatMessage,
+  LogStartResponseMessage,
   Message,
   NodeId,
   ProgressStatus,
@@ -31,6 +34,8 @@ export interface ReplicationContext {
   /** The follower a leadership transfer is waiting for ('' if none). */
   transferee(): NodeId;
   sendTimeoutNow(to: NodeId): void;
+  /** The application snapshot for a log start (RaftConfig.appSnapshot). */
+  appSnapshot(): AppSnapshot | null;
 }
 
 export class Replication {
@@ -96,11 +101,13 @@ export class Replication {
   onResponse(m: Message): void {
     const pr = this.prs.get(m.from);
     if (pr === undefined) return;
-    if (m.type !== 'appendResp' && m.type !== 'heartbeatResp') return;
+    if (m.type !== 'appendResp' && m.type !== 'heartbeatResp' && m.type !== 'logStartResp') return;
     const epoch = this.observeEpoch(pr, m.epoch);
     if (epoch === 'stale') return;
     pr.recentActive = true;
-    if (m.type === 'appendResp') {
+    if (m.type === 'logStartResp') {
+      this.handleLogStartResponse(pr, m);
+    } else if (m.type === 'appendResp') {
       if (m.reject) this.handleRejection(pr, m);
       else this.handleAck(pr, m);
     } else {
@@ -147,6 +154,19 @@ export class Replication {
       else this.sendAppends(pr, false);
       if (this.ctx.transferee() === m.from && pr.confirmedMatch() === this.log.lastIndex()) this.ctx.sendTimeoutNow(m.from);
     }
+  }
+
+  /** A follower in reset state holds more of the snapshot, or finished its reset. */
+  private handleLogStartResponse(pr: Progress, m: LogStartResponseMessage): void {
+    const r = onLogStartResponse(pr, m);
+    if (r === 'ignore') return;
+    if (r === 'done') {
+      // Its log durably restarts after m.index (committed here): probe right after it.
+      if (pr.match < m.index) pr.match = m.index;
+      pr.verifying = false;
+      pr.becomeProbe();
+    }
+    this.sendAppends(pr, true);
   }
 
   private handleRejection(pr: Progress, m: AppendResponseMessage): void {
@@ -205,6 +225,11 @@ export class Replication {
   private sendAppend(pr: Progress, sendIfEmpty: boolean): boolean {
     if (pr.isPaused()) return false;
     const log = this.log;
+    if (pr.state === 'reset') {
+      this.ctx.send(logStartChunk(this.ctx.id, this.ctx.term(), pr, this.settings.snapshotChunkBytes));
+      pr.probeSent = true;
+      return true;
+    }
     const prevIndex = pr.next - 1;
     const prevTerm = log.term(prevIndex);
     if (prevTerm === undefined) {
@@ -245,7 +270,14 @@ export class Replication {
     return true;
   }
 
+  /** The follower needs entries below our first index: send it our log start, or signal catch-up if storage cannot name it. */
   private needCatchUp(pr: Progress): void {
+    const at = leaderLogStart(this.log);
+    if (at !== null) {
+      pr.becomeReset(at, snapshotOrEmpty(this.ctx.appSnapshot()));
+      this.sendAppend(pr, true);
+      return;
+    }
     pr.becomeCatchUp(pr.next);
     this.ctx.catchUp({ peer: pr.id, fromIndex: pr.next });
   }

@@ -28,6 +28,12 @@ export interface LogStorage {
    * objects the driver wants sent (e.g. with their encoded bytes attached).
    */
   entries(lo: number, hi: number, maxBytes: number): Entry[];
+  /**
+   * Optional: the byte position of entry firstIndex() in the log (opaque to the
+   * core, sent in a log start). A storage without it cannot catch a follower
+   * up beyond its first index: the core signals Ready.needsCatchUp instead.
+   */
+  startPos?(): number;
 }
 
 export function entrySize(e: Entry): number {
@@ -46,13 +52,17 @@ export class MemoryStorage implements LogStorage {
   /** Term of entry offset - 1. */
   private baseTerm = 0;
   private hs: HardState = { term: 0, vote: NONE, commit: 0 };
+  /** Byte position of entry `offset` (each entry counts entrySize() bytes). */
+  private basePos = 0;
 
   hardState(): HardState {
     return { term: this.hs.term, vote: this.hs.vote, commit: this.hs.commit };
   }
 
+  /** The commit is never stored below the log start (offset - 1), which is committed by definition. */
   setHardState(hs: HardState): void {
-    this.hs = { term: hs.term, vote: hs.vote, commit: hs.commit };
+    const start = this.offset - 1;
+    this.hs = { term: hs.term, vote: hs.vote, commit: hs.commit < start ? start : hs.commit };
   }
 
   firstIndex(): number {
@@ -114,10 +124,36 @@ export class MemoryStorage implements LogStorage {
     if (this.hs.commit > index) this.hs = { ...this.hs, commit: index };
   }
 
+  startPos(): number {
+    return this.basePos;
+  }
+
+  /** Byte position of entry `index` (firstIndex() <= index <= lastIndex() + 1). */
+  posOf(index: number): number {
+    let pos = this.basePos;
+    for (let i = this.offset; i < index; i++) pos += entrySize(this.ents[i - this.offset] as Entry);
+    return pos;
+  }
+
+  /**
+   * The log restarts empty after (index, term): firstIndex() becomes index + 1,
+   * term(index) answers `term`, entry index + 1 will be at byte `pos`. The hard
+   * state's commit is raised to `index` (a log start is always committed).
+   */
+  resetTo(index: number, term: number, pos = 0): void {
+    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`resetTo: bad index ${index}`);
+    this.ents = [];
+    this.offset = index + 1;
+    this.baseTerm = term;
+    this.basePos = pos;
+    if (this.hs.commit < index) this.hs = { ...this.hs, commit: index };
+  }
+
   /** Drops entries below `index` (which becomes firstIndex()). Only compact applied entries. */
   compact(index: number): void {
     if (index <= this.offset) return;
     if (index > this.lastIndex() + 1) throw new RangeError(`compact(${index}) past lastIndex ${this.lastIndex()}`);
+    this.basePos = this.posOf(index);
     this.baseTerm = this.term(index - 1) as number;
     this.ents = this.ents.slice(index - this.offset);
     this.offset = index;
@@ -129,6 +165,7 @@ export class MemoryStorage implements LogStorage {
     c.ents = this.ents.slice();
     c.offset = this.offset;
     c.baseTerm = this.baseTerm;
+    c.basePos = this.basePos;
     c.hs = this.hardState();
     return c;
   }

@@ -123,6 +123,39 @@ export interface TimeoutNowMessage extends MessageBase {
   type: 'timeoutNow';
 }
 
+/**
+ * Catch-up beyond the leader's first index (docs/RAFT.md, "Log start"): the
+ * follower's log is to restart after (index, logTerm), the boundary before the
+ * leader's first retained entry, whose first byte is at `pos` in the leader's
+ * log. Carries one chunk [offset, offset + chunk.byteLength) of the optional
+ * application snapshot (`snapshotSize` bytes in all, identified by
+ * `snapshotVersion`); a snapshot of 0 bytes travels as one empty chunk.
+ */
+export interface LogStartMessage extends MessageBase {
+  type: 'logStart';
+  index: number;
+  logTerm: number;
+  pos: number;
+  snapshotVersion: number;
+  snapshotSize: number;
+  offset: number;
+  chunk: Uint8Array;
+}
+
+/**
+ * The follower's answer to a logStart: `offset` is how many snapshot bytes it
+ * holds for (index, snapshotVersion); `done` once its log was reset durably
+ * (or needed no reset: it already holds the boundary or starts past it).
+ */
+export interface LogStartResponseMessage extends MessageBase {
+  type: 'logStartResp';
+  index: number;
+  snapshotVersion: number;
+  offset: number;
+  done: boolean;
+  epoch: number;
+}
+
 export type Message =
   | AppendMessage
   | AppendResponseMessage
@@ -130,7 +163,9 @@ export type Message =
   | HeartbeatResponseMessage
   | VoteMessage
   | VoteResponseMessage
-  | TimeoutNowMessage;
+  | TimeoutNowMessage
+  | LogStartMessage
+  | LogStartResponseMessage;
 
 export type MessageType = Message['type'];
 
@@ -141,6 +176,30 @@ export interface CatchUpRequest {
   peer: NodeId;
   /** The first index the follower needs (it holds everything before it). */
   fromIndex: number;
+}
+
+/** Where a follower's log restarts (the leader's log-start boundary). */
+export interface LogStartPoint {
+  /** The last index before the new log: the next entry is index + 1. */
+  index: number;
+  /** Term of `index` (for the log-matching check of the next append). */
+  term: number;
+  /** Byte position of entry index + 1 in the log (opaque to the core). */
+  pos: number;
+}
+
+/** Follower: reset the log to start after `at`, then install `snapshot` (docs/RAFT.md, "Log start"). */
+export interface LogReset {
+  at: LogStartPoint;
+  /** The application snapshot (possibly empty). */
+  snapshot: Uint8Array;
+}
+
+/** The application snapshot a leader sends with a log start (RaftConfig.appSnapshot). */
+export interface AppSnapshot {
+  /** Changes whenever the bytes change (a follower resumes only the same version). */
+  version: number;
+  data: Uint8Array;
 }
 
 /** Output of the core; see the driver contract in docs/RAFT.md. */
@@ -163,11 +222,13 @@ export interface Ready {
   committed: { from: number; to: number } | null;
   /** Followers that need entries below LogStorage.firstIndex() (no snapshot support yet). */
   needsCatchUp: readonly CatchUpRequest[];
+  /** Follower: reset the log durably (and install the snapshot) before sending this Ready's messages; else null. */
+  logReset: LogReset | null;
 }
 
 // ---------------------------------------------------------------- status
 
-export type ProgressState = 'probe' | 'replicate' | 'catchUp';
+export type ProgressState = 'probe' | 'replicate' | 'catchUp' | 'reset';
 
 export interface ProgressStatus {
   match: number;
@@ -179,6 +240,8 @@ export interface ProgressStatus {
   epoch: number;
   /** The follower stated a new log epoch and has not yet confirmed `match` in it (docs/RAFT.md, "Log epochs"). */
   verifying: boolean;
+  /** reset state: the log start being sent and the snapshot bytes the follower holds. */
+  reset?: { index: number; snapshotOffset: number; snapshotSize: number };
 }
 
 export interface RaftStatus {

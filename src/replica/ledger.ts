@@ -20,6 +20,7 @@ import { SegmentedLog, joinRecords, verifyRecordCrcs, type LogEntry, type OnFlus
 import type { LedgerEntry } from '../entry.js';
 import { entryTypeOf } from '../transport/entry-types.js';
 import { SegmentedLogStorage } from './log-adapter.js';
+import { AppSnapshotCache, type AppSnapshotHooks } from './app-snapshot.js';
 import { parseHostPort } from '../transport/address.js';
 import { DEFAULT_CLUSTER_ID, GroupSet } from './group-set.js';
 import { normalizePeers, type PeersInput } from './peers.js';
@@ -70,6 +71,8 @@ export interface LedgerCoreOptions {
   onLog?: (line: string) => void;
   /** TEST-ONLY: passed to SegmentedLog.open (see SegmentedLogOptions.onFlushed). */
   onFlushed?: OnFlushed;
+  /** An application snapshot sent with log starts (docs/RAFT.md, "Log start"; src/replica/app-snapshot.ts). */
+  snapshot?: AppSnapshotHooks;
 }
 
 /**
@@ -93,6 +96,10 @@ export interface FollowerStatus {
   /** Bytes of log between the follower's match and the leader's write position (absent when match is below the first index). */
   lagBytes?: number;
   active: boolean;
+  /** Being caught up beyond this log's first index: 'reset' (a log start is being sent) or 'stranded' (no log start possible). */
+  catchUp?: 'reset' | 'stranded';
+  /** reset state: the log start being sent and the snapshot bytes the follower holds. */
+  reset?: { index: number; snapshotOffset: number; snapshotSize: number };
 }
 
 export interface LedgerStatus {
@@ -177,6 +184,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   readonly #ownPositions = new Map<number, number>();
   #lastLeader = '';
   readonly #stats = new LedgerStats();
+  /** A follower's log reset (Ready.logReset) in progress: no Ready is handled until it is done. */
+  #resetRunning = false;
+  readonly #snapshot: AppSnapshotCache | undefined;
 
   private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
     super();
@@ -191,8 +201,12 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#appendTimeoutMs = positive('appendTimeoutMs', options.appendTimeoutMs, 10_000);
     this.#commitSaveIntervalMs = positive('commitSaveIntervalMs', options.commitSaveIntervalMs, 200, 0);
     this.#logLine = options.onLog ?? (() => {});
-    const storage = new SegmentedLogStorage(log);
+    const storage = new SegmentedLogStorage(log, { trustPersistedCommit: this.durability === 'fsync' });
+    this.#snapshot = options.snapshot === undefined ? undefined : new AppSnapshotCache(options.snapshot, (e) => this.#logLine(`[${options.id}] snapshot.provide() failed: ${(e as Error).message}`));
+    this.#snapshot?.refresh();
+    const snapshot = this.#snapshot;
     this.#core = new RaftCore({
+      ...(snapshot !== undefined ? { appSnapshot: () => snapshot.current() } : {}),
       id: options.id,
       peers: options.members,
       storage,
@@ -360,10 +374,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   // ------------------------------------------------------------------ the Ready loop
 
   #processReady(): void {
-    if (this.#processing || this.#closed || this.#failed !== undefined) return;
+    if (this.#processing || this.#resetRunning || this.#closed || this.#failed !== undefined) return;
     this.#processing = true;
     try {
-      while (this.#core.hasReady()) {
+      while (!this.#resetRunning && this.#core.hasReady()) {
         const rd = this.#core.ready();
         if (rd === null) break;
         const wrote = this.#handleReady(rd);
@@ -379,6 +393,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   /** Returns whether entries were written. */
   #handleReady(rd: Ready): boolean {
+    if (rd.logReset !== null) {
+      this.#startLogReset(rd);
+      return false;
+    }
     if (rd.hardState !== null) {
       const hs = rd.hardState;
       if (rd.hardStateMustSync) {
@@ -433,6 +451,38 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       }
     }
     return wrote;
+  }
+
+  /**
+   * Follower: Ready.logReset (docs/RAFT.md, "Log start"). The storage reset is durable and
+   * the application snapshot installed before anything else of this Ready is done (its
+   * messages carry the acknowledgement of the reset) and before any later Ready is handled;
+   * inputs (messages, ticks) still reach the core meanwhile.
+   */
+  #startLogReset(rd: Ready): void {
+    const reset = rd.logReset!;
+    this.#resetRunning = true;
+    const run = async (): Promise<void> => {
+      await this.#log.resetTo(reset.at);
+      this.#ownPositions.clear();
+      this.#durableIndex = reset.at.index;
+      if (this.#commitIndex < reset.at.index) this.#commitIndex = reset.at.index;
+      if (this.#snapshot !== undefined) await this.#snapshot.install(reset.snapshot, reset.at);
+      this.#logLine(`[${this.id}] log reset: starts after ${reset.at.index}/t${reset.at.term} at pos ${reset.at.pos} (snapshot ${reset.snapshot.byteLength} bytes)`);
+    };
+    run().then(
+      () => {
+        this.#resetRunning = false;
+        if (this.#closed || this.#failed !== undefined) return;
+        const wrote = this.#handleReady({ ...rd, logReset: null });
+        if (wrote && this.durability === 'memory') this.#markStoredInMemory();
+        this.#processReady();
+      },
+      (error: unknown) => {
+        this.#resetRunning = false;
+        this.#fail(error as Error);
+      },
+    );
   }
 
   #writeEntries(entries: readonly Entry[]): void {
@@ -787,6 +837,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       const f: FollowerStatus = { match: p.match, next: p.next, state: p.state, lag, active: p.recentActive };
       if (lag === 0) f.lagBytes = 0;
       else if (p.match + 1 >= this.#log.firstIndex) f.lagBytes = Math.max(0, this.#log.writePos - this.#log.posOf(p.match + 1));
+      if (p.state === 'reset') f.catchUp = 'reset';
+      else if (p.state === 'catchUp') f.catchUp = 'stranded';
+      if (p.reset !== undefined) f.reset = p.reset;
       followers[id] = f;
     }
     const leaderAddress = s.leader === '' ? undefined : this.#clientAddresses[s.leader];

@@ -10,15 +10,26 @@ import type { WireEntry } from '../transport/raft-codec.js';
 
 export class SegmentedLogStorage implements LogStorage {
   readonly #log: SegmentedLog;
+  readonly #trustPersistedCommit: boolean;
 
-  constructor(log: SegmentedLog) {
+  /**
+   * `trustPersistedCommit: false` (memory mode): the core starts with only the entries below
+   * the first index counted as committed and learns the rest from the leader again. In memory
+   * mode a quorum acknowledges from the page cache, so a power loss of every replica can lose
+   * entries this replica holds and recorded as committed; the leader elected without them
+   * writes other entries at those indexes, and a core that trusted its old commit index would
+   * refuse to truncate them and stop for good (test/replica/memory-power-loss.test.ts).
+   */
+  constructor(log: SegmentedLog, options: { trustPersistedCommit?: boolean } = {}) {
     this.#log = log;
+    this.#trustPersistedCommit = options.trustPersistedCommit ?? true;
   }
 
   hardState(): HardState {
     const hs = this.#log.hardState;
     // After a machine crash a torn tail may end before the persisted commit index.
-    return { term: hs.term, vote: hs.votedFor, commit: Math.min(hs.commitIndex, this.#log.lastIndex) };
+    const commit = Math.min(hs.commitIndex, this.#log.lastIndex);
+    return { term: hs.term, vote: hs.votedFor, commit: this.#trustPersistedCommit ? commit : Math.min(commit, this.#log.firstIndex - 1) };
   }
 
   firstIndex(): number {
@@ -27,6 +38,15 @@ export class SegmentedLogStorage implements LogStorage {
 
   lastIndex(): number {
     return this.#log.lastIndex;
+  }
+
+  /**
+   * Byte position of the record of firstIndex() (sent in a log start, docs/RAFT.md): the
+   * first record's pos, or for an empty log where its next record goes.
+   */
+  startPos(): number {
+    const log = this.#log;
+    return log.lastIndex >= log.firstIndex ? log.posOf(log.firstIndex) : log.writePos;
   }
 
   term(index: number): number | undefined {

@@ -25,6 +25,13 @@ export interface MetaState {
   firstIndex: number;
   /** Term of the entry just before firstIndex (0 when firstIndex is 1). */
   prevTerm: number;
+  /**
+   * Set by a log reset (storage/log/reset.ts): the absolute pos of the record of
+   * firstIndex. Absent: the first record sits at the start of the first segment.
+   */
+  firstPos?: number;
+  /** A log reset decided this start; its cleanup (old segments, index, checkpoint) may be unfinished. */
+  resetPending?: boolean;
 }
 
 export interface Checkpoint {
@@ -51,7 +58,12 @@ export const INITIAL_HARD_STATE: Readonly<MetaState> = Object.freeze({
   prevTerm: 0,
 });
 
+/** Version 2 of the meta file: 16 more header bytes (firstPos u64, flags u32, reserved u32) at 48. */
+const META_V2_HEADER_BYTES = 64;
+const META_FLAG_RESET_PENDING = 1;
+
 export function encodeHardState(state: MetaState): Buffer {
+  if (state.firstPos !== undefined || state.resetPending === true) return encodeHardStateV2(state);
   const votedFor = Buffer.from(state.votedFor, 'utf8');
   if (votedFor.byteLength > MAX_VOTED_FOR_BYTES) throw new RangeError('votedFor is longer than 1024 bytes');
   const bytes = Buffer.alloc(META_HEADER_BYTES + votedFor.byteLength);
@@ -69,12 +81,60 @@ export function encodeHardState(state: MetaState): Buffer {
   return bytes;
 }
 
+/** Meta version 2 (written once a log was reset): version 1 plus firstPos and the reset-pending flag. */
+function encodeHardStateV2(state: MetaState): Buffer {
+  const votedFor = Buffer.from(state.votedFor, 'utf8');
+  if (votedFor.byteLength > MAX_VOTED_FOR_BYTES) throw new RangeError('votedFor is longer than 1024 bytes');
+  const bytes = Buffer.alloc(META_V2_HEADER_BYTES + votedFor.byteLength);
+  const view = dataViewOf(bytes);
+  view.setUint32(0, META_MAGIC, true);
+  view.setUint32(4, 2, true);
+  writeU64(view, 8, state.term);
+  writeU64(view, 16, state.commitIndex);
+  writeU64(view, 24, state.firstIndex);
+  view.setUint32(32, votedFor.byteLength, true);
+  writeU64(view, 36, state.prevTerm);
+  writeU64(view, 48, state.firstPos ?? 0);
+  view.setUint32(56, state.resetPending === true ? META_FLAG_RESET_PENDING : 0, true);
+  votedFor.copy(bytes, META_V2_HEADER_BYTES);
+  view.setUint32(META_CRC_OFFSET, metaV2Crc(bytes, votedFor), true);
+  return bytes;
+}
+
+function metaV2Crc(bytes: Uint8Array, votedFor: Uint8Array): number {
+  return native.crc32c(votedFor, native.crc32c(bytes.subarray(META_HEADER_BYTES, META_V2_HEADER_BYTES), native.crc32c(bytes.subarray(0, META_CRC_OFFSET))));
+}
+
+function decodeHardStateV2(bytes: Uint8Array, corrupt: (why: string) => RaftLedgerError): MetaState {
+  if (bytes.byteLength < META_V2_HEADER_BYTES) throw corrupt(`hard state file is ${bytes.byteLength} bytes, expected at least 64`);
+  const view = dataViewOf(bytes);
+  const votedForBytes = view.getUint32(32, true);
+  if (votedForBytes > MAX_VOTED_FOR_BYTES || META_V2_HEADER_BYTES + votedForBytes !== bytes.byteLength) {
+    throw corrupt('hard state length does not match its votedFor field');
+  }
+  const votedFor = bytes.subarray(META_V2_HEADER_BYTES);
+  if (metaV2Crc(bytes, votedFor) !== view.getUint32(META_CRC_OFFSET, true)) throw corrupt('hard state CRC mismatch');
+  const flags = view.getUint32(56, true);
+  if ((flags & ~META_FLAG_RESET_PENDING) !== 0 || view.getUint32(60, true) !== 0) throw corrupt(`unknown hard state flags 0x${flags.toString(16)}`);
+  const state: MetaState = {
+    term: readU64(view, 8),
+    commitIndex: readU64(view, 16),
+    firstIndex: readU64(view, 24),
+    prevTerm: readU64(view, 36),
+    votedFor: Buffer.from(votedFor).toString('utf8'),
+    firstPos: readU64(view, 48),
+  };
+  if ((flags & META_FLAG_RESET_PENDING) !== 0) state.resetPending = true;
+  return state;
+}
+
 export function decodeHardState(bytes: Uint8Array, path: string): MetaState {
   const corrupt = (why: string): RaftLedgerError =>
     new RaftLedgerError('ERR_LOG_CORRUPT', `${path}: ${why}`, { path, offset: 0 });
   if (bytes.byteLength < META_HEADER_BYTES) throw corrupt(`hard state file is ${bytes.byteLength} bytes, expected at least 48`);
   const view = dataViewOf(bytes);
   if (view.getUint32(0, true) !== META_MAGIC) throw corrupt('bad magic in hard state file');
+  if (view.getUint32(4, true) === 2) return decodeHardStateV2(bytes, corrupt);
   if (view.getUint32(4, true) !== 1) throw corrupt(`unsupported hard state version ${view.getUint32(4, true)}`);
   const votedForBytes = view.getUint32(32, true);
   if (votedForBytes > MAX_VOTED_FOR_BYTES || META_HEADER_BYTES + votedForBytes !== bytes.byteLength) {
@@ -289,5 +349,8 @@ function validateHardState(state: MetaState): void {
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`hard state ${key} must be a non-negative safe integer, got ${value}`);
   }
   if (state.firstIndex < 1) throw new RangeError('hard state firstIndex must be >= 1');
+  if (state.firstPos !== undefined && (!Number.isSafeInteger(state.firstPos) || state.firstPos < 0)) {
+    throw new RangeError(`hard state firstPos must be a non-negative safe integer, got ${state.firstPos}`);
+  }
   if (typeof state.votedFor !== 'string') throw new TypeError('hard state votedFor must be a string');
 }

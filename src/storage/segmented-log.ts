@@ -27,11 +27,13 @@ import { flush } from './log/flush.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES, closeLog, openLog } from './log/open.js';
 import { posOf, readRange, term } from './log/read.js';
 import { applyRetention, truncatePrefix, truncateSuffix } from './log/retention.js';
+import { resetTo, type ResetPoint } from './log/reset.js';
 import { logSizeBytes, type LogState } from './log/state.js';
 import type { AppendInput, AppendRecordsOptions, AppendResult, LogEntry, RecoveryReport, SegmentedLogOptions } from './log/types.js';
 
 export { MIN_SEGMENT_SIZE_BYTES, DEFAULT_SEGMENT_SIZE_BYTES };
 export { DEFAULT_INDEX_SLOTS_PER_FILE } from './log/open.js';
+export type { ResetPoint } from './log/reset.js';
 export type { AppendInput, AppendRecordsOptions, AppendResult, FlushedEvent, LogEntry, OnFlushed, RecoveryReport, SegmentedLogOptions } from './log/types.js';
 
 export class SegmentedLog {
@@ -212,6 +214,17 @@ export class SegmentedLog {
    */
   applyRetention(policy: { maxBytes?: number; maxAgeMs?: number; keepFromIndex: number; nowMs?: number }): Promise<number> {
     return applyRetention(this.#st, policy);
+  }
+
+  /**
+   * The storage reset (docs/FORMAT.md, "Log reset"): drop the whole log and restart it
+   * empty after (index, term), its next record (index + 1) at absolute position `pos`
+   * in the segment floor(pos / segmentSize) * segmentSize. Durable and crash-atomic
+   * (the old log or the new start, never a mix) when the promise resolves. Nothing may
+   * be appended until it resolves.
+   */
+  resetTo(at: ResetPoint): Promise<void> {
+    return resetTo(this.#st, at);
   }
 
   // ---------------------------------------------------------------- close

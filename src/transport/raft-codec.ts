@@ -8,9 +8,11 @@
  *   off  size  field
  *   0    4     group     u32 Raft group id
  *   4    1     type      1 append, 2 appendResp, 3 heartbeat, 4 heartbeatResp,
- *                        5 vote, 6 preVote, 7 voteResp, 8 preVoteResp, 9 timeoutNow
+ *                        5 vote, 6 preVote, 7 voteResp, 8 preVoteResp, 9 timeoutNow,
+ *                        10 logStart, 11 logStartResp
  *   5    1     flags     bit 0 reject (appendResp, voteResp, preVoteResp)
- *                        bit 1 transfer (vote, preVote); every other bit must be 0
+ *                        bit 1 transfer (vote, preVote)
+ *                        bit 2 done (logStartResp); every other bit must be 0
  *   6    8     term      u64
  *   14   1+n   from      u8 length n (1..255) + UTF-8 node id
  *   ..   1+m   to        u8 length m (1..255) + UTF-8 node id
@@ -22,8 +24,13 @@
  *     heartbeat      u64 commit
  *     heartbeatResp  u64 epoch
  *     vote, preVote  u64 lastIndex, u64 lastTerm
+ *     logStart       u64 index, u64 logTerm, u64 pos, u64 snapshotVersion,
+ *                    u64 snapshotSize, u64 offset, u32 n, n chunk bytes
+ *                    (offset + n <= snapshotSize)
+ *     logStartResp   u64 index, u64 snapshotVersion, u64 offset, u64 epoch
  *     others         nothing
- *   (epoch, the follower's log epoch, came with TRANSPORT_VERSION 2; handshake.ts.)
+ *   (epoch, the follower's log epoch, came with TRANSPORT_VERSION 2; logStart
+ *   and logStartResp with version 3; handshake.ts.)
  *   The body must end exactly there (trailing bytes are a protocol error).
  *
  * The local annotations waitForHardState / waitForDurableIndex are never encoded.
@@ -37,7 +44,7 @@
  * from prevIndex + 1, terms non-decreasing); it does not check CRCs (the
  * replica does, once, before the Raft core sees the entries).
  */
-import type { Entry, Message } from '../raft/types.js';
+import type { Entry, LogStartMessage, Message } from '../raft/types.js';
 import { HEADER_SIZE_BYTES } from '../storage/format.js';
 import { checkDataRecord, recordIndex, recordTerm, recordTotalSize, recordType } from '../storage/records.js';
 import { entryTypeOf } from './entry-types.js';
@@ -62,10 +69,13 @@ const TypeCode = {
   voteResp: 7,
   preVoteResp: 8,
   timeoutNow: 9,
+  logStart: 10,
+  logStartResp: 11,
 } as const satisfies Record<Message['type'], number>;
 
 const FLAG_REJECT = 1;
 const FLAG_TRANSFER = 2;
+const FLAG_DONE = 4;
 /** group + type + flags + term + two length bytes. */
 const FIXED_BYTES = 4 + 1 + 1 + 8 + 1 + 1;
 
@@ -85,9 +95,24 @@ function tailBytes(message: Message): number {
     case 'preVoteResp':
     case 'timeoutNow':
       return 0;
+    case 'logStart':
+      return 8 * 6 + 4 + message.chunk.byteLength;
+    case 'logStartResp':
+      return 8 * 4;
     default:
       throw new TypeError(`unknown Raft message type ${String((message as { type?: unknown }).type)}`);
   }
+}
+
+function checkLogStart(m: LogStartMessage): void {
+  checkU64(m.index, 'index');
+  checkU64(m.logTerm, 'logTerm');
+  checkU64(m.pos, 'pos');
+  checkU64(m.snapshotVersion, 'snapshotVersion');
+  checkU64(m.snapshotSize, 'snapshotSize');
+  checkU64(m.offset, 'offset');
+  if (!(m.chunk instanceof Uint8Array)) throw new TypeError('logStart.chunk must be a Uint8Array');
+  if (m.offset + m.chunk.byteLength > m.snapshotSize) throw new RangeError('logStart: chunk ends past snapshotSize');
 }
 
 function recordOf(entry: Entry, expectedIndex: number): Uint8Array {
@@ -140,6 +165,15 @@ export function raftFrameSize(message: Message): number {
     case 'preVote':
       checkU64(message.lastIndex, 'lastIndex');
       checkU64(message.lastTerm, 'lastTerm');
+      break;
+    case 'logStart':
+      checkLogStart(message);
+      break;
+    case 'logStartResp':
+      checkU64(message.index, 'index');
+      checkU64(message.snapshotVersion, 'snapshotVersion');
+      checkU64(message.offset, 'offset');
+      checkU64(message.epoch, 'epoch');
       break;
     default:
       break;
@@ -211,6 +245,27 @@ export function writeRaftFrame(target: Buffer, offset: number, group: number, me
       break;
     case 'timeoutNow':
       break;
+    case 'logStart': {
+      checkLogStart(message);
+      o = putU64(target, o, message.index);
+      o = putU64(target, o, message.logTerm);
+      o = putU64(target, o, message.pos);
+      o = putU64(target, o, message.snapshotVersion);
+      o = putU64(target, o, message.snapshotSize);
+      o = putU64(target, o, message.offset);
+      target.writeUInt32LE(message.chunk.byteLength, o);
+      o += 4;
+      target.set(message.chunk, o);
+      o += message.chunk.byteLength;
+      break;
+    }
+    case 'logStartResp':
+      if (message.done) flags |= FLAG_DONE;
+      o = putU64(target, o, checkU64(message.index, 'index'));
+      o = putU64(target, o, checkU64(message.snapshotVersion, 'snapshotVersion'));
+      o = putU64(target, o, checkU64(message.offset, 'offset'));
+      o = putU64(target, o, checkU64(message.epoch, 'epoch'));
+      break;
   }
   target[start + FRAME_HEADER_BYTES + 5] = flags;
   writeFrameHeader(target, start, FrameKind.Raft, o - start - FRAME_HEADER_BYTES);
@@ -250,6 +305,8 @@ const ALLOWED_FLAGS: Record<Message['type'], number> = {
   voteResp: FLAG_REJECT,
   preVoteResp: FLAG_REJECT,
   timeoutNow: 0,
+  logStart: 0,
+  logStartResp: FLAG_DONE,
 };
 
 const WHAT = 'raft message';
@@ -324,6 +381,33 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
       break;
     case 'timeoutNow':
       message = { type, from, to, term };
+      break;
+    case 'logStart': {
+      const index = r.u64('index');
+      const logTerm = r.u64('logTerm');
+      const pos = r.u64('pos');
+      const snapshotVersion = r.u64('snapshotVersion');
+      const snapshotSize = r.u64('snapshotSize');
+      const offset = r.u64('offset');
+      const n = r.u32('chunk length');
+      if (n > r.remaining) throw protocolError(`${WHAT}: chunk of ${n} bytes cannot fit in ${r.remaining} bytes`);
+      if (offset + n > snapshotSize) throw protocolError(`${WHAT}: logStart chunk ends past snapshotSize`);
+      const chunk = r.bytes(n, 'snapshot chunk');
+      message = { type, from, to, term, index, logTerm, pos, snapshotVersion, snapshotSize, offset, chunk };
+      break;
+    }
+    case 'logStartResp':
+      message = {
+        type,
+        from,
+        to,
+        term,
+        index: r.u64('index'),
+        snapshotVersion: r.u64('snapshotVersion'),
+        offset: r.u64('offset'),
+        done: (flags & FLAG_DONE) !== 0,
+        epoch: r.u64('epoch'),
+      };
       break;
   }
   r.end();

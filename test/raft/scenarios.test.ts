@@ -527,9 +527,11 @@ describe('refusals, compaction and configuration', () => {
     }
   });
 
-  it('signals needsCatchUp instead of crashing when a follower needs compacted entries', () => {
+  it('signals needsCatchUp instead of crashing when a follower needs compacted entries and storage cannot name its start', () => {
     const c = new TestCluster(['a', 'b', 'c']);
     c.elect('a');
+    // A LogStorage without startPos(): no log start can be sent (test/raft/log-start.test.ts has the reset).
+    Object.defineProperty(c.node('a').live, 'startPos', { value: undefined });
     c.isolate('b');
     for (let i = 0; i < 10; i++) c.propose('a', `e${i}`);
     c.deliverAll();

@@ -7,6 +7,8 @@
  * Commands (node names are n1..nN; <filter> selects queued messages, below):
  *   nodes N [preVote=false] [checkQuorum=false] [maxEntries=K] [maxBytes=B]
  *           [maxInflight=K] [heartbeat=T] [election=T]   a new cluster, every disk auto-flushing
+ *           [snapshot=B] [chunk=B]    leaders send a B-byte application snapshot with a
+ *                                     log start, in chunks of B bytes
  *   campaign n1                 n1 starts an election (pre-vote first, if enabled)
  *   propose n1 x [y ...]        n1 proposes payloads (each proposal its own Ready)
  *   propose-batch n1 x [y ...]  n1 proposes payloads in one call (one entry batch)
@@ -68,6 +70,10 @@ export function formatMessage(m: Message): string {
     case 'voteResp':
     case 'preVoteResp':
       return `${head} ${m.reject ? 'reject' : 'grant'}`;
+    case 'logStart':
+      return `${head} start=${m.index}/t${m.logTerm} pos=${m.pos} snapshot v${m.snapshotVersion} [${m.offset}, ${m.offset + m.chunk.byteLength}) of ${m.snapshotSize}`;
+    case 'logStartResp':
+      return `${head} start=${m.index} snapshot v${m.snapshotVersion} holds ${m.offset}${m.done ? ' done' : ''} epoch=${m.epoch}`;
     default:
       return head;
   }
@@ -264,6 +270,15 @@ export class Script {
     const cfg: Partial<RaftConfig> = {};
     for (const a of args.slice(1)) {
       const [k, v] = a.split('=');
+      if (k === 'snapshot') {
+        const data = new Uint8Array(Number(v)).map((_x, i) => i & 0xff);
+        cfg.appSnapshot = () => ({ version: 1, data });
+        continue;
+      }
+      if (k === 'chunk') {
+        cfg.snapshotChunkBytes = Number(v);
+        continue;
+      }
       const key = CONFIG_KEYS[k ?? ''];
       if (key === undefined || v === undefined) throw new Error(`nodes: unknown option ${a}`);
       (cfg as Record<string, unknown>)[key] = v === 'true' ? true : v === 'false' ? false : Number(v);
@@ -296,6 +311,10 @@ export class Script {
     }
     if (rd.committed) this.#print(`${id}: applies ${rd.committed.from}..${rd.committed.to}`);
     for (const r of rd.needsCatchUp) this.#print(`${id}: needs catch-up: ${r.peer} from ${r.fromIndex}`);
+    if (rd.logReset) {
+      const a = rd.logReset.at;
+      this.#print(`${id}: resets its log to start after ${a.index}/t${a.term} at pos ${a.pos}, installs a ${rd.logReset.snapshot.byteLength}-byte snapshot`);
+    }
     if (!node.autoFlush) {
       for (const m of rd.messages) if (m.waitForHardState || m.waitForDurableIndex !== undefined) this.#print(`held ${formatMessage(m)}`);
     }
@@ -366,7 +385,8 @@ export class Script {
     for (const [peer, p] of Object.entries(s.progress)) {
       this.#print(
         `  ${peer}: ${p.state} match=${p.match} next=${p.next} inflight=${p.inflight} epoch=${p.epoch}` +
-          `${p.verifying ? ' verifying' : ''}${p.recentActive ? ' active' : ''}`,
+          `${p.verifying ? ' verifying' : ''}${p.recentActive ? ' active' : ''}` +
+          (p.reset ? ` sending start=${p.reset.index} snapshot ${p.reset.snapshotOffset}/${p.reset.snapshotSize}` : ''),
       );
     }
   }

@@ -68,7 +68,7 @@ describe('raft codec', () => {
         }
       }
     }
-    expect(checked).toBe(NODE_IDS.length * GROUPS.length * 17);
+    expect(checked).toBe(NODE_IDS.length * GROUPS.length * 21);
   });
 
   it('carries entry records verbatim, as views of the frame', () => {
@@ -258,13 +258,28 @@ describe('handshake codec', () => {
     const frame = oneFrame(encodeHandshake(h));
     expect(frame.kind).toBe(FrameKind.Handshake);
     expect(decodeHandshake(frame.body)).toEqual({ ...h, transportVersion: TRANSPORT_VERSION });
-    expect(TRANSPORT_VERSION).toBe(2); // 2: Raft answers carry the log epoch
+    expect(TRANSPORT_VERSION).toBe(3); // 2: Raft answers carry the log epoch; 3: logStart/logStartResp
     const r = oneFrame(encodeReject('nope: ' + 'x'.repeat(2000)));
     expect(r.kind).toBe(FrameKind.Reject);
     expect(decodeReject(r.body)).toMatch(/^nope: x+$/);
     expect(r.body.length).toBeLessThanOrEqual(1024);
     const bad = Buffer.from(frame.body);
     bad[0] = 1; // a peer from before the log epoch
-    expectProtocolError(() => decodeHandshake(bad), /transport version 1 \(expected 2\)/);
+    expectProtocolError(() => decodeHandshake(bad), /transport version 1 \(expected 3\)/);
+  });
+});
+
+describe('raft codec: log start', () => {
+  it('refuses a logStart whose chunk ends past snapshotSize, or is longer than the frame', () => {
+    const m: Message = { type: 'logStart', from: 'a', to: 'b', term: 2, index: 9, logTerm: 2, pos: 100, snapshotVersion: 1, snapshotSize: 4, offset: 0, chunk: Uint8Array.from([1, 2, 3, 4]) };
+    const bytes = encodeRaftMessage(0, m);
+    const body = Buffer.from(oneFrame(bytes).body);
+    // snapshotSize is the 5th u64 after the ids: fixed 14 + 2 + 1 + 1 ('a','b') = 18, then 4 * 8.
+    body.writeUInt32LE(3, 18 + 32);
+    expectProtocolError(() => decodeRaftMessage(body), /past snapshotSize/);
+    const body2 = Buffer.from(oneFrame(bytes).body);
+    body2.writeUInt32LE(1000, 18 + 48);
+    expectProtocolError(() => decodeRaftMessage(body2), /cannot fit/);
+    expect(() => encodeRaftMessage(0, { ...m, snapshotSize: 2 })).toThrow(RangeError);
   });
 });

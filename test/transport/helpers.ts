@@ -64,12 +64,17 @@ export function everyMessage(from: string, to: string, rnd: () => number = Math.
     { type: 'preVoteResp', from, to, term, reject: true },
     { type: 'preVoteResp', from, to, term, reject: false },
     { type: 'timeoutNow', from, to, term },
+    { type: 'logStart', from, to, term, index: n(), logTerm: n(), pos: 2 ** 40 + 48, snapshotVersion: 0, snapshotSize: 0, offset: 0, chunk: new Uint8Array(0) },
+    { type: 'logStart', from, to, term, index: 9, logTerm: 2, pos: 4096, snapshotVersion: n(), snapshotSize: 10, offset: 3, chunk: Uint8Array.from([1, 2, 3, 4, 5, 6, 7]) },
+    { type: 'logStartResp', from, to, term, index: n(), snapshotVersion: n(), offset: n(), done: false, epoch: n() },
+    { type: 'logStartResp', from, to, term, index: n(), snapshotVersion: 0, offset: 0, done: true, epoch: Number.MAX_SAFE_INTEGER },
   ];
 }
 
 /** A message as the receiver sees it: entries reduced to their plain fields plus record bytes. */
 export function normalize(message: Message): unknown {
   const { waitForHardState: _a, waitForDurableIndex: _b, ...rest } = message;
+  if (rest.type === 'logStart') return { ...rest, chunk: Buffer.from(rest.chunk).toString('hex') };
   if (rest.type !== 'append') return rest;
   return {
     ...rest,

@@ -14,6 +14,7 @@ import { parseSegmentFileName, segmentFileName } from '../format.js';
 import { missingAdvice, missingSegments, type SegmentFile } from './completeness.js';
 import { flush, writeCheckpoint } from './flush.js';
 import { recover, setAside } from './recovery.js';
+import { finishPendingReset } from './reset.js';
 import { openSegments } from './segments.js';
 import { LogState, checkPositiveInteger, corrupt } from './state.js';
 import type { SegmentedLogOptions } from './types.js';
@@ -52,6 +53,7 @@ export async function openLog(options: SegmentedLogOptions): Promise<LogState> {
   }
   st.dirLock = dirLock;
   try {
+    await finishPendingReset(st); // a log reset interrupted by a crash (reset.ts)
     if (!st.readOnly) checkFilesPresent(st, identity, options.truncateCorrupt ?? false);
     openSegments(st);
     await recover(st, options.truncateCorrupt ?? false);

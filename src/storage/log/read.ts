@@ -56,8 +56,10 @@ function rebuildIndex(st: LogState, why: string): void {
   const S = st.segmentSizeBytes;
   const slots = Buffer.alloc(SCAN_SLOT_CHUNK * SLOT_SIZE_BYTES);
   let expected = st.firstIndex;
+  const firstPos = st.meta.hardState.firstPos;
   for (const seg of st.segments) {
-    let offset = 0;
+    // A reset log's first record is at firstPos (log/reset.ts), zeros before it.
+    let offset = firstPos !== undefined && firstPos > seg.base && firstPos < seg.base + S ? firstPos - seg.base : 0;
     const limit = Math.min(S, st.writePos - seg.base);
     while (offset < limit) {
       const r = seg.handle.scan(offset, limit, { expectedIndex: expected, slotsOut: slots, segmentSizeBytes: S });

@@ -41,14 +41,15 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
     }
     st.firstIndex = hard.firstIndex;
     st.lastIndex = hard.firstIndex - 1;
-    st.lastTerm = 0;
-    st.writePos = 0;
+    st.lastTerm = hard.firstPos === undefined ? 0 : hard.prevTerm;
+    st.writePos = hard.firstPos ?? 0; // a reset log's first record goes at firstPos (reset.ts)
     st.flushedIndex = st.lastIndex;
     return;
   }
   // The first record of the first segment fixes firstIndex.
   const first = st.segments[0]!;
-  const firstScan = first.handle.scan(0, S, { segmentSizeBytes: S, maxRecords: 1 });
+  const firstOffset = firstRecordOffset(hard.firstPos, first.base, S);
+  const firstScan = first.handle.scan(firstOffset, S, { segmentSizeBytes: S, maxRecords: 1 });
   const firstOnDisk = firstScan.count === 1 ? firstScan.firstIndex : undefined;
   const start = firstOnDisk === undefined ? undefined : missingStart(st.logDir, first.base, S, firstOnDisk, hard.firstIndex);
   if (start !== undefined && !st.readOnly) {
@@ -57,8 +58,8 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
     return;
   }
   let expectedIndex: number | undefined;
-  let startPos = first.base;
-  let lastTerm = 0;
+  let startPos = first.base + firstOffset;
+  let lastTerm = hard.firstPos !== undefined ? hard.prevTerm : 0; // a reset log: the term of its start
   let lastIndex = 0;
   const checkpoint = st.meta.readCheckpoint();
   if (checkpoint !== undefined && checkpoint.index > 0 && checkpointHolds(st, checkpoint)) {
@@ -175,6 +176,16 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
     st.flushedIndex = st.lastIndex;
     st.flushedPos = writePos;
   }
+}
+
+/**
+ * Where the first record of the first segment is: at firstPos for a reset log whose
+ * first segment still contains it (reset.ts; the bytes before it are zeros and not
+ * part of the log), else at the segment's start.
+ */
+function firstRecordOffset(firstPos: number | undefined, base: number, segmentSizeBytes: number): number {
+  if (firstPos === undefined || firstPos < base || firstPos >= base + segmentSizeBytes) return 0;
+  return firstPos - base;
 }
 
 /** A checkpoint holds when the slot of its index points at a record ending exactly at checkpoint.pos with the same term. */

@@ -54,6 +54,6 @@ function summary(r: SimResult): string {
   return (
     `seed ${r.seed}: ${r.ok ? 'ok' : 'FAIL ' + r.violation} — ${r.events} events, ${r.timeMs}ms virtual, ` +
     `${r.proposed} proposed, ${r.acked} acked, ${r.committed} committed, ${r.elections} elections, ` +
-    `${r.crashes} crashes, ${r.transfers} transfers`
+    `${r.crashes} crashes, ${r.transfers} transfers, ${r.resets} resets`
   );
 }

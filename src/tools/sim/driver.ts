@@ -18,7 +18,7 @@
  */
 import { RaftCore, type RaftConfig } from '../../raft/raft.js';
 import { MemoryStorage } from '../../raft/storage.js';
-import type { Entry, HardState, Message, NodeId, Ready } from '../../raft/types.js';
+import type { Entry, HardState, LogReset, Message, NodeId, Ready } from '../../raft/types.js';
 
 /** The writes of one Ready that are not durable yet, and the messages waiting for them. */
 export interface PendingWrite {
@@ -35,6 +35,8 @@ export interface DriverHooks {
   ready?(node: DriverNode, rd: Ready): void;
   /** The Ready's writes became the pending write `w` (schedule a flush, aim a crash). */
   wrote?(node: DriverNode, rd: Ready, w: PendingWrite): void;
+  /** The log was reset to a log start (durably, before this Ready's messages leave): install the application snapshot. */
+  install?(node: DriverNode, reset: LogReset): void;
   /** Entries the Ready committed, read back from storage, before advance(). */
   apply?(node: DriverNode, entries: readonly Entry[]): void;
   /** `count` pending writes became durable; the core has not been told yet. */
@@ -95,6 +97,7 @@ export class DriverNode {
       const rd = c.ready();
       if (rd === null) break;
       hooks.ready?.(this, rd);
+      if (rd.logReset !== null) this.resetLog(rd.logReset);
       let w: PendingWrite | null = null;
       if (rd.hardState) {
         this.live.setHardState(rd.hardState);
@@ -125,6 +128,19 @@ export class DriverNode {
       if (this.autoFlush && this.pending.length > 0) this.makeDurable(this.pending.length);
     }
     hooks.drained?.(this);
+  }
+
+  /**
+   * A log start: the reset is durable at once (one metadata commit point, like
+   * SegmentedLog.resetTo). Entries of earlier writes still pending are
+   * superseded by it (the disk orders the reset after them), their hard states
+   * and held messages stay.
+   */
+  private resetLog(r: LogReset): void {
+    for (const w of this.pending) w.entries = [];
+    this.live.resetTo(r.at.index, r.at.term, r.at.pos);
+    this.durable.resetTo(r.at.index, r.at.term, r.at.pos);
+    this.hooks.install?.(this, r);
   }
 
   /** The disk completes the first k pending writes (default all), then the Ready loop runs. */

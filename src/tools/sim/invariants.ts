@@ -146,7 +146,8 @@ export class Invariants {
       this.leaderMatch.set(key, p.match);
       if (p.verifying || p.match === 0 || f.core === null || f.core.term !== c.term) continue;
       const t = f.durable.term(p.match);
-      if (t !== undefined && t !== c.termAt(p.match)) {
+      const lt = c.termAt(p.match); // undefined once the leader compacted past it
+      if (t !== undefined && lt !== undefined && t !== lt) {
         this.fail(`${node.id} (leader t${c.term}) has match ${p.match} for ${f.id}, whose durable entry there has term ${t}`);
       }
       if (p.match > f.durable.lastIndex()) {

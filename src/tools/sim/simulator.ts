@@ -13,10 +13,11 @@
  * Everything is determined by the seed: a failing seed replays exactly.
  */
 import { deriveSeed, mulberry32, type Rng } from '../../raft/prng.js';
-import { RaftRefusal, type Entry, type Message, type NodeId, type Ready } from '../../raft/types.js';
+import { RaftRefusal, type Entry, type LogReset, type Message, type NodeId, type Ready } from '../../raft/types.js';
 import { DriverNode, type CoreSettings, type DriverHooks, type PendingWrite } from './driver.js';
 import { EventQueue } from './event-queue.js';
 import { entryKey, Invariants, Violation } from './invariants.js';
+import { checkReset, simSnapshot } from './resets.js';
 
 export interface SimOptions {
   seed: number;
@@ -50,6 +51,8 @@ export interface SimResult {
   elections: number;
   crashes: number;
   transfers: number;
+  /** Followers reset to a leader's log start (docs/RAFT.md, "Log start"). */
+  resets: number;
   trace: string[];
 }
 
@@ -147,7 +150,12 @@ export class Simulation {
   private compactedTo = 0;
   private nextId = 1;
 
-  private stats = { events: 0, proposed: 0, refused: 0, elections: 0, crashes: 0, transfers: 0 };
+  private stats = { events: 0, proposed: 0, refused: 0, elections: 0, crashes: 0, transfers: 0, resets: 0 };
+  /** Per seed: compaction ignores the other nodes half the time, so followers fall behind a leader's first index. */
+  private readonly compactOwn: number;
+  /** Per seed: the application snapshot's size and chunk size (small, so it takes several chunks). */
+  private readonly snapshotBytes: number;
+  private readonly chunkBytes: number;
 
   constructor(opts: SimOptions) {
     this.seed = opts.seed >>> 0;
@@ -165,6 +173,10 @@ export class Simulation {
     this.clientRng = mulberry32(deriveSeed(this.seed, 5));
     this.crashRng = mulberry32(deriveSeed(this.seed, 6));
     this.compactRng = mulberry32(deriveSeed(this.seed, 7));
+    const cr = mulberry32(deriveSeed(this.seed, 8));
+    this.compactOwn = cr() < 0.25 ? 0 : cr();
+    this.snapshotBytes = cr() < 0.3 ? 0 : 8 + Math.floor(cr() * 600);
+    this.chunkBytes = 16 + Math.floor(cr() * 200);
     this.ids = [];
     for (let i = 1; i <= this.n; i++) this.ids.push(`n${i}`);
     const hooks: DriverHooks = {
@@ -172,6 +184,7 @@ export class Simulation {
       ready: (node, rd) => this.onReady(node as SimNode, rd),
       wrote: (node, rd, w) => this.onWrite(node as SimNode, rd, w),
       apply: (node, ents) => this.apply(node as SimNode, ents),
+      install: (node, r) => this.install(node as SimNode, r),
       flushed: (node, count) => this.trace(`${node.id} flushed ${count} write(s), durable=${node.durable.lastIndex()}`),
       drained: (node) => {
         this.inv.commit(node as SimNode);
@@ -219,6 +232,11 @@ export class Simulation {
       maxEntriesPerMessage: this.limits.maxEntries,
       maxBytesPerMessage: this.limits.maxBytes,
       maxInflightMessages: this.limits.maxInflight,
+      snapshotChunkBytes: this.chunkBytes,
+      appSnapshot: () => {
+        const c = (this.nodes[i] as SimNode).core;
+        return c === null ? null : { version: c.appliedIndex, data: simSnapshot(c.appliedIndex, this.snapshotBytes) };
+      },
     };
   }
 
@@ -284,6 +302,7 @@ export class Simulation {
       elections: this.stats.elections,
       crashes: this.stats.crashes,
       transfers: this.stats.transfers,
+      resets: this.stats.resets,
       trace: this.traceLines,
     };
     if (violation !== undefined) res.violation = violation;
@@ -388,8 +407,8 @@ export class Simulation {
     if (rd.needsCatchUp.length > 0) {
       const r = rd.needsCatchUp[0]!;
       this.fail(
-        `${node.id} needs entries below its first index ${node.core?.firstIndex} for ${r.peer} (from ${r.fromIndex}), ` +
-          `though compaction never passes what every node holds durably (${this.compactedTo})`,
+        `${node.id} signalled needsCatchUp for ${r.peer} (from ${r.fromIndex}, first index ${node.core?.firstIndex}, ` +
+          `compacted to ${this.compactedTo}), though its storage names its log start`,
       );
     }
     if (rd.entries.length > 0) {
@@ -445,6 +464,14 @@ export class Simulation {
         }
       }
     }
+  }
+
+  /** A follower's log was reset to a leader's log start: checked by checkReset (resets.ts). */
+  private install(node: SimNode, r: LogReset): void {
+    this.stats.resets++;
+    this.trace(`${node.id} reset: log starts after ${r.at.index}/t${r.at.term} pos=${r.at.pos} snapshot=${r.snapshot.byteLength}B`);
+    const problem = checkReset(node, r, this.nodes, this.inv, this.snapshotBytes);
+    if (problem !== undefined) this.fail(problem);
   }
 
   private send(m: Message): void {
@@ -636,13 +663,17 @@ export class Simulation {
   // ------------------------------------------------------------ invariants
 
   /**
-   * Compaction at random moments: every node drops its entries below X, the
-   * highest index that every node (up or down) holds durably as committed and
-   * every running node has applied; a leader also stays at or below what each
-   * follower confirmed (docs/RAFT.md, needsCatchUp). No follower can then need
-   * a compacted entry, so a needsCatchUp is a core bug (checked in onReady).
+   * Compaction at random moments. Usually every node drops its entries below
+   * X, the highest index that every node (up or down) holds durably as
+   * committed and every running node has applied, and a leader also stays at
+   * or below what each follower confirmed; no follower then needs a compacted
+   * entry. With the seed's probability `compactOwn` a node compacts up to
+   * what it alone holds durably as committed and has applied (retention
+   * without regard for the others), so lagging, restarted and crashed
+   * followers are caught up through a log start (docs/RAFT.md).
    */
   private compact(): void {
+    const own = this.compactRng() < this.compactOwn;
     let x = Number.MAX_SAFE_INTEGER;
     for (const n of this.nodes) {
       x = Math.min(x, n.durable.hardState().commit, n.durable.lastIndex());
@@ -650,7 +681,10 @@ export class Simulation {
     }
     for (const n of this.nodes) {
       let to = x;
-      if (n.core !== null && n.core.role === 'leader') {
+      if (own) {
+        to = Math.min(n.durable.hardState().commit, n.durable.lastIndex());
+        if (n.core !== null) to = Math.min(to, n.core.appliedIndex);
+      } else if (n.core !== null && n.core.role === 'leader') {
         for (const p of Object.values(n.core.status().progress)) to = Math.min(to, p.verifying ? 0 : p.match);
       }
       if (to > n.durable.firstIndex()) {

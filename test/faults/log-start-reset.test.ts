@@ -1,0 +1,138 @@
+/**
+ * Catch-up beyond retention across processes (issue 12; docs/RAFT.md, "Log start"): a
+ * follower that needs entries every other replica has removed is reset to the leader's
+ * log start and then caught up by appends, ending byte-identical (same pos, same bytes)
+ * with the leader on the retained range. The prefix is removed offline
+ * (SegmentedLog.truncatePrefix on stopped replicas), so the test does not depend on a
+ * retention policy. Small segments (64 KiB) make the prefix many segments long.
+ */
+import { rmSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SegmentedLog } from '../../dist/storage/index.js';
+import { replicaDir, startCluster, viewCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { prng, testSeed } from '../support/tmp.js';
+
+const SEGMENT_BYTES = 64 * 1024;
+let tc: TestCluster | undefined;
+afterEach(async () => {
+  await tc?.close();
+  tc = undefined;
+});
+
+async function appendMany(t: TestCluster, count: number, tag: string): Promise<number> {
+  let last = 0;
+  for (let i = 0; i < count; i += 50) {
+    const acks = await Promise.all(
+      Array.from({ length: Math.min(50, count - i) }, (_, j) => t.client.append(Buffer.from(`${tag}-${i + j}-`.padEnd(700, 'x')))),
+    );
+    for (const a of acks) last = Math.max(last, a.index);
+  }
+  return last;
+}
+
+/** Drops every whole segment below `before` from a stopped replica's log; returns its new first index. */
+async function truncateOffline(dir: string, before: number): Promise<number> {
+  const log = await SegmentedLog.open({ dir, segmentSizeBytes: SEGMENT_BYTES });
+  try {
+    return await log.truncatePrefix(before);
+  } finally {
+    await log.close();
+  }
+}
+
+/** Records [from, to] of a stopped replica: pos and bytes. */
+async function records(dir: string, from: number, to: number): Promise<{ first: number; recs: Array<{ index: number; pos: number; b64: string }> }> {
+  const log = await SegmentedLog.open({ dir, readOnly: true });
+  try {
+    const recs: Array<{ index: number; pos: number; b64: string }> = [];
+    for (const e of log.entries(from)) {
+      if (e.index > to) break;
+      recs.push({ index: e.index, pos: e.pos, b64: e.record.toString('base64') });
+    }
+    return { first: log.firstIndex, recs };
+  } finally {
+    await log.close();
+  }
+}
+
+async function committedEverywhere(t: TestCluster, index: number): Promise<boolean> {
+  const views = await viewCluster(t.client);
+  return views.length === 3 && views.every((v) => (v.commitIndex ?? 0) >= index);
+}
+
+/**
+ * Stops `follower`, appends, removes the prefix the follower needs from the two others
+ * (stopped, offline), restarts them. Returns the last index and the new first index.
+ */
+async function leaveBehind(t: TestCluster, follower: string): Promise<{ last: number; first: number }> {
+  await appendMany(t, 100, 'early');
+  await t.cluster.kill(follower, 'SIGTERM');
+  const last = await appendMany(t, 400, 'while-down');
+  const others = t.cluster.ids.filter((id) => id !== follower);
+  await waitUntil(async () => (await viewCluster(t.client)).filter((v) => (v.commitIndex ?? 0) >= last).length >= 2, 'the others to commit');
+  for (const id of others) await t.cluster.kill(id, 'SIGTERM');
+  const firsts: number[] = [];
+  for (const id of others) firsts.push(await truncateOffline(replicaDir(t, id), last - 20));
+  expect(firsts[0]).toBeGreaterThan(150); // the follower (stopped near 100) needs removed entries
+  for (const id of others) await t.cluster.startServer(id);
+  await waitForLeader(t.client, 20_000);
+  return { last, first: Math.max(...firsts) };
+}
+
+async function expectIdentical(t: TestCluster, follower: string, last: number): Promise<void> {
+  await t.cluster.stop();
+  const leaderish = t.cluster.ids.find((id) => id !== follower)!;
+  const f = await records(replicaDir(t, follower), 1, last);
+  const l = await records(replicaDir(t, leaderish), f.first, last);
+  expect(f.recs.length).toBeGreaterThan(0);
+  expect(f.recs[f.recs.length - 1]!.index).toBe(last);
+  expect(f.recs).toEqual(l.recs.filter((r) => r.index >= f.first));
+}
+
+describe('catch-up beyond retention through a log reset (multi-process)', () => {
+  it('a follower stopped before the others removed what it needs is reset and ends byte-identical with them', async () => {
+    tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES });
+    await waitForLeader(tc.client, 20_000);
+    const follower = 'n2';
+    const { last, first } = await leaveBehind(tc, follower);
+    await tc.cluster.startServer(follower);
+    const more = await appendMany(tc, 20, 'after');
+    await waitUntil(() => committedEverywhere(tc!, more), 'the follower to catch up', 40_000);
+    expect(tc.logs.some((l) => l.startsWith(`${follower} |`) && l.includes('log reset'))).toBe(true);
+    await expectIdentical(tc, follower, more);
+    const f = await records(replicaDir(tc, follower), 1, more);
+    expect(f.first).toBeGreaterThanOrEqual(first);
+  }, 120_000);
+
+  it('a brand-new empty directory under the same id catches up the same way', async () => {
+    tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES });
+    await waitForLeader(tc.client, 20_000);
+    const follower = 'n1';
+    await leaveBehind(tc, follower);
+    rmSync(replicaDir(tc, follower), { recursive: true, force: true });
+    await tc.cluster.startServer(follower);
+    const more = await appendMany(tc, 20, 'after');
+    await waitUntil(() => committedEverywhere(tc!, more), 'the new replica to catch up', 40_000);
+    expect(tc.logs.some((l) => l.startsWith(`${follower} |`) && l.includes('log reset'))).toBe(true);
+    await expectIdentical(tc, follower, more);
+  }, 120_000);
+
+  it('kill -9 of the follower at random moments of its catch-up: it still ends byte-identical', async () => {
+    const seed = testSeed('log-start-reset');
+    const rand = prng(seed);
+    tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES });
+    await waitForLeader(tc.client, 20_000);
+    const follower = 'n0';
+    await leaveBehind(tc, follower);
+    for (let round = 0; round < 3; round++) {
+      await tc.cluster.startServer(follower);
+      await new Promise((r) => setTimeout(r, Math.floor(rand() * 300)));
+      await tc.cluster.kill(follower, 'SIGKILL');
+    }
+    await tc.cluster.startServer(follower);
+    const more = await appendMany(tc, 20, 'after');
+    await waitUntil(() => committedEverywhere(tc!, more), `the follower to catch up (seed ${seed})`, 40_000);
+    expect(tc.logs.some((l) => l.startsWith(`${follower} |`) && l.includes('log reset'))).toBe(true);
+    await expectIdentical(tc, follower, more);
+  }, 150_000);
+});
