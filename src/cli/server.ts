@@ -31,6 +31,15 @@ Options:
                           no two replicas on one host may overlap, and every replica must use
                           the same N
   --segment-size BYTES    segment size of new logs (default 64m; must match on all replicas)
+  --retention-bytes N     delete the oldest segments of each group's log while it is larger than
+                          N bytes (whole segments, only below the commit index)
+  --retention-ms N        delete segments whose newest entry is older than N ms
+  --retention-min-entries N  always keep at least the newest N entries
+  --retention-hold-ms N   the leader keeps what a follower active within N ms still needs
+                          (default 60000; 0: no hold)
+  --min-free-bytes N      refuse appends (ERR_NO_SPACE, retriable) while the data filesystem
+                          has fewer than N bytes free; a leader hands leadership away (default
+                          2 x segment size + 64 MiB; 0: never refuse)
   --cluster-id NAME       refuse peers of another cluster (default raftledger)
   --tick-ms MS            Raft tick (default 10)
   --heartbeat-ticks N     heartbeat interval in ticks (default 10)
@@ -58,6 +67,11 @@ Options:
         groups: { type: 'string' },
         workers: { type: 'string' },
         'segment-size': { type: 'string' },
+        'retention-bytes': { type: 'string' },
+        'retention-ms': { type: 'string' },
+        'retention-min-entries': { type: 'string' },
+        'retention-hold-ms': { type: 'string' },
+        'min-free-bytes': { type: 'string' },
         'cluster-id': { type: 'string' },
         'tick-ms': { type: 'string' },
         'heartbeat-ticks': { type: 'string' },
@@ -79,6 +93,12 @@ Options:
     if (values.groups !== undefined) raw.groups = intOption(values, 'groups', 1, 1);
     if (values.workers !== undefined) raw.workers = intOption(values, 'workers', 0, 0);
     if (values['segment-size'] !== undefined) raw.segmentSizeBytes = intOption(values, 'segment-size', 0, 4096);
+    const retentionFlags = { maxBytes: 'retention-bytes', maxAgeMs: 'retention-ms', minEntries: 'retention-min-entries', holdForFollowersMs: 'retention-hold-ms' } as const;
+    for (const [key, flag] of Object.entries(retentionFlags)) {
+      if (values[flag] === undefined) continue;
+      raw.retention = { ...(raw.retention as Record<string, unknown> | undefined), [key]: intOption(values, flag, 0, 0) };
+    }
+    if (values['min-free-bytes'] !== undefined) raw.minFreeBytes = intOption(values, 'min-free-bytes', 0, 0);
     if (values['tick-ms'] !== undefined) raw.tickMs = intOption(values, 'tick-ms', 10, 1);
     if (values['heartbeat-ticks'] !== undefined) raw.heartbeatTicks = intOption(values, 'heartbeat-ticks', 10, 1);
     if (values['election-ticks'] !== undefined) raw.electionTicks = intOption(values, 'election-ticks', 50, 2);

@@ -11,7 +11,13 @@
  *    flush; followers acknowledge only flushed entries, the leader counts itself only
  *    for flushed entries. 'memory': entries count as stored once in the mapping and a
  *    background flush runs every memoryFlushIntervalMs;
- *  - a failed flush stops the replica (ERR_LOG_FAILED): it never serves with an unknown disk.
+ *  - a failed flush stops the replica (ERR_LOG_FAILED): it never serves with an unknown disk;
+ *  - retention (retention.ts) removes old segments below the commit index, on a timer and
+ *    after each segment roll; the core sees the new first index through LogStorage;
+ *  - low free space (disk-space.ts): client appends are refused with ERR_NO_SPACE, entries
+ *    beyond the log's end are not taken from the leader (so never acknowledged), no
+ *    election is started and a leader hands leadership to another replica; reads, votes,
+ *    heartbeats and truncation go on, and writes resume once a check finds space again.
  */
 import { EventEmitter } from 'node:events';
 import { RaftLedgerError, type LeaderHint } from '../errors.js';
@@ -24,6 +30,8 @@ import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { DEFAULT_CLUSTER_ID, GroupSet } from './group-set.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
+import { FollowerActivity, checkRetentionPolicy, keepFromIndex, type CheckedRetentionPolicy, type RetentionPolicy } from './retention.js';
+import { DEFAULT_SPACE_CHECK_INTERVAL_MS, DiskSpaceGuard, defaultMinFreeBytes } from './disk-space.js';
 
 export type Durability = 'fsync' | 'memory';
 
@@ -66,6 +74,12 @@ export interface LedgerCoreOptions {
   onLog?: (line: string) => void;
   /** TEST-ONLY: passed to SegmentedLog.open (see SegmentedLogOptions.onFlushed). */
   onFlushed?: OnFlushed;
+  /** Retention of old segments (retention.ts); default: keep everything. */
+  retention?: RetentionPolicy;
+  /** Free bytes on the log's filesystem below which writes are refused (default 2 x segment size + 64 MiB; 0: never). */
+  minFreeBytes?: number;
+  /** How often free space is measured besides after each segment roll (default 1000 ms). */
+  spaceCheckIntervalMs?: number;
 }
 
 /**
@@ -86,6 +100,8 @@ export interface FollowerStatus {
   state: string;
   lag: number;
   active: boolean;
+  /** The follower needs entries below this log's first index (the catch-up path). */
+  catchUp: boolean;
 }
 
 export interface LedgerStatus {
@@ -96,11 +112,20 @@ export interface LedgerStatus {
   leader: string;
   leaderAddress?: string;
   firstIndex: number;
+  /** pos of the first retained entry (the write position when the log holds none). */
+  firstPos: number;
   lastIndex: number;
   commitIndex: number;
   durableIndex: number;
   durability: Durability;
   pendingAppends: number;
+  /** Bytes the segment files take on disk (full-size files, the preallocated spare included). */
+  diskBytes: number;
+  /** Bytes from the first segment's start to the write position. */
+  logBytes: number;
+  /** Free bytes on the log's filesystem at the last check, and whether writes are refused for it. */
+  freeBytes: number;
+  noSpace: boolean;
   /** Only on the leader. */
   followers: Record<string, FollowerStatus>;
 }
@@ -165,6 +190,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** index -> pos of normal entries this node wrote as leader while appends waited (see #applyCommitted). */
   readonly #ownPositions = new Map<number, number>();
   #lastLeader = '';
+  readonly #retention: CheckedRetentionPolicy | undefined;
+  readonly #followerActivity = new FollowerActivity();
+  #retentionRun: Promise<void> | undefined;
+  readonly #space: DiskSpaceGuard;
+  #handOffTurn = 0;
+  #droppedWhileLowLoggedAt = 0;
+  /** Segment number of the last written byte, to notice rolls. */
+  #writeSegment: number;
 
   private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
     super();
@@ -179,6 +212,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#appendTimeoutMs = positive('appendTimeoutMs', options.appendTimeoutMs, 10_000);
     this.#commitSaveIntervalMs = positive('commitSaveIntervalMs', options.commitSaveIntervalMs, 200, 0);
     this.#logLine = options.onLog ?? (() => {});
+    this.#retention = checkRetentionPolicy(options.retention);
+    this.#space = new DiskSpaceGuard(log.dir, options.minFreeBytes ?? defaultMinFreeBytes(log.segmentSizeBytes), () => log.freeSpaceBytes());
+    this.#space.check();
+    if (this.#space.low) this.#logLine(`[${options.id}] ${this.#space.error().message}`);
+    this.#writeSegment = Math.floor(log.writePos / log.segmentSizeBytes);
     const storage = new SegmentedLogStorage(log);
     this.#core = new RaftCore({
       id: options.id,
@@ -287,6 +325,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       const every = positive('memoryFlushIntervalMs', options.memoryFlushIntervalMs, 5);
       this.#timers.push(everyMs(every, () => this.#backgroundFlush()));
     }
+    if (this.#retention !== undefined) this.#timers.push(everyMs(this.#retention.checkIntervalMs, () => this.#applyRetention()));
+    const spaceEvery = positive('spaceCheckIntervalMs', options.spaceCheckIntervalMs, DEFAULT_SPACE_CHECK_INTERVAL_MS);
+    this.#timers.push(everyMs(spaceEvery, () => this.#checkSpace()));
     this.#processReady();
   }
 
@@ -300,6 +341,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
    */
   receive(message: Message): void {
     if (this.#closed || this.#failed !== undefined) return;
+    if (this.#space.low) {
+      const kept = this.#whileLow(message);
+      if (kept === undefined) return;
+      message = kept;
+    }
     if (message.type === 'append' && message.entries.length > 0) {
       const records = message.entries.map((e) => (e as Entry & { record?: Uint8Array }).record);
       if (records.some((r) => r === undefined)) {
@@ -443,9 +489,122 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       i = j;
     }
     if (this.durability === 'fsync') this.#requestFlush();
+    const segment = Math.floor(this.#log.writePos / this.#log.segmentSizeBytes);
+    if (segment !== this.#writeSegment) {
+      // A segment roll: look at free space and retention now rather than at the next timer.
+      this.#writeSegment = segment;
+      setImmediate(() => {
+        this.#checkSpace();
+        this.#applyRetention();
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ retention and free space
+
+  /** Remove what the policy allows (never at or above min(commit, durable)); one run at a time. */
+  #applyRetention(): void {
+    const policy = this.#retention;
+    if (policy === undefined || this.#retentionRun !== undefined || this.#closed || this.#failed !== undefined) return;
+    const heldMatches: number[] = [];
+    if (this.#core.role === 'leader') {
+      const progress = Object.entries(this.#core.status().progress)
+        .filter(([id]) => id !== this.id)
+        .map(([id, p]): [string, number, boolean] => [id, p.match, p.recentActive]);
+      heldMatches.push(...this.#followerActivity.held(progress, Date.now(), policy.holdForFollowersMs));
+    } else {
+      this.#followerActivity.clear();
+    }
+    const log = this.#log;
+    const keep = keepFromIndex({
+      commitIndex: this.#commitIndex,
+      durableIndex: Math.min(this.#durableIndex, log.flushedIndex),
+      lastIndex: log.lastIndex,
+      minEntries: policy.minEntries,
+      heldMatches,
+    });
+    if (keep <= log.firstIndex) return;
+    const before = log.firstIndex;
+    const run = log.applyRetention({
+      keepFromIndex: keep,
+      ...(policy.maxBytes !== undefined ? { maxBytes: policy.maxBytes } : {}),
+      ...(policy.maxAgeMs !== undefined ? { maxAgeMs: policy.maxAgeMs } : {}),
+    });
+    this.#retentionRun = run.then(
+      (first) => {
+        this.#retentionRun = undefined;
+        if (first > before) this.#logLine(`[${this.id}] retention: first index ${before} -> ${first} (${log.segmentCount} segment(s) left)`);
+      },
+      (error: unknown) => {
+        this.#retentionRun = undefined;
+        if (!this.#closed) this.#logLine(`[${this.id}] retention failed: ${(error as Error).message}`);
+      },
+    );
+  }
+
+  /** Measure free space; as a leader that cannot write, hand leadership to another replica. */
+  #checkSpace(): void {
+    if (this.#closed || this.#failed !== undefined) return;
+    if (this.#space.check()) {
+      this.#logLine(this.#space.low ? `[${this.id}] ${this.#space.error().message}` : `[${this.id}] ${this.#space.dir}: ${this.#space.freeBytes} bytes free again, writes resume`);
+    }
+    if (this.#space.low && this.#core.role === 'leader') this.#handOffLeadership();
+  }
+
+  /**
+   * Try the recently active followers in turn (best match first): one whose disk is low as
+   * well ignores TimeoutNow, the core abandons that transfer after an election timeout and
+   * the next check tries the next follower.
+   */
+  #handOffLeadership(): void {
+    const s = this.#core.status();
+    if (s.transferee !== '') return;
+    const candidates = Object.entries(s.progress)
+      .filter(([id, p]) => id !== this.id && p.recentActive)
+      .sort((a, b) => b[1].match - a[1].match)
+      .map(([id]) => id);
+    if (candidates.length === 0) return;
+    const to = candidates[this.#handOffTurn++ % candidates.length]!;
+    try {
+      this.#core.transferLeadership(to);
+      this.#logLine(`[${this.id}] cannot write (${this.#space.freeBytes} bytes free): handing leadership to ${to}`);
+    } catch (error) {
+      this.#logLine(`[${this.id}] could not hand leadership to ${to}: ${(error as Error).message}`);
+    }
+    this.#processReady();
+  }
+
+  /**
+   * A message as this replica takes it while its disk is low (undefined: dropped): no
+   * TimeoutNow (it would campaign), and an append keeps only entries up to this log's last
+   * index (truncating and rewriting a conflicting range goes on; the log does not grow), so
+   * the core never acknowledges an entry that was not stored.
+   */
+  #whileLow(message: Message): Message | undefined {
+    if (message.type === 'timeoutNow') {
+      this.#noteDroppedWhileLow(`ignored a leadership transfer from ${message.from}`);
+      return undefined;
+    }
+    if (message.type !== 'append' || message.entries.length === 0) return message;
+    const last = this.#log.lastIndex;
+    const entries = message.entries.filter((e) => e.index <= last);
+    if (entries.length === message.entries.length) return message;
+    this.#noteDroppedWhileLow(`did not store ${message.entries.length - entries.length} entries from ${message.from}`);
+    return { ...message, entries };
+  }
+
+  #noteDroppedWhileLow(what: string): void {
+    const now = Date.now();
+    if (now - this.#droppedWhileLowLoggedAt < 10_000) return;
+    this.#droppedWhileLowLoggedAt = now;
+    this.#logLine(`[${this.id}] ${what}: ${this.#space.error().message}`);
   }
 
   #send(message: Message): void {
+    if (this.#space.low && (message.type === 'preVote' || message.type === 'vote')) {
+      this.#noteDroppedWhileLow(`did not campaign (${message.type} to ${message.to})`);
+      return;
+    }
     try {
       this.#link.send(message);
     } catch (error) {
@@ -620,6 +779,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         throw new RaftLedgerError('ERR_OVERLOADED', `${this.#pending.size} appends are already waiting (maxPendingAppends ${this.#maxPending}); retry later`);
       }
       options.signal?.throwIfAborted();
+      if (this.#space.low && this.#core.role === 'leader') throw this.#space.error();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -734,7 +894,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const followers: Record<string, FollowerStatus> = {};
     for (const [id, p] of Object.entries(s.progress)) {
       if (id === this.id) continue;
-      followers[id] = { match: p.match, next: p.next, state: p.state, lag: Math.max(0, this.#log.lastIndex - p.match), active: p.recentActive };
+      followers[id] = {
+        match: p.match,
+        next: p.next,
+        state: p.state,
+        lag: Math.max(0, this.#log.lastIndex - p.match),
+        active: p.recentActive,
+        catchUp: p.state === 'catchUp',
+      };
     }
     const leaderAddress = s.leader === '' ? undefined : this.#clientAddresses[s.leader];
     return {
@@ -745,11 +912,16 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       leader: s.leader,
       ...(leaderAddress !== undefined ? { leaderAddress } : {}),
       firstIndex: this.#log.firstIndex,
+      firstPos: this.#log.firstPos,
       lastIndex: this.#log.lastIndex,
       commitIndex: this.#commitIndex,
       durableIndex: this.#durableIndex,
       durability: this.durability,
       pendingAppends: this.#pending.size,
+      diskBytes: this.#log.diskBytes,
+      logBytes: this.#log.sizeBytes,
+      freeBytes: this.#space.freeBytes,
+      noSpace: this.#space.low,
       followers,
     };
   }
@@ -813,6 +985,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     for (const w of waiters) w();
     this.#closing = (async () => {
       await this.#hardStateBarrier.catch(() => {});
+      await this.#retentionRun;
       if (this.#failed === undefined) {
         const commit = Math.min(this.#commitIndex, this.#log.flushedIndex);
         if (commit > this.#log.meta.hardState.commitIndex) await this.#log.meta.save({ commitIndex: commit }).catch(() => {});

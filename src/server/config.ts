@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { RaftLedgerError } from '../errors.js';
 import { ID_PATTERN, normalizePeers, type PeerAddresses } from '../replica/peers.js';
 import type { Durability } from '../replica/ledger.js';
+import type { RetentionPolicy } from '../replica/retention.js';
 import { DEFAULT_CLUSTER_ID } from '../replica/group-set.js';
 
 function bad(message: string): RaftLedgerError {
@@ -28,6 +29,10 @@ export interface ServerConfig {
   /** Worker threads for the groups (0: all on the main thread). */
   workers: number;
   segmentSizeBytes?: number;
+  /** Retention of every group's log (--retention-bytes, --retention-ms, --retention-min-entries). */
+  retention?: RetentionPolicy;
+  /** Free bytes below which writes are refused (--min-free-bytes; default 2 x segment size + 64 MiB). */
+  minFreeBytes?: number;
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
@@ -62,6 +67,21 @@ export function validateConfig(input: unknown): ServerConfig {
   };
   const segmentSizeBytes = int('segmentSizeBytes', 4096, 2 ** 40);
   if (segmentSizeBytes !== undefined) config.segmentSizeBytes = segmentSizeBytes;
+  const minFreeBytes = int('minFreeBytes', 0, 2 ** 53 - 1);
+  if (minFreeBytes !== undefined) config.minFreeBytes = minFreeBytes;
+  if (c.retention !== undefined) {
+    if (c.retention === null || typeof c.retention !== 'object') throw bad('retention must be an object { maxBytes?, maxAgeMs?, minEntries?, holdForFollowersMs? }');
+    const r = c.retention as Record<string, unknown>;
+    const retention: RetentionPolicy = {};
+    for (const key of ['maxBytes', 'maxAgeMs', 'minEntries', 'holdForFollowersMs'] as const) {
+      const v = r[key];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`retention.${key} must be an integer >= 0, got ${JSON.stringify(v)}`);
+      retention[key] = v;
+    }
+    for (const key of Object.keys(r)) if (!['maxBytes', 'maxAgeMs', 'minEntries', 'holdForFollowersMs'].includes(key)) throw bad(`retention has an unknown field '${key}'`);
+    config.retention = retention;
+  }
   const tickMs = int('tickMs', 1, 1000);
   if (tickMs !== undefined) config.tickMs = tickMs;
   const heartbeatTicks = int('heartbeatTicks', 1, 100_000);
