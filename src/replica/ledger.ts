@@ -80,6 +80,8 @@ export interface LedgerCoreOptions {
   minFreeBytes?: number;
   /** How often free space is measured besides after each segment roll (default 1000 ms). */
   spaceCheckIntervalMs?: number;
+  /** TEST-ONLY: measures free bytes instead of statfs on the log's filesystem. */
+  measureFreeBytes?: () => number;
 }
 
 /**
@@ -193,6 +195,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   readonly #retention: CheckedRetentionPolicy | undefined;
   readonly #followerActivity = new FollowerActivity();
   #retentionRun: Promise<void> | undefined;
+  /** A check was asked for while one ran (a roll during a run): run again when it ends. */
+  #retentionAgain = false;
   readonly #space: DiskSpaceGuard;
   #handOffTurn = 0;
   #droppedWhileLowLoggedAt = 0;
@@ -213,7 +217,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#commitSaveIntervalMs = positive('commitSaveIntervalMs', options.commitSaveIntervalMs, 200, 0);
     this.#logLine = options.onLog ?? (() => {});
     this.#retention = checkRetentionPolicy(options.retention);
-    this.#space = new DiskSpaceGuard(log.dir, options.minFreeBytes ?? defaultMinFreeBytes(log.segmentSizeBytes), () => log.freeSpaceBytes());
+    this.#space = new DiskSpaceGuard(log.dir, options.minFreeBytes ?? defaultMinFreeBytes(log.segmentSizeBytes), options.measureFreeBytes ?? (() => log.freeSpaceBytes()));
     this.#space.check();
     if (this.#space.low) this.#logLine(`[${options.id}] ${this.#space.error().message}`);
     this.#writeSegment = Math.floor(log.writePos / log.segmentSizeBytes);
@@ -505,7 +509,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** Remove what the policy allows (never at or above min(commit, durable)); one run at a time. */
   #applyRetention(): void {
     const policy = this.#retention;
-    if (policy === undefined || this.#retentionRun !== undefined || this.#closed || this.#failed !== undefined) return;
+    if (policy === undefined || this.#closed || this.#failed !== undefined) return;
+    if (this.#retentionRun !== undefined) {
+      this.#retentionAgain = true;
+      return;
+    }
     const heldMatches: number[] = [];
     if (this.#core.role === 'leader') {
       const progress = Object.entries(this.#core.status().progress)
@@ -534,6 +542,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       (first) => {
         this.#retentionRun = undefined;
         if (first > before) this.#logLine(`[${this.id}] retention: first index ${before} -> ${first} (${log.segmentCount} segment(s) left)`);
+        if (this.#retentionAgain) {
+          this.#retentionAgain = false;
+          this.#applyRetention();
+        }
       },
       (error: unknown) => {
         this.#retentionRun = undefined;
