@@ -21,6 +21,8 @@ export class DiskSpaceGuard {
   /** -1 until measured. */
   #freeBytes = -1;
   #low = false;
+  /** While low after a real ENOSPC: free bytes needed to lift (at least minFreeBytes). */
+  #liftAtBytes = 0;
 
   constructor(dir: string, minFreeBytes: number, measure: () => number) {
     if (!Number.isSafeInteger(minFreeBytes) || minFreeBytes < 0) throw new RangeError(`minFreeBytes must be an integer >= 0, got ${String(minFreeBytes)}`);
@@ -48,10 +50,28 @@ export class DiskSpaceGuard {
     } catch {
       return false;
     }
-    const low = this.minFreeBytes > 0 && this.#freeBytes < this.minFreeBytes;
+    const threshold = this.#low ? Math.max(this.minFreeBytes, this.#liftAtBytes) : this.minFreeBytes;
+    const low = threshold > 0 && this.#freeBytes < threshold;
+    if (!low) this.#liftAtBytes = 0;
     if (low === this.#low) return false;
     this.#low = low;
     return true;
+  }
+
+  /**
+   * A write failed with ENOSPC although the last check found enough: low at once, until a
+   * check finds at least `needBytes` (and minFreeBytes) free. Returns whether it was not low.
+   */
+  markFull(needBytes: number): boolean {
+    this.#liftAtBytes = Math.max(this.#liftAtBytes, needBytes);
+    const changed = !this.#low;
+    this.#low = true;
+    try {
+      this.#freeBytes = this.#measure();
+    } catch {
+      // keep the last measurement
+    }
+    return changed;
   }
 
   error(): RaftLedgerError {

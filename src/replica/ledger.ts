@@ -20,7 +20,7 @@
  *    heartbeats and truncation go on, and writes resume once a check finds space again.
  */
 import { EventEmitter } from 'node:events';
-import { RaftLedgerError, type LeaderHint } from '../errors.js';
+import { RaftLedgerError, isRaftLedgerError, type LeaderHint } from '../errors.js';
 import { EntryType, RaftCore, RaftRefusal, type Entry, type Message, type RaftStatus, type Ready, type Role } from '../raft/index.js';
 import { SegmentedLog, joinRecords, verifyRecordCrcs, type LogEntry, type OnFlushed } from '../storage/index.js';
 import type { LedgerEntry } from '../entry.js';
@@ -202,6 +202,13 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #droppedWhileLowLoggedAt = 0;
   /** Segment number of the last written byte, to notice rolls. */
   #writeSegment: number;
+  /**
+   * Entries the core handed over that the log refused for lack of space (ERR_NO_SPACE,
+   * raised before anything of that run was written), in index order; retried after each
+   * space check. The core learns of entries only through markDurable of what the log
+   * holds, so none of these is acknowledged or counted toward a commit meanwhile.
+   */
+  #unwritten: Entry[] = [];
 
   private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
     super();
@@ -469,29 +476,39 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       this.#log.truncateSuffix(first).catch((error: unknown) => this.#fail(error as Error));
       for (const index of this.#ownPositions.keys()) if (index >= first) this.#ownPositions.delete(index);
       if (this.#durableIndex >= first) this.#durableIndex = first - 1;
+      this.#unwritten = [];
     }
+    let todo = entries;
+    if (this.#unwritten.length > 0) {
+      // New entries replace unwritten ones from `first` on (a new leader's suffix).
+      const kept = this.#unwritten.slice(0, Math.max(0, first - this.#unwritten[0]!.index));
+      if (kept.length > 0 && kept.at(-1)!.index + 1 !== first) throw new Error(`entries from ${first} leave a gap after unwritten entry ${kept.at(-1)!.index}`);
+      todo = [...kept, ...entries];
+      this.#unwritten = [];
+    }
+    this.#writeRuns(todo);
+  }
+
+  /** Write `entries` (first: log.lastIndex + 1) run by run; what the disk refuses for space waits in #unwritten. */
+  #writeRuns(entries: readonly Entry[]): void {
     let i = 0;
     while (i < entries.length) {
       const received = (entries[i] as Entry & { record?: Uint8Array }).record !== undefined;
       let j = i + 1;
       while (j < entries.length && ((entries[j] as Entry & { record?: Uint8Array }).record !== undefined) === received) j++;
       const run = entries.slice(i, j);
-      if (received) {
-        // Structure-checked by the decoder and CRC-checked by receive() before the core saw
-        // them; the bytes are ours alone since.
-        this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });
-      } else {
-        const result = this.#log.appendEntries(run);
-        const tracked = this.#pending.size > 0;
-        for (let k = 0; k < run.length; k++) {
-          const e = run[k] as Entry & { record?: Uint8Array; pos?: number };
-          e.record = result.records[k]!;
-          e.pos = result.positions[k]!;
-          if (tracked && e.type === EntryType.Normal) this.#ownPositions.set(e.index, e.pos);
-        }
+      try {
+        this.#writeRun(run, received);
+      } catch (error) {
+        if (!isRaftLedgerError(error, 'ERR_NO_SPACE')) throw error;
+        this.#unwritten = entries.slice(i);
+        if (this.#space.markFull(2 * this.#log.segmentSizeBytes)) this.#logLine(`[${this.id}] ${this.#space.error().message}`);
+        this.#logLine(`[${this.id}] ${this.#unwritten.length} entries from index ${run[0]!.index} wait for free space: ${error.message}`);
+        break;
       }
       i = j;
     }
+    if (i === 0) return;
     if (this.durability === 'fsync') this.#requestFlush();
     const segment = Math.floor(this.#log.writePos / this.#log.segmentSizeBytes);
     if (segment !== this.#writeSegment) {
@@ -502,6 +519,39 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         this.#applyRetention();
       });
     }
+  }
+
+  /** One run of received records or own entries; throws before writing anything when a segment cannot be created. */
+  #writeRun(run: Entry[], received: boolean): void {
+    if (received) {
+      // Structure-checked by the decoder and CRC-checked by receive() before the core saw
+      // them; the bytes are ours alone since.
+      this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });
+      return;
+    }
+    const result = this.#log.appendEntries(run);
+    const tracked = this.#pending.size > 0;
+    for (let k = 0; k < run.length; k++) {
+      const e = run[k] as Entry & { record?: Uint8Array; pos?: number };
+      e.record = result.records[k]!;
+      e.pos = result.positions[k]!;
+      if (tracked && e.type === EntryType.Normal) this.#ownPositions.set(e.index, e.pos);
+    }
+  }
+
+  /** Retry entries the disk refused, once a check finds space again. */
+  #retryUnwritten(): void {
+    if (this.#unwritten.length === 0 || this.#space.low || this.#processing) return;
+    const todo = this.#unwritten;
+    this.#unwritten = [];
+    try {
+      this.#writeRuns(todo);
+    } catch (error) {
+      this.#fail(error as Error);
+      return;
+    }
+    if (this.durability === 'memory') this.#markStoredInMemory();
+    this.#processReady();
   }
 
   // ------------------------------------------------------------------ retention and free space
@@ -561,6 +611,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       this.#logLine(this.#space.low ? `[${this.id}] ${this.#space.error().message}` : `[${this.id}] ${this.#space.dir}: ${this.#space.freeBytes} bytes free again, writes resume`);
     }
     if (this.#space.low && this.#core.role === 'leader') this.#handOffLeadership();
+    this.#retryUnwritten();
   }
 
   /**
@@ -730,7 +781,12 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#commitToSave = -1;
     this.#lastCommitSaveMs = now;
     if (commit <= this.#log.meta.hardState.commitIndex) return;
-    this.#log.meta.save({ commitIndex: commit }).catch((error: unknown) => this.#fail(error as Error));
+    this.#log.meta.save({ commitIndex: commit }).catch((error: unknown) => {
+      // A commit-only save is an optimization for restarts: a full disk postpones it.
+      if (!isRaftLedgerError(error, 'ERR_NO_SPACE')) return this.#fail(error as Error);
+      if (this.#space.markFull(2 * this.#log.segmentSizeBytes)) this.#logLine(`[${this.id}] ${this.#space.error().message}`);
+      this.#commitToSave = Math.max(this.#commitToSave, commit);
+    });
   }
 
   #fail(error: Error): void {
