@@ -30,8 +30,9 @@ import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { DEFAULT_CLUSTER_ID, GroupSet } from './group-set.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
-import { FollowerActivity, checkRetentionPolicy, keepFromIndex, type CheckedRetentionPolicy, type RetentionPolicy } from './retention.js';
-import { DEFAULT_SPACE_CHECK_INTERVAL_MS, DiskSpaceGuard, defaultMinFreeBytes } from './disk-space.js';
+import type { RetentionPolicy } from './retention.js';
+import { DEFAULT_SPACE_CHECK_INTERVAL_MS } from './disk-space.js';
+import { LogLifecycle } from './lifecycle.js';
 
 export type Durability = 'fsync' | 'memory';
 
@@ -192,14 +193,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** index -> pos of normal entries this node wrote as leader while appends waited (see #applyCommitted). */
   readonly #ownPositions = new Map<number, number>();
   #lastLeader = '';
-  readonly #retention: CheckedRetentionPolicy | undefined;
-  readonly #followerActivity = new FollowerActivity();
-  #retentionRun: Promise<void> | undefined;
-  /** A check was asked for while one ran (a roll during a run): run again when it ends. */
-  #retentionAgain = false;
-  readonly #space: DiskSpaceGuard;
-  #handOffTurn = 0;
-  #droppedWhileLowLoggedAt = 0;
+  /** Retention and the free-space guard (lifecycle.ts). */
+  readonly #lifecycle: LogLifecycle;
   /** Segment number of the last written byte, to notice rolls. */
   #writeSegment: number;
   /**
@@ -223,10 +218,6 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#appendTimeoutMs = positive('appendTimeoutMs', options.appendTimeoutMs, 10_000);
     this.#commitSaveIntervalMs = positive('commitSaveIntervalMs', options.commitSaveIntervalMs, 200, 0);
     this.#logLine = options.onLog ?? (() => {});
-    this.#retention = checkRetentionPolicy(options.retention);
-    this.#space = new DiskSpaceGuard(log.dir, options.minFreeBytes ?? defaultMinFreeBytes(log.segmentSizeBytes), options.measureFreeBytes ?? (() => log.freeSpaceBytes()));
-    this.#space.check();
-    if (this.#space.low) this.#logLine(`[${options.id}] ${this.#space.error().message}`);
     this.#writeSegment = Math.floor(log.writePos / log.segmentSizeBytes);
     const storage = new SegmentedLogStorage(log);
     this.#core = new RaftCore({
@@ -244,6 +235,19 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#commitIndex = storage.hardState().commit;
     // Everything recovered is durable (open flushed it); tell the core.
     if (log.lastIndex >= log.firstIndex) this.#core.markDurable(log.lastIndex, log.lastTerm);
+    this.#lifecycle = new LogLifecycle(
+      {
+        id: this.id,
+        log,
+        core: this.#core,
+        commitIndex: () => this.#commitIndex,
+        durableIndex: () => this.#durableIndex,
+        stopped: () => this.#closed || this.#failed !== undefined,
+        logLine: (line) => this.#logLine(line),
+        processReady: () => this.#processReady(),
+      },
+      { retention: options.retention, minFreeBytes: options.minFreeBytes, measureFreeBytes: options.measureFreeBytes },
+    );
   }
 
   /**
@@ -336,7 +340,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       const every = positive('memoryFlushIntervalMs', options.memoryFlushIntervalMs, 5);
       this.#timers.push(everyMs(every, () => this.#backgroundFlush()));
     }
-    if (this.#retention !== undefined) this.#timers.push(everyMs(this.#retention.checkIntervalMs, () => this.#applyRetention()));
+    const retention = this.#lifecycle.retention;
+    if (retention !== undefined) this.#timers.push(everyMs(retention.checkIntervalMs, () => this.#lifecycle.applyRetention()));
     const spaceEvery = positive('spaceCheckIntervalMs', options.spaceCheckIntervalMs, DEFAULT_SPACE_CHECK_INTERVAL_MS);
     this.#timers.push(everyMs(spaceEvery, () => this.#checkSpace()));
     this.#processReady();
@@ -352,11 +357,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
    */
   receive(message: Message): void {
     if (this.#closed || this.#failed !== undefined) return;
-    if (this.#space.low) {
-      const kept = this.#whileLow(message);
-      if (kept === undefined) return;
-      message = kept;
-    }
+    const taken = this.#lifecycle.receive(message);
+    if (taken === undefined) return;
+    message = taken;
     if (message.type === 'append' && message.entries.length > 0) {
       const records = message.entries.map((e) => (e as Entry & { record?: Uint8Array }).record);
       if (records.some((r) => r === undefined)) {
@@ -502,7 +505,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       } catch (error) {
         if (!isRaftLedgerError(error, 'ERR_NO_SPACE')) throw error;
         this.#unwritten = entries.slice(i);
-        if (this.#space.markFull(2 * this.#log.segmentSizeBytes)) this.#logLine(`[${this.id}] ${this.#space.error().message}`);
+        this.#lifecycle.markFull();
         this.#logLine(`[${this.id}] ${this.#unwritten.length} entries from index ${run[0]!.index} wait for free space: ${error.message}`);
         break;
       }
@@ -516,7 +519,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       this.#writeSegment = segment;
       setImmediate(() => {
         this.#checkSpace();
-        this.#applyRetention();
+        this.#lifecycle.applyRetention();
       });
     }
   }
@@ -539,9 +542,15 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     }
   }
 
+  /** A free-space check (timer, roll); entries the disk refused are retried once there is space. */
+  #checkSpace(): void {
+    this.#lifecycle.checkSpace();
+    this.#retryUnwritten();
+  }
+
   /** Retry entries the disk refused, once a check finds space again. */
   #retryUnwritten(): void {
-    if (this.#unwritten.length === 0 || this.#space.low || this.#processing) return;
+    if (this.#unwritten.length === 0 || this.#lifecycle.space.low || this.#processing || this.#closed || this.#failed !== undefined) return;
     const todo = this.#unwritten;
     this.#unwritten = [];
     try {
@@ -554,120 +563,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#processReady();
   }
 
-  // ------------------------------------------------------------------ retention and free space
-
-  /** Remove what the policy allows (never at or above min(commit, durable)); one run at a time. */
-  #applyRetention(): void {
-    const policy = this.#retention;
-    if (policy === undefined || this.#closed || this.#failed !== undefined) return;
-    if (this.#retentionRun !== undefined) {
-      this.#retentionAgain = true;
-      return;
-    }
-    const heldMatches: number[] = [];
-    if (this.#core.role === 'leader') {
-      const progress = Object.entries(this.#core.status().progress)
-        .filter(([id]) => id !== this.id)
-        .map(([id, p]): [string, number, boolean] => [id, p.match, p.recentActive]);
-      heldMatches.push(...this.#followerActivity.held(progress, Date.now(), policy.holdForFollowersMs));
-    } else {
-      this.#followerActivity.clear();
-    }
-    const log = this.#log;
-    const keep = keepFromIndex({
-      commitIndex: this.#commitIndex,
-      durableIndex: Math.min(this.#durableIndex, log.flushedIndex),
-      lastIndex: log.lastIndex,
-      minEntries: policy.minEntries,
-      heldMatches,
-    });
-    if (keep <= log.firstIndex) return;
-    const before = log.firstIndex;
-    const run = log.applyRetention({
-      keepFromIndex: keep,
-      ...(policy.maxBytes !== undefined ? { maxBytes: policy.maxBytes } : {}),
-      ...(policy.maxAgeMs !== undefined ? { maxAgeMs: policy.maxAgeMs } : {}),
-    });
-    this.#retentionRun = run.then(
-      (first) => {
-        this.#retentionRun = undefined;
-        if (first > before) this.#logLine(`[${this.id}] retention: first index ${before} -> ${first} (${log.segmentCount} segment(s) left)`);
-        if (this.#retentionAgain) {
-          this.#retentionAgain = false;
-          this.#applyRetention();
-        }
-      },
-      (error: unknown) => {
-        this.#retentionRun = undefined;
-        if (!this.#closed) this.#logLine(`[${this.id}] retention failed: ${(error as Error).message}`);
-      },
-    );
-  }
-
-  /** Measure free space; as a leader that cannot write, hand leadership to another replica. */
-  #checkSpace(): void {
-    if (this.#closed || this.#failed !== undefined) return;
-    if (this.#space.check()) {
-      this.#logLine(this.#space.low ? `[${this.id}] ${this.#space.error().message}` : `[${this.id}] ${this.#space.dir}: ${this.#space.freeBytes} bytes free again, writes resume`);
-    }
-    if (this.#space.low && this.#core.role === 'leader') this.#handOffLeadership();
-    this.#retryUnwritten();
-  }
-
-  /**
-   * Try the recently active followers in turn (best match first): one whose disk is low as
-   * well ignores TimeoutNow, the core abandons that transfer after an election timeout and
-   * the next check tries the next follower.
-   */
-  #handOffLeadership(): void {
-    const s = this.#core.status();
-    if (s.transferee !== '') return;
-    const candidates = Object.entries(s.progress)
-      .filter(([id, p]) => id !== this.id && p.recentActive)
-      .sort((a, b) => b[1].match - a[1].match)
-      .map(([id]) => id);
-    if (candidates.length === 0) return;
-    const to = candidates[this.#handOffTurn++ % candidates.length]!;
-    try {
-      this.#core.transferLeadership(to);
-      this.#logLine(`[${this.id}] cannot write (${this.#space.freeBytes} bytes free): handing leadership to ${to}`);
-    } catch (error) {
-      this.#logLine(`[${this.id}] could not hand leadership to ${to}: ${(error as Error).message}`);
-    }
-    this.#processReady();
-  }
-
-  /**
-   * A message as this replica takes it while its disk is low (undefined: dropped): no
-   * TimeoutNow (it would campaign), and an append keeps only entries up to this log's last
-   * index (truncating and rewriting a conflicting range goes on; the log does not grow), so
-   * the core never acknowledges an entry that was not stored.
-   */
-  #whileLow(message: Message): Message | undefined {
-    if (message.type === 'timeoutNow') {
-      this.#noteDroppedWhileLow(`ignored a leadership transfer from ${message.from}`);
-      return undefined;
-    }
-    if (message.type !== 'append' || message.entries.length === 0) return message;
-    const last = this.#log.lastIndex;
-    const entries = message.entries.filter((e) => e.index <= last);
-    if (entries.length === message.entries.length) return message;
-    this.#noteDroppedWhileLow(`did not store ${message.entries.length - entries.length} entries from ${message.from}`);
-    return { ...message, entries };
-  }
-
-  #noteDroppedWhileLow(what: string): void {
-    const now = Date.now();
-    if (now - this.#droppedWhileLowLoggedAt < 10_000) return;
-    this.#droppedWhileLowLoggedAt = now;
-    this.#logLine(`[${this.id}] ${what}: ${this.#space.error().message}`);
-  }
-
   #send(message: Message): void {
-    if (this.#space.low && (message.type === 'preVote' || message.type === 'vote')) {
-      this.#noteDroppedWhileLow(`did not campaign (${message.type} to ${message.to})`);
-      return;
-    }
+    if (!this.#lifecycle.maySend(message)) return;
     try {
       this.#link.send(message);
     } catch (error) {
@@ -784,7 +681,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#log.meta.save({ commitIndex: commit }).catch((error: unknown) => {
       // A commit-only save is an optimization for restarts: a full disk postpones it.
       if (!isRaftLedgerError(error, 'ERR_NO_SPACE')) return this.#fail(error as Error);
-      if (this.#space.markFull(2 * this.#log.segmentSizeBytes)) this.#logLine(`[${this.id}] ${this.#space.error().message}`);
+      this.#lifecycle.markFull();
       this.#commitToSave = Math.max(this.#commitToSave, commit);
     });
   }
@@ -847,7 +744,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         throw new RaftLedgerError('ERR_OVERLOADED', `${this.#pending.size} appends are already waiting (maxPendingAppends ${this.#maxPending}); retry later`);
       }
       options.signal?.throwIfAborted();
-      if (this.#space.low && this.#core.role === 'leader') throw this.#space.error();
+      const refused = this.#lifecycle.refuseAppend();
+      if (refused !== undefined) throw refused;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -988,8 +886,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       pendingAppends: this.#pending.size,
       diskBytes: this.#log.diskBytes,
       logBytes: this.#log.sizeBytes,
-      freeBytes: this.#space.freeBytes,
-      noSpace: this.#space.low,
+      freeBytes: this.#lifecycle.space.freeBytes,
+      noSpace: this.#lifecycle.space.low,
       followers,
     };
   }
@@ -1053,7 +951,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     for (const w of waiters) w();
     this.#closing = (async () => {
       await this.#hardStateBarrier.catch(() => {});
-      await this.#retentionRun;
+      await this.#lifecycle.running;
       if (this.#failed === undefined) {
         const commit = Math.min(this.#commitIndex, this.#log.flushedIndex);
         if (commit > this.#log.meta.hardState.commitIndex) await this.#log.meta.save({ commitIndex: commit }).catch(() => {});
