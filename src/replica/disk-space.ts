@@ -77,7 +77,9 @@ export class DiskSpaceGuard {
   error(): RaftLedgerError {
     return new RaftLedgerError(
       'ERR_NO_SPACE',
-      `${this.dir} has ${this.#freeBytes} bytes free, below min-free-bytes ${this.minFreeBytes}: appends are refused until space is freed`,
+      this.#liftAtBytes > this.minFreeBytes
+        ? `${this.dir} has ${this.#freeBytes} bytes free after a write failed with ENOSPC: appends are refused until ${this.#liftAtBytes} bytes are free`
+        : `${this.dir} has ${this.#freeBytes} bytes free, below min-free-bytes ${this.minFreeBytes}: appends are refused until space is freed`,
       { retriable: true, path: this.dir },
     );
   }
