@@ -33,6 +33,15 @@ Options:
                           no two replicas on one host may overlap, and every replica must use
                           the same N
   --segment-size BYTES    segment size of new logs (default 64m; must match on all replicas)
+  --retention-bytes N     delete the oldest segments of each group's log while it is larger than
+                          N bytes (whole segments, only below the commit index)
+  --retention-ms N        delete segments whose newest entry is older than N ms
+  --retention-min-entries N  always keep at least the newest N entries
+  --retention-hold-ms N   the leader keeps what a follower active within N ms still needs
+                          (default 60000; 0: no hold)
+  --min-free-bytes N      refuse appends (ERR_NO_SPACE, retriable) while the data filesystem
+                          has fewer than N bytes free; a leader hands leadership away (default
+                          2 x segment size + 64 MiB; 0: never refuse)
   --cluster-id NAME       refuse peers of another cluster (default raftledger)
   --tick-ms MS            Raft tick (default 10)
   --heartbeat-ticks N     heartbeat interval in ticks (default 10)

@@ -59,6 +59,32 @@ export interface AppendResult {
   pos: number;
 }
 
+/**
+ * Some fields of the status object a server reports for a group (Ledger.status() on the
+ * server; see the README): what status() resolves with may be narrowed to this. Servers
+ * of other versions may lack fields, hence all optional.
+ */
+export interface ReplicaStatusFields {
+  id?: string;
+  role?: string;
+  term?: number;
+  leader?: string;
+  /** First retained index and the pos of its entry (retention removes whole segments below the commit index). */
+  firstIndex?: number;
+  firstPos?: number;
+  lastIndex?: number;
+  commitIndex?: number;
+  durableIndex?: number;
+  /** Bytes the segment files take on disk, and from the first segment to the write position. */
+  diskBytes?: number;
+  logBytes?: number;
+  /** Free bytes on the data filesystem at the last check; noSpace: appends are refused (ERR_NO_SPACE). */
+  freeBytes?: number;
+  noSpace?: boolean;
+  /** On the leader: per follower; catchUp: it needs entries below the leader's first index. */
+  followers?: Record<string, { match: number; next: number; lag: number; active: boolean; state: string; catchUp: boolean }>;
+}
+
 export interface ServerStatus {
   server: string;
   status?: Record<string, unknown>;

@@ -30,6 +30,7 @@ import type { Durability, Ledger } from '../replica/ledger.js';
 import type { LedgerEntry } from '../entry.js';
 import type { AppendAck } from '../replica/pending.js';
 import { normalizePeers, type PeerAddresses, type PeersInput } from '../replica/peers.js';
+import type { RetentionPolicy } from '../replica/retention.js';
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type ShardConfig } from './shard.js';
 import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
@@ -60,6 +61,10 @@ export interface LedgerHostOptions<Peers extends PeersInput = Record<string, Pee
   durability?: Durability;
   clusterId?: string;
   segmentSizeBytes?: number;
+  /** Every group's retention policy (replica/retention.ts); default: keep everything. */
+  retention?: RetentionPolicy;
+  /** Free bytes below which a group refuses writes (Ledger minFreeBytes; default 2 x segment size + 64 MiB). */
+  minFreeBytes?: number;
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
@@ -254,6 +259,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       worker,
       groups: [...this.#groups].filter((g) => workerFor(g, W) === worker).sort((a, b) => a - b),
       segmentSizeBytes: o.segmentSizeBytes,
+      ...(o.retention !== undefined ? { retention: { ...o.retention } } : {}),
+      ...(o.minFreeBytes !== undefined ? { minFreeBytes: o.minFreeBytes } : {}),
       tickMs: o.tickMs,
       heartbeatTicks: o.heartbeatTicks,
       electionTicks: o.electionTicks,

@@ -4,6 +4,7 @@
  * GroupSet, i.e. one PeerTransport to the same worker index on the other nodes. It opens
  * and closes the ledgers, serves HostRequests and returns wire-shaped results.
  */
+import type { RetentionPolicy } from '../replica/retention.js';
 import { threadId } from 'node:worker_threads';
 import { RaftLedgerError } from '../errors.js';
 import type { OnFlushed } from '../storage/index.js';
@@ -31,6 +32,8 @@ export interface ShardConfig {
   dirClusterId: string;
   durability: Durability;
   segmentSizeBytes?: number;
+  retention?: RetentionPolicy;
+  minFreeBytes?: number;
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
@@ -114,6 +117,8 @@ export class GroupShard {
         link: this.#set.link(group),
         durability: c.durability,
         segmentSizeBytes: c.segmentSizeBytes,
+        ...(c.retention !== undefined ? { retention: c.retention } : {}),
+        ...(c.minFreeBytes !== undefined ? { minFreeBytes: c.minFreeBytes } : {}),
         tickMs: c.tickMs,
         heartbeatTicks: c.heartbeatTicks,
         electionTicks: c.electionTicks,

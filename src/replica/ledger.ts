@@ -11,10 +11,16 @@
  *    flush; followers acknowledge only flushed entries, the leader counts itself only
  *    for flushed entries. 'memory': entries count as stored once in the mapping and a
  *    background flush runs every memoryFlushIntervalMs;
- *  - a failed flush stops the replica (ERR_LOG_FAILED): it never serves with an unknown disk.
+ *  - a failed flush stops the replica (ERR_LOG_FAILED): it never serves with an unknown disk;
+ *  - retention (retention.ts) removes old segments below the commit index, on a timer and
+ *    after each segment roll; the core sees the new first index through LogStorage;
+ *  - low free space (disk-space.ts): client appends are refused with ERR_NO_SPACE, entries
+ *    beyond the log's end are not taken from the leader (so never acknowledged), no
+ *    election is started and a leader hands leadership to another replica; reads, votes,
+ *    heartbeats and truncation go on, and writes resume once a check finds space again.
  */
 import { EventEmitter } from 'node:events';
-import { RaftLedgerError, type LeaderHint } from '../errors.js';
+import { RaftLedgerError, isRaftLedgerError, type LeaderHint } from '../errors.js';
 import { EntryType, RaftCore, RaftRefusal, type Entry, type Message, type RaftStatus, type Ready, type Role } from '../raft/index.js';
 import { SegmentedLog, joinRecords, verifyRecordCrcs, type LogEntry, type OnFlushed } from '../storage/index.js';
 import type { LedgerEntry } from '../entry.js';
@@ -27,6 +33,9 @@ import { normalizePeers, type PeersInput } from './peers.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
 import { LedgerStats, type LedgerStatsSnapshot, type TransportSnapshot } from './ledger-stats.js';
+import type { RetentionPolicy } from './retention.js';
+import { DEFAULT_SPACE_CHECK_INTERVAL_MS } from './disk-space.js';
+import { LogLifecycle } from './lifecycle.js';
 
 export type Durability = 'fsync' | 'memory';
 
@@ -73,6 +82,14 @@ export interface LedgerCoreOptions {
   onFlushed?: OnFlushed;
   /** An application snapshot sent with log starts (docs/RAFT.md, "Log start"; src/replica/app-snapshot.ts). */
   snapshot?: AppSnapshotHooks;
+  /** Retention of old segments (retention.ts); default: keep everything. */
+  retention?: RetentionPolicy;
+  /** Free bytes on the log's filesystem below which writes are refused (default 2 x segment size + 64 MiB; 0: never). */
+  minFreeBytes?: number;
+  /** How often free space is measured besides after each segment roll (default 1000 ms). */
+  spaceCheckIntervalMs?: number;
+  /** TEST-ONLY: measures free bytes instead of statfs on the log's filesystem. */
+  measureFreeBytes?: () => number;
 }
 
 /**
@@ -110,11 +127,20 @@ export interface LedgerStatus {
   leader: string;
   leaderAddress?: string;
   firstIndex: number;
+  /** pos of the first retained entry (the write position when the log holds none). */
+  firstPos: number;
   lastIndex: number;
   commitIndex: number;
   durableIndex: number;
   durability: Durability;
   pendingAppends: number;
+  /** Bytes the segment files take on disk (full-size files, the preallocated spare included). */
+  diskBytes: number;
+  /** Bytes from the first segment's start to the write position. */
+  logBytes: number;
+  /** Free bytes on the log's filesystem at the last check, and whether writes are refused for it. */
+  freeBytes: number;
+  noSpace: boolean;
   /** Only on the leader. */
   followers: Record<string, FollowerStatus>;
   /** Counters and latency histograms for metrics (ledger-stats.ts). */
@@ -187,6 +213,17 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   /** A follower's log reset (Ready.logReset) in progress: no Ready is handled until it is done. */
   #resetRunning = false;
   readonly #snapshot: AppSnapshotCache | undefined;
+  /** Retention and the free-space guard (lifecycle.ts). */
+  readonly #lifecycle: LogLifecycle;
+  /** Segment number of the last written byte, to notice rolls. */
+  #writeSegment: number;
+  /**
+   * Entries the core handed over that the log refused for lack of space (ERR_NO_SPACE,
+   * raised before anything of that run was written), in index order; retried after each
+   * space check. The core learns of entries only through markDurable of what the log
+   * holds, so none of these is acknowledged or counted toward a commit meanwhile.
+   */
+  #unwritten: Entry[] = [];
 
   private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
     super();
@@ -201,6 +238,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#appendTimeoutMs = positive('appendTimeoutMs', options.appendTimeoutMs, 10_000);
     this.#commitSaveIntervalMs = positive('commitSaveIntervalMs', options.commitSaveIntervalMs, 200, 0);
     this.#logLine = options.onLog ?? (() => {});
+    this.#writeSegment = Math.floor(log.writePos / log.segmentSizeBytes);
     const storage = new SegmentedLogStorage(log, { trustPersistedCommit: this.durability === 'fsync' });
     this.#snapshot = options.snapshot === undefined ? undefined : new AppSnapshotCache(options.snapshot, (e) => this.#logLine(`[${options.id}] snapshot.provide() failed: ${(e as Error).message}`));
     this.#snapshot?.refresh();
@@ -225,6 +263,19 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#commitIndex = storage.hardState().commit;
     // Everything recovered is durable (open flushed it); tell the core.
     if (log.lastIndex >= log.firstIndex) this.#core.markDurable(log.lastIndex, log.lastTerm);
+    this.#lifecycle = new LogLifecycle(
+      {
+        id: this.id,
+        log,
+        core: this.#core,
+        commitIndex: () => this.#commitIndex,
+        durableIndex: () => this.#durableIndex,
+        stopped: () => this.#closed || this.#failed !== undefined,
+        logLine: (line) => this.#logLine(line),
+        processReady: () => this.#processReady(),
+      },
+      { retention: options.retention, minFreeBytes: options.minFreeBytes, measureFreeBytes: options.measureFreeBytes },
+    );
   }
 
   /**
@@ -314,6 +365,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       const every = positive('memoryFlushIntervalMs', options.memoryFlushIntervalMs, 5);
       this.#timers.push(everyMs(every, () => this.#backgroundFlush()));
     }
+    const retention = this.#lifecycle.retention;
+    if (retention !== undefined) this.#timers.push(everyMs(retention.checkIntervalMs, () => this.#lifecycle.applyRetention()));
+    const spaceEvery = positive('spaceCheckIntervalMs', options.spaceCheckIntervalMs, DEFAULT_SPACE_CHECK_INTERVAL_MS);
+    this.#timers.push(everyMs(spaceEvery, () => this.#checkSpace()));
     this.#processReady();
   }
 
@@ -331,6 +386,9 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       this.#stats.leaderContactTick = this.#stats.ticks;
       if (message.type === 'append' && message.commit > this.#stats.leaderCommit) this.#stats.leaderCommit = message.commit;
     }
+    const taken = this.#lifecycle.receive(message);
+    if (taken === undefined) return;
+    message = taken;
     if (message.type === 'append' && message.entries.length > 0) {
       const records = message.entries.map((e) => (e as Entry & { record?: Uint8Array }).record);
       if (records.some((r) => r === undefined)) {
@@ -492,33 +550,92 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       this.#log.truncateSuffix(first).catch((error: unknown) => this.#fail(error as Error));
       for (const index of this.#ownPositions.keys()) if (index >= first) this.#ownPositions.delete(index);
       if (this.#durableIndex >= first) this.#durableIndex = first - 1;
+      this.#unwritten = [];
     }
+    let todo = entries;
+    if (this.#unwritten.length > 0) {
+      // New entries replace unwritten ones from `first` on (a new leader's suffix).
+      const kept = this.#unwritten.slice(0, Math.max(0, first - this.#unwritten[0]!.index));
+      if (kept.length > 0 && kept.at(-1)!.index + 1 !== first) throw new Error(`entries from ${first} leave a gap after unwritten entry ${kept.at(-1)!.index}`);
+      todo = [...kept, ...entries];
+      this.#unwritten = [];
+    }
+    this.#writeRuns(todo);
+  }
+
+  /** Write `entries` (first: log.lastIndex + 1) run by run; what the disk refuses for space waits in #unwritten. */
+  #writeRuns(entries: readonly Entry[]): void {
     let i = 0;
     while (i < entries.length) {
       const received = (entries[i] as Entry & { record?: Uint8Array }).record !== undefined;
       let j = i + 1;
       while (j < entries.length && ((entries[j] as Entry & { record?: Uint8Array }).record !== undefined) === received) j++;
       const run = entries.slice(i, j);
-      if (received) {
-        // Structure-checked by the decoder and CRC-checked by receive() before the core saw
-        // them; the bytes are ours alone since.
-        this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });
-      } else {
-        const result = this.#log.appendEntries(run);
-        const tracked = this.#pending.size > 0;
-        for (let k = 0; k < run.length; k++) {
-          const e = run[k] as Entry & { record?: Uint8Array; pos?: number };
-          e.record = result.records[k]!;
-          e.pos = result.positions[k]!;
-          if (tracked && e.type === EntryType.Normal) this.#ownPositions.set(e.index, e.pos);
-        }
+      try {
+        this.#writeRun(run, received);
+      } catch (error) {
+        if (!isRaftLedgerError(error, 'ERR_NO_SPACE')) throw error;
+        this.#unwritten = entries.slice(i);
+        this.#lifecycle.markFull();
+        this.#logLine(`[${this.id}] ${this.#unwritten.length} entries from index ${run[0]!.index} wait for free space: ${error.message}`);
+        break;
       }
       i = j;
     }
+    if (i === 0) return;
     if (this.durability === 'fsync') this.#requestFlush();
+    const segment = Math.floor(this.#log.writePos / this.#log.segmentSizeBytes);
+    if (segment !== this.#writeSegment) {
+      // A segment roll: look at free space and retention now rather than at the next timer.
+      this.#writeSegment = segment;
+      setImmediate(() => {
+        this.#checkSpace();
+        this.#lifecycle.applyRetention();
+      });
+    }
+  }
+
+  /** One run of received records or own entries; throws before writing anything when a segment cannot be created. */
+  #writeRun(run: Entry[], received: boolean): void {
+    if (received) {
+      // Structure-checked by the decoder and CRC-checked by receive() before the core saw
+      // them; the bytes are ours alone since.
+      this.#log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });
+      return;
+    }
+    const result = this.#log.appendEntries(run);
+    const tracked = this.#pending.size > 0;
+    for (let k = 0; k < run.length; k++) {
+      const e = run[k] as Entry & { record?: Uint8Array; pos?: number };
+      e.record = result.records[k]!;
+      e.pos = result.positions[k]!;
+      if (tracked && e.type === EntryType.Normal) this.#ownPositions.set(e.index, e.pos);
+    }
+  }
+
+  /** A free-space check (timer, roll); entries the disk refused are retried once there is space. */
+  #checkSpace(): void {
+    this.#lifecycle.checkSpace();
+    this.#retryUnwritten();
+  }
+
+  /** Retry entries the disk refused, once a check finds space again. */
+  #retryUnwritten(): void {
+    if (this.#unwritten.length === 0 || this.#lifecycle.space.low || this.#processing || this.#closed || this.#failed !== undefined) return;
+    const todo = this.#unwritten;
+    this.#unwritten = [];
+    try {
+      this.#writeRuns(todo);
+    } catch (error) {
+      this.#fail(error as Error);
+      return;
+    }
+    if (this.durability === 'memory') this.#markStoredInMemory();
+    this.#processReady();
   }
 
   #send(message: Message): void {
+    if (!this.#lifecycle.maySend(message)) return;
     try {
       this.#link.send(message);
     } catch (error) {
@@ -636,7 +753,12 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#commitToSave = -1;
     this.#lastCommitSaveMs = now;
     if (commit <= this.#log.meta.hardState.commitIndex) return;
-    this.#log.meta.save({ commitIndex: commit }).catch((error: unknown) => this.#fail(error as Error));
+    this.#log.meta.save({ commitIndex: commit }).catch((error: unknown) => {
+      // A commit-only save is an optimization for restarts: a full disk postpones it.
+      if (!isRaftLedgerError(error, 'ERR_NO_SPACE')) return this.#fail(error as Error);
+      this.#lifecycle.markFull();
+      this.#commitToSave = Math.max(this.#commitToSave, commit);
+    });
   }
 
   #fail(error: Error): void {
@@ -699,6 +821,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         throw new RaftLedgerError('ERR_OVERLOADED', `${this.#pending.size} appends are already waiting (maxPendingAppends ${this.#maxPending}); retry later`);
       }
       options.signal?.throwIfAborted();
+      const refused = this.#lifecycle.refuseAppend();
+      if (refused !== undefined) throw refused;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -851,11 +975,16 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       leader: s.leader,
       ...(leaderAddress !== undefined ? { leaderAddress } : {}),
       firstIndex: this.#log.firstIndex,
+      firstPos: this.#log.firstPos,
       lastIndex: this.#log.lastIndex,
       commitIndex: this.#commitIndex,
       durableIndex: this.#durableIndex,
       durability: this.durability,
       pendingAppends: this.#pending.size,
+      diskBytes: this.#log.diskBytes,
+      logBytes: this.#log.sizeBytes,
+      freeBytes: this.#lifecycle.space.freeBytes,
+      noSpace: this.#lifecycle.space.low,
       followers,
       stats: this.#stats.snapshot(this.tickMs),
       ...(this.#link.transportStats !== undefined ? { transport: this.#link.transportStats() } : {}),
@@ -921,6 +1050,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     for (const w of waiters) w();
     this.#closing = (async () => {
       await this.#hardStateBarrier.catch(() => {});
+      await this.#lifecycle.running;
       if (this.#failed === undefined) {
         const commit = Math.min(this.#commitIndex, this.#log.flushedIndex);
         if (commit > this.#log.meta.hardState.commitIndex) await this.#log.meta.save({ commitIndex: commit }).catch(() => {});

@@ -14,6 +14,7 @@ import { RaftLedgerError } from '../errors.js';
 import { ID_PATTERN, normalizePeers, type PeerAddresses } from '../replica/peers.js';
 import { checkClusterPortPlan } from '../host/placement.js';
 import type { Durability } from '../replica/ledger.js';
+import type { RetentionPolicy } from '../replica/retention.js';
 import { DEFAULT_CLUSTER_ID } from '../replica/group-set.js';
 import { parseHostPort } from '../transport/address.js';
 import type { LogLevel } from './logger.js';
@@ -36,6 +37,14 @@ export interface ServerConfig {
   /** Worker threads for the groups (0: all on the main thread). */
   workers: number;
   segmentSizeBytes?: number;
+  /** Retention of every group's log, from the retention* keys below (replica/retention.ts). */
+  retention?: RetentionPolicy;
+  retentionMaxBytes?: number;
+  retentionMaxAgeMs?: number;
+  retentionMinEntries?: number;
+  retentionHoldForFollowersMs?: number;
+  /** Free bytes below which writes are refused (--min-free-bytes; default 2 x segment size + 64 MiB). */
+  minFreeBytes?: number;
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
@@ -84,6 +93,11 @@ export const CONFIG_SCHEMA: readonly ConfigKey[] = [
   { key: 'tickMs', flag: 'tick-ms', type: 'integer', min: 1, max: 1000, default: '10', description: 'Raft tick in milliseconds' },
   { key: 'heartbeatTicks', flag: 'heartbeat-ticks', type: 'integer', min: 1, max: 100_000, default: '10', description: 'heartbeat interval in ticks' },
   { key: 'electionTicks', flag: 'election-ticks', type: 'integer', min: 2, max: 100_000, default: '50', description: 'base election timeout in ticks (randomized up to 2x)' },
+  { key: 'retentionMaxBytes', flag: 'retention-bytes', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: 'none (keep everything)', description: "delete a group's oldest segments while its log is larger (only below the commit index)" },
+  { key: 'retentionMaxAgeMs', flag: 'retention-ms', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: 'none', description: 'delete segments whose newest entry is older than this (segment file mtime, docs/FORMAT.md)' },
+  { key: 'retentionMinEntries', flag: 'retention-min-entries', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: '0', description: 'retention always keeps at least this many entries' },
+  { key: 'retentionHoldForFollowersMs', flag: 'retention-hold-ms', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: '60000', description: 'the leader keeps what a follower active within this window still needs (0: off)' },
+  { key: 'minFreeBytes', flag: 'min-free-bytes', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: 'auto (2 x segment size + 64 MiB)', description: 'below this many free bytes appends are refused with ERR_NO_SPACE (retriable); 0: never' },
   { key: 'metricsAddress', flag: 'metrics', type: 'string', min: 1, max: 300, default: 'off', description: 'host:port of the HTTP endpoint for /metrics, /health/live and /health/ready (off when absent)' },
   { key: 'readyMaxLagEntries', flag: 'ready-max-lag', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: '10000', description: "/health/ready: most entries a follower may trail the leader's commit index" },
   { key: 'logLevel', flag: 'log-level', type: 'choice', choices: ['info', 'trace', 'debug', 'warn', 'error', 'fatal'], default: 'info', description: 'log level of the JSON lines on stdout' },
@@ -176,6 +190,13 @@ function checkValue(entry: ConfigKey, value: unknown): unknown {
 }
 
 /** Validate a config object (from a file or assembled from flags). */
+const RETENTION_KEYS = [
+  ['retentionMaxBytes', 'maxBytes'],
+  ['retentionMaxAgeMs', 'maxAgeMs'],
+  ['retentionMinEntries', 'minEntries'],
+  ['retentionHoldForFollowersMs', 'holdForFollowersMs'],
+] as const;
+
 const INTEGER_KEYS = [
   'segmentSizeBytes',
   'tickMs',
@@ -187,6 +208,11 @@ const INTEGER_KEYS = [
   'clientMaxPendingFrameBytes',
   'clientMaxPendingBytesTotal',
   'readyMaxLagEntries',
+  'retentionMaxBytes',
+  'retentionMaxAgeMs',
+  'retentionMinEntries',
+  'retentionHoldForFollowersMs',
+  'minFreeBytes',
 ] as const;
 
 /** The ClientListener limits a config sets (the rest keep their defaults, client-limits.ts). */
@@ -236,6 +262,9 @@ export function validateConfig(input: unknown): ServerConfig {
     }
     config.metricsAddress = values.metricsAddress as string;
   }
+  const retention: RetentionPolicy = {};
+  for (const [key, field] of RETENTION_KEYS) if (values[key] !== undefined) retention[field] = values[key] as number;
+  if (Object.keys(retention).length > 0) config.retention = retention;
   if (values.logLevel !== undefined) config.logLevel = values.logLevel as LogLevel;
   try {
     checkClusterPortPlan(peers, config.workers, true);

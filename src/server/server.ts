@@ -102,6 +102,8 @@ export class Server {
         durability: config.durability,
         clusterId: config.clusterId,
         segmentSizeBytes: config.segmentSizeBytes,
+        ...(config.retention !== undefined ? { retention: config.retention } : {}),
+        ...(config.minFreeBytes !== undefined ? { minFreeBytes: config.minFreeBytes } : {}),
         tickMs: config.tickMs,
         heartbeatTicks: config.heartbeatTicks,
         electionTicks: config.electionTicks,

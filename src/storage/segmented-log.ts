@@ -22,7 +22,7 @@ import type { RaftLedgerError } from '../errors.js';
 import { RecordType } from './format.js';
 import { MIN_SEGMENT_SIZE_BYTES } from './identity.js';
 import type { MetaState, MetaStore } from './meta-store.js';
-import { appendEntries, appendRecords } from './log/append.js';
+import { appendEntries, appendRecords, freeSpaceBytes } from './log/append.js';
 import { flush } from './log/flush.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES, closeLog, openLog } from './log/open.js';
 import { posOf, readRange, term } from './log/read.js';
@@ -107,6 +107,19 @@ export class SegmentedLog {
   }
   get hardState(): Readonly<MetaState> {
     return this.#st.meta.hardState;
+  }
+
+  /** pos of the first retained entry (writePos when the log holds none). */
+  get firstPos(): number {
+    return this.#st.lastIndex >= this.#st.firstIndex ? posOf(this.#st, this.#st.firstIndex) : this.#st.writePos;
+  }
+  /** Bytes the segment files take (each is allocated at full size; the spare segment included). */
+  get diskBytes(): number {
+    return this.#st.segments.length * this.#st.segmentSizeBytes;
+  }
+  /** Free bytes on the log's filesystem (one statfs call: not for per-append use). */
+  freeSpaceBytes(): number {
+    return freeSpaceBytes(this.#st);
   }
 
   segments(): Array<{ path: string; base: number; sizeBytes: number }> {

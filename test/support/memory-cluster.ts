@@ -40,7 +40,8 @@ export class MemoryCluster {
     });
   }
 
-  async start(id: string): Promise<Ledger> {
+  /** Start `id` (options: this node's, over the cluster's). */
+  async start(id: string, options: Partial<LedgerCoreOptions> = {}): Promise<Ledger> {
     const ledger = await Ledger.open({
       dir: this.dirs.get(id)!,
       id,
@@ -52,6 +53,7 @@ export class MemoryCluster {
       heartbeatTicks: 4,
       onLog: (line) => this.logs.push(line),
       ...this.#options,
+      ...options,
     });
     this.nodes.set(id, ledger);
     return ledger;

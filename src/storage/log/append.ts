@@ -4,7 +4,8 @@
  * validation and space: nothing is written unless every record is accepted and every
  * segment it needs exists.
  */
-import { RaftLedgerError } from '../../errors.js';
+import { statfsSync, utimesSync } from 'node:fs';
+import { RaftLedgerError, fromSystemError } from '../../errors.js';
 import { native, type ScanResult } from '../native.js';
 import {
   HEADER_SIZE_BYTES,
@@ -43,8 +44,51 @@ function writeRecords(st: LogState, bytes: Uint8Array, offsets: readonly number[
   }
 }
 
+/** When this process last appended to each open log (the newest entry's write time). */
+const lastAppendAtMs = new WeakMap<LogState, number>();
+
+/**
+ * Segment age (docs/FORMAT.md, "Segment age"): a segment's mtime is the time of the newest
+ * entry it holds. Writes through the mapping move mtime only when a clean page is first
+ * dirtied, so when the writer leaves segments behind (a roll) their mtime is set explicitly
+ * to the time of the previous append (the newest entry they hold): a full segment's mtime
+ * is then exact and never changes again. Segments left before any append of this process
+ * keep the mtime their last writer gave them.
+ */
+function stampLeftSegments(st: LogState, fromPos: number, endPos: number): void {
+  const S = st.segmentSizeBytes;
+  const previousMs = lastAppendAtMs.get(st);
+  lastAppendAtMs.set(st, Date.now());
+  if (previousMs === undefined || fromPos === 0 || Math.floor((fromPos - 1) / S) === Math.floor((endPos - 1) / S)) return;
+  const nowS = previousMs / 1000;
+  const lastBase = endPos - 1 - ((endPos - 1) % S);
+  for (let base = fromPos - 1 - ((fromPos - 1) % S); base < lastBase; base += S) {
+    const seg = segmentAt(st, base);
+    if (seg === undefined) continue;
+    try {
+      utimesSync(seg.handle.path, nowS, nowS);
+    } catch (error) {
+      st.notice(`could not stamp the age of ${seg.handle.path}: ${(error as Error).message}`);
+    }
+  }
+}
+
+/**
+ * Free space on the log's filesystem for an unprivileged writer (statfs f_bavail * f_bsize).
+ * One statfs call: meant for the replica's periodic and per-roll checks, not per append.
+ */
+export function freeSpaceBytes(st: LogState): number {
+  try {
+    const s = statfsSync(st.logDir);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch (error) {
+    throw fromSystemError(error, `cannot statfs ${st.logDir}`, st.logDir);
+  }
+}
+
 /** Bookkeeping after `count` records from firstIndex were written, ending at endPos. */
 function appended(st: LogState, firstIndex: number, slots: Uint8Array, count: number, endPos: number, lastTerm: number): void {
+  stampLeftSegments(st, st.writePos, endPos);
   st.index.set(firstIndex, slots, count);
   st.dirtyFrom = Math.min(st.dirtyFrom, st.writePos);
   st.writePos = endPos;

@@ -10,7 +10,11 @@ export interface ReplicaView {
   commitIndex?: number;
   lastIndex?: number;
   durableIndex?: number;
-  followers?: Record<string, { match: number; lag: number }>;
+  firstIndex?: number;
+  firstPos?: number;
+  diskBytes?: number;
+  noSpace?: boolean;
+  followers?: Record<string, { match: number; lag: number; catchUp?: boolean }>;
   error?: string;
 }
 
@@ -28,7 +32,11 @@ export async function viewCluster(client: Client, group = 0): Promise<ReplicaVie
       commitIndex: s.commitIndex as number,
       lastIndex: s.lastIndex as number,
       durableIndex: s.durableIndex as number,
-      followers: s.followers as Record<string, { match: number; lag: number }>,
+      firstIndex: s.firstIndex as number,
+      firstPos: s.firstPos as number,
+      diskBytes: s.diskBytes as number,
+      noSpace: s.noSpace as boolean,
+      followers: s.followers as Record<string, { match: number; lag: number; catchUp?: boolean }>,
     };
   });
 }
