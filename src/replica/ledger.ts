@@ -178,7 +178,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   readonly #core: RaftCore;
   readonly #link: RaftLink;
   readonly #clientAddresses: Readonly<Record<string, string>>;
-  readonly #pending = new PendingAppends();
+  readonly #pending = new PendingAppends((latencyMs) => this.#stats.commitLatency.observe(latencyMs / 1000));
   readonly #maxPending: number;
   readonly #appendTimeoutMs: number;
   readonly #commitSaveIntervalMs: number;
@@ -847,10 +847,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         count: payloads.length,
         term: this.#core.term,
         deadlineMs: Date.now() + this.#appendTimeoutMs,
-        resolve: (acks) => {
-          this.#stats.commitLatency.observe((performance.now() - proposedMs) / 1000);
-          resolve(acks);
-        },
+        proposedMs,
+        resolve,
         reject,
       });
     });

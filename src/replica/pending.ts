@@ -19,14 +19,22 @@ export interface PendingBatch {
   count: number;
   term: number;
   deadlineMs: number;
+  /** performance.now() when proposed: commit latency is measured from it. */
+  proposedMs: number;
   resolve: (acks: AppendAck[]) => void;
   reject: (error: Error) => void;
 }
 
 export class PendingAppends {
+  /** Called once per resolved batch with its propose-to-commit latency (ms); one clock read per commit() call. */
+  readonly #onCommitted: ((latencyMs: number) => void) | undefined;
   #batches: PendingBatch[] = [];
   #head = 0;
   #entries = 0;
+
+  constructor(onCommitted?: (latencyMs: number) => void) {
+    this.#onCommitted = onCommitted;
+  }
 
   /** Entries (not batches) waiting. */
   get size(): number {
@@ -58,6 +66,7 @@ export class PendingAppends {
    * the term stored at index; `posAt(index)` its pos.
    */
   commit(commitIndex: number, termAt: (index: number, expectedTerm: number) => number, posAt: (index: number) => number): void {
+    let nowMs = -1;
     for (let batch = this.#peek(); batch !== undefined && batch.firstIndex + batch.count - 1 <= commitIndex; batch = this.#peek()) {
       this.#shift();
       const last = batch.firstIndex + batch.count - 1;
@@ -78,6 +87,10 @@ export class PendingAppends {
         const acks = new Array<AppendAck>(batch.count);
         for (let i = 0; i < batch.count; i++) acks[i] = { index: batch.firstIndex + i, pos: posAt(batch.firstIndex + i) };
         batch.resolve(acks);
+        if (this.#onCommitted !== undefined) {
+          if (nowMs < 0) nowMs = performance.now();
+          this.#onCommitted(nowMs - batch.proposedMs);
+        }
       } catch (error) {
         batch.reject(error as Error);
       }

@@ -23,7 +23,6 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024 + 1024;
 /** Bytes of the length field, which its value does not count. */
 export const FRAME_LENGTH_FIELD_BYTES = 4;
 /** First allocation for a body that spans chunks (unless the chunk already holds more). */
-const INITIAL_BODY_CAPACITY_BYTES = 64 * 1024;
 
 export const FrameKind = {
   /** Peer handshake (src/transport/handshake.ts). */
@@ -91,11 +90,11 @@ function checkMaxFrameBytes(value: number): number {
  * until it returns null (or use frames(chunk), which does both).
  *
  * Memory: a frame that arrives inside one chunk is returned as a view of that
- * chunk (no copy). A frame split across chunks is assembled into a buffer that
- * grows with the bytes actually received (first min(body, 64 KiB) or what the
- * chunk holds, then doubling, never past the declared body size), so a header
- * that declares 64 MiB costs nothing until the bytes come: heldBytes is at most
- * 2 x bufferedBytes + 64 KiB. The returned body is exactly its declared size.
+ * chunk (no copy). A frame split across chunks keeps views of the chunks its
+ * body arrived in and is joined with one copy once complete, so a header that
+ * declares 64 MiB costs nothing until the bytes come (heldBytes is the body
+ * bytes received) and each body byte is copied once. The returned body is
+ * exactly its declared size.
  * Unconsumed chunks are held only until next() walks over them.
  */
 export class FrameReader {
@@ -108,7 +107,8 @@ export class FrameReader {
   readonly #header = Buffer.alloc(FRAME_HEADER_BYTES);
   #headerFill = 0;
   /** Body under assembly (frame spans chunks): a buffer of capacity <= #bodySize, its fill, its kind. */
-  #body: Buffer | null = null;
+  /** The received parts of a body that spans chunks (views of the pushed chunks), or null. */
+  #body: Buffer[] | null = null;
   #bodySize = 0;
   #bodyFill = 0;
   #bodyKind: FrameKind = FrameKind.Raft;
@@ -147,7 +147,7 @@ export class FrameReader {
 
   /** Memory this reader holds for the unfinished frame (header bytes and body capacity). */
   get heldBytes(): number {
-    return (this.#headerFill > 0 ? FRAME_HEADER_BYTES : 0) + (this.#body !== null ? FRAME_HEADER_BYTES + this.#body.length : 0);
+    return (this.#headerFill > 0 ? FRAME_HEADER_BYTES : 0) + (this.#body !== null ? FRAME_HEADER_BYTES + this.#bodyFill : 0);
   }
 
   push(chunk: Uint8Array): void {
@@ -203,12 +203,11 @@ export class FrameReader {
       if (this.#body !== null) {
         // Assembling a body that spans chunks.
         const take = Math.min(this.#bodySize - this.#bodyFill, avail);
-        const body = this.#reserve(this.#bodyFill + take);
-        chunk.copy(body, this.#bodyFill, this.#offset, this.#offset + take);
+        this.#body.push(chunk.subarray(this.#offset, this.#offset + take));
         this.#bodyFill += take;
         this.#offset += take;
         if (this.#bodyFill === this.#bodySize) {
-          const frame: Frame = { kind: this.#bodyKind, body };
+          const frame: Frame = { kind: this.#bodyKind, body: Buffer.concat(this.#body, this.#bodySize) };
           this.#body = null;
           this.#bodySize = 0;
           this.#bodyFill = 0;
@@ -247,24 +246,13 @@ export class FrameReader {
         this.#offset += bodyBytes;
         return { kind, body };
       }
-      // The body spans chunks: its buffer grows as bytes arrive (see the class comment).
-      this.#body = Buffer.allocUnsafe(Math.min(bodyBytes, Math.max(INITIAL_BODY_CAPACITY_BYTES, rest)));
+      // The body spans chunks: keep views of its parts, join them once complete (see the class comment).
+      this.#body = [chunk.subarray(this.#offset)];
       this.#bodySize = bodyBytes;
       this.#bodyKind = kind;
-      chunk.copy(this.#body, 0, this.#offset);
       this.#bodyFill = rest;
       this.#offset = chunk.length;
     }
-  }
-
-  /** Make the body buffer hold at least `bytes` (<= #bodySize): double, capped at the body size. */
-  #reserve(bytes: number): Buffer {
-    const body = this.#body!;
-    if (bytes <= body.length) return body;
-    const grown = Buffer.allocUnsafe(Math.min(this.#bodySize, Math.max(bytes, body.length * 2)));
-    body.copy(grown, 0, 0, this.#bodyFill);
-    this.#body = grown;
-    return grown;
   }
 
   #checkLength(length: number): number {

@@ -3,7 +3,7 @@ import { PendingAppends, type AppendAck } from '../../src/replica/pending.js';
 
 function batch(p: PendingAppends, firstIndex: number, count: number, term: number) {
   const outcome: { acks?: AppendAck[]; error?: Error } = {};
-  p.push({ firstIndex, count, term, deadlineMs: 1000, resolve: (acks) => (outcome.acks = acks), reject: (e) => (outcome.error = e) });
+  p.push({ firstIndex, count, term, deadlineMs: 1000, proposedMs: 0, resolve: (acks) => (outcome.acks = acks), reject: (e) => (outcome.error = e) });
   return outcome;
 }
 
