@@ -1,20 +1,16 @@
 import { hashString, resolveConfig, type RaftConfig, type Settings } from './config.js';
 import { RaftLog } from './log.js';
-import { LogStartReceiver } from './log-start.js';
+import { Votes, mayGrantVote, voteRequests } from './election.js';
+import { FollowerReplication } from './follower.js';
 import { mulberry32, type Rng } from './prng.js';
 import { Replication } from './replication.js';
 import {
   EntryType,
   NONE,
   RaftRefusal,
-  type AppendMessage,
-  type AppendResponseMessage,
   type CatchUpRequest,
   type Entry,
   type HardState,
-  type HeartbeatMessage,
-  type LogReset,
-  type LogStartMessage,
   type Message,
   type NodeId,
   type RaftStatus,
@@ -56,21 +52,16 @@ export class RaftCore {
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
 
-  private readonly votes = new Map<NodeId, boolean>();
+  private readonly votes: Votes;
   /** The leader's view of each follower (used while leader; reset at every election won). */
   private readonly repl: Replication;
   private transferee: NodeId = NONE;
 
-  /** Follower: highest index known to match the current leader's log. */
-  private verified = 0;
-  /** Follower: highest index acknowledged to the current leader. */
-  private acked = 0;
+  /** The follower's side of replication (acknowledgements, log starts received). */
+  private readonly follower: FollowerReplication;
 
   private msgs: Message[] = [];
   private catchUps: CatchUpRequest[] = [];
-  /** Follower: a log start being received, and a completed one the driver must apply (Ready.logReset). */
-  readonly #logStart = new LogStartReceiver();
-  #logReset: LogReset | null = null;
   readonly #appSnapshot: RaftConfig['appSnapshot'];
 
   private prevHs: HardState;
@@ -85,6 +76,7 @@ export class RaftCore {
     this.voters = cfg.peers.slice();
     this.others = this.voters.filter((p) => p !== cfg.id);
     this.quorum = Math.floor(this.voters.length / 2) + 1;
+    this.votes = new Votes(this.quorum, this.voters.length);
     this.rng = cfg.rng ?? mulberry32(cfg.seed ?? hashString(cfg.id));
     this.logEpoch = cfg.logEpoch ?? 0;
     this.#appSnapshot = cfg.appSnapshot;
@@ -100,7 +92,11 @@ export class RaftCore {
     this.log = new RaftLog(storage, commit, applied);
     this._term = hs.term;
     this._vote = hs.vote;
-    this.verified = commit;
+    this.follower = new FollowerReplication(
+      { id: this.id, logEpoch: this.logEpoch, term: () => this._term, leader: () => this._lead, send: (m) => this.msgs.push(m) },
+      this.log,
+      commit,
+    );
     this.repl = new Replication(
       {
         id: this.id,
@@ -265,8 +261,7 @@ export class RaftCore {
     if (this._role === 'leader') {
       if (this.repl.maybeCommit()) this.oweBroadcast(true);
     } else if (this._role === 'follower' && this._lead !== NONE) {
-      const a = Math.min(this.log.durable, this.verified);
-      if (a > this.acked) this.sendAck(a);
+      this.follower.onDurable();
     }
   }
 
@@ -293,7 +288,7 @@ export class RaftCore {
     } else if (m.term < this._term) {
       if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'logStart') {
         // A stale leader: tell it our term so it steps down.
-        this.send(this.appendResp(m.from, 0, false, 0, 0));
+        this.send(this.follower.appendResp(m.from, 0, false, 0, 0));
       } else if (m.type === 'preVote') {
         this.send(this.voteResp('preVoteResp', m.from, this._term, true));
       }
@@ -323,7 +318,7 @@ export class RaftCore {
     if (this.outstanding !== null) return false;
     this.payBroadcast();
     const log = this.log;
-    if (this.msgs.length > 0 || this.catchUps.length > 0 || this.#logReset !== null || log.inProgress < log.lastIndex()) return true;
+    if (this.msgs.length > 0 || this.catchUps.length > 0 || this.follower.logReset !== null || log.inProgress < log.lastIndex()) return true;
     const hsCommit = log.committed < log.durable ? log.committed : log.durable;
     if (hsCommit > log.applying) return true;
     const hs = this.prevHs;
@@ -369,9 +364,8 @@ export class RaftCore {
       messages: this.msgs.length === 0 ? NO_MESSAGES : this.msgs,
       committed,
       needsCatchUp: this.catchUps.length === 0 ? NO_CATCHUPS : this.catchUps,
-      logReset: this.#logReset,
+      logReset: this.follower.takeLogReset(),
     };
-    this.#logReset = null;
     if (this.msgs.length > 0) this.msgs = [];
     if (this.catchUps.length > 0) this.catchUps = [];
     this.outstanding = rd;
@@ -396,7 +390,7 @@ export class RaftCore {
     if (this._term !== term) {
       this._term = term;
       this._vote = NONE;
-      this.#logStart.clear(); // a partial log start belongs to one term's leader
+      this.follower.clearLogStart(); // a partial log start belongs to one term's leader
     }
     this._lead = NONE;
     this.electionElapsed = 0;
@@ -404,8 +398,7 @@ export class RaftCore {
     this.resetRandomizedElectionTimeout();
     this.transferee = NONE;
     this.votes.clear();
-    this.verified = this.log.committed;
-    this.acked = 0;
+    this.follower.reset();
     this.broadcastOwed = 0;
   }
 
@@ -450,45 +443,22 @@ export class RaftCore {
 
   private runPreVote(): void {
     this.becomePreCandidate();
-    this.votes.set(this.id, true);
-    if (this.tally() === 'won') {
+    this.votes.voteForSelf(this.id);
+    if (this.votes.tally() === 'won') {
       this.runElection(false);
       return;
     }
-    const lastIndex = this.log.lastIndex();
-    const lastTerm = this.log.lastTerm();
-    for (const p of this.others) {
-      this.send({ type: 'preVote', from: this.id, to: p, term: this._term + 1, lastIndex, lastTerm, transfer: false });
-    }
+    for (const m of voteRequests('preVote', this.id, this.others, this._term + 1, this.log, false)) this.send(m);
   }
 
   private runElection(transfer: boolean): void {
     this.becomeCandidate();
-    this.votes.set(this.id, true);
-    if (this.tally() === 'won') {
+    this.votes.voteForSelf(this.id);
+    if (this.votes.tally() === 'won') {
       this.becomeLeader();
       return;
     }
-    const lastIndex = this.log.lastIndex();
-    const lastTerm = this.log.lastTerm();
-    for (const p of this.others) {
-      // Our own vote must be durable before anyone can grant us theirs.
-      const m: VoteMessage = { type: 'vote', from: this.id, to: p, term: this._term, lastIndex, lastTerm, transfer };
-      m.waitForHardState = true;
-      this.send(m);
-    }
-  }
-
-  private tally(): 'won' | 'lost' | 'pending' {
-    let granted = 0;
-    let rejected = 0;
-    for (const v of this.votes.values()) {
-      if (v) granted++;
-      else rejected++;
-    }
-    if (granted >= this.quorum) return 'won';
-    if (rejected > this.voters.length - this.quorum) return 'lost';
-    return 'pending';
+    for (const m of voteRequests('vote', this.id, this.others, this._term, this.log, transfer)) this.send(m);
   }
 
   // ------------------------------------------------------------ ticks
@@ -525,27 +495,8 @@ export class RaftCore {
     this.msgs.push(m);
   }
 
-  private appendResp(to: NodeId, index: number, reject: boolean, hint: number, hintTerm: number): AppendResponseMessage {
-    return {
-      type: 'appendResp',
-      from: this.id,
-      to,
-      term: this._term,
-      index,
-      reject,
-      rejectHint: hint,
-      hintTerm,
-      epoch: this.logEpoch,
-    };
-  }
-
   private voteResp(type: 'voteResp' | 'preVoteResp', to: NodeId, term: number, reject: boolean): VoteResponseMessage {
     return { type, from: this.id, to, term, reject };
-  }
-
-  private sendAck(index: number): void {
-    if (index > this.acked) this.acked = index;
-    this.send(this.appendResp(this._lead, index, false, 0, 0));
   }
 
   private sendTimeoutNow(to: NodeId): void {
@@ -554,11 +505,7 @@ export class RaftCore {
 
   private handleVote(m: VoteMessage): void {
     const pre = m.type === 'preVote';
-    const canVote =
-      this._vote === m.from ||
-      (this._vote === NONE && this._lead === NONE) ||
-      (pre && m.term > this._term);
-    if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)) {
+    if (mayGrantVote(m, this._vote, this._lead, this._term, this.log)) {
       if (pre) {
         this.send(this.voteResp('preVoteResp', m.from, m.term, false));
       } else {
@@ -578,12 +525,12 @@ export class RaftCore {
       case 'append':
         this.electionElapsed = 0;
         this._lead = m.from;
-        this.handleAppend(m);
+        this.follower.handleAppend(m);
         break;
       case 'heartbeat':
         this.electionElapsed = 0;
         this._lead = m.from;
-        this.handleHeartbeat(m);
+        this.follower.handleHeartbeat(m);
         break;
       case 'timeoutNow':
         this.hup(true);
@@ -591,7 +538,7 @@ export class RaftCore {
       case 'logStart':
         this.electionElapsed = 0;
         this._lead = m.from;
-        this.handleLogStart(m);
+        this.follower.handleLogStart(m);
         break;
       default:
         break;
@@ -602,21 +549,21 @@ export class RaftCore {
     switch (m.type) {
       case 'append':
         this.becomeFollower(m.term, m.from);
-        this.handleAppend(m);
+        this.follower.handleAppend(m);
         break;
       case 'heartbeat':
         this.becomeFollower(m.term, m.from);
-        this.handleHeartbeat(m);
+        this.follower.handleHeartbeat(m);
         break;
       case 'logStart':
         this.becomeFollower(m.term, m.from);
-        this.handleLogStart(m);
+        this.follower.handleLogStart(m);
         break;
       case 'voteResp':
       case 'preVoteResp': {
         if ((m.type === 'preVoteResp') !== (this._role === 'preCandidate')) return;
-        if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
-        const r = this.tally();
+        this.votes.record(m.from, !m.reject);
+        const r = this.votes.tally();
         if (r === 'won') {
           if (this._role === 'preCandidate') this.runElection(false);
           else this.becomeLeader();
@@ -628,66 +575,6 @@ export class RaftCore {
       default:
         break;
     }
-  }
-
-  private handleHeartbeat(m: HeartbeatMessage): void {
-    const c = m.commit < this.log.lastIndex() ? m.commit : this.log.lastIndex();
-    this.log.commitTo(c);
-    this.send({ type: 'heartbeatResp', from: this.id, to: m.from, term: this._term, epoch: this.logEpoch });
-  }
-
-  /**
-   * A chunk of a log start (docs/RAFT.md, "Log start"). Once complete and
-   * needed, the log restarts after the boundary: the driver resets its storage
-   * durably (Ready.logReset) before it sends the answer, which is in the same Ready.
-   */
-  private handleLogStart(m: LogStartMessage): void {
-    if (this.#logReset !== null) return; // one reset per Ready; the leader re-sends
-    const { resp, reset } = this.#logStart.receive(this.log, m, this.logEpoch);
-    if (reset !== null) {
-      this.log.resetTo(reset.at);
-      if (this.verified < reset.at.index) this.verified = reset.at.index;
-      if (this.acked < reset.at.index) this.acked = reset.at.index;
-      this.#logReset = reset;
-    }
-    if (resp !== null) this.send(resp);
-  }
-
-  private handleAppend(m: AppendMessage): void {
-    const log = this.log;
-    if (m.prevIndex < log.committed) {
-      // Stale or overlapping the committed prefix (which matches any leader's log).
-      if (this.verified < log.committed) this.verified = log.committed;
-      const a = Math.min(log.committed, log.durable);
-      this.sendAck(a);
-      return;
-    }
-    const last = log.lastIndex();
-    if (m.prevIndex > last || log.term(m.prevIndex) !== m.prevTerm) {
-      const hi = m.prevIndex < last ? m.prevIndex : last;
-      const h = log.findConflictByTerm(hi, m.prevTerm);
-      this.send(this.appendResp(m.from, m.prevIndex, true, h.index, h.term));
-      return;
-    }
-    const ents = m.entries;
-    const n = ents.length;
-    const lastNew = m.prevIndex + n;
-    if (n > 0) {
-      let k = 0;
-      if (m.prevIndex !== last) {
-        // Skip entries we already have; stop at the first conflict or new one.
-        while (k < n) {
-          const e = ents[k] as Entry;
-          if (e.index > last || log.term(e.index) !== e.term) break;
-          k++;
-        }
-      }
-      if (k < n) log.truncateAndAppend(ents, k);
-    }
-    if (this.verified < lastNew) this.verified = lastNew;
-    log.commitTo(m.commit < lastNew ? m.commit : lastNew);
-    if (lastNew <= log.durable) this.sendAck(lastNew);
-    // else: acknowledged by markDurable() once the disk has it
   }
 
   // ------------------------------------------------------------ replication
@@ -709,5 +596,4 @@ export class RaftCore {
     this.broadcastOwed = 0;
     if (this._role === 'leader') this.repl.broadcast(owed === 2);
   }
-
 }

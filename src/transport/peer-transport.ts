@@ -20,7 +20,7 @@ import { isRaftLedgerError, RaftLedgerError, fromSystemError } from '../errors.j
 import type { Message } from '../raft/types.js';
 import { checkU32 } from './bytes.js';
 import { formatHostPort, parseHostPort, type HostPort } from './address.js';
-import { AcceptGuard, type AcceptBackoff, type AcceptGuardOptions } from './accept-guard.js';
+import { AcceptGuard } from './accept-guard.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, FrameReader, type Frame } from './frame.js';
 import {
   decodeHandshake,
@@ -32,121 +32,13 @@ import {
 } from './handshake.js';
 import { decodeRaftMessage, raftFrameSize } from './raft-codec.js';
 import { SendQueue } from './send-queue.js';
+import { checkOptions, type Conn, type Link, type PeerStats, type PeerTransportOptions, type PeerTransportStats } from './peer-types.js';
 
-export interface PeerTransportOptions {
-  /** This node's id (1..255 UTF-8 bytes). */
-  id: string;
-  /** Where to listen. Port 0 picks a free port: read it from start() or `address`. */
-  listen: HostPort;
-  /** Every other node: id -> 'host:port' ('' when not yet known; see setPeerAddress). */
-  peers: Record<string, string>;
-  handshake: { clusterId: string; segmentSizeBytes: number };
-  /** Cap on a frame's length field; default 64 MiB + 1 KiB. */
-  maxFrameBytes?: number;
-  /** Cap on bytes queued for one peer (here and in the socket); default 64 MiB. */
-  maxQueuedBytesPerPeer?: number;
-  reconnect?: { initialDelayMs: number; maxDelayMs: number };
-  /** A connection that has not completed its handshake by then is closed; default 5000. */
-  handshakeTimeoutMs?: number;
-  /** Pause after an accept error (EMFILE, ...): default 100 ms doubling to 5 s (accept-guard.ts). */
-  acceptBackoff?: AcceptBackoff;
-  /** Test seam: builds the listening net.Server. */
-  createServer?: AcceptGuardOptions['createServer'];
-  onMessage(group: number, message: Message, from: string): void;
-  onPeerUp?(peer: string): void;
-  onPeerDown?(peer: string, reason: string): void;
-  log?(line: string): void;
-  /** Put before every log line (default '[transport ID] '); a caller that prefixes its own passes ''. */
-  logPrefix?: string;
-}
-
-export interface PeerStats {
-  address: string | null;
-  connected: boolean;
-  /** How the current connection was made: this node dialed it or accepted it; null when not connected. */
-  direction: 'dialed' | 'accepted' | null;
-  /** Bytes waiting for this peer (not yet encoded, or buffered in the socket). */
-  queuedBytes: number;
-  bytesIn: number;
-  bytesOut: number;
-  framesIn: number;
-  framesOut: number;
-  /** socket.write calls for Raft traffic (framesOut / writes is the batching factor). */
-  writes: number;
-  /** Messages dropped: peer not connected, queue over its cap, or pending when the connection closed. */
-  dropped: number;
-  /** Connections established so far. */
-  connects: number;
-}
-
-export interface PeerTransportStats {
-  bytesIn: number;
-  bytesOut: number;
-  framesIn: number;
-  framesOut: number;
-  dropped: number;
-  /** Connections closed for a malformed, oversized or unexpected frame. */
-  protocolErrors: number;
-  /** Handshakes refused (by this node, or by the peer it dialed). */
-  refused: number;
-  peers: Record<string, PeerStats>;
-}
+export type { PeerTransportOptions, PeerStats, PeerTransportStats } from './peer-types.js';
 
 const MAX_PENDING_INBOUND = 16;
 const REFUSE_LINGER_MS = 1000;
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
-
-interface Link {
-  readonly id: string;
-  /** This node dials this peer (its id is smaller). */
-  readonly dials: boolean;
-  address: HostPort | null;
-  conn: Conn | null;
-  dialing: Conn | null;
-  timer: NodeJS.Timeout | null;
-  attempts: number;
-  lastDialError: string;
-  bytesIn: number;
-  framesIn: number;
-  /** Totals of queues that are gone. */
-  bytesOut: number;
-  framesOut: number;
-  writes: number;
-  dropped: number;
-  connects: number;
-}
-
-interface Conn {
-  readonly socket: net.Socket;
-  readonly reader: FrameReader;
-  readonly inbound: boolean;
-  readonly remote: string;
-  peer: Link | null;
-  established: boolean;
-  /** No more frames are processed (failing, refusing or closed). */
-  done: boolean;
-  queue: SendQueue | null;
-  timer: NodeJS.Timeout | null;
-  reason: string;
-  readonly closed: Promise<void>;
-}
-
-function checkOptions(o: PeerTransportOptions): void {
-  if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
-  if (typeof o.id !== 'string' || o.id === '' || Buffer.byteLength(o.id) > 255) throw new TypeError('id must be 1..255 UTF-8 bytes');
-  if (typeof o.listen?.host !== 'string') throw new TypeError('listen.host must be a string');
-  if (!Number.isInteger(o.listen.port) || o.listen.port < 0 || o.listen.port > 65535) throw new RangeError('listen.port must be 0..65535');
-  if (typeof o.peers !== 'object' || o.peers === null) throw new TypeError('peers must be an object');
-  if (typeof o.handshake?.clusterId !== 'string' || o.handshake.clusterId === '') throw new TypeError('handshake.clusterId must be a non-empty string');
-  if (!Number.isSafeInteger(o.handshake.segmentSizeBytes) || o.handshake.segmentSizeBytes <= 0) {
-    throw new RangeError('handshake.segmentSizeBytes must be a positive integer');
-  }
-  if (typeof o.onMessage !== 'function') throw new TypeError('onMessage must be a function');
-  const r = o.reconnect;
-  if (r !== undefined && !(r.initialDelayMs > 0 && r.maxDelayMs >= r.initialDelayMs)) {
-    throw new RangeError('reconnect needs 0 < initialDelayMs <= maxDelayMs');
-  }
-}
 
 export class PeerTransport implements AsyncDisposable {
   readonly #id: string;

@@ -18,43 +18,10 @@ import { DriverNode, type CoreSettings, type DriverHooks, type PendingWrite } fr
 import { EventQueue } from './event-queue.js';
 import { entryKey, Invariants, Violation } from './invariants.js';
 import { checkReset, simSnapshot } from './resets.js';
-
-export interface SimOptions {
-  seed: number;
-  /** Cluster size, 3 or 5 (default 3). */
-  nodes?: number;
-  /** Length of the fault phase in virtual ms (default 3000). */
-  faultMs?: number;
-  /** Budget after healing for electing a leader and committing a new proposal (default 5000 ms). */
-  livenessMs?: number;
-  /** Collect a readable trace of every event. */
-  trace?: boolean;
-  /** Called with each trace line as it is produced (implies trace). */
-  onTrace?: (line: string) => void;
-  /** Check full pairwise log matching every this many events (default 64). */
-  fullCheckEvery?: number;
-}
-
-export interface SimResult {
-  seed: number;
-  nodes: number;
-  ok: boolean;
-  /** The violated invariant, if any. */
-  violation?: string;
-  /** Virtual time at the end (ms). */
-  timeMs: number;
-  events: number;
-  proposed: number;
-  refused: number;
-  acked: number;
-  committed: number;
-  elections: number;
-  crashes: number;
-  transfers: number;
-  /** Followers reset to a leader's log start (docs/RAFT.md, "Log start"). */
-  resets: number;
-  trace: string[];
-}
+import { commonCompactionPoint, compactionTarget } from './compaction.js';
+import { SimNetwork } from './network.js';
+import type { SimOptions, SimResult } from './sim-types.js';
+import { describeMessage } from './trace-format.js';
 
 const TICK_MS = 10;
 
@@ -84,31 +51,8 @@ type Event =
 
 
 export { entryKey } from './invariants.js';
-
-export function describeMessage(m: Message): string {
-  const head = `${m.from}->${m.to} ${m.type} t${m.term}`;
-  switch (m.type) {
-    case 'append': {
-      const n = m.entries.length;
-      const range = n === 0 ? 'none' : `${(m.entries[0] as Entry).index}..${(m.entries[n - 1] as Entry).index}`;
-      return `${head} prev=${m.prevIndex}/t${m.prevTerm} ents=${range} commit=${m.commit}`;
-    }
-    case 'appendResp':
-      return m.reject
-        ? `${head} REJECT idx=${m.index} hint=${m.rejectHint}/t${m.hintTerm}`
-        : `${head} ack=${m.index}`;
-    case 'heartbeat':
-      return `${head} commit=${m.commit}`;
-    case 'vote':
-    case 'preVote':
-      return `${head} last=${m.lastIndex}/t${m.lastTerm}${m.transfer ? ' transfer' : ''}`;
-    case 'voteResp':
-    case 'preVoteResp':
-      return `${head} ${m.reject ? 'REJECT' : 'GRANT'}`;
-    default:
-      return head;
-  }
-}
+export { describeMessage } from './trace-format.js';
+export type { SimOptions, SimResult } from './sim-types.js';
 
 export class Simulation {
   readonly seed: number;
@@ -132,12 +76,7 @@ export class Simulation {
   readonly traceLines: string[] = [];
 
   // network
-  private pDrop: number;
-  private pDup: number;
-  private maxDelay: number;
-  private readonly cut = new Set<string>();
-  private readonly linkLast = new Map<string, number>();
-  private pReorder: number;
+  private readonly net: SimNetwork;
   private flushMax: number;
   private readonly limits: { maxEntries: number; maxBytes: number; maxInflight: number };
   private healed = false;
@@ -168,6 +107,7 @@ export class Simulation {
     this.tracing = opts.trace === true || opts.onTrace !== undefined;
     this.rng = mulberry32(deriveSeed(this.seed, 1));
     this.netRng = mulberry32(deriveSeed(this.seed, 2));
+    this.net = new SimNetwork(this.netRng);
     this.diskRng = mulberry32(deriveSeed(this.seed, 3));
     this.faultRng = mulberry32(deriveSeed(this.seed, 4));
     this.clientRng = mulberry32(deriveSeed(this.seed, 5));
@@ -195,10 +135,10 @@ export class Simulation {
     this.inv = new Invariants(this.nodes);
     // per-seed fault profile
     const r = this.rng;
-    this.pDrop = r() < 0.3 ? 0 : r() * 0.2;
-    this.pDup = r() < 0.5 ? 0 : r() * 0.1;
-    this.maxDelay = 1 + Math.floor(r() * 30);
-    this.pReorder = r() < 0.5 ? 0 : r() * 0.05;
+    this.net.pDrop = r() < 0.3 ? 0 : r() * 0.2;
+    this.net.pDup = r() < 0.5 ? 0 : r() * 0.1;
+    this.net.maxDelay = 1 + Math.floor(r() * 30);
+    this.net.pReorder = r() < 0.5 ? 0 : r() * 0.05;
     this.flushMax = 1 + Math.floor(r() * (r() < 0.3 ? 100 : 30));
     // Small batching limits in some seeds, so appends split and acks cover partial batches.
     this.limits = {
@@ -207,8 +147,8 @@ export class Simulation {
       maxInflight: r() < 0.5 ? 64 : 2 + Math.floor(r() * 4),
     };
     this.trace(
-      `seed=${this.seed} nodes=${this.n} drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} reorder=${this.pReorder.toFixed(3)} ` +
-        `maxDelay=${this.maxDelay}ms flushMax=${this.flushMax}ms fault=${this.faultMs}ms ` +
+      `seed=${this.seed} nodes=${this.n} drop=${this.net.pDrop.toFixed(3)} dup=${this.net.pDup.toFixed(3)} reorder=${this.net.pReorder.toFixed(3)} ` +
+        `maxDelay=${this.net.maxDelay}ms flushMax=${this.flushMax}ms fault=${this.faultMs}ms ` +
         `maxEntries=${this.limits.maxEntries} maxBytes=${this.limits.maxBytes} maxInflight=${this.limits.maxInflight}`,
     );
   }
@@ -332,7 +272,7 @@ export class Simulation {
         const m = ev.m;
         const node = this.nodes[this.ids.indexOf(m.to)] as SimNode;
         if (!node.up || node.core === null) return;
-        if (this.cut.has(`${m.from}>${m.to}`)) {
+        if (this.net.cut.has(`${m.from}>${m.to}`)) {
           this.trace(`drop(cut) ${describeMessage(m)}`);
           return;
         }
@@ -475,32 +415,7 @@ export class Simulation {
   }
 
   private send(m: Message): void {
-    if (this.cut.has(`${m.from}>${m.to}`)) {
-      this.trace(`drop(cut) ${describeMessage(m)}`);
-      return;
-    }
-    const r = this.netRng;
-    if (r() < this.pDrop) {
-      this.trace(`drop ${describeMessage(m)}`);
-      return;
-    }
-    const delay = r() < 0.02 ? 1 + Math.floor(r() * 200) : 1 + Math.floor(r() * this.maxDelay);
-    this.q.push(this.linkTime(m, this.now + delay), { k: 'deliver', m });
-    if (r() < this.pDup) this.q.push(this.linkTime(m, this.now + 1 + Math.floor(r() * this.maxDelay * 3)), { k: 'deliver', m });
-  }
-
-  /**
-   * Links are FIFO like the TCP transport (a slow message delays the ones
-   * behind it), except that with probability pReorder a message overtakes or
-   * falls behind the others (reconnects, multiple connections).
-   */
-  private linkTime(m: Message, t: number): number {
-    if (this.netRng() < this.pReorder) return t;
-    const key = `${m.from}>${m.to}`;
-    const last = this.linkLast.get(key) ?? 0;
-    if (t < last) t = last;
-    this.linkLast.set(key, t);
-    return t;
+    this.net.send(m, this.now, (t) => this.q.push(t, { k: 'deliver', m }), (line) => this.trace(line));
   }
 
   // ------------------------------------------------------------ workload and faults
@@ -556,22 +471,22 @@ export class Simulation {
     const upIdx = this.nodes.map((n, i) => (n.up ? i : -1)).filter((i) => i >= 0);
     if (x < 0.15) {
       // symmetric partition: a random minority cut off
-      this.cut.clear();
+      this.net.cut.clear();
       const shuffled = this.ids.slice().sort(() => r() - 0.5);
       const k = 1 + Math.floor(r() * Math.floor(this.n / 2));
       const side = new Set(shuffled.slice(0, k));
       for (const a of this.ids) {
-        for (const b of this.ids) if (a !== b && side.has(a) !== side.has(b)) this.cut.add(`${a}>${b}`);
+        for (const b of this.ids) if (a !== b && side.has(a) !== side.has(b)) this.net.cut.add(`${a}>${b}`);
       }
       this.trace(`FAULT partition {${[...side].join(',')}} | rest`);
     } else if (x < 0.25) {
       const a = this.ids[Math.floor(r() * this.n)] as string;
       let b = this.ids[Math.floor(r() * this.n)] as string;
       if (a === b) b = this.ids[(this.ids.indexOf(a) + 1) % this.n] as string;
-      this.cut.add(`${a}>${b}`);
+      this.net.cut.add(`${a}>${b}`);
       this.trace(`FAULT one-way cut ${a}>${b}`);
     } else if (x < 0.4) {
-      this.cut.clear();
+      this.net.cut.clear();
       this.trace('FAULT heal links');
     } else if (x < 0.6) {
       // crash a node, the leader half of the time (keep at least one up)
@@ -615,12 +530,12 @@ export class Simulation {
         this.q.push(this.now + Math.floor(r() * 30), { k: 'crash', node: v, restartIn: 1 + Math.floor(r() * 30) });
       }
     } else if (x < 0.91) {
-      this.pDrop = r() < 0.5 ? 0 : r() * 0.3;
-      this.pDup = r() < 0.5 ? 0 : r() * 0.15;
-      this.maxDelay = 1 + Math.floor(r() * 40);
-      this.pReorder = r() < 0.5 ? 0 : r() * 0.1;
+      this.net.pDrop = r() < 0.5 ? 0 : r() * 0.3;
+      this.net.pDup = r() < 0.5 ? 0 : r() * 0.15;
+      this.net.maxDelay = 1 + Math.floor(r() * 40);
+      this.net.pReorder = r() < 0.5 ? 0 : r() * 0.1;
       this.trace(
-        `FAULT network drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} maxDelay=${this.maxDelay} reorder=${this.pReorder.toFixed(3)}`,
+        `FAULT network drop=${this.net.pDrop.toFixed(3)} dup=${this.net.pDup.toFixed(3)} maxDelay=${this.net.maxDelay} reorder=${this.net.pReorder.toFixed(3)}`,
       );
     } else {
       this.flushMax = 1 + Math.floor(r() * (r() < 0.3 ? 150 : 40));
@@ -644,11 +559,11 @@ export class Simulation {
   private heal(): void {
     this.healed = true;
     this.healedAt = this.now;
-    this.cut.clear();
-    this.pDrop = 0;
-    this.pDup = 0;
-    this.pReorder = 0;
-    this.maxDelay = Math.min(this.maxDelay, 10);
+    this.net.cut.clear();
+    this.net.pDrop = 0;
+    this.net.pDup = 0;
+    this.net.pReorder = 0;
+    this.net.maxDelay = Math.min(this.net.maxDelay, 10);
     this.flushMax = Math.min(this.flushMax, 10);
     this.trace('HEAL: faults stop, all nodes restart');
     for (let i = 0; i < this.n; i++) {
@@ -662,31 +577,12 @@ export class Simulation {
 
   // ------------------------------------------------------------ invariants
 
-  /**
-   * Compaction at random moments. Usually every node drops its entries below
-   * X, the highest index that every node (up or down) holds durably as
-   * committed and every running node has applied, and a leader also stays at
-   * or below what each follower confirmed; no follower then needs a compacted
-   * entry. With the seed's probability `compactOwn` a node compacts up to
-   * what it alone holds durably as committed and has applied (retention
-   * without regard for the others), so lagging, restarted and crashed
-   * followers are caught up through a log start (docs/RAFT.md).
-   */
+  /** Compaction at random moments (compaction.ts). */
   private compact(): void {
     const own = this.compactRng() < this.compactOwn;
-    let x = Number.MAX_SAFE_INTEGER;
+    const x = commonCompactionPoint(this.nodes);
     for (const n of this.nodes) {
-      x = Math.min(x, n.durable.hardState().commit, n.durable.lastIndex());
-      if (n.core !== null) x = Math.min(x, n.core.appliedIndex);
-    }
-    for (const n of this.nodes) {
-      let to = x;
-      if (own) {
-        to = Math.min(n.durable.hardState().commit, n.durable.lastIndex());
-        if (n.core !== null) to = Math.min(to, n.core.appliedIndex);
-      } else if (n.core !== null && n.core.role === 'leader') {
-        for (const p of Object.values(n.core.status().progress)) to = Math.min(to, p.verifying ? 0 : p.match);
-      }
+      const to = compactionTarget(n, x, own);
       if (to > n.durable.firstIndex()) {
         n.compact(to);
         if (to > this.compactedTo) this.compactedTo = to;

@@ -1,0 +1,69 @@
+/**
+ * Election bookkeeping of the core (§5.2, pre-vote §9.6): the votes a (pre-)candidate has
+ * heard, the tally against the quorum, and whether this node may grant a vote.
+ */
+import type { RaftLog } from './log.js';
+import { NONE, type NodeId, type VoteMessage } from './types.js';
+
+export type Tally = 'won' | 'lost' | 'pending';
+
+/** The answers of one (pre-)campaign: the first answer of each voter counts. */
+export class Votes {
+  readonly #votes = new Map<NodeId, boolean>();
+  readonly #quorum: number;
+  readonly #voterCount: number;
+
+  constructor(quorum: number, voterCount: number) {
+    this.#quorum = quorum;
+    this.#voterCount = voterCount;
+  }
+
+  clear(): void {
+    this.#votes.clear();
+  }
+
+  /** This node's own vote for itself (replaces any earlier answer). */
+  voteForSelf(id: NodeId): void {
+    this.#votes.set(id, true);
+  }
+
+  /** A voter's answer; later answers of the same voter are ignored. */
+  record(from: NodeId, granted: boolean): void {
+    if (!this.#votes.has(from)) this.#votes.set(from, granted);
+  }
+
+  tally(): Tally {
+    let granted = 0;
+    let rejected = 0;
+    for (const v of this.#votes.values()) {
+      if (v) granted++;
+      else rejected++;
+    }
+    if (granted >= this.#quorum) return 'won';
+    if (rejected > this.#voterCount - this.#quorum) return 'lost';
+    return 'pending';
+  }
+}
+
+/**
+ * Whether a (pre-)vote request may be granted: this node has not voted for another
+ * candidate in the term and knows no leader (a pre-vote for a later term is always
+ * considered), and the candidate's log is at least as up to date as this one's.
+ */
+export function mayGrantVote(m: VoteMessage, vote: NodeId, lead: NodeId, term: number, log: RaftLog): boolean {
+  const pre = m.type === 'preVote';
+  const canVote = vote === m.from || (vote === NONE && lead === NONE) || (pre && m.term > term);
+  return canVote && log.isUpToDate(m.lastIndex, m.lastTerm);
+}
+
+/** A (pre-)candidate's requests to `to`; a real vote request waits for this node's own vote to be durable. */
+export function voteRequests(type: 'vote' | 'preVote', from: NodeId, to: readonly NodeId[], term: number, log: RaftLog, transfer: boolean): VoteMessage[] {
+  const lastIndex = log.lastIndex();
+  const lastTerm = log.lastTerm();
+  return to.map((p) => {
+    const m: VoteMessage = { type, from, to: p, term, lastIndex, lastTerm, transfer };
+    // Our own vote must be durable before anyone can grant us theirs.
+    if (type === 'vote') m.waitForHardState = true;
+    return m;
+  });
+}

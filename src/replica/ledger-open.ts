@@ -1,0 +1,68 @@
+/** What Ledger.open derives from its options before a replica exists (checks, the core's and the log's configuration). */
+import type { RaftConfig } from '../raft/index.js';
+import type { LogStorage } from '../raft/index.js';
+import type { SegmentedLogOptions } from '../storage/index.js';
+import type { AppSnapshotCache } from './app-snapshot.js';
+import { DEFAULT_CLUSTER_ID } from './group-set.js';
+import type { LedgerCoreOptions, LedgerOptions } from './ledger-types.js';
+import { normalizePeers } from './peers.js';
+
+/** Ledger.open({ peers }): every member's Raft address split from its client address, this replica's checked. */
+export function splitPeers(options: LedgerOptions): { raft: Record<string, string>; clientAddresses: Record<string, string>; others: Record<string, string> } {
+  const raft: Record<string, string> = {};
+  const clientAddresses: Record<string, string> = {};
+  for (const [id, spec] of Object.entries(normalizePeers(options.peers, { clientOptional: true }))) {
+    raft[id] = spec.raft;
+    if (spec.client !== undefined) clientAddresses[id] = spec.client;
+  }
+  if (typeof options.id !== 'string' || raft[options.id] === undefined) {
+    throw new RangeError(`Ledger.open: peers must include this replica's id ${JSON.stringify(options.id)}`);
+  }
+  const others: Record<string, string> = {};
+  for (const [id, address] of Object.entries(raft)) if (id !== options.id) others[id] = address;
+  return { raft, clientAddresses, others };
+}
+
+/** Ledger.open({ members, link }): TypeError/RangeError for options that cannot make a replica. */
+export function checkLinkOptions(options: LedgerCoreOptions): void {
+  if (typeof options.id !== 'string' || options.id === '') throw new TypeError('Ledger.open: id must be a non-empty string');
+  if (!Array.isArray(options.members) || !options.members.includes(options.id)) {
+    throw new RangeError(`Ledger.open: members must be an array that includes the id ${JSON.stringify(options.id)}`);
+  }
+  if (options.durability !== undefined && options.durability !== 'fsync' && options.durability !== 'memory') {
+    throw new RangeError(`durability must be 'fsync' or 'memory', got ${JSON.stringify(options.durability)}`);
+  }
+  if (options.link === null || typeof options.link?.send !== 'function') throw new TypeError('Ledger.open: link.send must be a function');
+}
+
+/** The replica's SegmentedLog options (its owner: node id, cluster id and group). */
+export function logOptions(options: LedgerCoreOptions): SegmentedLogOptions {
+  return {
+    dir: options.dir,
+    ...(options.segmentSizeBytes !== undefined ? { segmentSizeBytes: options.segmentSizeBytes } : {}),
+    ...(options.maxEntrySizeBytes !== undefined ? { maxEntrySizeBytes: options.maxEntrySizeBytes } : {}),
+    onNotice: (m) => options.onLog?.(`[${options.id}] storage: ${m}`),
+    owner: { nodeId: options.id, clusterId: options.clusterId ?? DEFAULT_CLUSTER_ID, group: options.group ?? 0 },
+    ...(options.onFlushed !== undefined ? { onFlushed: options.onFlushed } : {}),
+  };
+}
+
+/** The core's configuration; its log epoch is the time of this call. */
+export function coreConfig(options: LedgerCoreOptions, storage: LogStorage, snapshot: AppSnapshotCache | undefined): RaftConfig {
+  return {
+    ...(snapshot !== undefined ? { appSnapshot: () => snapshot.current() } : {}),
+    id: options.id,
+    peers: options.members,
+    storage,
+    // A new log epoch at every open (docs/RAFT.md, "Log epochs"): after a restart that may
+    // have lost acknowledged entries (memory mode, --repair, a wiped directory) the leader
+    // re-checks what it believed about this replica's log instead of trusting old acks.
+    logEpoch: Date.now(),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.heartbeatTicks !== undefined ? { heartbeatTicks: options.heartbeatTicks } : {}),
+    ...(options.electionTicks !== undefined ? { electionTicks: options.electionTicks } : {}),
+    ...(options.maxBytesPerMessage !== undefined ? { maxBytesPerMessage: options.maxBytesPerMessage } : {}),
+    ...(options.maxEntriesPerMessage !== undefined ? { maxEntriesPerMessage: options.maxEntriesPerMessage } : {}),
+    ...(options.maxInflightMessages !== undefined ? { maxInflightMessages: options.maxInflightMessages } : {}),
+  };
+}

@@ -1,0 +1,69 @@
+/** Read helpers of the Ledger: log entries as LedgerEntry, readRange()'s and tail()'s argument checks, the tail generator. */
+import type { LedgerEntry } from '../entry.js';
+import type { LogEntry } from '../storage/index.js';
+import { entryTypeOf } from '../transport/entry-types.js';
+import { checkPositiveInteger } from './ledger-types.js';
+
+export function toLedgerEntry(e: LogEntry): LedgerEntry {
+  return { index: e.index, term: e.term, pos: e.pos, type: entryTypeOf(e.type), payload: e.data };
+}
+
+/** readRange()'s arguments (RangeError/TypeError) and its defaults: 1000 entries, 4 MiB. */
+export function checkRangeArguments(from: number, options: { limit?: number; maxBytes?: number }): { limit: number; maxBytes: number } {
+  checkPositiveInteger('readRange', 'from', from);
+  if (options === null || typeof options !== 'object') throw new TypeError('readRange: options must be an object');
+  const limit = options.limit ?? 1000;
+  checkPositiveInteger('readRange', 'limit', limit);
+  const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
+  checkPositiveInteger('readRange', 'maxBytes', maxBytes);
+  return { limit, maxBytes };
+}
+
+export interface TailOptions {
+  signal?: AbortSignal;
+  batchBytes?: number;
+}
+
+/** What tailing needs from its Ledger. */
+export interface TailSource {
+  closed(): boolean;
+  /** The error the replica stopped with, if it did. */
+  failed(): Error | undefined;
+  commitIndex(): number;
+  readRange(from: number, options: { limit: number; maxBytes: number }): LedgerEntry[];
+  /** Call `wake` once at the next commit or at close. */
+  waitForCommit(wake: () => void): void;
+}
+
+/** tail()'s arguments, checked at the call (RangeError/TypeError), not at the first next(). */
+export function checkTailArguments(from: number, options: TailOptions): void {
+  checkPositiveInteger('tail', 'from', from);
+  if (options === null || typeof options !== 'object') throw new TypeError('tail: options must be an object');
+  if (options.batchBytes !== undefined) checkPositiveInteger('tail', 'batchBytes', options.batchBytes);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('tail: signal must be an AbortSignal');
+}
+
+/** Ends when the signal aborts or the ledger closes; throws the replica's failure. */
+export async function* tailEntries(source: TailSource, from: number, options: TailOptions): AsyncGenerator<LedgerEntry> {
+  let next = from;
+  const signal = options.signal;
+  while (!source.closed() && signal?.aborted !== true) {
+    const failed = source.failed();
+    if (failed !== undefined) throw failed;
+    if (next <= source.commitIndex()) {
+      for (const e of source.readRange(next, { limit: 4096, maxBytes: options.batchBytes ?? 1024 * 1024 })) {
+        next = e.index + 1;
+        yield e;
+      }
+      continue;
+    }
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      source.waitForCommit(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The Ledger's option, status and event types and its argument checks (ledger.ts
+ * re-exports the types, so importers keep using '../replica/ledger.js').
+ */
+import { RaftLedgerError } from '../errors.js';
+import type { Message, Role } from '../raft/index.js';
+import type { OnFlushed } from '../storage/index.js';
+import type { AppSnapshotHooks } from './app-snapshot.js';
+import type { PeersInput } from './peers.js';
+import type { LedgerStatsSnapshot, TransportSnapshot } from './ledger-stats.js';
+import type { RetentionPolicy } from './retention.js';
+
+export type Durability = 'fsync' | 'memory';
+
+/** Where the core's messages go; the Ledger receives with `receive()`. */
+export interface RaftLink {
+  send(message: Message): void;
+  /** The link's transport counters, for status() (a GroupSet's link has them). */
+  transportStats?(): TransportSnapshot;
+}
+
+export interface LedgerCoreOptions {
+  dir: string;
+  id: string;
+  /** Ids of every voting member, including `id`. */
+  members: readonly string[];
+  /** Where each member's clients connect (for ERR_NOT_LEADER hints). */
+  clientAddresses?: Readonly<Record<string, string>>;
+  link: RaftLink;
+  group?: number;
+  /** The cluster stored in (and checked against) the log directory's owner with id and group (default DEFAULT_CLUSTER_ID). */
+  clusterId?: string;
+  durability?: Durability;
+  tickMs?: number;
+  heartbeatTicks?: number;
+  electionTicks?: number;
+  segmentSizeBytes?: number;
+  maxEntrySizeBytes?: number;
+  /** Entries waiting for a verdict beyond which append() rejects with ERR_OVERLOADED (default 100000). */
+  maxPendingAppends?: number;
+  /** How long append() waits for a verdict before ERR_TIMEOUT (default 10000 ms). */
+  appendTimeoutMs?: number;
+  /** Background flush period in 'memory' mode (default 5 ms). */
+  memoryFlushIntervalMs?: number;
+  /** Minimum time between saves of a commit-only hard-state change (default 200 ms). */
+  commitSaveIntervalMs?: number;
+  /** Max bytes per AppendEntries (default 1 MiB) and entries per message (default 512). */
+  maxBytesPerMessage?: number;
+  maxEntriesPerMessage?: number;
+  maxInflightMessages?: number;
+  seed?: number;
+  /** Diagnostic lines (recovery notes, dropped frames, catch-up needs). */
+  onLog?: (line: string) => void;
+  /** TEST-ONLY: passed to SegmentedLog.open (see SegmentedLogOptions.onFlushed). */
+  onFlushed?: OnFlushed;
+  /** An application snapshot sent with log starts (docs/RAFT.md, "Log start"; src/replica/app-snapshot.ts). */
+  snapshot?: AppSnapshotHooks;
+  /** Retention of old segments (retention.ts); default: keep everything. */
+  retention?: RetentionPolicy;
+  /** Free bytes on the log's filesystem below which writes are refused (default 2 x segment size + 64 MiB; 0: never). */
+  minFreeBytes?: number;
+  /** How often free space is measured besides after each segment roll (default 1000 ms). */
+  spaceCheckIntervalMs?: number;
+  /** TEST-ONLY: measures free bytes instead of statfs on the log's filesystem. */
+  measureFreeBytes?: () => number;
+}
+
+/**
+ * Ledger.open with its own TCP transport: `peers` names every member (this one included)
+ * with its Raft address ('host:port'), and optionally its client address for
+ * ERR_NOT_LEADER hints ('host:port/clientPort' or { raft, client }); the same forms as
+ * LedgerHost.open and the server's --peers (src/replica/peers.ts normalizePeers). The Ledger listens on its own Raft address and closes the
+ * transport when it closes.
+ */
+export type LedgerOptions = Omit<LedgerCoreOptions, 'members' | 'link' | 'clientAddresses'> & {
+  peers: PeersInput;
+  /** Peers of another cluster id are refused at the handshake (default DEFAULT_CLUSTER_ID, 'raftledger'). */
+  clusterId?: string;
+};
+
+export interface FollowerStatus {
+  match: number;
+  next: number;
+  state: string;
+  lag: number;
+  /** Bytes of log between the follower's match and the leader's write position (absent when match is below the first index). */
+  lagBytes?: number;
+  active: boolean;
+  /** Being caught up beyond this log's first index: 'reset' (a log start is being sent) or 'stranded' (no log start possible). */
+  catchUp?: 'reset' | 'stranded';
+  /** reset state: the log start being sent and the snapshot bytes the follower holds. */
+  reset?: { index: number; snapshotOffset: number; snapshotSize: number };
+}
+
+export interface LedgerStatus {
+  id: string;
+  group: number;
+  role: Role;
+  term: number;
+  leader: string;
+  leaderAddress?: string;
+  firstIndex: number;
+  /** pos of the first retained entry (the write position when the log holds none). */
+  firstPos: number;
+  lastIndex: number;
+  commitIndex: number;
+  durableIndex: number;
+  durability: Durability;
+  pendingAppends: number;
+  /** Bytes the segment files take on disk (full-size files, the preallocated spare included). */
+  diskBytes: number;
+  /** Bytes from the first segment's start to the write position. */
+  logBytes: number;
+  /** Free bytes on the log's filesystem at the last check, and whether writes are refused for it. */
+  freeBytes: number;
+  noSpace: boolean;
+  /** Only on the leader. */
+  followers: Record<string, FollowerStatus>;
+  /** Counters and latency histograms for metrics (ledger-stats.ts). */
+  stats: LedgerStatsSnapshot;
+  /** The transport this group sends through (shared by the groups of its GroupSet). */
+  transport?: TransportSnapshot;
+}
+
+export interface LedgerEvents {
+  role: [role: Role, term: number];
+  leader: [leader: string, term: number];
+  commit: [commitIndex: number];
+  error: [error: Error];
+}
+
+/** An option that must be a number >= min (default 1); `fallback` when absent. */
+export function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new RangeError(`${name} must be a number >= ${min}, got ${String(value)}`);
+  return value;
+}
+
+/** An API argument that must be a positive safe integer: TypeError if not a number, RangeError if out of range. */
+export function checkPositiveInteger(method: string, name: string, value: unknown): void {
+  if (typeof value !== 'number') throw new TypeError(`${method}: ${name} must be a positive integer, got ${typeof value} ${JSON.stringify(value) ?? String(value)}`);
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${method}: ${name} must be a positive integer, got ${String(value)}`);
+}
+
+/** append()'s payloads: TypeError unless a non-empty array of Uint8Array, ERR_ENTRY_TOO_LARGE past the limit; returns their total bytes. */
+export function checkPayloads(payloads: readonly Uint8Array[], maxEntrySizeBytes: number): number {
+  if (!Array.isArray(payloads) || payloads.length === 0) throw new TypeError('append: expected a Uint8Array or a non-empty array of them');
+  let bytes = 0;
+  for (const p of payloads) {
+    if (!(p instanceof Uint8Array)) throw new TypeError('append: every payload must be a Uint8Array');
+    bytes += p.byteLength;
+    if (p.byteLength > maxEntrySizeBytes) {
+      throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `payload of ${p.byteLength} bytes exceeds maxEntrySizeBytes ${maxEntrySizeBytes}`);
+    }
+  }
+  return bytes;
+}
