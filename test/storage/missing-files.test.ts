@@ -61,6 +61,17 @@ async function expectHealthyAfterRepair(dir: string): Promise<number> {
   });
 }
 
+/**
+ * A copy of a log directory that an open log may be writing: the flusher thread writes
+ * checkpoints and metadata as `<file>.tmp` and renames them, so a temp file can vanish
+ * between cpSync's listing and its copy (ENOENT, seen on Node 24). Temp files are never
+ * durable state (the rename is the commit point), so the copy leaves them out, as a power
+ * loss before the rename would.
+ */
+function copyLiveDir(from: string, to: string): void {
+  cpSync(from, to, { recursive: true, filter: (src) => !src.endsWith('.tmp') });
+}
+
 describe('missing segments', () => {
   it('setup: the log spans 4 segments and opens with all 200 entries', async () => {
     const dir = tempDir();
@@ -218,7 +229,7 @@ describe('what must still start', () => {
     expect(log.meta.hardState.commitIndex).toBe(60);
     // A power loss now: copy the directory and forget every byte after the flushed position.
     const copy = tempDir();
-    cpSync(dir, copy, { recursive: true });
+    copyLiveDir(dir, copy);
     rmSync(join(copy, 'LOCK'), { force: true });
     const flushedPos = 20 * 1048;
     const seg = join(copy, 'log', readdirSync(join(copy, 'log')).sort()[0]!);
@@ -240,7 +251,7 @@ describe('what must still start', () => {
     await new Promise((r) => setTimeout(r, 50)); // the checkpoint at 150 lands
     await log.truncateSuffix(41);
     const copy = tempDir();
-    cpSync(dir, copy, { recursive: true });
+    copyLiveDir(dir, copy);
     rmSync(join(copy, 'LOCK'), { force: true });
     await log.close();
     await checkLogAtStartup(copy, false);
