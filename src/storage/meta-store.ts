@@ -62,70 +62,38 @@ export const INITIAL_HARD_STATE: Readonly<MetaState> = Object.freeze({
 const META_V2_HEADER_BYTES = 64;
 const META_FLAG_RESET_PENDING = 1;
 
+/**
+ * Version 1 unless the log was reset (firstPos or resetPending set): version 2 adds firstPos
+ * and the flags at 48, and its CRC covers those 16 bytes too (metaCrc).
+ */
 export function encodeHardState(state: MetaState): Buffer {
-  if (state.firstPos !== undefined || state.resetPending === true) return encodeHardStateV2(state);
+  const version = state.firstPos !== undefined || state.resetPending === true ? 2 : 1;
+  const headerBytes = version === 2 ? META_V2_HEADER_BYTES : META_HEADER_BYTES;
   const votedFor = Buffer.from(state.votedFor, 'utf8');
   if (votedFor.byteLength > MAX_VOTED_FOR_BYTES) throw new RangeError('votedFor is longer than 1024 bytes');
-  const bytes = Buffer.alloc(META_HEADER_BYTES + votedFor.byteLength);
+  const bytes = Buffer.alloc(headerBytes + votedFor.byteLength);
   const view = dataViewOf(bytes);
   view.setUint32(0, META_MAGIC, true);
-  view.setUint32(4, 1, true);
+  view.setUint32(4, version, true);
   writeU64(view, 8, state.term);
   writeU64(view, 16, state.commitIndex);
   writeU64(view, 24, state.firstIndex);
   view.setUint32(32, votedFor.byteLength, true);
   writeU64(view, 36, state.prevTerm);
-  votedFor.copy(bytes, META_HEADER_BYTES);
-  const crc = native.crc32c(votedFor, native.crc32c(bytes.subarray(0, META_CRC_OFFSET)));
-  view.setUint32(META_CRC_OFFSET, crc, true);
-  return bytes;
-}
-
-/** Meta version 2 (written once a log was reset): version 1 plus firstPos and the reset-pending flag. */
-function encodeHardStateV2(state: MetaState): Buffer {
-  const votedFor = Buffer.from(state.votedFor, 'utf8');
-  if (votedFor.byteLength > MAX_VOTED_FOR_BYTES) throw new RangeError('votedFor is longer than 1024 bytes');
-  const bytes = Buffer.alloc(META_V2_HEADER_BYTES + votedFor.byteLength);
-  const view = dataViewOf(bytes);
-  view.setUint32(0, META_MAGIC, true);
-  view.setUint32(4, 2, true);
-  writeU64(view, 8, state.term);
-  writeU64(view, 16, state.commitIndex);
-  writeU64(view, 24, state.firstIndex);
-  view.setUint32(32, votedFor.byteLength, true);
-  writeU64(view, 36, state.prevTerm);
-  writeU64(view, 48, state.firstPos ?? 0);
-  view.setUint32(56, state.resetPending === true ? META_FLAG_RESET_PENDING : 0, true);
-  votedFor.copy(bytes, META_V2_HEADER_BYTES);
-  view.setUint32(META_CRC_OFFSET, metaV2Crc(bytes, votedFor), true);
-  return bytes;
-}
-
-function metaV2Crc(bytes: Uint8Array, votedFor: Uint8Array): number {
-  return native.crc32c(votedFor, native.crc32c(bytes.subarray(META_HEADER_BYTES, META_V2_HEADER_BYTES), native.crc32c(bytes.subarray(0, META_CRC_OFFSET))));
-}
-
-function decodeHardStateV2(bytes: Uint8Array, corrupt: (why: string) => RaftLedgerError): MetaState {
-  if (bytes.byteLength < META_V2_HEADER_BYTES) throw corrupt(`hard state file is ${bytes.byteLength} bytes, expected at least 64`);
-  const view = dataViewOf(bytes);
-  const votedForBytes = view.getUint32(32, true);
-  if (votedForBytes > MAX_VOTED_FOR_BYTES || META_V2_HEADER_BYTES + votedForBytes !== bytes.byteLength) {
-    throw corrupt('hard state length does not match its votedFor field');
+  if (version === 2) {
+    writeU64(view, 48, state.firstPos ?? 0);
+    view.setUint32(56, state.resetPending === true ? META_FLAG_RESET_PENDING : 0, true);
   }
-  const votedFor = bytes.subarray(META_V2_HEADER_BYTES);
-  if (metaV2Crc(bytes, votedFor) !== view.getUint32(META_CRC_OFFSET, true)) throw corrupt('hard state CRC mismatch');
-  const flags = view.getUint32(56, true);
-  if ((flags & ~META_FLAG_RESET_PENDING) !== 0 || view.getUint32(60, true) !== 0) throw corrupt(`unknown hard state flags 0x${flags.toString(16)}`);
-  const state: MetaState = {
-    term: readU64(view, 8),
-    commitIndex: readU64(view, 16),
-    firstIndex: readU64(view, 24),
-    prevTerm: readU64(view, 36),
-    votedFor: Buffer.from(votedFor).toString('utf8'),
-    firstPos: readU64(view, 48),
-  };
-  if ((flags & META_FLAG_RESET_PENDING) !== 0) state.resetPending = true;
-  return state;
+  votedFor.copy(bytes, headerBytes);
+  view.setUint32(META_CRC_OFFSET, metaCrc(bytes, version, votedFor), true);
+  return bytes;
+}
+
+/** The CRC32C of a meta file: the header before the CRC field, version 2's extra 16 bytes, then votedFor. */
+function metaCrc(bytes: Uint8Array, version: number, votedFor: Uint8Array): number {
+  let crc = native.crc32c(bytes.subarray(0, META_CRC_OFFSET));
+  if (version === 2) crc = native.crc32c(bytes.subarray(META_HEADER_BYTES, META_V2_HEADER_BYTES), crc);
+  return native.crc32c(votedFor, crc);
 }
 
 export function decodeHardState(bytes: Uint8Array, path: string): MetaState {
@@ -134,22 +102,30 @@ export function decodeHardState(bytes: Uint8Array, path: string): MetaState {
   if (bytes.byteLength < META_HEADER_BYTES) throw corrupt(`hard state file is ${bytes.byteLength} bytes, expected at least 48`);
   const view = dataViewOf(bytes);
   if (view.getUint32(0, true) !== META_MAGIC) throw corrupt('bad magic in hard state file');
-  if (view.getUint32(4, true) === 2) return decodeHardStateV2(bytes, corrupt);
-  if (view.getUint32(4, true) !== 1) throw corrupt(`unsupported hard state version ${view.getUint32(4, true)}`);
+  const version = view.getUint32(4, true);
+  if (version !== 1 && version !== 2) throw corrupt(`unsupported hard state version ${version}`);
+  const headerBytes = version === 2 ? META_V2_HEADER_BYTES : META_HEADER_BYTES;
+  if (bytes.byteLength < headerBytes) throw corrupt(`hard state file is ${bytes.byteLength} bytes, expected at least 64`);
   const votedForBytes = view.getUint32(32, true);
-  if (votedForBytes > MAX_VOTED_FOR_BYTES || META_HEADER_BYTES + votedForBytes !== bytes.byteLength) {
+  if (votedForBytes > MAX_VOTED_FOR_BYTES || headerBytes + votedForBytes !== bytes.byteLength) {
     throw corrupt('hard state length does not match its votedFor field');
   }
-  const votedFor = bytes.subarray(META_HEADER_BYTES);
-  const crc = native.crc32c(votedFor, native.crc32c(bytes.subarray(0, META_CRC_OFFSET)));
-  if (crc !== view.getUint32(META_CRC_OFFSET, true)) throw corrupt('hard state CRC mismatch');
-  return {
+  const votedFor = bytes.subarray(headerBytes);
+  if (metaCrc(bytes, version, votedFor) !== view.getUint32(META_CRC_OFFSET, true)) throw corrupt('hard state CRC mismatch');
+  const state: MetaState = {
     term: readU64(view, 8),
     commitIndex: readU64(view, 16),
     firstIndex: readU64(view, 24),
     prevTerm: readU64(view, 36),
     votedFor: Buffer.from(votedFor).toString('utf8'),
   };
+  if (version === 2) {
+    const flags = view.getUint32(56, true);
+    if ((flags & ~META_FLAG_RESET_PENDING) !== 0 || view.getUint32(60, true) !== 0) throw corrupt(`unknown hard state flags 0x${flags.toString(16)}`);
+    state.firstPos = readU64(view, 48);
+    if ((flags & META_FLAG_RESET_PENDING) !== 0) state.resetPending = true;
+  }
+  return state;
 }
 
 export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
