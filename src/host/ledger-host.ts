@@ -27,10 +27,10 @@ import { MessageChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { fromWireError, isRaftLedgerError, RaftLedgerError } from '../errors.js';
 import type { Durability, Ledger } from '../replica/ledger.js';
+import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import type { LedgerEntry } from '../entry.js';
 import type { AppendAck } from '../replica/pending.js';
 import { normalizePeers, type PeerAddresses, type PeersInput } from '../replica/peers.js';
-import type { RetentionPolicy } from '../replica/retention.js';
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type ShardConfig } from './shard.js';
 import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
@@ -45,7 +45,8 @@ import { checkDirOwner } from '../storage/identity.js';
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
 /** `Peers`: the peers' type; LedgerHost.open takes any PeersInput form (LedgerHostOptions<PeersInput>). */
-export interface LedgerHostOptions<Peers extends PeersInput = Record<string, PeerAddresses>> {
+/** Every group's Ledger tuning (GroupTuning: segment size, retention, free-space floor, timings) plus the host's own options. */
+export interface LedgerHostOptions<Peers extends PeersInput = Record<string, PeerAddresses>> extends GroupTuning {
   dir: string;
   id: string;
   /**
@@ -60,14 +61,6 @@ export interface LedgerHostOptions<Peers extends PeersInput = Record<string, Pee
   groups: number | readonly number[];
   durability?: Durability;
   clusterId?: string;
-  segmentSizeBytes?: number;
-  /** Every group's retention policy (replica/retention.ts); default: keep everything. */
-  retention?: RetentionPolicy;
-  /** Free bytes below which a group refuses writes (Ledger minFreeBytes; default 2 x segment size + 64 MiB). */
-  minFreeBytes?: number;
-  tickMs?: number;
-  heartbeatTicks?: number;
-  electionTicks?: number;
   /**
    * Check every group's log before opening it (default 'none'): 'verify' refuses a damaged
    * log (ERR_LOG_CORRUPT naming file and offset), 'repair' cuts it at the damage (the leader
@@ -258,12 +251,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       durability: o.durability ?? 'fsync',
       worker,
       groups: [...this.#groups].filter((g) => workerFor(g, W) === worker).sort((a, b) => a - b),
-      segmentSizeBytes: o.segmentSizeBytes,
-      ...(o.retention !== undefined ? { retention: { ...o.retention } } : {}),
-      ...(o.minFreeBytes !== undefined ? { minFreeBytes: o.minFreeBytes } : {}),
-      tickMs: o.tickMs,
-      heartbeatTicks: o.heartbeatTicks,
-      electionTicks: o.electionTicks,
+      ...groupTuningOf(o),
     };
     if (perWorkerClients) {
       const nodeClient = o.peers[o.id]!.client;

@@ -4,11 +4,11 @@
  * GroupSet, i.e. one PeerTransport to the same worker index on the other nodes. It opens
  * and closes the ledgers, serves HostRequests and returns wire-shaped results.
  */
-import type { RetentionPolicy } from '../replica/retention.js';
 import { threadId } from 'node:worker_threads';
 import { RaftLedgerError } from '../errors.js';
 import type { OnFlushed } from '../storage/index.js';
 import { Ledger, type Durability } from '../replica/ledger.js';
+import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import { GroupSet, groupDir } from '../replica/group-set.js';
 import type { GroupStatus, HostOp, HostRequest, HostResponses } from './protocol.js';
 
@@ -18,7 +18,7 @@ export type { GroupStatus } from './protocol.js';
 type Handlers = { [K in HostOp]: (req: HostRequest<K>) => Promise<HostResponses[K]> | HostResponses[K] };
 
 /** One worker's share of a node (listen, peers and clusterId are this worker's, see placement.ts). */
-export interface ShardConfig {
+export interface ShardConfig extends GroupTuning {
   dir: string;
   id: string;
   /** Every voting member's id. */
@@ -31,12 +31,6 @@ export interface ShardConfig {
   /** The cluster id stored in the group directories (the transport's clusterId is per worker, see placement.ts). */
   dirClusterId: string;
   durability: Durability;
-  segmentSizeBytes?: number;
-  retention?: RetentionPolicy;
-  minFreeBytes?: number;
-  tickMs?: number;
-  heartbeatTicks?: number;
-  electionTicks?: number;
   worker: number;
   groups: number[];
   /** Per-worker client ports: this worker serves clients at `listen`; `nodeClient` is the node's main client address, `workers` its W. */
@@ -116,12 +110,7 @@ export class GroupShard {
         clusterId: c.dirClusterId,
         link: this.#set.link(group),
         durability: c.durability,
-        segmentSizeBytes: c.segmentSizeBytes,
-        ...(c.retention !== undefined ? { retention: c.retention } : {}),
-        ...(c.minFreeBytes !== undefined ? { minFreeBytes: c.minFreeBytes } : {}),
-        tickMs: c.tickMs,
-        heartbeatTicks: c.heartbeatTicks,
-        electionTicks: c.electionTicks,
+        ...groupTuningOf(c),
         onLog: (line) => this.#log(line),
         ...(this.#hooks.onFlushed !== undefined ? { onFlushed: this.#hooks.onFlushed } : {}),
       });

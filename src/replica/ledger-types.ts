@@ -155,3 +155,21 @@ export function checkPayloads(payloads: readonly Uint8Array[], maxEntrySizeBytes
   }
   return bytes;
 }
+
+/**
+ * The per-group tuning a Ledger takes that LedgerHost, its shards and the server pass
+ * through unchanged: one list, so a new option is added in one place.
+ */
+export type GroupTuning = Pick<LedgerCoreOptions, 'segmentSizeBytes' | 'retention' | 'minFreeBytes' | 'tickMs' | 'heartbeatTicks' | 'electionTicks'>;
+
+/** The GroupTuning fields `from` sets (absent ones stay absent; the retention policy is copied). */
+export function groupTuningOf(from: GroupTuning): GroupTuning {
+  const out: GroupTuning = {};
+  if (from.segmentSizeBytes !== undefined) out.segmentSizeBytes = from.segmentSizeBytes;
+  if (from.retention !== undefined) out.retention = { ...from.retention };
+  if (from.minFreeBytes !== undefined) out.minFreeBytes = from.minFreeBytes;
+  if (from.tickMs !== undefined) out.tickMs = from.tickMs;
+  if (from.heartbeatTicks !== undefined) out.heartbeatTicks = from.heartbeatTicks;
+  if (from.electionTicks !== undefined) out.electionTicks = from.electionTicks;
+  return out;
+}

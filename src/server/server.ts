@@ -27,6 +27,7 @@
  *    host's status at scrape time), /health/live and /health/ready (health.ts).
  */
 import type { Ledger } from '../replica/ledger.js';
+import { groupTuningOf } from '../replica/ledger-types.js';
 import { parseHostPort } from '../transport/address.js';
 import { LedgerHost } from '../host/ledger-host.js';
 import { workerClientAddress, workerFor } from '../host/placement.js';
@@ -101,12 +102,7 @@ export class Server {
         groups: config.groups,
         durability: config.durability,
         clusterId: config.clusterId,
-        segmentSizeBytes: config.segmentSizeBytes,
-        ...(config.retention !== undefined ? { retention: config.retention } : {}),
-        ...(config.minFreeBytes !== undefined ? { minFreeBytes: config.minFreeBytes } : {}),
-        tickMs: config.tickMs,
-        heartbeatTicks: config.heartbeatTicks,
-        electionTicks: config.electionTicks,
+        ...groupTuningOf(config),
         startupCheck: options.repair === true ? 'repair' : 'verify',
         log,
       },
