@@ -5,10 +5,15 @@
 // delay p99 (worst 1 s window). Optionally the failover figure.
 //   node bench/cluster/matrix.mjs [--duration 10] [--warmup 2] [--size 1024] [--concurrency 1,16,128]
 //        [--durability fsync,memory] [--groups 1] [--workers 0] [--failover 5]
+//        [--report DIR [--peers /tmp/peers/results/etcd.jsonl,/tmp/peers/results/nats.jsonl]]
+// --report DIR writes one self-contained page (DIR/index.html, data in DIR/report.json)
+// with every cell of this run and, from --peers, the peers' result lines (../shared/peers)
+// side by side; bench/report-screenshot.mjs DIR renders it in headless Chromium.
 // The LedgerHost targets of issue 5: --concurrency 128 --groups 8 --workers 0,2
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readBenchCells, writeBenchReport } from '../../dist/tools/cluster/bench-report.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const OUT_DIR = fileURLToPath(new URL('../results/', import.meta.url));
@@ -24,6 +29,10 @@ const modes = arg('durability', 'fsync,memory').split(',');
 const groupCounts = arg('groups', '1').split(',');
 const workerCounts = arg('workers', '0').split(',');
 const failovers = arg('failover', '0');
+const reportDir = arg('report', undefined);
+const peerFiles = arg('peers', '').split(',').filter((f) => f !== '');
+if (peerFiles.length > 0 && reportDir === undefined) throw new Error('--peers goes with --report DIR');
+const peerCells = peerFiles.flatMap((f) => readBenchCells(f)); // read first: a bad file fails before the long run
 mkdirSync(OUT_DIR, { recursive: true });
 const out = `${OUT_DIR}cluster.jsonl`;
 
@@ -63,3 +72,8 @@ if (Number(failovers) > 0) {
   console.log(`failover over ${failovers} kills: median ${f.failoverMs.median.toFixed(0)} ms, max ${f.failoverMs.max.toFixed(0)} ms`);
 }
 console.log(`results appended to ${out}`);
+
+if (reportDir !== undefined) {
+  const files = writeBenchReport(reportDir, [...rows, ...peerCells]);
+  console.log(`report: ${files.html} (${rows.length} raftledger cell(s), ${peerCells.length} peer cell(s))`);
+}

@@ -3,9 +3,11 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Client } from '../client/index.js';
 import { LocalCluster } from '../tools/cluster/local-cluster.js';
-import { runLoad, percentile } from '../tools/cluster/load.js';
+import { runLoad, percentile, type LoadProgress } from '../tools/cluster/load.js';
+import { writeBenchReport } from '../tools/cluster/bench-report.js';
 import { waitForLeader } from '../tools/cluster/cluster-status.js';
 import { VERSION } from '../version.js';
+import { DEFAULT_SEGMENT_SIZE_BYTES, HEADER_SIZE_BYTES } from '../storage/index.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 import { CommandCleanup } from './cleanup.js';
 import { writableDir } from './dirs.js';
@@ -17,7 +19,7 @@ export const benchCommand: Command = {
   usage: `
 Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--duration 10]
                         [--warmup 2] [--durability fsync|memory] [--json] [--dir DIR]
-                        [--groups G] [--workers W] [--segment-size BYTES]
+                        [--groups G] [--workers W] [--segment-size BYTES] [--report DIR]
        raftledger bench --failover K [--json]
 
 Starts a cluster of separate server processes on 127.0.0.1 (data under DIR, a temporary
@@ -45,7 +47,12 @@ Options:
   --groups G          Raft groups; appends spread over all of them (default 1)
   --workers W         worker threads per server (default 0: groups on the main thread)
   --segment-size B    segment size (default: the server's 64m with 1 group, 4m with more)
-  --json              print the result as one JSON line
+  --json              print the result as one JSON line (with the per-second timeline
+                      and the latency histogram)
+  --report DIR        also write DIR/report.json and DIR/index.html: a self-contained page
+                      (no network needed) with throughput and latency over time, the
+                      latency CDF and a table; bench/cluster/matrix.mjs --report puts
+                      many cells and the peers' results in one page
   --dir DIR           data directory (kept)
   --keep              keep the temporary data directory (printed)
 
@@ -71,6 +78,7 @@ the servers also exit if this process dies.
         groups: { type: 'string' },
         workers: { type: 'string' },
         'segment-size': { type: 'string' },
+        report: { type: 'string' },
       },
       false,
     );
@@ -86,6 +94,11 @@ the servers also exit if this process dies.
     const groups = intOption(values, 'groups', 1, 1, 100_000);
     const workers = intOption(values, 'workers', 0, 0, 256);
     const segmentSizeBytes = values['segment-size'] !== undefined ? intOption(values, 'segment-size', 0, 4096) : groups > 1 ? 4 * 1024 * 1024 : undefined;
+    const effectiveSegmentBytes = segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES;
+    if (sizeBytes + HEADER_SIZE_BYTES > effectiveSegmentBytes)
+      throw new UsageError(`--size ${sizeBytes} does not fit in a segment of ${effectiveSegmentBytes} bytes (an entry takes its size + ${HEADER_SIZE_BYTES} header bytes); give a larger --segment-size`);
+    const reportDir = values.report === undefined ? undefined : writableDir(String(values.report), '--report');
+    if (reportDir !== undefined && failovers > 0) throw new UsageError('--report goes with a throughput run, not with --failover');
     const ownDir = values.dir === undefined;
     const keep = values.keep === true;
     const givenDir = ownDir ? undefined : writableDir(String(values.dir), '--dir');
@@ -122,12 +135,10 @@ the servers also exit if this process dies.
         concurrency,
         sizeBytes,
         durationMs: durationS * 1000,
-        onProgress: json
-          ? undefined
-          : (p) => process.stderr.write(`\r  ${(p.elapsedMs / 1000).toFixed(0)} s: ${p.ops} acked, ${Math.round(p.recentOpsPerSec)} ops/s, p99 ${p.recentP99Ms.toFixed(2)} ms, ${p.errors} errors   `),
+        onProgress: json ? undefined : progressLine(durationS),
       });
       const delays = await sampler.stop();
-      if (!json) process.stderr.write('\n');
+      if (!json && process.stderr.isTTY) process.stderr.write('\n');
       const lat = result.latenciesMs;
       const out = {
         system: 'raftledger',
@@ -151,7 +162,13 @@ the servers also exit if this process dies.
         },
         serverMainLoopDelayP99Ms: delays,
         machine,
+        timeline: result.timeline,
+        latencyHistogram: result.histogram.toJSON(),
       };
+      if (reportDir !== undefined) {
+        const files = writeBenchReport(reportDir, [out]);
+        say(`bench: report written to ${files.html} (data: ${files.json})`);
+      }
       if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
       else
         process.stdout.write(
@@ -205,6 +222,22 @@ async function measureFailover(
     await cluster.startServer(victim);
   }
   return samples;
+}
+
+/**
+ * The progress of a measured run: on a TTY one line rewritten every interval (elapsed,
+ * ops/s, p99 so far); otherwise a plain line every 10 s, so logs stay readable.
+ */
+function progressLine(durationS: number): (p: LoadProgress) => void {
+  let lastPrintedMs = 0;
+  return (p) => {
+    const text = `${(p.elapsedMs / 1000).toFixed(0)}/${durationS} s: ${p.ops} acked, ${Math.round(p.recentOpsPerSec)} ops/s now, p99 so far ${p.p99SoFarMs.toFixed(2)} ms, ${p.errors} errors`;
+    if (process.stderr.isTTY) process.stderr.write(`\r  ${text}   `);
+    else if (p.elapsedMs - lastPrintedMs >= 10_000) {
+      lastPrintedMs = p.elapsedMs;
+      process.stderr.write(`  ${text}\n`);
+    }
+  };
 }
 
 /** A client whose append() goes round-robin over groups 0..groups-1 (everything else as is). */

@@ -5,6 +5,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { Client } from '../../client/index.js';
+import { LatencyHistogram } from './latency-histogram.js';
 
 export interface LoadOptions {
   client: Client;
@@ -30,6 +31,18 @@ export interface LoadProgress {
   /** ops/s and p99 latency over the last progress interval. */
   recentOpsPerSec: number;
   recentP99Ms: number;
+  /** p99 latency of every append acknowledged so far (from the histogram). */
+  p99SoFarMs: number;
+}
+
+/** One progress interval of a run: what a report charts over time. */
+export interface TimelinePoint {
+  /** Seconds from the start of the run to the end of this interval. */
+  atS: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
 }
 
 export interface LoadResult {
@@ -38,6 +51,9 @@ export interface LoadResult {
   seconds: number;
   /** Sorted latencies in ms. */
   latenciesMs: Float64Array;
+  /** Every progressEveryMs interval of the run, in order. */
+  timeline: TimelinePoint[];
+  histogram: LatencyHistogram;
 }
 
 export function percentile(sorted: Float64Array, p: number): number {
@@ -66,6 +82,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let errors = 0;
   let recent: number[] = [];
   let recentOps = 0;
+  let recentErrors = 0;
+  const histogram = new LatencyHistogram();
+  const timeline: TimelinePoint[] = [];
   const started = performance.now();
   const endAt = started + durationMs;
   let lastProgress = started;
@@ -77,22 +96,35 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       latencies = bigger;
     }
     latencies[count++] = ms;
+    histogram.record(ms);
     recent.push(ms);
     recentOps++;
   };
-  const maybeProgress = (now: number): void => {
-    if (options.onProgress === undefined || now - lastProgress < progressEvery) return;
+  const closeInterval = (now: number): void => {
     const sorted = Float64Array.from(recent).sort();
-    options.onProgress({
+    const opsPerSec = (recentOps * 1000) / Math.max(now - lastProgress, 1e-3);
+    timeline.push({
+      atS: Number(((now - started) / 1000).toFixed(3)),
+      opsPerSec: Math.round(opsPerSec),
+      p50Ms: Number(percentile(sorted, 50).toFixed(3)),
+      p99Ms: Number(percentile(sorted, 99).toFixed(3)),
+      errors: recentErrors,
+    });
+    options.onProgress?.({
       ops: count,
       errors,
       elapsedMs: now - started,
-      recentOpsPerSec: (recentOps * 1000) / (now - lastProgress),
+      recentOpsPerSec: opsPerSec,
       recentP99Ms: percentile(sorted, 99),
+      p99SoFarMs: histogram.percentile(99),
     });
     recent = [];
     recentOps = 0;
+    recentErrors = 0;
     lastProgress = now;
+  };
+  const maybeProgress = (now: number): void => {
+    if (now - lastProgress >= progressEvery) closeInterval(now);
   };
   const aborted = (): boolean => options.signal?.aborted === true;
   const worker = async (): Promise<void> => {
@@ -107,6 +139,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         maybeProgress(t1);
       } catch (error) {
         errors++;
+        recentErrors++;
         options.onError?.(error, payload, t0);
         if (aborted()) break;
         await new Promise((r) => setTimeout(r, 5));
@@ -119,6 +152,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   } finally {
     clearInterval(ticker);
   }
-  const seconds = (performance.now() - started) / 1000;
-  return { ops: count, errors, seconds, latenciesMs: latencies.subarray(0, count).sort() };
+  const ended = performance.now();
+  // The last, partial interval counts only if it is long enough to say something.
+  if (recentOps + recentErrors > 0 && ended - lastProgress >= progressEvery / 4) closeInterval(ended);
+  const seconds = (ended - started) / 1000;
+  return { ops: count, errors, seconds, latenciesMs: latencies.subarray(0, count).sort(), timeline, histogram };
 }
