@@ -5,6 +5,7 @@ import { connect, type Client } from '../client/index.js';
 import { LocalCluster } from '../tools/cluster/local-cluster.js';
 import { runLoad, percentile, type LoadProgress } from '../tools/cluster/load.js';
 import { writeBenchReport } from '../tools/cluster/bench-report.js';
+import { measureCpu } from '../tools/cluster/proc-cpu.js';
 import { waitForLeader } from '../tools/cluster/cluster-status.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES, HEADER_SIZE_BYTES } from '../storage/index.js';
@@ -32,6 +33,10 @@ With --groups G the C in-flight appends are spread round-robin over groups 0..G-
 server's main thread). Every second during the measurement the bench asks each server for
 its main thread's event-loop delay (p99 over the last 1 s window, monitorEventLoopDelay
 inside the server process) and reports the worst and the median of those samples.
+
+The CPU time of every server process and of this one (the load generator), from
+/proc/<pid>/stat over the measured window, is reported as microseconds per append, all
+processes together, and each process's share.
 
 --failover K kills the leader with SIGKILL K times under load and reports the time from
 the kill to the first append that succeeds again (median and max, ms).
@@ -130,6 +135,10 @@ the servers also exit if this process dies.
       }
       say(`bench: measuring ${durationS} s, ${sizeBytes} B payloads, ${concurrency} in flight`);
       const sampler = sampleLoopDelay(client);
+      const cpuMeter = measureCpu({
+        ...Object.fromEntries([...cluster.servers.values()].filter((sv) => sv.pid !== undefined).map((sv) => [sv.id, sv.pid!])),
+        client: process.pid,
+      });
       const result = await runLoad({
         client: spread(client, groups),
         concurrency,
@@ -137,6 +146,7 @@ the servers also exit if this process dies.
         durationMs: durationS * 1000,
         onProgress: json ? undefined : progressLine(durationS),
       });
+      const cpu = cpuMeter.stop(result.ops, result.seconds);
       const delays = await sampler.stop();
       if (!json && process.stderr.isTTY) process.stderr.write('\n');
       const lat = result.latenciesMs;
@@ -161,6 +171,7 @@ the servers also exit if this process dies.
           max: Number((lat[lat.length - 1] ?? 0).toFixed(3)),
         },
         serverMainLoopDelayP99Ms: delays,
+        cpu,
         machine,
         timeline: result.timeline,
         latencyHistogram: result.histogram.toJSON(),
@@ -172,7 +183,7 @@ the servers also exit if this process dies.
       if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
       else
         process.stdout.write(
-          `raftledger ${durability}, ${replicas} replicas, G=${groups}, W=${workers}, ${sizeBytes} B, C=${concurrency}: ${out.opsPerSec} ops/s, ${out.MBps} MB/s, p50 ${out.latMs.p50} ms, p99 ${out.latMs.p99} ms, p999 ${out.latMs.p999} ms, max ${out.latMs.max} ms, ${out.errors} errors; server main-thread loop delay p99 (1 s windows): worst ${delays.worst} ms, median ${delays.median} ms\n`,
+          `raftledger ${durability}, ${replicas} replicas, G=${groups}, W=${workers}, ${sizeBytes} B, C=${concurrency}: ${out.opsPerSec} ops/s, ${out.MBps} MB/s, p50 ${out.latMs.p50} ms, p99 ${out.latMs.p99} ms, p999 ${out.latMs.p999} ms, max ${out.latMs.max} ms, ${out.errors} errors; server main-thread loop delay p99 (1 s windows): worst ${delays.worst} ms, median ${delays.median} ms; CPU ${cpu.usPerAppend} us/append on ${cpu.cores} cores (${Object.entries(cpu.shares).map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`).join(', ')})\n`,
         );
       return 0;
     } finally {

@@ -28,6 +28,7 @@ export interface BenchCell {
   timeline?: TimelinePoint[];
   latencyHistogram?: HistogramJson;
   machine?: { cpus?: number; model?: string; node?: string };
+  cpu?: { usPerAppend: number; shares: Record<string, number> };
   at?: string;
   [key: string]: unknown;
 }
@@ -83,10 +84,10 @@ function cell(v: unknown): string {
 }
 
 function table(cells: readonly BenchCell[]): string {
-  const head = ['cell', 'ops/s', 'MB/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'ops', 'errors', 'seconds'];
+  const head = ['cell', 'ops/s', 'MB/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'ops', 'errors', 'seconds', 'CPU us/append', 'CPU shares'];
   const rows = cells.map(
     (c) =>
-      `<tr><td class="l">${escapeXml(cellLabel(c))}</td><td>${cell(c.opsPerSec)}</td><td>${cell(c.MBps)}</td><td>${cell(c.latMs?.p50)}</td><td>${cell(c.latMs?.p99)}</td><td>${cell(c.latMs?.p999)}</td><td>${cell(c.latMs?.max)}</td><td>${cell(c.ops)}</td><td>${cell(c.errors)}</td><td>${cell(c.seconds)}</td></tr>`,
+      `<tr><td class="l">${escapeXml(cellLabel(c))}</td><td>${cell(c.opsPerSec)}</td><td>${cell(c.MBps)}</td><td>${cell(c.latMs?.p50)}</td><td>${cell(c.latMs?.p99)}</td><td>${cell(c.latMs?.p999)}</td><td>${cell(c.latMs?.max)}</td><td>${cell(c.ops)}</td><td>${cell(c.errors)}</td><td>${cell(c.seconds)}</td><td>${cell(c.cpu?.usPerAppend)}</td><td class="l">${c.cpu === undefined ? '-' : escapeXml(Object.entries(c.cpu.shares).map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`).join(', '))}</td></tr>`,
   );
   return `<table><thead><tr>${head.map((h, i) => `<th${i === 0 ? ' class="l"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
