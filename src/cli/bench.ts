@@ -6,7 +6,7 @@ import { LocalCluster } from '../tools/cluster/local-cluster.js';
 import { runLoad, percentile, type LoadProgress } from '../tools/cluster/load.js';
 import { writeBenchReport } from '../tools/cluster/bench-report.js';
 import { measureCpu } from '../tools/cluster/proc-cpu.js';
-import { waitForLeader } from '../tools/cluster/cluster-status.js';
+import { viewCluster, waitForLeader } from '../tools/cluster/cluster-status.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES, HEADER_SIZE_BYTES } from '../storage/index.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
@@ -21,6 +21,7 @@ export const benchCommand: Command = {
 Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--duration 10]
                         [--warmup 2] [--durability fsync|memory] [--json] [--dir DIR]
                         [--groups G] [--workers W] [--segment-size BYTES] [--report DIR]
+                        [--tick-ms T] [--heartbeat-ticks H] [--election-ticks E]
        raftledger bench --failover K [--json]
 
 Starts a cluster of separate server processes on 127.0.0.1 (data under DIR, a temporary
@@ -52,6 +53,10 @@ Options:
   --groups G          Raft groups; appends spread over all of them (default 1)
   --workers W         worker threads per server (default 0: groups on the main thread)
   --segment-size B    segment size (default: the server's 64m with 1 group, 4m with more)
+  --tick-ms T, --heartbeat-ticks H, --election-ticks E
+                      the servers' Raft timing (default: the server's 10 ms, 10, 50);
+                      with --failover, to weigh failover time against the elections a
+                      throughput run counts (termChanges: terms begun during the run)
   --json              print the result as one JSON line (with the per-second timeline
                       and the latency histogram)
   --report DIR        also write DIR/report.json and DIR/index.html: a self-contained page
@@ -84,6 +89,9 @@ the servers also exit if this process dies.
         workers: { type: 'string' },
         'segment-size': { type: 'string' },
         report: { type: 'string' },
+        'tick-ms': { type: 'string' },
+        'heartbeat-ticks': { type: 'string' },
+        'election-ticks': { type: 'string' },
       },
       false,
     );
@@ -104,6 +112,13 @@ the servers also exit if this process dies.
       throw new UsageError(`--size ${sizeBytes} does not fit in a segment of ${effectiveSegmentBytes} bytes (an entry takes its size + ${HEADER_SIZE_BYTES} header bytes); give a larger --segment-size`);
     const reportDir = values.report === undefined ? undefined : writableDir(String(values.report), '--report');
     if (reportDir !== undefined && failovers > 0) throw new UsageError('--report goes with a throughput run, not with --failover');
+    const timing = {
+      ...(values['tick-ms'] !== undefined ? { tickMs: intOption(values, 'tick-ms', 10, 1, 1000) } : {}),
+      ...(values['heartbeat-ticks'] !== undefined ? { heartbeatTicks: intOption(values, 'heartbeat-ticks', 10, 1, 100_000) } : {}),
+      ...(values['election-ticks'] !== undefined ? { electionTicks: intOption(values, 'election-ticks', 50, 2, 100_000) } : {}),
+    };
+    if ((timing.electionTicks ?? 50) <= (timing.heartbeatTicks ?? 10))
+      throw new UsageError(`--election-ticks (${timing.electionTicks ?? 50}) must be greater than --heartbeat-ticks (${timing.heartbeatTicks ?? 10})`);
     const ownDir = values.dir === undefined;
     const keep = values.keep === true;
     const givenDir = ownDir ? undefined : writableDir(String(values.dir), '--dir');
@@ -113,7 +128,7 @@ the servers also exit if this process dies.
     const cleanup = new CommandCleanup('bench');
     const dir = givenDir ?? mkdtempSync(join(tmpdir(), 'raftledger-bench-'));
     if (ownDir && !keep) cleanup.removeAtEnd(dir);
-    const cluster = new LocalCluster({ replicas, dir, durability, groups, workers, ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}) });
+    const cluster = new LocalCluster({ replicas, dir, durability, groups, workers, ...timing, ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}) });
     let client;
     try {
       say(`bench: starting ${replicas} replicas (${durability}, ${groups} group(s), ${workers} worker(s)) in ${dir}`);
@@ -125,7 +140,7 @@ the servers also exit if this process dies.
       if (failovers > 0) {
         const result = await measureFailover(cluster, client, failovers, sizeBytes, say);
         const sorted = Float64Array.from(result).sort();
-        const out = { system: 'raftledger', version: VERSION, replicas, durability, failovers, failoverMs: { median: percentile(sorted, 50), max: sorted[sorted.length - 1] ?? 0 }, samplesMs: result, machine };
+        const out = { system: 'raftledger', version: VERSION, replicas, durability, ...timing, failovers, failoverMs: { median: percentile(sorted, 50), max: sorted[sorted.length - 1] ?? 0 }, samplesMs: result, machine };
         process.stdout.write(json ? `${JSON.stringify(out)}\n` : `failover over ${failovers} kills: median ${out.failoverMs.median.toFixed(0)} ms, max ${out.failoverMs.max.toFixed(0)} ms\n`);
         return 0;
       }
@@ -134,6 +149,7 @@ the servers also exit if this process dies.
         await runLoad({ client: spread(client, groups), concurrency, sizeBytes, durationMs: warmupS * 1000 });
       }
       say(`bench: measuring ${durationS} s, ${sizeBytes} B payloads, ${concurrency} in flight`);
+      const termsBefore = await highestTerms(client, groups);
       const sampler = sampleLoopDelay(client);
       const cpuMeter = measureCpu({
         ...Object.fromEntries([...cluster.servers.values()].filter((sv) => sv.pid !== undefined).map((sv) => [sv.id, sv.pid!])),
@@ -147,6 +163,8 @@ the servers also exit if this process dies.
         onProgress: json ? undefined : progressLine(durationS),
       });
       const cpu = cpuMeter.stop(result.ops, result.seconds);
+      const termsAfter = await highestTerms(client, groups);
+      const termChanges = termsAfter.reduce((n, t, g) => n + Math.max(0, t - termsBefore[g]!), 0);
       const delays = await sampler.stop();
       if (!json && process.stderr.isTTY) process.stderr.write('\n');
       const lat = result.latenciesMs;
@@ -159,6 +177,8 @@ the servers also exit if this process dies.
         durability,
         groups,
         workers,
+        ...timing,
+        termChanges,
         ops: result.ops,
         errors: result.errors,
         seconds: Number(result.seconds.toFixed(3)),
@@ -183,7 +203,7 @@ the servers also exit if this process dies.
       if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
       else
         process.stdout.write(
-          `raftledger ${durability}, ${replicas} replicas, G=${groups}, W=${workers}, ${sizeBytes} B, C=${concurrency}: ${out.opsPerSec} ops/s, ${out.MBps} MB/s, p50 ${out.latMs.p50} ms, p99 ${out.latMs.p99} ms, p999 ${out.latMs.p999} ms, max ${out.latMs.max} ms, ${out.errors} errors; server main-thread loop delay p99 (1 s windows): worst ${delays.worst} ms, median ${delays.median} ms; CPU ${cpu.usPerAppend} us/append on ${cpu.cores} cores (${Object.entries(cpu.shares).map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`).join(', ')})\n`,
+          `raftledger ${durability}, ${replicas} replicas, G=${groups}, W=${workers}, ${sizeBytes} B, C=${concurrency}: ${out.opsPerSec} ops/s, ${out.MBps} MB/s, p50 ${out.latMs.p50} ms, p99 ${out.latMs.p99} ms, p999 ${out.latMs.p999} ms, max ${out.latMs.max} ms, ${out.errors} errors, ${termChanges} term change(s); server main-thread loop delay p99 (1 s windows): worst ${delays.worst} ms, median ${delays.median} ms; CPU ${cpu.usPerAppend} us/append on ${cpu.cores} cores (${Object.entries(cpu.shares).map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`).join(', ')})\n`,
         );
       return 0;
     } finally {
@@ -249,6 +269,16 @@ function progressLine(durationS: number): (p: LoadProgress) => void {
       process.stderr.write(`  ${text}\n`);
     }
   };
+}
+
+/** The highest term any replica reports, per group (0 for a group nobody answered for). */
+async function highestTerms(client: Client, groups: number): Promise<number[]> {
+  const terms: number[] = [];
+  for (let g = 0; g < groups; g++) {
+    const views = await viewCluster(client, g).catch(() => []);
+    terms.push(Math.max(0, ...views.map((v) => v.term ?? 0)));
+  }
+  return terms;
 }
 
 /** A client whose append() goes round-robin over groups 0..groups-1 (everything else as is). */
