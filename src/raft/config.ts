@@ -5,6 +5,8 @@ import type { AppSnapshot, NodeId } from './types.js';
 
 /** Tick length the defaults are designed for (the driver calls tick() every tickMs). */
 export const DEFAULT_TICK_MS = 10;
+export const DEFAULT_HEARTBEAT_TICKS = 10;
+export const DEFAULT_ELECTION_TICKS = 50;
 
 export interface RaftConfig {
   /** This node's id (a non-empty string, one of `peers`). */
@@ -101,8 +103,8 @@ export function resolveConfig(cfg: RaftConfig): Settings {
   if (!seen.has(cfg.id)) throw new RangeError(`raft config: id ${JSON.stringify(cfg.id)} is not in peers`);
   if (cfg.storage === null || typeof cfg.storage !== 'object') throw new TypeError('raft config: storage is required');
   const s: Settings = {
-    heartbeatTicks: positiveInt(cfg, 'heartbeatTicks', 10),
-    electionTicks: positiveInt(cfg, 'electionTicks', 50),
+    heartbeatTicks: positiveInt(cfg, 'heartbeatTicks', DEFAULT_HEARTBEAT_TICKS),
+    electionTicks: positiveInt(cfg, 'electionTicks', DEFAULT_ELECTION_TICKS),
     maxEntriesPerMessage: positiveInt(cfg, 'maxEntriesPerMessage', 512),
     maxBytesPerMessage: positiveInt(cfg, 'maxBytesPerMessage', 1 << 20),
     maxInflightMessages: positiveInt(cfg, 'maxInflightMessages', 64),

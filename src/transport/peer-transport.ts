@@ -40,6 +40,15 @@ const MAX_PENDING_INBOUND = 16;
 const REFUSE_LINGER_MS = 1000;
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Reconnect pacing of a link whose peer is down: initialDelayMs doubling up to maxDelayMs
+ * (each delay jittered to [d/2, d]). Only the smaller id dials, so a restarted peer with the
+ * larger id waits for our next attempt: maxDelayMs must stay well under the minimum
+ * election timeout, or an election soon after a restart loses its votes to a link still in
+ * backoff (seen: failovers of 800-1000 ms with a 1000 ms cap).
+ */
+export const DEFAULT_RECONNECT = { initialDelayMs: 50, maxDelayMs: 200 } as const;
+
 export class PeerTransport implements AsyncDisposable {
   readonly #id: string;
   readonly #listen: HostPort;
@@ -81,8 +90,8 @@ export class PeerTransport implements AsyncDisposable {
     }
     this.#maxQueuedBytes = options.maxQueuedBytesPerPeer ?? DEFAULT_MAX_QUEUED_BYTES;
     if (!(this.#maxQueuedBytes > 0)) throw new RangeError('maxQueuedBytesPerPeer must be positive');
-    this.#initialDelayMs = options.reconnect?.initialDelayMs ?? 50;
-    this.#maxDelayMs = options.reconnect?.maxDelayMs ?? 1000;
+    this.#initialDelayMs = options.reconnect?.initialDelayMs ?? DEFAULT_RECONNECT.initialDelayMs;
+    this.#maxDelayMs = options.reconnect?.maxDelayMs ?? DEFAULT_RECONNECT.maxDelayMs;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
     this.#acceptOptions = { acceptBackoff: options.acceptBackoff, createServer: options.createServer };
     this.#onMessage = options.onMessage;

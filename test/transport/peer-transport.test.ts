@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/raft/types.js';
 import { encodeFrame, FrameKind, FrameReader } from '../../src/transport/frame.js';
 import { decodeHandshake, encodeHandshake } from '../../src/transport/handshake.js';
-import { PeerTransport, type PeerTransportOptions } from '../../src/transport/peer-transport.js';
+import { DEFAULT_RECONNECT, PeerTransport, type PeerTransportOptions } from '../../src/transport/peer-transport.js';
+import { DEFAULT_ELECTION_TICKS, DEFAULT_TICK_MS } from '../../src/raft/config.js';
 import { encodeRaftMessage, type WireEntry } from '../../src/transport/raft-codec.js';
 import { makeEntries, makeEntry, normalize } from './helpers.js';
 
@@ -337,5 +338,15 @@ describe('PeerTransport', () => {
     // Handles disappear once their close callbacks ran.
     await new Promise((r) => setImmediate(r));
     expect(tcpHandles()).toBe(baseline);
+  });
+});
+
+describe('default reconnect pacing', () => {
+  it('caps the backoff well under the minimum election timeout, so a restarted peer is reachable when an election needs it', () => {
+    // Only the smaller id dials: after a peer restarts, it waits for our next attempt. With a
+    // cap of 1000 ms (before) an election held within a second of a restart lost its votes.
+    const minElectionTimeoutMs = DEFAULT_ELECTION_TICKS * DEFAULT_TICK_MS;
+    expect(DEFAULT_RECONNECT.initialDelayMs).toBeLessThanOrEqual(DEFAULT_RECONNECT.maxDelayMs);
+    expect(DEFAULT_RECONNECT.maxDelayMs).toBeLessThanOrEqual(minElectionTimeoutMs / 2);
   });
 });
