@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { RaftLedgerError } from '../errors.js';
+import { FRAME_HEADER_BYTES, FrameKind, writeFrameHeader } from './frame.js';
 
 export interface TlsFiles {
   /** This node's certificate chain (PEM): a path, or the bytes. */
@@ -161,6 +162,18 @@ export function isTlsError(error: unknown): boolean {
     code.startsWith('UNABLE_TO_') ||
     code === 'EPROTO'
   );
+}
+
+/** The client's auth frame (server/client-auth.ts has the protocol): frame kind ClientAuth, body the token. */
+export const MAX_TOKEN_BYTES = 1024;
+
+/** The ClientAuth frame carrying `token`. */
+export function encodeAuthFrame(token: string | Uint8Array): Buffer {
+  const body = typeof token === 'string' ? Buffer.from(token, 'utf8') : Buffer.from(token);
+  if (body.length === 0 || body.length > MAX_TOKEN_BYTES) throw new RangeError(`token must be 1..${MAX_TOKEN_BYTES} bytes`);
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
+  body.copy(out, writeFrameHeader(out, 0, FrameKind.ClientAuth, body.length));
+  return out;
 }
 
 export interface TlsGateOptions {
