@@ -168,6 +168,7 @@ export class ClientListener {
             onSecure: () => {},
             onPlaintext: (socket, remote) => this.#reject(socket, remote, 'plaintext', 'ERR_TLS', 'plaintext connection to the TLS client port'),
             onTlsError: (remote, reason) => this.#countRejection(remote, 'tls', reason),
+            onUnauthorized: (socket, remote, reason) => this.#reject(socket, remote, 'tls', 'ERR_TLS', reason),
           });
     const gate = this.#gate;
     this.#guard = new AcceptGuard({

@@ -151,6 +151,11 @@ export class PeerTransport implements AsyncDisposable {
           setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
         },
         onTlsError: (remote, reason) => this.#countRefusal('tls', `refusing inbound connection from ${remote}: ${reason} (reason=tls)`),
+        onUnauthorized: (socket, remote, reason) => {
+          this.#countRefusal('tls', `refusing inbound connection from ${remote}: ${reason} (reason=tls)`);
+          socket.end(encodeReject(reason));
+          setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
+        },
       });
     }
     const gate = this.#gate;

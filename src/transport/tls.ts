@@ -185,8 +185,14 @@ export interface TlsGateOptions {
   onSecure(socket: tls.TLSSocket): void;
   /** A plaintext connection (first byte not a TLS record): answer it (plaintext) and end it. */
   onPlaintext(socket: net.Socket, remote: string): void;
-  /** A TLS handshake that failed (wrong CA, no certificate, timeout, ...): already being destroyed. */
+  /** A TLS handshake that failed (bad record, timeout, ...): already being destroyed. */
   onTlsError(remote: string, reason: string): void;
+  /**
+   * With requestCert: the handshake completed but the other side's certificate is missing or
+   * not signed by `ca`. The socket is never handed to onSecure: answer it over TLS (so the
+   * other side learns why) and end it.
+   */
+  onUnauthorized(socket: tls.TLSSocket, remote: string, reason: string): void;
 }
 
 /**
@@ -197,16 +203,27 @@ export function createTlsGate(options: TlsGateOptions): { server: net.Server; se
   const tlsServer = new tls.Server({
     ...options.material.pem,
     requestCert: options.requestCert,
-    rejectUnauthorized: options.requestCert,
+    // Verified below, before the socket is handed on: a refused peer gets told why.
+    rejectUnauthorized: false,
     handshakeTimeout: options.handshakeTimeoutMs,
   });
   let accepted: (socket: net.Socket) => void = (socket) => options.onSecure(socket as tls.TLSSocket);
-  tlsServer.on('secureConnection', (socket: tls.TLSSocket) => accepted(socket));
   // The raw socket a TLS socket wraps, by its remote address (gone once the socket is destroyed).
   const remotes = new WeakMap<object, string>();
-  tlsServer.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+  const remoteOfTls = (socket: tls.TLSSocket): string => {
     const parent = (socket as unknown as { _parent?: object })._parent;
-    const remote = (parent !== undefined ? remotes.get(parent) : undefined) ?? remoteOf(socket);
+    return (parent !== undefined ? remotes.get(parent) : undefined) ?? remoteOf(socket);
+  };
+  tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
+    if (options.requestCert && !socket.authorized) {
+      socket.on('error', () => {});
+      options.onUnauthorized(socket, remoteOfTls(socket), `TLS certificate refused: ${String(socket.authorizationError ?? 'no certificate')}`);
+      return;
+    }
+    accepted(socket);
+  });
+  tlsServer.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+    const remote = remoteOfTls(socket);
     // A certificate that fails verification ends the handshake without saying why in `error`.
     const why = typeof socket.authorizationError === 'string' || socket.authorizationError instanceof Error ? `certificate refused: ${String(socket.authorizationError)}` : error.message;
     socket.destroy();
