@@ -9,6 +9,9 @@ import { VERSION } from '../version.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 import { CommandCleanup } from './cleanup.js';
 import { writableDir } from './dirs.js';
+import { certAuthority } from '../tools/cluster/test-certs.js';
+import type { LocalClusterOptions } from '../tools/cluster/local-cluster.js';
+import type { ConnectOptions } from '../client/index.js';
 
 
 export const benchCommand: Command = {
@@ -31,6 +34,11 @@ server's main thread). Every second during the measurement the bench asks each s
 its main thread's event-loop delay (p99 over the last 1 s window, monitorEventLoopDelay
 inside the server process) and reports the worst and the median of those samples.
 
+--tls measures twice in one run, the same workload each time on a fresh cluster: first
+plaintext, then with TLS (throwaway certificates made with openssl in the temporary
+directory: mutual TLS between the replicas, TLS from the client to the client ports), and
+prints both and the throughput cost of TLS.
+
 --failover K kills the leader with SIGKILL K times under load and reports the time from
 the kill to the first append that succeeds again (median and max, ms).
 
@@ -45,6 +53,7 @@ Options:
   --groups G          Raft groups; appends spread over all of them (default 1)
   --workers W         worker threads per server (default 0: groups on the main thread)
   --segment-size B    segment size (default: the server's 64m with 1 group, 4m with more)
+  --tls               measure plaintext, then TLS, and report the cost (see above)
   --json              print the result as one JSON line
   --dir DIR           data directory (kept)
   --keep              keep the temporary data directory (printed)
@@ -71,6 +80,7 @@ the servers also exit if this process dies.
         groups: { type: 'string' },
         workers: { type: 'string' },
         'segment-size': { type: 'string' },
+        tls: { type: 'boolean' },
       },
       false,
     );
@@ -95,7 +105,35 @@ the servers also exit if this process dies.
     const cleanup = new CommandCleanup('bench');
     const dir = givenDir ?? mkdtempSync(join(tmpdir(), 'raftledger-bench-'));
     if (ownDir && !keep) cleanup.removeAtEnd(dir);
-    const cluster = new LocalCluster({ replicas, dir, durability, groups, workers, ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}) });
+    const base: LocalClusterOptions = { replicas, dir, durability, groups, workers, ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}) };
+    if (values.tls === true) {
+      if (failovers > 0) throw new UsageError('--tls measures throughput; it does not go with --failover');
+      try {
+        const load = { concurrency, sizeBytes, durationS, warmupS, groups, json, say };
+        say('bench: pass 1 of 2: plaintext');
+        const plain = await measureThroughput({ ...base, dir: join(dir, 'plain') }, {}, load);
+        const ca = certAuthority('bench', dir);
+        const files = Object.fromEntries(Array.from({ length: replicas }, (_, i) => [`n${i}`, ca.issue(`n${i}`)]));
+        say('bench: pass 2 of 2: TLS (mutual between replicas, client to client port)');
+        const secure = await measureThroughput(
+          { ...base, dir: join(dir, 'tls'), serverArgsFor: (id) => ['--tls-cert', files[id]!.cert, '--tls-key', files[id]!.key, '--tls-ca', ca.ca] },
+          { tls: { ca: ca.ca } },
+          load,
+        );
+        const costPercent = Number(((1 - secure.opsPerSec / Math.max(1, plain.opsPerSec)) * 100).toFixed(1));
+        const out = { system: 'raftledger', version: VERSION, valueSize: sizeBytes, concurrency, replicas, durability, groups, workers, plaintext: plain, tls: secure, tlsCostPercent: costPercent };
+        process.stdout.write(
+          json
+            ? `${JSON.stringify(out)}\n`
+            : `plaintext: ${plain.opsPerSec} ops/s, p50 ${plain.latMs.p50} ms, p99 ${plain.latMs.p99} ms\nTLS:       ${secure.opsPerSec} ops/s, p50 ${secure.latMs.p50} ms, p99 ${secure.latMs.p99} ms\nTLS costs ${costPercent}% of plaintext throughput (${sizeBytes} B, C=${concurrency})\n`,
+        );
+        return 0;
+      } finally {
+        await cleanup.close();
+        if (ownDir && keep) say(`bench: data kept in ${dir}`);
+      }
+    }
+    const cluster = new LocalCluster(base);
     let client;
     try {
       say(`bench: starting ${replicas} replicas (${durability}, ${groups} group(s), ${workers} worker(s)) in ${dir}`);
@@ -165,6 +203,52 @@ the servers also exit if this process dies.
     }
   },
 };
+
+interface LoadSpec {
+  concurrency: number;
+  sizeBytes: number;
+  durationS: number;
+  warmupS: number;
+  groups: number;
+  json: boolean;
+  say: (line: string) => void;
+}
+
+/** One throughput pass on a fresh cluster (stopped before it returns). */
+async function measureThroughput(
+  clusterOptions: LocalClusterOptions,
+  clientOptions: Partial<ConnectOptions>,
+  load: LoadSpec,
+): Promise<{ ops: number; errors: number; seconds: number; opsPerSec: number; MBps: number; latMs: { p50: number; p99: number; p999: number; max: number } }> {
+  const cluster = new LocalCluster(clusterOptions);
+  let client: Client | undefined;
+  try {
+    await cluster.start();
+    client = await connect({ servers: cluster.clientAddresses, ...clientOptions });
+    for (let g = 0; g < load.groups; g++) await waitForLeader(client, 30_000, undefined, g);
+    const { concurrency, sizeBytes } = load;
+    if (load.warmupS > 0) await runLoad({ client: spread(client, load.groups), concurrency, sizeBytes, durationMs: load.warmupS * 1000 });
+    load.say(`bench: measuring ${load.durationS} s, ${sizeBytes} B payloads, ${concurrency} in flight`);
+    const result = await runLoad({ client: spread(client, load.groups), concurrency, sizeBytes, durationMs: load.durationS * 1000 });
+    const lat = result.latenciesMs;
+    return {
+      ops: result.ops,
+      errors: result.errors,
+      seconds: Number(result.seconds.toFixed(3)),
+      opsPerSec: Math.round(result.ops / result.seconds),
+      MBps: Number(((result.ops * sizeBytes) / result.seconds / 1e6).toFixed(2)),
+      latMs: {
+        p50: Number(percentile(lat, 50).toFixed(3)),
+        p99: Number(percentile(lat, 99).toFixed(3)),
+        p999: Number(percentile(lat, 99.9).toFixed(3)),
+        max: Number((lat[lat.length - 1] ?? 0).toFixed(3)),
+      },
+    };
+  } finally {
+    await client?.close();
+    await cluster.stop();
+  }
+}
 
 async function measureFailover(
   cluster: LocalCluster,
