@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   'ERR_TRANSFER_IN_PROGRESS',
   'ERR_PROTOCOL',
   'ERR_UNAVAILABLE',
+  'ERR_TLS', // a TLS handshake failed: plaintext to a TLS port, a certificate from another CA, a certificate that does not name the node
+  'ERR_AUTH', // the client port refused this client: wrong or missing bearer token
   'ERR_INTERNAL', // a bug, or a code this version does not know (the original code is in the message)
 ] as const;
 

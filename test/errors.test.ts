@@ -56,6 +56,10 @@ describe('RaftLedgerError brand (instanceof across realms and copies)', () => {
 describe('the error-code union is closed', () => {
   it('lists ERR_INTERNAL and knows exactly its codes', () => {
     expect(ERROR_CODES).toContain('ERR_INTERNAL');
+    // Issue 17: TLS handshake failures and authentication refusals have their own codes.
+    expect(ERROR_CODES).toContain('ERR_TLS');
+    expect(ERROR_CODES).toContain('ERR_AUTH');
+    expect(new RaftLedgerError('ERR_AUTH', 'wrong token').retriable).toBe(false);
     expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
     for (const code of ERROR_CODES) expect(isErrorCode(code)).toBe(true);
     expect(isErrorCode('ERR_FROM_THE_FUTURE')).toBe(false);

@@ -1,18 +1,16 @@
 import { mkdtempSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type Client } from '../client/index.js';
-import { LocalCluster } from '../tools/cluster/local-cluster.js';
-import { runLoad, percentile, type LoadProgress } from '../tools/cluster/load.js';
-import { writeBenchReport } from '../tools/cluster/bench-report.js';
-import { measureCpu } from '../tools/cluster/proc-cpu.js';
-import { viewCluster, waitForLeader } from '../tools/cluster/cluster-status.js';
-import { VERSION } from '../version.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES, HEADER_SIZE_BYTES } from '../storage/index.js';
+import { writeBenchReport } from '../tools/cluster/bench-report.js';
+import { describeCell, machineOf, measureFailover, measureThroughput, startBenchCluster, type ThroughputSpec } from '../tools/cluster/bench-run.js';
+import { percentile, type LoadProgress } from '../tools/cluster/load.js';
+import type { LocalClusterOptions } from '../tools/cluster/local-cluster.js';
+import { certAuthority } from '../tools/cluster/test-certs.js';
+import { VERSION } from '../version.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 import { CommandCleanup } from './cleanup.js';
 import { writableDir } from './dirs.js';
-
 
 export const benchCommand: Command = {
   name: 'bench',
@@ -21,7 +19,7 @@ export const benchCommand: Command = {
 Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--duration 10]
                         [--warmup 2] [--durability fsync|memory] [--json] [--dir DIR]
                         [--groups G] [--workers W] [--segment-size BYTES] [--report DIR]
-                        [--tick-ms T] [--heartbeat-ticks H] [--election-ticks E]
+                        [--tick-ms T] [--heartbeat-ticks H] [--election-ticks E] [--tls]
        raftledger bench --failover K [--json]
 
 Starts a cluster of separate server processes on 127.0.0.1 (data under DIR, a temporary
@@ -39,6 +37,11 @@ The CPU time of every server process and of this one (the load generator), from
 /proc/<pid>/stat over the measured window, is reported as microseconds per append, all
 processes together, and each process's share.
 
+--tls measures twice in one run, the same workload each time on a fresh cluster: first
+plaintext, then with TLS (throwaway certificates made with openssl in the temporary
+directory: mutual TLS between the replicas, TLS from the client to the client ports), and
+prints both and the throughput cost of TLS.
+
 --failover K kills the leader with SIGKILL K times under load and reports the time from
 the kill to the first append that succeeds again (median and max, ms).
 
@@ -54,9 +57,10 @@ Options:
   --workers W         worker threads per server (default 0: groups on the main thread)
   --segment-size B    segment size (default: the server's 64m with 1 group, 4m with more)
   --tick-ms T, --heartbeat-ticks H, --election-ticks E
-                      the servers' Raft timing (default: the server's 10 ms, 10, 50);
+                      the servers' Raft timing (default: the server's 10 ms, 5, 20);
                       with --failover, to weigh failover time against the elections a
                       throughput run counts (termChanges: terms begun during the run)
+  --tls               measure plaintext, then TLS, and report the cost (see above)
   --json              print the result as one JSON line (with the per-second timeline
                       and the latency histogram)
   --report DIR        also write DIR/report.json and DIR/index.html: a self-contained page
@@ -92,6 +96,7 @@ the servers also exit if this process dies.
         'tick-ms': { type: 'string' },
         'heartbeat-ticks': { type: 'string' },
         'election-ticks': { type: 'string' },
+        tls: { type: 'boolean' },
       },
       false,
     );
@@ -104,21 +109,23 @@ the servers also exit if this process dies.
     const durability = choiceOption(values, 'durability', ['fsync', 'memory'] as const, 'fsync');
     const failovers = values.failover === undefined ? 0 : intOption(values, 'failover', 1, 1, 100);
     const json = values.json === true;
+    const tls = values.tls === true;
     const groups = intOption(values, 'groups', 1, 1, 100_000);
     const workers = intOption(values, 'workers', 0, 0, 256);
     const segmentSizeBytes = values['segment-size'] !== undefined ? intOption(values, 'segment-size', 0, 4096) : groups > 1 ? 4 * 1024 * 1024 : undefined;
     const effectiveSegmentBytes = segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES;
     if (sizeBytes + HEADER_SIZE_BYTES > effectiveSegmentBytes)
       throw new UsageError(`--size ${sizeBytes} does not fit in a segment of ${effectiveSegmentBytes} bytes (an entry takes its size + ${HEADER_SIZE_BYTES} header bytes); give a larger --segment-size`);
+    if (tls && failovers > 0) throw new UsageError('--tls measures throughput; it does not go with --failover');
     const reportDir = values.report === undefined ? undefined : writableDir(String(values.report), '--report');
     if (reportDir !== undefined && failovers > 0) throw new UsageError('--report goes with a throughput run, not with --failover');
     const timing = {
       ...(values['tick-ms'] !== undefined ? { tickMs: intOption(values, 'tick-ms', 10, 1, 1000) } : {}),
-      ...(values['heartbeat-ticks'] !== undefined ? { heartbeatTicks: intOption(values, 'heartbeat-ticks', 10, 1, 100_000) } : {}),
-      ...(values['election-ticks'] !== undefined ? { electionTicks: intOption(values, 'election-ticks', 50, 2, 100_000) } : {}),
+      ...(values['heartbeat-ticks'] !== undefined ? { heartbeatTicks: intOption(values, 'heartbeat-ticks', 5, 1, 100_000) } : {}),
+      ...(values['election-ticks'] !== undefined ? { electionTicks: intOption(values, 'election-ticks', 20, 2, 100_000) } : {}),
     };
-    if ((timing.electionTicks ?? 50) <= (timing.heartbeatTicks ?? 10))
-      throw new UsageError(`--election-ticks (${timing.electionTicks ?? 50}) must be greater than --heartbeat-ticks (${timing.heartbeatTicks ?? 10})`);
+    if (timing.electionTicks !== undefined && timing.heartbeatTicks !== undefined && timing.electionTicks <= timing.heartbeatTicks)
+      throw new UsageError(`--election-ticks (${timing.electionTicks}) must be greater than --heartbeat-ticks (${timing.heartbeatTicks})`);
     const ownDir = values.dir === undefined;
     const keep = values.keep === true;
     const givenDir = ownDir ? undefined : writableDir(String(values.dir), '--dir');
@@ -128,131 +135,63 @@ the servers also exit if this process dies.
     const cleanup = new CommandCleanup('bench');
     const dir = givenDir ?? mkdtempSync(join(tmpdir(), 'raftledger-bench-'));
     if (ownDir && !keep) cleanup.removeAtEnd(dir);
-    const cluster = new LocalCluster({ replicas, dir, durability, groups, workers, ...timing, ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}) });
-    let client;
+    const base: LocalClusterOptions = { replicas, dir, durability, groups, workers, ...timing, ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}) };
+    const spec: ThroughputSpec = { concurrency, sizeBytes, durationS, warmupS, groups, say, ...(json ? {} : { onProgress: progressLine(durationS) }) };
+    const endProgress = (): void => {
+      if (!json && process.stderr.isTTY) process.stderr.write('\n');
+    };
     try {
-      say(`bench: starting ${replicas} replicas (${durability}, ${groups} group(s), ${workers} worker(s)) in ${dir}`);
-      await cluster.start();
-      say(`bench: servers up: ${[...cluster.servers.values()].map((s) => `${s.id} pid ${s.pid}`).join(', ')}`);
-      client = await connect({ servers: cluster.clientAddresses });
-      for (let g = 0; g < groups; g++) await waitForLeader(client, 30_000, undefined, g);
-      const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
       if (failovers > 0) {
-        const result = await measureFailover(cluster, client, failovers, sizeBytes, say);
-        const sorted = Float64Array.from(result).sort();
-        const out = { system: 'raftledger', version: VERSION, replicas, durability, ...timing, failovers, failoverMs: { median: percentile(sorted, 50), max: sorted[sorted.length - 1] ?? 0 }, samplesMs: result, machine };
-        process.stdout.write(json ? `${JSON.stringify(out)}\n` : `failover over ${failovers} kills: median ${out.failoverMs.median.toFixed(0)} ms, max ${out.failoverMs.max.toFixed(0)} ms\n`);
+        const { cluster, client } = await startBenchCluster(base, {}, groups);
+        try {
+          const samples = await measureFailover(cluster, client, failovers, sizeBytes, say);
+          const sorted = Float64Array.from(samples).sort();
+          const out = { system: 'raftledger', version: VERSION, replicas, durability, ...timing, failovers, failoverMs: { median: percentile(sorted, 50), max: sorted[sorted.length - 1] ?? 0 }, samplesMs: samples, machine: machineOf() };
+          process.stdout.write(json ? `${JSON.stringify(out)}\n` : `failover over ${failovers} kills: median ${out.failoverMs.median.toFixed(0)} ms, max ${out.failoverMs.max.toFixed(0)} ms\n`);
+        } finally {
+          await client.close();
+          await cluster.stop();
+        }
         return 0;
       }
-      if (warmupS > 0) {
-        say(`bench: warm-up ${warmupS} s`);
-        await runLoad({ client: spread(client, groups), concurrency, sizeBytes, durationMs: warmupS * 1000 });
-      }
-      say(`bench: measuring ${durationS} s, ${sizeBytes} B payloads, ${concurrency} in flight`);
-      const termsBefore = await highestTerms(client, groups);
-      const sampler = sampleLoopDelay(client);
-      const cpuMeter = measureCpu({
-        ...Object.fromEntries([...cluster.servers.values()].filter((sv) => sv.pid !== undefined).map((sv) => [sv.id, sv.pid!])),
-        client: process.pid,
-      });
-      const result = await runLoad({
-        client: spread(client, groups),
-        concurrency,
-        sizeBytes,
-        durationMs: durationS * 1000,
-        onProgress: json ? undefined : progressLine(durationS),
-      });
-      const cpu = cpuMeter.stop(result.ops, result.seconds);
-      const termsAfter = await highestTerms(client, groups);
-      const termChanges = termsAfter.reduce((n, t, g) => n + Math.max(0, t - termsBefore[g]!), 0);
-      const delays = await sampler.stop();
-      if (!json && process.stderr.isTTY) process.stderr.write('\n');
-      const lat = result.latenciesMs;
-      const out = {
-        system: 'raftledger',
-        version: VERSION,
-        valueSize: sizeBytes,
-        concurrency,
-        replicas,
-        durability,
-        groups,
-        workers,
-        ...timing,
-        termChanges,
-        ops: result.ops,
-        errors: result.errors,
-        seconds: Number(result.seconds.toFixed(3)),
-        opsPerSec: Math.round(result.ops / result.seconds),
-        MBps: Number(((result.ops * sizeBytes) / result.seconds / 1e6).toFixed(2)),
-        latMs: {
-          p50: Number(percentile(lat, 50).toFixed(3)),
-          p99: Number(percentile(lat, 99).toFixed(3)),
-          p999: Number(percentile(lat, 99.9).toFixed(3)),
-          max: Number((lat[lat.length - 1] ?? 0).toFixed(3)),
-        },
-        serverMainLoopDelayP99Ms: delays,
-        cpu,
-        machine,
-        timeline: result.timeline,
-        latencyHistogram: result.histogram.toJSON(),
-      };
-      if (reportDir !== undefined) {
-        const files = writeBenchReport(reportDir, [out]);
-        say(`bench: report written to ${files.html} (data: ${files.json})`);
-      }
-      if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
-      else
-        process.stdout.write(
-          `raftledger ${durability}, ${replicas} replicas, G=${groups}, W=${workers}, ${sizeBytes} B, C=${concurrency}: ${out.opsPerSec} ops/s, ${out.MBps} MB/s, p50 ${out.latMs.p50} ms, p99 ${out.latMs.p99} ms, p999 ${out.latMs.p999} ms, max ${out.latMs.max} ms, ${out.errors} errors, ${termChanges} term change(s); server main-thread loop delay p99 (1 s windows): worst ${delays.worst} ms, median ${delays.median} ms; CPU ${cpu.usPerAppend} us/append on ${cpu.cores} cores (${Object.entries(cpu.shares).map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`).join(', ')})\n`,
+      if (tls) {
+        say('bench: pass 1 of 2: plaintext');
+        const plain = await measureThroughput({ ...base, dir: join(dir, 'plain') }, {}, spec);
+        endProgress();
+        const ca = certAuthority('bench', dir);
+        const files = Object.fromEntries(Array.from({ length: replicas }, (_, i) => [`n${i}`, ca.issue(`n${i}`)]));
+        say('bench: pass 2 of 2: TLS (mutual between replicas, client to client port)');
+        const secure = await measureThroughput(
+          { ...base, dir: join(dir, 'tls'), serverArgsFor: (id) => ['--tls-cert', files[id]!.cert, '--tls-key', files[id]!.key, '--tls-ca', ca.ca] },
+          { tls: { ca: ca.ca } },
+          spec,
         );
+        endProgress();
+        const costPercent = Number(((1 - secure.opsPerSec / Math.max(1, plain.opsPerSec)) * 100).toFixed(1));
+        if (reportDir !== undefined) report(reportDir, [plain, { ...secure, system: 'raftledger', durability: `${durability} TLS` }], say);
+        const out = { system: 'raftledger', version: VERSION, valueSize: sizeBytes, concurrency, replicas, durability, groups, workers, plaintext: plain, tls: secure, tlsCostPercent: costPercent };
+        process.stdout.write(
+          json
+            ? `${JSON.stringify(out)}\n`
+            : `plaintext: ${describeCell(plain)}\nTLS:       ${describeCell(secure)}\nTLS costs ${costPercent}% of plaintext throughput (${sizeBytes} B, C=${concurrency})\n`,
+        );
+        return 0;
+      }
+      const cell = await measureThroughput(base, {}, spec);
+      endProgress();
+      if (reportDir !== undefined) report(reportDir, [cell], say);
+      process.stdout.write(json ? `${JSON.stringify(cell)}\n` : `${describeCell(cell)}\n`);
       return 0;
     } finally {
-      await client?.close();
       await cleanup.close();
       if (ownDir && keep) say(`bench: data kept in ${dir}`);
     }
   },
 };
 
-async function measureFailover(
-  cluster: LocalCluster,
-  client: Awaited<ReturnType<typeof connect>>,
-  kills: number,
-  sizeBytes: number,
-  say: (line: string) => void,
-): Promise<number[]> {
-  const samples: number[] = [];
-  for (let k = 0; k < kills; k++) {
-    const leader = await waitForLeader(client, 15_000);
-    const victim = leader.id!;
-    // Keep a light load running so "the first append that succeeds again" is observed.
-    let killedAt = 0;
-    let recoveredAt = 0;
-    const controller = new AbortController();
-    const load = runLoad({
-      client,
-      concurrency: 8,
-      sizeBytes,
-      durationMs: 30_000,
-      signal: controller.signal,
-      onAck: (_ack, _payload, invokedAt, ackedAt) => {
-        if (killedAt > 0 && invokedAt >= killedAt && recoveredAt === 0) {
-          recoveredAt = ackedAt;
-          controller.abort();
-        }
-      },
-    });
-    await new Promise((r) => setTimeout(r, 300));
-    killedAt = performance.now();
-    await cluster.kill(victim, 'SIGKILL');
-    await load;
-    if (recoveredAt === 0) throw new Error(`no append succeeded within 30 s after killing ${victim}`);
-    const ms = recoveredAt - killedAt;
-    samples.push(ms);
-    say(`failover ${k + 1}/${kills}: killed leader ${victim}, appends succeed again after ${ms.toFixed(0)} ms`);
-    await cluster.startServer(victim);
-  }
-  return samples;
+function report(dir: string, cells: Parameters<typeof writeBenchReport>[1], say: (line: string) => void): void {
+  const files = writeBenchReport(dir, cells);
+  say(`bench: report written to ${files.html} (data: ${files.json})`);
 }
 
 /**
@@ -268,56 +207,5 @@ function progressLine(durationS: number): (p: LoadProgress) => void {
       lastPrintedMs = p.elapsedMs;
       process.stderr.write(`  ${text}\n`);
     }
-  };
-}
-
-/** The highest term any replica reports, per group (0 for a group nobody answered for). */
-async function highestTerms(client: Client, groups: number): Promise<number[]> {
-  const terms: number[] = [];
-  for (let g = 0; g < groups; g++) {
-    const views = await viewCluster(client, g).catch(() => []);
-    terms.push(Math.max(0, ...views.map((v) => v.term ?? 0)));
-  }
-  return terms;
-}
-
-/** A client whose append() goes round-robin over groups 0..groups-1 (everything else as is). */
-function spread(client: Client, groups: number): Client {
-  if (groups <= 1) return client;
-  let next = 0;
-  return {
-    append: (payload: Uint8Array) => client.append(payload, { group: next++ % groups }),
-  } as unknown as Client;
-}
-
-/** Poll every server's main-thread event-loop delay (p99 of its last 1 s window) once a second. */
-function sampleLoopDelay(client: Client): { stop(): Promise<{ worst: number; median: number; samples: number; perServerWorst: Record<string, number> }> } {
-  const samples: number[] = [];
-  const perServer: Record<string, number> = {};
-  let polls = 0;
-  let running: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    polls++;
-    const skip = polls === 1; // the first window may predate the load
-    running = client
-      .statusAll({ group: 0 })
-      .then((all) => {
-        if (skip) return;
-        for (const r of all) {
-          const d = (r.status?.host as { eventLoopDelay?: { p99Ms?: number } } | undefined)?.eventLoopDelay?.p99Ms;
-          if (typeof d !== 'number') continue;
-          samples.push(d);
-          perServer[r.server] = Math.max(perServer[r.server] ?? 0, d);
-        }
-      })
-      .catch(() => {});
-  }, 1000);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-      const sorted = Float64Array.from(samples).sort();
-      return { worst: sorted[sorted.length - 1] ?? 0, median: percentile(sorted, 50), samples: samples.length, perServerWorst: perServer };
-    },
   };
 }

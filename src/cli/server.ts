@@ -55,6 +55,16 @@ Options:
                           (default one largest frame, 64 MiB + 1028)
   --client-max-pending-bytes-total B   bytes of unfinished request frames across a port
                           (default 256 MiB)
+  --tls-cert FILE         TLS on the Raft and client ports: this node's PEM certificate. Peers
+                          use mutual TLS: a peer's certificate must be signed by --tls-ca and
+                          name its node id (a SAN DNS or URI entry, or the CN, equal to the id)
+  --tls-key FILE          the PEM private key of --tls-cert
+  --tls-ca FILE           PEM CA certificate(s) that sign the peers' (and clients') certificates
+  --client-auth MODE      none (default), tls (clients need a certificate signed by --tls-ca) or
+                          token (clients send the bearer token of --client-token-file)
+  --client-token-file F   file holding the client bearer token (whitespace around it ignored)
+                          SIGHUP reloads the TLS files and the token file without a restart;
+                          a failed reload keeps the old ones (both are logged)
   --config FILE           JSON object with the same settings under their config keys (id, peers,
                           dir, durability, clusterId, groups, workers, segmentSizeBytes, tickMs,
                           heartbeatTicks, electionTicks, client*, metricsAddress,
@@ -128,8 +138,19 @@ Options:
       process.on('SIGTERM', onTerm);
       process.on('SIGINT', onInt);
     });
+    // SIGHUP: reload certificates and token; a failed reload keeps the old ones and the process serves on.
+    const onHup = (): void => {
+      try {
+        const reloaded = server.reloadTls();
+        logger.info({ node: config.id, event: 'tls-reload', ok: true }, reloaded ? 'SIGHUP: TLS material and token reloaded' : 'SIGHUP: no TLS or token configured, nothing to reload');
+      } catch (error) {
+        logger.error({ node: config.id, event: 'tls-reload', ok: false, err: (error as Error).message }, `SIGHUP: reload failed, keeping the old TLS material and token: ${(error as Error).message}`);
+      }
+    };
+    process.on('SIGHUP', onHup);
     if (values['ready-line'] === true) process.stdout.write(`${JSON.stringify({ ready: true, id: config.id, raft: self.raft, client: self.client, pid: process.pid })}\n`);
     await stopped;
+    process.off('SIGHUP', onHup);
     await server.close();
     return 0;
   },

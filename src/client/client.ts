@@ -35,7 +35,7 @@ import type { LedgerEntry } from '../entry.js';
 import type { ClientResponse } from '../transport/client-codec.js';
 import { Backoff } from './backoff.js';
 import type { Connection, Request } from './connection.js';
-import { AttemptFailure, closedError } from './errors.js';
+import { AttemptFailure, closedError, isSecurityFailure } from './errors.js';
 import { Operation, Stopped } from './operation.js';
 import {
   checkAddress,
@@ -137,6 +137,8 @@ export class Client {
       connectTimeoutMs: resolved.connectTimeoutMs,
       requestTimeoutMs: resolved.requestTimeoutMs,
       maxInFlight: resolved.maxInFlight,
+      ...(resolved.tls !== undefined ? { tls: resolved.tls } : {}),
+      ...(resolved.authFrame !== undefined ? { authFrame: resolved.authFrame } : {}),
     });
   }
 
@@ -247,7 +249,7 @@ export class Client {
           this.#current = address;
           return;
         } catch (error) {
-          if (error instanceof Stopped) throw error;
+          if (error instanceof Stopped || isSecurityFailure(error)) throw error;
           last = error;
         }
         if (i % servers.length === servers.length - 1) await op.sleep(backoff.next());
@@ -304,6 +306,7 @@ export class Client {
           }
         } catch (error) {
           if (!(error instanceof AttemptFailure)) throw error; // Stopped, or misuse seen by the encoder
+          if (isSecurityFailure(error)) throw error; // ERR_TLS, ERR_AUTH: another server will not think otherwise
           last = error;
           if (error.sent && request.op === 'append') unknown = true;
           if (once) throw error;

@@ -17,6 +17,7 @@
  * pool then opens a new connection for the next request.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 import { parseHostPort } from '../transport/address.js';
 import {
@@ -27,6 +28,8 @@ import {
   type ClientResponse,
 } from '../transport/client-codec.js';
 import { FrameReader, protocolError, type Frame } from '../transport/frame.js';
+import { isTlsError } from '../transport/tls.js';
+import type { ResolvedTls } from './options.js';
 import { AttemptFailure } from './errors.js';
 import { DeadlineQueue } from './deadlines.js';
 
@@ -45,6 +48,10 @@ export interface ConnectionOptions {
   onClose?: (connection: Connection) => void;
   /** First request id (tests exercise wrapping). Default 1. */
   firstId?: number;
+  /** TLS to the server: ready once the handshake completed (a failed one is ERR_TLS). */
+  tls?: ResolvedTls;
+  /** Written before any request (token auth, server/client-auth.ts). */
+  authFrame?: Buffer;
 }
 
 const QUEUED = 0;
@@ -131,14 +138,20 @@ export class Connection {
     this.#ready.catch(() => {}); // observed through `ready` or through the requests
 
     const { host, port } = parseHostPort(options.address);
-    const socket = net.connect({ host, port, noDelay: true });
+    const t = options.tls;
+    const socket =
+      t === undefined
+        ? net.connect({ host, port, noDelay: true })
+        : tls.connect({ host, port, ...t, ...(t.servername === undefined && net.isIP(host) === 0 ? { servername: host } : {}) });
+    if (t !== undefined) socket.setNoDelay(true);
+    if (options.authFrame !== undefined) socket.write(options.authFrame);
     this.#socket = socket;
     this.#closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     this.#connectTimer = setTimeout(() => {
       this.destroy(new AttemptFailure('connection', this.address, false, `connecting to ${this.address} timed out after ${options.connectTimeoutMs} ms`));
     }, options.connectTimeoutMs);
 
-    socket.on('connect', () => {
+    socket.on(t === undefined ? 'connect' : 'secureConnect', () => {
       clearTimeout(this.#connectTimer);
       this.#connectTimer = undefined;
       this.#connected = true;
@@ -151,6 +164,10 @@ export class Connection {
       this.#flush();
     });
     socket.on('error', (error) => {
+      if (isTlsError(error)) {
+        this.destroy(new AttemptFailure('tls', this.address, false, `TLS with ${this.address} failed: ${error.message}`, error));
+        return;
+      }
       this.destroy(new AttemptFailure('connection', this.address, true, `connection to ${this.address} failed: ${error.message}`, error));
     });
     socket.on('close', () => {
@@ -345,7 +362,8 @@ export class Connection {
     if (exchange === undefined) {
       if (response.kind === 'error' && response.id === CONNECTION_NOTICE_ID) {
         const { code, message } = response.error;
-        this.destroy(new AttemptFailure('connection', this.address, true, `server ${this.address}: ${code}: ${message}`));
+        const kind = code === 'ERR_AUTH' ? 'auth' : code === 'ERR_TLS' ? 'tls' : 'connection';
+        this.destroy(new AttemptFailure(kind, this.address, true, `server ${this.address}: ${code}: ${message}`));
       }
       return; // else the attempt timed out or was cancelled: a late answer
     }

@@ -9,7 +9,9 @@ import { RaftLedgerError } from '../errors.js';
  * Why one attempt ended without a server verdict. `sent` says whether the
  * request may have reached the server: if so, its outcome is unknown.
  */
-export type AttemptFailureKind = 'connection' | 'timeout' | 'protocol';
+export type AttemptFailureKind = 'connection' | 'timeout' | 'protocol' | 'tls' | 'auth';
+
+const CODE_OF = { connection: 'ERR_UNAVAILABLE', timeout: 'ERR_TIMEOUT', protocol: 'ERR_PROTOCOL', tls: 'ERR_TLS', auth: 'ERR_AUTH' } as const;
 
 export class AttemptFailure extends RaftLedgerError {
   readonly kind: AttemptFailureKind;
@@ -17,8 +19,9 @@ export class AttemptFailure extends RaftLedgerError {
   readonly address: string;
 
   constructor(kind: AttemptFailureKind, address: string, sent: boolean, message: string, cause?: unknown) {
-    super(kind === 'timeout' ? 'ERR_TIMEOUT' : kind === 'protocol' ? 'ERR_PROTOCOL' : 'ERR_UNAVAILABLE', message, {
-      retriable: true,
+    super(CODE_OF[kind], message, {
+      // A TLS or authentication refusal is the same on every retry.
+      retriable: kind !== 'tls' && kind !== 'auth',
       ...(cause !== undefined ? { cause } : {}),
     });
     this.name = 'RaftLedgerError';
@@ -32,6 +35,11 @@ export class AttemptFailure extends RaftLedgerError {
     if (sent === this.sent) return this;
     return new AttemptFailure(this.kind, this.address, sent, this.message, this.cause);
   }
+}
+
+/** A TLS handshake failure or an authentication refusal: operations fail with it at once. */
+export function isSecurityFailure(error: unknown): boolean {
+  return error instanceof AttemptFailure && (error.kind === 'tls' || error.kind === 'auth');
 }
 
 export function closedError(): RaftLedgerError {

@@ -2,7 +2,31 @@
  * Argument checking for the client: misuse is a TypeError (wrong type) or a
  * RangeError (right type, bad value), thrown at the call.
  */
+import { readFileSync } from 'node:fs';
+import { RaftLedgerError } from '../errors.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
+import { encodeAuthFrame } from '../transport/tls.js';
+
+/**
+ * TLS to the client ports. Each field is a file path (string, read once by connect()) or
+ * the PEM bytes. `ca` verifies the servers' certificates (their host name or IP address
+ * must match the certificate, as in HTTPS); `cert` and `key` are this client's certificate
+ * for servers with clientAuth 'tls'.
+ */
+export interface ClientTlsOptions {
+  ca: string | Uint8Array;
+  cert?: string | Uint8Array;
+  key?: string | Uint8Array;
+  /** Name the servers' certificates must carry, when it is not the host of their address. */
+  servername?: string;
+}
+
+export interface ResolvedTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  servername?: string;
+}
 
 export interface ConnectOptions {
   /** 'host:port' client endpoints of the cluster ('[v6]:port' for IPv6). */
@@ -17,6 +41,10 @@ export interface ConnectOptions {
   maxInFlight?: number;
   /** Bound on establishing one TCP connection. Default requestTimeoutMs. */
   connectTimeoutMs?: number;
+  /** TLS to the servers (absent: plaintext). A failed handshake is ERR_TLS, not retried. */
+  tls?: ClientTlsOptions;
+  /** Bearer token for servers with clientAuth 'token' (sent first on every connection); refused: ERR_AUTH, not retried. */
+  token?: string;
 }
 
 export interface ResolvedOptions {
@@ -26,6 +54,33 @@ export interface ResolvedOptions {
   deadlineMs: number;
   maxInFlight: number;
   connectTimeoutMs: number;
+  tls?: ResolvedTls;
+  /** The ClientAuth frame carrying the token. */
+  authFrame?: Buffer;
+}
+
+function readPem(value: unknown, name: string): Buffer {
+  if (value instanceof Uint8Array) return Buffer.from(value);
+  if (typeof value !== 'string' || value === '') throw new TypeError(`connect: ${name} must be a file path or PEM bytes`);
+  try {
+    return readFileSync(value);
+  } catch (error) {
+    throw new RaftLedgerError('ERR_TLS', `connect: cannot read ${name} file ${value}: ${(error as Error).message}`, { cause: error, retriable: false });
+  }
+}
+
+function resolveTls(tls: unknown): ResolvedTls {
+  if (tls === null || typeof tls !== 'object') throw new TypeError('connect: tls must be an object { ca, cert?, key? }');
+  const t = tls as Record<string, unknown>;
+  if ((t.cert === undefined) !== (t.key === undefined)) throw new TypeError('connect: tls.cert and tls.key go together');
+  const out: ResolvedTls = { ca: readPem(t.ca, 'tls.ca') };
+  if (t.cert !== undefined) out.cert = readPem(t.cert, 'tls.cert');
+  if (t.key !== undefined) out.key = readPem(t.key, 'tls.key');
+  if (t.servername !== undefined) {
+    if (typeof t.servername !== 'string') throw new TypeError('connect: tls.servername must be a string');
+    out.servername = t.servername;
+  }
+  return out;
 }
 
 export interface OpOptions {
@@ -94,7 +149,14 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     deadlineMs: checkMs(options.deadlineMs ?? 15_000, 'deadlineMs'),
     maxInFlight: checkPositiveInt(options.maxInFlight ?? 4096, 'maxInFlight'),
     connectTimeoutMs: checkMs(options.connectTimeoutMs ?? requestTimeoutMs, 'connectTimeoutMs'),
+    ...(options.tls !== undefined ? { tls: resolveTls(options.tls) } : {}),
+    ...(options.token !== undefined ? { authFrame: authFrameOf(options.token) } : {}),
   };
+}
+
+function authFrameOf(token: unknown): Buffer {
+  if (typeof token !== 'string' || token === '') throw new TypeError('connect: token must be a non-empty string');
+  return encodeAuthFrame(token);
 }
 
 export function checkOpOptions(options: unknown, what: string): OpOptions & { server?: string } {

@@ -1,11 +1,14 @@
 /** At most one live connection per server address, created on first use. */
 import { Connection } from './connection.js';
 import { closedError } from './errors.js';
+import type { ResolvedTls } from './options.js';
 
 export interface PoolOptions {
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   maxInFlight: number;
+  tls?: ResolvedTls;
+  authFrame?: Buffer;
 }
 
 export class Pool {

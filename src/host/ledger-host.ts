@@ -26,6 +26,7 @@ import { EventEmitter } from 'node:events';
 import { MessageChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { fromWireError, isRaftLedgerError, RaftLedgerError } from '../errors.js';
+import type { TlsFiles } from '../transport/tls.js';
 import type { Durability, Ledger } from '../replica/ledger.js';
 import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import type { LedgerEntry } from '../entry.js';
@@ -68,6 +69,8 @@ export interface LedgerHostOptions<Peers extends PeersInput = Record<string, Pee
    */
   startupCheck?: 'none' | 'verify' | 'repair';
   log?: (line: string) => void;
+  /** Mutual TLS with the peers: cert/key/ca as file paths (strings) or PEM bytes (transport/tls.ts). */
+  tls?: TlsFiles;
 }
 
 export interface WorkerInfo {
@@ -252,6 +255,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       worker,
       groups: [...this.#groups].filter((g) => workerFor(g, W) === worker).sort((a, b) => a - b),
       ...groupTuningOf(o),
+      ...(o.tls !== undefined ? { tls: o.tls } : {}),
     };
     if (perWorkerClients) {
       const nodeClient = o.peers[o.id]!.client;
@@ -359,6 +363,16 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   }
 
   /** The Ledger of `group` when the groups run on the calling thread (workers: 0); undefined on workers or for a group not hosted. */
+  /**
+   * Read the peer TLS files again (new outbound connections and the listener use them).
+   * Throws ERR_TLS, keeping the old material, when they do not load. Workers: 0 only (a
+   * worker's transport keeps the files it started with until it restarts).
+   */
+  reloadTls(): void {
+    if (this.#local === undefined) throw new RaftLedgerError('ERR_BAD_CONFIG', 'reloading TLS needs workers: 0');
+    this.#local.reloadTls();
+  }
+
   localLedger(group: number): Ledger | undefined {
     return this.#local?.ledger(group);
   }

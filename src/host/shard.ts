@@ -6,6 +6,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { RaftLedgerError } from '../errors.js';
+import type { TlsFiles } from '../transport/tls.js';
 import type { OnFlushed } from '../storage/index.js';
 import { Ledger, type Durability } from '../replica/ledger.js';
 import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
@@ -34,6 +35,8 @@ export interface ShardConfig extends GroupTuning {
   worker: number;
   groups: number[];
   /** Per-worker client ports: this worker serves clients at `listen`; `nodeClient` is the node's main client address, `workers` its W. */
+  /** Mutual TLS with the peers (transport/tls.ts); crosses to workers as paths or PEM bytes. */
+  tls?: TlsFiles;
   clients?: { listen: string; nodeClient: string; workers: number; listenerOptions?: Readonly<Record<string, number>> };
 }
 
@@ -64,6 +67,7 @@ export class GroupShard {
       segmentSizeBytes: config.segmentSizeBytes,
       log,
       logPrefix: `[${config.id}] worker ${config.worker} transport: `,
+      ...(config.tls !== undefined ? { tls: config.tls } : {}),
     });
   }
 
@@ -178,6 +182,11 @@ export class GroupShard {
   };
 
   /** Close every ledger (flushing), then the transport. Idempotent. */
+  /** Reload the peer transport's TLS files (throws ERR_TLS, keeping the old ones, on failure). */
+  reloadTls(): void {
+    this.#set.reloadTls();
+  }
+
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.allSettled([...this.#opening.values()]);

@@ -13,6 +13,7 @@ import type { Message } from '../raft/index.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
 import { parseHostPort } from '../transport/address.js';
 import { PeerTransport } from '../transport/peer-transport.js';
+import type { TlsFiles } from '../transport/tls.js';
 import type { TransportSnapshot } from './ledger-stats.js';
 
 /** The handshake's cluster id when none is configured (server config, Ledger.open, LedgerHost). */
@@ -37,6 +38,8 @@ export interface GroupSetConfig {
   log?: (line: string) => void;
   /** Prefix of the transport's log lines (default PeerTransport's own). */
   logPrefix?: string;
+  /** Mutual TLS between peers (transport/tls.ts); absent: plaintext. */
+  tls?: TlsFiles;
 }
 
 /** A member of the set: the Ledger of one group. */
@@ -57,6 +60,7 @@ export class GroupSet<M extends GroupMember = GroupMember> {
       onMessage: (group, message) => this.#members.get(group)?.receive(message),
       ...(config.log !== undefined ? { log: config.log } : {}),
       ...(config.logPrefix !== undefined ? { logPrefix: config.logPrefix } : {}),
+      ...(config.tls !== undefined ? { tls: config.tls } : {}),
     });
   }
 
@@ -70,7 +74,12 @@ export class GroupSet<M extends GroupMember = GroupMember> {
     const s = this.#transport.stats();
     const peers: TransportSnapshot['peers'] = {};
     for (const [id, p] of Object.entries(s.peers)) peers[id] = { connected: p.connected, dropped: p.dropped, queuedBytes: p.queuedBytes };
-    return { dropped: s.dropped, refused: s.refused, peers };
+    return { dropped: s.dropped, refused: s.refused, refusedByReason: s.refusedByReason, peers };
+  }
+
+  /** Reload the transport's TLS files (PeerTransport.reloadTls). */
+  reloadTls(): void {
+    this.#transport.reloadTls();
   }
 
   /** Deliver `group`'s messages to `member` from now on. */

@@ -92,5 +92,7 @@ export class LedgerStats {
 export interface TransportSnapshot {
   dropped: number;
   refused: number;
+  /** Inbound peer connections refused, by reason (plaintext, tls, identity, handshake). */
+  refusedByReason?: Record<string, number>;
   peers: Record<string, { connected: boolean; dropped: number; queuedBytes: number }>;
 }

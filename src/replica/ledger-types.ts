@@ -3,6 +3,7 @@
  * re-exports the types, so importers keep using '../replica/ledger.js').
  */
 import { RaftLedgerError } from '../errors.js';
+import type { TlsFiles } from '../transport/tls.js';
 import type { Message, Role } from '../raft/index.js';
 import type { OnFlushed } from '../storage/index.js';
 import type { AppSnapshotHooks } from './app-snapshot.js';
@@ -76,6 +77,8 @@ export type LedgerOptions = Omit<LedgerCoreOptions, 'members' | 'link' | 'client
   peers: PeersInput;
   /** Peers of another cluster id are refused at the handshake (default DEFAULT_CLUSTER_ID, 'raftledger'). */
   clusterId?: string;
+  /** Mutual TLS with the peers: cert/key/ca as file paths (strings) or PEM bytes (transport/tls.ts). */
+  tls?: TlsFiles;
 };
 
 export interface FollowerStatus {

@@ -155,9 +155,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       segmentSizeBytes: options.segmentSizeBytes,
       log: (line) => options.onLog?.(line),
       logPrefix: `[${options.id}] transport: `,
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
-    const { peers: _peers, ...rest } = options;
+    const { peers: _peers, tls: _tls, ...rest } = options;
     void _peers;
+    void _tls;
     let ledger: Ledger;
     try {
       ledger = await Ledger.#openWithLink({ ...rest, members: Object.keys(raft), clientAddresses, link: set.link(group) });

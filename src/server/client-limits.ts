@@ -114,6 +114,8 @@ export interface ClientPortStats {
   peakPendingFrameBytes: number;
   /** Accept errors (EMFILE, ENFILE, ...) since start; each paused accepting for a back-off. */
   acceptErrors: number;
+  /** Connections refused by TLS or authentication, by reason: plaintext, tls, token. */
+  rejectedByReason?: Record<string, number>;
   /** False during an accept back-off. */
   accepting: boolean;
 }

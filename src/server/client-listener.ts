@@ -19,6 +19,8 @@ import { performance } from 'node:perf_hooks';
 import { RaftLedgerError, type LeaderHint } from '../errors.js';
 import type { ClientRequest } from '../transport/client-codec.js';
 import { AcceptGuard, type AcceptBackoff } from '../transport/accept-guard.js';
+import { createTlsGate, readTokenFile, remoteOf, TlsMaterial, type TlsFiles } from '../transport/tls.js';
+import { awaitAuthFrame } from './client-auth.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { ClientConnection, encodeNotice, NOTICE_LINGER_MS, type ConnectionContext } from './client-connection.js';
 import { frameCapFor, resolveClientLimits, type ClientLimits, type ClientPortStats } from './client-limits.js';
@@ -68,7 +70,21 @@ export interface ClientListenerOptions extends Partial<ClientLimits> {
   /** Test seam: builds the listening net.Server. */
   createServer?: (onConnection: (socket: Socket) => void) => Server;
   log?: (line: string) => void;
+  /** TLS on this port (transport/tls.ts): cert/key/ca as paths or PEM bytes. Absent: plaintext. */
+  tls?: TlsFiles;
+  /**
+   * Who may use the port: 'none' (default) anyone; 'tls' clients presenting a certificate
+   * signed by tls.ca (needs tls); 'token' clients whose first frame carries the token of
+   * tokenFile (client-auth.ts).
+   */
+  clientAuth?: ClientAuth;
+  /** File holding the bearer token (surrounding whitespace ignored), for clientAuth 'token'. */
+  tokenFile?: string;
+  /** A TLS handshake or the auth frame must complete within this (default 10000 ms). */
+  authTimeoutMs?: number;
 }
+
+export type ClientAuth = 'none' | 'tls' | 'token';
 
 export type { ClientLimits, ClientPortStats } from './client-limits.js';
 
@@ -91,6 +107,14 @@ export class ClientListener {
   #refusedSinceLog = 0;
   #refusalLoggedMs = Number.NEGATIVE_INFINITY;
   #closing: Promise<void> | undefined;
+  readonly #material: TlsMaterial | null;
+  readonly #gate: ReturnType<typeof createTlsGate> | null;
+  readonly #clientAuth: ClientAuth;
+  readonly #tokenFile: string | undefined;
+  readonly #authTimeoutMs: number;
+  #token: Buffer = Buffer.alloc(0);
+  /** Connections refused for security reasons, by reason: plaintext, tls, token. */
+  readonly #rejectedBy = new Map<string, number>();
 
   constructor(options: ClientListenerOptions) {
     let router = options.router;
@@ -124,6 +148,29 @@ export class ClientListener {
       `connection refused: the client port is at its limit of ${this.#limits.maxConnections} connections (maxConnections)`,
       true,
     );
+    this.#clientAuth = options.clientAuth ?? 'none';
+    if (!['none', 'tls', 'token'].includes(this.#clientAuth)) throw new RangeError(`clientAuth must be 'none', 'tls' or 'token', got ${String(this.#clientAuth)}`);
+    if (this.#clientAuth === 'tls' && options.tls === undefined) throw new TypeError("clientAuth 'tls' needs tls");
+    this.#tokenFile = options.tokenFile;
+    if (this.#clientAuth === 'token') {
+      if (this.#tokenFile === undefined) throw new TypeError("clientAuth 'token' needs tokenFile");
+      this.#token = readTokenFile(this.#tokenFile);
+    }
+    this.#authTimeoutMs = options.authTimeoutMs ?? 10_000;
+    this.#material = options.tls === undefined ? null : new TlsMaterial(options.tls);
+    this.#gate =
+      this.#material === null
+        ? null
+        : createTlsGate({
+            material: this.#material,
+            requestCert: this.#clientAuth === 'tls',
+            handshakeTimeoutMs: this.#authTimeoutMs,
+            onSecure: () => {},
+            onPlaintext: (socket, remote) => this.#reject(socket, remote, 'plaintext', 'ERR_TLS', 'plaintext connection to the TLS client port'),
+            onTlsError: (remote, reason) => this.#countRejection(remote, 'tls', reason),
+            onUnauthorized: (socket, remote, reason) => this.#reject(socket, remote, 'tls', 'ERR_TLS', reason),
+          });
+    const gate = this.#gate;
     this.#guard = new AcceptGuard({
       host: options.host,
       port: options.port,
@@ -131,8 +178,22 @@ export class ClientListener {
       log: this.#log,
       onConnection: (socket) => this.#onConnection(socket),
       backoff: options.acceptBackoff,
-      createServer: options.createServer,
+      createServer: gate !== null ? (onConnection) => gate.attach(onConnection) : options.createServer,
     });
+  }
+
+  /**
+   * Read the TLS files and the token file again (SIGHUP). Everything is loaded before
+   * anything is swapped: on a failure (ERR_TLS, ERR_BAD_CONFIG) the old material stays.
+   * New connections use the new material; open ones keep theirs.
+   */
+  reload(): void {
+    const token = this.#clientAuth === 'token' ? readTokenFile(this.#tokenFile!) : this.#token;
+    if (this.#material !== null) {
+      this.#material.reload();
+      this.#gate!.setSecureContext(this.#material.pem);
+    }
+    this.#token = token;
   }
 
   /** Resolves with the bound port. */
@@ -156,6 +217,7 @@ export class ClientListener {
       peakPendingFrameBytes: budget.peak,
       acceptErrors: this.#guard.acceptErrors,
       accepting: this.#guard.accepting,
+      rejectedByReason: Object.fromEntries(this.#rejectedBy),
     };
   }
 
@@ -177,10 +239,43 @@ export class ClientListener {
       this.#refuse(socket);
       return;
     }
+    if (this.#clientAuth === 'token') {
+      awaitAuthFrame(socket, {
+        expected: () => this.#token,
+        timeoutMs: this.#authTimeoutMs,
+        onAccepted: (s) => {
+          if (this.#closing !== undefined) s.destroy();
+          else this.#serve(s);
+        },
+        onRefused: (s, reason) => this.#reject(s, remoteOf(s), 'token', 'ERR_AUTH', reason),
+      });
+      return;
+    }
+    this.#serve(socket);
+  }
+
+  #serve(socket: Socket): void {
     this.#accepted++;
     const connection = new ClientConnection(socket, this.#context);
     this.#connections.add(connection);
     socket.on('close', () => this.#connections.delete(connection));
+    socket.resume();
+  }
+
+  #countRejection(remote: string, reason: string, text: string): void {
+    this.#rejectedBy.set(reason, (this.#rejectedBy.get(reason) ?? 0) + 1);
+    this.#log(`refusing client ${remote}: ${text} (reason=${reason})`);
+  }
+
+  /** A security refusal: one log line, a connection notice with `code`, then close; no request is read. */
+  #reject(socket: Socket, remote: string, reason: string, code: 'ERR_TLS' | 'ERR_AUTH', text: string): void {
+    this.#countRejection(remote, reason, text);
+    socket.on('error', () => {});
+    const linger = setTimeout(() => socket.destroy(), NOTICE_LINGER_MS);
+    linger.unref();
+    socket.on('close', () => clearTimeout(linger));
+    socket.resume();
+    socket.end(encodeNotice(code, `connection refused: ${text}`, false));
   }
 
   /** At the cap: send the notice and close; never read a request from this socket. */

@@ -60,6 +60,13 @@ export interface ServerConfig {
   clientFrameTimeoutMs?: number;
   clientMaxPendingFrameBytes?: number;
   clientMaxPendingBytesTotal?: number;
+  /** TLS (both ports; mutual between peers): PEM files, all three or none. */
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  /** Who may use the client port: none (default), tls (client certificates signed by tlsCa), token (clientTokenFile). */
+  clientAuth?: 'none' | 'tls' | 'token';
+  clientTokenFile?: string;
 }
 
 export type ConfigKeyType = 'id' | 'path' | 'peers' | 'string' | 'choice' | 'integer';
@@ -105,6 +112,11 @@ export const CONFIG_SCHEMA: readonly ConfigKey[] = [
   { key: 'clientIdleTimeoutMs', flag: 'client-idle-timeout-ms', type: 'integer', min: 100, max: 2 ** 31 - 1, default: '300000', description: 'a client connection with nothing in flight this long is closed' },
   { key: 'clientFrameTimeoutMs', flag: 'client-frame-timeout-ms', type: 'integer', min: 100, max: 2 ** 31 - 1, default: '60000', description: 'a request frame still incomplete this long after its first byte closes its connection' },
   { key: 'clientMaxPendingFrameBytes', flag: 'client-max-pending-frame-bytes', type: 'integer', min: 1024, max: 2 ** 40, default: '67109892 (one largest frame)', description: 'bytes of an unfinished request frame per connection; a frame declared bigger is refused from its header' },
+  { key: 'tlsCert', flag: 'tls-cert', type: 'path', default: 'off (plaintext)', description: "PEM certificate of this node (TLS on the Raft and client ports; peers must name their node id in it: SAN DNS/URI or CN); reloaded on SIGHUP" },
+  { key: 'tlsKey', flag: 'tls-key', type: 'path', default: 'off', description: 'PEM private key of --tls-cert; reloaded on SIGHUP' },
+  { key: 'tlsCa', flag: 'tls-ca', type: 'path', default: 'off', description: "PEM CA certificate(s): peers' (and with --client-auth tls, clients') certificates must be signed by it; reloaded on SIGHUP" },
+  { key: 'clientAuth', flag: 'client-auth', type: 'choice', choices: ['none', 'tls', 'token'], default: 'none', description: "client port: 'none' anyone, 'tls' clients with a certificate signed by --tls-ca, 'token' clients sending the bearer token of --client-token-file" },
+  { key: 'clientTokenFile', flag: 'client-token-file', type: 'path', default: 'none', description: 'file holding the bearer token for --client-auth token (surrounding whitespace ignored); reloaded on SIGHUP' },
   { key: 'clientMaxPendingBytesTotal', flag: 'client-max-pending-bytes-total', type: 'integer', min: 1024, max: 2 ** 40, default: '268435456 (256 MiB)', description: 'bytes of unfinished request frames across a port; the connection that passes it is closed' },
 ];
 
@@ -266,12 +278,32 @@ export function validateConfig(input: unknown): ServerConfig {
   for (const [key, field] of RETENTION_KEYS) if (values[key] !== undefined) retention[field] = values[key] as number;
   if (Object.keys(retention).length > 0) config.retention = retention;
   if (values.logLevel !== undefined) config.logLevel = values.logLevel as LogLevel;
+  checkSecurity(values, config);
   try {
     checkClusterPortPlan(peers, config.workers, true);
   } catch (error) {
     throw bad(`peers: ${(error as Error).message}`);
   }
   return config;
+}
+
+/** The TLS and client-auth keys: all three TLS files or none; clientAuth tls needs TLS, token needs a token file. */
+function checkSecurity(values: Record<string, unknown>, config: ServerConfig): void {
+  const tlsKeys = ['tlsCert', 'tlsKey', 'tlsCa'] as const;
+  const given = tlsKeys.filter((k) => values[k] !== undefined);
+  if (given.length > 0 && given.length < 3) {
+    throw bad(`TLS needs tlsCert, tlsKey and tlsCa together (flags --tls-cert, --tls-key, --tls-ca); missing: ${tlsKeys.filter((k) => values[k] === undefined).join(', ')}`);
+  }
+  for (const k of given) config[k] = values[k] as string;
+  const auth = values.clientAuth as ServerConfig['clientAuth'] | undefined;
+  if (auth === 'tls' && given.length === 0) throw bad("clientAuth 'tls' needs TLS (tlsCert, tlsKey, tlsCa)");
+  if (auth === 'token' && values.clientTokenFile === undefined) throw bad("clientAuth 'token' needs clientTokenFile (flag --client-token-file)");
+  if (values.clientTokenFile !== undefined && auth !== 'token') throw bad("clientTokenFile is set but clientAuth is not 'token'");
+  if (auth !== undefined) config.clientAuth = auth;
+  if (values.clientTokenFile !== undefined) config.clientTokenFile = values.clientTokenFile as string;
+  if ((given.length > 0 || (auth ?? 'none') !== 'none') && config.workers > 0) {
+    throw bad('TLS and client authentication are not supported with workers > 0 yet (the worker client ports would be plaintext)');
+  }
 }
 
 export function readConfigFile(path: string): Record<string, unknown> {

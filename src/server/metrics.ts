@@ -24,6 +24,8 @@ export interface ClientPortCounters {
   /** Refused at the connection cap. */
   refused?: number;
   acceptErrors?: number;
+  /** Refused by TLS or authentication (plaintext, tls, token). */
+  rejectedByReason?: Record<string, number>;
   closedIdle?: number;
   closedFrameTimeout?: number;
   closedOverBuffer?: number;
@@ -221,6 +223,7 @@ export class ServerMetrics {
       const reasons = new Map(this.#rejected);
       if (c?.refused !== undefined) reasons.set('max_connections', (reasons.get('max_connections') ?? 0) + c.refused);
       if (c?.acceptErrors !== undefined) reasons.set('accept_error', (reasons.get('accept_error') ?? 0) + c.acceptErrors);
+      for (const [reason, n] of Object.entries(c?.rejectedByReason ?? {})) reasons.set(reason, (reasons.get(reason) ?? 0) + n);
       for (const [reason, n] of reasons) emit({ reason }, n);
     });
     this.#counter('raftledger_client_connections_closed_total', 'Client connections closed by the server, by reason', ['reason'], (emit) => {
@@ -241,6 +244,9 @@ export class ServerMetrics {
     });
     this.#counter('raftledger_peer_handshakes_refused_total', 'Raft handshakes refused (by this node or by the peer it dialed)', ['worker'], (emit) => {
       for (const { worker, t } of this.#transports()) emit({ worker }, t.refused);
+    });
+    this.#counter('raftledger_peer_connections_rejected_total', 'Inbound Raft connections refused, by reason (plaintext, tls, identity, handshake)', ['worker', 'reason'], (emit) => {
+      for (const { worker, t } of this.#transports()) for (const [reason, n] of Object.entries(t.refusedByReason ?? {})) emit({ worker, reason }, n);
     });
     this.#counter('raftledger_worker_restarts_total', 'Worker thread restarts after a crash', ['worker'], (emit) => {
       for (const w of this.#snapshot.workers) emit({ worker: w.index }, w.restarts);

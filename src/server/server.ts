@@ -31,7 +31,8 @@ import { groupTuningOf } from '../replica/ledger-types.js';
 import { parseHostPort } from '../transport/address.js';
 import { LedgerHost } from '../host/ledger-host.js';
 import { workerClientAddress, workerFor } from '../host/placement.js';
-import { ClientListener, ledgerMapRouter, type LedgerRouter } from './client-listener.js';
+import { ClientListener, ledgerMapRouter, type ClientListenerOptions, type LedgerRouter } from './client-listener.js';
+import type { TlsFiles } from '../transport/tls.js';
 import { clientLimitsOf, type ServerConfig } from './config.js';
 import type { OnFlushed } from '../storage/index.js';
 import { SERVER_WORKER_MODULE } from './worker.js';
@@ -40,6 +41,22 @@ import { LoopDelayMonitor } from './loop-delay.js';
 import { ServerMetrics, type ClientPortCounters } from './metrics.js';
 import { readiness, type ReadyVerdict } from './health.js';
 import { HttpEndpoint } from './http.js';
+
+/** The TLS files of a config, if it has TLS. */
+function tlsFilesOf(config: ServerConfig): TlsFiles | undefined {
+  if (config.tlsCert === undefined || config.tlsKey === undefined || config.tlsCa === undefined) return undefined;
+  return { cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa };
+}
+
+/** The client listener's TLS and auth options of a config. */
+function securityOf(config: ServerConfig): Pick<ClientListenerOptions, 'tls' | 'clientAuth' | 'tokenFile'> {
+  const tls = tlsFilesOf(config);
+  return {
+    ...(tls !== undefined ? { tls } : {}),
+    ...(config.clientAuth !== undefined ? { clientAuth: config.clientAuth } : {}),
+    ...(config.clientTokenFile !== undefined ? { tokenFile: config.clientTokenFile } : {}),
+  };
+}
 
 /** /health/ready default: most entries a follower may trail the leader's commit. */
 export const DEFAULT_READY_MAX_LAG_ENTRIES = 10_000;
@@ -87,7 +104,21 @@ export class Server {
             movedTo: (group, op) =>
               op === 'status' || !host.hasGroup(group) ? undefined : { id: config.id, address: workerClientAddress(self.client, workerFor(group, config.workers)) },
           };
-    this.#clients = new ClientListener({ host: h, port, router, ...clientLimitsOf(config), log: (line) => log(`[${config.id}] ${line}`) });
+    this.#clients = new ClientListener({ host: h, port, router, ...clientLimitsOf(config), ...securityOf(config), log: (line) => log(`[${config.id}] ${line}`) });
+  }
+
+  /**
+   * SIGHUP: read the TLS files and the token file again. New connections (accepted and
+   * dialed) use the new material; open ones keep theirs. On a failure (ERR_TLS,
+   * ERR_BAD_CONFIG) it throws and whatever was not yet swapped keeps the old material.
+   * Without TLS and token auth there is nothing to reload: returns false.
+   */
+  reloadTls(): boolean {
+    const c = this.config;
+    if (c.tlsCert === undefined && c.clientAuth !== 'token') return false;
+    this.#clients.reload();
+    if (c.tlsCert !== undefined) this.host.reloadTls();
+    return true;
   }
 
   static async start(config: ServerConfig, options: ServerOptions = {}): Promise<Server> {
@@ -105,10 +136,17 @@ export class Server {
         ...groupTuningOf(config),
         startupCheck: options.repair === true ? 'repair' : 'verify',
         log,
+        ...(tlsFilesOf(config) !== undefined ? { tls: tlsFilesOf(config)! } : {}),
       },
       config.workers > 0 ? { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true, clientListenerOptions: clientLimitsOf(config) } : options.onFlushed !== undefined ? { onFlushed: options.onFlushed } : {},
     );
-    const server = new Server(config, host, log);
+    let server: Server;
+    try {
+      server = new Server(config, host, log);
+    } catch (error) {
+      await host.close(); // e.g. an unreadable token file: the host must not outlive the refusal
+      throw error;
+    }
     try {
       await server.#clients.listen();
       if (config.metricsAddress !== undefined) await server.#listenHttp(config.metricsAddress);

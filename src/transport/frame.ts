@@ -35,6 +35,8 @@ export const FrameKind = {
   ClientRequest: 16,
   /** Client response (src/transport/client-codec.ts). */
   ClientResponse: 17,
+  /** Client bearer token, the first frame on a client port with token auth; body: the token (src/server/client-auth.ts). */
+  ClientAuth: 18,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 

@@ -16,6 +16,7 @@
  *   retransmits.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { isRaftLedgerError, RaftLedgerError, fromSystemError } from '../errors.js';
 import type { Message } from '../raft/types.js';
 import { checkU32 } from './bytes.js';
@@ -32,6 +33,7 @@ import {
 } from './handshake.js';
 import { decodeRaftMessage, raftFrameSize } from './raft-codec.js';
 import { SendQueue } from './send-queue.js';
+import { createTlsGate, identityProblem, TlsMaterial } from './tls.js';
 import { checkOptions, type Conn, type Link, type PeerStats, type PeerTransportOptions, type PeerTransportStats } from './peer-types.js';
 
 export type { PeerTransportOptions, PeerStats, PeerTransportStats } from './peer-types.js';
@@ -77,6 +79,9 @@ export class PeerTransport implements AsyncDisposable {
   #controlFramesIn = 0;
   #protocolErrors = 0;
   #refused = 0;
+  readonly #refusedBy = new Map<string, number>();
+  readonly #tls: TlsMaterial | null;
+  #gate: ReturnType<typeof createTlsGate> | null = null;
 
   constructor(options: PeerTransportOptions) {
     checkOptions(options);
@@ -94,6 +99,7 @@ export class PeerTransport implements AsyncDisposable {
     this.#maxDelayMs = options.reconnect?.maxDelayMs ?? DEFAULT_RECONNECT.maxDelayMs;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
     this.#acceptOptions = { acceptBackoff: options.acceptBackoff, createServer: options.createServer };
+    this.#tls = options.tls === undefined ? null : new TlsMaterial(options.tls);
     this.#onMessage = options.onMessage;
     this.#onPeerUp = options.onPeerUp;
     this.#onPeerDown = options.onPeerDown;
@@ -140,6 +146,28 @@ export class PeerTransport implements AsyncDisposable {
   }
 
   async #start(): Promise<HostPort> {
+    const material = this.#tls;
+    if (material !== null) {
+      this.#gate = createTlsGate({
+        material,
+        requestCert: true,
+        handshakeTimeoutMs: this.#handshakeTimeoutMs,
+        onSecure: () => {},
+        onPlaintext: (socket, remote) => {
+          this.#countRefusal('plaintext', `refusing inbound connection from ${remote}: plaintext connection to the TLS Raft port (reason=plaintext)`);
+          socket.resume();
+          socket.end(encodeReject('this Raft port requires TLS'));
+          setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
+        },
+        onTlsError: (remote, reason) => this.#countRefusal('tls', `refusing inbound connection from ${remote}: ${reason} (reason=tls)`),
+        onUnauthorized: (socket, remote, reason) => {
+          this.#countRefusal('tls', `refusing inbound connection from ${remote}: ${reason} (reason=tls)`);
+          socket.end(encodeReject(reason));
+          setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
+        },
+      });
+    }
+    const gate = this.#gate;
     // An accept error (EMFILE, ...) pauses accepting for a back-off, logged; it never stops the node.
     const server = new AcceptGuard({
       host: this.#listen.host,
@@ -149,7 +177,7 @@ export class PeerTransport implements AsyncDisposable {
       onConnection: (socket) => this.#onInbound(socket),
       serverOptions: { noDelay: true, pauseOnConnect: false },
       backoff: this.#acceptOptions.acceptBackoff,
-      createServer: this.#acceptOptions.createServer,
+      createServer: gate !== null ? (onConnection) => gate.attach(onConnection) : this.#acceptOptions.createServer,
     });
     this.#server = server;
     await server.listen().catch((error: unknown) => {
@@ -161,6 +189,24 @@ export class PeerTransport implements AsyncDisposable {
     this.#log(`listening on ${formatHostPort(this.#address)}`);
     for (const link of this.#links.values()) this.#dial(link);
     return { ...this.#address };
+  }
+
+  /**
+   * Read the TLS files again: the listener's context is replaced and new outbound
+   * connections use the new one (established ones keep theirs). Throws ERR_TLS, keeping
+   * the old material, when the new one does not load; TypeError without TLS.
+   */
+  reloadTls(): void {
+    if (this.#tls === null) throw new TypeError('this transport has no TLS');
+    this.#tls.reload();
+    this.#gate?.setSecureContext(this.#tls.pem);
+    this.#log('TLS material reloaded');
+  }
+
+  #countRefusal(reason: string, line: string): void {
+    this.#refused++;
+    this.#refusedBy.set(reason, (this.#refusedBy.get(reason) ?? 0) + 1);
+    this.#log(line);
   }
 
   /** Set or change a peer's 'host:port'. A peer this node dials and that is not connected is dialed at once. */
@@ -238,6 +284,7 @@ export class PeerTransport implements AsyncDisposable {
       dropped,
       protocolErrors: this.#protocolErrors,
       refused: this.#refused,
+      refusedByReason: Object.fromEntries(this.#refusedBy),
       peers,
     };
   }
@@ -334,7 +381,10 @@ export class PeerTransport implements AsyncDisposable {
     if (link.timer !== null) clearTimeout(link.timer);
     link.timer = null;
     const { host, port } = link.address;
-    const socket = net.connect({ host, port });
+    const material = this.#tls;
+    // The node id, not the host name, is checked (in #checkHandshake).
+    const socket =
+      material === null ? net.connect({ host, port }) : tls.connect({ host, port, secureContext: material.clientContext(), checkServerIdentity: () => undefined });
     const conn = this.#track(socket, false, link, formatHostPort(link.address));
     link.dialing = conn;
     this.#write(conn, encodeHandshake({ clusterId: this.#clusterId, segmentSizeBytes: this.#segmentSizeBytes, nodeId: this.#id, targetId: link.id }));
@@ -409,8 +459,9 @@ export class PeerTransport implements AsyncDisposable {
     const problem = this.#checkHandshake(conn, hs);
     if (problem !== null) {
       this.#refused++;
-      if (conn.inbound) this.#refuse(conn, problem);
-      else this.#fail(conn, `refusing the peer's handshake: ${problem}`, false);
+      if (conn.inbound) this.#refusedBy.set(problem.reason, (this.#refusedBy.get(problem.reason) ?? 0) + 1);
+      if (conn.inbound) this.#refuse(conn, problem.text);
+      else this.#fail(conn, `refusing the peer's handshake: ${problem.text}`, false);
       return;
     }
     const link = this.#links.get(hs.nodeId)!;
@@ -420,8 +471,17 @@ export class PeerTransport implements AsyncDisposable {
     this.#establish(conn, link);
   }
 
-  /** Null when acceptable, else the reason to refuse. */
-  #checkHandshake(conn: Conn, hs: Handshake): string | null {
+  /** Null when acceptable, else the reason to refuse (with TLS, the certificate must name the claimed node). */
+  #checkHandshake(conn: Conn, hs: Handshake): { reason: string; text: string } | null {
+    if (this.#tls !== null) {
+      const identity = identityProblem((conn.socket as tls.TLSSocket).getPeerCertificate(), hs.nodeId);
+      if (identity !== null) return { reason: 'identity', text: `${identity} (reason=identity)` };
+    }
+    const text = this.#handshakeProblem(conn, hs);
+    return text === null ? null : { reason: 'handshake', text };
+  }
+
+  #handshakeProblem(conn: Conn, hs: Handshake): string | null {
     if (hs.clusterId !== this.#clusterId) return `cluster id mismatch: "${hs.clusterId}" is not "${this.#clusterId}"`;
     if (hs.segmentSizeBytes !== this.#segmentSizeBytes) {
       return `segment size mismatch: ${hs.segmentSizeBytes} is not ${this.#segmentSizeBytes}`;

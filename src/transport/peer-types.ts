@@ -8,6 +8,7 @@ import type { HostPort } from './address.js';
 import type { AcceptBackoff, AcceptGuardOptions } from './accept-guard.js';
 import type { FrameReader } from './frame.js';
 import type { SendQueue } from './send-queue.js';
+import type { TlsFiles } from './tls.js';
 
 export interface PeerTransportOptions {
   /** This node's id (1..255 UTF-8 bytes). */
@@ -26,8 +27,13 @@ export interface PeerTransportOptions {
   handshakeTimeoutMs?: number;
   /** Pause after an accept error (EMFILE, ...): default 100 ms doubling to 5 s (accept-guard.ts). */
   acceptBackoff?: AcceptBackoff;
-  /** Test seam: builds the listening net.Server. */
+  /** Test seam: builds the listening net.Server (ignored with `tls`). */
   createServer?: AcceptGuardOptions['createServer'];
+  /**
+   * Mutual TLS on the Raft port and on every connection this node dials (tls.ts): the peer's
+   * certificate must be signed by `ca` and name the node id it claims. Absent: plaintext.
+   */
+  tls?: TlsFiles;
   onMessage(group: number, message: Message, from: string): void;
   onPeerUp?(peer: string): void;
   onPeerDown?(peer: string, reason: string): void;
@@ -65,6 +71,8 @@ export interface PeerTransportStats {
   protocolErrors: number;
   /** Handshakes refused (by this node, or by the peer it dialed). */
   refused: number;
+  /** Inbound connections refused, by reason: plaintext, tls (handshake failed: wrong CA, no certificate), identity, handshake. */
+  refusedByReason: Record<string, number>;
   peers: Record<string, PeerStats>;
 }
 

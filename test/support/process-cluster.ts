@@ -1,7 +1,7 @@
 /** Multi-process cluster helpers for tests: start servers from dist/, compare their logs. */
 import { join } from 'node:path';
 import { LocalCluster, type LocalClusterOptions } from '../../dist/tools/cluster/local-cluster.js';
-import { connect, type Client } from '../../dist/client/index.js';
+import { connect, type Client, type ConnectOptions } from '../../dist/client/index.js';
 import { SegmentedLog } from '../../dist/storage/index.js';
 import { waitForLeader, viewCluster } from '../../dist/tools/cluster/cluster-status.js';
 import { makeTempDir } from './tmp.js';
@@ -17,7 +17,7 @@ export interface TestCluster {
 }
 
 /** Fast timings for tests: 5 ms ticks, heartbeat 20 ms, election 150..300 ms. */
-export async function startCluster(options: Partial<LocalClusterOptions> = {}): Promise<TestCluster> {
+export async function startCluster(options: Partial<LocalClusterOptions> = {}, clientOptions: Partial<ConnectOptions> = {}): Promise<TestCluster> {
   const t = makeTempDir('raftledger-pc-');
   const logs: string[] = [];
   const cluster = new LocalCluster({
@@ -34,7 +34,7 @@ export async function startCluster(options: Partial<LocalClusterOptions> = {}): 
     ...options,
   });
   await cluster.start();
-  const client = await connect({ servers: cluster.clientAddresses, deadlineMs: 20_000 });
+  const client = await connect({ servers: cluster.clientAddresses, deadlineMs: 20_000, ...clientOptions });
   return {
     cluster,
     client,

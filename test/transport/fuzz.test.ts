@@ -32,6 +32,8 @@ function decode(frame: Frame): string {
       return decodeHandshake(frame.body).nodeId;
     case FrameKind.Reject:
       return decodeReject(frame.body);
+    case FrameKind.ClientAuth:
+      return 'auth'; // a token is opaque bytes
   }
 }
 

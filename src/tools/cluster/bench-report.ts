@@ -30,7 +30,6 @@ export interface BenchCell {
   machine?: { cpus?: number; model?: string; node?: string };
   cpu?: { usPerAppend: number; shares: Record<string, number> };
   at?: string;
-  [key: string]: unknown;
 }
 
 export interface BenchReport {

@@ -53,6 +53,8 @@ export interface LocalClusterOptions {
   peerRoute?: (from: string, to: string, target: string) => Promise<string> | string;
   /** Extra arguments for every server (e.g. ['--repair']); per start: see startServer(). */
   serverArgs?: string[];
+  /** Extra arguments for one server (e.g. its own --tls-cert), after serverArgs. */
+  serverArgsFor?: (id: string) => string[];
   /** Extra environment for every server process. */
   env?: Record<string, string>;
   /** Give every server an HTTP endpoint (--metrics 127.0.0.1:<free port>) for /metrics and /health/*. */
@@ -220,7 +222,7 @@ export class LocalCluster {
     if (server.child !== undefined) throw new Error(`server ${id} is already running`);
     const o = this.#options;
     const peers = this.#routedSpecs.get(id) ?? this.#peersSpec;
-    const args = [MAIN, 'server', '--id', id, '--peers', peers, '--dir', server.dir, '--durability', o.durability ?? 'fsync', '--ready-line', ...(o.serverArgs ?? []), ...extraArgs];
+    const args = [MAIN, 'server', '--id', id, '--peers', peers, '--dir', server.dir, '--durability', o.durability ?? 'fsync', '--ready-line', ...(o.serverArgs ?? []), ...(o.serverArgsFor?.(id) ?? []), ...extraArgs];
     if (o.groups !== undefined) args.push('--groups', String(o.groups));
     if (o.workers !== undefined) args.push('--workers', String(o.workers));
     if (o.segmentSizeBytes !== undefined) args.push('--segment-size', String(o.segmentSizeBytes));
