@@ -4,7 +4,7 @@ import type { LogStorage } from '../raft/index.js';
 import type { SegmentedLogOptions } from '../storage/index.js';
 import type { AppSnapshotCache } from './app-snapshot.js';
 import { DEFAULT_CLUSTER_ID } from './group-set.js';
-import type { LedgerCoreOptions, LedgerOptions } from './ledger-types.js';
+import { replicaTiming, type LedgerCoreOptions, type LedgerOptions } from './ledger-types.js';
 import { normalizePeers } from './peers.js';
 
 /** Ledger.open({ peers }): every member's Raft address split from its client address, this replica's checked. */
@@ -59,8 +59,7 @@ export function coreConfig(options: LedgerCoreOptions, storage: LogStorage, snap
     // re-checks what it believed about this replica's log instead of trusting old acks.
     logEpoch: Date.now(),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.heartbeatTicks !== undefined ? { heartbeatTicks: options.heartbeatTicks } : {}),
-    ...(options.electionTicks !== undefined ? { electionTicks: options.electionTicks } : {}),
+    ...replicaTiming(options),
     ...(options.maxBytesPerMessage !== undefined ? { maxBytesPerMessage: options.maxBytesPerMessage } : {}),
     ...(options.maxEntriesPerMessage !== undefined ? { maxEntriesPerMessage: options.maxEntriesPerMessage } : {}),
     ...(options.maxInflightMessages !== undefined ? { maxInflightMessages: options.maxInflightMessages } : {}),

@@ -33,7 +33,9 @@ export interface LedgerCoreOptions {
   clusterId?: string;
   durability?: Durability;
   tickMs?: number;
+  /** Default REPLICA_HEARTBEAT_TICKS, or electionTicks / 4 when only that is given (see replicaTiming). */
   heartbeatTicks?: number;
+  /** Default REPLICA_ELECTION_TICKS, or 4 x heartbeatTicks when only that is given (see replicaTiming). */
   electionTicks?: number;
   segmentSizeBytes?: number;
   maxEntrySizeBytes?: number;
@@ -175,4 +177,25 @@ export function groupTuningOf(from: GroupTuning): GroupTuning {
   if (from.heartbeatTicks !== undefined) out.heartbeatTicks = from.heartbeatTicks;
   if (from.electionTicks !== undefined) out.electionTicks = from.electionTicks;
   return out;
+}
+
+/**
+ * A replica's Raft timing when the caller does not pick it: heartbeats every 5 ticks (50 ms)
+ * and an election timeout random in [20, 40) ticks (200-400 ms). Chosen by measurement
+ * (bench/cluster/failover-tuning.mjs, README "Benchmarks"): with these, failover (SIGKILL of
+ * the leader to the next acknowledged append) is about 350 ms median and no spurious election
+ * happened in 60 s of full load on a loaded 2-core machine, where the core's own defaults
+ * (10/50) give about 900 ms. The pure core keeps 10/50 (src/raft/config.ts) so its golden
+ * traces and simulator schedules do not depend on this choice.
+ */
+export const REPLICA_HEARTBEAT_TICKS = 5;
+export const REPLICA_ELECTION_TICKS = 20;
+
+/** The heartbeat and election ticks for a replica: the defaults as a pair, or derived from the one given. */
+export function replicaTiming(options: { heartbeatTicks?: number; electionTicks?: number }): { heartbeatTicks: number; electionTicks: number } {
+  const { heartbeatTicks, electionTicks } = options;
+  if (heartbeatTicks !== undefined && electionTicks !== undefined) return { heartbeatTicks, electionTicks };
+  if (heartbeatTicks !== undefined) return { heartbeatTicks, electionTicks: Math.max(REPLICA_ELECTION_TICKS, 4 * heartbeatTicks) };
+  if (electionTicks !== undefined) return { heartbeatTicks: Math.max(1, Math.min(REPLICA_HEARTBEAT_TICKS, Math.floor(electionTicks / 4))), electionTicks };
+  return { heartbeatTicks: REPLICA_HEARTBEAT_TICKS, electionTicks: REPLICA_ELECTION_TICKS };
 }
