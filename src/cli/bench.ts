@@ -7,6 +7,7 @@ import { describeCell, machineOf, measureFailover, measureThroughput, startBench
 import { percentile, type LoadProgress } from '../tools/cluster/load.js';
 import type { LocalClusterOptions } from '../tools/cluster/local-cluster.js';
 import { certAuthority } from '../tools/cluster/test-certs.js';
+import { REPLICA_ELECTION_TICKS, REPLICA_HEARTBEAT_TICKS } from '../replica/ledger-types.js';
 import { VERSION } from '../version.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 import { CommandCleanup } from './cleanup.js';
@@ -121,8 +122,8 @@ the servers also exit if this process dies.
     if (reportDir !== undefined && failovers > 0) throw new UsageError('--report goes with a throughput run, not with --failover');
     const timing = {
       ...(values['tick-ms'] !== undefined ? { tickMs: intOption(values, 'tick-ms', 10, 1, 1000) } : {}),
-      ...(values['heartbeat-ticks'] !== undefined ? { heartbeatTicks: intOption(values, 'heartbeat-ticks', 5, 1, 100_000) } : {}),
-      ...(values['election-ticks'] !== undefined ? { electionTicks: intOption(values, 'election-ticks', 20, 2, 100_000) } : {}),
+      ...(values['heartbeat-ticks'] !== undefined ? { heartbeatTicks: intOption(values, 'heartbeat-ticks', REPLICA_HEARTBEAT_TICKS, 1, 100_000) } : {}),
+      ...(values['election-ticks'] !== undefined ? { electionTicks: intOption(values, 'election-ticks', REPLICA_ELECTION_TICKS, 2, 100_000) } : {}),
     };
     if (timing.electionTicks !== undefined && timing.heartbeatTicks !== undefined && timing.electionTicks <= timing.heartbeatTicks)
       throw new UsageError(`--election-ticks (${timing.electionTicks}) must be greater than --heartbeat-ticks (${timing.heartbeatTicks})`);
