@@ -153,7 +153,7 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
   for (let i = 0; i < count; i++) {
     const e = entries[i]!;
     const size = HEADER_SIZE_BYTES + e.data.byteLength;
-    writeHeader(view, offset, e.type ?? RecordType.Normal, e.data.byteLength, firstIndex + i, e.term, positions[i]!);
+    writeHeader(view, offset, e.type ?? RecordType.Normal, e.data.byteLength, firstIndex + i, e.term, positions[i]!, size, e.flags ?? 0);
     buffer.set(e.data, offset + HEADER_SIZE_BYTES);
     offsets[i] = offset;
     sizes[i] = size;
