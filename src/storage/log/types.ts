@@ -47,10 +47,10 @@ export interface AppendInput {
   index?: number;
   term: number;
   type?: RecordType;
-  /** The record's body; with `flags` FLAG_PRODUCER it starts with the producer header. */
+  /** The payload (with `producer`, the record's body is the producer header, then this). */
   data: Uint8Array;
-  /** Record flag bits (format.ts FLAG_PRODUCER); omitted: 0. */
-  flags?: number;
+  /** Written as the producer header of a FLAG_PRODUCER record (docs/FORMAT.md). */
+  producer?: ProducerStamp;
 }
 
 export interface AppendRecordsOptions {
