@@ -16,7 +16,7 @@ export const benchCommand: Command = {
   summary: 'benchmark a local cluster of server processes (the DESIGN.md workload)',
   usage: `
 Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--duration 10]
-                        [--warmup 2] [--durability fsync|memory] [--json] [--dir DIR]
+                        [--warmup 2] [--durability fsync|memory] [--idempotent true|false] [--json] [--dir DIR]
                         [--groups G] [--workers W] [--segment-size BYTES]
        raftledger bench --failover K [--json]
 
@@ -41,6 +41,8 @@ Options:
   --duration S        measured seconds (default 10)
   --warmup S          warm-up seconds, not measured (default 2)
   --durability MODE   fsync (default) or memory
+  --idempotent B      true (default): exactly-once appends (producer id and sequences);
+                      false: the client's at-least-once appends, to compare the cost
   --failover K        measure failover K times instead of throughput
   --groups G          Raft groups; appends spread over all of them (default 1)
   --workers W         worker threads per server (default 0: groups on the main thread)
@@ -64,6 +66,7 @@ the servers also exit if this process dies.
         duration: { type: 'string' },
         warmup: { type: 'string' },
         durability: { type: 'string' },
+        idempotent: { type: 'string' },
         failover: { type: 'string' },
         json: { type: 'boolean' },
         dir: { type: 'string' },
@@ -81,6 +84,7 @@ the servers also exit if this process dies.
     const durationS = numberOption(values, 'duration', 10, 0.1, 3600);
     const warmupS = numberOption(values, 'warmup', 2, 0, 600);
     const durability = choiceOption(values, 'durability', ['fsync', 'memory'] as const, 'fsync');
+    const idempotent = choiceOption(values, 'idempotent', ['true', 'false'] as const, 'true') === 'true';
     const failovers = values.failover === undefined ? 0 : intOption(values, 'failover', 1, 1, 100);
     const json = values.json === true;
     const groups = intOption(values, 'groups', 1, 1, 100_000);
@@ -101,7 +105,7 @@ the servers also exit if this process dies.
       say(`bench: starting ${replicas} replicas (${durability}, ${groups} group(s), ${workers} worker(s)) in ${dir}`);
       await cluster.start();
       say(`bench: servers up: ${[...cluster.servers.values()].map((s) => `${s.id} pid ${s.pid}`).join(', ')}`);
-      client = await connect({ servers: cluster.clientAddresses });
+      client = await connect({ servers: cluster.clientAddresses, idempotent });
       for (let g = 0; g < groups; g++) await waitForLeader(client, 30_000, undefined, g);
       const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
       if (failovers > 0) {
@@ -115,7 +119,7 @@ the servers also exit if this process dies.
         say(`bench: warm-up ${warmupS} s`);
         await runLoad({ client: spread(client, groups), concurrency, sizeBytes, durationMs: warmupS * 1000 });
       }
-      say(`bench: measuring ${durationS} s, ${sizeBytes} B payloads, ${concurrency} in flight`);
+      say(`bench: measuring ${durationS} s, ${sizeBytes} B payloads, ${concurrency} in flight, idempotent ${idempotent}`);
       const sampler = sampleLoopDelay(client);
       const result = await runLoad({
         client: spread(client, groups),
@@ -136,6 +140,7 @@ the servers also exit if this process dies.
         concurrency,
         replicas,
         durability,
+        idempotent,
         groups,
         workers,
         ops: result.ops,
