@@ -24,11 +24,16 @@ constexpr uint8_t kTypeNoop = 2;
 constexpr uint8_t kTypeConfig = 3;
 constexpr uint8_t kMaxType = 3;
 
+// Record flag bits (docs/FORMAT.md). kFlagProducer: a Normal record whose body starts with
+// the kProducerHeaderSize-byte producer header (producerId u64, sequence u64, epoch u32, reserved u32).
+constexpr uint16_t kFlagProducer = 0x0100;
+constexpr uint64_t kProducerHeaderSize = 24;
+
 // Header field offsets.
 constexpr size_t kOffMagic = 0;      // u32
 constexpr size_t kOffVersion = 4;    // u8
 constexpr size_t kOffType = 5;       // u8
-constexpr size_t kOffFlags = 6;      // u16, must be 0
+constexpr size_t kOffFlags = 6;      // u16, only kFlagProducer may be set (Normal records)
 constexpr size_t kOffTotalSize = 8;  // u32, header + body (padding: bytes to segment end)
 constexpr size_t kOffBodySize = 12;  // u32
 constexpr size_t kOffIndex = 16;     // u64

@@ -49,9 +49,12 @@ inline InvalidReason CheckStructure(const uint8_t* h, uint64_t o, const Ctx& c) 
   const uint8_t type = h[kOffType];
   if (type > kMaxType) return InvalidReason::Type;
   // `reserved` has no reason of its own: it is reported as 'flags' (reserved bits).
-  if (Load16(h + kOffFlags) != 0 || Load32(h + kOffReserved) != 0) return InvalidReason::Flags;
+  const uint16_t flags = Load16(h + kOffFlags);
+  if ((flags & ~kFlagProducer) != 0 || Load32(h + kOffReserved) != 0) return InvalidReason::Flags;
   const uint64_t total = Load32(h + kOffTotalSize);
   const uint64_t body = Load32(h + kOffBodySize);
+  // A producer header only on a Normal record whose body holds it.
+  if (flags != 0 && (type != kTypeNormal || body < kProducerHeaderSize)) return InvalidReason::Flags;
   if (type == kTypePadding) {
     if (!c.paddingAllowed) return InvalidReason::Type;
     if (body != 0 || total != c.paddingTotal || total < kHeaderSize || o + total > c.paddingLimit)

@@ -35,6 +35,10 @@ export const ERROR_CODES = [
   'ERR_UNAVAILABLE',
   'ERR_TLS', // a TLS handshake failed: plaintext to a TLS port, a certificate from another CA, a certificate that does not name the node
   'ERR_AUTH', // the client port refused this client: wrong or missing bearer token
+  'ERR_SEQUENCE_GAP', // an idempotent append skipped sequence numbers (docs/FORMAT.md, "Exactly-once appends")
+  'ERR_PRODUCER_FENCED', // an idempotent append carried an epoch below the producer's current one
+  'ERR_UNKNOWN_PRODUCER', // the producer id is not in the producer table (never issued, evicted, or older than the rebuild window)
+  'ERR_SEQUENCE_CONFLICT', // a sequence number reused with other bytes or another batch shape, or a duplicate older than the remembered batches
   'ERR_INTERNAL', // a bug, or a code this version does not know (the original code is in the message)
 ] as const;
 

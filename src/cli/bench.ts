@@ -18,7 +18,7 @@ export const benchCommand: Command = {
   summary: 'benchmark a local cluster of server processes (the DESIGN.md workload)',
   usage: `
 Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--duration 10]
-                        [--warmup 2] [--durability fsync|memory] [--json] [--dir DIR]
+                        [--warmup 2] [--durability fsync|memory] [--idempotent true|false] [--json] [--dir DIR]
                         [--groups G] [--workers W] [--segment-size BYTES] [--report DIR]
                         [--tick-ms T] [--heartbeat-ticks H] [--election-ticks E] [--tls]
        raftledger bench --failover K [--json]
@@ -61,6 +61,8 @@ Options:
                       the servers' Raft timing (default: the server's 10 ms, 5, 20);
                       with --failover, to weigh failover time against the elections a
                       throughput run counts (termChanges: terms begun during the run)
+  --idempotent B      true (default): exactly-once appends (producer id and sequences);
+                      false: the at-least-once client, to measure what idempotence costs
   --tls               measure plaintext, then TLS, and report the cost (see above)
   --json              print the result as one JSON line (with the per-second timeline
                       and the latency histogram)
@@ -98,6 +100,7 @@ the servers also exit if this process dies.
         'heartbeat-ticks': { type: 'string' },
         'election-ticks': { type: 'string' },
         tls: { type: 'boolean' },
+        idempotent: { type: 'string' },
       },
       false,
     );
@@ -111,6 +114,7 @@ the servers also exit if this process dies.
     const failovers = values.failover === undefined ? 0 : intOption(values, 'failover', 1, 1, 100);
     const json = values.json === true;
     const tls = values.tls === true;
+    const idempotent = choiceOption(values, 'idempotent', ['true', 'false'] as const, 'true') === 'true';
     const groups = intOption(values, 'groups', 1, 1, 100_000);
     const workers = intOption(values, 'workers', 0, 0, 256);
     const segmentSizeBytes = values['segment-size'] !== undefined ? intOption(values, 'segment-size', 0, 4096) : groups > 1 ? 4 * 1024 * 1024 : undefined;
@@ -143,7 +147,7 @@ the servers also exit if this process dies.
     };
     try {
       if (failovers > 0) {
-        const { cluster, client } = await startBenchCluster(base, {}, groups);
+        const { cluster, client } = await startBenchCluster(base, { idempotent }, groups);
         try {
           const samples = await measureFailover(cluster, client, failovers, sizeBytes, say);
           const sorted = Float64Array.from(samples).sort();
@@ -157,14 +161,14 @@ the servers also exit if this process dies.
       }
       if (tls) {
         say('bench: pass 1 of 2: plaintext');
-        const plain = await measureThroughput({ ...base, dir: join(dir, 'plain') }, {}, spec);
+        const plain = await measureThroughput({ ...base, dir: join(dir, 'plain') }, { idempotent }, spec);
         endProgress();
         const ca = certAuthority('bench', dir);
         const files = Object.fromEntries(Array.from({ length: replicas }, (_, i) => [`n${i}`, ca.issue(`n${i}`)]));
         say('bench: pass 2 of 2: TLS (mutual between replicas, client to client port)');
         const secure = await measureThroughput(
           { ...base, dir: join(dir, 'tls'), serverArgsFor: (id) => ['--tls-cert', files[id]!.cert, '--tls-key', files[id]!.key, '--tls-ca', ca.ca] },
-          { tls: { ca: ca.ca } },
+          { tls: { ca: ca.ca }, idempotent },
           spec,
         );
         endProgress();
@@ -178,7 +182,7 @@ the servers also exit if this process dies.
         );
         return 0;
       }
-      const cell = await measureThroughput(base, {}, spec);
+      const cell = await measureThroughput(base, { idempotent }, spec);
       endProgress();
       if (reportDir !== undefined) report(reportDir, [cell], say);
       process.stdout.write(json ? `${JSON.stringify(cell)}\n` : `${describeCell(cell)}\n`);

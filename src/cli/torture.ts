@@ -12,6 +12,7 @@ export const tortureCommand: Command = {
   usage: `
 Usage: raftledger torture [--duration S] [--faults LIST] [--seed N] [--durability fsync|memory]
                           [--replicas N] [--concurrency C] [--size BYTES] [--keep] [--verbose]
+                          [--client-retries idempotent|at-least-once]
 
 Starts a cluster of separate server processes on 127.0.0.1 whose peer traffic goes through
 fault-injecting TCP proxies, runs a closed-loop append/read workload (each payload sent
@@ -38,6 +39,9 @@ Options:
   --faults LIST      fault kinds (default kill,pause,partition,disk)
   --seed N           seed of the schedule (default: random, printed)
   --durability MODE  fsync (default) or memory
+  --client-retries M append through the retrying client: 'idempotent' (exactly-once
+                     appends: any duplicate fails the run) or 'at-least-once' (duplicates
+                     counted, not failed); default: one attempt per payload
   --replicas N       replicas (default 3)
   --concurrency C    appends in flight (default 8)
   --size BYTES       payload size, at least 16 (default 64)
@@ -54,6 +58,7 @@ Options:
         faults: { type: 'string' },
         seed: { type: 'string' },
         durability: { type: 'string' },
+        'client-retries': { type: 'string' },
         replicas: { type: 'string' },
         concurrency: { type: 'string' },
         size: { type: 'string' },
@@ -70,6 +75,7 @@ Options:
     if (faults.length === 0) throw new UsageError('--faults must name at least one fault kind');
     const seed = values.seed !== undefined ? intOption(values, 'seed', 0, 0, 0xffffffff) : Math.floor(Math.random() * 0xffffffff);
     const durability = choiceOption(values, 'durability', ['fsync', 'memory'] as const, 'fsync');
+    const clientRetries = values['client-retries'] === undefined ? undefined : choiceOption(values, 'client-retries', ['idempotent', 'at-least-once'] as const, 'idempotent');
     const replicas = intOption(values, 'replicas', 3, 1, 9);
     const concurrency = intOption(values, 'concurrency', 8, 1, 1024);
     const payloadBytes = intOption(values, 'size', 64, 16, 1024 * 1024);
@@ -91,6 +97,7 @@ Options:
         replicas,
         concurrency,
         payloadBytes,
+        ...(clientRetries !== undefined ? { clientRetries } : {}),
         keep: values.keep === true,
         say: out,
         ...(values.verbose === true ? { onServerLog: (id: string, line: string) => out(`  ${id} | ${line}`) } : {}),

@@ -18,11 +18,15 @@
  * with ERR_TIMEOUT (cause: the last failure); abort rejects with ERR_ABORTED
  * (cause: signal.reason) and close() with ERR_CLOSED.
  *
- * Delivery of appends: AT-LEAST-ONCE ON RETRY AFTER AN UNKNOWN OUTCOME.
- * When an append was written to a connection and then the connection broke,
- * or the attempt timed out, the client cannot know whether the server
- * committed it. It retries (within the deadline), so the payload may end up
- * in the log twice: once from the lost attempt and once from the retry.
+ * Delivery of appends: EXACTLY ONCE by default (producer.ts, README.md
+ * "Exactly-once appends"): each append carries the client's producer id and
+ * its sequence numbers, so a retry after an unknown outcome (the connection
+ * broke after the append was written, or the attempt timed out) is answered
+ * by the leader with the original { index, pos } instead of being appended
+ * again; ERR_SEQUENCE_GAP (an earlier append of this client not yet there) is
+ * retried like a retriable error. With { idempotent: false }: AT-LEAST-ONCE
+ * ON RETRY AFTER AN UNKNOWN OUTCOME: the payload may end up in the log twice,
+ * once from the lost attempt and once from the retry.
  * Appends that fail before their bytes reached the socket, or that the server
  * refused with an error, are retried without that risk. If the deadline (or
  * an abort, or close()) ends an append after such an unknown outcome, the
@@ -50,6 +54,7 @@ import {
   type StatusOptions,
 } from './options.js';
 import { Pool } from './pool.js';
+import { ClientProducer } from './producer.js';
 import { DeadlineQueue } from './deadlines.js';
 
 export type { ConnectOptions, OpOptions, StatusOptions } from './options.js';
@@ -119,6 +124,8 @@ export class Client {
   #current: string;
   #rr = 0;
   #closing: Promise<void> | undefined;
+  /** The producer identity of exactly-once appends; undefined with { idempotent: false }. */
+  readonly #producer: ClientProducer | undefined;
 
   static {
     establish = (client) => client.#establish();
@@ -140,6 +147,13 @@ export class Client {
       ...(resolved.tls !== undefined ? { tls: resolved.tls } : {}),
       ...(resolved.authFrame !== undefined ? { authFrame: resolved.authFrame } : {}),
     });
+    this.#producer = resolved.idempotent
+      ? new ClientProducer(async () => {
+          const response = await this.#run({ op: 'producerId', group: resolved.group }, {});
+          const r = response as Extract<ClientResponse, { kind: 'producerId' }>;
+          return { producerId: r.producerId, epoch: r.epoch };
+        })
+      : undefined;
   }
 
   /** Address ('host:port') currently believed to lead the default group, if any. */
@@ -164,7 +178,7 @@ export class Client {
   async append(payload: Uint8Array, options?: OpOptions): Promise<AppendResult> {
     checkPayload(payload, 'append: payload');
     const o = checkOpOptions(options, 'append');
-    const response = await this.#run({ op: 'append', group: o.group ?? this.#options.group, payloads: [payload] }, o);
+    const response = await this.#append(o.group ?? this.#options.group, [payload], o);
     const ok = (response as Extract<ClientResponse, { kind: 'append' }>).ok[0]!;
     return { index: ok.index, pos: ok.pos };
   }
@@ -175,8 +189,21 @@ export class Client {
     if (payloads.length > 0xffff_ffff) throw new RangeError('appendBatch: too many payloads');
     payloads.forEach((p, i) => checkPayload(p, `appendBatch: payloads[${i}]`));
     const o = checkOpOptions(options, 'appendBatch');
-    const response = await this.#run({ op: 'append', group: o.group ?? this.#options.group, payloads: [...payloads] }, o);
+    const response = await this.#append(o.group ?? this.#options.group, [...payloads], o);
     return (response as Extract<ClientResponse, { kind: 'append' }>).ok.map(({ index, pos }) => ({ index, pos }));
+  }
+
+  /** One append call: stamped with the producer's next sequences unless idempotence is off. */
+  async #append(group: number, payloads: Uint8Array[], o: RunOptions): Promise<ClientResponse> {
+    if (this.#producer === undefined) return this.#run({ op: 'append', group, payloads }, o);
+    if (this.#closing !== undefined) throw closedError();
+    const producer = await this.#producer.stamp(group, payloads.length);
+    try {
+      return await this.#run({ op: 'append', group, payloads, producer }, o);
+    } catch (error) {
+      this.#producer.failed(group, producer);
+      throw error;
+    }
   }
 
   /** The committed entry at `index`, or null past the end of the log. */
@@ -326,7 +353,9 @@ export class Client {
 
         const error = raftLedgerErrorFromWire(response.error);
         last = error;
-        if (once || (!error.retriable && error.code !== 'ERR_NOT_LEADER')) throw error;
+        // A gap: an earlier append of this producer is still on its way (another connection).
+        const gap = error.code === 'ERR_SEQUENCE_GAP' && request.op === 'append' && request.producer !== undefined;
+        if (once || (!error.retriable && error.code !== 'ERR_NOT_LEADER' && !gap)) throw error;
         if (pinned === undefined && error.code === 'ERR_MOVED') {
           // The server serves this group on another port (a worker's): go there now, and
           // remember it as the group's address; a server that keeps moving us gets a backoff.

@@ -26,6 +26,7 @@ import {
   encodeClientRequest,
   type ClientRequest,
   type ClientResponse,
+  type WireProducer,
 } from '../transport/client-codec.js';
 import { FrameReader, protocolError, type Frame } from '../transport/frame.js';
 import { isTlsError } from '../transport/tls.js';
@@ -35,7 +36,8 @@ import { DeadlineQueue } from './deadlines.js';
 
 /** A request before it has an id. */
 export type Request =
-  | { group: number; op: 'append'; payloads: Uint8Array[] }
+  | { group: number; op: 'append'; payloads: Uint8Array[]; producer?: WireProducer }
+  | { group: number; op: 'producerId' }
   | { group: number; op: 'read'; index: number }
   | { group: number; op: 'status' };
 
@@ -96,6 +98,8 @@ function matches(request: Request, response: ClientResponse): boolean {
       return request.op === 'read';
     case 'status':
       return request.op === 'status';
+    case 'producerId':
+      return request.op === 'producerId';
   }
 }
 

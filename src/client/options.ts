@@ -39,6 +39,12 @@ export interface ConnectOptions {
   deadlineMs?: number;
   /** Requests outstanding per connection; more wait for a slot. Default 4096. */
   maxInFlight?: number;
+  /**
+   * Exactly-once appends (default true): the client gets a producer id from the cluster and
+   * numbers its appends per group, so a retry after an unknown outcome is answered with the
+   * original result. false: the old at-least-once behaviour (README.md "Exactly-once appends").
+   */
+  idempotent?: boolean;
   /** Bound on establishing one TCP connection. Default requestTimeoutMs. */
   connectTimeoutMs?: number;
   /** TLS to the servers (absent: plaintext). A failed handshake is ERR_TLS, not retried. */
@@ -53,6 +59,7 @@ export interface ResolvedOptions {
   requestTimeoutMs: number;
   deadlineMs: number;
   maxInFlight: number;
+  idempotent: boolean;
   connectTimeoutMs: number;
   tls?: ResolvedTls;
   /** The ClientAuth frame carrying the token. */
@@ -148,6 +155,7 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     requestTimeoutMs,
     deadlineMs: checkMs(options.deadlineMs ?? 15_000, 'deadlineMs'),
     maxInFlight: checkPositiveInt(options.maxInFlight ?? 4096, 'maxInFlight'),
+    idempotent: checkIdempotent(options.idempotent),
     connectTimeoutMs: checkMs(options.connectTimeoutMs ?? requestTimeoutMs, 'connectTimeoutMs'),
     ...(options.tls !== undefined ? { tls: resolveTls(options.tls) } : {}),
     ...(options.token !== undefined ? { authFrame: authFrameOf(options.token) } : {}),
@@ -178,4 +186,10 @@ export function checkIndex(index: unknown): number {
   if (typeof index !== 'number') throw new TypeError(`read: index must be a number, got ${typeof index}`);
   if (!Number.isSafeInteger(index) || index < 1) throw new RangeError(`read: index must be a positive safe integer, got ${index}`);
   return index;
+}
+
+function checkIdempotent(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') throw new TypeError('connect: idempotent must be a boolean');
+  return value;
 }

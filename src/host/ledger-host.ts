@@ -31,6 +31,7 @@ import type { Durability, Ledger } from '../replica/ledger.js';
 import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import type { LedgerEntry } from '../entry.js';
 import type { AppendAck } from '../replica/pending.js';
+import type { ProducerOptions } from '../replica/idempotence.js';
 import { normalizePeers, type PeerAddresses, type PeersInput } from '../replica/peers.js';
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type ShardConfig } from './shard.js';
@@ -71,6 +72,12 @@ export interface LedgerHostOptions<Peers extends PeersInput = Record<string, Pee
   log?: (line: string) => void;
   /** Mutual TLS with the peers: cert/key/ca as file paths (strings) or PEM bytes (transport/tls.ts). */
   tls?: TlsFiles;
+}
+
+/** LedgerHost.append's options. */
+export interface HostAppendOptions {
+  copy?: boolean;
+  producer?: ProducerOptions;
 }
 
 export interface WorkerInfo {
@@ -380,17 +387,19 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   /**
    * Append one payload (resolves with its ack) or many (one ack each, in order) to `group`
    * once committed. Payloads that are the only view of their ArrayBuffer are transferred to
-   * the worker and detached here unless `copy: true` (see payloads.ts).
+   * the worker and detached here unless `copy: true` (see payloads.ts). `producer`: an
+   * exactly-once append (Ledger.append's option, README.md "Exactly-once appends").
    */
-  append(group: number, payload: Uint8Array, options?: { copy?: boolean }): Promise<AppendAck>;
-  append(group: number, payloads: readonly Uint8Array[], options?: { copy?: boolean }): Promise<AppendAck[]>;
-  append(group: number, input: Uint8Array | readonly Uint8Array[], options: { copy?: boolean } = {}): Promise<AppendAck | AppendAck[]> {
+  append(group: number, payload: Uint8Array, options?: HostAppendOptions): Promise<AppendAck>;
+  append(group: number, payloads: readonly Uint8Array[], options?: HostAppendOptions): Promise<AppendAck[]>;
+  append(group: number, input: Uint8Array | readonly Uint8Array[], options: HostAppendOptions = {}): Promise<AppendAck | AppendAck[]> {
     const single = input instanceof Uint8Array;
     const payloads = single ? [input] : input;
     if (!Array.isArray(payloads) || payloads.length === 0 || !payloads.every((p) => p instanceof Uint8Array)) {
       return Promise.reject(new TypeError('append: expected a Uint8Array or a non-empty array of them'));
     }
-    const done = this.#call(group, { op: 'append', group, payloads: [...payloads] }, this.#local === undefined && options.copy !== true).then((w) =>
+    const req = options.producer === undefined ? { op: 'append' as const, group, payloads: [...payloads] } : { op: 'append' as const, group, payloads: [...payloads], producer: { ...options.producer } };
+    const done = this.#call(group, req, this.#local === undefined && options.copy !== true).then((w) =>
       w.pos.map((pos, i): AppendAck => ({ index: w.index + i, pos })),
     );
     return single ? done.then((acks) => acks[0]!) : done;

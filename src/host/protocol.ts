@@ -18,10 +18,11 @@
 import type { LedgerEntry } from '../entry.js';
 import type { WireError } from '../errors.js';
 import type { LedgerStatus } from '../replica/ledger.js';
+import type { ProducerOptions } from '../replica/idempotence.js';
 
 /** Each request's fields (besides `op`), by op. */
 export interface HostRequestFields {
-  append: { group: number; payloads: Uint8Array[] };
+  append: { group: number; payloads: Uint8Array[]; producer?: ProducerOptions };
   read: { group: number; index: number; uncommitted?: boolean };
   readRange: { group: number; from: number; limit?: number; maxBytes?: number; uncommitted?: boolean; waitMs?: number };
   status: { group: number };

@@ -151,7 +151,7 @@ export class GroupShard {
 
   readonly #handlers: Handlers = {
     append: async (req) => {
-      const acks = await this.#get(req.group).append(req.payloads);
+      const acks = await this.#get(req.group).append(req.payloads, req.producer === undefined ? {} : { producer: req.producer });
       return { index: acks[0]!.index, pos: acks.map((a) => a.pos) };
     },
     read: (req) => this.#get(req.group).read(req.index, req.uncommitted === true ? { uncommitted: true } : {}),

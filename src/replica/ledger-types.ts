@@ -43,6 +43,10 @@ export interface LedgerCoreOptions {
   maxPendingAppends?: number;
   /** How long append() waits for a verdict before ERR_TIMEOUT (default 10000 ms). */
   appendTimeoutMs?: number;
+  /** Producers the exactly-once table remembers, least recently used evicted first (default 10000; README.md "Exactly-once appends"). */
+  maxProducers?: number;
+  /** Entries at the end of the log a new leader reads to rebuild its producer table (default 100000). */
+  producerWindowEntries?: number;
   /** Background flush period in 'memory' mode (default 5 ms). */
   memoryFlushIntervalMs?: number;
   /** Minimum time between saves of a commit-only hard-state change (default 200 ms). */
@@ -165,7 +169,7 @@ export function checkPayloads(payloads: readonly Uint8Array[], maxEntrySizeBytes
  * The per-group tuning a Ledger takes that LedgerHost, its shards and the server pass
  * through unchanged: one list, so a new option is added in one place.
  */
-export type GroupTuning = Pick<LedgerCoreOptions, 'segmentSizeBytes' | 'retention' | 'minFreeBytes' | 'tickMs' | 'heartbeatTicks' | 'electionTicks'>;
+export type GroupTuning = Pick<LedgerCoreOptions, 'segmentSizeBytes' | 'retention' | 'minFreeBytes' | 'tickMs' | 'heartbeatTicks' | 'electionTicks' | 'maxProducers' | 'producerWindowEntries'>;
 
 /** The GroupTuning fields `from` sets (absent ones stay absent; the retention policy is copied). */
 export function groupTuningOf(from: GroupTuning): GroupTuning {
@@ -176,6 +180,8 @@ export function groupTuningOf(from: GroupTuning): GroupTuning {
   if (from.tickMs !== undefined) out.tickMs = from.tickMs;
   if (from.heartbeatTicks !== undefined) out.heartbeatTicks = from.heartbeatTicks;
   if (from.electionTicks !== undefined) out.electionTicks = from.electionTicks;
+  if (from.maxProducers !== undefined) out.maxProducers = from.maxProducers;
+  if (from.producerWindowEntries !== undefined) out.producerWindowEntries = from.producerWindowEntries;
   return out;
 }
 

@@ -38,6 +38,7 @@ import { ledgerStatus } from './ledger-status.js';
 import { checkRangeArguments, checkTailArguments, tailEntries, toLedgerEntry, type TailOptions } from './ledger-reads.js';
 import { WritePath, receivedRecordsProblem } from './write-path.js';
 import { abortable, waitForLeader } from './ledger-waits.js';
+import { Idempotence, type AppendOptions, type Admitted } from './idempotence.js';
 
 export type { Durability, RaftLink, LedgerCoreOptions, LedgerOptions, FollowerStatus, LedgerStatus, LedgerEvents } from './ledger-types.js';
 
@@ -78,6 +79,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   readonly #lifecycle: LogLifecycle;
   /** Hard-state saves, log writes, held messages and flushes (write-path.ts). */
   readonly #write: WritePath;
+  /** The producer table and duplicate answers of exactly-once appends (idempotence.ts). */
+  readonly #idem: Idempotence;
 
   private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
     super();
@@ -131,6 +134,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       },
       commitSaveIntervalMs,
     );
+    const stopped = (): Error | undefined => this.#failed ?? (this.#closed ? new RaftLedgerError('ERR_CLOSED', 'the ledger is closed') : undefined);
+    this.#idem = new Idempotence({ log, appendTimeoutMs: this.#appendTimeoutMs, core: this.#core, commitIndex: () => this.#commitIndex, waitForCommit: (wake) => this.#commitWaiters.push(wake), stopped, write: this.#write }, options);
   }
 
   /**
@@ -417,14 +422,16 @@ export class Ledger extends EventEmitter<LedgerEvents> {
 
   /**
    * Append one payload (resolves with its { index, pos }) or many (resolves with one per
-   * payload, in order) once committed: stored by a quorum, durably in 'fsync' mode.
+   * payload, in order) once committed: stored by a quorum, durably in 'fsync' mode. With
+   * `producer`, exactly once per (producer, sequence) (idempotence.ts, README.md).
    */
-  append(payload: Uint8Array, options?: { signal?: AbortSignal }): Promise<AppendAck>;
-  append(payloads: readonly Uint8Array[], options?: { signal?: AbortSignal }): Promise<AppendAck[]>;
-  append(input: Uint8Array | readonly Uint8Array[], options: { signal?: AbortSignal } = {}): Promise<AppendAck | AppendAck[]> {
+  append(payload: Uint8Array, options?: AppendOptions): Promise<AppendAck>;
+  append(payloads: readonly Uint8Array[], options?: AppendOptions): Promise<AppendAck[]>;
+  append(input: Uint8Array | readonly Uint8Array[], options: AppendOptions = {}): Promise<AppendAck | AppendAck[]> {
     const single = input instanceof Uint8Array;
     const payloads = single ? [input] : input;
     let bytes = 0;
+    let admitted: Admitted;
     try {
       this.#checkUsable();
       bytes = checkPayloads(payloads, this.#log.maxEntrySizeBytes);
@@ -434,6 +441,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       options.signal?.throwIfAborted();
       const refused = this.#lifecycle.refuseAppend();
       if (refused !== undefined) throw refused;
+      admitted = this.#idem.prepare(options.producer, payloads);
+      if (admitted instanceof Promise) return abortable<AppendAck | AppendAck[]>(admitted.then((acks) => (single ? acks[0]! : acks)), options.signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -449,6 +458,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       }
       return Promise.reject(error);
     }
+    if (admitted !== undefined) this.#idem.proposed(admitted, payloads.length, firstIndex, this.#core.term);
     this.#stats.appends += payloads.length;
     this.#stats.appendBytes += bytes;
     const proposedMs = performance.now();

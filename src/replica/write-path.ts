@@ -16,7 +16,7 @@
  */
 import { isRaftLedgerError } from '../errors.js';
 import { EntryType, type Entry, type HardState, type Message, type RaftCore } from '../raft/index.js';
-import { joinRecords, verifyRecordCrcs, type SegmentedLog } from '../storage/index.js';
+import { joinRecords, verifyRecordCrcs, type AppendInput, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
 import type { LedgerStats } from './ledger-stats.js';
 import type { Durability } from './ledger-types.js';
 import type { LogLifecycle } from './lifecycle.js';
@@ -82,6 +82,8 @@ export class WritePath {
   #writeSegment: number;
   /** Entries the log refused for lack of space, in index order (see the file comment). */
   #unwritten: Entry[] = [];
+  /** Index ranges of idempotent batches proposed and not yet written, in index order (idempotence.ts). */
+  #stamps: Array<{ firstIndex: number; count: number; stamp: ProducerStamp }> = [];
 
   constructor(host: WritePathHost, commitSaveIntervalMs: number) {
     this.#host = host;
@@ -106,6 +108,29 @@ export class WritePath {
   /** The last term/vote save (close() waits for it). */
   get hardStateBarrier(): Promise<void> {
     return this.#hardStateBarrier;
+  }
+
+  /** The `count` entries from firstIndex (just proposed) carry stamp's producer header, sequences stamp.sequence.. . */
+  stamp(firstIndex: number, count: number, stamp: ProducerStamp): void {
+    this.#stamps.push({ firstIndex, count, stamp });
+  }
+
+  /** `run` as the log's append input: the stamped entries with their producer header (one pass, only when stamps wait). */
+  #withStamps(run: Entry[]): readonly AppendInput[] {
+    if (this.#stamps.length === 0) return run;
+    const last = run.at(-1)!.index;
+    if (this.#stamps[0]!.firstIndex > last) return run;
+    const out: AppendInput[] = run.slice();
+    for (const s of this.#stamps) {
+      if (s.firstIndex > last) break;
+      for (let k = 0; k < s.count; k++) {
+        const at = s.firstIndex + k - run[0]!.index;
+        if (at < 0 || at >= run.length) continue;
+        const e = run[at]!;
+        out[at] = { index: e.index, term: e.term, type: e.type, data: e.data, producer: { producerId: s.stamp.producerId, epoch: s.stamp.epoch, sequence: s.stamp.sequence + k } };
+      }
+    }
+    return out;
   }
 
   saveHardState(hs: HardState, mustSync: boolean): void {
@@ -145,6 +170,7 @@ export class WritePath {
       h.logLine(`[${h.id}] truncating conflicting log suffix group=${h.group} from=${first} last=${h.log.lastIndex} term=${h.core.term}`);
       h.log.truncateSuffix(first).catch((error: unknown) => h.fail(error as Error));
       for (const index of this.#ownPositions.keys()) if (index >= first) this.#ownPositions.delete(index);
+      this.#stamps = this.#stamps.filter((s) => s.firstIndex + s.count <= first);
       if (this.#durableIndex >= first) this.#durableIndex = first - 1;
       this.#unwritten = [];
     }
@@ -201,7 +227,12 @@ export class WritePath {
       log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });
       return;
     }
-    const result = log.appendEntries(run);
+    const result = log.appendEntries(this.#withStamps(run));
+    if (this.#stamps.length > 0) {
+      // Written: stamps wholly at or below the run's last index are done.
+      const last = run.at(-1)!.index;
+      while (this.#stamps.length > 0 && this.#stamps[0]!.firstIndex + this.#stamps[0]!.count - 1 <= last) this.#stamps.shift();
+    }
     const tracked = this.#host.pendingSize() > 0;
     for (let k = 0; k < run.length; k++) {
       const e = run[k] as Entry & { record?: Uint8Array; pos?: number };

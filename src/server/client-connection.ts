@@ -16,6 +16,7 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 
 import { RaftLedgerError, toWireError, type ErrorCode } from '../errors.js';
@@ -209,7 +210,10 @@ export class ClientConnection {
     try {
       switch (request.op) {
         case 'append':
-          pending = router.append(request.group, request.payloads).then((ok) => ({ id: request.id, kind: 'append', ok }));
+          pending = router.append(request.group, request.payloads, request.producer).then((ok) => ({ id: request.id, kind: 'append', ok }));
+          break;
+        case 'producerId':
+          pending = Promise.resolve({ id: request.id, kind: 'producerId', ...newProducerId() });
           break;
         case 'read':
           pending = Promise.resolve(router.read(request.group, request.index)).then((entry) => ({
@@ -312,5 +316,20 @@ export class ClientConnection {
     this.#reader = null;
     this.#frameStartedMs = -1;
     return true;
+  }
+}
+
+/**
+ * A fresh producer identity for a network client (README.md "Exactly-once appends"): 53
+ * random bits (never 0) and epoch 0. Nothing is stored: a producer enters a group's producer
+ * table with its first append (sequence 0), so an id nobody was given, used with a later
+ * sequence, is refused with ERR_UNKNOWN_PRODUCER; two clients drawing the same id (odds
+ * about n^2 / 2^54) would fence or gap each other, never duplicate silently.
+ */
+export function newProducerId(): { producerId: number; epoch: number } {
+  for (;;) {
+    const b = randomBytes(8);
+    const producerId = (b.readUInt32LE(4) & 0x1f_ffff) * 0x1_0000_0000 + b.readUInt32LE(0);
+    if (producerId !== 0) return { producerId, epoch: 0 };
   }
 }

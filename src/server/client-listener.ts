@@ -27,11 +27,13 @@ import { frameCapFor, resolveClientLimits, type ClientLimits, type ClientPortSta
 import type { LedgerEntry } from '../entry.js';
 import type { Ledger } from '../replica/ledger.js';
 import type { AppendAck } from '../replica/pending.js';
+import type { ProducerOptions } from '../replica/idempotence.js';
 
 /** Where client requests go; a Ledger map and a LedgerHost both implement it. */
 export interface LedgerRouter {
   hasGroup(group: number): boolean;
-  append(group: number, payloads: Uint8Array[]): Promise<AppendAck[]>;
+  /** `producer`: an exactly-once append (Ledger.append's option). */
+  append(group: number, payloads: Uint8Array[], producer?: ProducerOptions): Promise<AppendAck[]>;
   read(group: number, index: number): Promise<LedgerEntry | null> | LedgerEntry | null;
   status(group: number): Promise<object> | object;
   /**
@@ -50,7 +52,7 @@ export function ledgerMapRouter(ledgerFor: (group: number) => Ledger | undefined
   };
   return {
     hasGroup: (group) => ledgerFor(group) !== undefined,
-    append: (group, payloads) => get(group).append(payloads),
+    append: (group, payloads, producer) => get(group).append(payloads, producer === undefined ? {} : { producer }),
     read: (group, index) => get(group).read(index),
     status: (group) => get(group).status(),
   };

@@ -97,12 +97,12 @@ export class Server {
         ? ledgerMapRouter((group) => host.localLedger(group))
         : {
             hasGroup: (group) => host.hasGroup(group),
-            append: (group, payloads) => host.append(group, payloads, { copy: true }),
+            append: (group, payloads, producer) => host.append(group, payloads, producer === undefined ? { copy: true } : { copy: true, producer }),
             read: (group, index) => host.read(group, index),
             status: (group) => host.status(group),
             // Data requests go to the worker's own client port; this thread answers status only.
             movedTo: (group, op) =>
-              op === 'status' || !host.hasGroup(group) ? undefined : { id: config.id, address: workerClientAddress(self.client, workerFor(group, config.workers)) },
+              op === 'status' || op === 'producerId' || !host.hasGroup(group) ? undefined : { id: config.id, address: workerClientAddress(self.client, workerFor(group, config.workers)) },
           };
     this.#clients = new ClientListener({ host: h, port, router, ...clientLimitsOf(config), ...securityOf(config), log: (line) => log(`[${config.id}] ${line}`) });
   }

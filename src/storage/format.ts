@@ -34,6 +34,42 @@ export enum RecordType {
   Config = 3,
 }
 
+/**
+ * Record flag bits (the u16 at offset 6). FLAG_PRODUCER (bit 8, 0x0100; bits 0-7 stay unused
+ * so that a flipped low bit is still caught as damage): a Normal record whose body starts
+ * with the PRODUCER_HEADER_BYTES producer header (docs/FORMAT.md, "Producer header"); the
+ * payload a reader sees is the body after it. No other bit may be set.
+ */
+export const FLAG_PRODUCER = 0x0100;
+export const PRODUCER_HEADER_BYTES = 24;
+export const ProducerHeaderOffset = { producerId: 0, sequence: 8, epoch: 16, reserved: 20 } as const;
+
+/** Who wrote an idempotent entry (the producer header of a FLAG_PRODUCER record). */
+export interface ProducerStamp {
+  /** A safe integer >= 1. */
+  producerId: number;
+  epoch: number;
+  /** This entry's sequence number (a safe integer >= 0), per producer and group. */
+  sequence: number;
+}
+
+/** Write the producer header at `offset` of `view`. */
+export function writeProducerHeader(view: DataView, offset: number, stamp: ProducerStamp): void {
+  writeU64(view, offset + ProducerHeaderOffset.producerId, stamp.producerId);
+  writeU64(view, offset + ProducerHeaderOffset.sequence, stamp.sequence);
+  view.setUint32(offset + ProducerHeaderOffset.epoch, stamp.epoch, true);
+  view.setUint32(offset + ProducerHeaderOffset.reserved, 0, true);
+}
+
+/** Read the producer header at `offset` of `view` (unchecked). */
+export function readProducerHeader(view: DataView, offset: number): ProducerStamp {
+  return {
+    producerId: readU64(view, offset + ProducerHeaderOffset.producerId),
+    sequence: readU64(view, offset + ProducerHeaderOffset.sequence),
+    epoch: view.getUint32(offset + ProducerHeaderOffset.epoch, true),
+  };
+}
+
 export interface RecordHeader {
   type: RecordType;
   totalSize: number;
@@ -72,11 +108,12 @@ export function writeHeader(
   term: number,
   pos: number,
   totalSize: number = HEADER_SIZE_BYTES + bodySize,
+  flags = 0,
 ): void {
   view.setUint32(offset + RecordOffset.magic, RECORD_MAGIC, true);
   view.setUint8(offset + RecordOffset.version, FORMAT_VERSION);
   view.setUint8(offset + RecordOffset.type, type);
-  view.setUint16(offset + RecordOffset.flags, 0, true);
+  view.setUint16(offset + RecordOffset.flags, flags, true);
   view.setUint32(offset + RecordOffset.totalSize, totalSize, true);
   view.setUint32(offset + RecordOffset.bodySize, bodySize, true);
   writeU64(view, offset + RecordOffset.index, index);
@@ -84,6 +121,11 @@ export function writeHeader(
   writeU64(view, offset + RecordOffset.pos, pos);
   view.setUint32(offset + RecordOffset.reserved, 0, true);
   view.setUint32(offset + RecordOffset.crc, 0, true);
+}
+
+/** The flag bits (FLAG_PRODUCER) of the record header at `offset` (unchecked). */
+export function readRecordFlags(view: DataView, offset: number): number {
+  return view.getUint16(offset + RecordOffset.flags, true);
 }
 
 /** Decode a header without validating it (see the native scanner for validation). */

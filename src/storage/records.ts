@@ -7,7 +7,8 @@
  *
  * Who checks what, once per record that arrives from a leader:
  *  - structure (this module, called by the decoder, transport/raft-codec.ts): magic,
- *    version, type (a data record: Normal, Noop or Config), flags and reserved zero,
+ *    version, type (a data record: Normal, Noop or Config), flags (only FLAG_PRODUCER, on a
+ *    Normal record with a body of at least the producer header) and reserved zero,
  *    totalSize == 48 + bodySize within the frame, index continuing the batch, term not
  *    below the previous record's, index, term and pos below 2^53. The decoder is the
  *    first code that sees the bytes and the one that turns them into entries whose
@@ -17,7 +18,7 @@
  *  - fit with this log (SegmentedLog.appendRecords): index == lastIndex + 1, term order
  *    across the batch boundary, placement (pos) and the entry size limit.
  */
-import { FORMAT_VERSION, HEADER_SIZE_BYTES, RECORD_MAGIC, RecordOffset, RecordType } from './format.js';
+import { FLAG_PRODUCER, FORMAT_VERSION, HEADER_SIZE_BYTES, PRODUCER_HEADER_BYTES, RECORD_MAGIC, RecordOffset, RecordType } from './format.js';
 
 /** Why a header is not a valid data record (the names of the native scanner's InvalidReason). */
 export type RecordFault = 'magic' | 'version' | 'type' | 'flags' | 'size' | 'index' | 'term' | 'pos';
@@ -85,9 +86,12 @@ export function checkDataRecord(bytes: Uint8Array, offset: number, available: nu
   const type = bytes[offset + RecordOffset.type]!;
   if (type < RecordType.Normal || type > RecordType.Config) return { reason: 'type', detail: `has record type ${type}` };
   const flags = bytes[offset + RecordOffset.flags]! | (bytes[offset + RecordOffset.flags + 1]! << 8);
-  if (flags !== 0 || u32(bytes, offset + RecordOffset.reserved) !== 0) return { reason: 'flags', detail: 'has nonzero flags or reserved bits' };
+  if ((flags & ~FLAG_PRODUCER) !== 0 || u32(bytes, offset + RecordOffset.reserved) !== 0) return { reason: 'flags', detail: 'has nonzero flags or reserved bits' };
   const totalSize = recordTotalSize(bytes, offset);
   const bodySize = u32(bytes, offset + RecordOffset.bodySize);
+  if (flags !== 0 && (type !== RecordType.Normal || bodySize < PRODUCER_HEADER_BYTES)) {
+    return { reason: 'flags', detail: 'has the producer flag without room for a producer header (or on a non-normal record)' };
+  }
   if (totalSize !== HEADER_SIZE_BYTES + bodySize) {
     return { reason: 'size', detail: `totalSize ${totalSize} != ${HEADER_SIZE_BYTES} + bodySize ${bodySize}` };
   }

@@ -8,17 +8,22 @@
  *   off  size  field
  *   0    4     id      u32 request id, echoed in the response
  *   4    4     group   u32 Raft group id
- *   8    1     op      1 append, 2 read, 3 status
+ *   8    1     op      1 append, 2 read, 3 status, 10 idempotent append, 11 producer id
  *   then, by op:
  *     append  u32 count (>= 1), then `count` times: u32 length + payload bytes
  *     read    u64 index
  *     status  nothing
+ *     idempotent append  u64 producerId (>= 1), u32 epoch, u64 sequence (of the first
+ *             payload), then as append (exactly-once appends, README.md)
+ *     producer id  nothing (the server answers with a fresh producer id)
  *
  * Response, frame kind ClientResponse (17):
  *
  *   0    4     id      u32 request id
- *   4    1     kind    1 append ok, 2 read entry, 3 read miss (null), 4 status, 5 error
+ *   4    1     kind    1 append ok, 2 read entry, 3 read miss (null), 4 status, 5 error,
+ *                      10 producer id
  *   then, by kind:
+ *     producer id u64 producerId (>= 1), u32 epoch
  *     append ok   u32 count, then `count` times: u64 index, u64 pos
  *     read entry  u64 index, u64 term, u64 pos, u8 type (1..3), u32 length + payload
  *     read miss   nothing
@@ -54,8 +59,16 @@ export const CONNECTION_NOTICE_ID = 0;
 export const MAX_ERROR_MESSAGE_BYTES = 64 * 1024;
 export const MAX_ERROR_CODE_BYTES = 64;
 
+/** The producer stamp of an idempotent append (the first payload's sequence). */
+export interface WireProducer {
+  producerId: number;
+  epoch: number;
+  sequence: number;
+}
+
 export type ClientRequest =
-  | { id: number; group: number; op: 'append'; payloads: Uint8Array[] }
+  | { id: number; group: number; op: 'append'; payloads: Uint8Array[]; producer?: WireProducer }
+  | { id: number; group: number; op: 'producerId' }
   | { id: number; group: number; op: 'read'; index: number }
   | { id: number; group: number; op: 'status' };
 
@@ -63,10 +76,20 @@ export type ClientResponse =
   | { id: number; kind: 'append'; ok: { index: number; pos: number }[] }
   | { id: number; kind: 'read'; entry: LedgerEntry | null } // decoded payload: a view of the frame body
   | { id: number; kind: 'status'; status: Record<string, unknown> }
+  | { id: number; kind: 'producerId'; producerId: number; epoch: number }
   | { id: number; kind: 'error'; error: WireError };
 
-const Op = { append: 1, read: 2, status: 3 } as const;
-const Res = { append: 1, readEntry: 2, readMiss: 3, status: 4, error: 5 } as const;
+const Op = { append: 1, read: 2, status: 3, appendIdempotent: 10, producerId: 11 } as const;
+const Res = { append: 1, readEntry: 2, readMiss: 3, status: 4, error: 5, producerId: 10 } as const;
+const PRODUCER_FIELDS_BYTES = 20;
+
+function checkProducer(p: WireProducer): void {
+  if (p === null || typeof p !== 'object') throw new TypeError('producer must be { producerId, epoch, sequence }');
+  checkU64(p.producerId, 'producer.producerId');
+  if (p.producerId < 1) throw new RangeError('producer.producerId must be >= 1');
+  checkU32(p.epoch, 'producer.epoch');
+  checkU64(p.sequence, 'producer.sequence');
+}
 const ERR_RETRIABLE = 1;
 const ERR_HINT = 2;
 const ERR_HINT_ADDRESS = 4;
@@ -90,6 +113,10 @@ export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFA
         throw new TypeError('append needs at least one payload');
       }
       size += 4;
+      if (request.producer !== undefined) {
+        checkProducer(request.producer);
+        size += PRODUCER_FIELDS_BYTES;
+      }
       for (const p of request.payloads) {
         if (!(p instanceof Uint8Array)) throw new TypeError('payloads must be Uint8Arrays');
         size += 4 + p.byteLength;
@@ -101,6 +128,7 @@ export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFA
       size += 8;
       break;
     case 'status':
+    case 'producerId':
       break;
     default:
       throw new TypeError(`unknown client op ${String((request as { op?: unknown }).op)}`);
@@ -112,9 +140,14 @@ export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFA
   let o = FRAME_HEADER_BYTES;
   out.writeUInt32LE(request.id, o);
   out.writeUInt32LE(request.group, o + 4);
-  out[o + 8] = Op[request.op];
+  out[o + 8] = request.op === 'append' && request.producer !== undefined ? Op.appendIdempotent : Op[request.op];
   o += 9;
   if (request.op === 'append') {
+    if (request.producer !== undefined) {
+      o = putU64(out, o, request.producer.producerId);
+      out.writeUInt32LE(request.producer.epoch, o);
+      o = putU64(out, o + 4, request.producer.sequence);
+    }
     out.writeUInt32LE(request.payloads.length, o);
     o += 4;
     for (const p of request.payloads) {
@@ -135,14 +168,20 @@ export function decodeClientRequest(body: Buffer): ClientRequest {
   const group = r.u32('group');
   const op = r.u8('op');
   let request: ClientRequest;
+  let producer: WireProducer | undefined;
   switch (op) {
+    case Op.appendIdempotent:
     case Op.append: {
+      if (op === Op.appendIdempotent) {
+        producer = { producerId: r.u64('producerId'), epoch: r.u32('epoch'), sequence: r.u64('sequence') };
+        if (producer.producerId < 1) throw protocolError('client request: producerId 0');
+      }
       const count = r.u32('payload count');
       if (count === 0) throw protocolError('client request: append without payloads');
       if (count > Math.floor(r.remaining / 4)) throw protocolError(`client request: ${count} payloads cannot fit in ${r.remaining} bytes`);
       const payloads: Uint8Array[] = new Array<Uint8Array>(count);
       for (let i = 0; i < count; i++) payloads[i] = r.bytes(r.u32('payload length'), 'payload');
-      request = { id, group, op: 'append', payloads };
+      request = producer === undefined ? { id, group, op: 'append', payloads } : { id, group, op: 'append', payloads, producer };
       break;
     }
     case Op.read:
@@ -150,6 +189,9 @@ export function decodeClientRequest(body: Buffer): ClientRequest {
       break;
     case Op.status:
       request = { id, group, op: 'status' };
+      break;
+    case Op.producerId:
+      request = { id, group, op: 'producerId' };
       break;
     default:
       throw protocolError(`client request: unknown op ${op}`);
@@ -203,6 +245,15 @@ export function encodeClientResponse(response: ClientResponse, maxFrameBytes = D
       out[o++] = e.type;
       out.writeUInt32LE(e.payload.byteLength, o);
       out.set(e.payload, o + 4);
+      break;
+    }
+    case 'producerId': {
+      checkU64(response.producerId, 'producerId');
+      checkU32(response.epoch, 'epoch');
+      out = Buffer.allocUnsafe(head + 12);
+      out[FRAME_HEADER_BYTES + 4] = Res.producerId;
+      o = putU64(out, o, response.producerId);
+      out.writeUInt32LE(response.epoch, o);
       break;
     }
     case 'status': {
@@ -294,6 +345,12 @@ export function decodeClientResponse(body: Buffer): ClientResponse {
     case Res.readMiss:
       response = { id, kind: 'read', entry: null };
       break;
+    case Res.producerId: {
+      const producerId = r.u64('producerId');
+      if (producerId < 1) throw protocolError('client response: producerId 0');
+      response = { id, kind: 'producerId', producerId, epoch: r.u32('epoch') };
+      break;
+    }
     case Res.status: {
       const text = r.str32('status', MAX_STATUS_BYTES);
       let status: unknown;

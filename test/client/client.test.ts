@@ -14,8 +14,9 @@ async function start(handler?: Parameters<typeof FakeServer.start>[0]): Promise<
   return s;
 }
 
+/** These tests script the transport behaviour of appends; the fake servers speak no producer ops (idempotence: test/client/exactly-once.test.ts). */
 async function open(options: Parameters<typeof connect>[0]): Promise<Client> {
-  const c = await connect(options);
+  const c = await connect({ idempotent: false, ...options });
   clients.push(c);
   return c;
 }
@@ -314,7 +315,7 @@ describe('abort and close', () => {
       process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout' || r === 'Immediate').length;
     const before = handles();
     const a = await FakeServer.start(() => ({ action: 'ignore' }));
-    const client = await connect({ servers: [a.address] });
+    const client = await connect({ servers: [a.address], idempotent: false });
 
     const p = client.append(bytes('x'));
     const q = client.read(1);

@@ -54,7 +54,7 @@ describe('a cluster of 3 server processes', () => {
     // Give the old leader entries that can never commit: kill its followers (so nothing
     // reaches them, not even through socket buffers), then append to it.
     for (const f of followers) await tc.cluster.kill(f, 'SIGKILL');
-    const doomed = await import('../../dist/client/index.js').then((m) => m.connect({ servers: [tc!.cluster.servers.get(firstId)!.client], deadlineMs: 400, requestTimeoutMs: 400 }));
+    const doomed = await import('../../dist/client/index.js').then((m) => m.connect({ servers: [tc!.cluster.servers.get(firstId)!.client], deadlineMs: 400, requestTimeoutMs: 400, idempotent: false }));
     const doomedResults = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => doomed.append(Buffer.from(`doomed-${i}`))));
     await doomed.close();
     expect(doomedResults.every((r) => r.status === 'rejected')).toBe(true);

@@ -81,6 +81,15 @@ describe('checker', () => {
     expect(v.stats.clientRetryDuplicates).toBe(1);
   });
 
+  it('with exactly-once appends on (idempotent), a retried op committed twice is a duplicate violation', () => {
+    const ops = goodOps();
+    (ops[2] as AppendOp).retried = true;
+    const v = check(ops, replicas([...goodLog(), entry(6, 3)]), { idempotent: true });
+    expect(v.ok).toBe(false);
+    expect(v.counts.duplicate).toBe(1);
+    expect(v.stats.clientRetryDuplicates).toBe(0);
+  });
+
   it('phantom: a committed entry nobody appended (unknown id, or foreign bytes)', () => {
     const v1 = check(goodOps(), replicas([...goodLog(), entry(6, 99)]));
     expect(v1.counts.phantom).toBe(1);

@@ -73,3 +73,14 @@ describe('torture (memory mode)', { timeout: 150_000 }, () => {
     expect(r.nemesis.powerLosses.length).toBeGreaterThan(0);
   });
 });
+
+describe('torture through the retrying client (exactly-once appends, issue 14)', { timeout: 150_000 }, () => {
+  it('kill with clientRetries idempotent: zero duplicates is part of the verdict', async () => {
+    const r = await torture('kill-idempotent', 111, { faults: ['kill'], clientRetries: 'idempotent' });
+    expect(r.verdict.violations).toEqual([]);
+    expect(r.verdict.stats.duplicated).toBe(0);
+    expect(r.verdict.stats.clientRetryDuplicates).toBe(0);
+    expect(r.ok).toBe(true);
+    expect(r.acknowledged).toBeGreaterThan(100);
+  });
+});

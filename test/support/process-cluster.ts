@@ -34,7 +34,9 @@ export async function startCluster(options: Partial<LocalClusterOptions> = {}, c
     ...options,
   });
   await cluster.start();
-  const client = await connect({ servers: cluster.clientAddresses, deadlineMs: 20_000, ...clientOptions });
+  // At-least-once: tests using this client read raw record bodies as payloads (an idempotent
+  // append's body starts with the producer header); exactly-once: test/cluster/exactly-once.test.ts.
+  const client = await connect({ servers: cluster.clientAddresses, deadlineMs: 20_000, idempotent: false, ...clientOptions });
   return {
     cluster,
     client,

@@ -283,3 +283,28 @@ describe('raft codec: log start', () => {
     expect(() => encodeRaftMessage(0, { ...m, snapshotSize: 2 })).toThrow(RangeError);
   });
 });
+
+describe('client protocol: exactly-once ops (10 idempotent append, 11 producer id; response kind 10)', () => {
+  const oneBody = (bytes: Buffer): Buffer => oneFrame(bytes).body;
+  it('round-trips the producer stamp, the producer id request and its answer', () => {
+    const req: ClientRequest = { id: 3, group: 2, op: 'append', payloads: [Buffer.from('a'), Buffer.from('bc')], producer: { producerId: 2 ** 52 + 7, epoch: 0xffff_fffe, sequence: 2 ** 40 } };
+    const back = decodeClientRequest(oneBody(encodeClientRequest(req)));
+    expect(back).toMatchObject({ id: 3, group: 2, op: 'append', producer: req.op === 'append' ? req.producer : undefined });
+    expect(oneBody(encodeClientRequest(req))[8]).toBe(10);
+    expect(decodeClientRequest(oneBody(encodeClientRequest({ id: 4, group: 0, op: 'producerId' })))).toEqual({ id: 4, group: 0, op: 'producerId' });
+    const res: ClientResponse = { id: 4, kind: 'producerId', producerId: 2 ** 53 - 1, epoch: 5 };
+    expect(decodeClientResponse(oneBody(encodeClientResponse(res)))).toEqual(res);
+  });
+  it('refuses a zero or oversized producer id, and truncated stamps', () => {
+    expect(() => encodeClientRequest({ id: 1, group: 0, op: 'append', payloads: [Buffer.from('x')], producer: { producerId: 0, epoch: 0, sequence: 0 } })).toThrow(RangeError);
+    expect(() => encodeClientRequest({ id: 1, group: 0, op: 'append', payloads: [Buffer.from('x')], producer: { producerId: 1, epoch: 2 ** 32, sequence: 0 } })).toThrow(RangeError);
+    const body = oneBody(encodeClientRequest({ id: 1, group: 0, op: 'append', payloads: [Buffer.from('x')], producer: { producerId: 1, epoch: 0, sequence: 0 } }));
+    const zero = Buffer.from(body);
+    zero.fill(0, 9, 17);
+    expectProtocolError(() => decodeClientRequest(zero), /producerId 0/);
+    const huge = Buffer.from(body);
+    huge.writeUInt32LE(0xffff_ffff, 13);
+    expectProtocolError(() => decodeClientRequest(huge));
+    expectProtocolError(() => decodeClientRequest(body.subarray(0, 20)), /truncated/);
+  });
+});

@@ -8,7 +8,10 @@ import { statfsSync, utimesSync } from 'node:fs';
 import { RaftLedgerError, fromSystemError } from '../../errors.js';
 import { native, type ScanResult } from '../native.js';
 import {
+  FLAG_PRODUCER,
   HEADER_SIZE_BYTES,
+  PRODUCER_HEADER_BYTES,
+  writeProducerHeader,
   RecordType,
   SLOT_SIZE_BYTES,
   dataViewOf,
@@ -117,8 +120,9 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
     if (e === null || typeof e !== 'object' || !(e.data instanceof Uint8Array)) {
       throw new TypeError(`appendEntries: entry ${i} must be { term, data: Uint8Array }`);
     }
-    if (e.data.byteLength > st.maxEntrySizeBytes) {
-      throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `entry of ${e.data.byteLength} bytes exceeds maxEntrySizeBytes ${st.maxEntrySizeBytes}`);
+    const bodyBytes = e.data.byteLength + (e.producer === undefined ? 0 : PRODUCER_HEADER_BYTES);
+    if (bodyBytes > st.maxEntrySizeBytes) {
+      throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `entry of ${bodyBytes} bytes exceeds maxEntrySizeBytes ${st.maxEntrySizeBytes}`);
     }
     if (e.index !== undefined && e.index !== firstIndex + i) {
       throw new RangeError(`appendEntries: entry ${i} has index ${e.index}, expected ${firstIndex + i}`);
@@ -127,7 +131,7 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
       throw new RangeError(`appendEntries: entry ${i} has term ${e.term}, below the previous term ${term}`);
     }
     term = e.term;
-    const size = HEADER_SIZE_BYTES + e.data.byteLength;
+    const size = HEADER_SIZE_BYTES + bodyBytes;
     pos = place(st, pos, size);
     positions[i] = pos;
     pos += size;
@@ -152,9 +156,16 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
   let offset = 0;
   for (let i = 0; i < count; i++) {
     const e = entries[i]!;
-    const size = HEADER_SIZE_BYTES + e.data.byteLength;
-    writeHeader(view, offset, e.type ?? RecordType.Normal, e.data.byteLength, firstIndex + i, e.term, positions[i]!);
-    buffer.set(e.data, offset + HEADER_SIZE_BYTES);
+    if (e.producer === undefined) {
+      writeHeader(view, offset, e.type ?? RecordType.Normal, e.data.byteLength, firstIndex + i, e.term, positions[i]!);
+      buffer.set(e.data, offset + HEADER_SIZE_BYTES);
+    } else {
+      const body = PRODUCER_HEADER_BYTES + e.data.byteLength;
+      writeHeader(view, offset, RecordType.Normal, body, firstIndex + i, e.term, positions[i]!, HEADER_SIZE_BYTES + body, FLAG_PRODUCER);
+      writeProducerHeader(view, offset + HEADER_SIZE_BYTES, e.producer);
+      buffer.set(e.data, offset + HEADER_SIZE_BYTES + PRODUCER_HEADER_BYTES);
+    }
+    const size = HEADER_SIZE_BYTES + e.data.byteLength + (e.producer === undefined ? 0 : PRODUCER_HEADER_BYTES);
     offsets[i] = offset;
     sizes[i] = size;
     offset += size;

@@ -5,7 +5,7 @@
  */
 import { RaftLedgerError } from '../../errors.js';
 import { native } from '../native.js';
-import { HEADER_SIZE_BYTES, SLOT_SIZE_BYTES, dataViewOf, readHeader, type IndexSlot } from '../format.js';
+import { FLAG_PRODUCER, HEADER_SIZE_BYTES, PRODUCER_HEADER_BYTES, SLOT_SIZE_BYTES, dataViewOf, readHeader, readProducerHeader, readRecordFlags, type IndexSlot } from '../format.js';
 import { headerAt, segmentAt } from './segments.js';
 import { SCAN_SLOT_CHUNK, checkOpen, corrupt, type LogState } from './state.js';
 import type { LogEntry } from './types.js';
@@ -132,14 +132,19 @@ export function readRange(st: LogState, from: number, to: number, maxBytes = Num
     for (let i = index; i < next; i++) {
       const header = readHeader(view, offset);
       const record = buffer.subarray(offset, offset + header.totalSize);
-      out.push({
-        index: i,
-        term: header.term,
-        type: header.type,
-        pos: header.pos,
-        data: record.subarray(HEADER_SIZE_BYTES),
-        record,
-      });
+      if ((readRecordFlags(view, offset) & FLAG_PRODUCER) !== 0) {
+        out.push({
+          index: i,
+          term: header.term,
+          type: header.type,
+          pos: header.pos,
+          data: record.subarray(HEADER_SIZE_BYTES + PRODUCER_HEADER_BYTES),
+          record,
+          producer: readProducerHeader(view, offset + HEADER_SIZE_BYTES),
+        });
+      } else {
+        out.push({ index: i, term: header.term, type: header.type, pos: header.pos, data: record.subarray(HEADER_SIZE_BYTES), record });
+      }
       offset += header.totalSize;
     }
     index = next;

@@ -1,6 +1,6 @@
 /** The public option and result types of SegmentedLog (re-exported by ../segmented-log.ts). */
 import type { DirOwner } from '../identity.js';
-import type { RecordType } from '../format.js';
+import type { ProducerStamp, RecordType } from '../format.js';
 
 export interface SegmentedLogOptions {
   dir: string;
@@ -47,7 +47,10 @@ export interface AppendInput {
   index?: number;
   term: number;
   type?: RecordType;
+  /** The payload (with `producer`, the record's body is the producer header, then this). */
   data: Uint8Array;
+  /** Written as the producer header of a FLAG_PRODUCER record (docs/FORMAT.md). */
+  producer?: ProducerStamp;
 }
 
 export interface AppendRecordsOptions {
@@ -73,8 +76,10 @@ export interface LogEntry {
   term: number;
   type: RecordType;
   pos: number;
-  /** The payload (a copy: never a view of the mapping). */
+  /** The payload (a copy: never a view of the mapping); a producer header is not part of it. */
   data: Buffer;
+  /** The producer header of a FLAG_PRODUCER record (docs/FORMAT.md, "Producer header"). */
+  producer?: ProducerStamp;
   /** The whole record as stored: header + payload. `data` is a view of it. */
   record: Buffer;
 }

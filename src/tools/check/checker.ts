@@ -58,6 +58,12 @@ export interface CheckOptions {
   powerLosses?: PowerLoss[];
   /** Violations listed per rule (the counts are always complete). Default 20. */
   maxListed?: number;
+  /**
+   * The history was recorded through the retrying client with exactly-once appends on
+   * (issue 14): a retried op committed more than once is then a 'duplicate' violation, not
+   * a counted client-retry duplicate. Default false (at-least-once: counted, not failed).
+   */
+  idempotent?: boolean;
 }
 
 export type Rule = 'divergent' | 'missing-committed' | 'lost' | 'moved' | 'changed' | 'duplicate' | 'phantom' | 'failed-committed' | 'reordered' | 'bad-read';
@@ -195,7 +201,7 @@ export function check(ops: readonly Op[], replicas: readonly ReplicaLog[], optio
   for (const a of appends) {
     const found = places.get(a.seq) ?? [];
     if (found.length > 1) {
-      if (a.retried === true) stats.clientRetryDuplicates += found.length - 1;
+      if (a.retried === true && options.idempotent !== true) stats.clientRetryDuplicates += found.length - 1;
       else {
         stats.duplicated++;
         report({ rule: 'duplicate', seq: a.seq, message: `id ${a.seq} (${a.outcome}) is committed ${found.length} times, at indexes ${found.map((e) => e.index).join(', ')}` });

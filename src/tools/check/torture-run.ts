@@ -33,6 +33,8 @@ export interface TortureOptions {
   /** Parent of the data directory (default the OS temp dir). */
   dir?: string;
   say?: (line: string) => void;
+  /** Appends through the retrying client (workload.ts clientRetries); 'idempotent' fails the run on any duplicate. */
+  clientRetries?: 'idempotent' | 'at-least-once';
   onServerLog?: (id: string, line: string) => void;
 }
 
@@ -111,6 +113,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       durationMs: options.durationMs + 2000,
       maxOps: options.maxOps ?? 2_000_000,
       readFraction: 0.05,
+      ...(options.clientRetries !== undefined ? { clientRetries: options.clientRetries } : {}),
     });
     const load = workload.run();
     const endAt = history.now() + options.durationMs;
@@ -141,7 +144,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     }
     await cluster.stop();
     const logs = await Promise.all(cluster.ids.map((id) => readReplicaLog(id, groupDir(cluster.servers.get(id)!.dir, 0), history.runId, finalCommit.get(id) ?? 0)));
-    const verdict = check(history.ops, logs, { powerLosses: nemesis.stats.powerLosses });
+    const verdict = check(history.ops, logs, { powerLosses: nemesis.stats.powerLosses, idempotent: options.clientRetries === 'idempotent' });
     say(formatVerdict(verdict));
     return {
       seed: options.seed,
@@ -175,7 +178,7 @@ export function formatSummary(r: TortureResult): string {
     .join(', ');
   return [
     `summary: seed ${r.seed}, durability ${r.durability}, ${r.seconds.toFixed(1)} s`,
-    `  operations ${r.ops}, acknowledged ${r.acknowledged}, lost ${r.verdict.stats.lost}, duplicated ${r.verdict.stats.duplicated}, reordered ${r.verdict.stats.reordered}${r.verdict.stats.allowedLoss > 0 ? `, lost in the memory-mode window ${r.verdict.stats.allowedLoss}` : ''}`,
+    `  operations ${r.ops}, acknowledged ${r.acknowledged}, lost ${r.verdict.stats.lost}, duplicated ${r.verdict.stats.duplicated}, reordered ${r.verdict.stats.reordered}${r.verdict.stats.clientRetryDuplicates > 0 ? `, client-retry duplicates ${r.verdict.stats.clientRetryDuplicates}` : ''}${r.verdict.stats.allowedLoss > 0 ? `, lost in the memory-mode window ${r.verdict.stats.allowedLoss}` : ''}`,
     `  faults injected ${r.nemesis.faults} (${kinds || 'none'}); refused to start ${r.nemesis.refusedToStart}, repaired ${r.nemesis.repaired}`,
     `  failovers ${r.failovers}, max unavailability ${(r.maxUnavailableMs / 1000).toFixed(2)} s, recovered ${r.recovered ? 'yes' : 'NO'}`,
     `  result: ${r.ok ? 'PASS' : 'FAIL'}`,

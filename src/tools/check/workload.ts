@@ -15,6 +15,7 @@
  * most once: any duplicate is a real violation.
  */
 import { Pool } from '../../client/pool.js';
+import { Client } from '../../client/client.js';
 import { AttemptFailure } from '../../client/errors.js';
 import { crc32c } from '../../storage/crc32c.js';
 import type { ClientResponse } from '../../transport/client-codec.js';
@@ -36,6 +37,12 @@ export interface WorkloadOptions {
   readFraction?: number;
   requestTimeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Send appends through the retrying Client.append instead (issue 14): 'idempotent' with
+   * exactly-once appends on, 'at-least-once' with them off. Ops are marked `retried`; any
+   * error counts as 'unknown' (an attempt may have committed). Default: one attempt each.
+   */
+  clientRetries?: 'idempotent' | 'at-least-once';
 }
 
 export interface WorkloadResult {
@@ -60,11 +67,17 @@ export class Workload {
   #lastAcker: string | undefined;
   #leaderChanges = 0;
   #stopAt = 0;
+  /** The retrying client of clientRetries mode. */
+  readonly #client: Client | undefined;
 
   constructor(options: WorkloadOptions) {
     this.#o = options;
     const timeout = options.requestTimeoutMs ?? 2000;
     this.#pool = new Pool({ connectTimeoutMs: Math.min(timeout, 1000), requestTimeoutMs: timeout, maxInFlight: 1024 });
+    this.#client =
+      options.clientRetries === undefined
+        ? undefined
+        : new Client({ servers: options.servers, idempotent: options.clientRetries === 'idempotent', deadlineMs: 10_000, requestTimeoutMs: timeout, connectTimeoutMs: Math.min(timeout, 1000) });
   }
 
   get acknowledged(): number {
@@ -95,7 +108,28 @@ export class Workload {
   }
 
   async close(): Promise<void> {
+    await this.#client?.close();
     await this.#pool.close();
+  }
+
+  /** One append through the retrying client (clientRetries mode). */
+  async #retryingAppend(client: Client): Promise<boolean> {
+    const h = this.#o.history;
+    const { seq, payload } = h.payload(this.#o.payloadBytes);
+    const op = h.invokeAppend(seq, payload, true);
+    try {
+      const ack = await client.append(payload);
+      h.complete(op, 'ok', { index: ack.index, pos: ack.pos });
+      this.#acked++;
+      this.#maxAckedIndex = Math.max(this.#maxAckedIndex, ack.index);
+      const gap = op.completeMs! - this.#lastAckMs;
+      if (gap > this.#maxGapMs) this.#maxGapMs = gap;
+      this.#lastAckMs = Math.max(this.#lastAckMs, op.completeMs!);
+      return true;
+    } catch (error) {
+      h.complete(op, 'unknown', { error: `${(error as { code?: string }).code ?? ''} ${(error as Error).message}` });
+      return false;
+    }
   }
 
   #target(): string {
@@ -117,6 +151,10 @@ export class Workload {
       const target = this.#target();
       if (this.#maxAckedIndex > 0 && rng.chance(this.#o.readFraction ?? 0.05)) {
         await this.#read(target, rng.int(1, this.#maxAckedIndex));
+        continue;
+      }
+      if (this.#client !== undefined) {
+        if (!(await this.#retryingAppend(this.#client))) await new Promise((r) => setTimeout(r, 10 + rng.int(0, 20)));
         continue;
       }
       const { seq, payload } = h.payload(this.#o.payloadBytes);

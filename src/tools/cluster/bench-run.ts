@@ -40,6 +40,8 @@ export interface ThroughputCell {
   durability: string;
   groups: number;
   workers: number;
+  /** Whether the client made exactly-once appends (producer id and sequences). */
+  idempotent: boolean;
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
@@ -90,7 +92,7 @@ export async function measureThroughput(clusterOptions: LocalClusterOptions, cli
       say(`bench: warm-up ${spec.warmupS} s`);
       await runLoad({ client: appender, concurrency, sizeBytes, durationMs: spec.warmupS * 1000 });
     }
-    say(`bench: measuring ${spec.durationS} s, ${sizeBytes} B payloads, ${concurrency} in flight`);
+    say(`bench: measuring ${spec.durationS} s, ${sizeBytes} B payloads, ${concurrency} in flight, idempotent ${clientOptions.idempotent !== false}`);
     const termsBefore = await highestTerms(client, groups);
     const sampler = sampleLoopDelay(client);
     const cpuMeter = measureCpu({
@@ -111,6 +113,7 @@ export async function measureThroughput(clusterOptions: LocalClusterOptions, cli
       durability: clusterOptions.durability ?? 'fsync',
       groups,
       workers: clusterOptions.workers ?? 0,
+      idempotent: clientOptions.idempotent !== false,
       ...(clusterOptions.tickMs !== undefined ? { tickMs: clusterOptions.tickMs } : {}),
       ...(clusterOptions.heartbeatTicks !== undefined ? { heartbeatTicks: clusterOptions.heartbeatTicks } : {}),
       ...(clusterOptions.electionTicks !== undefined ? { electionTicks: clusterOptions.electionTicks } : {}),
@@ -144,7 +147,7 @@ export function describeCell(c: ThroughputCell): string {
   const shares = Object.entries(c.cpu.shares)
     .map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`)
     .join(', ');
-  return `raftledger ${c.durability}, ${c.replicas} replicas, G=${c.groups}, W=${c.workers}, ${c.valueSize} B, C=${c.concurrency}: ${c.opsPerSec} ops/s, ${c.MBps} MB/s, p50 ${c.latMs.p50} ms, p99 ${c.latMs.p99} ms, p999 ${c.latMs.p999} ms, max ${c.latMs.max} ms, ${c.errors} errors, ${c.termChanges} term change(s); server main-thread loop delay p99 (1 s windows): worst ${d.worst} ms, median ${d.median} ms; CPU ${c.cpu.usPerAppend} us/append on ${c.cpu.cores} cores (${shares})`;
+  return `raftledger ${c.durability}, ${c.replicas} replicas, G=${c.groups}, W=${c.workers}, ${c.valueSize} B, C=${c.concurrency}${c.idempotent ? '' : ', at-least-once'}: ${c.opsPerSec} ops/s, ${c.MBps} MB/s, p50 ${c.latMs.p50} ms, p99 ${c.latMs.p99} ms, p999 ${c.latMs.p999} ms, max ${c.latMs.max} ms, ${c.errors} errors, ${c.termChanges} term change(s); server main-thread loop delay p99 (1 s windows): worst ${d.worst} ms, median ${d.median} ms; CPU ${c.cpu.usPerAppend} us/append on ${c.cpu.cores} cores (${shares})`;
 }
 
 /** SIGKILL the leader `kills` times under a light load; the ms from each kill to the next acknowledged append. */
