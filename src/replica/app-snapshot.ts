@@ -14,7 +14,11 @@ import type { AppSnapshot, LogStartPoint } from '../raft/index.js';
 export interface AppSnapshotHooks {
   /** Leader: the current application snapshot (opaque bytes). */
   provide(): Promise<Uint8Array> | Uint8Array;
-  /** Follower: the log now starts after `at`; install the blob before the reset is acknowledged. */
+  /**
+   * Follower: the log is about to start after `at`; install the blob (called before the log
+   * reset, which is acknowledged only after both). Must be idempotent: a crash between the
+   * install and the reset makes the follower receive and install a log start again.
+   */
   install(blob: Buffer, at: LogStartPoint): Promise<void> | void;
 }
 

@@ -124,7 +124,7 @@ describe('the application snapshot of a log start under kill -9 (multi-process)'
     await waitForLeader(tc.client, 20_000);
     const follower = 'n2';
     const acked = await leaveBehind(tc, follower);
-    const leader = (await waitForLeader(tc.client, 20_000)).id;
+    const leader = (await waitForLeader(tc.client, 20_000)).id as string;
     expect(leader).not.toBe(follower);
     await tc.cluster.startServer(follower);
     const held = await waitMidTransfer(tc, follower);
