@@ -10,6 +10,10 @@
  *    completes the catch-up; the follower ends with the whole blob and byte-identical.
  *  - kill -9 of the follower in the middle of receiving it: the restarted follower finds
  *    the spooled prefix and resumes from its offset (logged), and installs the whole blob.
+ *  - kill -9 of the follower in the middle of its reset: the whole blob arrived (the spool
+ *    is complete) but no reset is logged yet, i.e. while the blob is installed and the log
+ *    reset; after each kill the log is the old one or the new start, app-snapshot.bin absent
+ *    or whole. At least one of the (bounded) attempts must land in that window.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -118,6 +122,19 @@ async function expectCaughtUpAndIdentical(t: TestCluster, follower: string, acke
   expect(existsSync(join(replicaDir(t, follower), 'snapshot.partial'))).toBe(false);
 }
 
+/** Reads a stopped replica's log as its next start would (finishing a reset whose commit point is durable). */
+async function logState(dir: string): Promise<{ first: number; last: number }> {
+  const log = await SegmentedLog.open({ dir });
+  try {
+    let expected = log.firstIndex;
+    for (const e of log.entries(log.firstIndex)) expect(e.index).toBe(expected++);
+    expect(expected - 1).toBe(log.lastIndex);
+    return { first: log.firstIndex, last: log.lastIndex };
+  } finally {
+    await log.close();
+  }
+}
+
 describe('the application snapshot of a log start under kill -9 (multi-process)', () => {
   it('kill -9 of the leader while it sends the snapshot: the new leader completes the catch-up, nothing acked is lost', async () => {
     tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES, serverArgs: ['--app-snapshot-bytes', String(SNAPSHOT_BYTES)] });
@@ -153,4 +170,34 @@ describe('the application snapshot of a log start under kill -9 (multi-process)'
     expect(tc.logs.some((l) => l.startsWith(`${follower} |`) && l.includes('resuming from there'))).toBe(true);
     await expectCaughtUpAndIdentical(tc, follower, acked);
   }, 240_000);
+
+  it('kill -9 of the follower in the middle of its reset: the old log or the new start, the blob absent or whole', async () => {
+    tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES, serverArgs: ['--app-snapshot-bytes', String(SNAPSHOT_BYTES)] });
+    await waitForLeader(tc.client, 20_000);
+    const follower = 'n0';
+    const acked = await leaveBehind(tc, follower);
+    const dir = replicaDir(tc, follower);
+    const blob = Buffer.from(syntheticSnapshotBytes(SNAPSHOT_BYTES));
+    const before = await logState(dir);
+    let midResets = 0;
+    for (let attempt = 0; attempt < 4 && midResets === 0; attempt++) {
+      await tc.cluster.startServer(follower);
+      // The reset begins once the whole blob is spooled (tight, bounded poll: the window is the install and the reset).
+      const deadline = Date.now() + 60_000;
+      while (spooledBytes(tc, follower) < SNAPSHOT_BYTES && !resetLogged(tc, follower) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      await tc.cluster.kill(follower, 'SIGKILL');
+      if (!resetLogged(tc, follower)) midResets++;
+      const s = await logState(dir);
+      // Old: exactly the log it had (it can take no append before the boundary). New: it starts
+      // past all of that (at the others' first index) and holds nothing of the old log.
+      const old = s.first === before.first && s.last === before.last;
+      expect(old || s.first > before.last + 1, `attempt ${attempt}: first ${s.first}, last ${s.last} (before: ${before.first}..${before.last})`).toBe(true);
+      const bin = join(dir, 'app-snapshot.bin');
+      if (existsSync(bin)) expect(readFileSync(bin).equals(blob)).toBe(true);
+      if (resetLogged(tc, follower)) break; // caught up before the kill: nothing more to interrupt
+    }
+    expect(midResets, 'at least one kill inside the reset window').toBeGreaterThan(0);
+    await tc.cluster.startServer(follower);
+    await expectCaughtUpAndIdentical(tc, follower, acked);
+  }, 300_000);
 });
