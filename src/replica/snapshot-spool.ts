@@ -116,7 +116,7 @@ export class SnapshotSpool {
     }
     this.#resume = spool;
     this.#file = { id: spool.id, held: spool.bytes.byteLength };
-    log(`found ${spool.bytes.byteLength} of ${spool.id.size} bytes of an application snapshot for a log start after ${spool.id.index}: resuming from there`);
+    log(`found ${spool.bytes.byteLength} of ${spool.id.size} bytes of an application snapshot for a log start after ${spool.id.index} spooled`);
   }
 
   /** Bytes spooled on disk (status, tests). */
@@ -142,6 +142,7 @@ export class SnapshotSpool {
       this.#append(id, have.byteLength, add);
       const chunk = add.byteLength > 0 ? Buffer.concat([have, add]) : have;
       this.#core = { leader: m.from, term: m.term, id, held: chunk.byteLength };
+      this.#log(`resuming the application snapshot of a log start at ${chunk.byteLength} of ${id.size} bytes (leader sent offset ${m.offset})`);
       return { ...m, offset: 0, chunk };
     }
     this.#append(id, m.offset, m.chunk);

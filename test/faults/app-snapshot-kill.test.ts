@@ -167,7 +167,7 @@ describe('the application snapshot of a log start under kill -9 (multi-process)'
     expect(spooledBytes(tc, follower)).toBeGreaterThan(0);
     await tc.cluster.startServer(follower);
     await waitUntil(() => resetLogged(tc!, follower), 'the restarted follower to finish its reset', 60_000);
-    expect(tc.logs.some((l) => l.startsWith(`${follower} |`) && l.includes('resuming from there'))).toBe(true);
+    expect(tc.logs.some((l) => l.startsWith(`${follower} |`) && l.includes('resuming the application snapshot of a log start'))).toBe(true);
     await expectCaughtUpAndIdentical(tc, follower, acked);
   }, 240_000);
 

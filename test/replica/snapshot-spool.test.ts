@@ -30,10 +30,12 @@ describe('SnapshotSpool', () => {
     const lines: string[] = [];
     const s2 = new SnapshotSpool(dir, (l) => lines.push(l));
     expect(lines.join()).toMatch(/found 300 of 1000 bytes/);
+    expect(lines.join()).not.toMatch(/resuming/);
     // The leader re-sends from the offset last acknowledged (300): the core gets [0, 400) at 0.
     const m = s2.receive(chunk(300, 100));
     expect(m.offset).toBe(0);
     expect(Buffer.from(m.chunk).equals(BLOB.subarray(0, 400))).toBe(true);
+    expect(lines.join()).toMatch(/resuming the application snapshot of a log start at 400 of 1000 bytes/);
     // Then the core holds 400 and later chunks pass through.
     expect(s2.receive(chunk(400, 100)).offset).toBe(400);
     expect(s2.heldBytes).toBe(500);
