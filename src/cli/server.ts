@@ -42,6 +42,10 @@ Options:
   --min-free-bytes N      refuse appends (ERR_NO_SPACE, retriable) while the data filesystem
                           has fewer than N bytes free; a leader hands leadership away (default
                           2 x segment size + 64 MiB; 0: never refuse)
+  --app-snapshot-bytes N  TEST/DIAGNOSTIC: with each log start (catch-up beyond retention) the
+                          leader streams a synthetic application snapshot of N bytes (the same
+                          pseudo-random bytes on every replica); a follower installs it to
+                          <group dir>/app-snapshot.bin (default 0: none)
   --cluster-id NAME       refuse peers of another cluster (default raftledger)
   --tick-ms MS            Raft tick (default 10)
   --heartbeat-ticks N     heartbeat interval in ticks (default 10)

@@ -62,6 +62,8 @@ export interface LedgerCoreOptions {
   onFlushed?: OnFlushed;
   /** An application snapshot sent with log starts (docs/RAFT.md, "Log start"; src/replica/app-snapshot.ts). */
   snapshot?: AppSnapshotHooks;
+  /** TEST/DIAGNOSTIC: without `snapshot`, a synthetic application snapshot of this many bytes (app-snapshot.ts syntheticSnapshotOf). */
+  appSnapshotBytes?: number;
   /** Retention of old segments (retention.ts); default: keep everything. */
   retention?: RetentionPolicy;
   /** Free bytes on the log's filesystem below which writes are refused (default 2 x segment size + 64 MiB; 0: never). */
@@ -169,7 +171,7 @@ export function checkPayloads(payloads: readonly Uint8Array[], maxEntrySizeBytes
  * The per-group tuning a Ledger takes that LedgerHost, its shards and the server pass
  * through unchanged: one list, so a new option is added in one place.
  */
-export type GroupTuning = Pick<LedgerCoreOptions, 'segmentSizeBytes' | 'retention' | 'minFreeBytes' | 'tickMs' | 'heartbeatTicks' | 'electionTicks' | 'maxProducers' | 'producerWindowEntries'>;
+export type GroupTuning = Pick<LedgerCoreOptions, 'segmentSizeBytes' | 'retention' | 'minFreeBytes' | 'tickMs' | 'heartbeatTicks' | 'electionTicks' | 'maxProducers' | 'producerWindowEntries' | 'appSnapshotBytes'>;
 
 /** The GroupTuning fields `from` sets (absent ones stay absent; the retention policy is copied). */
 export function groupTuningOf(from: GroupTuning): GroupTuning {
@@ -182,6 +184,7 @@ export function groupTuningOf(from: GroupTuning): GroupTuning {
   if (from.electionTicks !== undefined) out.electionTicks = from.electionTicks;
   if (from.maxProducers !== undefined) out.maxProducers = from.maxProducers;
   if (from.producerWindowEntries !== undefined) out.producerWindowEntries = from.producerWindowEntries;
+  if (from.appSnapshotBytes !== undefined) out.appSnapshotBytes = from.appSnapshotBytes;
   return out;
 }
 

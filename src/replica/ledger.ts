@@ -25,7 +25,7 @@ import { RaftCore, RaftRefusal, type Message, type Ready, type Role } from '../r
 import { SegmentedLog } from '../storage/index.js';
 import type { LedgerEntry } from '../entry.js';
 import { SegmentedLogStorage } from './log-adapter.js';
-import { AppSnapshotCache } from './app-snapshot.js';
+import { AppSnapshotCache, syntheticSnapshotOf } from './app-snapshot.js';
 import { GroupSet } from './group-set.js';
 import { checkLinkOptions, coreConfig, logOptions, splitPeers } from './ledger-open.js';
 import { PendingAppends, type AppendAck } from './pending.js';
@@ -96,7 +96,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const commitSaveIntervalMs = positive('commitSaveIntervalMs', options.commitSaveIntervalMs, 200, 0);
     this.#logLine = options.onLog ?? (() => {});
     const storage = new SegmentedLogStorage(log, { trustPersistedCommit: this.durability === 'fsync' });
-    this.#snapshot = options.snapshot === undefined ? undefined : new AppSnapshotCache(options.snapshot, (e) => this.#logLine(`[${options.id}] snapshot.provide() failed: ${(e as Error).message}`));
+    const hooks = options.snapshot ?? syntheticSnapshotOf(options);
+    this.#snapshot = hooks === undefined ? undefined : new AppSnapshotCache(hooks, (e) => this.#logLine(`[${options.id}] snapshot.provide() failed: ${(e as Error).message}`));
     this.#snapshot?.refresh();
     this.#core = new RaftCore(coreConfig(options, storage, this.#snapshot));
     this.#commitIndex = storage.hardState().commit;
@@ -321,8 +322,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   }
 
   /**
-   * Follower: Ready.logReset (docs/RAFT.md, "Log start"). The storage reset is durable and
-   * the application snapshot installed before anything else of this Ready is done (its
+   * Follower: Ready.logReset (docs/RAFT.md, "Log start"). The application snapshot is
+   * installed and the storage reset durable before anything else of this Ready is done (its
    * messages carry the acknowledgement of the reset) and before any later Ready is handled;
    * inputs (messages, ticks) still reach the core meanwhile.
    */
@@ -330,11 +331,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const reset = rd.logReset!;
     this.#resetRunning = true;
     const run = async (): Promise<void> => {
+      // Install first: a crash between the two leaves the old log, so the follower asks for
+      // the log start again and installs again (install is idempotent); the other order
+      // could leave a reset log whose snapshot was never installed.
+      if (this.#snapshot !== undefined) await this.#snapshot.install(reset.snapshot, reset.at);
       await this.#log.resetTo(reset.at);
       this.#write.ownPositions.clear();
       this.#write.durableIndex = reset.at.index;
       if (this.#commitIndex < reset.at.index) this.#commitIndex = reset.at.index;
-      if (this.#snapshot !== undefined) await this.#snapshot.install(reset.snapshot, reset.at);
       this.#logLine(`[${this.id}] log reset: starts after ${reset.at.index}/t${reset.at.term} at pos ${reset.at.pos} (snapshot ${reset.snapshot.byteLength} bytes)`);
     };
     run().then(

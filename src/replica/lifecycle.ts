@@ -12,12 +12,15 @@
  *    (the log does not grow, so nothing unstored is acknowledged; truncating and rewriting
  *    a conflicting range goes on), TimeoutNow is ignored and vote requests are not sent
  *    (no campaign), and a leader hands leadership to a recently active follower.
+ *  - A follower's partly received application snapshot is spooled to the log directory
+ *    (snapshot-spool.ts), so a restart in the middle of a log start resumes from its offset.
  */
 import type { RaftLedgerError } from '../errors.js';
 import type { Message, RaftCore } from '../raft/index.js';
 import type { SegmentedLog } from '../storage/index.js';
 import { DiskSpaceGuard, defaultMinFreeBytes } from './disk-space.js';
 import { FollowerActivity, checkRetentionPolicy, keepFromIndex, type CheckedRetentionPolicy, type RetentionPolicy } from './retention.js';
+import { SnapshotSpool } from './snapshot-spool.js';
 
 /** What the lifecycle needs from its Ledger. */
 export interface LifecycleHost {
@@ -47,6 +50,7 @@ export class LogLifecycle {
   #retentionAgain = false;
   #handOffTurn = 0;
   #droppedLoggedAtMs = 0;
+  readonly #spool: SnapshotSpool;
 
   constructor(host: LifecycleHost, options: LifecycleOptions) {
     this.#host = host;
@@ -55,6 +59,13 @@ export class LogLifecycle {
     this.space = new DiskSpaceGuard(log.dir, options.minFreeBytes ?? defaultMinFreeBytes(log.segmentSizeBytes), options.measureFreeBytes ?? (() => log.freeSpaceBytes()));
     this.space.check();
     if (this.space.low) host.logLine(`[${host.id}] ${this.space.error().message}`);
+    this.#spool = new SnapshotSpool(log.dir, (line) => host.logLine(`[${host.id}] ${line}`));
+    this.#spool.dropIfPast(log.firstIndex - 1);
+  }
+
+  /** Bytes of a partly received application snapshot spooled on disk (0: none). */
+  get spooledSnapshotBytes(): number {
+    return this.#spool.heldBytes;
   }
 
   /** The running retention run, if any (close() waits for it). */
@@ -157,6 +168,8 @@ export class LogLifecycle {
 
   /** An incoming message as this replica takes it (undefined: dropped); unchanged unless the disk is low. */
   receive(message: Message): Message | undefined {
+    this.#spool.dropIfPast(this.#host.log.firstIndex - 1);
+    if (message.type === 'logStart') message = this.#spool.receive(message);
     if (!this.space.low) return message;
     if (message.type === 'timeoutNow') {
       this.#noteDropped(`ignored a leadership transfer from ${message.from}`);

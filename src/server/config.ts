@@ -45,6 +45,8 @@ export interface ServerConfig {
   retentionHoldForFollowersMs?: number;
   /** Free bytes below which writes are refused (--min-free-bytes; default 2 x segment size + 64 MiB). */
   minFreeBytes?: number;
+  /** TEST/DIAGNOSTIC: a synthetic application snapshot of this many bytes (--app-snapshot-bytes). */
+  appSnapshotBytes?: number;
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
@@ -105,6 +107,7 @@ export const CONFIG_SCHEMA: readonly ConfigKey[] = [
   { key: 'retentionMinEntries', flag: 'retention-min-entries', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: '0', description: 'retention always keeps at least this many entries' },
   { key: 'retentionHoldForFollowersMs', flag: 'retention-hold-ms', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: '60000', description: 'the leader keeps what a follower active within this window still needs (0: off)' },
   { key: 'minFreeBytes', flag: 'min-free-bytes', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: 'auto (2 x segment size + 64 MiB)', description: 'below this many free bytes appends are refused with ERR_NO_SPACE (retriable); 0: never' },
+  { key: 'appSnapshotBytes', flag: 'app-snapshot-bytes', type: 'integer', min: 0, max: 2 ** 30, default: '0 (none)', description: 'TEST/DIAGNOSTIC: a leader sends a synthetic application snapshot of this many bytes with each log start; a follower installs it to <group dir>/app-snapshot.bin' },
   { key: 'metricsAddress', flag: 'metrics', type: 'string', min: 1, max: 300, default: 'off', description: 'host:port of the HTTP endpoint for /metrics, /health/live and /health/ready (off when absent)' },
   { key: 'readyMaxLagEntries', flag: 'ready-max-lag', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: '10000', description: "/health/ready: most entries a follower may trail the leader's commit index" },
   { key: 'logLevel', flag: 'log-level', type: 'choice', choices: ['info', 'trace', 'debug', 'warn', 'error', 'fatal'], default: 'info', description: 'log level of the JSON lines on stdout' },
@@ -225,6 +228,7 @@ const INTEGER_KEYS = [
   'retentionMinEntries',
   'retentionHoldForFollowersMs',
   'minFreeBytes',
+  'appSnapshotBytes',
 ] as const;
 
 /** The ClientListener limits a config sets (the rest keep their defaults, client-limits.ts). */

@@ -124,11 +124,33 @@ describe('catch-up beyond retention through a log reset (multi-process)', () => 
     await waitForLeader(tc.client, 20_000);
     const follower = 'n0';
     await leaveBehind(tc, follower);
+    const { last, first } = await leaveBehind(tc, follower);
+    const dir = replicaDir(tc, follower);
+    const states: string[] = [];
     for (let round = 0; round < 3; round++) {
       await tc.cluster.startServer(follower);
       await new Promise((r) => setTimeout(r, Math.floor(rand() * 300)));
       await tc.cluster.kill(follower, 'SIGKILL');
+      // After each kill: the old log or the new start, never a mix (opened as the next
+      // start opens it, which finishes a reset whose commit point was durable).
+      const log = await SegmentedLog.open({ dir });
+      try {
+        const f = log.firstIndex;
+        const l = log.lastIndex;
+        let expected = f;
+        for (const e of log.entries(f)) expect(e.index, `contiguous entries (seed ${seed})`).toBe(expected++);
+        expect(expected - 1).toBe(l);
+        // The old log stopped before what the others removed; the new start begins at or
+        // after their first index (no entries are appended meanwhile but the leaders' no-ops).
+        const old = f === 1 && l < first;
+        const reset = f >= first;
+        expect(old || reset, `round ${round}: first ${f}, last ${l} is neither the old log nor the new start (seed ${seed})`).toBe(true);
+        states.push(old ? 'old' : l < f ? 'new start, empty' : l < last ? 'new start, catching up' : 'caught up');
+      } finally {
+        await log.close();
+      }
     }
+    console.log(`kill -9 of the follower during catch-up (seed ${seed}): ${states.join(', ')}`);
     await tc.cluster.startServer(follower);
     const more = await appendMany(tc, 20, 'after');
     await waitUntil(() => committedEverywhere(tc!, more), `the follower to catch up (seed ${seed})`, 40_000);

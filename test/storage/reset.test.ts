@@ -128,17 +128,22 @@ describe('log reset crash atomicity', () => {
     const dir = tmp();
     let start = 0;
     let checkedMidReset = 0;
+    /** The reset the previous round found on disk (undefined before any was found). */
+    let onDisk: number | undefined;
     for (let round = 0; round < 8; round++) {
       const { begun, done } = await runAndKill(dir, seed, start, 30 + Math.floor(rand() * 250));
       const why = `seed ${seed} round ${round} (begun ${begun}, done ${done})`;
       const log = await SegmentedLog.open({ dir, segmentSizeBytes: S });
       try {
-        // Which start is on disk: the reset begun last (new) or the one before it (old).
+        // Which start is on disk: the reset begun last (new), the one before it, or (killed
+        // before this round's first commit point) the start the previous round left.
         const candidates = [begun, begun - 1].filter((k) => k >= start);
+        if (onDisk !== undefined) candidates.push(onDisk);
         const k = candidates.find((c) => resetPoint(seed, c, S).index + 1 === log.firstIndex);
-        if (begun >= start) {
+        if (begun >= start || onDisk !== undefined) {
           expect(k, `${why}: first index ${log.firstIndex} is neither the old nor the new start`).toBeDefined();
         }
+        if (k !== undefined) onDisk = k;
         if (k !== undefined) {
           if (k === begun && begun > done) checkedMidReset++;
           const at = resetPoint(seed, k, S);
