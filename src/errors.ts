@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'ERR_PROTOCOL',
   'ERR_UNAVAILABLE',
   'ERR_INTERNAL', // a bug, or a code this version does not know (the original code is in the message)
+  'ERR_LOG_DAMAGED', // a read of a log index whose record is known damaged and not yet repaired (storage/log/damage.ts)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
