@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'ERR_UNKNOWN_PRODUCER', // the producer id is not in the producer table (never issued, evicted, or older than the rebuild window)
   'ERR_SEQUENCE_CONFLICT', // a sequence number reused with other bytes or another batch shape, or a duplicate older than the remembered batches
   'ERR_INTERNAL', // a bug, or a code this version does not know (the original code is in the message)
+  'ERR_LOG_DAMAGED', // a read of a log index whose record is known damaged and not yet repaired (storage/log/damage.ts)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -76,7 +76,9 @@ Options:
                           override it; an unknown key is an error
   --repair                a damaged log (ERR_LOG_CORRUPT) is truncated at the first damaged
                           entry and the rest re-fetched from the leader; without it the
-                          server refuses to start with a damaged log
+                          server refuses to start with a damaged log. Last resort: the cut
+                          is safe only while a majority of the other replicas hold every
+                          entry cut; done on two replicas it can lose acknowledged entries
   --metrics ADDR          serve GET /metrics (Prometheus), /health/live and /health/ready on
                           HTTP at ADDR (host:port, e.g. 127.0.0.1:9100; off by default)
   --ready-max-lag N       /health/ready: most entries a follower may trail the leader's

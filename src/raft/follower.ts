@@ -9,6 +9,7 @@
  */
 import type { RaftLog } from './log.js';
 import { LogStartReceiver } from './log-start.js';
+import type { DamageGuard } from './damage.js';
 import type { AppendMessage, AppendResponseMessage, Entry, HeartbeatMessage, LogReset, LogStartMessage, Message, NodeId } from './types.js';
 
 /** What the follower's side needs from the core. */
@@ -20,6 +21,8 @@ export interface FollowerContext {
   /** The current leader ('' if none). */
   leader(): NodeId;
   send(m: Message): void;
+  /** Unrepaired damage caps the index a success acknowledges (damage.ts). */
+  readonly damage?: DamageGuard;
 }
 
 export class FollowerReplication {
@@ -69,7 +72,7 @@ export class FollowerReplication {
       from: ctx.id,
       to,
       term: ctx.term(),
-      index,
+      index: reject || ctx.damage === undefined ? index : ctx.damage.reportedMatch(index),
       reject,
       rejectHint: hint,
       hintTerm,

@@ -2,6 +2,7 @@ import { hashString, resolveConfig, type RaftConfig, type Settings } from './con
 import { RaftLog } from './log.js';
 import { Votes, mayGrantVote, voteRequests } from './election.js';
 import { FollowerReplication } from './follower.js';
+import { DamageGuard } from './damage.js';
 import { mulberry32, type Rng } from './prng.js';
 import { Replication } from './replication.js';
 import {
@@ -59,6 +60,7 @@ export class RaftCore {
 
   /** The follower's side of replication (acknowledgements, log starts received). */
   private readonly follower: FollowerReplication;
+  readonly damage = new DamageGuard(); // unrepaired log damage, set by the replica (damage.ts; docs/RAFT.md "Damaged replicas")
 
   private msgs: Message[] = [];
   private catchUps: CatchUpRequest[] = [];
@@ -93,7 +95,7 @@ export class RaftCore {
     this._term = hs.term;
     this._vote = hs.vote;
     this.follower = new FollowerReplication(
-      { id: this.id, logEpoch: this.logEpoch, term: () => this._term, leader: () => this._lead, send: (m) => this.msgs.push(m) },
+      { id: this.id, logEpoch: this.logEpoch, term: () => this._term, leader: () => this._lead, send: (m) => this.msgs.push(m), damage: this.damage },
       this.log,
       commit,
     );
@@ -436,7 +438,7 @@ export class RaftCore {
   }
 
   private hup(transfer: boolean): void {
-    if (this._role === 'leader') return;
+    if (this._role === 'leader' || !this.damage.mayCampaign()) return;
     if (this.settings.preVote && !transfer) this.runPreVote();
     else this.runElection(transfer);
   }
@@ -505,7 +507,7 @@ export class RaftCore {
 
   private handleVote(m: VoteMessage): void {
     const pre = m.type === 'preVote';
-    if (mayGrantVote(m, this._vote, this._lead, this._term, this.log)) {
+    if (this.damage.mayGrantVote() && mayGrantVote(m, this._vote, this._lead, this._term, this.log)) {
       if (pre) {
         this.send(this.voteResp('preVoteResp', m.from, m.term, false));
       } else {

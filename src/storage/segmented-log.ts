@@ -26,6 +26,7 @@ import { appendEntries, appendRecords, freeSpaceBytes } from './log/append.js';
 import { flush } from './log/flush.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES, closeLog, openLog } from './log/open.js';
 import { posOf, readRange, term } from './log/read.js';
+import { damagedRanges, findDamage, writeBackRecord, type DamagedRange, type DamagedRecord } from './log/damage.js';
 import { applyRetention, truncatePrefix, truncateSuffix } from './log/retention.js';
 import { resetTo, type ResetPoint } from './log/reset.js';
 import { logSizeBytes, type LogState } from './log/state.js';
@@ -34,6 +35,7 @@ import type { AppendInput, AppendRecordsOptions, AppendResult, LogEntry, Recover
 export { MIN_SEGMENT_SIZE_BYTES, DEFAULT_SEGMENT_SIZE_BYTES };
 export { DEFAULT_INDEX_SLOTS_PER_FILE } from './log/open.js';
 export type { ResetPoint } from './log/reset.js';
+export type { DamagedRange, DamagedRecord } from './log/damage.js';
 export type { AppendInput, AppendRecordsOptions, AppendResult, FlushedEvent, LogEntry, OnFlushed, RecoveryReport, SegmentedLogOptions } from './log/types.js';
 
 export class SegmentedLog {
@@ -180,6 +182,36 @@ export class SegmentedLog {
    */
   readRange(from: number, to: number, maxBytes = Number.POSITIVE_INFINITY): LogEntry[] {
     return readRange(this.#st, from, to, maxBytes);
+  }
+
+  // ---------------------------------------------------------------- damage (log/damage.ts)
+
+  /**
+   * Re-verify the records of [from, to] (default: the whole log) against their index slots;
+   * what fails is listed as damaged (reads of it fail with ERR_LOG_DAMAGED until it is
+   * written back) and returned. `onBytes` sees each record's size (rate limiting).
+   */
+  findDamage(from?: number, to?: number, onBytes?: (sizeBytes: number) => void): DamagedRecord[] {
+    return findDamage(this.#st, from, to, onBytes);
+  }
+
+  /** The damaged records not yet repaired, sorted by index. */
+  get damaged(): readonly DamagedRecord[] {
+    return this.#st.damaged;
+  }
+
+  /** The damaged indexes as contiguous inclusive ranges. */
+  damagedRanges(): DamagedRange[] {
+    return damagedRanges(this.#st);
+  }
+
+  /**
+   * Write a verified copy (a peer's verbatim record) of damaged `index` back at its pos and
+   * make it durable; refuses (ERR_LOG_CORRUPT) a record that is not exactly the index, term,
+   * pos, size and CRC its index slot expects.
+   */
+  writeBackRecord(index: number, record: Uint8Array): Promise<void> {
+    return writeBackRecord(this.#st, index, record);
   }
 
   /** Iterate entries from `from` to the current last index, in chunks. */

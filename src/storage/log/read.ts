@@ -7,6 +7,7 @@ import { RaftLedgerError } from '../../errors.js';
 import { native } from '../native.js';
 import { FLAG_PRODUCER, HEADER_SIZE_BYTES, PRODUCER_HEADER_BYTES, SLOT_SIZE_BYTES, dataViewOf, readHeader, readProducerHeader, readRecordFlags, type IndexSlot } from '../format.js';
 import { headerAt, segmentAt } from './segments.js';
+import { checkNotDamaged } from './damage.js';
 import { SCAN_SLOT_CHUNK, checkOpen, corrupt, type LogState } from './state.js';
 import type { LogEntry } from './types.js';
 
@@ -19,6 +20,7 @@ export function checkReadable(st: LogState, index: number): void {
   if (index > st.lastIndex) {
     throw new RaftLedgerError('ERR_OUT_OF_RANGE', `index ${index} is past the last index ${st.lastIndex}`);
   }
+  if (st.damaged.length > 0) checkNotDamaged(st, index, index);
 }
 
 /** The slot of `index`, checked against the record header it points at; rebuilds the index once on disagreement. */
@@ -82,6 +84,9 @@ export function term(st: LogState, index: number): number {
   if (index === 0) return 0;
   if (index === st.firstIndex - 1) return st.meta.hardState.prevTerm;
   if (index === st.lastIndex) return st.lastTerm;
+  // A damaged record's term is known from its index slot (damage.ts), so consistency checks still work.
+  const damaged = st.damaged.length > 0 ? st.damaged.find((d) => d.index === index) : undefined;
+  if (damaged !== undefined) return damaged.term;
   checkReadable(st, index);
   return slotOf(st, index).term;
 }
@@ -98,7 +103,10 @@ export function posOf(st: LogState, index: number): number {
 export function readRange(st: LogState, from: number, to: number, maxBytes = Number.POSITIVE_INFINITY): LogEntry[] {
   checkReadable(st, from);
   if (!Number.isSafeInteger(to) || to <= from) throw new RangeError(`readRange: to (${to}) must be greater than from (${from})`);
-  const end = Math.min(to, st.lastIndex + 1);
+  let end = Math.min(to, st.lastIndex + 1);
+  // Stop before a known damaged record; the read that starts at it reports ERR_LOG_DAMAGED.
+  const damagedAt = st.damaged.find((d) => d.index > from && d.index < end);
+  if (damagedAt !== undefined) end = damagedAt.index;
   const out: LogEntry[] = [];
   let bytes = 0;
   let index = from;

@@ -20,6 +20,7 @@ import { LogIndex } from '../log-index.js';
 import type { Identity } from '../identity.js';
 import type { Checkpoint, MetaStore } from '../meta-store.js';
 import type { OnFlushed, RecoveryReport, SegmentedLogOptions } from './types.js';
+import type { DamagedRecord } from './damage.js';
 
 /** Index slots gathered per native scan call (recovery, index rebuild). */
 export const SCAN_SLOT_CHUNK = 65536;
@@ -90,6 +91,8 @@ export class LogState {
   /** The directory lock (dir-lock.ts), held from open to close unless readOnly. */
   dirLock: DirLock | undefined;
   scratch: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+  /** Records known damaged and not yet written back (damage.ts), sorted by index; reads of them fail with ERR_LOG_DAMAGED. */
+  damaged: DamagedRecord[] = [];
 
   constructor(options: SegmentedLogOptions, identity: Identity, meta: MetaStore) {
     this.dir = options.dir;

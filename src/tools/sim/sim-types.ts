@@ -14,6 +14,8 @@ export interface SimOptions {
   onTrace?: (line: string) => void;
   /** Check full pairwise log matching every this many events (default 64). */
   fullCheckEvery?: number;
+  /** Inject log damage and repair events on followers (damage-events.ts; default false, so pinned seeds replay unchanged). */
+  damage?: boolean;
 }
 
 export interface SimResult {

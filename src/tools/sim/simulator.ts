@@ -22,6 +22,7 @@ import { commonCompactionPoint, compactionTarget } from './compaction.js';
 import { SimNetwork } from './network.js';
 import type { SimOptions, SimResult } from './sim-types.js';
 import { describeMessage } from './trace-format.js';
+import { SimDamage } from './damage-events.js';
 
 const TICK_MS = 10;
 
@@ -47,6 +48,8 @@ type Event =
   | { k: 'crash'; node: number; restartIn: number }
   | { k: 'heal' }
   | { k: 'compact' }
+  | { k: 'damage' }
+  | { k: 'repair'; node: number; inc: number }
   | { k: 'end' };
 
 
@@ -68,6 +71,7 @@ export class Simulation {
   private readonly clientRng: Rng;
   private readonly crashRng: Rng;
   private readonly compactRng: Rng;
+  private readonly dmg: SimDamage | undefined;
   private readonly faultMs: number;
   private readonly livenessMs: number;
   private readonly fullCheckEvery: number;
@@ -113,6 +117,7 @@ export class Simulation {
     this.clientRng = mulberry32(deriveSeed(this.seed, 5));
     this.crashRng = mulberry32(deriveSeed(this.seed, 6));
     this.compactRng = mulberry32(deriveSeed(this.seed, 7));
+    this.dmg = opts.damage === true ? new SimDamage(mulberry32(deriveSeed(this.seed, 9))) : undefined;
     const cr = mulberry32(deriveSeed(this.seed, 8));
     this.compactOwn = cr() < 0.25 ? 0 : cr();
     this.snapshotBytes = cr() < 0.3 ? 0 : 8 + Math.floor(cr() * 600);
@@ -204,6 +209,7 @@ export class Simulation {
       this.q.push(50 + Math.floor(this.faultRng() * 300), { k: 'fault' });
       this.q.push(this.faultMs, { k: 'heal' });
       this.q.push(20 + Math.floor(this.compactRng() * 200), { k: 'compact' });
+      if (this.dmg !== undefined) this.q.push(100, { k: 'damage' });
       this.q.push(this.faultMs + this.livenessMs, { k: 'end' });
       for (;;) {
         const next = this.q.pop();
@@ -317,6 +323,15 @@ export class Simulation {
       }
       case 'heal':
         this.heal();
+        return;
+      case 'damage': {
+        const r = this.healed ? undefined : this.dmg?.damage(this.nodes, (l) => this.trace(l));
+        if (r !== undefined) this.q.push(this.now + r.afterMs, { k: 'repair', node: r.node, inc: r.inc });
+        if (!this.healed) this.q.push(this.now + 50 + Math.floor(this.faultRng() * 300), ev);
+        return;
+      }
+      case 'repair':
+        this.dmg?.repair(this.nodes[ev.node] as SimNode, ev.inc, (l) => this.trace(l));
         return;
       case 'compact':
         this.compact();
@@ -559,6 +574,7 @@ export class Simulation {
   private heal(): void {
     this.healed = true;
     this.healedAt = this.now;
+    this.dmg?.healAll(this.nodes);
     this.net.cut.clear();
     this.net.pDrop = 0;
     this.net.pDup = 0;

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { TestCluster } from './harness.js';
+
+describe('a replica with unrepaired damage (issue 16, docs/RAFT.md "Damaged replicas")', () => {
+  it('does not count toward a commit quorum at or past the damage until repaired, and keeps the entries', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.propose('a', 'x1', 'x2');
+    c.deliverAll();
+    const committed = c.core('a').commitIndex;
+    expect(committed).toBe(3);
+    c.core('c').damage.set(2);
+    c.isolate('b');
+    c.propose('a', 'y');
+    c.deliverAll();
+    c.tickAll(3);
+    c.deliverAll();
+    // Only a and c hold index 4, and c's acks are capped at 1: not committed.
+    expect(c.core('a').commitIndex).toBe(committed);
+    expect(c.logOf('c')).toEqual(c.logOf('a')); // c still writes what it is sent
+    c.core('c').damage.set(undefined);
+    c.propose('a', 'z');
+    c.deliverAll();
+    expect(c.core('a').commitIndex).toBe(5);
+  });
+
+  it('does not grant votes or pre-votes, so a candidate that needs it does not win', () => {
+    for (const preVote of [true, false]) {
+      const c = new TestCluster(['a', 'b', 'c'], { preVote });
+      c.elect('a');
+      c.propose('a', 'x');
+      c.deliverAll();
+      c.core('c').damage.set(1);
+      c.isolate('a');
+      c.tick('c', 50); // c forgets the leader, so only the damage decides its answer
+      c.deliverAll();
+      const answers: string[] = [];
+      c.observer = (m) => {
+        if ((m.type === 'voteResp' || m.type === 'preVoteResp') && m.from === 'c') answers.push(`${m.type}:${m.reject ? 'reject' : 'grant'}`);
+      };
+      c.core('b').campaign();
+      c.deliverAll();
+      expect(answers.length).toBeGreaterThan(0);
+      expect(answers.every((a) => a.endsWith(':reject'))).toBe(true);
+      expect(c.core('b').role).not.toBe('leader');
+      // Repaired, c grants again and b wins.
+      c.core('c').damage.set(undefined);
+      c.core('b').campaign();
+      c.deliverAll();
+      expect(c.core('b').role).toBe('leader');
+    }
+  });
+
+  it('does not campaign', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.core('c').damage.set(1);
+    c.core('c').campaign();
+    c.deliverAll();
+    c.tick('c', 100);
+    c.deliverAll();
+    expect(c.core('c').role).toBe('follower');
+    expect(c.core('c').term).toBe(0);
+    expect(c.leaders()).not.toContain('c');
+  });
+});
