@@ -1,8 +1,9 @@
 import { hashString, resolveConfig, type RaftConfig, type Settings } from './config.js';
 import { RaftLog } from './log.js';
-import { Votes, mayGrantVote, voteRequests } from './election.js';
+import { Votes, answerVote, voteRequests, voteResp } from './election.js';
 import { FollowerReplication } from './follower.js';
 import { mulberry32, type Rng } from './prng.js';
+import { ReadOnly } from './read-only.js';
 import { Replication } from './replication.js';
 import {
   EntryType,
@@ -18,7 +19,6 @@ import {
   type Role,
   type SoftState,
   type VoteMessage,
-  type VoteResponseMessage,
 } from './types.js';
 
 export { DEFAULT_TICK_MS, resolveConfig, type RaftConfig } from './config.js';
@@ -59,6 +59,8 @@ export class RaftCore {
 
   /** The follower's side of replication (acknowledgements, log starts received). */
   private readonly follower: FollowerReplication;
+  /** Read-only requests on the leader (read-only.ts). */
+  private readonly reads: ReadOnly;
 
   private msgs: Message[] = [];
   private catchUps: CatchUpRequest[] = [];
@@ -113,6 +115,12 @@ export class RaftCore {
       this.others,
       this.quorum,
     );
+    this.reads = new ReadOnly({
+      quorum: this.quorum, isLeader: () => this._role === 'leader', committed: () => this.log.committed,
+      committedInTerm: () => this.log.term(this.log.committed) === this._term, heartbeatRound: (seq) => this.repl.heartbeat(seq),
+      leaseValid: () => this.settings.checkQuorum && this.transferee === NONE && this.repl.countActive() >= this.quorum &&
+        this.electionElapsed + this.settings.heartbeatTicks < this.settings.electionTicks,
+    });
     this.prevHs = { term: hs.term, vote: hs.vote, commit: Math.min(hs.commit, last) };
     this.resetRandomizedElectionTimeout();
     this.prevSs = { role: this._role, leader: this._lead, term: this._term };
@@ -197,9 +205,7 @@ export class RaftCore {
    * (ERR_NOT_LEADER with a leader hint, or ERR_TRANSFER_IN_PROGRESS).
    */
   propose(payloads: readonly Uint8Array[], type: EntryType = EntryType.Normal): number {
-    if (this._role !== 'leader') {
-      throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
-    }
+    this.mustLead();
     if (this.transferee !== NONE) {
       throw new RaftRefusal(
         'ERR_TRANSFER_IN_PROGRESS',
@@ -223,6 +229,16 @@ export class RaftCore {
     return first;
   }
 
+  /** A read, leader only (else RaftRefusal): its ReadState comes in a later Ready (docs/RAFT.md, "Reads"). */
+  readIndex(ctx: number, lease = false): void {
+    this.mustLead();
+    this.reads.request(ctx, lease);
+  }
+
+  private mustLead(): void {
+    if (this._role !== 'leader') throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
+  }
+
   /** Starts an election now (with pre-vote if enabled). No-op on a leader. */
   campaign(): void {
     this.hup(false);
@@ -234,9 +250,7 @@ export class RaftCore {
    * after an election timeout. Throws RaftRefusal if this node is not leader.
    */
   transferLeadership(to: NodeId): void {
-    if (this._role !== 'leader') {
-      throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
-    }
+    this.mustLead();
     if (to === this.id) {
       this.transferee = NONE;
       return;
@@ -290,7 +304,7 @@ export class RaftCore {
         // A stale leader: tell it our term so it steps down.
         this.send(this.follower.appendResp(m.from, 0, false, 0, 0));
       } else if (m.type === 'preVote') {
-        this.send(this.voteResp('preVoteResp', m.from, this._term, true));
+        this.send(voteResp('preVoteResp', this.id, m.from, this._term, true));
       }
       return;
     }
@@ -302,6 +316,7 @@ export class RaftCore {
     switch (this._role) {
       case 'leader':
         this.repl.onResponse(m);
+        if (m.type === 'heartbeatResp') this.reads.onHeartbeatResp(m);
         break;
       case 'candidate':
       case 'preCandidate':
@@ -317,8 +332,9 @@ export class RaftCore {
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     this.payBroadcast();
+    this.reads.flush();
     const log = this.log;
-    if (this.msgs.length > 0 || this.catchUps.length > 0 || this.follower.logReset !== null || log.inProgress < log.lastIndex()) return true;
+    if (this.reads.hasOutput() || this.msgs.length > 0 || this.catchUps.length > 0 || this.follower.logReset !== null || log.inProgress < log.lastIndex()) return true;
     const hsCommit = log.committed < log.durable ? log.committed : log.durable;
     if (hsCommit > log.applying) return true;
     const hs = this.prevHs;
@@ -365,6 +381,8 @@ export class RaftCore {
       committed,
       needsCatchUp: this.catchUps.length === 0 ? NO_CATCHUPS : this.catchUps,
       logReset: this.follower.takeLogReset(),
+      readStates: this.reads.takeStates(),
+      droppedReads: this.reads.takeDropped(),
     };
     if (this.msgs.length > 0) this.msgs = [];
     if (this.catchUps.length > 0) this.catchUps = [];
@@ -400,6 +418,7 @@ export class RaftCore {
     this.votes.clear();
     this.follower.reset();
     this.broadcastOwed = 0;
+    this.reads.reset();
   }
 
   private becomeFollower(term: number, lead: NodeId): void {
@@ -485,7 +504,7 @@ export class RaftCore {
     }
     if (this.heartbeatElapsed >= this.settings.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      this.repl.heartbeat();
+      this.repl.heartbeat(this.reads.pendingCount > 0 ? this.reads.seq : 0); // re-sends the newest read round
     }
   }
 
@@ -495,29 +514,17 @@ export class RaftCore {
     this.msgs.push(m);
   }
 
-  private voteResp(type: 'voteResp' | 'preVoteResp', to: NodeId, term: number, reject: boolean): VoteResponseMessage {
-    return { type, from: this.id, to, term, reject };
-  }
-
   private sendTimeoutNow(to: NodeId): void {
     this.send({ type: 'timeoutNow', from: this.id, to, term: this._term });
   }
 
   private handleVote(m: VoteMessage): void {
-    const pre = m.type === 'preVote';
-    if (mayGrantVote(m, this._vote, this._lead, this._term, this.log)) {
-      if (pre) {
-        this.send(this.voteResp('preVoteResp', m.from, m.term, false));
-      } else {
-        this.electionElapsed = 0;
-        this._vote = m.from;
-        const r = this.voteResp('voteResp', m.from, this._term, false);
-        r.waitForHardState = true; // our vote must be on disk before it is counted
-        this.send(r);
-      }
-    } else {
-      this.send(this.voteResp(pre ? 'preVoteResp' : 'voteResp', m.from, this._term, true));
+    const r = answerVote(m, this.id, this._vote, this._lead, this._term, this.log);
+    if (!r.reject && r.type === 'voteResp') {
+      this.electionElapsed = 0;
+      this._vote = m.from;
     }
+    this.send(r);
   }
 
   private stepFollower(m: Message): void {
@@ -548,16 +555,10 @@ export class RaftCore {
   private stepCandidate(m: Message): void {
     switch (m.type) {
       case 'append':
-        this.becomeFollower(m.term, m.from);
-        this.follower.handleAppend(m);
-        break;
       case 'heartbeat':
-        this.becomeFollower(m.term, m.from);
-        this.follower.handleHeartbeat(m);
-        break;
       case 'logStart':
         this.becomeFollower(m.term, m.from);
-        this.follower.handleLogStart(m);
+        this.stepFollower(m); // a current leader exists: handle it as its follower
         break;
       case 'voteResp':
       case 'preVoteResp': {
