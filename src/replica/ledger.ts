@@ -38,6 +38,7 @@ import { ledgerStatus } from './ledger-status.js';
 import { checkRangeArguments, checkTailArguments, tailEntries, toLedgerEntry, type TailOptions } from './ledger-reads.js';
 import { WritePath, receivedRecordsProblem } from './write-path.js';
 import { abortable, waitForLeader } from './ledger-waits.js';
+import { ReadGate, checkReadOptions, type Consistency } from './read-gate.js';
 
 export type { Durability, RaftLink, LedgerCoreOptions, LedgerOptions, FollowerStatus, LedgerStatus, LedgerEvents } from './ledger-types.js';
 
@@ -62,6 +63,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #readyScheduled = false;
   #processing = false;
   #commitWaiters: Array<() => void> = [];
+  /** Reads with a stated consistency (read-gate.ts). */
+  readonly #reads: ReadGate;
   #failed: Error | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -131,6 +134,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       },
       commitSaveIntervalMs,
     );
+    this.#reads = new ReadGate({
+      id: this.id, role: () => this.#core.role, leader: () => this.#core.leader, commitIndex: () => this.#commitIndex,
+      readIndex: (ctx, lease) => this.#core.readIndex(ctx, lease), waitForCommit: (fn) => this.#commitWaiters.push(fn),
+      notLeader: () => this.#notLeader(), scheduleReady: () => this.#scheduleReady(),
+    });
   }
 
   /**
@@ -227,6 +235,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         return;
       }
     }
+    this.#reads.observe(message);
     try {
       this.#core.step(message);
     } catch (error) {
@@ -288,6 +297,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     }
     this.#write.sendOrHold(rd.messages);
     if (rd.committed !== null) this.#applyCommitted(rd.committed.to);
+    this.#reads.onReady(rd);
     for (const req of rd.needsCatchUp) {
       const last = this.#catchUpLoggedAt.get(req.peer) ?? 0;
       if (Date.now() - last > 10_000) {
@@ -387,6 +397,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#logLine(`[${this.id}] ${failure.message}`);
     for (const stop of this.#timers) stop();
     this.#pending.rejectAll(failure);
+    this.#reads.rejectAll(failure);
     if (this.listenerCount('error') > 0) this.emit('error', failure);
   }
 
@@ -503,6 +514,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     );
   }
 
+  /** `{ index, pos }` of the last committed entry, as fresh as `consistency` says (default 'linearizable'; read-gate.ts). */
+  async commitPosition(options: { consistency?: Consistency; maxLagMs?: number } = {}): Promise<{ index: number; pos: number }> {
+    this.#checkUsable();
+    const { consistency, maxLagMs } = checkReadOptions('commitPosition', options);
+    const index = await this.#reads.confirm(consistency, { timeoutMs: this.#appendTimeoutMs, maxLagMs });
+    return { index, pos: index === 0 ? 0 : this.#log.posOf(index) };
+  }
+
   get role(): Role {
     return this.#core.role;
   }
@@ -568,6 +587,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#closed = true;
     for (const stop of this.#timers) stop();
     this.#pending.rejectAll(new RaftLedgerError('ERR_CLOSED', 'the ledger closed before the append got its verdict'));
+    this.#reads.rejectAll(new RaftLedgerError('ERR_CLOSED', 'the ledger closed before the read was confirmed'));
     const waiters = this.#commitWaiters;
     this.#commitWaiters = [];
     for (const w of waiters) w();
