@@ -25,6 +25,7 @@ import {
   encodeClientRequest,
   type ClientRequest,
   type ClientResponse,
+  type WireConsistency,
 } from '../transport/client-codec.js';
 import { FrameReader, protocolError, type Frame } from '../transport/frame.js';
 import { AttemptFailure } from './errors.js';
@@ -34,7 +35,8 @@ import { DeadlineQueue } from './deadlines.js';
 export type Request =
   | { group: number; op: 'append'; payloads: Uint8Array[] }
   | { group: number; op: 'read'; index: number }
-  | { group: number; op: 'status' };
+  | { group: number; op: 'status' }
+  | { group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number };
 
 export interface ConnectionOptions {
   address: string;
@@ -89,6 +91,8 @@ function matches(request: Request, response: ClientResponse): boolean {
       return request.op === 'read';
     case 'status':
       return request.op === 'status';
+    case 'commitPosition':
+      return request.op === 'commitPosition';
   }
 }
 

@@ -24,6 +24,7 @@ import { ClientConnection, encodeNotice, NOTICE_LINGER_MS, type ConnectionContex
 import { frameCapFor, resolveClientLimits, type ClientLimits, type ClientPortStats } from './client-limits.js';
 import type { LedgerEntry } from '../entry.js';
 import type { Ledger } from '../replica/ledger.js';
+import type { Consistency } from '../replica/read-gate.js';
 import type { AppendAck } from '../replica/pending.js';
 
 /** Where client requests go; a Ledger map and a LedgerHost both implement it. */
@@ -32,6 +33,8 @@ export interface LedgerRouter {
   append(group: number, payloads: Uint8Array[]): Promise<AppendAck[]>;
   read(group: number, index: number): Promise<LedgerEntry | null> | LedgerEntry | null;
   status(group: number): Promise<object> | object;
+  /** The last committed entry's `{ index, pos }` at a consistency (replica/read-gate.ts). */
+  commitPosition(group: number, options: { consistency: Consistency; maxLagMs?: number }): Promise<{ index: number; pos: number }>;
   /**
    * Where `op` on `group` is served when it is not here (a LedgerHost's per-worker client
    * ports): the request is answered with ERR_MOVED and this hint, and the client goes there.
@@ -51,6 +54,7 @@ export function ledgerMapRouter(ledgerFor: (group: number) => Ledger | undefined
     append: (group, payloads) => get(group).append(payloads),
     read: (group, index) => get(group).read(index),
     status: (group) => get(group).status(),
+    commitPosition: (group, options) => get(group).commitPosition(options),
   };
 }
 

@@ -83,6 +83,7 @@ export class Server {
             append: (group, payloads) => host.append(group, payloads, { copy: true }),
             read: (group, index) => host.read(group, index),
             status: (group) => host.status(group),
+            commitPosition: (group, options) => host.commitPosition(group, options),
             // Data requests go to the worker's own client port; this thread answers status only.
             movedTo: (group, op) =>
               op === 'status' || !host.hasGroup(group) ? undefined : { id: config.id, address: workerClientAddress(self.client, workerFor(group, config.workers)) },

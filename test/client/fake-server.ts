@@ -147,6 +147,8 @@ export function leader(log: FakeLog, id = 'n1'): Handler {
         return log.read(request.index);
       case 'status':
         return { kind: 'status', status: { id, role: 'leader', leader: id, group: request.group, lastIndex: log.entries.length } };
+      case 'commitPosition':
+        return { kind: 'commitPosition', index: log.entries.length, pos: Math.max(0, log.entries.length - 1) * 100 };
     }
   };
 }
