@@ -138,6 +138,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       id: this.id, role: () => this.#core.role, leader: () => this.#core.leader, commitIndex: () => this.#commitIndex,
       readIndex: (ctx, lease) => this.#core.readIndex(ctx, lease), waitForCommit: (fn) => this.#commitWaiters.push(fn),
       notLeader: () => this.#notLeader(), scheduleReady: () => this.#scheduleReady(),
+      stopped: () => (this.#closed ? new RaftLedgerError('ERR_CLOSED', 'the ledger closed before the read was served') : this.#failed),
     });
   }
 

@@ -55,6 +55,8 @@ export interface ReadGateHost {
   waitForCommit(fn: () => void): void;
   notLeader(): RaftLedgerError;
   scheduleReady(): void;
+  /** The error to fail a confirmed read that waits for entries to apply (closed or failed ledger); undefined while usable. */
+  stopped(): Error | undefined;
 }
 
 interface Waiter {
@@ -143,6 +145,11 @@ export class ReadGate {
   }
 
   #whenApplied(index: number, w: Pick<Waiter, 'resolve' | 'reject'>): void {
+    const stopped = this.#h.stopped();
+    if (stopped !== undefined) {
+      w.reject(stopped);
+      return;
+    }
     const c = this.#h.commitIndex();
     if (c >= index) {
       w.resolve(c);
