@@ -36,7 +36,7 @@
  */
 import { raftLedgerErrorFromWire, RaftLedgerError } from '../errors.js';
 import type { LedgerEntry } from '../entry.js';
-import type { ClientResponse } from '../transport/client-codec.js';
+import { WIRE_CONSISTENCY, type ClientResponse, type WireConsistency } from '../transport/client-codec.js';
 import { Backoff } from './backoff.js';
 import type { Connection, Request } from './connection.js';
 import { AttemptFailure, closedError, isSecurityFailure } from './errors.js';
@@ -214,6 +214,37 @@ export class Client {
     const entry = (response as Extract<ClientResponse, { kind: 'read' }>).entry;
     if (entry === null) return null;
     return { index: entry.index, term: entry.term, pos: entry.pos, type: entry.type, payload: ownPayload(entry.payload) };
+  }
+
+  /**
+   * `{ index, pos }` of the group's last committed entry at `consistency` (README,
+   * "Reads and consistency levels"): 'linearizable' (default) and 'lease' ask the
+   * leader; 'follower' asks the servers in turn, starting with the next one, so such
+   * reads spread over the replicas, and moves on when one refuses.
+   */
+  async commitPosition(options: OpOptions & { consistency?: WireConsistency; maxLagMs?: number } = {}): Promise<{ index: number; pos: number }> {
+    const o = checkOpOptions(options, 'commitPosition');
+    const consistency = options.consistency ?? 'linearizable';
+    if (!WIRE_CONSISTENCY.includes(consistency)) throw new RangeError(`commitPosition: consistency must be one of ${WIRE_CONSISTENCY.join(', ')}, got ${String(consistency)}`);
+    const maxLagMs = options.maxLagMs ?? 0; // 0: the server's default
+    if (!Number.isSafeInteger(maxLagMs) || maxLagMs < 0 || maxLagMs > 0xffff_ffff) throw new RangeError(`commitPosition: maxLagMs must be a positive integer, got ${String(maxLagMs)}`);
+    const request: Request = { op: 'commitPosition', group: o.group ?? this.#options.group, consistency, maxLagMs };
+    const run = async (pinned?: string): Promise<{ index: number; pos: number }> => {
+      const r = (await this.#run(request, { signal: o.signal, pinned, once: pinned !== undefined })) as Extract<ClientResponse, { kind: 'commitPosition' }>;
+      return { index: r.index, pos: r.pos };
+    };
+    if (consistency !== 'follower') return run();
+    const servers = this.#options.servers;
+    let last: unknown;
+    for (let k = 0; k < servers.length; k++) {
+      try {
+        return await run(servers[this.#rr++ % servers.length]!);
+      } catch (error) {
+        if (!(error instanceof RaftLedgerError) || !error.retriable) throw error;
+        last = error;
+      }
+    }
+    throw last;
   }
 
   /**

@@ -27,6 +27,7 @@ import {
   type ClientRequest,
   type ClientResponse,
   type WireProducer,
+  type WireConsistency,
 } from '../transport/client-codec.js';
 import { FrameReader, protocolError, type Frame } from '../transport/frame.js';
 import { isTlsError } from '../transport/tls.js';
@@ -39,7 +40,8 @@ export type Request =
   | { group: number; op: 'append'; payloads: Uint8Array[]; producer?: WireProducer }
   | { group: number; op: 'producerId' }
   | { group: number; op: 'read'; index: number }
-  | { group: number; op: 'status' };
+  | { group: number; op: 'status' }
+  | { group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number };
 
 export interface ConnectionOptions {
   address: string;
@@ -100,6 +102,8 @@ function matches(request: Request, response: ClientResponse): boolean {
       return request.op === 'status';
     case 'producerId':
       return request.op === 'producerId';
+    case 'commitPosition':
+      return request.op === 'commitPosition';
   }
 }
 

@@ -43,6 +43,7 @@ import { DEFAULT_CLUSTER_ID, groupDir } from '../replica/group-set.js';
 import { crashWorker, type HostInternals } from './internal.js';
 import { DirLock } from '../storage/dir-lock.js';
 import { checkDirOwner } from '../storage/identity.js';
+import { checkReadOptions, type Consistency } from '../replica/read-gate.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
@@ -413,6 +414,12 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   async readRange(group: number, from: number, options: { limit?: number; maxBytes?: number; uncommitted?: boolean } = {}): Promise<LedgerEntry[]> {
     const value = await this.#call(group, { op: 'readRange', group, from, ...options });
     return value.map(toEntry);
+  }
+
+  /** `{ index, pos }` of `group`'s last committed entry, as fresh as `consistency` says (Ledger.commitPosition). */
+  async commitPosition(group: number, options: { consistency?: Consistency; maxLagMs?: number } = {}): Promise<{ index: number; pos: number }> {
+    checkReadOptions('commitPosition', options);
+    return this.#call(group, { op: 'commitPosition', group, ...options });
   }
 
   /** Committed entries of `group` from `from` on, waiting for new ones; ends when the signal aborts or the host closes. */

@@ -19,6 +19,7 @@ import type { LedgerEntry } from '../entry.js';
 import type { WireError } from '../errors.js';
 import type { LedgerStatus } from '../replica/ledger.js';
 import type { ProducerOptions } from '../replica/idempotence.js';
+import type { Consistency } from '../replica/read-gate.js';
 
 /** Each request's fields (besides `op`), by op. */
 export interface HostRequestFields {
@@ -26,6 +27,7 @@ export interface HostRequestFields {
   read: { group: number; index: number; uncommitted?: boolean };
   readRange: { group: number; from: number; limit?: number; maxBytes?: number; uncommitted?: boolean; waitMs?: number };
   status: { group: number };
+  commitPosition: { group: number; consistency?: Consistency; maxLagMs?: number };
   statusAll: Record<never, never>;
   transferLeadership: { group: number; to: string; timeoutMs?: number };
   addGroup: { group: number };
@@ -38,6 +40,7 @@ export interface HostResponses {
   read: TransferredEntry | null;
   readRange: TransferredEntry[];
   status: GroupStatus;
+  commitPosition: { index: number; pos: number };
   statusAll: GroupStatus[];
   transferLeadership: null;
   addGroup: null;

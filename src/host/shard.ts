@@ -166,6 +166,7 @@ export class GroupShard {
       return ledger.readRange(req.from, options);
     },
     status: (req) => this.status(req.group),
+    commitPosition: (req) => this.#get(req.group).commitPosition({ ...(req.consistency !== undefined ? { consistency: req.consistency } : {}), ...(req.maxLagMs !== undefined ? { maxLagMs: req.maxLagMs } : {}) }),
     statusAll: () => this.groups.map((g) => this.status(g)),
     transferLeadership: async (req) => {
       await this.#get(req.group).transferLeadership(req.to, req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {});

@@ -125,6 +125,7 @@ const PACK: { [K in HostOp]: Packer<K> } = {
   read: (entry, transfer) => (entry === null ? null : packEntries([entry], transfer)[0]!),
   readRange: (entries, transfer) => packEntries(entries, transfer),
   status: same,
+  commitPosition: same,
   statusAll: same,
   transferLeadership: same,
   addGroup: same,

@@ -3,7 +3,7 @@
  * heard, the tally against the quorum, and whether this node may grant a vote.
  */
 import type { RaftLog } from './log.js';
-import { NONE, type NodeId, type VoteMessage } from './types.js';
+import { NONE, type NodeId, type VoteMessage, type VoteResponseMessage } from './types.js';
 
 export type Tally = 'won' | 'lost' | 'pending';
 
@@ -66,4 +66,23 @@ export function voteRequests(type: 'vote' | 'preVote', from: NodeId, to: readonl
     if (type === 'vote') m.waitForHardState = true;
     return m;
   });
+}
+
+/** A (pre-)vote answer from `from`. */
+export function voteResp(type: 'voteResp' | 'preVoteResp', from: NodeId, to: NodeId, term: number, reject: boolean): VoteResponseMessage {
+  return { type, from, to, term, reject };
+}
+
+/**
+ * The answer to a (pre-)vote request. A granted real vote (reject false, type
+ * 'voteResp') must be recorded by the caller (vote := m.from); it waits for
+ * that hard state to be durable before it is counted (waitForHardState).
+ */
+export function answerVote(m: VoteMessage, id: NodeId, vote: NodeId, lead: NodeId, term: number, log: RaftLog): VoteResponseMessage {
+  const pre = m.type === 'preVote';
+  const type = pre ? 'preVoteResp' : 'voteResp';
+  if (!mayGrantVote(m, vote, lead, term, log)) return voteResp(type, id, m.from, term, true);
+  const r = voteResp(type, id, m.from, pre ? m.term : term, false);
+  if (!pre) r.waitForHardState = true;
+  return r;
 }

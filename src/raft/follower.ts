@@ -10,7 +10,7 @@
 import type { RaftLog } from './log.js';
 import { LogStartReceiver } from './log-start.js';
 import type { DamageGuard } from './damage.js';
-import type { AppendMessage, AppendResponseMessage, Entry, HeartbeatMessage, LogReset, LogStartMessage, Message, NodeId } from './types.js';
+import type { AppendMessage, AppendResponseMessage, Entry, HeartbeatMessage, HeartbeatResponseMessage, LogReset, LogStartMessage, Message, NodeId } from './types.js';
 
 /** What the follower's side needs from the core. */
 export interface FollowerContext {
@@ -96,7 +96,9 @@ export class FollowerReplication {
     const ctx = this.#ctx;
     const c = m.commit < log.lastIndex() ? m.commit : log.lastIndex();
     log.commitTo(c);
-    ctx.send({ type: 'heartbeatResp', from: ctx.id, to: m.from, term: ctx.term(), epoch: ctx.logEpoch });
+    const r: HeartbeatResponseMessage = { type: 'heartbeatResp', from: ctx.id, to: m.from, term: ctx.term(), epoch: ctx.logEpoch };
+    if (m.readSeq !== undefined) r.readSeq = m.readSeq; // echo: confirms a read round (read-only.ts)
+    ctx.send(r);
   }
 
   /**

@@ -35,6 +35,7 @@ export {
   type LogReset,
   type AppSnapshot,
   type Ready,
+  type ReadState,
   type CatchUpRequest,
   type ProgressState,
   type ProgressStatus,

@@ -1,9 +1,10 @@
 import { hashString, resolveConfig, type RaftConfig, type Settings } from './config.js';
 import { RaftLog } from './log.js';
-import { Votes, mayGrantVote, voteRequests } from './election.js';
+import { Votes, answerVote, voteRequests, voteResp } from './election.js';
 import { FollowerReplication } from './follower.js';
 import { DamageGuard } from './damage.js';
 import { mulberry32, type Rng } from './prng.js';
+import { ReadOnly } from './read-only.js';
 import { Replication } from './replication.js';
 import {
   EntryType,
@@ -19,7 +20,6 @@ import {
   type Role,
   type SoftState,
   type VoteMessage,
-  type VoteResponseMessage,
 } from './types.js';
 
 export { DEFAULT_TICK_MS, resolveConfig, type RaftConfig } from './config.js';
@@ -61,6 +61,7 @@ export class RaftCore {
   /** The follower's side of replication (acknowledgements, log starts received). */
   private readonly follower: FollowerReplication;
   readonly damage = new DamageGuard(); // unrepaired log damage, set by the replica (damage.ts; docs/RAFT.md "Damaged replicas")
+  private readonly reads: ReadOnly; // read-only requests on the leader (read-only.ts)
 
   private msgs: Message[] = [];
   private catchUps: CatchUpRequest[] = [];
@@ -115,6 +116,12 @@ export class RaftCore {
       this.others,
       this.quorum,
     );
+    this.reads = new ReadOnly({
+      quorum: this.quorum, isLeader: () => this._role === 'leader', committed: () => this.log.committed,
+      committedInTerm: () => this.log.term(this.log.committed) === this._term, heartbeatRound: (seq) => this.repl.heartbeat(seq),
+      leaseValid: () => this.settings.checkQuorum && this.transferee === NONE && this.repl.countActive() >= this.quorum &&
+        this.electionElapsed + this.settings.heartbeatTicks < this.settings.electionTicks,
+    });
     this.prevHs = { term: hs.term, vote: hs.vote, commit: Math.min(hs.commit, last) };
     this.resetRandomizedElectionTimeout();
     this.prevSs = { role: this._role, leader: this._lead, term: this._term };
@@ -199,9 +206,7 @@ export class RaftCore {
    * (ERR_NOT_LEADER with a leader hint, or ERR_TRANSFER_IN_PROGRESS).
    */
   propose(payloads: readonly Uint8Array[], type: EntryType = EntryType.Normal): number {
-    if (this._role !== 'leader') {
-      throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
-    }
+    this.mustLead();
     if (this.transferee !== NONE) {
       throw new RaftRefusal(
         'ERR_TRANSFER_IN_PROGRESS',
@@ -225,6 +230,16 @@ export class RaftCore {
     return first;
   }
 
+  /** A read, leader only (else RaftRefusal): its ReadState comes in a later Ready (docs/RAFT.md, "Reads"). */
+  readIndex(ctx: number, lease = false): void {
+    this.mustLead();
+    this.reads.request(ctx, lease);
+  }
+
+  private mustLead(): void {
+    if (this._role !== 'leader') throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
+  }
+
   /** Starts an election now (with pre-vote if enabled). No-op on a leader. */
   campaign(): void {
     this.hup(false);
@@ -236,9 +251,7 @@ export class RaftCore {
    * after an election timeout. Throws RaftRefusal if this node is not leader.
    */
   transferLeadership(to: NodeId): void {
-    if (this._role !== 'leader') {
-      throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
-    }
+    this.mustLead();
     if (to === this.id) {
       this.transferee = NONE;
       return;
@@ -292,7 +305,7 @@ export class RaftCore {
         // A stale leader: tell it our term so it steps down.
         this.send(this.follower.appendResp(m.from, 0, false, 0, 0));
       } else if (m.type === 'preVote') {
-        this.send(this.voteResp('preVoteResp', m.from, this._term, true));
+        this.send(voteResp('preVoteResp', this.id, m.from, this._term, true));
       }
       return;
     }
@@ -304,6 +317,7 @@ export class RaftCore {
     switch (this._role) {
       case 'leader':
         this.repl.onResponse(m);
+        if (m.type === 'heartbeatResp') this.reads.onHeartbeatResp(m);
         break;
       case 'candidate':
       case 'preCandidate':
@@ -319,8 +333,9 @@ export class RaftCore {
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     this.payBroadcast();
+    this.reads.flush();
     const log = this.log;
-    if (this.msgs.length > 0 || this.catchUps.length > 0 || this.follower.logReset !== null || log.inProgress < log.lastIndex()) return true;
+    if (this.reads.hasOutput() || this.msgs.length > 0 || this.catchUps.length > 0 || this.follower.logReset !== null || log.inProgress < log.lastIndex()) return true;
     const hsCommit = log.committed < log.durable ? log.committed : log.durable;
     if (hsCommit > log.applying) return true;
     const hs = this.prevHs;
@@ -367,6 +382,8 @@ export class RaftCore {
       committed,
       needsCatchUp: this.catchUps.length === 0 ? NO_CATCHUPS : this.catchUps,
       logReset: this.follower.takeLogReset(),
+      readStates: this.reads.takeStates(),
+      droppedReads: this.reads.takeDropped(),
     };
     if (this.msgs.length > 0) this.msgs = [];
     if (this.catchUps.length > 0) this.catchUps = [];
@@ -402,6 +419,7 @@ export class RaftCore {
     this.votes.clear();
     this.follower.reset();
     this.broadcastOwed = 0;
+    this.reads.reset();
   }
 
   private becomeFollower(term: number, lead: NodeId): void {
@@ -487,7 +505,7 @@ export class RaftCore {
     }
     if (this.heartbeatElapsed >= this.settings.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      this.repl.heartbeat();
+      this.repl.heartbeat(this.reads.pendingCount > 0 ? this.reads.seq : 0); // re-sends the newest read round
     }
   }
 
@@ -497,29 +515,20 @@ export class RaftCore {
     this.msgs.push(m);
   }
 
-  private voteResp(type: 'voteResp' | 'preVoteResp', to: NodeId, term: number, reject: boolean): VoteResponseMessage {
-    return { type, from: this.id, to, term, reject };
-  }
-
   private sendTimeoutNow(to: NodeId): void {
     this.send({ type: 'timeoutNow', from: this.id, to, term: this._term });
   }
 
   private handleVote(m: VoteMessage): void {
-    const pre = m.type === 'preVote';
-    if (this.damage.mayGrantVote() && mayGrantVote(m, this._vote, this._lead, this._term, this.log)) {
-      if (pre) {
-        this.send(this.voteResp('preVoteResp', m.from, m.term, false));
-      } else {
-        this.electionElapsed = 0;
-        this._vote = m.from;
-        const r = this.voteResp('voteResp', m.from, this._term, false);
-        r.waitForHardState = true; // our vote must be on disk before it is counted
-        this.send(r);
-      }
-    } else {
-      this.send(this.voteResp(pre ? 'preVoteResp' : 'voteResp', m.from, this._term, true));
+    // A replica with unrepaired damage grants nothing (damage.ts; docs/RAFT.md "Damaged replicas").
+    const r = this.damage.mayGrantVote()
+      ? answerVote(m, this.id, this._vote, this._lead, this._term, this.log)
+      : voteResp(m.type === 'preVote' ? 'preVoteResp' : 'voteResp', this.id, m.from, this._term, true);
+    if (!r.reject && r.type === 'voteResp') {
+      this.electionElapsed = 0;
+      this._vote = m.from;
     }
+    this.send(r);
   }
 
   private stepFollower(m: Message): void {
@@ -550,16 +559,10 @@ export class RaftCore {
   private stepCandidate(m: Message): void {
     switch (m.type) {
       case 'append':
-        this.becomeFollower(m.term, m.from);
-        this.follower.handleAppend(m);
-        break;
       case 'heartbeat':
-        this.becomeFollower(m.term, m.from);
-        this.follower.handleHeartbeat(m);
-        break;
       case 'logStart':
         this.becomeFollower(m.term, m.from);
-        this.follower.handleLogStart(m);
+        this.stepFollower(m); // a current leader exists: handle it as its follower
         break;
       case 'voteResp':
       case 'preVoteResp': {

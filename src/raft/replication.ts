@@ -80,13 +80,21 @@ export class Replication {
     }
   }
 
-  /** One heartbeat per follower, carrying min(commit, confirmed match). */
-  heartbeat(): void {
+  /** Followers heard from in the current check-quorum period, plus this node (no reset). */
+  countActive(): number {
+    let active = 1;
+    for (const pr of this.list) if (pr.recentActive) active++;
+    return active;
+  }
+
+  /** One heartbeat per follower, carrying min(commit, confirmed match) and the read round `readSeq` (0: none). */
+  heartbeat(readSeq = 0): void {
     const commit = this.log.committed;
     const term = this.ctx.term();
     for (const pr of this.list) {
       const match = pr.confirmedMatch();
       const hb: HeartbeatMessage = { type: 'heartbeat', from: this.ctx.id, to: pr.id, term, commit: match < commit ? match : commit };
+      if (readSeq > 0) hb.readSeq = readSeq;
       this.ctx.send(hb);
     }
   }

@@ -97,12 +97,16 @@ export interface HeartbeatMessage extends MessageBase {
   type: 'heartbeat';
   /** min(leader commit, follower match): never past what the follower is known to hold. */
   commit: number;
+  /** Read round this heartbeat confirms (src/raft/read-only.ts); absent when no read is pending. */
+  readSeq?: number;
 }
 
 export interface HeartbeatResponseMessage extends MessageBase {
   type: 'heartbeatResp';
   /** The sender's log epoch (RaftConfig.logEpoch): tells an idle leader that the follower restarted. */
   epoch: number;
+  /** Echo of the heartbeat's readSeq; absent when the heartbeat had none. */
+  readSeq?: number;
 }
 
 export interface VoteMessage extends MessageBase {
@@ -202,6 +206,14 @@ export interface AppSnapshot {
   data: Uint8Array;
 }
 
+/** A confirmed read (RaftCore.readIndex): serve it once applied through `index`. */
+export interface ReadState {
+  /** The driver's context number given to readIndex(). */
+  ctx: number;
+  /** The commit index at the time of the request; >= everything committed before it. */
+  index: number;
+}
+
 /** Output of the core; see the driver contract in docs/RAFT.md. */
 export interface Ready {
   /** Role/leader/term, when any of them changed since the last Ready; else null. */
@@ -224,6 +236,10 @@ export interface Ready {
   needsCatchUp: readonly CatchUpRequest[];
   /** Follower: reset the log durably (and install the snapshot) before sending this Ready's messages; else null. */
   logReset: LogReset | null;
+  /** Confirmed reads (leader); serve each once applied through its index. */
+  readStates: readonly ReadState[];
+  /** Contexts of reads dropped unconfirmed because this node stopped being leader: answer "retry". */
+  droppedReads: readonly number[];
 }
 
 // ---------------------------------------------------------------- status

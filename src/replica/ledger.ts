@@ -39,6 +39,7 @@ import { checkRangeArguments, checkTailArguments, tailEntries, toLedgerEntry, ty
 import { WritePath, receivedRecordsProblem } from './write-path.js';
 import { abortable, waitForLeader } from './ledger-waits.js';
 import { Idempotence, type AppendOptions, type Admitted } from './idempotence.js';
+import { ReadGate, checkReadOptions, type Consistency } from './read-gate.js';
 
 export type { Durability, RaftLink, LedgerCoreOptions, LedgerOptions, FollowerStatus, LedgerStatus, LedgerEvents } from './ledger-types.js';
 
@@ -63,6 +64,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #readyScheduled = false;
   #processing = false;
   #commitWaiters: Array<() => void> = [];
+  /** Reads with a stated consistency (read-gate.ts). */
+  readonly #reads: ReadGate;
   #failed: Error | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -137,6 +140,12 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     );
     const stopped = (): Error | undefined => this.#failed ?? (this.#closed ? new RaftLedgerError('ERR_CLOSED', 'the ledger is closed') : undefined);
     this.#idem = new Idempotence({ log, appendTimeoutMs: this.#appendTimeoutMs, core: this.#core, commitIndex: () => this.#commitIndex, waitForCommit: (wake) => this.#commitWaiters.push(wake), stopped, write: this.#write }, options);
+    this.#reads = new ReadGate({
+      id: this.id, role: () => this.#core.role, leader: () => this.#core.leader, commitIndex: () => this.#commitIndex,
+      readIndex: (ctx, lease) => this.#core.readIndex(ctx, lease), waitForCommit: (fn) => this.#commitWaiters.push(fn),
+      notLeader: () => this.#notLeader(), scheduleReady: () => this.#scheduleReady(),
+      stopped: () => (this.#closed ? new RaftLedgerError('ERR_CLOSED', 'the ledger closed before the read was served') : this.#failed),
+    });
   }
 
   /**
@@ -235,6 +244,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         return;
       }
     }
+    this.#reads.observe(message);
     try {
       this.#core.step(message);
     } catch (error) {
@@ -296,6 +306,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     }
     this.#write.sendOrHold(rd.messages);
     if (rd.committed !== null) this.#applyCommitted(rd.committed.to);
+    this.#reads.onReady(rd);
     for (const req of rd.needsCatchUp) {
       const last = this.#catchUpLoggedAt.get(req.peer) ?? 0;
       if (Date.now() - last > 10_000) {
@@ -398,6 +409,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#logLine(`[${this.id}] ${failure.message}`);
     for (const stop of this.#timers) stop();
     this.#pending.rejectAll(failure);
+    this.#reads.rejectAll(failure);
     if (this.listenerCount('error') > 0) this.emit('error', failure);
   }
 
@@ -519,6 +531,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     );
   }
 
+  /** `{ index, pos }` of the last committed entry, as fresh as `consistency` says (default 'linearizable'; read-gate.ts). */
+  async commitPosition(options: { consistency?: Consistency; maxLagMs?: number } = {}): Promise<{ index: number; pos: number }> {
+    this.#checkUsable();
+    const { consistency, maxLagMs } = checkReadOptions('commitPosition', options);
+    const index = await this.#reads.confirm(consistency, { timeoutMs: this.#appendTimeoutMs, maxLagMs });
+    return { index, pos: index === 0 ? 0 : this.#log.posOf(index) };
+  }
+
   get role(): Role {
     return this.#core.role;
   }
@@ -584,6 +604,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#closed = true;
     for (const stop of this.#timers) stop();
     this.#pending.rejectAll(new RaftLedgerError('ERR_CLOSED', 'the ledger closed before the append got its verdict'));
+    this.#reads.rejectAll(new RaftLedgerError('ERR_CLOSED', 'the ledger closed before the read was confirmed'));
     const waiters = this.#commitWaiters;
     this.#commitWaiters = [];
     for (const w of waiters) w();

@@ -222,6 +222,11 @@ export class ClientConnection {
             entry: entry === null ? null : { ...entry, type: entry.type as 1 | 2 | 3 },
           }));
           break;
+        case 'commitPosition':
+          pending = router
+            .commitPosition(request.group, { consistency: request.consistency, ...(request.maxLagMs > 0 ? { maxLagMs: request.maxLagMs } : {}) })
+            .then(({ index, pos }) => ({ id: request.id, kind: 'commitPosition', index, pos }));
+          break;
         case 'status':
           pending = Promise.resolve(router.status(request.group)).then((status) => ({
             id: request.id,

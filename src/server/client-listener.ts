@@ -26,6 +26,7 @@ import { ClientConnection, encodeNotice, NOTICE_LINGER_MS, type ConnectionContex
 import { frameCapFor, resolveClientLimits, type ClientLimits, type ClientPortStats } from './client-limits.js';
 import type { LedgerEntry } from '../entry.js';
 import type { Ledger } from '../replica/ledger.js';
+import type { Consistency } from '../replica/read-gate.js';
 import type { AppendAck } from '../replica/pending.js';
 import type { ProducerOptions } from '../replica/idempotence.js';
 
@@ -36,6 +37,8 @@ export interface LedgerRouter {
   append(group: number, payloads: Uint8Array[], producer?: ProducerOptions): Promise<AppendAck[]>;
   read(group: number, index: number): Promise<LedgerEntry | null> | LedgerEntry | null;
   status(group: number): Promise<object> | object;
+  /** The last committed entry's `{ index, pos }` at a consistency (replica/read-gate.ts). */
+  commitPosition(group: number, options: { consistency: Consistency; maxLagMs?: number }): Promise<{ index: number; pos: number }>;
   /**
    * Where `op` on `group` is served when it is not here (a LedgerHost's per-worker client
    * ports): the request is answered with ERR_MOVED and this hint, and the client goes there.
@@ -55,6 +58,7 @@ export function ledgerMapRouter(ledgerFor: (group: number) => Ledger | undefined
     append: (group, payloads, producer) => get(group).append(payloads, producer === undefined ? {} : { producer }),
     read: (group, index) => get(group).read(index),
     status: (group) => get(group).status(),
+    commitPosition: (group, options) => get(group).commitPosition(options),
   };
 }
 

@@ -100,6 +100,7 @@ export class Server {
             append: (group, payloads, producer) => host.append(group, payloads, producer === undefined ? { copy: true } : { copy: true, producer }),
             read: (group, index) => host.read(group, index),
             status: (group) => host.status(group),
+            commitPosition: (group, options) => host.commitPosition(group, options),
             // Data requests go to the worker's own client port; this thread answers status only.
             movedTo: (group, op) =>
               op === 'status' || op === 'producerId' || !host.hasGroup(group) ? undefined : { id: config.id, address: workerClientAddress(self.client, workerFor(group, config.workers)) },

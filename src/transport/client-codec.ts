@@ -8,7 +8,8 @@
  *   off  size  field
  *   0    4     id      u32 request id, echoed in the response
  *   4    4     group   u32 Raft group id
- *   8    1     op      1 append, 2 read, 3 status, 10 idempotent append, 11 producer id
+ *   8    1     op      1 append, 2 read, 3 status, 10 idempotent append, 11 producer id,
+ *                      20 commitPosition
  *   then, by op:
  *     append  u32 count (>= 1), then `count` times: u32 length + payload bytes
  *     read    u64 index
@@ -16,17 +17,19 @@
  *     idempotent append  u64 producerId (>= 1), u32 epoch, u64 sequence (of the first
  *             payload), then as append (exactly-once appends, README.md)
  *     producer id  nothing (the server answers with a fresh producer id)
+ *     commitPosition  u8 consistency (1 linearizable, 2 lease, 3 follower), u32 maxLagMs (0: the server's default)
  *
  * Response, frame kind ClientResponse (17):
  *
  *   0    4     id      u32 request id
  *   4    1     kind    1 append ok, 2 read entry, 3 read miss (null), 4 status, 5 error,
- *                      10 producer id
+ *                      10 producer id, 20 commit position
  *   then, by kind:
  *     producer id u64 producerId (>= 1), u32 epoch
  *     append ok   u32 count, then `count` times: u64 index, u64 pos
  *     read entry  u64 index, u64 term, u64 pos, u8 type (1..3), u32 length + payload
  *     read miss   nothing
+ *     commit position  u64 index, u64 pos
  *     status      u32 length (<= 1 MiB) + UTF-8 JSON text of an object
  *     error       u8 flags (bit 0 retriable, bit 1 has leader hint, bit 2 hint has address;
  *                 other bits 0), u8 length (1..64) + code ([A-Z0-9_], starting with a letter),
@@ -70,17 +73,19 @@ export type ClientRequest =
   | { id: number; group: number; op: 'append'; payloads: Uint8Array[]; producer?: WireProducer }
   | { id: number; group: number; op: 'producerId' }
   | { id: number; group: number; op: 'read'; index: number }
-  | { id: number; group: number; op: 'status' };
+  | { id: number; group: number; op: 'status' }
+  | { id: number; group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number };
 
 export type ClientResponse =
   | { id: number; kind: 'append'; ok: { index: number; pos: number }[] }
   | { id: number; kind: 'read'; entry: LedgerEntry | null } // decoded payload: a view of the frame body
   | { id: number; kind: 'status'; status: Record<string, unknown> }
   | { id: number; kind: 'producerId'; producerId: number; epoch: number }
+  | { id: number; kind: 'commitPosition'; index: number; pos: number }
   | { id: number; kind: 'error'; error: WireError };
 
-const Op = { append: 1, read: 2, status: 3, appendIdempotent: 10, producerId: 11 } as const;
-const Res = { append: 1, readEntry: 2, readMiss: 3, status: 4, error: 5, producerId: 10 } as const;
+const Op = { append: 1, read: 2, status: 3, appendIdempotent: 10, producerId: 11, commitPosition: 20 } as const;
+const Res = { append: 1, readEntry: 2, readMiss: 3, status: 4, error: 5, producerId: 10, commitPosition: 20 } as const;
 const PRODUCER_FIELDS_BYTES = 20;
 
 function checkProducer(p: WireProducer): void {
@@ -90,6 +95,9 @@ function checkProducer(p: WireProducer): void {
   checkU32(p.epoch, 'producer.epoch');
   checkU64(p.sequence, 'producer.sequence');
 }
+/** Read consistency levels on the wire (replica/read-gate.ts); the index + 1 is the code. */
+export const WIRE_CONSISTENCY = ['linearizable', 'lease', 'follower'] as const;
+export type WireConsistency = (typeof WIRE_CONSISTENCY)[number];
 const ERR_RETRIABLE = 1;
 const ERR_HINT = 2;
 const ERR_HINT_ADDRESS = 4;
@@ -130,6 +138,11 @@ export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFA
     case 'status':
     case 'producerId':
       break;
+    case 'commitPosition':
+      if (!WIRE_CONSISTENCY.includes(request.consistency)) throw new RangeError(`unknown consistency ${String(request.consistency)}`);
+      checkU32(request.maxLagMs, 'request.maxLagMs');
+      size += 5;
+      break;
     default:
       throw new TypeError(`unknown client op ${String((request as { op?: unknown }).op)}`);
   }
@@ -157,6 +170,9 @@ export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFA
     }
   } else if (request.op === 'read') {
     o = putU64(out, o, request.index);
+  } else if (request.op === 'commitPosition') {
+    out[o] = WIRE_CONSISTENCY.indexOf(request.consistency) + 1;
+    out.writeUInt32LE(request.maxLagMs, o + 1);
   }
   return finish(out, FrameKind.ClientRequest, maxFrameBytes);
 }
@@ -193,6 +209,13 @@ export function decodeClientRequest(body: Buffer): ClientRequest {
     case Op.producerId:
       request = { id, group, op: 'producerId' };
       break;
+    case Op.commitPosition: {
+      const c = r.u8('consistency');
+      const consistency = WIRE_CONSISTENCY[c - 1];
+      if (consistency === undefined) throw protocolError(`client request: unknown consistency ${c}`);
+      request = { id, group, op: 'commitPosition', consistency, maxLagMs: r.u32('maxLagMs') };
+      break;
+    }
     default:
       throw protocolError(`client request: unknown op ${op}`);
   }
@@ -256,6 +279,12 @@ export function encodeClientResponse(response: ClientResponse, maxFrameBytes = D
       out.writeUInt32LE(response.epoch, o);
       break;
     }
+    case 'commitPosition':
+      out = Buffer.allocUnsafe(head + 16);
+      out[FRAME_HEADER_BYTES + 4] = Res.commitPosition;
+      o = putU64(out, o, checkU64(response.index, 'index'));
+      putU64(out, o, checkU64(response.pos, 'pos'));
+      break;
     case 'status': {
       const s = response.status;
       if (s === null || typeof s !== 'object' || Array.isArray(s)) throw new TypeError('status must be a plain object');
@@ -351,6 +380,9 @@ export function decodeClientResponse(body: Buffer): ClientResponse {
       response = { id, kind: 'producerId', producerId, epoch: r.u32('epoch') };
       break;
     }
+    case Res.commitPosition:
+      response = { id, kind: 'commitPosition', index: r.u64('index'), pos: r.u64('pos') };
+      break;
     case Res.status: {
       const text = r.str32('status', MAX_STATUS_BYTES);
       let status: unknown;

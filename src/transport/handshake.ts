@@ -5,7 +5,7 @@
  * Handshake body (frame kind Handshake = 1):
  *
  *   off  size  field
- *   0    1     transportVersion  TRANSPORT_VERSION (2: Raft answers carry the log epoch; 3: logStart/logStartResp)
+ *   0    1     transportVersion  TRANSPORT_VERSION (2: Raft answers carry the log epoch; 3: logStart/logStartResp; 4: heartbeat read flag)
  *   1    8     segmentSizeBytes  u64; replicas must agree (entries keep their pos)
  *   9    1+n   clusterId         u8 length (1..255) + UTF-8
  *   ..   1+m   nodeId            u8 length (1..255) + UTF-8: the sender
@@ -16,7 +16,7 @@
 import { checkU64, putStr8, putU64, shortUtf8, WireReader, decodeUtf8 } from './bytes.js';
 import { FRAME_HEADER_BYTES, FrameKind, protocolError, writeFrameHeader } from './frame.js';
 
-export const TRANSPORT_VERSION = 3;
+export const TRANSPORT_VERSION = 4;
 export const MAX_REJECT_REASON_BYTES = 1024;
 /** Cap on the length field of frames accepted before a handshake completes. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 2048;

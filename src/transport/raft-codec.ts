@@ -12,7 +12,9 @@
  *                        10 logStart, 11 logStartResp
  *   5    1     flags     bit 0 reject (appendResp, voteResp, preVoteResp)
  *                        bit 1 transfer (vote, preVote)
- *                        bit 2 done (logStartResp); every other bit must be 0
+ *                        bit 2 done (logStartResp)
+ *                        bit 3 read (heartbeat, heartbeatResp): a u64 readSeq follows
+ *                        the type's fields (src/raft/read-only.ts); every other bit must be 0
  *   6    8     term      u64
  *   14   1+n   from      u8 length n (1..255) + UTF-8 node id
  *   ..   1+m   to        u8 length m (1..255) + UTF-8 node id
@@ -21,8 +23,8 @@
  *                    then `count` on-disk records back to back, verbatim
  *                    (48-byte header + body, docs/FORMAT.md)
  *     appendResp     u64 index, u64 rejectHint, u64 hintTerm, u64 epoch
- *     heartbeat      u64 commit
- *     heartbeatResp  u64 epoch
+ *     heartbeat      u64 commit [, u64 readSeq if bit 3]
+ *     heartbeatResp  u64 epoch [, u64 readSeq if bit 3]
  *     vote, preVote  u64 lastIndex, u64 lastTerm
  *     logStart       u64 index, u64 logTerm, u64 pos, u64 snapshotVersion,
  *                    u64 snapshotSize, u64 offset, u32 n, n chunk bytes
@@ -30,7 +32,7 @@
  *     logStartResp   u64 index, u64 snapshotVersion, u64 offset, u64 epoch
  *     others         nothing
  *   (epoch, the follower's log epoch, came with TRANSPORT_VERSION 2; logStart
- *   and logStartResp with version 3; handshake.ts.)
+ *   and logStartResp with version 3; the read flag with version 4; handshake.ts.)
  *   The body must end exactly there (trailing bytes are a protocol error).
  *
  * The local annotations waitForHardState / waitForDurableIndex are never encoded.
@@ -76,6 +78,7 @@ const TypeCode = {
 const FLAG_REJECT = 1;
 const FLAG_TRANSFER = 2;
 const FLAG_DONE = 4;
+const FLAG_READ = 8;
 /** group + type + flags + term + two length bytes. */
 const FIXED_BYTES = 4 + 1 + 1 + 8 + 1 + 1;
 
@@ -87,7 +90,7 @@ function tailBytes(message: Message): number {
       return 8 * 4;
     case 'heartbeat':
     case 'heartbeatResp':
-      return 8;
+      return message.readSeq === undefined ? 8 : 16;
     case 'vote':
     case 'preVote':
       return 8 * 2;
@@ -157,9 +160,11 @@ export function raftFrameSize(message: Message): number {
       break;
     case 'heartbeat':
       checkU64(message.commit, 'commit');
+      if (message.readSeq !== undefined) checkU64(message.readSeq, 'readSeq');
       break;
     case 'heartbeatResp':
       checkU64(message.epoch, 'epoch');
+      if (message.readSeq !== undefined) checkU64(message.readSeq, 'readSeq');
       break;
     case 'vote':
     case 'preVote':
@@ -229,9 +234,17 @@ export function writeRaftFrame(target: Buffer, offset: number, group: number, me
       break;
     case 'heartbeat':
       o = putU64(target, o, checkU64(message.commit, 'commit'));
+      if (message.readSeq !== undefined) {
+        flags |= FLAG_READ;
+        o = putU64(target, o, checkU64(message.readSeq, 'readSeq'));
+      }
       break;
     case 'heartbeatResp':
       o = putU64(target, o, checkU64(message.epoch, 'epoch'));
+      if (message.readSeq !== undefined) {
+        flags |= FLAG_READ;
+        o = putU64(target, o, checkU64(message.readSeq, 'readSeq'));
+      }
       break;
     case 'vote':
     case 'preVote':
@@ -298,8 +311,8 @@ const TYPE_BY_CODE: readonly (Message['type'] | undefined)[] = (() => {
 const ALLOWED_FLAGS: Record<Message['type'], number> = {
   append: 0,
   appendResp: FLAG_REJECT,
-  heartbeat: 0,
-  heartbeatResp: 0,
+  heartbeat: FLAG_READ,
+  heartbeatResp: FLAG_READ,
   vote: FLAG_TRANSFER,
   preVote: FLAG_TRANSFER,
   voteResp: FLAG_REJECT,
@@ -359,9 +372,11 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
       break;
     case 'heartbeat':
       message = { type, from, to, term, commit: r.u64('commit') };
+      if ((flags & FLAG_READ) !== 0) message.readSeq = r.u64('readSeq');
       break;
     case 'heartbeatResp':
       message = { type, from, to, term, epoch: r.u64('epoch') };
+      if ((flags & FLAG_READ) !== 0) message.readSeq = r.u64('readSeq');
       break;
     case 'vote':
     case 'preVote':

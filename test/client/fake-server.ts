@@ -149,6 +149,8 @@ export function leader(log: FakeLog, id = 'n1'): Handler {
         return { kind: 'status', status: { id, role: 'leader', leader: id, group: request.group, lastIndex: log.entries.length } };
       case 'producerId':
         return { kind: 'producerId', producerId: 42, epoch: 0 };
+      case 'commitPosition':
+        return { kind: 'commitPosition', index: log.entries.length, pos: Math.max(0, log.entries.length - 1) * 100 };
     }
   };
 }

@@ -19,6 +19,7 @@ const router: LedgerRouter = {
   append: () => Promise.resolve([]),
   read: () => null,
   status: () => ({ id: 'stub' }),
+  commitPosition: () => Promise.resolve({ index: 0, pos: 0 }),
 };
 
 let ca: CertAuthority;

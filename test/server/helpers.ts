@@ -19,6 +19,7 @@ export function memoryRouter(): LedgerRouter & { entries: Uint8Array[] } {
       }),
     read: () => null,
     status: () => ({ role: 'leader' }),
+    commitPosition: async () => ({ index: entries.length, pos: entries.length * 100 }),
   };
 }
 

@@ -258,14 +258,14 @@ describe('handshake codec', () => {
     const frame = oneFrame(encodeHandshake(h));
     expect(frame.kind).toBe(FrameKind.Handshake);
     expect(decodeHandshake(frame.body)).toEqual({ ...h, transportVersion: TRANSPORT_VERSION });
-    expect(TRANSPORT_VERSION).toBe(3); // 2: Raft answers carry the log epoch; 3: logStart/logStartResp
+    expect(TRANSPORT_VERSION).toBe(4); // 2: Raft answers carry the log epoch; 3: logStart/logStartResp; 4: heartbeat read flag
     const r = oneFrame(encodeReject('nope: ' + 'x'.repeat(2000)));
     expect(r.kind).toBe(FrameKind.Reject);
     expect(decodeReject(r.body)).toMatch(/^nope: x+$/);
     expect(r.body.length).toBeLessThanOrEqual(1024);
     const bad = Buffer.from(frame.body);
     bad[0] = 1; // a peer from before the log epoch
-    expectProtocolError(() => decodeHandshake(bad), /transport version 1 \(expected 3\)/);
+    expectProtocolError(() => decodeHandshake(bad), /transport version 1 \(expected 4\)/);
   });
 });
 

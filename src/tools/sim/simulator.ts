@@ -18,6 +18,7 @@ import { DriverNode, type CoreSettings, type DriverHooks, type PendingWrite } fr
 import { EventQueue } from './event-queue.js';
 import { entryKey, Invariants, Violation } from './invariants.js';
 import { checkReset, simSnapshot } from './resets.js';
+import { SimReads } from './reads.js';
 import { commonCompactionPoint, compactionTarget } from './compaction.js';
 import { SimNetwork } from './network.js';
 import type { SimOptions, SimResult } from './sim-types.js';
@@ -89,6 +90,8 @@ export class Simulation {
 
   // bookkeeping for invariants
   private readonly inv: Invariants;
+  /** Reads in the schedule and their check (reads.ts); public for tests. */
+  readonly reads: SimReads;
   private readonly acked = new Map<number, number>(); // id -> index
   private compactedTo = 0;
   private nextId = 1;
@@ -138,6 +141,7 @@ export class Simulation {
     };
     this.nodes = this.ids.map((id, i) => new SimNode(id, this.ids, hooks, (node) => this.coreSettings(i, node.incarnation)));
     this.inv = new Invariants(this.nodes);
+    this.reads = new SimReads(mulberry32(deriveSeed(this.seed, 9)));
     // per-seed fault profile
     const r = this.rng;
     this.net.pDrop = r() < 0.3 ? 0 : r() * 0.2;
@@ -351,6 +355,7 @@ export class Simulation {
   /** Checks and traces before the driver handles a Ready. */
   private onReady(node: SimNode, rd: Ready): void {
     this.inv.commit(node);
+    this.reads.onReady(node, rd);
     if (rd.softState) {
       const ss = rd.softState;
       this.trace(`${node.id} is ${ss.role} t${ss.term} leader=${ss.leader || '-'}`);
@@ -445,6 +450,7 @@ export class Simulation {
   }
 
   private client(): void {
+    this.reads.maybeIssue(this.nodes, this.inv.committedKey.length - 1, this.now);
     const r = this.clientRng;
     let target: SimNode | undefined;
     if (r() < 0.85) target = this.leaderNode();

@@ -1,0 +1,76 @@
+/**
+ * Reads in the simulator's schedule (src/raft/read-only.ts): now and then a
+ * node that believes it is leader (possibly a deposed one) gets a ReadIndex or
+ * lease read. Invariant (linearizability of ReadIndex): a confirmed read's
+ * index is >= every index the cluster committed before the read was issued.
+ * Lease reads rely on the lease clock assumption, which the simulator keeps:
+ * every node ticks every TICK_MS and no message is delayed by more than the
+ * network's maxDelay (< heartbeatTicks).
+ */
+import { RaftRefusal, type Ready } from '../../raft/index.js';
+import type { Rng } from '../../raft/prng.js';
+import type { DriverNode } from './driver.js';
+import { Violation } from './invariants.js';
+
+interface IssuedRead {
+  node: string;
+  /** The cluster's commit index when the read was issued. */
+  clusterCommit: number;
+  lease: boolean;
+  at: number;
+}
+
+export class SimReads {
+  readonly #rng: Rng;
+  readonly #issued = new Map<number, IssuedRead>();
+  #nextCtx = 1;
+  stats = { issued: 0, confirmed: 0, dropped: 0 };
+
+  constructor(rng: Rng) {
+    this.#rng = rng;
+  }
+
+  /** Maybe issues reads on a random up node that is leader in its own eyes (then drains it). */
+  maybeIssue(nodes: readonly DriverNode[], clusterCommit: number, now: number): void {
+    const r = this.#rng;
+    if (r() < 0.5) return;
+    const leaders = nodes.filter((n) => n.up && n.core !== null && n.core.role === 'leader');
+    const target = leaders[Math.floor(r() * leaders.length)];
+    if (target === undefined || target.core === null) return;
+    const count = 1 + Math.floor(r() * 3);
+    for (let i = 0; i < count; i++) {
+      const ctx = this.#nextCtx++;
+      const lease = r() < 0.3;
+      try {
+        target.core.readIndex(ctx, lease);
+      } catch (e) {
+        if (!(e instanceof RaftRefusal)) throw e;
+        continue;
+      }
+      this.#issued.set(ctx, { node: target.id, clusterCommit, lease, at: now });
+      this.stats.issued++;
+    }
+    target.drain();
+  }
+
+  /** Checks the read states of a Ready (before the driver handles it). */
+  onReady(node: DriverNode, rd: Ready): void {
+    for (const rs of rd.readStates) {
+      const read = this.#issued.get(rs.ctx);
+      if (read === undefined || read.node !== node.id) {
+        throw new Violation(`${node.id} confirmed read ${rs.ctx} it was not asked for`);
+      }
+      this.#issued.delete(rs.ctx);
+      if (rs.index < read.clusterCommit) {
+        throw new Violation(
+          `${node.id} confirmed ${read.lease ? 'lease' : 'ReadIndex'} read ${rs.ctx} (issued at ${read.at}ms) at index ${rs.index}, ` +
+            `below ${read.clusterCommit}, committed before it was issued`,
+        );
+      }
+      this.stats.confirmed++;
+    }
+    for (const ctx of rd.droppedReads) {
+      if (this.#issued.delete(ctx)) this.stats.dropped++;
+    }
+  }
+}

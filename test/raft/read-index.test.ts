@@ -1,0 +1,151 @@
+/**
+ * Scripted scenarios for read-only requests (src/raft/read-only.ts): ReadIndex
+ * is confirmed only by a quorum's heartbeat answers, batched into one round,
+ * waits for the leader's first commit of its term, and lease reads answer
+ * without a round only while the lease holds.
+ */
+import { describe, expect, it } from 'vitest';
+import { RaftRefusal, type Message, type ReadState } from '../../src/raft/index.js';
+import { TestCluster } from './harness.js';
+
+function readStates(c: TestCluster, id: string): ReadState[] {
+  return c.node(id).readies.flatMap((rd) => [...rd.readStates]);
+}
+function dropped(c: TestCluster, id: string): number[] {
+  return c.node(id).readies.flatMap((rd) => [...rd.droppedReads]);
+}
+const readHeartbeats = (from: string) => (m: Message) => m.type === 'heartbeat' && m.from === from && m.readSeq !== undefined;
+
+describe('ReadIndex (read-only.ts)', () => {
+  it('many reads between two Readies share one heartbeat round and are all confirmed with the commit index', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.propose('a', 'x');
+    c.deliverAll();
+    const commit = c.core('a').commitIndex;
+    expect(commit).toBe(2);
+    for (let i = 1; i <= 5; i++) c.core('a').readIndex(i);
+    c.drainAll();
+    const round = c.queue.filter(readHeartbeats('a'));
+    expect(round.map((m) => m.to).sort()).toEqual(['b', 'c']); // one heartbeat per follower, not one per read
+    expect(new Set(round.map((m) => (m.type === 'heartbeat' ? m.readSeq : -1))).size).toBe(1);
+    expect(readStates(c, 'a')).toEqual([]);
+    // One follower's answer (plus the leader) is a quorum of 3.
+    c.deliverOne(readHeartbeats('a'));
+    c.deliverOne((m) => m.type === 'heartbeatResp' && m.to === 'a');
+    c.drainAll();
+    expect(readStates(c, 'a')).toEqual([1, 2, 3, 4, 5].map((ctx) => ({ ctx, index: commit })));
+  });
+
+  it('a single-node cluster confirms at once; a follower refuses with ERR_NOT_LEADER; a bad context is a RangeError', () => {
+    const solo = new TestCluster(['a']);
+    solo.elect('a');
+    solo.core('a').readIndex(9);
+    solo.drainAll();
+    expect(readStates(solo, 'a')).toEqual([{ ctx: 9, index: 1 }]);
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    expect(() => c.core('b').readIndex(1)).toThrow(RaftRefusal);
+    expect(() => c.core('a').readIndex(-1)).toThrow(RangeError);
+    expect(() => c.core('a').readIndex(1.5)).toThrow(RangeError);
+  });
+
+  it('a partitioned old leader never confirms a read, and drops it when it learns of the new term', () => {
+    const c = new TestCluster(['a', 'b', 'c'], { checkQuorum: false }); // a stays leader however long it hears nobody
+    c.elect('a');
+    c.propose('a', 'x');
+    c.deliverAll();
+    c.isolate('a');
+    c.core('b').campaign();
+    c.deliverAll();
+    expect(c.leaders().sort()).toEqual(['a', 'b']);
+    c.propose('b', 'y');
+    c.deliverAll();
+    expect(c.core('b').commitIndex).toBe(4);
+    c.core('a').readIndex(42);
+    c.core('a').readIndex(43, true); // lease: never without check-quorum
+    for (let i = 0; i < 200; i++) {
+      c.tick('a');
+      c.deliverAll();
+    }
+    expect(c.core('a').role).toBe('leader');
+    expect(readStates(c, 'a')).toEqual([]);
+    // a hears the new term: it steps down and reports both reads dropped.
+    c.heal();
+    c.tick('b', c.core('b').settings.heartbeatTicks);
+    c.deliverAll();
+    expect(c.core('a').role).toBe('follower');
+    expect(readStates(c, 'a')).toEqual([]);
+    expect(dropped(c, 'a').sort()).toEqual([42, 43]);
+  });
+
+  it('with clocks ticking together, an isolated leader stops answering lease reads before another leader is elected', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.tick('a', c.core('a').settings.heartbeatTicks);
+    c.deliverAll();
+    c.isolate('a');
+    let newLeaderAt = -1;
+    for (let t = 1; t <= 1000 && newLeaderAt < 0; t++) {
+      if (c.core('a').role === 'leader') c.core('a').readIndex(t, true);
+      c.tickAll();
+      c.deliverAll();
+      if (c.leaders().some((id) => id !== 'a')) newLeaderAt = t;
+    }
+    expect(newLeaderAt).toBeGreaterThan(0);
+    const answered = readStates(c, 'a').map((r) => r.ctx);
+    expect(answered.length).toBeGreaterThan(0); // the lease did serve reads at first
+    expect(Math.max(...answered)).toBeLessThan(newLeaderAt);
+  });
+
+  it('a read issued before the new leader commits an entry of its term waits for that commit', () => {
+    const c = new TestCluster(['a', 'b', 'c'], { checkQuorum: false }); // b may campaign at once
+    c.elect('a');
+    c.propose('a', 'x');
+    // x reaches b and c; a commits it (index 2) but nobody else learns the commit.
+    c.deliverAll((m) => m.from === 'a' && m.type === 'append' && m.commit >= 2);
+    expect(c.core('a').commitIndex).toBe(2);
+    expect(c.core('b').commitIndex).toBe(1);
+    c.isolate('a');
+    // b wins term 2 but its no-op is not answered yet: its commit index (1) lags the cluster's (2).
+    c.core('b').campaign();
+    c.deliverAll((m) => m.type === 'append' || m.type === 'appendResp');
+    expect(c.core('b').role).toBe('leader');
+    expect(c.core('b').commitIndex).toBe(1);
+    c.core('b').readIndex(7);
+    c.drainAll();
+    expect(c.queue.some(readHeartbeats('b'))).toBe(false); // no round yet: it would confirm index 1 < 2
+    c.tick('b', c.core('b').settings.heartbeatTicks);
+    c.deliverAll((m) => m.type === 'append' || m.type === 'appendResp');
+    expect(readStates(c, 'b')).toEqual([]);
+    // The next heartbeat's answer resends the no-op; it commits (index 3) and the read joins a round with that commit index.
+    c.tick('b', c.core('b').settings.heartbeatTicks);
+    c.deliverAll();
+    expect(c.core('b').commitIndex).toBe(3);
+    const rs = readStates(c, 'b');
+    expect(rs).toHaveLength(1);
+    expect(rs[0]!.ctx).toBe(7);
+    expect(rs[0]!.index).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a lease read on a healthy leader answers without a round; after quorum silence it needs one', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.tick('a', c.core('a').settings.heartbeatTicks);
+    c.deliverAll();
+    c.core('a').readIndex(1, true);
+    c.drainAll();
+    expect(readStates(c, 'a')).toEqual([{ ctx: 1, index: 1 }]);
+    expect(c.queue.some(readHeartbeats('a'))).toBe(false);
+    // A new check-quorum period with no answers: the lease is gone, the read waits for a round.
+    c.isolate('b');
+    c.isolate('c');
+    c.tick('a', c.core('a').settings.electionTicks + 1); // the period with the answers ends: still leader, the new one has none
+    c.deliverAll();
+    expect(c.core('a').role).toBe('leader');
+    c.core('a').readIndex(2, true);
+    c.drainAll();
+    expect(c.queue.some(readHeartbeats('a'))).toBe(true);
+    expect(readStates(c, 'a')).toEqual([{ ctx: 1, index: 1 }]);
+  });
+});
