@@ -182,11 +182,25 @@ export class LocalCluster {
       }
     }
     if (this.#options.peerRoute !== undefined) {
+      // The servers' ports are reserved but not yet bound, so a route (a proxy listening on
+      // an ephemeral port) can be handed one of them: ask again, a bounded number of times.
+      const taken = new Set([...this.servers.values()].flatMap((s) => [s.raft, s.client, ...(s.metrics !== undefined ? [s.metrics] : [])]));
+      const route = async (from: string, to: string, target: string): Promise<string> => {
+        for (let attempt = 0; attempt < 20; attempt++) {
+          const routed = await this.#options.peerRoute!(from, to, target);
+          if (routed === target) return routed; // no proxy for this pair
+          if (!taken.has(routed)) {
+            taken.add(routed);
+            return routed;
+          }
+        }
+        throw new ServerStartError(`peerRoute kept answering addresses the servers' ports already hold (${from} -> ${to})`);
+      };
       for (const from of this.ids) {
         const parts: string[] = [];
         for (const to of this.servers.values()) {
           const port = to.client.slice(to.client.lastIndexOf(':') + 1);
-          const raft = to.id === from ? to.raft : await this.#options.peerRoute(from, to.id, to.raft);
+          const raft = to.id === from ? to.raft : await route(from, to.id, to.raft);
           parts.push(`${to.id}=${raft}/${port}`);
         }
         this.#routedSpecs.set(from, parts.join(','));
