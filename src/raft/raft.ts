@@ -129,40 +129,18 @@ export class RaftCore {
 
   // ------------------------------------------------------------ accessors
 
-  get role(): Role {
-    return this._role;
-  }
-  get term(): number {
-    return this._term;
-  }
-  get vote(): NodeId {
-    return this._vote;
-  }
-  get leader(): NodeId {
-    return this._lead;
-  }
-  get commitIndex(): number {
-    return this.log.committed;
-  }
-  get appliedIndex(): number {
-    return this.log.applied;
-  }
-  get lastIndex(): number {
-    return this.log.lastIndex();
-  }
-  get durableIndex(): number {
-    return this.log.durable;
-  }
-  get firstIndex(): number {
-    return this.log.firstIndex();
-  }
+  get role(): Role { return this._role; }
+  get term(): number { return this._term; }
+  get vote(): NodeId { return this._vote; }
+  get leader(): NodeId { return this._lead; }
+  get commitIndex(): number { return this.log.committed; }
+  get appliedIndex(): number { return this.log.applied; }
+  get lastIndex(): number { return this.log.lastIndex(); }
+  get durableIndex(): number { return this.log.durable; }
+  get firstIndex(): number { return this.log.firstIndex(); }
   /** Leader only: the follower being transferred to ('' if none). */
-  get leadTransferee(): NodeId {
-    return this.transferee;
-  }
-  get peers(): readonly NodeId[] {
-    return this.voters;
-  }
+  get leadTransferee(): NodeId { return this.transferee; }
+  get peers(): readonly NodeId[] { return this.voters; }
 
   /** Term of `index` in this node's log (unstable part included); undefined if unknown. */
   termAt(index: number): number | undefined {

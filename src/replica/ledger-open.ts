@@ -3,7 +3,7 @@ import type { RaftConfig } from '../raft/index.js';
 import type { LogStorage } from '../raft/index.js';
 import type { SegmentedLogOptions } from '../storage/index.js';
 import type { AppSnapshotCache } from './app-snapshot.js';
-import { DEFAULT_CLUSTER_ID } from './group-set.js';
+import { DEFAULT_CLUSTER_ID, GroupSet, type GroupMember } from './group-set.js';
 import { replicaTiming, type LedgerCoreOptions, type LedgerOptions } from './ledger-types.js';
 import { normalizePeers } from './peers.js';
 
@@ -64,4 +64,47 @@ export function coreConfig(options: LedgerCoreOptions, storage: LogStorage, snap
     ...(options.maxEntriesPerMessage !== undefined ? { maxEntriesPerMessage: options.maxEntriesPerMessage } : {}),
     ...(options.maxInflightMessages !== undefined ? { maxInflightMessages: options.maxInflightMessages } : {}),
   };
+}
+
+/**
+ * Open a Ledger that owns its transport (`Ledger.open` with `peers`): a group set of one,
+ * the same transport wiring as a server's groups. `openWithLink` opens the Ledger on the
+ * set's link; `own` hands the set to it (closed by its close()).
+ */
+export async function openWithPeers<L extends GroupMember & { close(): Promise<void> }>(
+  options: LedgerOptions,
+  openWithLink: (options: LedgerCoreOptions) => Promise<L>,
+  own: (ledger: L, set: GroupSet<L>) => void,
+): Promise<L> {
+  const { raft, clientAddresses, others } = splitPeers(options);
+  const group = options.group ?? 0;
+  const set = new GroupSet<L>({
+    id: options.id,
+    listen: raft[options.id]!,
+    peers: others,
+    clusterId: options.clusterId,
+    segmentSizeBytes: options.segmentSizeBytes,
+    log: (line) => options.onLog?.(line),
+    logPrefix: `[${options.id}] transport: `,
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
+  });
+  const { peers: _peers, tls: _tls, ...rest } = options;
+  void _peers;
+  void _tls;
+  let ledger: L;
+  try {
+    ledger = await openWithLink({ ...rest, members: Object.keys(raft), clientAddresses, link: set.link(group) });
+  } catch (error) {
+    await set.close();
+    throw error;
+  }
+  set.attach(group, ledger);
+  own(ledger, set);
+  try {
+    await set.start();
+  } catch (error) {
+    await ledger.close();
+    throw error;
+  }
+  return ledger;
 }

@@ -27,7 +27,7 @@ import type { LedgerEntry } from '../entry.js';
 import { SegmentedLogStorage } from './log-adapter.js';
 import { AppSnapshotCache, syntheticSnapshotOf } from './app-snapshot.js';
 import { GroupSet } from './group-set.js';
-import { checkLinkOptions, coreConfig, logOptions, splitPeers } from './ledger-open.js';
+import { checkLinkOptions, coreConfig, logOptions, openWithPeers } from './ledger-open.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
 import { LedgerStats } from './ledger-stats.js';
@@ -154,43 +154,12 @@ export class Ledger extends EventEmitter<LedgerEvents> {
    */
   static async open(options: LedgerOptions | LedgerCoreOptions): Promise<Ledger> {
     if (options === null || typeof options !== 'object') throw new TypeError('Ledger.open: options must be an object');
-    if (!('link' in options) && 'peers' in options) return Ledger.#openWithPeers(options);
+    if (!('link' in options) && 'peers' in options) {
+      return openWithPeers(options, (o) => Ledger.#openWithLink(o), (ledger, set) => {
+        ledger.#ownedSet = set;
+      });
+    }
     return Ledger.#openWithLink(options as LedgerCoreOptions);
-  }
-
-  static async #openWithPeers(options: LedgerOptions): Promise<Ledger> {
-    const { raft, clientAddresses, others } = splitPeers(options);
-    const group = options.group ?? 0;
-    // A group set of one: the same transport wiring as a server's groups.
-    const set = new GroupSet<Ledger>({
-      id: options.id,
-      listen: raft[options.id]!,
-      peers: others,
-      clusterId: options.clusterId,
-      segmentSizeBytes: options.segmentSizeBytes,
-      log: (line) => options.onLog?.(line),
-      logPrefix: `[${options.id}] transport: `,
-      ...(options.tls !== undefined ? { tls: options.tls } : {}),
-    });
-    const { peers: _peers, tls: _tls, ...rest } = options;
-    void _peers;
-    void _tls;
-    let ledger: Ledger;
-    try {
-      ledger = await Ledger.#openWithLink({ ...rest, members: Object.keys(raft), clientAddresses, link: set.link(group) });
-    } catch (error) {
-      await set.close();
-      throw error;
-    }
-    set.attach(group, ledger);
-    ledger.#ownedSet = set;
-    try {
-      await set.start();
-    } catch (error) {
-      await ledger.close();
-      throw error;
-    }
-    return ledger;
   }
 
   static async #openWithLink(options: LedgerCoreOptions): Promise<Ledger> {

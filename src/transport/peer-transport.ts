@@ -42,13 +42,7 @@ const MAX_PENDING_INBOUND = 16;
 const REFUSE_LINGER_MS = 1000;
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
-/**
- * Reconnect pacing of a link whose peer is down: initialDelayMs doubling up to maxDelayMs
- * (each delay jittered to [d/2, d]). Only the smaller id dials, so a restarted peer with the
- * larger id waits for our next attempt: maxDelayMs must stay well under the minimum
- * election timeout, or an election soon after a restart loses its votes to a link still in
- * backoff (seen: failovers of 800-1000 ms with a 1000 ms cap).
- */
+/** Reconnect pacing (delays jittered to [d/2, d]); the cap stays under the minimum election timeout, since only the smaller id dials and a restarted peer waits for our next attempt. */
 export const DEFAULT_RECONNECT = { initialDelayMs: 50, maxDelayMs: 200 } as const;
 
 export class PeerTransport implements AsyncDisposable {

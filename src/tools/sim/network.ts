@@ -23,6 +23,46 @@ export class SimNetwork {
     this.#rng = rng;
   }
 
+  /** A symmetric partition: a random minority (1..n/2 nodes) cut off from the rest; the draws of `r` are part of a seed's schedule. */
+  partitionMinority(ids: readonly string[], r: Rng): Set<string> {
+    this.cut.clear();
+    const shuffled = ids.slice().sort(() => r() - 0.5);
+    const k = 1 + Math.floor(r() * Math.floor(ids.length / 2));
+    const side = new Set(shuffled.slice(0, k));
+    for (const a of ids) {
+      for (const b of ids) if (a !== b && side.has(a) !== side.has(b)) this.cut.add(`${a}>${b}`);
+    }
+    return side;
+  }
+
+  /** Cut one random link in one direction; returns it as 'a>b'. */
+  cutOneWay(ids: readonly string[], r: Rng): string {
+    const n = ids.length;
+    const a = ids[Math.floor(r() * n)] as string;
+    let b = ids[Math.floor(r() * n)] as string;
+    if (a === b) b = ids[(ids.indexOf(a) + 1) % n] as string;
+    this.cut.add(`${a}>${b}`);
+    return `${a}>${b}`;
+  }
+
+  /** Random drop, duplication, delay and reorder rates; returns them for the trace. */
+  randomize(r: Rng): string {
+    this.pDrop = r() < 0.5 ? 0 : r() * 0.3;
+    this.pDup = r() < 0.5 ? 0 : r() * 0.15;
+    this.maxDelay = 1 + Math.floor(r() * 40);
+    this.pReorder = r() < 0.5 ? 0 : r() * 0.1;
+    return `drop=${this.pDrop.toFixed(3)} dup=${this.pDup.toFixed(3)} maxDelay=${this.maxDelay} reorder=${this.pReorder.toFixed(3)}`;
+  }
+
+  /** No cuts, no drops, duplicates or reordering, and short delays: the network after the heal. */
+  calm(): void {
+    this.cut.clear();
+    this.pDrop = 0;
+    this.pDup = 0;
+    this.pReorder = 0;
+    this.maxDelay = Math.min(this.maxDelay, 10);
+  }
+
   /**
    * Send `m` at virtual time `now`: `deliver` is called with its delivery time (twice for a
    * duplicate), nothing when it is dropped (traced).

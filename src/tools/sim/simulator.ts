@@ -491,21 +491,10 @@ export class Simulation {
     const x = r();
     const upIdx = this.nodes.map((n, i) => (n.up ? i : -1)).filter((i) => i >= 0);
     if (x < 0.15) {
-      // symmetric partition: a random minority cut off
-      this.net.cut.clear();
-      const shuffled = this.ids.slice().sort(() => r() - 0.5);
-      const k = 1 + Math.floor(r() * Math.floor(this.n / 2));
-      const side = new Set(shuffled.slice(0, k));
-      for (const a of this.ids) {
-        for (const b of this.ids) if (a !== b && side.has(a) !== side.has(b)) this.net.cut.add(`${a}>${b}`);
-      }
+      const side = this.net.partitionMinority(this.ids, r);
       this.trace(`FAULT partition {${[...side].join(',')}} | rest`);
     } else if (x < 0.25) {
-      const a = this.ids[Math.floor(r() * this.n)] as string;
-      let b = this.ids[Math.floor(r() * this.n)] as string;
-      if (a === b) b = this.ids[(this.ids.indexOf(a) + 1) % this.n] as string;
-      this.net.cut.add(`${a}>${b}`);
-      this.trace(`FAULT one-way cut ${a}>${b}`);
+      this.trace(`FAULT one-way cut ${this.net.cutOneWay(this.ids, r)}`);
     } else if (x < 0.4) {
       this.net.cut.clear();
       this.trace('FAULT heal links');
@@ -551,13 +540,7 @@ export class Simulation {
         this.q.push(this.now + Math.floor(r() * 30), { k: 'crash', node: v, restartIn: 1 + Math.floor(r() * 30) });
       }
     } else if (x < 0.91) {
-      this.net.pDrop = r() < 0.5 ? 0 : r() * 0.3;
-      this.net.pDup = r() < 0.5 ? 0 : r() * 0.15;
-      this.net.maxDelay = 1 + Math.floor(r() * 40);
-      this.net.pReorder = r() < 0.5 ? 0 : r() * 0.1;
-      this.trace(
-        `FAULT network drop=${this.net.pDrop.toFixed(3)} dup=${this.net.pDup.toFixed(3)} maxDelay=${this.net.maxDelay} reorder=${this.net.pReorder.toFixed(3)}`,
-      );
+      this.trace(`FAULT network ${this.net.randomize(r)}`);
     } else {
       this.flushMax = 1 + Math.floor(r() * (r() < 0.3 ? 150 : 40));
       this.trace(`FAULT disk flushMax=${this.flushMax}ms`);
@@ -581,11 +564,7 @@ export class Simulation {
     this.healed = true;
     this.healedAt = this.now;
     this.dmg?.healAll(this.nodes);
-    this.net.cut.clear();
-    this.net.pDrop = 0;
-    this.net.pDup = 0;
-    this.net.pReorder = 0;
-    this.net.maxDelay = Math.min(this.net.maxDelay, 10);
+    this.net.calm();
     this.flushMax = Math.min(this.flushMax, 10);
     this.trace('HEAL: faults stop, all nodes restart');
     for (let i = 0; i < this.n; i++) {
