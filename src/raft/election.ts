@@ -3,19 +3,28 @@
  * heard, the tally against the quorum, and whether this node may grant a vote.
  */
 import type { RaftLog } from './log.js';
-import { NONE, type NodeId, type VoteMessage } from './types.js';
+import { NONE, type NodeId, type VoteMessage, type VoteResponseMessage } from './types.js';
 
 export type Tally = 'won' | 'lost' | 'pending';
 
-/** The answers of one (pre-)campaign: the first answer of each voter counts. */
+/** The answers of one (pre-)campaign: the first answer of each voter counts; answers of non-voters (learners) never do. */
 export class Votes {
   readonly #votes = new Map<NodeId, boolean>();
-  readonly #quorum: number;
-  readonly #voterCount: number;
+  #voters: ReadonlySet<NodeId>;
+  #quorum: number;
+  #voterCount: number;
 
-  constructor(quorum: number, voterCount: number) {
-    this.#quorum = quorum;
-    this.#voterCount = voterCount;
+  constructor(voters: readonly NodeId[]) {
+    this.#voters = new Set(voters);
+    this.#quorum = Math.floor(voters.length / 2) + 1;
+    this.#voterCount = voters.length;
+  }
+
+  /** The configuration changed (docs/RAFT.md, "Membership change"): count over these voters from now on. */
+  setVoters(voters: readonly NodeId[]): void {
+    this.#voters = new Set(voters);
+    this.#quorum = Math.floor(voters.length / 2) + 1;
+    this.#voterCount = voters.length;
   }
 
   clear(): void {
@@ -35,7 +44,8 @@ export class Votes {
   tally(): Tally {
     let granted = 0;
     let rejected = 0;
-    for (const v of this.#votes.values()) {
+    for (const [id, v] of this.#votes) {
+      if (!this.#voters.has(id)) continue;
       if (v) granted++;
       else rejected++;
     }
@@ -66,4 +76,22 @@ export function voteRequests(type: 'vote' | 'preVote', from: NodeId, to: readonl
     if (type === 'vote') m.waitForHardState = true;
     return m;
   });
+}
+
+export function voteResp(type: 'voteResp' | 'preVoteResp', from: NodeId, to: NodeId, term: number, reject: boolean): VoteResponseMessage {
+  return { type, from, to, term, reject };
+}
+
+/**
+ * This node's answer to a (pre-)vote request (mayGrantVote). A granted real vote
+ * is tagged waitForHardState (it must be on disk before it is counted); the
+ * caller records the vote. A granted pre-vote carries the term asked for.
+ */
+export function answerVote(m: VoteMessage, id: NodeId, vote: NodeId, lead: NodeId, term: number, log: RaftLog): VoteResponseMessage {
+  const pre = m.type === 'preVote';
+  const type = pre ? 'preVoteResp' : 'voteResp';
+  if (!mayGrantVote(m, vote, lead, term, log)) return voteResp(type, id, m.from, term, true);
+  const r = voteResp(type, id, m.from, pre ? m.term : term, false);
+  if (!pre) r.waitForHardState = true;
+  return r;
 }

@@ -1,6 +1,8 @@
 import { hashString, resolveConfig, type RaftConfig, type Settings } from './config.js';
 import { RaftLog } from './log.js';
-import { Votes, mayGrantVote, voteRequests } from './election.js';
+import { Votes, answerVote, voteRequests, voteResp } from './election.js';
+import { Membership, memberIds, planConfChange, type ConfChange } from './conf-change.js';
+import { bootstrapMembership, stepDownRemovedLeader } from './conf-core.js';
 import { FollowerReplication } from './follower.js';
 import { mulberry32, type Rng } from './prng.js';
 import { Replication } from './replication.js';
@@ -18,7 +20,6 @@ import {
   type Role,
   type SoftState,
   type VoteMessage,
-  type VoteResponseMessage,
 } from './types.js';
 
 export { DEFAULT_TICK_MS, resolveConfig, type RaftConfig } from './config.js';
@@ -35,9 +36,10 @@ const NO_CATCHUPS: CatchUpRequest[] = [];
 export class RaftCore {
   readonly id: NodeId;
   readonly settings: Readonly<Settings>;
-  private readonly voters: NodeId[];
-  private readonly others: NodeId[];
-  private readonly quorum: number;
+  private voters: NodeId[];
+  private others: NodeId[];
+  /** The configuration in force: that of the newest Config entry in the log (docs/RAFT.md, "Membership change"). */
+  readonly membership: Membership;
   private readonly rng: Rng;
   private readonly log: RaftLog;
   /** Stated in every append and heartbeat answer (RaftConfig.logEpoch). */
@@ -73,10 +75,10 @@ export class RaftCore {
   constructor(cfg: RaftConfig) {
     this.settings = resolveConfig(cfg);
     this.id = cfg.id;
-    this.voters = cfg.peers.slice();
+    this.membership = bootstrapMembership(cfg);
+    this.voters = this.membership.current.voters.map((m) => m.id);
     this.others = this.voters.filter((p) => p !== cfg.id);
-    this.quorum = Math.floor(this.voters.length / 2) + 1;
-    this.votes = new Votes(this.quorum, this.voters.length);
+    this.votes = new Votes(this.voters);
     this.rng = cfg.rng ?? mulberry32(cfg.seed ?? hashString(cfg.id));
     this.logEpoch = cfg.logEpoch ?? 0;
     this.#appSnapshot = cfg.appSnapshot;
@@ -110,9 +112,10 @@ export class RaftCore {
       },
       this.log,
       this.settings,
-      this.others,
-      this.quorum,
+      memberIds(this.membership.current).filter((p) => p !== this.id),
+      this.voters,
     );
+    this.log.observer = { appended: (e, from) => this.membership.appended(e, from) && this.confChanged(), truncated: (i) => this.membership.truncated(i) && this.confChanged() };
     this.prevHs = { term: hs.term, vote: hs.vote, commit: Math.min(hs.commit, last) };
     this.resetRandomizedElectionTimeout();
     this.prevSs = { role: this._role, leader: this._lead, term: this._term };
@@ -197,19 +200,11 @@ export class RaftCore {
    * (ERR_NOT_LEADER with a leader hint, or ERR_TRANSFER_IN_PROGRESS).
    */
   propose(payloads: readonly Uint8Array[], type: EntryType = EntryType.Normal): number {
-    if (this._role !== 'leader') {
-      throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
-    }
-    if (this.transferee !== NONE) {
-      throw new RaftRefusal(
-        'ERR_TRANSFER_IN_PROGRESS',
-        this.id,
-        `raft: leadership transfer to ${this.transferee} in progress`,
-      );
-    }
+    this.mustLead(NONE);
     const n = payloads.length;
     if (n === 0) throw new RangeError('raft: propose() needs at least one payload');
-    if (type !== EntryType.Normal && type !== EntryType.Config && type !== EntryType.Noop) {
+    if (type === EntryType.Config) throw new RangeError('raft: Config entries are proposed with proposeConfChange()');
+    if (type !== EntryType.Normal && type !== EntryType.Noop) {
       throw new RangeError(`raft: unknown entry type ${String(type)}`);
     }
     const first = this.log.lastIndex() + 1;
@@ -221,6 +216,33 @@ export class RaftCore {
     }
     this.oweBroadcast(false);
     return first;
+  }
+
+  /**
+   * Leader: appends the Config entry for one single-server change and returns
+   * its index; it takes effect at once (docs/RAFT.md, "Membership change").
+   * Throws RaftRefusal (planConfChange in conf-change.ts lists the codes).
+   * Removing the target of a leadership transfer cancels the transfer.
+   */
+  proposeConfChange(cc: ConfChange): number {
+    this.mustLead(cc.type === 'remove' ? cc.id : NONE);
+    const data = planConfChange(this.membership, cc, {
+      id: this.id, term: this._term, committed: this.log.committed, committedTerm: this.log.term(this.log.committed),
+      lastIndex: this.log.lastIndex(), maxPromoteLagEntries: this.settings.maxPromoteLagEntries,
+      matchOf: (p) => this.repl.prs.get(p)?.confirmedMatch() ?? 0,
+    });
+    const index = this.log.lastIndex() + 1;
+    this.log.push({ index, term: this._term, type: EntryType.Config, data });
+    this.oweBroadcast(true);
+    return index;
+  }
+
+  /** Throws RaftRefusal unless this node leads with no leadership transfer in progress (except one to `removing`). */
+  private mustLead(removing: NodeId): void {
+    if (this._role !== 'leader') throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
+    if (this.transferee !== NONE && this.transferee !== removing) {
+      throw new RaftRefusal('ERR_TRANSFER_IN_PROGRESS', this.id, `raft: leadership transfer to ${this.transferee} in progress`);
+    }
   }
 
   /** Starts an election now (with pre-vote if enabled). No-op on a leader. */
@@ -242,7 +264,7 @@ export class RaftCore {
       return;
     }
     const pr = this.repl.prs.get(to);
-    if (pr === undefined) throw new RangeError(`raft: transferLeadership to unknown node ${JSON.stringify(to)}`);
+    if (pr === undefined || !this.voters.includes(to)) throw new RangeError(`raft: transferLeadership to ${JSON.stringify(to)}, not a voter`);
     if (this.transferee === to) return;
     this.transferee = to;
     this.electionElapsed = 0;
@@ -290,7 +312,7 @@ export class RaftCore {
         // A stale leader: tell it our term so it steps down.
         this.send(this.follower.appendResp(m.from, 0, false, 0, 0));
       } else if (m.type === 'preVote') {
-        this.send(this.voteResp('preVoteResp', m.from, this._term, true));
+        this.send(voteResp('preVoteResp', this.id, m.from, this._term, true));
       }
       return;
     }
@@ -317,6 +339,10 @@ export class RaftCore {
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     this.payBroadcast();
+    if (this._role === 'leader' && !this.voters.includes(this.id) && this.log.committed >= this.membership.pendingIndex) {
+      stepDownRemovedLeader(this.repl, this.log.lastIndex(), this.voters, (to) => this.sendTimeoutNow(to));
+      this.becomeFollower(this._term, NONE);
+    }
     const log = this.log;
     if (this.msgs.length > 0 || this.catchUps.length > 0 || this.follower.logReset !== null || log.inProgress < log.lastIndex()) return true;
     const hsCommit = log.committed < log.durable ? log.committed : log.durable;
@@ -436,7 +462,7 @@ export class RaftCore {
   }
 
   private hup(transfer: boolean): void {
-    if (this._role === 'leader') return;
+    if (this._role === 'leader' || !this.voters.includes(this.id)) return; // learners and removed nodes never campaign
     if (this.settings.preVote && !transfer) this.runPreVote();
     else this.runElection(transfer);
   }
@@ -476,7 +502,7 @@ export class RaftCore {
     this.electionElapsed++;
     if (this.electionElapsed >= this.settings.electionTicks) {
       this.electionElapsed = 0;
-      if (this.settings.checkQuorum && this.repl.takeActive() < this.quorum) {
+      if (this.settings.checkQuorum && !this.repl.takeQuorumActive()) {
         this.becomeFollower(this._term, NONE);
         return;
       }
@@ -495,29 +521,18 @@ export class RaftCore {
     this.msgs.push(m);
   }
 
-  private voteResp(type: 'voteResp' | 'preVoteResp', to: NodeId, term: number, reject: boolean): VoteResponseMessage {
-    return { type, from: this.id, to, term, reject };
-  }
 
   private sendTimeoutNow(to: NodeId): void {
     this.send({ type: 'timeoutNow', from: this.id, to, term: this._term });
   }
 
   private handleVote(m: VoteMessage): void {
-    const pre = m.type === 'preVote';
-    if (mayGrantVote(m, this._vote, this._lead, this._term, this.log)) {
-      if (pre) {
-        this.send(this.voteResp('preVoteResp', m.from, m.term, false));
-      } else {
-        this.electionElapsed = 0;
-        this._vote = m.from;
-        const r = this.voteResp('voteResp', m.from, this._term, false);
-        r.waitForHardState = true; // our vote must be on disk before it is counted
-        this.send(r);
-      }
-    } else {
-      this.send(this.voteResp(pre ? 'preVoteResp' : 'voteResp', m.from, this._term, true));
+    const r = answerVote(m, this.id, this._vote, this._lead, this._term, this.log);
+    if (m.type === 'vote' && !r.reject) {
+      this.electionElapsed = 0;
+      this._vote = m.from;
     }
+    this.send(r);
   }
 
   private stepFollower(m: Message): void {
@@ -578,6 +593,18 @@ export class RaftCore {
   }
 
   // ------------------------------------------------------------ replication
+
+  /** The configuration in force changed (an appended or truncated Config entry). Returns true. */
+  private confChanged(): true {
+    this.membership.compactTo(this.log.committed);
+    const c = this.membership.current;
+    this.voters = c.voters.map((m) => m.id);
+    this.others = this.voters.filter((p) => p !== this.id);
+    this.votes.setVoters(this.voters);
+    this.repl.setMembers(memberIds(c).filter((p) => p !== this.id), this.voters, this.log.lastIndex() + 1);
+    if (this.transferee !== NONE && !this.voters.includes(this.transferee)) this.transferee = NONE;
+    return true;
+  }
 
   /**
    * Proposals and commit advances do not message the followers at once: they owe one

@@ -1,0 +1,47 @@
+/**
+ * The core's side of membership change (docs/RAFT.md, "Membership change"):
+ * the configuration a node starts with, and the hand-over of a leader that
+ * removed itself. Kept out of raft.ts, which only hooks these in.
+ */
+import type { RaftConfig } from './config.js';
+import { Membership } from './conf-change.js';
+import type { Replication } from './replication.js';
+import type { NodeId } from './types.js';
+
+const SCAN_BATCH_BYTES = 1 << 20;
+
+/**
+ * The bootstrap configuration (RaftConfig.peers and learners, addresses ''),
+ * overridden by the Config entries of the log the storage holds (read once
+ * at start; committed ones are folded into the base).
+ */
+export function bootstrapMembership(cfg: RaftConfig): Membership {
+  const m = new Membership({
+    voters: cfg.peers.map((id) => ({ id, address: '' })),
+    learners: (cfg.learners ?? []).map((id) => ({ id, address: '' })),
+  });
+  const storage = cfg.storage;
+  const last = storage.lastIndex();
+  let lo = storage.firstIndex();
+  while (lo <= last) {
+    const ents = storage.entries(lo, last + 1, SCAN_BATCH_BYTES);
+    if (ents.length === 0) break;
+    m.appended(ents, 0);
+    lo = (ents[ents.length - 1] as { index: number }).index + 1;
+  }
+  m.compactTo(Math.min(storage.hardState().commit, last));
+  return m;
+}
+
+/**
+ * A leader whose removal committed hands over before it steps down: the most
+ * caught-up voter that holds the whole log is told to campaign at once.
+ */
+export function stepDownRemovedLeader(repl: Replication, lastIndex: number, voters: readonly NodeId[], sendTimeoutNow: (to: NodeId) => void): void {
+  for (const pr of repl.list) {
+    if (voters.includes(pr.id) && pr.confirmedMatch() === lastIndex) {
+      sendTimeoutNow(pr.id);
+      return;
+    }
+  }
+}
