@@ -262,6 +262,13 @@ export class Membership {
     return top === undefined ? this.#base : top.conf;
   }
 
+  /** The configuration before the newest Config entry (null if there is none in the log). */
+  get previous(): Configuration | null {
+    const n = this.#stack.length;
+    if (n === 0) return null;
+    return n === 1 ? this.#base : (this.#stack[n - 2] as ConfAt).conf;
+  }
+
   /** Index of the newest Config entry in the log (0 if none). */
   get pendingIndex(): number {
     const top = this.#stack[this.#stack.length - 1];

@@ -4,7 +4,7 @@
  * removed itself. Kept out of raft.ts, which only hooks these in.
  */
 import type { RaftConfig } from './config.js';
-import { Membership } from './conf-change.js';
+import { Membership, memberIds } from './conf-change.js';
 import type { Replication } from './replication.js';
 import type { NodeId } from './types.js';
 
@@ -44,4 +44,25 @@ export function stepDownRemovedLeader(repl: Replication, lastIndex: number, vote
       return;
     }
   }
+}
+
+/**
+ * Whom this node replicates to (as leader) and accepts messages from: every
+ * member of the configuration in force but itself, plus, while the newest
+ * Config entry is uncommitted, the members it removed (`lingering`), so that a
+ * removed node receives its removal and stops campaigning. They never count.
+ */
+export function replicaSet(m: Membership, committed: number, self: NodeId): { ids: NodeId[]; lingering: boolean } {
+  const ids = memberIds(m.current).filter((p) => p !== self);
+  let lingering = false;
+  const prev = m.previous;
+  if (prev !== null && m.pendingIndex > committed) {
+    for (const p of memberIds(prev)) {
+      if (p !== self && !ids.includes(p)) {
+        ids.push(p);
+        lingering = true;
+      }
+    }
+  }
+  return { ids, lingering };
 }

@@ -1,8 +1,8 @@
 import { hashString, resolveConfig, type RaftConfig, type Settings } from './config.js';
 import { RaftLog } from './log.js';
 import { Votes, answerVote, voteRequests, voteResp } from './election.js';
-import { Membership, memberIds, planConfChange, type ConfChange } from './conf-change.js';
-import { bootstrapMembership, stepDownRemovedLeader } from './conf-core.js';
+import { Membership, planConfChange, type ConfChange } from './conf-change.js';
+import { bootstrapMembership, replicaSet, stepDownRemovedLeader } from './conf-core.js';
 import { FollowerReplication } from './follower.js';
 import { mulberry32, type Rng } from './prng.js';
 import { Replication } from './replication.js';
@@ -40,6 +40,8 @@ export class RaftCore {
   private others: NodeId[];
   /** The configuration in force: that of the newest Config entry in the log (docs/RAFT.md, "Membership change"). */
   readonly membership: Membership;
+  /** A member removed by the uncommitted newest Config entry is still replicated to (so it learns of its removal). */
+  private lingering = false;
   private readonly rng: Rng;
   private readonly log: RaftLog;
   /** Stated in every append and heartbeat answer (RaftConfig.logEpoch). */
@@ -112,7 +114,7 @@ export class RaftCore {
       },
       this.log,
       this.settings,
-      memberIds(this.membership.current).filter((p) => p !== this.id),
+      replicaSet(this.membership, this.log.committed, this.id).ids,
       this.voters,
     );
     this.log.observer = { appended: (e, from) => this.membership.appended(e, from) && this.confChanged(), truncated: (i) => this.membership.truncated(i) && this.confChanged() };
@@ -289,7 +291,8 @@ export class RaftCore {
 
   /** Processes one message from a peer. */
   step(m: Message): void {
-    if (m.to !== this.id || (m.from !== this.id && !this.repl.prs.has(m.from))) return;
+    // Members only, and the leader we follow (its own removal may already be in our log).
+    if (m.to !== this.id || (m.from !== this.id && m.from !== this._lead && !this.repl.prs.has(m.from))) return;
     if (m.term > this._term) {
       if (m.type === 'vote' || m.type === 'preVote') {
         const inLease =
@@ -339,6 +342,7 @@ export class RaftCore {
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     this.payBroadcast();
+    if (this.lingering && this.log.committed >= this.membership.pendingIndex) this.confChanged();
     if (this._role === 'leader' && !this.voters.includes(this.id) && this.log.committed >= this.membership.pendingIndex) {
       stepDownRemovedLeader(this.repl, this.log.lastIndex(), this.voters, (to) => this.sendTimeoutNow(to));
       this.becomeFollower(this._term, NONE);
@@ -601,7 +605,9 @@ export class RaftCore {
     this.voters = c.voters.map((m) => m.id);
     this.others = this.voters.filter((p) => p !== this.id);
     this.votes.setVoters(this.voters);
-    this.repl.setMembers(memberIds(c).filter((p) => p !== this.id), this.voters, this.log.lastIndex() + 1);
+    const members = replicaSet(this.membership, this.log.committed, this.id);
+    this.lingering = members.lingering;
+    this.repl.setMembers(members.ids, this.voters, this.log.lastIndex() + 1);
     if (this.transferee !== NONE && !this.voters.includes(this.transferee)) this.transferee = NONE;
     return true;
   }
