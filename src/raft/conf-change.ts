@@ -303,6 +303,33 @@ export class Membership {
     return changed;
   }
 
+  /** The configuration of the newest Config entry at or below `index` (committed: final). */
+  committedAt(index: number): Configuration {
+    let c = this.#base;
+    for (const e of this.#stack) {
+      if (e.index > index) break;
+      c = e.conf;
+    }
+    return c;
+  }
+
+  /**
+   * The log restarted at a log start (every entry it held is gone) whose
+   * leader's committed configuration is `body`: it becomes the base. A body
+   * that does not decode changes nothing. Returns true if the configuration changed.
+   */
+  rebase(body: Uint8Array): boolean {
+    let conf: Configuration;
+    try {
+      conf = decodeConfiguration(body);
+    } catch {
+      return false;
+    }
+    this.#stack.length = 0;
+    this.#base = conf;
+    return true;
+  }
+
   /** Configurations committed through `index` are final: keep only the newest of them as the base. */
   compactTo(index: number): void {
     while (this.#stack.length > 0 && (this.#stack[0] as ConfAt).index <= index) {

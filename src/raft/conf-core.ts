@@ -20,6 +20,7 @@ export function bootstrapMembership(cfg: RaftConfig): Membership {
     voters: cfg.peers.map((id) => ({ id, address: '' })),
     learners: (cfg.learners ?? []).map((id) => ({ id, address: '' })),
   });
+  if (cfg.configuration !== undefined) m.rebase(cfg.configuration);
   const storage = cfg.storage;
   const last = storage.lastIndex();
   let lo = storage.firstIndex();

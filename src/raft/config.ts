@@ -13,6 +13,11 @@ export interface RaftConfig {
   peers: readonly NodeId[];
   /** The bootstrap learners (docs/RAFT.md, "Membership change"). Default none. */
   learners?: readonly NodeId[];
+  /**
+   * The configuration persisted with the last log reset (LogReset.conf, a
+   * Config entry body); wins over peers/learners. Config entries in the log win over it.
+   */
+  configuration?: Uint8Array;
   /** Leader: the most entries a learner may be behind and still be promoted. Default 1000. */
   maxPromoteLagEntries?: number;
   /** The driver's log. */

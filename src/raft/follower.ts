@@ -20,6 +20,8 @@ export interface FollowerContext {
   /** The current leader ('' if none). */
   leader(): NodeId;
   send(m: Message): void;
+  /** The log restarted at a log start carrying the leader's committed configuration (a Config entry body). */
+  rebase(conf: Uint8Array): void;
 }
 
 export class FollowerReplication {
@@ -106,6 +108,10 @@ export class FollowerReplication {
     const { resp, reset } = this.#logStart.receive(this.#log, m, this.#ctx.logEpoch);
     if (reset !== null) {
       this.#log.resetTo(reset.at);
+      if (m.conf !== undefined) {
+        this.#ctx.rebase(m.conf);
+        reset.conf = m.conf;
+      }
       if (this.#verified < reset.at.index) this.#verified = reset.at.index;
       if (this.#acked < reset.at.index) this.#acked = reset.at.index;
       this.#logReset = reset;

@@ -1,7 +1,7 @@
 import { hashString, resolveConfig, type RaftConfig, type Settings } from './config.js';
 import { RaftLog } from './log.js';
 import { Votes, answerVote, voteRequests, voteResp } from './election.js';
-import { Membership, planConfChange, type ConfChange } from './conf-change.js';
+import { Membership, encodeConfiguration, planConfChange, type ConfChange } from './conf-change.js';
 import { bootstrapMembership, replicaSet, stepDownRemovedLeader } from './conf-core.js';
 import { FollowerReplication } from './follower.js';
 import { mulberry32, type Rng } from './prng.js';
@@ -97,7 +97,7 @@ export class RaftCore {
     this._term = hs.term;
     this._vote = hs.vote;
     this.follower = new FollowerReplication(
-      { id: this.id, logEpoch: this.logEpoch, term: () => this._term, leader: () => this._lead, send: (m) => this.msgs.push(m) },
+      { id: this.id, logEpoch: this.logEpoch, term: () => this._term, leader: () => this._lead, send: (m) => this.msgs.push(m), rebase: (c) => this.membership.rebase(c) && this.confChanged() },
       this.log,
       commit,
     );
@@ -111,6 +111,7 @@ export class RaftCore {
         transferee: () => this.transferee,
         sendTimeoutNow: (to) => this.sendTimeoutNow(to),
         appSnapshot: () => (this.#appSnapshot === undefined ? null : this.#appSnapshot()),
+        committedConf: () => encodeConfiguration(this.membership.committedAt(this.log.committed)),
       },
       this.log,
       this.settings,

@@ -36,6 +36,8 @@ export interface ReplicationContext {
   sendTimeoutNow(to: NodeId): void;
   /** The application snapshot for a log start (RaftConfig.appSnapshot). */
   appSnapshot(): AppSnapshot | null;
+  /** The committed configuration (a Config entry body), sent with a log start. */
+  committedConf(): Uint8Array;
 }
 
 export class Replication {
@@ -262,7 +264,7 @@ export class Replication {
     if (pr.isPaused()) return false;
     const log = this.log;
     if (pr.state === 'reset') {
-      this.ctx.send(logStartChunk(this.ctx.id, this.ctx.term(), pr, this.settings.snapshotChunkBytes));
+      this.ctx.send(logStartChunk(this.ctx.id, this.ctx.term(), pr, this.settings.snapshotChunkBytes, this.ctx.committedConf()));
       pr.probeSent = true;
       return true;
     }

@@ -140,6 +140,8 @@ export interface LogStartMessage extends MessageBase {
   snapshotSize: number;
   offset: number;
   chunk: Uint8Array;
+  /** The leader's committed configuration, a Config entry body (docs/RAFT.md, "Membership change"); absent from older senders. */
+  conf?: Uint8Array;
 }
 
 /**
@@ -193,6 +195,8 @@ export interface LogReset {
   at: LogStartPoint;
   /** The application snapshot (possibly empty). */
   snapshot: Uint8Array;
+  /** The configuration in force after the reset (a Config entry body), to persist with it and pass back as RaftConfig.configuration. */
+  conf?: Uint8Array;
 }
 
 /** The application snapshot a leader sends with a log start (RaftConfig.appSnapshot). */
