@@ -302,4 +302,21 @@ describe('membership change (single-server, thesis §4.1)', () => {
     c.restart('b');
     expect(voters(c.core('b'))).toEqual(['a', 'b', 'c', 'd']);
   });
+
+  it('a follower reset to a log start past a compacted Config entry takes the committed configuration of the leader (and hands it to the driver)', () => {
+    const c = clusterWithLearner();
+    c.isolate('c');
+    c.changeConf('a', { type: 'addLearner', id: 'd', address: 'd:9' });
+    c.propose('a', 'p1', 'p2', 'p3');
+    c.deliverAll();
+    const first = c.core('a').commitIndex;
+    c.node('a').compact(first); // the Config entry is gone from a's log
+    expect(c.core('a').firstIndex).toBeGreaterThan(3);
+    expect(learners(c.core('c'))).toEqual([]);
+    c.heal();
+    tickUntil(c, () => c.core('c').commitIndex === c.core('a').commitIndex, ['a', 'b', 'c', 'd']);
+    expect(c.node('c').readies.some((rd) => rd.logReset !== null && rd.logReset.conf !== undefined)).toBe(true);
+    expect(learners(c.core('c'))).toEqual(['d']);
+    expect(c.core('c').membership.current.learners[0]?.address).toBe('d:9');
+  });
 });
