@@ -12,8 +12,9 @@ const SCAN_BATCH_BYTES = 1 << 20;
 
 /**
  * The bootstrap configuration (RaftConfig.peers and learners, addresses ''),
- * overridden by the Config entries of the log the storage holds (read once
- * at start; committed ones are folded into the base).
+ * or RaftConfig.configuration, overridden (with recoverConfig) by the Config
+ * entries of the log the storage holds (read once at start; committed ones are
+ * folded into the base).
  */
 export function bootstrapMembership(cfg: RaftConfig): Membership {
   const m = new Membership({
@@ -21,6 +22,7 @@ export function bootstrapMembership(cfg: RaftConfig): Membership {
     learners: (cfg.learners ?? []).map((id) => ({ id, address: '' })),
   });
   if (cfg.configuration !== undefined) m.rebase(cfg.configuration);
+  if (cfg.recoverConfig !== true) return m;
   const storage = cfg.storage;
   const last = storage.lastIndex();
   let lo = storage.firstIndex();

@@ -18,6 +18,12 @@ export interface RaftConfig {
    * Config entry body); wins over peers/learners. Config entries in the log win over it.
    */
   configuration?: Uint8Array;
+  /**
+   * Read the Config entries of the log storage holds at start (one pass over
+   * the retained log; docs/RAFT.md, "Membership change"). A driver whose log may
+   * hold Config entries (one that uses proposeConfChange) must set it. Default false.
+   */
+  recoverConfig?: boolean;
   /** Leader: the most entries a learner may be behind and still be promoted. Default 1000. */
   maxPromoteLagEntries?: number;
   /** The driver's log. */
