@@ -11,8 +11,23 @@ export const DEFAULT_ELECTION_TICKS = 50;
 export interface RaftConfig {
   /** This node's id (a non-empty string, one of `peers`). */
   id: NodeId;
-  /** All voting members, including `id`. */
+  /** The bootstrap voters (including `id` unless it is in `learners`); a Config entry in the log wins over it. */
   peers: readonly NodeId[];
+  /** The bootstrap learners (docs/RAFT.md, "Membership change"). Default none. */
+  learners?: readonly NodeId[];
+  /**
+   * The configuration persisted with the last log reset (LogReset.conf, a
+   * Config entry body); wins over peers/learners. Config entries in the log win over it.
+   */
+  configuration?: Uint8Array;
+  /**
+   * Read the Config entries of the log storage holds at start (one pass over
+   * the retained log; docs/RAFT.md, "Membership change"). A driver whose log may
+   * hold Config entries (one that uses proposeConfChange) must set it. Default false.
+   */
+  recoverConfig?: boolean;
+  /** Leader: the most entries a learner may be behind and still be promoted. Default 1000. */
+  maxPromoteLagEntries?: number;
   /** The driver's log. */
   storage: LogStorage;
   /** Seeded random source for election jitter; default mulberry32(seed). */
@@ -63,6 +78,7 @@ export interface Settings {
   preVote: boolean;
   checkQuorum: boolean;
   snapshotChunkBytes: number;
+  maxPromoteLagEntries: number;
 }
 
 
@@ -100,7 +116,13 @@ export function resolveConfig(cfg: RaftConfig): Settings {
     if (seen.has(p)) throw new RangeError(`raft config: duplicate peer id ${JSON.stringify(p)}`);
     seen.add(p);
   }
-  if (!seen.has(cfg.id)) throw new RangeError(`raft config: id ${JSON.stringify(cfg.id)} is not in peers`);
+  if (cfg.learners !== undefined && !Array.isArray(cfg.learners)) throw new RangeError('raft config: learners must be an array of node ids');
+  for (const p of cfg.learners ?? []) {
+    if (typeof p !== 'string' || p.length === 0) throw new RangeError('raft config: learner ids must be non-empty strings');
+    if (seen.has(p)) throw new RangeError(`raft config: duplicate member id ${JSON.stringify(p)}`);
+    seen.add(p);
+  }
+  if (!seen.has(cfg.id)) throw new RangeError(`raft config: id ${JSON.stringify(cfg.id)} is not in peers or learners`);
   if (cfg.storage === null || typeof cfg.storage !== 'object') throw new TypeError('raft config: storage is required');
   const s: Settings = {
     heartbeatTicks: positiveInt(cfg, 'heartbeatTicks', DEFAULT_HEARTBEAT_TICKS),
@@ -111,6 +133,7 @@ export function resolveConfig(cfg: RaftConfig): Settings {
     preVote: cfg.preVote ?? true,
     checkQuorum: cfg.checkQuorum ?? true,
     snapshotChunkBytes: positiveInt(cfg, 'snapshotChunkBytes', 1 << 20),
+    maxPromoteLagEntries: cfg.maxPromoteLagEntries === 0 ? 0 : positiveInt(cfg, 'maxPromoteLagEntries', 1000),
   };
   if (s.electionTicks <= s.heartbeatTicks) {
     throw new RangeError(

@@ -7,15 +7,24 @@ import { NONE, type NodeId, type VoteMessage, type VoteResponseMessage } from '.
 
 export type Tally = 'won' | 'lost' | 'pending';
 
-/** The answers of one (pre-)campaign: the first answer of each voter counts. */
+/** The answers of one (pre-)campaign: the first answer of each voter counts; answers of non-voters (learners) never do. */
 export class Votes {
   readonly #votes = new Map<NodeId, boolean>();
-  readonly #quorum: number;
-  readonly #voterCount: number;
+  #voters: ReadonlySet<NodeId>;
+  #quorum: number;
+  #voterCount: number;
 
-  constructor(quorum: number, voterCount: number) {
-    this.#quorum = quorum;
-    this.#voterCount = voterCount;
+  constructor(voters: readonly NodeId[]) {
+    this.#voters = new Set(voters);
+    this.#quorum = Math.floor(voters.length / 2) + 1;
+    this.#voterCount = voters.length;
+  }
+
+  /** The configuration changed (docs/RAFT.md, "Membership change"): count over these voters from now on. */
+  setVoters(voters: readonly NodeId[]): void {
+    this.#voters = new Set(voters);
+    this.#quorum = Math.floor(voters.length / 2) + 1;
+    this.#voterCount = voters.length;
   }
 
   clear(): void {
@@ -35,7 +44,8 @@ export class Votes {
   tally(): Tally {
     let granted = 0;
     let rejected = 0;
-    for (const v of this.#votes.values()) {
+    for (const [id, v] of this.#votes) {
+      if (!this.#voters.has(id)) continue;
       if (v) granted++;
       else rejected++;
     }
@@ -74,9 +84,9 @@ export function voteResp(type: 'voteResp' | 'preVoteResp', from: NodeId, to: Nod
 }
 
 /**
- * The answer to a (pre-)vote request. A granted real vote (reject false, type
- * 'voteResp') must be recorded by the caller (vote := m.from); it waits for
- * that hard state to be durable before it is counted (waitForHardState).
+ * This node's answer to a (pre-)vote request (mayGrantVote). A granted real vote
+ * is tagged waitForHardState (it must be on disk before it is counted); the
+ * caller records the vote. A granted pre-vote carries the term asked for.
  */
 export function answerVote(m: VoteMessage, id: NodeId, vote: NodeId, lead: NodeId, term: number, log: RaftLog): VoteResponseMessage {
   const pre = m.type === 'preVote';

@@ -23,6 +23,8 @@ export interface FollowerContext {
   send(m: Message): void;
   /** Unrepaired damage caps the index a success acknowledges (damage.ts). */
   readonly damage?: DamageGuard;
+  /** The log restarted at a log start carrying the leader's committed configuration (a Config entry body). */
+  rebase(conf: Uint8Array): void;
 }
 
 export class FollowerReplication {
@@ -111,6 +113,10 @@ export class FollowerReplication {
     const { resp, reset } = this.#logStart.receive(this.#log, m, this.#ctx.logEpoch);
     if (reset !== null) {
       this.#log.resetTo(reset.at);
+      if (m.conf !== undefined) {
+        this.#ctx.rebase(m.conf);
+        reset.conf = m.conf;
+      }
       if (this.#verified < reset.at.index) this.#verified = reset.at.index;
       if (this.#acked < reset.at.index) this.#acked = reset.at.index;
       this.#logReset = reset;

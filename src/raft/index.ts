@@ -9,6 +9,19 @@
  */
 export { RaftCore, DEFAULT_TICK_MS, resolveConfig, type RaftConfig } from './raft.js';
 export { MemoryStorage, entrySize, type LogStorage } from './storage.js';
+export {
+  applyConfChange,
+  decodeConfiguration,
+  encodeConfiguration,
+  isLearner,
+  isVoter,
+  memberIds,
+  voterDelta,
+  type ConfChange,
+  type ConfChangeType,
+  type Configuration,
+  type Member,
+} from './conf-change.js';
 export { mulberry32, randInt, deriveSeed, type Rng } from './prng.js';
 export {
   EntryType,

@@ -32,13 +32,13 @@ export function snapshotOrEmpty(s: AppSnapshot | null | undefined): AppSnapshot 
 }
 
 /** The next chunk for a follower in reset state (from the offset it acknowledged). */
-export function logStartChunk(from: NodeId, term: number, pr: Progress, chunkBytes: number): LogStartMessage {
+export function logStartChunk(from: NodeId, term: number, pr: Progress, chunkBytes: number, conf?: Uint8Array): LogStartMessage {
   const t = pr.transfer;
   if (t === null) throw new Error('raft: logStartChunk without a transfer');
   const data = t.snapshot.data;
   const lo = Math.min(t.offset, data.byteLength);
   const hi = Math.min(data.byteLength, lo + chunkBytes);
-  return {
+  const m: LogStartMessage = {
     type: 'logStart',
     from,
     to: pr.id,
@@ -51,6 +51,8 @@ export function logStartChunk(from: NodeId, term: number, pr: Progress, chunkByt
     offset: lo,
     chunk: data.subarray(lo, hi),
   };
+  if (conf !== undefined) m.conf = conf;
+  return m;
 }
 
 /**

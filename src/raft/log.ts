@@ -1,7 +1,15 @@
 import { entrySize, type LogStorage } from './storage.js';
-import type { Entry, LogStartPoint } from './types.js';
+import { EntryType, type Entry, type LogStartPoint } from './types.js';
 
 const NO_ENTRIES: Entry[] = [];
+
+/** Sees every change to the log's contents (the core's Membership: docs/RAFT.md, "Membership change"). */
+export interface LogObserver {
+  /** ents[from..] were appended (a truncation they caused was reported first). */
+  appended(ents: readonly Entry[], from: number): void;
+  /** Every entry from `index` on left the log. */
+  truncated(index: number): void;
+}
 
 /**
  * The core's view of the log: the driver's written log (LogStorage) below
@@ -28,6 +36,8 @@ export class RaftLog {
    * it (first index and boundary term), it stands for them.
    */
   pendingStart: LogStartPoint | null = null;
+  /** Told of appends and truncations (set once by the core). */
+  observer: LogObserver | null = null;
 
   /** Forgets pendingStart once storage shows the reset. */
   #settled(): LogStartPoint | null {
@@ -125,6 +135,7 @@ export class RaftLog {
   /** Appends entries produced by this node (the leader); indexes must follow lastIndex(). */
   push(e: Entry): void {
     this.unstable.push(e);
+    if (e.type === EntryType.Config) this.observer?.appended([e], 0);
   }
 
   /**
@@ -151,6 +162,10 @@ export class RaftLog {
     }
     const u = this.unstable;
     for (let i = from; i < ents.length; i++) u.push(ents[i] as Entry);
+    if (this.observer !== null) {
+      if (first < end) this.observer.truncated(first);
+      this.observer.appended(ents, from);
+    }
   }
 
   hasUnsentEntries(): boolean {
@@ -209,6 +224,7 @@ export class RaftLog {
     if (this.applied < at.index) this.applied = at.index;
     if (this.applying < at.index) this.applying = at.index;
     this.pendingStart = at;
+    this.observer?.truncated(at.index + 1);
   }
 
   commitTo(index: number): boolean {

@@ -1,6 +1,8 @@
 import { hashString, resolveConfig, type RaftConfig, type Settings } from './config.js';
 import { RaftLog } from './log.js';
 import { Votes, answerVote, voteRequests, voteResp } from './election.js';
+import { Membership, encodeConfiguration, planConfChange, type ConfChange } from './conf-change.js';
+import { bootstrapMembership, replicaSet, stepDownRemovedLeader } from './conf-core.js';
 import { FollowerReplication } from './follower.js';
 import { DamageGuard } from './damage.js';
 import { mulberry32, type Rng } from './prng.js';
@@ -36,9 +38,12 @@ const NO_CATCHUPS: CatchUpRequest[] = [];
 export class RaftCore {
   readonly id: NodeId;
   readonly settings: Readonly<Settings>;
-  private readonly voters: NodeId[];
-  private readonly others: NodeId[];
-  private readonly quorum: number;
+  private voters: NodeId[];
+  private others: NodeId[];
+  /** The configuration in force: that of the newest Config entry in the log (docs/RAFT.md, "Membership change"). */
+  readonly membership: Membership;
+  /** A member removed by the uncommitted newest Config entry is still replicated to (so it learns of its removal). */
+  private lingering = false;
   private readonly rng: Rng;
   private readonly log: RaftLog;
   /** Stated in every append and heartbeat answer (RaftConfig.logEpoch). */
@@ -76,10 +81,10 @@ export class RaftCore {
   constructor(cfg: RaftConfig) {
     this.settings = resolveConfig(cfg);
     this.id = cfg.id;
-    this.voters = cfg.peers.slice();
+    this.membership = bootstrapMembership(cfg);
+    this.voters = this.membership.current.voters.map((m) => m.id);
     this.others = this.voters.filter((p) => p !== cfg.id);
-    this.quorum = Math.floor(this.voters.length / 2) + 1;
-    this.votes = new Votes(this.quorum, this.voters.length);
+    this.votes = new Votes(this.voters);
     this.rng = cfg.rng ?? mulberry32(cfg.seed ?? hashString(cfg.id));
     this.logEpoch = cfg.logEpoch ?? 0;
     this.#appSnapshot = cfg.appSnapshot;
@@ -96,7 +101,7 @@ export class RaftCore {
     this._term = hs.term;
     this._vote = hs.vote;
     this.follower = new FollowerReplication(
-      { id: this.id, logEpoch: this.logEpoch, term: () => this._term, leader: () => this._lead, send: (m) => this.msgs.push(m), damage: this.damage },
+      { id: this.id, logEpoch: this.logEpoch, term: () => this._term, leader: () => this._lead, send: (m) => this.msgs.push(m), damage: this.damage, rebase: (c) => this.membership.rebase(c) && this.confChanged() },
       this.log,
       commit,
     );
@@ -110,18 +115,20 @@ export class RaftCore {
         transferee: () => this.transferee,
         sendTimeoutNow: (to) => this.sendTimeoutNow(to),
         appSnapshot: () => (this.#appSnapshot === undefined ? null : this.#appSnapshot()),
+        committedConf: () => encodeConfiguration(this.membership.committedAt(this.log.committed)),
       },
       this.log,
       this.settings,
-      this.others,
-      this.quorum,
+      replicaSet(this.membership, this.log.committed, this.id).ids,
+      this.voters,
     );
     this.reads = new ReadOnly({
-      quorum: this.quorum, isLeader: () => this._role === 'leader', committed: () => this.log.committed,
+      quorum: () => this.quorumSize(), isVoter: (id) => this.voters.includes(id), isLeader: () => this._role === 'leader', committed: () => this.log.committed,
       committedInTerm: () => this.log.term(this.log.committed) === this._term, heartbeatRound: (seq) => this.repl.heartbeat(seq),
-      leaseValid: () => this.settings.checkQuorum && this.transferee === NONE && this.repl.countActive() >= this.quorum &&
+      leaseValid: () => this.settings.checkQuorum && this.transferee === NONE && this.repl.countActive() >= this.quorumSize() &&
         this.electionElapsed + this.settings.heartbeatTicks < this.settings.electionTicks,
     });
+    this.log.observer = { appended: (e, from) => this.membership.appended(e, from) && this.confChanged(), truncated: (i) => this.membership.truncated(i) && this.confChanged() };
     this.prevHs = { term: hs.term, vote: hs.vote, commit: Math.min(hs.commit, last) };
     this.resetRandomizedElectionTimeout();
     this.prevSs = { role: this._role, leader: this._lead, term: this._term };
@@ -184,17 +191,11 @@ export class RaftCore {
    * (ERR_NOT_LEADER with a leader hint, or ERR_TRANSFER_IN_PROGRESS).
    */
   propose(payloads: readonly Uint8Array[], type: EntryType = EntryType.Normal): number {
-    this.mustLead();
-    if (this.transferee !== NONE) {
-      throw new RaftRefusal(
-        'ERR_TRANSFER_IN_PROGRESS',
-        this.id,
-        `raft: leadership transfer to ${this.transferee} in progress`,
-      );
-    }
+    this.mustLead(NONE);
     const n = payloads.length;
     if (n === 0) throw new RangeError('raft: propose() needs at least one payload');
-    if (type !== EntryType.Normal && type !== EntryType.Config && type !== EntryType.Noop) {
+    if (type === EntryType.Config) throw new RangeError('raft: Config entries are proposed with proposeConfChange()');
+    if (type !== EntryType.Normal && type !== EntryType.Noop) {
       throw new RangeError(`raft: unknown entry type ${String(type)}`);
     }
     const first = this.log.lastIndex() + 1;
@@ -210,12 +211,40 @@ export class RaftCore {
 
   /** A read, leader only (else RaftRefusal): its ReadState comes in a later Ready (docs/RAFT.md, "Reads"). */
   readIndex(ctx: number, lease = false): void {
-    this.mustLead();
+    if (this._role !== 'leader') throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
     this.reads.request(ctx, lease);
   }
 
-  private mustLead(): void {
+  /** Votes needed for a quorum of the configuration in force. */
+  private quorumSize(): number {
+    return Math.floor(this.voters.length / 2) + 1;
+  }
+
+  /**
+   * Leader: appends the Config entry for one single-server change and returns
+   * its index; it takes effect at once (docs/RAFT.md, "Membership change").
+   * Throws RaftRefusal (planConfChange in conf-change.ts lists the codes).
+   * Removing the target of a leadership transfer cancels the transfer.
+   */
+  proposeConfChange(cc: ConfChange): number {
+    this.mustLead(cc.type === 'remove' ? cc.id : NONE);
+    const data = planConfChange(this.membership, cc, {
+      id: this.id, term: this._term, committed: this.log.committed, committedTerm: this.log.term(this.log.committed),
+      lastIndex: this.log.lastIndex(), maxPromoteLagEntries: this.settings.maxPromoteLagEntries,
+      matchOf: (p) => this.repl.prs.get(p)?.confirmedMatch() ?? 0,
+    });
+    const index = this.log.lastIndex() + 1;
+    this.log.push({ index, term: this._term, type: EntryType.Config, data });
+    this.oweBroadcast(true);
+    return index;
+  }
+
+  /** Throws RaftRefusal unless this node leads with no leadership transfer in progress (except one to `removing`). */
+  private mustLead(removing: NodeId): void {
     if (this._role !== 'leader') throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
+    if (this.transferee !== NONE && this.transferee !== removing) {
+      throw new RaftRefusal('ERR_TRANSFER_IN_PROGRESS', this.id, `raft: leadership transfer to ${this.transferee} in progress`);
+    }
   }
 
   /** Starts an election now (with pre-vote if enabled). No-op on a leader. */
@@ -229,13 +258,13 @@ export class RaftCore {
    * after an election timeout. Throws RaftRefusal if this node is not leader.
    */
   transferLeadership(to: NodeId): void {
-    this.mustLead();
+    if (this._role !== 'leader') throw new RaftRefusal('ERR_NOT_LEADER', this._lead, `raft: ${this.id} is not the leader`);
     if (to === this.id) {
       this.transferee = NONE;
       return;
     }
     const pr = this.repl.prs.get(to);
-    if (pr === undefined) throw new RangeError(`raft: transferLeadership to unknown node ${JSON.stringify(to)}`);
+    if (pr === undefined || !this.voters.includes(to)) throw new RangeError(`raft: transferLeadership to ${JSON.stringify(to)}, not a voter`);
     if (this.transferee === to) return;
     this.transferee = to;
     this.electionElapsed = 0;
@@ -260,7 +289,8 @@ export class RaftCore {
 
   /** Processes one message from a peer. */
   step(m: Message): void {
-    if (m.to !== this.id || (m.from !== this.id && !this.repl.prs.has(m.from))) return;
+    // Members only, and the leader we follow (its own removal may already be in our log).
+    if (m.to !== this.id || (m.from !== this.id && m.from !== this._lead && !this.repl.prs.has(m.from))) return;
     if (m.term > this._term) {
       if (m.type === 'vote' || m.type === 'preVote') {
         const inLease =
@@ -312,6 +342,11 @@ export class RaftCore {
     if (this.outstanding !== null) return false;
     this.payBroadcast();
     this.reads.flush();
+    if (this.lingering && this.log.committed >= this.membership.pendingIndex) this.confChanged();
+    if (this._role === 'leader' && !this.voters.includes(this.id) && this.log.committed >= this.membership.pendingIndex) {
+      stepDownRemovedLeader(this.repl, this.log.lastIndex(), this.voters, (to) => this.sendTimeoutNow(to));
+      this.becomeFollower(this._term, NONE);
+    }
     const log = this.log;
     if (this.reads.hasOutput() || this.msgs.length > 0 || this.catchUps.length > 0 || this.follower.logReset !== null || log.inProgress < log.lastIndex()) return true;
     const hsCommit = log.committed < log.durable ? log.committed : log.durable;
@@ -434,7 +469,7 @@ export class RaftCore {
   }
 
   private hup(transfer: boolean): void {
-    if (this._role === 'leader' || !this.damage.mayCampaign()) return;
+    if (this._role === 'leader' || !this.voters.includes(this.id) || !this.damage.mayCampaign()) return; // learners, removed and damaged nodes never campaign
     if (this.settings.preVote && !transfer) this.runPreVote();
     else this.runElection(transfer);
   }
@@ -474,7 +509,7 @@ export class RaftCore {
     this.electionElapsed++;
     if (this.electionElapsed >= this.settings.electionTicks) {
       this.electionElapsed = 0;
-      if (this.settings.checkQuorum && this.repl.takeActive() < this.quorum) {
+      if (this.settings.checkQuorum && !this.repl.takeQuorumActive()) {
         this.becomeFollower(this._term, NONE);
         return;
       }
@@ -492,6 +527,7 @@ export class RaftCore {
   private send(m: Message): void {
     this.msgs.push(m);
   }
+
 
   private sendTimeoutNow(to: NodeId): void {
     this.send({ type: 'timeoutNow', from: this.id, to, term: this._term });
@@ -561,6 +597,20 @@ export class RaftCore {
   }
 
   // ------------------------------------------------------------ replication
+
+  /** The configuration in force changed (an appended or truncated Config entry). Returns true. */
+  private confChanged(): true {
+    this.membership.compactTo(this.log.committed);
+    const c = this.membership.current;
+    this.voters = c.voters.map((m) => m.id);
+    this.others = this.voters.filter((p) => p !== this.id);
+    this.votes.setVoters(this.voters);
+    const members = replicaSet(this.membership, this.log.committed, this.id);
+    this.lingering = members.lingering;
+    this.repl.setMembers(members.ids, this.voters, this.log.lastIndex() + 1);
+    if (this.transferee !== NONE && !this.voters.includes(this.transferee)) this.transferee = NONE;
+    return true;
+  }
 
   /**
    * Proposals and commit advances do not message the followers at once: they owe one

@@ -38,7 +38,10 @@ import type { HeartbeatResponseMessage, NodeId, ReadState } from './types.js';
 
 /** What the read tracker needs from the core. */
 export interface ReadOnlyContext {
-  readonly quorum: number;
+  /** Votes needed for a quorum of the configuration in force (membership may change it). */
+  quorum(): number;
+  /** Does `id` count toward a quorum now (a voter of the configuration in force)? */
+  isVoter(id: NodeId): boolean;
   /** Is this node leader now? */
   isLeader(): boolean;
   /** The leader's commit index. */
@@ -131,7 +134,7 @@ export class ReadOnly {
       this.#pending.push(r);
     }
     this.#unsent = [];
-    if (this.#c.quorum <= 1) {
+    if (this.#c.quorum() <= 1) {
       this.#confirm(seq);
       return;
     }
@@ -145,9 +148,10 @@ export class ReadOnly {
     const prev = this.#acked.get(m.from) ?? 0;
     if (s <= prev) return;
     this.#acked.set(m.from, s);
-    // The highest sequence a quorum (this node included) has echoed.
-    const acks: number[] = [...this.#acked.values()].sort((a, b) => b - a);
-    const need = this.#c.quorum - 1;
+    // The highest sequence a quorum of voters (this node included) has echoed; learners and
+    // removed members do not count.
+    const acks: number[] = [...this.#acked].filter(([id]) => this.#c.isVoter(id)).map(([, seq]) => seq).sort((a, b) => b - a);
+    const need = this.#c.quorum() - 1;
     if (need <= 0 || acks.length < need) return;
     this.#confirm(acks[need - 1]!);
   }

@@ -36,26 +36,55 @@ export interface ReplicationContext {
   sendTimeoutNow(to: NodeId): void;
   /** The application snapshot for a log start (RaftConfig.appSnapshot). */
   appSnapshot(): AppSnapshot | null;
+  /** The committed configuration (a Config entry body), sent with a log start. */
+  committedConf(): Uint8Array;
 }
 
 export class Replication {
   readonly prs = new Map<NodeId, Progress>();
   readonly list: Progress[] = [];
-  private readonly matchBuf: Float64Array;
+  private matchBuf: Float64Array;
+  /** The voters of the current configuration; only they count toward commit and check-quorum. */
+  #voters: ReadonlySet<NodeId>;
+  private quorum: number;
 
   constructor(
     private readonly ctx: ReplicationContext,
     private readonly log: RaftLog,
     private readonly settings: Readonly<Settings>,
-    followers: readonly NodeId[],
-    private readonly quorum: number,
+    members: readonly NodeId[],
+    voters: readonly NodeId[],
   ) {
-    for (const p of followers) {
-      const pr = new Progress(p, settings.maxInflightMessages);
+    this.#voters = new Set(voters);
+    this.quorum = Math.floor(voters.length / 2) + 1;
+    this.matchBuf = new Float64Array(0);
+    this.setMembers(members, voters, 1);
+  }
+
+  /**
+   * The configuration changed (docs/RAFT.md, "Membership change"): `members`
+   * are everyone but this node that receives the log (voters and learners); a
+   * new one is probed at `next`, a departed one forgotten.
+   */
+  setMembers(members: readonly NodeId[], voters: readonly NodeId[], next: number): void {
+    const keep = new Set(members);
+    for (let i = this.list.length - 1; i >= 0; i--) {
+      const pr = this.list[i] as Progress;
+      if (!keep.has(pr.id)) {
+        this.list.splice(i, 1);
+        this.prs.delete(pr.id);
+      }
+    }
+    for (const p of members) {
+      if (this.prs.has(p)) continue;
+      const pr = new Progress(p, this.settings.maxInflightMessages);
+      pr.resetForTerm(next);
       this.prs.set(p, pr);
       this.list.push(pr);
     }
-    this.matchBuf = new Float64Array(followers.length + 1);
+    this.#voters = new Set(voters);
+    this.quorum = Math.floor(voters.length / 2) + 1;
+    this.matchBuf = new Float64Array(voters.length);
   }
 
   /** A new term's leader knows nothing of its followers yet: probe each at `next`. */
@@ -65,12 +94,17 @@ export class Replication {
 
   /** Check-quorum: counts the followers heard from since the last call (plus this node) and starts a new round. */
   takeActive(): number {
-    let active = 1;
+    let active = this.#voters.has(this.ctx.id) ? 1 : 0;
     for (const pr of this.list) {
-      if (pr.recentActive) active++;
+      if (pr.recentActive && this.#voters.has(pr.id)) active++;
       pr.recentActive = false;
     }
     return active;
+  }
+
+  /** Check-quorum: whether the voters heard from since the last call (this node included, if a voter) form a quorum; starts a new round. */
+  takeQuorumActive(): boolean {
+    return this.takeActive() >= this.quorum;
   }
 
   /** Followers parked in catch-up are probed again (re-signalling if still needed). */
@@ -80,10 +114,10 @@ export class Replication {
     }
   }
 
-  /** Followers heard from in the current check-quorum period, plus this node (no reset). */
+  /** Voters heard from in the current check-quorum period, this node included if it votes (no reset). */
   countActive(): number {
-    let active = 1;
-    for (const pr of this.list) if (pr.recentActive) active++;
+    let active = this.#voters.has(this.ctx.id) ? 1 : 0;
+    for (const pr of this.list) if (pr.recentActive && this.#voters.has(pr.id)) active++;
     return active;
   }
 
@@ -205,9 +239,13 @@ export class Replication {
   /** Advances the commit index to what a quorum holds durably, if that is an entry of this term. */
   maybeCommit(): boolean {
     const buf = this.matchBuf;
-    buf[0] = this.log.durable;
+    let n = 0;
+    if (this.#voters.has(this.ctx.id)) buf[n++] = this.log.durable;
     const prs = this.list;
-    for (let i = 0; i < prs.length; i++) buf[i + 1] = (prs[i] as Progress).confirmedMatch();
+    for (let i = 0; i < prs.length; i++) {
+      const pr = prs[i] as Progress;
+      if (this.#voters.has(pr.id)) buf[n++] = pr.confirmedMatch();
+    }
     buf.sort();
     const mci = buf[buf.length - this.quorum] as number;
     if (mci > this.log.committed && this.log.term(mci) === this.ctx.term()) {
@@ -234,7 +272,7 @@ export class Replication {
     if (pr.isPaused()) return false;
     const log = this.log;
     if (pr.state === 'reset') {
-      this.ctx.send(logStartChunk(this.ctx.id, this.ctx.term(), pr, this.settings.snapshotChunkBytes));
+      this.ctx.send(logStartChunk(this.ctx.id, this.ctx.term(), pr, this.settings.snapshotChunkBytes, this.ctx.committedConf()));
       pr.probeSent = true;
       return true;
     }

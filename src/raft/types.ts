@@ -144,6 +144,8 @@ export interface LogStartMessage extends MessageBase {
   snapshotSize: number;
   offset: number;
   chunk: Uint8Array;
+  /** The leader's committed configuration, a Config entry body (docs/RAFT.md, "Membership change"); absent from older senders. */
+  conf?: Uint8Array;
 }
 
 /**
@@ -197,6 +199,8 @@ export interface LogReset {
   at: LogStartPoint;
   /** The application snapshot (possibly empty). */
   snapshot: Uint8Array;
+  /** The configuration in force after the reset (a Config entry body), to persist with it and pass back as RaftConfig.configuration. */
+  conf?: Uint8Array;
 }
 
 /** The application snapshot a leader sends with a log start (RaftConfig.appSnapshot). */
@@ -278,18 +282,28 @@ export interface RaftStatus {
 
 // ---------------------------------------------------------------- errors
 
-export type RefusalCode = 'ERR_NOT_LEADER' | 'ERR_TRANSFER_IN_PROGRESS';
+export type RefusalCode =
+  | 'ERR_NOT_LEADER'
+  | 'ERR_TRANSFER_IN_PROGRESS'
+  /** Membership change (docs/RAFT.md, "Membership change"); the first two are retriable. */
+  | 'ERR_CONF_CHANGE_IN_FLIGHT'
+  | 'ERR_NOT_COMMITTED_IN_TERM'
+  | 'ERR_LEARNER_BEHIND'
+  | 'ERR_LAST_VOTER'
+  | 'ERR_CONF_CHANGE_INVALID';
 
-/** Thrown by propose() and transferLeadership() when the node cannot act. */
+/** Thrown by propose(), transferLeadership() and proposeConfChange() when the node cannot act. */
 export class RaftRefusal extends Error {
   readonly code: RefusalCode;
   /** Best known leader ('' if unknown). */
   readonly leader: NodeId;
-  readonly retriable = true;
-  constructor(code: RefusalCode, leader: NodeId, message: string) {
+  /** Trying again later (or at `leader`) may succeed. */
+  readonly retriable: boolean;
+  constructor(code: RefusalCode, leader: NodeId, message: string, retriable = true) {
     super(message);
     this.name = 'RaftRefusal';
     this.code = code;
     this.leader = leader;
+    this.retriable = retriable;
   }
 }

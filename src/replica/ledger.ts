@@ -555,7 +555,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     try {
       this.#core.transferLeadership(to);
     } catch (error) {
-      if (error instanceof RaftRefusal) throw error.code === 'ERR_NOT_LEADER' ? this.#notLeader() : new RaftLedgerError(error.code, error.message);
+      // transferLeadership refuses only with ERR_NOT_LEADER or ERR_TRANSFER_IN_PROGRESS
+      if (error instanceof RaftRefusal) throw error.code === 'ERR_NOT_LEADER' ? this.#notLeader() : new RaftLedgerError('ERR_TRANSFER_IN_PROGRESS', error.message);
       throw error;
     }
     this.#processReady();

@@ -28,7 +28,8 @@
  *     vote, preVote  u64 lastIndex, u64 lastTerm
  *     logStart       u64 index, u64 logTerm, u64 pos, u64 snapshotVersion,
  *                    u64 snapshotSize, u64 offset, u32 n, n chunk bytes
- *                    (offset + n <= snapshotSize)
+ *                    (offset + n <= snapshotSize); with flag bit 4 (16)
+ *                    then u32 c, c bytes: a Config entry body (docs/FORMAT.md)
  *     logStartResp   u64 index, u64 snapshotVersion, u64 offset, u64 epoch
  *     others         nothing
  *   (epoch, the follower's log epoch, came with TRANSPORT_VERSION 2; logStart
@@ -79,6 +80,8 @@ const FLAG_REJECT = 1;
 const FLAG_TRANSFER = 2;
 const FLAG_DONE = 4;
 const FLAG_READ = 8;
+/** logStart: a Config entry body follows the chunk (u32 length, bytes): the leader's committed configuration (membership, issue 13). */
+const FLAG_CONF = 16;
 /** group + type + flags + term + two length bytes. */
 const FIXED_BYTES = 4 + 1 + 1 + 8 + 1 + 1;
 
@@ -99,7 +102,7 @@ function tailBytes(message: Message): number {
     case 'timeoutNow':
       return 0;
     case 'logStart':
-      return 8 * 6 + 4 + message.chunk.byteLength;
+      return 8 * 6 + 4 + message.chunk.byteLength + (message.conf === undefined ? 0 : 4 + message.conf.byteLength);
     case 'logStartResp':
       return 8 * 4;
     default:
@@ -270,6 +273,13 @@ export function writeRaftFrame(target: Buffer, offset: number, group: number, me
       o += 4;
       target.set(message.chunk, o);
       o += message.chunk.byteLength;
+      if (message.conf !== undefined) {
+        flags |= FLAG_CONF;
+        target.writeUInt32LE(message.conf.byteLength, o);
+        o += 4;
+        target.set(message.conf, o);
+        o += message.conf.byteLength;
+      }
       break;
     }
     case 'logStartResp':
@@ -318,7 +328,7 @@ const ALLOWED_FLAGS: Record<Message['type'], number> = {
   voteResp: FLAG_REJECT,
   preVoteResp: FLAG_REJECT,
   timeoutNow: 0,
-  logStart: 0,
+  logStart: FLAG_CONF,
   logStartResp: FLAG_DONE,
 };
 
@@ -408,7 +418,13 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
       if (n > r.remaining) throw protocolError(`${WHAT}: chunk of ${n} bytes cannot fit in ${r.remaining} bytes`);
       if (offset + n > snapshotSize) throw protocolError(`${WHAT}: logStart chunk ends past snapshotSize`);
       const chunk = r.bytes(n, 'snapshot chunk');
-      message = { type, from, to, term, index, logTerm, pos, snapshotVersion, snapshotSize, offset, chunk };
+      const ls: LogStartMessage = { type, from, to, term, index, logTerm, pos, snapshotVersion, snapshotSize, offset, chunk };
+      if ((flags & FLAG_CONF) !== 0) {
+        const c = r.u32('conf length');
+        if (c > r.remaining) throw protocolError(`${WHAT}: configuration of ${c} bytes cannot fit in ${r.remaining} bytes`);
+        ls.conf = r.bytes(c, 'configuration');
+      }
+      message = ls;
       break;
     }
     case 'logStartResp':

@@ -4,7 +4,7 @@
  * when told (or automatically, with autoFlush). The nodes are the simulator's
  * (src/tools/sim/driver.ts); only the network is manual here.
  */
-import { mulberry32, type Entry, type Message, type RaftConfig, type RaftCore, type Ready } from '../../src/raft/index.js';
+import { mulberry32, type ConfChange, type Entry, type Message, type RaftConfig, type RaftCore, type Ready } from '../../src/raft/index.js';
 import type { MemoryStorage } from '../../src/raft/storage.js';
 import { DriverNode } from '../../src/tools/sim/driver.js';
 
@@ -12,10 +12,10 @@ export class TestNode extends DriverNode {
   applied: Entry[] = [];
   readies: Ready[] = [];
 
-  constructor(id: string, cluster: TestCluster, cfg: Partial<RaftConfig>) {
+  constructor(id: string, cluster: TestCluster, cfg: Partial<RaftConfig>, peers: readonly string[] = cluster.ids) {
     super(
       id,
-      cluster.ids,
+      peers,
       {
         send: (_n, m) => {
           cluster.queue.push(m);
@@ -73,6 +73,21 @@ export class TestCluster {
     cfg: Partial<RaftConfig> = {},
   ) {
     for (const id of ids) this.nodes.set(id, new TestNode(id, this, cfg));
+  }
+
+  /** Starts a node outside the bootstrap configuration: it knows the voters `peers` and starts as a learner itself. */
+  addLearnerNode(id: string, peers: readonly string[], cfg: Partial<RaftConfig> = {}): TestNode {
+    this.ids.push(id);
+    const n = new TestNode(id, this, { learners: [id], ...cfg }, peers);
+    this.nodes.set(id, n);
+    return n;
+  }
+
+  /** Proposes a membership change on `id` (which must lead); returns the Config entry's index. */
+  changeConf(id: string, cc: ConfChange): number {
+    const index = this.core(id).proposeConfChange(cc);
+    this.node(id).drain();
+    return index;
   }
 
   node(id: string): TestNode {

@@ -14,6 +14,7 @@
  *   propose-batch n1 x [y ...]  n1 proposes payloads in one call (one entry batch)
  *   propose-many n1 K [prefix]  n1 proposes K payloads prefix1..prefixK in one call
  *   transfer n1 n2              n1 hands leadership to n2
+ *   conf n1 add-learner|promote|remove n2   n1 proposes a membership change (docs/RAFT.md)
  *   tick n1[,n2...]|all [k]     k rounds of one tick per node (default 1), each followed by the Ready loop
  *   deliver [<filter>]          delivers the queued messages that match, in queue order;
  *                               what they cause is queued, not delivered
@@ -37,7 +38,7 @@
  * under it; `sent` is a message entering the network, `held` one waiting for its
  * write to be durable (only shown when the node does not auto-flush).
  */
-import { EntryType, RaftRefusal, type Entry, type Message, type RaftConfig, type Ready } from '../../src/raft/index.js';
+import { decodeConfiguration, EntryType, RaftRefusal, type Entry, type Message, type RaftConfig, type Ready } from '../../src/raft/index.js';
 import type { DriverNode } from '../../src/tools/sim/driver.js';
 import { TestCluster, type TestNode } from './harness.js';
 
@@ -46,9 +47,14 @@ const enc = new TextEncoder();
 
 function formatEntries(ents: readonly Entry[]): string {
   const one = (e: Entry): string =>
-    `${e.index}/t${e.term} ${e.type === EntryType.Noop ? 'noop' : JSON.stringify(dec.decode(e.data))}`;
+    `${e.index}/t${e.term} ${e.type === EntryType.Noop ? 'noop' : e.type === EntryType.Config ? formatConf(e.data) : JSON.stringify(dec.decode(e.data))}`;
   if (ents.length <= 6) return `[${ents.map(one).join(', ')}]`;
   return `[${one(ents[0]!)}, ... ${one(ents[ents.length - 1]!)} (${ents.length} entries)]`;
+}
+
+function formatConf(body: Uint8Array): string {
+  const c = decodeConfiguration(body);
+  return `config{voters ${c.voters.map((m) => m.id).join(',')}${c.learners.length > 0 ? `; learners ${c.learners.map((m) => m.id).join(',')}` : ''}}`;
 }
 
 export function formatMessage(m: Message): string {
@@ -156,6 +162,13 @@ export class Script {
         const k = Number(args[1]);
         const prefix = args[2] ?? 'p';
         this.#refusable(args[0], (n) => n.raft.propose(Array.from({ length: k }, (_v, i) => enc.encode(`${prefix}${i + 1}`))));
+        break;
+      }
+      case 'conf': {
+        const type = args[1] === 'add-learner' ? 'addLearner' : args[1] === 'promote' ? 'promote' : args[1] === 'remove' ? 'remove' : undefined;
+        if (type === undefined) throw new Error(`conf: unknown change ${String(args[1])}`);
+        const id = this.#node(args[2]).id;
+        this.#refusable(args[0], (n) => n.raft.proposeConfChange({ type, id, address: '' }));
         break;
       }
       case 'transfer':

@@ -282,6 +282,17 @@ describe('raft codec: log start', () => {
     expectProtocolError(() => decodeRaftMessage(body2), /cannot fit/);
     expect(() => encodeRaftMessage(0, { ...m, snapshotSize: 2 })).toThrow(RangeError);
   });
+  it('carries the committed configuration of a logStart (flag bit 4) and refuses one longer than the frame', () => {
+    const conf = Uint8Array.from([1, 1, 0, 0, 0, 1, 97, 0, 0]);
+    const m: Message = { type: 'logStart', from: 'a', to: 'b', term: 2, index: 9, logTerm: 2, pos: 100, snapshotVersion: 1, snapshotSize: 4, offset: 0, chunk: Uint8Array.from([1, 2, 3, 4]), conf };
+    const body = Buffer.from(oneFrame(encodeRaftMessage(0, m)).body);
+    const back = decodeRaftMessage(body).message;
+    expect(back.type === 'logStart' && Array.from(back.conf ?? [])).toEqual(Array.from(conf));
+    const without = decodeRaftMessage(Buffer.from(oneFrame(encodeRaftMessage(0, { ...m, conf: undefined })).body)).message;
+    expect(without.type === 'logStart' && without.conf).toBe(undefined);
+    body.writeUInt32LE(1000, 18 + 48 + 4 + 4);
+    expectProtocolError(() => decodeRaftMessage(body), /cannot fit/);
+  });
 });
 
 describe('client protocol: exactly-once ops (10 idempotent append, 11 producer id; response kind 10)', () => {

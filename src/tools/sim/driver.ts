@@ -79,6 +79,7 @@ export class DriverNode {
     this.live = this.durable.clone();
     this.pending = [];
     this.core = new RaftCore({
+      recoverConfig: true, // this driver's logs may hold Config entries
       ...this.settings(this),
       id: this.id,
       peers: this.peers,

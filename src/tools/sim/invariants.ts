@@ -16,6 +16,12 @@ export type CheckedNode = DriverNode & { lastCommit: number };
 /** Identity of an entry for comparisons: the proposal id, or -term for a no-op. */
 export function entryKey(e: Entry): number {
   if (e.type === EntryType.Noop || e.data.byteLength < 4) return -e.term;
+  if (e.type === EntryType.Config) {
+    // FNV-1a of the body with the top bit set: never a client proposal id.
+    let h = Math.imul(0x811c9dc5 ^ e.index, 0x01000193) >>> 0; // identical bodies at two indexes are two entries
+    for (let i = 0; i < e.data.byteLength; i++) h = Math.imul(h ^ (e.data[i] as number), 0x01000193) >>> 0;
+    return (h | 0x80000000) >>> 0;
+  }
   const d = e.data;
   return ((d[0] as number) | ((d[1] as number) << 8) | ((d[2] as number) << 16) | ((d[3] as number) << 24)) >>> 0;
 }
@@ -137,8 +143,11 @@ export class Invariants {
     const progress = c.status().progress;
     for (const f of this.nodes) {
       const p = progress[f.id];
-      if (p === undefined) continue;
       const key = `${node.id}/${c.term}/${f.id}`;
+      if (p === undefined) {
+        this.leaderMatch.delete(key); // left the configuration: a new member later starts from 0
+        continue;
+      }
       const prev = this.leaderMatch.get(key) ?? 0;
       if (p.match < prev) {
         this.fail(`${node.id} (leader t${c.term}) lowered its match for ${f.id} from ${prev} to ${p.match}, though ${f.id} lost nothing`);

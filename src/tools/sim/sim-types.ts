@@ -12,6 +12,8 @@ export interface SimOptions {
   trace?: boolean;
   /** Called with each trace line as it is produced (implies trace). */
   onTrace?: (line: string) => void;
+  /** Membership changes in the schedule, with one spare node (membership.ts). Default false. */
+  membership?: boolean;
   /** Check full pairwise log matching every this many events (default 64). */
   fullCheckEvery?: number;
   /** Inject log damage and repair events on followers (damage-events.ts; default false, so pinned seeds replay unchanged). */
@@ -34,6 +36,8 @@ export interface SimResult {
   elections: number;
   crashes: number;
   transfers: number;
+  /** Membership changes proposed (and accepted by the leader). */
+  confChanges: number;
   /** Followers reset to a leader's log start (docs/RAFT.md, "Log start"). */
   resets: number;
   trace: string[];

@@ -22,7 +22,8 @@ import { SimReads } from './reads.js';
 import { commonCompactionPoint, compactionTarget } from './compaction.js';
 import { SimNetwork } from './network.js';
 import type { SimOptions, SimResult } from './sim-types.js';
-import { describeMessage } from './trace-format.js';
+import { describeLeaders, describeMessage } from './trace-format.js';
+import { MembershipChecks, confAt, pickConfChange, tryConfChange } from './membership.js';
 import { SimDamage } from './damage-events.js';
 
 const TICK_MS = 10;
@@ -37,6 +38,8 @@ class SimNode extends DriverNode {
   flushScheduled = false;
   lastCommit = 0;
   proposals = new Map<number, Proposal>();
+  /** The configuration persisted with the last log reset (LogReset.conf). */
+  savedConf: Uint8Array | undefined;
 }
 
 type Event =
@@ -51,6 +54,7 @@ type Event =
   | { k: 'compact' }
   | { k: 'damage' }
   | { k: 'repair'; node: number; inc: number }
+  | { k: 'member' }
   | { k: 'end' };
 
 
@@ -96,7 +100,10 @@ export class Simulation {
   private compactedTo = 0;
   private nextId = 1;
 
-  private stats = { events: 0, proposed: 0, refused: 0, elections: 0, crashes: 0, transfers: 0, resets: 0 };
+  private stats = { events: 0, proposed: 0, refused: 0, elections: 0, crashes: 0, transfers: 0, resets: 0, confChanges: 0 };
+  /** SimOptions.membership: the checks (null when off) and the members' own rng. */
+  private readonly members: MembershipChecks | null;
+  private readonly memberRng: Rng;
   /** Per seed: compaction ignores the other nodes half the time, so followers fall behind a leader's first index. */
   private readonly compactOwn: number;
   /** Per seed: the application snapshot's size and chunk size (small, so it takes several chunks). */
@@ -127,6 +134,10 @@ export class Simulation {
     this.chunkBytes = 16 + Math.floor(cr() * 200);
     this.ids = [];
     for (let i = 1; i <= this.n; i++) this.ids.push(`n${i}`);
+    const voters = this.ids.slice();
+    this.members = opts.membership === true ? new MembershipChecks() : null;
+    this.memberRng = mulberry32(deriveSeed(this.seed, 9));
+    if (this.members !== null) this.ids.push(`n${this.n + 1}`); // the spare: a learner from the start
     const hooks: DriverHooks = {
       send: (_node, m) => this.send(m),
       ready: (node, rd) => this.onReady(node as SimNode, rd),
@@ -137,9 +148,11 @@ export class Simulation {
       drained: (node) => {
         this.inv.commit(node as SimNode);
         this.inv.leaderView(node as SimNode);
+        const bad = this.members !== null && node.core !== null ? this.members.inForce(node.core) : undefined;
+        if (bad !== undefined) this.fail(bad);
       },
     };
-    this.nodes = this.ids.map((id, i) => new SimNode(id, this.ids, hooks, (node) => this.coreSettings(i, node.incarnation)));
+    this.nodes = this.ids.map((id, i) => new SimNode(id, voters, hooks, (node) => this.coreSettings(i, node.incarnation)));
     this.inv = new Invariants(this.nodes);
     this.reads = new SimReads(mulberry32(deriveSeed(this.seed, 9)));
     // per-seed fault profile
@@ -182,6 +195,8 @@ export class Simulation {
       maxBytesPerMessage: this.limits.maxBytes,
       maxInflightMessages: this.limits.maxInflight,
       snapshotChunkBytes: this.chunkBytes,
+      learners: this.ids.slice(this.n),
+      ...(this.nodes[i]?.savedConf === undefined ? {} : { configuration: (this.nodes[i] as SimNode).savedConf }),
       appSnapshot: () => {
         const c = (this.nodes[i] as SimNode).core;
         return c === null ? null : { version: c.appliedIndex, data: simSnapshot(c.appliedIndex, this.snapshotBytes) };
@@ -195,6 +210,7 @@ export class Simulation {
     node.proposals.clear();
     const c = node.start();
     node.lastCommit = c.commitIndex;
+    this.members?.forget(node.id);
     // After a restart the commit index must not be past what the cluster committed.
     if (c.commitIndex > this.inv.committedKey.length - 1) {
       this.fail(`${node.id} restarted with commit ${c.commitIndex} past cluster commit ${this.inv.committedKey.length - 1}`);
@@ -208,7 +224,8 @@ export class Simulation {
   run(): SimResult {
     let violation: string | undefined;
     try {
-      for (let i = 0; i < this.n; i++) this.startNode(i);
+      for (let i = 0; i < this.nodes.length; i++) this.startNode(i);
+      if (this.members !== null) this.q.push(100 + Math.floor(this.memberRng() * 300), { k: 'member' });
       this.q.push(5, { k: 'client' });
       this.q.push(50 + Math.floor(this.faultRng() * 300), { k: 'fault' });
       this.q.push(this.faultMs, { k: 'heal' });
@@ -252,6 +269,7 @@ export class Simulation {
       elections: this.stats.elections,
       crashes: this.stats.crashes,
       transfers: this.stats.transfers,
+      confChanges: this.stats.confChanges,
       resets: this.stats.resets,
       trace: this.traceLines,
     };
@@ -260,12 +278,7 @@ export class Simulation {
   }
 
   private describeLeaders(): string {
-    return (
-      this.nodes
-        .filter((n) => n.up && n.core !== null)
-        .map((n) => `${n.id}:${n.core!.role}/t${n.core!.term}/c${n.core!.commitIndex}`)
-        .join(' ') || 'none up'
-    );
+    return describeLeaders(this.nodes);
   }
 
   private handle(ev: Event): void {
@@ -337,6 +350,11 @@ export class Simulation {
       case 'repair':
         this.dmg?.repair(this.nodes[ev.node] as SimNode, ev.inc, (l) => this.trace(l));
         return;
+      case 'member':
+        if (this.healed) return;
+        this.memberChange();
+        this.q.push(this.now + 50 + Math.floor(this.memberRng() * 400), ev);
+        return;
       case 'compact':
         this.compact();
         this.q.push(this.now + 10 + Math.floor(this.compactRng() * 300), ev);
@@ -405,6 +423,8 @@ export class Simulation {
   }
 
   private apply(node: SimNode, ents: readonly Entry[]): void {
+    const bad = this.members?.applied(node.id, ents);
+    if (bad !== undefined) this.fail(bad);
     for (const e of ents) {
       const i = e.index;
       const key = entryKey(e);
@@ -429,6 +449,8 @@ export class Simulation {
   /** A follower's log was reset to a leader's log start: checked by checkReset (resets.ts). */
   private install(node: SimNode, r: LogReset): void {
     this.stats.resets++;
+    this.members?.forget(node.id);
+    if (r.conf !== undefined) node.savedConf = r.conf;
     this.trace(`${node.id} reset: log starts after ${r.at.index}/t${r.at.term} pos=${r.at.pos} snapshot=${r.snapshot.byteLength}B`);
     const problem = checkReset(node, r, this.nodes, this.inv, this.snapshotBytes);
     if (problem !== undefined) this.fail(problem);
@@ -516,7 +538,7 @@ export class Simulation {
         this.stats.transfers++;
         this.trace(`FAULT transfer ${l.id} -> ${to}`);
       } catch (e) {
-        if (!(e instanceof RaftRefusal)) throw e;
+        if (!(e instanceof RaftRefusal) && !(e instanceof RangeError)) throw e; // RangeError: `to` is not a voter
       }
       this.drain(l);
     } else if (x < 0.82) {
@@ -547,6 +569,18 @@ export class Simulation {
     }
   }
 
+  /** A single-server change on the leader (membership.ts). */
+  private memberChange(): void {
+    const l = this.leaderNode();
+    if (l === undefined || l.core === null) return;
+    const cc = pickConfChange(l.core, this.ids, this.n, this.memberRng);
+    if (cc === null) return;
+    const r = tryConfChange(l.core, cc);
+    if (!r.refused) this.stats.confChanges++;
+    this.trace(r.line);
+    this.drain(l);
+  }
+
   private crash(i: number): void {
     const node = this.nodes[i] as SimNode;
     const r = this.diskRng;
@@ -567,7 +601,7 @@ export class Simulation {
     this.net.calm();
     this.flushMax = Math.min(this.flushMax, 10);
     this.trace('HEAL: faults stop, all nodes restart');
-    for (let i = 0; i < this.n; i++) {
+    for (let i = 0; i < this.nodes.length; i++) {
       const node = this.nodes[i] as SimNode;
       if (!node.up) {
         this.startNode(i);
@@ -585,6 +619,11 @@ export class Simulation {
     for (const n of this.nodes) {
       const to = compactionTarget(n, x, own);
       if (to > n.durable.firstIndex()) {
+        // With membership changes the driver persists the configuration at the new log start (a down node is left alone).
+        if (this.members !== null) {
+          if (n.core === null) continue;
+          n.savedConf = confAt(n.core, to - 1);
+        }
         n.compact(to);
         if (to > this.compactedTo) this.compactedTo = to;
         this.trace(`${n.id} compacted: first=${to}`);

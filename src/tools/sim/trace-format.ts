@@ -1,5 +1,6 @@
 /** One-line descriptions of messages for the simulator's trace (the format its golden traces pin). */
 import type { Entry, Message } from '../../raft/types.js';
+import type { DriverNode } from './driver.js';
 
 export function describeMessage(m: Message): string {
   const head = `${m.from}->${m.to} ${m.type} t${m.term}`;
@@ -24,4 +25,14 @@ export function describeMessage(m: Message): string {
     default:
       return head;
   }
+}
+
+/** Each live node's role, term and commit index, for a liveness failure. */
+export function describeLeaders(nodes: readonly DriverNode[]): string {
+  return (
+    nodes
+      .filter((n) => n.up && n.core !== null)
+      .map((n) => `${n.id}:${n.core!.role}/t${n.core!.term}/c${n.core!.commitIndex}`)
+      .join(' ') || 'none up'
+  );
 }
