@@ -206,7 +206,14 @@ export class LocalCluster {
         this.#routedSpecs.set(from, parts.join(','));
       }
     }
-    await Promise.all(this.ids.map((id) => this.startServer(id)));
+    // All or nothing: if one server fails to start, stop the ones that did (they would
+    // otherwise outlive a caller that only sees the rejection).
+    const started = await Promise.allSettled(this.ids.map((id) => this.startServer(id)));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await this.stop();
+      throw failed.reason;
+    }
   }
 
   /** With a fixed --base-port: every port the servers will listen on must be free (ERR_IO naming the first that is not). */
