@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { closeSync, cpSync, openSync, readSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync } from 'node:fs';
 import { SegmentedLog, verifyLog } from '../../src/index.js';
 import { repairFromPeers, serveRepair, type RepairSource } from '../../src/replica/repair.js';
+import { flipBit, segmentPath } from '../support/log-files.js';
 import { useTempDirs, payloadFor } from '../support/tmp.js';
 
 const tempDir = useTempDirs();
 const SEG = 64 * 1024;
-const segmentPath = (dir: string, base: number): string => join(dir, 'log', String(base).padStart(20, '0'));
-
-function flipBit(path: string, offset: number, bit: number): void {
-  const fd = openSync(path, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0]! ^= 1 << bit;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
-}
 
 /** Three byte-identical closed replicas of `count` entries spanning several segments; returns dirs and every record's pos. */
 async function makeReplicas(count: number): Promise<{ dirs: string[]; pos: number[] }> {

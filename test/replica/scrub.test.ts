@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { closeSync, cpSync, openSync, readSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync } from 'node:fs';
 import { SegmentedLog } from '../../src/index.js';
 import { repairFromPeers, serveRepair } from '../../src/replica/repair.js';
 import { Scrubber } from '../../src/replica/scrub.js';
+import { flipBit, segmentPath } from '../support/log-files.js';
 import { useTempDirs, payloadFor } from '../support/tmp.js';
 
 const tempDir = useTempDirs();
 const SEG = 64 * 1024;
-const segmentPath = (dir: string, base: number): string => join(dir, 'log', String(base).padStart(20, '0'));
-
-function flipBit(path: string, offset: number, bit: number): void {
-  const fd = openSync(path, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0]! ^= 1 << bit;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
-}
 
 async function pair(count: number): Promise<{ a: SegmentedLog; b: SegmentedLog; dirA: string; pos: number[] }> {
   const dirA = tempDir();

@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { SegmentedLog, isRaftLedgerError, verifyLog } from '../../src/index.js';
+import { flipBit, segmentPath } from '../support/log-files.js';
 import { useTempDirs, payloadFor } from '../support/tmp.js';
 
 const tempDir = useTempDirs();
 const SEG = 64 * 1024;
-const segmentPath = (dir: string, base: number): string => join(dir, 'log', String(base).padStart(20, '0'));
-
-function flipBit(path: string, offset: number, bit: number): void {
-  const fd = openSync(path, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0]! ^= 1 << bit;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
-}
 
 /** A closed log of `count` entries; returns its dir and a verbatim copy of every record (what a peer would send). */
 async function makeLog(count: number): Promise<{ dir: string; records: Buffer[]; pos: number[] }> {

@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { cpSync, openSync, readSync, writeSync, closeSync, truncateSync, rmSync, statSync } from 'node:fs';
+import { cpSync, truncateSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SegmentedLog, isRaftLedgerError, verifyLog } from '../../src/index.js';
+import { flipBit, segmentPath } from '../support/log-files.js';
 import { useTempDirs, payloadFor, prng, testSeed } from '../support/tmp.js';
 
 const tempDir = useTempDirs();
 
 const SEG = 64 * 1024;
-const segmentPath = (dir: string, base: number): string => join(dir, 'log', String(base).padStart(20, '0'));
-
-function flipBit(path: string, offset: number, bit: number): void {
-  const fd = openSync(path, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0]! ^= 1 << bit;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
-}
 
 /** A closed log of `count` entries in one segment; returns the dir and each entry's pos and size. */
 async function makeLog(count: number, segmentSizeBytes = SEG): Promise<{ dir: string; pos: number[]; size: number[] }> {
