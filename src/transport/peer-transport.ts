@@ -13,7 +13,7 @@
  * - Any malformed, oversized or unexpected frame closes that connection with a
  *   logged reason; other connections and the process carry on.
  * - Messages for a peer that is not connected are dropped and counted: Raft
- *   retransmits.
+ *   retransmits. Peers come and go at runtime with addPeer/removePeer (membership).
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -34,7 +34,7 @@ import {
 import { decodeRaftMessage, raftFrameSize } from './raft-codec.js';
 import { SendQueue } from './send-queue.js';
 import { createTlsGate, identityProblem, TlsMaterial } from './tls.js';
-import { checkOptions, type Conn, type Link, type PeerStats, type PeerTransportOptions, type PeerTransportStats } from './peer-types.js';
+import { checkOptions, newLink, transportStats, type Conn, type Link, type PeerTransportOptions, type PeerTransportStats } from './peer-types.js';
 
 export type { PeerTransportOptions, PeerStats, PeerTransportStats } from './peer-types.js';
 
@@ -61,6 +61,7 @@ export class PeerTransport implements AsyncDisposable {
   readonly #onPeerDown: ((peer: string, reason: string) => void) | undefined;
   readonly #log: (line: string) => void;
   readonly #links = new Map<string, Link>();
+  readonly #removed = new Set<string>(); // removePeer'd: messages for them are dropped, not refused as unknown
   readonly #conns = new Set<Conn>();
   #server: AcceptGuard | null = null;
   #address: HostPort | null = null;
@@ -102,24 +103,7 @@ export class PeerTransport implements AsyncDisposable {
     this.#log = log === undefined ? () => {} : (line) => log(`${prefix}${line}`);
     for (const [id, address] of Object.entries(options.peers)) {
       if (id === this.#id) continue;
-      if (id === '' || Buffer.byteLength(id) > 255) throw new TypeError(`peer id "${id}" must be 1..255 UTF-8 bytes`);
-      this.#links.set(id, {
-        id,
-        dials: this.#id < id,
-        address: address === '' ? null : parseHostPort(address),
-        conn: null,
-        dialing: null,
-        timer: null,
-        attempts: 0,
-        lastDialError: '',
-        bytesIn: 0,
-        framesIn: 0,
-        bytesOut: 0,
-        framesOut: 0,
-        writes: 0,
-        dropped: 0,
-        connects: 0,
-      });
+      this.#links.set(id, newLink(this.#id, id, address));
     }
   }
 
@@ -217,6 +201,48 @@ export class PeerTransport implements AsyncDisposable {
   }
 
   /**
+   * A new peer at runtime (a member added to a configuration): dialed at once if this node
+   * dials it, else accepted from now on. A known peer only gets its address set; `id` itself is ignored.
+   */
+  addPeer(id: string, address: string): void {
+    if (this.#closed || id === this.#id) return;
+    if (this.#links.has(id)) {
+      if (address !== '') this.setPeerAddress(id, address);
+      return;
+    }
+    const link = newLink(this.#id, id, address);
+    this.#removed.delete(id);
+    this.#links.set(id, link);
+    this.#log(`peer ${id} added${link.address === null ? '' : ` at ${formatHostPort(link.address)}`}`);
+    this.#dial(link);
+  }
+
+  /**
+   * Forget a peer (removed from every configuration this node uses): its connection is
+   * closed, it is never dialed again, its handshakes are refused, and messages for it are
+   * dropped (send returns false). Idempotent.
+   */
+  removePeer(id: string): void {
+    const link = this.#links.get(id);
+    if (link === undefined) return;
+    link.removed = true;
+    this.#links.delete(id);
+    this.#removed.add(id);
+    if (link.timer !== null) clearTimeout(link.timer);
+    link.timer = null;
+    this.#log(`peer ${id} removed`);
+    for (const conn of [link.conn, link.dialing]) {
+      if (conn === null || conn.done) continue;
+      conn.reason = 'peer removed from the configuration';
+      conn.done = true;
+      conn.socket.destroy();
+    }
+  }
+
+  /** Ids of the peers this transport knows (added, not removed). */
+  get peerIds(): string[] { return [...this.#links.keys()]; } // prettier-ignore
+
+  /**
    * Queue `message` for `message.to`. Returns false when it was dropped (peer
    * not connected, queue full, transport closed). A message that cannot be
    * encoded (unknown peer, bad fields, entry without record, bigger than the
@@ -225,7 +251,10 @@ export class PeerTransport implements AsyncDisposable {
   send(group: number, message: Message): boolean {
     checkU32(group, 'group');
     const link = this.#links.get(message?.to);
-    if (link === undefined) throw new TypeError(`unknown peer "${String(message?.to)}"`);
+    if (link === undefined) {
+      if (this.#removed.has(message?.to)) return false; // sent before the core heard of the removal
+      throw new TypeError(`unknown peer "${String(message?.to)}"`);
+    }
     if (message.from !== this.#id) throw new TypeError(`message.from "${message.from}" is not this node "${this.#id}"`);
     const size = raftFrameSize(message);
     if (size - 4 > this.#maxFrameBytes) {
@@ -244,43 +273,14 @@ export class PeerTransport implements AsyncDisposable {
   }
 
   stats(): PeerTransportStats {
-    const peers: Record<string, PeerStats> = {};
-    let bytesOut = this.#controlBytesOut;
-    let framesOut = 0;
-    let framesIn = this.#controlFramesIn;
-    let dropped = 0;
-    for (const link of this.#links.values()) {
-      const q = link.conn?.queue ?? null;
-      const s: PeerStats = {
-        address: link.address === null ? null : formatHostPort(link.address),
-        connected: link.conn !== null,
-        direction: link.conn === null ? null : link.conn.inbound ? 'accepted' : 'dialed',
-        queuedBytes: q?.queuedBytes ?? 0,
-        bytesIn: link.bytesIn,
-        bytesOut: link.bytesOut + (q?.bytesOut ?? 0),
-        framesIn: link.framesIn,
-        framesOut: link.framesOut + (q?.framesOut ?? 0),
-        writes: link.writes + (q?.writes ?? 0),
-        dropped: link.dropped + (q?.dropped ?? 0),
-        connects: link.connects,
-      };
-      peers[link.id] = s;
-      bytesOut += s.bytesOut;
-      framesOut += s.framesOut;
-      framesIn += s.framesIn;
-      dropped += s.dropped;
-    }
-    return {
+    return transportStats(this.#links.values(), {
       bytesIn: this.#bytesIn,
-      bytesOut,
-      framesIn,
-      framesOut,
-      dropped,
+      controlBytesOut: this.#controlBytesOut,
+      controlFramesIn: this.#controlFramesIn,
       protocolErrors: this.#protocolErrors,
       refused: this.#refused,
       refusedByReason: Object.fromEntries(this.#refusedBy),
-      peers,
-    };
+    });
   }
 
   /** Close every connection and the server. Idempotent; resolves when all sockets are closed. */
@@ -371,7 +371,7 @@ export class PeerTransport implements AsyncDisposable {
   }
 
   #dial(link: Link): void {
-    if (this.#closed || !this.#started || !link.dials || link.conn !== null || link.dialing !== null || link.address === null) return;
+    if (this.#closed || !this.#started || link.removed || !link.dials || link.conn !== null || link.dialing !== null || link.address === null) return;
     if (link.timer !== null) clearTimeout(link.timer);
     link.timer = null;
     const { host, port } = link.address;
@@ -385,7 +385,7 @@ export class PeerTransport implements AsyncDisposable {
   }
 
   #scheduleReconnect(link: Link): void {
-    if (this.#closed || link.timer !== null || link.conn !== null || link.dialing !== null || link.address === null) return;
+    if (this.#closed || link.removed || link.timer !== null || link.conn !== null || link.dialing !== null || link.address === null) return;
     const base = Math.min(this.#maxDelayMs, this.#initialDelayMs * 2 ** Math.min(link.attempts, 30));
     const delay = base / 2 + Math.random() * (base / 2);
     link.attempts++;
@@ -483,7 +483,7 @@ export class PeerTransport implements AsyncDisposable {
     if (hs.targetId !== this.#id) return `this is node "${this.#id}", not "${hs.targetId}"`;
     if (conn.inbound) {
       const link = this.#links.get(hs.nodeId);
-      if (link === undefined) return `unknown node id "${hs.nodeId}"`;
+      if (link === undefined) return this.#removed.has(hs.nodeId) ? `node "${hs.nodeId}" was removed from the configuration` : `unknown node id "${hs.nodeId}"`;
       if (link.dials) return `node "${hs.nodeId}" must accept, not dial (the smaller id dials)`;
       if (link.conn !== null) return `duplicate connection: node "${hs.nodeId}" is already connected`;
     } else if (hs.nodeId !== conn.peer!.id) {

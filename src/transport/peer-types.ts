@@ -4,7 +4,7 @@
  */
 import type * as net from 'node:net';
 import type { Message } from '../raft/types.js';
-import type { HostPort } from './address.js';
+import { formatHostPort, parseHostPort, type HostPort } from './address.js';
 import type { AcceptBackoff, AcceptGuardOptions } from './accept-guard.js';
 import type { FrameReader } from './frame.js';
 import type { SendQueue } from './send-queue.js';
@@ -81,6 +81,8 @@ export interface Link {
   readonly id: string;
   /** This node dials this peer (its id is smaller). */
   readonly dials: boolean;
+  /** Forgotten by removePeer: never dialed again, its connection is closing. */
+  removed: boolean;
   address: HostPort | null;
   conn: Conn | null;
   dialing: Conn | null;
@@ -129,4 +131,61 @@ export function checkOptions(o: PeerTransportOptions): void {
   if (r !== undefined && !(r.initialDelayMs > 0 && r.maxDelayMs >= r.initialDelayMs)) {
     throw new RangeError('reconnect needs 0 < initialDelayMs <= maxDelayMs');
   }
+}
+
+/** A link to peer `id` of node `self` ('' address: not known yet). TypeError for a bad id, RangeError/TypeError for a bad address. */
+export function newLink(self: string, id: string, address: string): Link {
+  if (typeof id !== 'string' || id === '' || Buffer.byteLength(id) > 255) throw new TypeError(`peer id "${String(id)}" must be 1..255 UTF-8 bytes`);
+  return {
+    id,
+    dials: self < id,
+    removed: false,
+    address: address === '' ? null : parseHostPort(address),
+    conn: null,
+    dialing: null,
+    timer: null,
+    attempts: 0,
+    lastDialError: '',
+    bytesIn: 0,
+    framesIn: 0,
+    bytesOut: 0,
+    framesOut: 0,
+    writes: 0,
+    dropped: 0,
+    connects: 0,
+  };
+}
+
+/** The transport's counters: its own (`own`) plus every link's and its live queue's. */
+export function transportStats(
+  links: Iterable<Link>,
+  own: { bytesIn: number; controlBytesOut: number; controlFramesIn: number; protocolErrors: number; refused: number; refusedByReason: Record<string, number> },
+): PeerTransportStats {
+  const peers: Record<string, PeerStats> = {};
+  let bytesOut = own.controlBytesOut;
+  let framesOut = 0;
+  let framesIn = own.controlFramesIn;
+  let dropped = 0;
+  for (const link of links) {
+    const q = link.conn?.queue ?? null;
+    const s: PeerStats = {
+      address: link.address === null ? null : formatHostPort(link.address),
+      connected: link.conn !== null,
+      direction: link.conn === null ? null : link.conn.inbound ? 'accepted' : 'dialed',
+      queuedBytes: q?.queuedBytes ?? 0,
+      bytesIn: link.bytesIn,
+      bytesOut: link.bytesOut + (q?.bytesOut ?? 0),
+      framesIn: link.framesIn,
+      framesOut: link.framesOut + (q?.framesOut ?? 0),
+      writes: link.writes + (q?.writes ?? 0),
+      dropped: link.dropped + (q?.dropped ?? 0),
+      connects: link.connects,
+    };
+    peers[link.id] = s;
+    bytesOut += s.bytesOut;
+    framesOut += s.framesOut;
+    framesIn += s.framesIn;
+    dropped += s.dropped;
+  }
+  return { bytesIn: own.bytesIn, bytesOut, framesIn, framesOut, dropped, protocolErrors: own.protocolErrors, refused: own.refused, refusedByReason: own.refusedByReason, peers };
 }
