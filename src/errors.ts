@@ -41,6 +41,12 @@ export const ERROR_CODES = [
   'ERR_SEQUENCE_CONFLICT', // a sequence number reused with other bytes or another batch shape, or a duplicate older than the remembered batches
   'ERR_INTERNAL', // a bug, or a code this version does not know (the original code is in the message)
   'ERR_LOG_DAMAGED', // a read of a log index whose record is known damaged and not yet repaired (storage/log/damage.ts)
+  // membership change (docs/RAFT.md, "Membership change"); the first two are retriable
+  'ERR_CONF_CHANGE_IN_FLIGHT', // another membership change is not committed yet
+  'ERR_NOT_COMMITTED_IN_TERM', // a new leader has not committed an entry of its term yet (Ongaro's fix)
+  'ERR_LEARNER_BEHIND', // promote: the learner is too many entries behind the leader
+  'ERR_LAST_VOTER', // remove: the member is the only voter
+  'ERR_CONF_CHANGE_INVALID', // the change does not fit the configuration (adding a member, promoting a non-learner, removing a non-member, a used address, a quorum at risk)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -58,6 +64,8 @@ const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_OVERLOADED',
   'ERR_TRANSFER_IN_PROGRESS',
   'ERR_UNAVAILABLE',
+  'ERR_CONF_CHANGE_IN_FLIGHT',
+  'ERR_NOT_COMMITTED_IN_TERM',
 ]);
 
 export interface LeaderHint {

@@ -32,7 +32,7 @@ import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import type { LedgerEntry } from '../entry.js';
 import type { AppendAck } from '../replica/pending.js';
 import type { ProducerOptions } from '../replica/idempotence.js';
-import { normalizePeers, type PeerAddresses, type PeersInput } from '../replica/peers.js';
+import { formatMemberAddress, normalizePeers, type PeerAddresses, type PeersInput } from '../replica/peers.js';
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type ShardConfig } from './shard.js';
 import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
@@ -44,6 +44,7 @@ import { crashWorker, type HostInternals } from './internal.js';
 import { DirLock } from '../storage/dir-lock.js';
 import { checkDirOwner } from '../storage/identity.js';
 import { checkReadOptions, type Consistency } from '../replica/read-gate.js';
+import type { MembersView } from '../replica/membership.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
@@ -250,10 +251,14 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       clientAddresses[id] = perWorkerClients ? workerClientAddress(p.client, worker) : p.client;
       if (id !== o.id) peers[id] = workerRaftAddress(p.raft, worker);
     }
+    const memberAddresses: Record<string, string> = {};
+    for (const [id, p] of Object.entries(o.peers)) memberAddresses[id] = formatMemberAddress(p);
     const config: ShardConfig = {
       dir: o.dir,
       id: o.id,
       members: Object.keys(o.peers),
+      memberAddresses,
+      ...(perWorkerClients ? { workerClientPorts: true } : {}),
       clientAddresses,
       listen: workerRaftAddress(o.peers[o.id]!.raft, worker),
       peers,
@@ -487,6 +492,24 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   /** Hand `group`'s leadership to `to`; resolves once `to` leads. */
   async transferLeadership(group: number, to: string, options: { timeoutMs?: number } = {}): Promise<void> {
     await this.#call(group, { op: 'transferLeadership', group, to, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+  }
+
+  /** `group`'s configuration in force on this node (Ledger.members). */
+  members(group: number): Promise<MembersView> {
+    return this.#call(group, { op: 'members', group });
+  }
+
+  /** Add learner `id` to `group` (address: its base 'host:raftPort/clientPort'); resolves once committed (Ledger.addLearner). */
+  async addLearner(group: number, id: string, address: string): Promise<void> {
+    await this.#call(group, { op: 'changeMembers', group, change: { type: 'addLearner', id, address } });
+  }
+
+  async promote(group: number, id: string): Promise<void> {
+    await this.#call(group, { op: 'changeMembers', group, change: { type: 'promote', id } });
+  }
+
+  async removeMember(group: number, id: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.#call(group, { op: 'changeMembers', group, change: { type: 'remove', id, force: options.force === true } });
   }
 
   /** Start hosting `group` (opens or creates `<dir>/group-<group>` on its worker). */

@@ -20,6 +20,7 @@ import type { WireError } from '../errors.js';
 import type { LedgerStatus } from '../replica/ledger.js';
 import type { ProducerOptions } from '../replica/idempotence.js';
 import type { Consistency } from '../replica/read-gate.js';
+import type { MemberChange, MembersView } from '../replica/membership.js';
 
 /** Each request's fields (besides `op`), by op. */
 export interface HostRequestFields {
@@ -32,6 +33,8 @@ export interface HostRequestFields {
   transferLeadership: { group: number; to: string; timeoutMs?: number };
   addGroup: { group: number };
   removeGroup: { group: number };
+  members: { group: number };
+  changeMembers: { group: number; change: MemberChange };
 }
 
 /** What each request resolves with, by op (the same keys as HostRequestFields; a test checks). */
@@ -45,6 +48,8 @@ export interface HostResponses {
   transferLeadership: null;
   addGroup: null;
   removeGroup: null;
+  members: MembersView;
+  changeMembers: null;
 }
 
 export type HostOp = keyof HostRequestFields;

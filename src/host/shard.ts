@@ -11,6 +11,8 @@ import type { OnFlushed } from '../storage/index.js';
 import { Ledger, type Durability } from '../replica/ledger.js';
 import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import { GroupSet, groupDir } from '../replica/group-set.js';
+import { memberAddresses } from '../replica/peers.js';
+import { workerClientAddress, workerRaftAddress } from './placement.js';
 import type { GroupStatus, HostOp, HostRequest, HostResponses } from './protocol.js';
 
 export type { GroupStatus } from './protocol.js';
@@ -22,8 +24,14 @@ type Handlers = { [K in HostOp]: (req: HostRequest<K>) => Promise<HostResponses[
 export interface ShardConfig extends GroupTuning {
   dir: string;
   id: string;
-  /** Every voting member's id. */
+  /** Every voting member's id (the bootstrap configuration; a stored one wins). */
   members: string[];
+  /** Bootstrap learners' ids (a node joining a group lists itself). */
+  learners?: string[];
+  /** Each bootstrap member's base addresses 'host:raftPort/clientPort', as Config entries store them. */
+  memberAddresses: Record<string, string>;
+  /** The client addresses this worker hints are per-worker ports (workerClientAddress). */
+  workerClientPorts?: boolean;
   clientAddresses: Record<string, string>;
   /** This worker's Raft listen address and the same worker's on every other member. */
   listen: string;
@@ -68,6 +76,11 @@ export class GroupShard {
       log,
       logPrefix: `[${config.id}] worker ${config.worker} transport: `,
       ...(config.tls !== undefined ? { tls: config.tls } : {}),
+      addressOf: (address) => {
+        const a = memberAddresses(address);
+        if (a === undefined) return undefined;
+        return { raft: workerRaftAddress(a.raft, config.worker), client: config.workerClientPorts === true ? workerClientAddress(a.client, config.worker) : a.client };
+      },
     });
   }
 
@@ -109,6 +122,8 @@ export class GroupShard {
         dir: groupDir(c.dir, group),
         id: c.id,
         members: c.members,
+        ...(c.learners !== undefined ? { learners: c.learners } : {}),
+        memberAddresses: c.memberAddresses,
         clientAddresses: c.clientAddresses,
         group,
         clusterId: c.dirClusterId,
@@ -178,6 +193,15 @@ export class GroupShard {
     },
     removeGroup: async (req) => {
       await this.removeGroup(req.group);
+      return null;
+    },
+    members: (req) => this.#get(req.group).members(),
+    changeMembers: async (req) => {
+      const ledger = this.#get(req.group);
+      const c = req.change;
+      if (c.type === 'addLearner') await ledger.addLearner(c.id, c.address!);
+      else if (c.type === 'promote') await ledger.promote(c.id);
+      else await ledger.removeMember(c.id, { force: c.force === true });
       return null;
     },
   };

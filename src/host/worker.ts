@@ -130,6 +130,8 @@ const PACK: { [K in HostOp]: Packer<K> } = {
   transferLeadership: same,
   addGroup: same,
   removeGroup: same,
+  members: same,
+  changeMembers: same,
 };
 
 export interface CheckTask {

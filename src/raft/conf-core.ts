@@ -13,8 +13,8 @@ const SCAN_BATCH_BYTES = 1 << 20;
 /**
  * The bootstrap configuration (RaftConfig.peers and learners, addresses ''),
  * or RaftConfig.configuration, overridden (with recoverConfig) by the Config
- * entries of the log the storage holds (read once at start; committed ones are
- * folded into the base).
+ * entries of the log the storage holds after configurationIndex (read once at
+ * start; committed ones are folded into the base).
  */
 export function bootstrapMembership(cfg: RaftConfig): Membership {
   const m = new Membership({
@@ -25,7 +25,7 @@ export function bootstrapMembership(cfg: RaftConfig): Membership {
   if (cfg.recoverConfig !== true) return m;
   const storage = cfg.storage;
   const last = storage.lastIndex();
-  let lo = storage.firstIndex();
+  let lo = Math.max(storage.firstIndex(), (cfg.configuration !== undefined ? (cfg.configurationIndex ?? 0) : 0) + 1);
   while (lo <= last) {
     const ents = storage.entries(lo, last + 1, SCAN_BATCH_BYTES);
     if (ents.length === 0) break;

@@ -17,9 +17,14 @@ export interface RaftConfig {
   learners?: readonly NodeId[];
   /**
    * The configuration persisted with the last log reset (LogReset.conf, a
-   * Config entry body); wins over peers/learners. Config entries in the log win over it.
+   * Config entry body) or by the driver; wins over peers/learners. Config entries in the log win over it.
    */
   configuration?: Uint8Array;
+  /**
+   * With `configuration`: the index it is in force at (every Config entry at or
+   * below it is older). recoverConfig reads only the entries after it. Default 0.
+   */
+  configurationIndex?: number;
   /**
    * Read the Config entries of the log storage holds at start (one pass over
    * the retained log; docs/RAFT.md, "Membership change"). A driver whose log may
@@ -143,6 +148,9 @@ export function resolveConfig(cfg: RaftConfig): Settings {
   if (cfg.rng !== undefined && typeof cfg.rng !== 'function') throw new TypeError('raft config: rng must be a function');
   if (cfg.applied !== undefined && (!Number.isInteger(cfg.applied) || cfg.applied < 0)) {
     throw new RangeError(`raft config: applied must be a non-negative integer, got ${String(cfg.applied)}`);
+  }
+  if (cfg.configurationIndex !== undefined && (!Number.isSafeInteger(cfg.configurationIndex) || cfg.configurationIndex < 0)) {
+    throw new RangeError(`raft config: configurationIndex must be a non-negative safe integer, got ${String(cfg.configurationIndex)}`);
   }
   if (cfg.logEpoch !== undefined && (!Number.isSafeInteger(cfg.logEpoch) || cfg.logEpoch < 0)) {
     throw new RangeError(`raft config: logEpoch must be a non-negative safe integer, got ${String(cfg.logEpoch)}`);

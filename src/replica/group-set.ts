@@ -9,12 +9,13 @@
  * (not open yet, or closed) are dropped: Raft retries.
  */
 import { join } from 'node:path';
-import type { Message } from '../raft/index.js';
+import type { Member, Message } from '../raft/index.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
 import { parseHostPort } from '../transport/address.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import type { TlsFiles } from '../transport/tls.js';
 import type { TransportSnapshot } from './ledger-stats.js';
+import { memberAddresses, type PeerAddresses } from './peers.js';
 
 /** The handshake's cluster id when none is configured (server config, Ledger.open, LedgerHost). */
 export const DEFAULT_CLUSTER_ID = 'raftledger';
@@ -40,6 +41,11 @@ export interface GroupSetConfig {
   logPrefix?: string;
   /** Mutual TLS between peers (transport/tls.ts); absent: plaintext. */
   tls?: TlsFiles;
+  /**
+   * The Raft address this set dials and the client address it hints for a member, from the
+   * address a Config entry stores (default: memberAddresses; a LedgerHost worker adds its offsets).
+   */
+  addressOf?: (memberAddress: string) => PeerAddresses | undefined;
 }
 
 /** A member of the set: the Ledger of one group. */
@@ -50,8 +56,12 @@ export interface GroupMember {
 export class GroupSet<M extends GroupMember = GroupMember> {
   readonly #members = new Map<number, M>();
   readonly #transport: PeerTransport;
+  readonly #addressOf: (memberAddress: string) => PeerAddresses | undefined;
+  /** Per group: the peers its configurations name (id -> Raft address, '' unknown); the transport's peers are their union. */
+  readonly #reports = new Map<number, Map<string, string>>();
 
   constructor(config: GroupSetConfig) {
+    this.#addressOf = config.addressOf ?? memberAddresses;
     this.#transport = new PeerTransport({
       id: config.id,
       listen: parseHostPort(config.listen),
@@ -65,8 +75,33 @@ export class GroupSet<M extends GroupMember = GroupMember> {
   }
 
   /** The link a member of `group` sends through (valid before the member is attached). */
-  link(group: number): { send(message: Message): void; transportStats(): TransportSnapshot } {
-    return { send: (message) => this.#transport.send(group, message), transportStats: () => this.transportStats() };
+  link(group: number): { send(message: Message): void; transportStats(): TransportSnapshot; setMembers(members: readonly Member[]): Record<string, string> } {
+    return { send: (message) => this.#transport.send(group, message), transportStats: () => this.transportStats(), setMembers: (members) => this.#setMembers(group, members) };
+  }
+
+  /** `group`'s members to reach changed: links for peers no group names any more are dropped, new ones added. Returns their client addresses. */
+  #setMembers(group: number, members: readonly Member[]): Record<string, string> {
+    const peers = new Map<string, string>();
+    const clients: Record<string, string> = {};
+    for (const m of members) {
+      const a = this.#addressOf(m.address);
+      peers.set(m.id, a?.raft ?? '');
+      if (a !== undefined) clients[m.id] = a.client;
+    }
+    this.#reports.set(group, peers);
+    this.#applyPeers();
+    return clients;
+  }
+
+  #applyPeers(): void {
+    const union = new Map<string, string>();
+    for (const peers of this.#reports.values()) for (const [id, address] of peers) if (address !== '' || !union.has(id)) union.set(id, address);
+    const t = this.#transport;
+    for (const id of t.peerIds) if (!union.has(id)) t.removePeer(id);
+    for (const [id, address] of union) {
+      const known = t.stats().peers[id];
+      if (known === undefined || (address !== '' && known.address !== address)) t.addPeer(id, address);
+    }
   }
 
   /** The transport's counters that metrics need (one snapshot per call; not on any hot path). */
@@ -89,6 +124,7 @@ export class GroupSet<M extends GroupMember = GroupMember> {
 
   detach(group: number): void {
     this.#members.delete(group);
+    if (this.#reports.delete(group) && this.#reports.size > 0) this.#applyPeers();
   }
 
   member(group: number): M | undefined {

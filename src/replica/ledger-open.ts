@@ -5,29 +5,32 @@ import type { SegmentedLogOptions } from '../storage/index.js';
 import type { AppSnapshotCache } from './app-snapshot.js';
 import { DEFAULT_CLUSTER_ID, GroupSet, type GroupMember } from './group-set.js';
 import { replicaTiming, type LedgerCoreOptions, type LedgerOptions } from './ledger-types.js';
-import { normalizePeers } from './peers.js';
+import { formatMemberAddress, normalizePeers } from './peers.js';
 
 /** Ledger.open({ peers }): every member's Raft address split from its client address, this replica's checked. */
-export function splitPeers(options: LedgerOptions): { raft: Record<string, string>; clientAddresses: Record<string, string>; others: Record<string, string> } {
+export function splitPeers(options: LedgerOptions): { raft: Record<string, string>; clientAddresses: Record<string, string>; others: Record<string, string>; memberAddresses: Record<string, string> } {
   const raft: Record<string, string> = {};
   const clientAddresses: Record<string, string> = {};
+  const memberAddresses: Record<string, string> = {};
   for (const [id, spec] of Object.entries(normalizePeers(options.peers, { clientOptional: true }))) {
     raft[id] = spec.raft;
     if (spec.client !== undefined) clientAddresses[id] = spec.client;
+    memberAddresses[id] = spec.client !== undefined ? formatMemberAddress({ raft: spec.raft, client: spec.client }) : spec.raft;
   }
   if (typeof options.id !== 'string' || raft[options.id] === undefined) {
     throw new RangeError(`Ledger.open: peers must include this replica's id ${JSON.stringify(options.id)}`);
   }
   const others: Record<string, string> = {};
   for (const [id, address] of Object.entries(raft)) if (id !== options.id) others[id] = address;
-  return { raft, clientAddresses, others };
+  return { raft, clientAddresses, others, memberAddresses };
 }
 
 /** Ledger.open({ members, link }): TypeError/RangeError for options that cannot make a replica. */
 export function checkLinkOptions(options: LedgerCoreOptions): void {
   if (typeof options.id !== 'string' || options.id === '') throw new TypeError('Ledger.open: id must be a non-empty string');
-  if (!Array.isArray(options.members) || !options.members.includes(options.id)) {
-    throw new RangeError(`Ledger.open: members must be an array that includes the id ${JSON.stringify(options.id)}`);
+  if (options.learners !== undefined && !Array.isArray(options.learners)) throw new TypeError('Ledger.open: learners must be an array of ids');
+  if (!Array.isArray(options.members) || !(options.members.includes(options.id) || options.learners?.includes(options.id) === true)) {
+    throw new RangeError(`Ledger.open: members (or learners) must be an array that includes the id ${JSON.stringify(options.id)}`);
   }
   if (options.durability !== undefined && options.durability !== 'fsync' && options.durability !== 'memory') {
     throw new RangeError(`durability must be 'fsync' or 'memory', got ${JSON.stringify(options.durability)}`);
@@ -48,8 +51,10 @@ export function logOptions(options: LedgerCoreOptions): SegmentedLogOptions {
 }
 
 /** The core's configuration; its log epoch is the time of this call. */
-export function coreConfig(options: LedgerCoreOptions, storage: LogStorage, snapshot: AppSnapshotCache | undefined): RaftConfig {
+export function coreConfig(options: LedgerCoreOptions, storage: LogStorage, snapshot: AppSnapshotCache | undefined, membership: Partial<RaftConfig>): RaftConfig {
   return {
+    ...membership,
+    ...(options.maxPromoteLagEntries !== undefined ? { maxPromoteLagEntries: options.maxPromoteLagEntries } : {}),
     ...(snapshot !== undefined ? { appSnapshot: () => snapshot.current() } : {}),
     id: options.id,
     peers: options.members,
@@ -76,7 +81,7 @@ export async function openWithPeers<L extends GroupMember & { close(): Promise<v
   openWithLink: (options: LedgerCoreOptions) => Promise<L>,
   own: (ledger: L, set: GroupSet<L>) => void,
 ): Promise<L> {
-  const { raft, clientAddresses, others } = splitPeers(options);
+  const { raft, clientAddresses, others, memberAddresses } = splitPeers(options);
   const group = options.group ?? 0;
   const set = new GroupSet<L>({
     id: options.id,
@@ -93,7 +98,7 @@ export async function openWithPeers<L extends GroupMember & { close(): Promise<v
   void _tls;
   let ledger: L;
   try {
-    ledger = await openWithLink({ ...rest, members: Object.keys(raft), clientAddresses, link: set.link(group) });
+    ledger = await openWithLink({ memberAddresses, ...rest, members: Object.keys(raft).filter((id) => options.learners?.includes(id) !== true), clientAddresses, link: set.link(group) });
   } catch (error) {
     await set.close();
     throw error;

@@ -4,7 +4,8 @@
  */
 import { RaftLedgerError } from '../errors.js';
 import type { TlsFiles } from '../transport/tls.js';
-import type { Message, Role } from '../raft/index.js';
+import type { Member, Message, Role } from '../raft/index.js';
+import type { MembersView } from './membership.js';
 import type { OnFlushed } from '../storage/index.js';
 import type { AppSnapshotHooks } from './app-snapshot.js';
 import type { PeersInput } from './peers.js';
@@ -18,13 +19,24 @@ export interface RaftLink {
   send(message: Message): void;
   /** The link's transport counters, for status() (a GroupSet's link has them). */
   transportStats?(): TransportSnapshot;
+  /**
+   * The members this replica must reach changed (membership.ts): add links to new ones,
+   * drop links to the others. Returns client addresses (by id) it knows for them, if any.
+   */
+  setMembers?(members: readonly Member[]): Record<string, string> | undefined;
 }
 
 export interface LedgerCoreOptions {
   dir: string;
   id: string;
-  /** Ids of every voting member, including `id`. */
+  /** Ids of every voting member of the bootstrap configuration, including `id` unless it is in `learners`. */
   members: readonly string[];
+  /** Bootstrap learners (a replica joining an existing group lists itself). A configuration stored beside the log wins over both. */
+  learners?: readonly string[];
+  /** Each bootstrap member's addresses, 'host:raftPort/clientPort' (stored in Config entries, so new members can reach them). */
+  memberAddresses?: Readonly<Record<string, string>>;
+  /** Leader: the most entries a learner may be behind and still be promoted (default 1000). */
+  maxPromoteLagEntries?: number;
   /** Where each member's clients connect (for ERR_NOT_LEADER hints). */
   clientAddresses?: Readonly<Record<string, string>>;
   link: RaftLink;
@@ -131,6 +143,8 @@ export interface LedgerStatus {
   stats: LedgerStatsSnapshot;
   /** The transport this group sends through (shared by the groups of its GroupSet). */
   transport?: TransportSnapshot;
+  /** The configuration in force: voters and learners (with lag and activity on the leader). */
+  members?: MembersView;
 }
 
 export interface LedgerEvents {

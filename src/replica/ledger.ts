@@ -40,6 +40,9 @@ import { WritePath, receivedRecordsProblem } from './write-path.js';
 import { abortable, waitForLeader } from './ledger-waits.js';
 import { Idempotence, type AppendOptions, type Admitted } from './idempotence.js';
 import { ReadGate, checkReadOptions, type Consistency } from './read-gate.js';
+import { coreMembership, ReplicaMembership, type MemberChange, type MembersView } from './membership.js';
+import { runLogReset } from './log-reset.js';
+import { ReadyNotes } from './ready-notes.js';
 
 export type { Durability, RaftLink, LedgerCoreOptions, LedgerOptions, FollowerStatus, LedgerStatus, LedgerEvents } from './ledger-types.js';
 
@@ -52,7 +55,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   readonly #log: SegmentedLog;
   readonly #core: RaftCore;
   readonly #link: RaftLink;
-  readonly #clientAddresses: Readonly<Record<string, string>>;
+  readonly #clientAddresses: Record<string, string>;
   readonly #pending = new PendingAppends((latencyMs) => this.#stats.commitLatency.observe(latencyMs / 1000));
   readonly #maxPending: number;
   readonly #appendTimeoutMs: number;
@@ -69,11 +72,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #failed: Error | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
-  #catchUpLoggedAt = new Map<string, number>();
-  #lastRole: Role = 'follower';
   /** The group set of one (its TCP transport) that Ledger.open({ peers }) created; closed with the ledger. */
   #ownedSet: GroupSet<Ledger> | undefined;
-  #lastLeader = '';
+  /** Role and leader changes, catch-up needs (ready-notes.ts). */
+  readonly #notes: ReadyNotes;
   readonly #stats = new LedgerStats();
   /** A follower's log reset (Ready.logReset) in progress: no Ready is handled until it is done. */
   #resetRunning = false;
@@ -84,6 +86,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   readonly #write: WritePath;
   /** The producer table and duplicate answers of exactly-once appends (idempotence.ts). */
   readonly #idem: Idempotence;
+  /** The stored configuration, the link's peers and change requests (membership.ts). */
+  readonly #members: ReplicaMembership;
 
   private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
     super();
@@ -93,7 +97,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.tickMs = positive('tickMs', options.tickMs, 10);
     this.#log = log;
     this.#link = options.link;
-    this.#clientAddresses = options.clientAddresses ?? {};
+    this.#clientAddresses = { ...options.clientAddresses };
     this.#maxPending = positive('maxPendingAppends', options.maxPendingAppends, 100_000);
     this.#appendTimeoutMs = positive('appendTimeoutMs', options.appendTimeoutMs, 10_000);
     const commitSaveIntervalMs = positive('commitSaveIntervalMs', options.commitSaveIntervalMs, 200, 0);
@@ -102,7 +106,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const hooks = options.snapshot ?? syntheticSnapshotOf(options);
     this.#snapshot = hooks === undefined ? undefined : new AppSnapshotCache(hooks, (e) => this.#logLine(`[${options.id}] snapshot.provide() failed: ${(e as Error).message}`));
     this.#snapshot?.refresh();
-    this.#core = new RaftCore(coreConfig(options, storage, this.#snapshot));
+    const membership = coreMembership(options.dir, options);
+    this.#core = new RaftCore(coreConfig(options, storage, this.#snapshot, membership.config));
     this.#commitIndex = storage.hardState().commit;
     // Everything recovered is durable (open flushed it); tell the core.
     if (log.lastIndex >= log.firstIndex) this.#core.markDurable(log.lastIndex, log.lastTerm);
@@ -140,6 +145,11 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     );
     const stopped = (): Error | undefined => this.#failed ?? (this.#closed ? new RaftLedgerError('ERR_CLOSED', 'the ledger is closed') : undefined);
     this.#idem = new Idempotence({ log, appendTimeoutMs: this.#appendTimeoutMs, core: this.#core, commitIndex: () => this.#commitIndex, waitForCommit: (wake) => this.#commitWaiters.push(wake), stopped, write: this.#write }, options);
+    this.#notes = new ReadyNotes({
+      id: this.id, group: this.group, stats: this.#stats, firstIndex: () => this.#log.firstIndex, logLine: this.#logLine,
+      emitRole: (role, term) => this.emit('role', role, term), emitLeader: (leader, term) => this.emit('leader', leader, term),
+    });
+    this.#members = new ReplicaMembership({ id: this.id, dir: options.dir, core: this.#core, link: this.#link, clientAddresses: this.#clientAddresses, lastIndex: () => this.#log.lastIndex, logLine: this.#logLine, notLeader: () => this.#notLeader() }, membership.stored);
     this.#reads = new ReadGate({
       id: this.id, role: () => this.#core.role, leader: () => this.#core.leader, commitIndex: () => this.#commitIndex,
       readIndex: (ctx, lease) => this.#core.readIndex(ctx, lease), waitForCommit: (fn) => this.#commitWaiters.push(fn),
@@ -186,6 +196,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (retention !== undefined) this.#timers.push(everyMs(retention.checkIntervalMs, () => this.#lifecycle.applyRetention()));
     const spaceEvery = positive('spaceCheckIntervalMs', options.spaceCheckIntervalMs, DEFAULT_SPACE_CHECK_INTERVAL_MS);
     this.#timers.push(everyMs(spaceEvery, () => this.#write.checkSpace()));
+    this.#members.afterReady(this.#commitIndex); // the link's peers: the configuration may be a stored one
     this.#processReady();
   }
 
@@ -270,58 +281,28 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (rd.hardState !== null) this.#write.saveHardState(rd.hardState, rd.hardStateMustSync);
     let wrote = false;
     if (rd.entries.length > 0) {
+      this.#members.beforeWrite(rd.entries);
       this.#write.writeEntries(rd.entries);
       wrote = true;
     }
     this.#write.sendOrHold(rd.messages);
     if (rd.committed !== null) this.#applyCommitted(rd.committed.to);
+    this.#members.afterReady(this.#commitIndex);
     this.#reads.onReady(rd);
-    for (const req of rd.needsCatchUp) {
-      const last = this.#catchUpLoggedAt.get(req.peer) ?? 0;
-      if (Date.now() - last > 10_000) {
-        this.#catchUpLoggedAt.set(req.peer, Date.now());
-        this.#logLine(`[${this.id}] follower ${req.peer} needs index ${req.fromIndex}, below this log's first index ${this.#log.firstIndex}`);
-      }
-    }
-    if (rd.softState !== null) {
-      const s = rd.softState;
-      if (s.role !== this.#lastRole) {
-        this.#lastRole = s.role;
-        if (s.role === 'candidate') this.#stats.elections++;
-        this.#logLine(`[${this.id}] role changed group=${this.group} role=${s.role} term=${s.term} leader=${s.leader === '' ? '-' : s.leader}`);
-        this.emit('role', s.role, s.term);
-      }
-      if (s.leader !== this.#lastLeader) {
-        this.#lastLeader = s.leader;
-        if (s.leader !== '') this.#stats.leaderChanges++;
-        this.#logLine(`[${this.id}] leader changed group=${this.group} leader=${s.leader === '' ? '-' : s.leader} term=${s.term} role=${s.role}`);
-        this.emit('leader', s.leader, s.term);
-      }
-    }
+    this.#notes.observe(rd);
     return wrote;
   }
 
-  /**
-   * Follower: Ready.logReset (docs/RAFT.md, "Log start"). The application snapshot is
-   * installed and the storage reset durable before anything else of this Ready is done (its
-   * messages carry the acknowledgement of the reset) and before any later Ready is handled;
-   * inputs (messages, ticks) still reach the core meanwhile.
-   */
+  /** Follower: Ready.logReset (log-reset.ts); no Ready is handled until it is done. */
   #startLogReset(rd: Ready): void {
     const reset = rd.logReset!;
     this.#resetRunning = true;
-    const run = async (): Promise<void> => {
-      // Install first: a crash between the two leaves the old log, so the follower asks for
-      // the log start again and installs again (install is idempotent); the other order
-      // could leave a reset log whose snapshot was never installed.
-      if (this.#snapshot !== undefined) await this.#snapshot.install(reset.snapshot, reset.at);
-      await this.#log.resetTo(reset.at);
+    const onReset = (): void => {
       this.#write.ownPositions.clear();
       this.#write.durableIndex = reset.at.index;
       if (this.#commitIndex < reset.at.index) this.#commitIndex = reset.at.index;
-      this.#logLine(`[${this.id}] log reset: starts after ${reset.at.index}/t${reset.at.term} at pos ${reset.at.pos} (snapshot ${reset.snapshot.byteLength} bytes)`);
     };
-    run().then(
+    runLogReset({ id: this.id, log: this.#log, snapshot: this.#snapshot, storeConfiguration: (r) => this.#members.beforeReset(r), onReset, logLine: this.#logLine }, reset).then(
       () => {
         this.#resetRunning = false;
         if (this.#closed || this.#failed !== undefined) return;
@@ -538,7 +519,28 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       space: this.#lifecycle.space,
       stats: () => this.#stats.snapshot(this.tickMs),
       link: this.#link,
+      members: this.#members.view(),
     });
+  }
+
+  // Membership (membership.ts): each change resolves once committed; the last one's { force } skips the quorum-of-the-rest check.
+  members(): MembersView { this.#checkUsable(); return this.#members.view(); } // prettier-ignore
+  addLearner(id: string, address: string): Promise<void> { return this.#changeMembers({ type: 'addLearner', id, address }); } // prettier-ignore
+  promote(id: string): Promise<void> { return this.#changeMembers({ type: 'promote', id }); } // prettier-ignore
+  removeMember(id: string, options: { force?: boolean } = {}): Promise<void> { return this.#changeMembers({ type: 'remove', id, force: options.force === true }); } // prettier-ignore
+
+  #changeMembers(change: MemberChange): Promise<void> {
+    try {
+      this.#checkUsable();
+      const { index: firstIndex, term } = this.#members.propose(change);
+      const done = new Promise<AppendAck[]>((resolve, reject) => {
+        this.#pending.push({ firstIndex, count: 1, term, deadlineMs: Date.now() + this.#appendTimeoutMs, proposedMs: performance.now(), resolve, reject });
+      });
+      this.#processReady();
+      return done.then(() => undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Start an election now (tests, operators). */

@@ -103,3 +103,34 @@ export function normalizePeers(input: unknown, options: { clientOptional?: boole
   }
   return peers;
 }
+
+/**
+ * A member's address as a Config entry stores it (docs/FORMAT.md, "Config entry body"):
+ * 'host:raftPort/clientPort', 'host:raftPort/clientHost:clientPort', or 'host:raftPort'
+ * (client port = Raft port + 100). Undefined for '' (not known) or anything else.
+ */
+export function memberAddresses(address: string): PeerAddresses | undefined {
+  if (typeof address !== 'string' || address === '') return undefined;
+  try {
+    const slash = address.lastIndexOf('/');
+    const clientPart = slash > 0 ? address.slice(slash + 1) : '';
+    if (clientPart.includes(':')) return { raft: formatHostPort(parseHostPort(address.slice(0, slash))), client: formatHostPort(parseHostPort(clientPart)) };
+    return parsePeers(`m=${address}`).m;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Config entry form of a member's addresses ('host:raftPort/clientPort' when both share the host). */
+export function formatMemberAddress(a: PeerAddresses): string {
+  const raft = parseHostPort(a.raft);
+  const client = parseHostPort(a.client);
+  return raft.host === client.host ? `${a.raft}/${client.port}` : `${a.raft}/${a.client}`;
+}
+
+/** memberAddresses, or ERR_BAD_CONFIG naming `what` for an address that is not one. */
+export function checkMemberAddress(what: string, address: unknown): PeerAddresses {
+  const a = typeof address === 'string' ? memberAddresses(address) : undefined;
+  if (a === undefined) throw bad(`${what}: address ${JSON.stringify(address)} is not host:raftPort[/clientPort]`);
+  return a;
+}

@@ -1,0 +1,219 @@
+/**
+ * A replica's side of membership change (docs/RAFT.md, "Membership change"): the core
+ * decides; this module
+ *
+ *  - gives the core its starting configuration: the one stored beside the log
+ *    (conf-file.ts) when there is one, else the bootstrap members with their addresses;
+ *  - keeps the stored configuration current: it is saved before the first Config entry is
+ *    written to the log, at every commit that changes the committed configuration, and
+ *    before a log reset replaces the log (so retention and log starts never lose it);
+ *  - tells the link (the transport) whom to reach: every member of the configuration in
+ *    force and of the committed one (a removed member keeps its link until its removal
+ *    commits), and learns the client addresses of new members for leader hints;
+ *  - turns the API's change requests into core proposals and the core's refusals into
+ *    RaftLedgerErrors with the same codes.
+ */
+import { RaftLedgerError } from '../errors.js';
+import { EntryType, RaftRefusal, decodeConfiguration, encodeConfiguration, isVoter, type Configuration, type Entry, type LogReset, type Member, type RaftConfig, type RaftCore } from '../raft/index.js';
+import { readStoredConfiguration, saveStoredConfiguration } from './conf-file.js';
+import { checkMemberAddress, ID_PATTERN, memberAddresses } from './peers.js';
+import type { RaftLink } from './ledger-types.js';
+
+/** What Ledger.members() returns: the configuration in force on this replica. */
+export interface MembersView {
+  voters: MemberView[];
+  learners: MemberView[];
+  /** Index of the newest Config entry in this replica's log (0: none), and whether it is committed. */
+  configIndex: number;
+  committed: boolean;
+}
+
+export interface MemberView {
+  id: string;
+  /** 'host:raftPort/clientPort' ('' when not known: a member given without addresses). */
+  address: string;
+  /** On the leader: entries the member's log is behind this one's (0 for the leader itself). */
+  lag?: number;
+  /** On the leader: the member answered within the last election timeout. */
+  active?: boolean;
+}
+
+/** A change request (Ledger.addLearner/promote/removeMember). */
+export interface MemberChange {
+  type: 'addLearner' | 'promote' | 'remove';
+  id: string;
+  address?: string;
+  /** remove: go ahead even though the voters that remain and are up are not a quorum of the new configuration. */
+  force?: boolean;
+}
+
+/** The core's membership options for a replica whose log is in `dir`. */
+export function coreMembership(dir: string, o: { id: string; members: readonly string[]; learners?: readonly string[] | undefined; memberAddresses?: Readonly<Record<string, string>> | undefined }): { stored: boolean; config: Pick<RaftConfig, 'learners' | 'configuration' | 'configurationIndex' | 'recoverConfig'> } {
+  const learners = o.learners ?? [];
+  const stored = readStoredConfiguration(dir);
+  if (stored !== undefined) {
+    // A log with a stored configuration may hold Config entries after it: read them once.
+    return { stored: true, config: { learners, configuration: stored.body, configurationIndex: stored.index, recoverConfig: true } };
+  }
+  const addresses = o.memberAddresses ?? {};
+  const member = (id: string): Member => ({ id, address: addresses[id] ?? '' });
+  const hasAddresses = Object.keys(addresses).length > 0;
+  // No stored file: the log holds no Config entry (conf-file.ts), so no scan.
+  return { stored: false, config: { learners, ...(hasAddresses ? { configuration: encodeConfiguration({ voters: o.members.map(member), learners: learners.map(member) }) } : {}) } };
+}
+
+export interface MembershipDeps {
+  id: string;
+  dir: string;
+  core: RaftCore;
+  link: RaftLink;
+  /** Mutable: client addresses of new members are added for leader hints. */
+  clientAddresses: Record<string, string>;
+  lastIndex(): number;
+  logLine(line: string): void;
+  notLeader(): RaftLedgerError;
+}
+
+const REFUSALS = new Set(['ERR_CONF_CHANGE_IN_FLIGHT', 'ERR_NOT_COMMITTED_IN_TERM', 'ERR_LEARNER_BEHIND', 'ERR_LAST_VOTER', 'ERR_CONF_CHANGE_INVALID', 'ERR_TRANSFER_IN_PROGRESS'] as const);
+
+export class ReplicaMembership {
+  readonly #d: MembershipDeps;
+  #stored: boolean;
+  #linked: Configuration | null = null;
+  #linkedCommitted: Configuration | null = null;
+  #savedCommitted: Configuration | null = null;
+
+  constructor(deps: MembershipDeps, stored: boolean) {
+    this.#d = deps;
+    this.#stored = stored;
+    if (stored) this.#savedCommitted = deps.core.membership.committedAt(deps.core.commitIndex);
+  }
+
+  /** Before a Ready's entries are written: the stored file must exist before the log holds a Config entry. */
+  beforeWrite(entries: readonly Entry[]): void {
+    if (this.#stored || !entries.some((e) => e.type === EntryType.Config)) return;
+    const core = this.#d.core;
+    this.#save(core.commitIndex, core.membership.committedAt(core.commitIndex));
+  }
+
+  /** Before a log reset replaces the log: store the configuration the leader sent with it. */
+  beforeReset(reset: LogReset): void {
+    const core = this.#d.core;
+    const body = reset.conf ?? encodeConfiguration(core.membership.committedAt(core.commitIndex));
+    saveStoredConfiguration(this.#d.dir, { index: reset.at.index, body });
+    this.#stored = true;
+    this.#savedCommitted = null; // saved again (same content) at the next commit: harmless
+  }
+
+  /** After a Ready: save a newly committed configuration, and update the link's peers. */
+  afterReady(commitIndex: number): void {
+    const m = this.#d.core.membership;
+    const committed = m.committedAt(commitIndex);
+    if (this.#stored && committed !== this.#savedCommitted) this.#save(commitIndex, committed);
+    const current = m.current;
+    if (current === this.#linked && committed === this.#linkedCommitted) return;
+    this.#linked = current;
+    this.#linkedCommitted = committed;
+    const reach = new Map<string, Member>();
+    for (const c of [committed, current]) for (const x of [...c.voters, ...c.learners]) if (x.id !== this.#d.id) reach.set(x.id, x);
+    for (const x of reach.values()) {
+      const a = memberAddresses(x.address);
+      if (a !== undefined && this.#d.clientAddresses[x.id] === undefined) this.#d.clientAddresses[x.id] = a.client;
+    }
+    const clients = this.#d.link.setMembers?.([...reach.values()]);
+    if (clients !== undefined) Object.assign(this.#d.clientAddresses, clients);
+  }
+
+  #save(index: number, conf: Configuration): void {
+    saveStoredConfiguration(this.#d.dir, { index, body: encodeConfiguration(conf) });
+    this.#stored = true;
+    this.#savedCommitted = conf;
+    this.#d.logLine(`[${this.#d.id}] membership: stored configuration at index ${index}: ${describeConfiguration(conf)}`);
+  }
+
+  view(): MembersView {
+    const core = this.#d.core;
+    const m = core.membership;
+    const progress = core.role === 'leader' ? core.status().progress : {};
+    const last = this.#d.lastIndex();
+    const one = (x: Member): MemberView => {
+      const v: MemberView = { id: x.id, address: x.address };
+      if (core.role !== 'leader') return v;
+      const p = progress[x.id];
+      if (x.id === this.#d.id) return { ...v, lag: 0, active: true };
+      return { ...v, lag: Math.max(0, last - (p?.match ?? 0)), active: p?.recentActive ?? false };
+    };
+    const c = m.current;
+    return { voters: c.voters.map(one), learners: c.learners.map(one), configIndex: m.pendingIndex, committed: m.pendingIndex <= core.commitIndex };
+  }
+
+  /** Propose `change` (leader only); returns the Config entry's index and term. Throws the RaftLedgerError to give the caller. */
+  propose(change: MemberChange): { index: number; term: number } {
+    const core = this.#d.core;
+    checkChange(change);
+    if (change.type === 'addLearner') this.#checkNewAddress(change.id, change.address!);
+    if (change.type === 'remove' && change.force !== true && core.role === 'leader') this.#checkQuorumAfterRemoval(change.id);
+    try {
+      const index = core.proposeConfChange({ type: change.type, id: change.id, ...(change.address !== undefined ? { address: change.address } : {}) });
+      this.#d.logLine(`[${this.#d.id}] membership: proposed ${change.type} ${change.id}${change.address !== undefined ? ` at ${change.address}` : ''} at index ${index}`);
+      return { index, term: core.term };
+    } catch (error) {
+      if (!(error instanceof RaftRefusal)) throw error;
+      if (error.code === 'ERR_NOT_LEADER') throw this.#d.notLeader();
+      const code = REFUSALS.has(error.code as never) ? (error.code as ErrorCodeOf<typeof REFUSALS>) : 'ERR_CONF_CHANGE_INVALID';
+      throw new RaftLedgerError(code, error.message.replace(/^raft: /, ''), { cause: error, retriable: error.retriable });
+    }
+  }
+
+  /** Two members with one address would be one process answering as two: refused. */
+  #checkNewAddress(id: string, address: string): void {
+    const a = checkMemberAddress(`addLearner ${id}`, address);
+    const c = this.#d.core.membership.current;
+    for (const x of [...c.voters, ...c.learners]) {
+      const b = memberAddresses(x.address);
+      if (b === undefined || x.id === id) continue;
+      if (b.raft === a.raft || b.client === a.client || b.raft === a.client || b.client === a.raft) {
+        throw new RaftLedgerError('ERR_CONF_CHANGE_INVALID', `addLearner ${id}: address ${address} is already used by member ${x.id} (${x.address})`);
+      }
+    }
+  }
+
+  /** The rule for removing a voter: the voters that remain and are up (recently answered) must be a quorum of the new configuration, unless forced. */
+  #checkQuorumAfterRemoval(id: string): void {
+    const core = this.#d.core;
+    const c = core.membership.current;
+    if (!isVoter(c, id)) return;
+    const remaining = c.voters.filter((v) => v.id !== id);
+    // Up: connected to this node (a transport link), else answered within the last election timeout.
+    const peers = this.#d.link.transportStats?.().peers;
+    const progress = core.status().progress;
+    const isUp = (id: string): boolean => id === this.#d.id || (peers !== undefined ? peers[id]?.connected === true : progress[id]?.recentActive === true);
+    const up = remaining.filter((v) => isUp(v.id)).length;
+    const quorum = Math.floor(remaining.length / 2) + 1;
+    if (up < quorum) {
+      throw new RaftLedgerError(
+        'ERR_CONF_CHANGE_INVALID',
+        `remove ${id}: only ${up} of the ${remaining.length} voters that would remain are up, fewer than their quorum of ${quorum}: the group could not commit after the change. Bring members up first, or force it`,
+      );
+    }
+  }
+}
+
+type ErrorCodeOf<S> = S extends Set<infer C> ? C : never;
+
+function checkChange(change: MemberChange): void {
+  if (change === null || typeof change !== 'object') throw new TypeError('membership change must be an object');
+  if (typeof change.id !== 'string' || !ID_PATTERN.test(change.id)) throw new TypeError(`member id must be 1-64 characters of letters, digits, '_', '.', '-', got ${JSON.stringify(change.id)}`);
+  if (change.type === 'addLearner' && typeof change.address !== 'string') throw new TypeError('addLearner: address must be a string host:raftPort[/clientPort]');
+}
+
+/** 'voters a,b learners c' (for log lines and errors). */
+export function describeConfiguration(c: Configuration): string {
+  const ids = (ms: readonly Member[]): string => (ms.length === 0 ? '-' : ms.map((x) => x.id).join(','));
+  return `voters ${ids(c.voters)} learners ${ids(c.learners)}`;
+}
+
+/** The configuration of a stored body (for checks against flags). */
+export function storedConfiguration(body: Uint8Array): Configuration {
+  return decodeConfiguration(body);
+}
