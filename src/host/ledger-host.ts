@@ -59,6 +59,8 @@ export interface LedgerHostOptions<Peers extends PeersInput = Record<string, Pee
    * 'id=host:port,...' spec; the client port defaults to the Raft port + 100).
    */
   peers: Peers;
+  /** Members of `peers` that join every group as learners (a node joining a cluster lists itself); a stored configuration wins. */
+  learners?: readonly string[];
   /** Worker threads (0: every group on the calling thread). */
   workers: number;
   /** Group count (ids 0..n-1) or the list of group ids. */
@@ -256,7 +258,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     const config: ShardConfig = {
       dir: o.dir,
       id: o.id,
-      members: Object.keys(o.peers),
+      members: Object.keys(o.peers).filter((id) => o.learners?.includes(id) !== true),
+      ...(o.learners !== undefined ? { learners: [...o.learners] } : {}),
       memberAddresses,
       ...(perWorkerClients ? { workerClientPorts: true } : {}),
       clientAddresses,
