@@ -18,11 +18,12 @@ import { clusterCommand } from './cluster.js';
 import { demoCommand } from './demo.js';
 import { benchCommand } from './bench.js';
 import { statusCommand } from './status.js';
+import { membersCommand } from './members.js';
 import { tortureCommand } from './torture.js';
 import { simulateCommand } from './simulate.js';
 import { VERSION } from '../version.js';
 
-const commands: Command[] = [demoCommand, serverCommand, clusterCommand, statusCommand, benchCommand, tortureCommand, inspectCommand, verifyCommand, dumpCommand, writeCommand, simulateCommand];
+const commands: Command[] = [demoCommand, serverCommand, clusterCommand, statusCommand, membersCommand, benchCommand, tortureCommand, inspectCommand, verifyCommand, dumpCommand, writeCommand, simulateCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -21,6 +21,10 @@ records its node, cluster and group, and is refused (ERR_FOREIGN_DIR) as any oth
 Options:
   --id ID                 this server's id (one of the peers)
   --peers LIST            every replica: id=host:port[/clientPort], comma-separated
+  --learners IDS          ids of --peers that start as learners: a server joining a running
+                          cluster names itself, then \`raftledger members add\` adds it. Once a
+                          group has a stored configuration (after a membership change) it
+                          wins over --peers and --learners
   --dir DIR               data directory
   --client-port P         this server's client port (overrides the one in --peers)
   --durability MODE       fsync (default: ack after a quorum fsynced) or memory

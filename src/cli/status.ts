@@ -11,8 +11,9 @@ Usage: raftledger status --servers HOST:PORT[,HOST:PORT...] [--group G | --group
 Asks every listed server (client ports) for its status and prints one line per replica:
 role, term, leader, first/last/commit/durable index, the first retained entry's pos and
 the bytes the log takes on disk ('NO SPACE' while it refuses writes for low free space),
-and on the leader each follower's match index, lag and whether it is in catch-up (it
-needs entries below the leader's first index). With --groups G it does so for every group 0..G-1 (a 'group g:'
+and on the leader the voters and learners of the configuration in force, and each
+follower's match index, lag and whether it is in catch-up (it needs entries below the
+leader's first index). With --groups G it does so for every group 0..G-1 (a 'group g:'
 heading before each), or with --groups all for every group the servers answer for
 (0, 1, ... until no server hosts the next one).
 
@@ -71,8 +72,14 @@ function printViews(views: ReplicaView[], indent: string): void {
     process.stdout.write(
       `${indent}${v.server}  ${v.id}  ${v.role?.padEnd(12)} term ${v.term}  leader ${v.leader || '-'}  first ${v.firstIndex}  last ${v.lastIndex}  commit ${v.commitIndex}  durable ${v.durableIndex}  firstPos ${v.firstPos}  disk ${v.diskBytes}${v.noSpace === true ? '  NO SPACE' : ''}\n`,
     );
+    const m = v.members;
+    if (m !== undefined && v.role === 'leader') {
+      const ids = (list: Array<{ id: string }>): string => (list.length === 0 ? '-' : list.map((x) => x.id).join(','));
+      process.stdout.write(`${indent}    members: voters ${ids(m.voters)}  learners ${ids(m.learners)}${m.committed === false ? '  (change not committed yet)' : ''}\n`);
+    }
     for (const [id, f] of Object.entries(v.followers ?? {})) {
-      process.stdout.write(`${indent}    follower ${id}: match ${f.match}, lag ${f.lag}${f.catchUp === true ? ', catch-up (needs entries below the first index)' : ''}\n`);
+      const learner = m?.learners.some((x) => x.id === id) === true ? ' (learner)' : '';
+      process.stdout.write(`${indent}    follower ${id}${learner}: match ${f.match}, lag ${f.lag}${f.catchUp === true ? ', catch-up (needs entries below the first index)' : ''}\n`);
     }
   }
 }

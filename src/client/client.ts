@@ -36,7 +36,7 @@
  */
 import { raftLedgerErrorFromWire, RaftLedgerError } from '../errors.js';
 import type { LedgerEntry } from '../entry.js';
-import { WIRE_CONSISTENCY, type ClientResponse, type WireConsistency } from '../transport/client-codec.js';
+import { WIRE_CONSISTENCY, type ClientResponse, type WireConsistency, type WireMemberChange } from '../transport/client-codec.js';
 import { Backoff } from './backoff.js';
 import type { Connection, Request } from './connection.js';
 import { AttemptFailure, closedError, isSecurityFailure } from './errors.js';
@@ -257,6 +257,31 @@ export class Client {
     const pinned = o.server !== undefined ? checkAddress(o.server) : undefined;
     const response = await this.#run({ op: 'status', group: o.group ?? this.#options.group }, { signal: o.signal, pinned });
     return (response as Extract<ClientResponse, { kind: 'status' }>).status;
+  }
+
+  /**
+   * The group's configuration in force (voters and learners with their addresses; with lag
+   * and activity when the answering server leads): asked of `server` if given, else of the
+   * leader as far as known.
+   */
+  async members(options?: StatusOptions): Promise<Record<string, unknown>> {
+    const o = checkOpOptions(options, 'members');
+    const pinned = o.server !== undefined ? checkAddress(o.server) : undefined;
+    const response = await this.#run({ op: 'members', group: o.group ?? this.#options.group }, { signal: o.signal, pinned });
+    return (response as Extract<ClientResponse, { kind: 'members' }>).members;
+  }
+
+  /**
+   * One membership change (addLearner needs `address`, 'host:raftPort[/clientPort]'), sent to
+   * the leader; resolves with the configuration once the change is committed. A refusal is a
+   * RaftLedgerError (ERR_CONF_CHANGE_INVALID, ERR_LEARNER_BEHIND, ERR_LAST_VOTER; the retriable
+   * ERR_CONF_CHANGE_IN_FLIGHT and ERR_NOT_COMMITTED_IN_TERM are retried within the deadline).
+   */
+  async changeMembers(change: WireMemberChange, options?: OpOptions): Promise<Record<string, unknown>> {
+    if (change === null || typeof change !== 'object') throw new TypeError('changeMembers: change must be { type, id, address?, force? }');
+    const o = checkOpOptions(options, 'changeMembers');
+    const response = await this.#run({ op: 'changeMembers', group: o.group ?? this.#options.group, change: { ...change } }, o);
+    return (response as Extract<ClientResponse, { kind: 'members' }>).members;
   }
 
   /** Ask every configured server once, in parallel; failures are reported per server. */

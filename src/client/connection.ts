@@ -27,6 +27,7 @@ import {
   type ClientRequest,
   type ClientResponse,
   type WireProducer,
+  type WireMemberChange,
   type WireConsistency,
 } from '../transport/client-codec.js';
 import { FrameReader, protocolError, type Frame } from '../transport/frame.js';
@@ -41,7 +42,9 @@ export type Request =
   | { group: number; op: 'producerId' }
   | { group: number; op: 'read'; index: number }
   | { group: number; op: 'status' }
-  | { group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number };
+  | { group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number }
+  | { group: number; op: 'members' }
+  | { group: number; op: 'changeMembers'; change: WireMemberChange };
 
 export interface ConnectionOptions {
   address: string;
@@ -104,6 +107,8 @@ function matches(request: Request, response: ClientResponse): boolean {
       return request.op === 'producerId';
     case 'commitPosition':
       return request.op === 'commitPosition';
+    case 'members':
+      return request.op === 'members' || request.op === 'changeMembers';
   }
 }
 

@@ -44,7 +44,7 @@ import { crashWorker, type HostInternals } from './internal.js';
 import { DirLock } from '../storage/dir-lock.js';
 import { checkDirOwner } from '../storage/identity.js';
 import { checkReadOptions, type Consistency } from '../replica/read-gate.js';
-import type { MembersView } from '../replica/membership.js';
+import type { MemberChange, MembersView } from '../replica/membership.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
@@ -503,16 +503,21 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   }
 
   /** Add learner `id` to `group` (address: its base 'host:raftPort/clientPort'); resolves once committed (Ledger.addLearner). */
-  async addLearner(group: number, id: string, address: string): Promise<void> {
-    await this.#call(group, { op: 'changeMembers', group, change: { type: 'addLearner', id, address } });
+  addLearner(group: number, id: string, address: string): Promise<void> {
+    return this.changeMembers(group, { type: 'addLearner', id, address });
   }
 
-  async promote(group: number, id: string): Promise<void> {
-    await this.#call(group, { op: 'changeMembers', group, change: { type: 'promote', id } });
+  promote(group: number, id: string): Promise<void> {
+    return this.changeMembers(group, { type: 'promote', id });
   }
 
-  async removeMember(group: number, id: string, options: { force?: boolean } = {}): Promise<void> {
-    await this.#call(group, { op: 'changeMembers', group, change: { type: 'remove', id, force: options.force === true } });
+  removeMember(group: number, id: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.changeMembers(group, { type: 'remove', id, force: options.force === true });
+  }
+
+  /** One membership change of `group` (membership.ts MemberChange); resolves once committed. */
+  async changeMembers(group: number, change: MemberChange): Promise<void> {
+    await this.#call(group, { op: 'changeMembers', group, change: { ...change } });
   }
 
   /** Start hosting `group` (opens or creates `<dir>/group-<group>` on its worker). */

@@ -12,6 +12,7 @@ import { Ledger, type Durability } from '../replica/ledger.js';
 import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import { GroupSet, groupDir } from '../replica/group-set.js';
 import { memberAddresses } from '../replica/peers.js';
+import { applyMemberChange } from '../replica/membership.js';
 import { workerClientAddress, workerRaftAddress } from './placement.js';
 import type { GroupStatus, HostOp, HostRequest, HostResponses } from './protocol.js';
 
@@ -197,11 +198,7 @@ export class GroupShard {
     },
     members: (req) => this.#get(req.group).members(),
     changeMembers: async (req) => {
-      const ledger = this.#get(req.group);
-      const c = req.change;
-      if (c.type === 'addLearner') await ledger.addLearner(c.id, c.address!);
-      else if (c.type === 'promote') await ledger.promote(c.id);
-      else await ledger.removeMember(c.id, { force: c.force === true });
+      await applyMemberChange(this.#get(req.group), req.change);
       return null;
     },
   };

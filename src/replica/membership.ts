@@ -217,3 +217,11 @@ export function describeConfiguration(c: Configuration): string {
 export function storedConfiguration(body: Uint8Array): Configuration {
   return decodeConfiguration(body);
 }
+
+/** Run `change` on a Ledger (the same call for the server's router and a host's shard). */
+export function applyMemberChange(ledger: { addLearner(id: string, address: string): Promise<void>; promote(id: string): Promise<void>; removeMember(id: string, options: { force?: boolean }): Promise<void> }, change: MemberChange): Promise<void> {
+  if (change.type === 'addLearner') return ledger.addLearner(change.id, change.address ?? '');
+  if (change.type === 'promote') return ledger.promote(change.id);
+  if (change.type === 'remove') return ledger.removeMember(change.id, { force: change.force === true });
+  return Promise.reject(new TypeError(`unknown membership change ${JSON.stringify((change as { type?: unknown }).type)}`));
+}

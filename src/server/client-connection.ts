@@ -234,6 +234,14 @@ export class ClientConnection {
             status: { ...(status as Record<string, unknown>), host: { threadId, eventLoopDelay: this.#ctx.loopDelay.snapshot() } },
           }));
           break;
+        case 'members':
+        case 'changeMembers': {
+          const { members, changeMembers } = router;
+          if (members === undefined || changeMembers === undefined) throw new RaftLedgerError('ERR_BAD_CONFIG', 'this endpoint does not serve membership requests');
+          const changed = request.op === 'changeMembers' ? changeMembers(request.group, request.change) : Promise.resolve();
+          pending = changed.then(() => members(request.group)).then((view) => ({ id: request.id, kind: 'members', members: { ...view } }));
+          break;
+        }
       }
     } catch (error) {
       pending = Promise.reject(error);

@@ -29,6 +29,7 @@ import type { Ledger } from '../replica/ledger.js';
 import type { Consistency } from '../replica/read-gate.js';
 import type { AppendAck } from '../replica/pending.js';
 import type { ProducerOptions } from '../replica/idempotence.js';
+import { applyMemberChange, type MemberChange, type MembersView } from '../replica/membership.js';
 
 /** Where client requests go; a Ledger map and a LedgerHost both implement it. */
 export interface LedgerRouter {
@@ -39,6 +40,9 @@ export interface LedgerRouter {
   status(group: number): Promise<object> | object;
   /** The last committed entry's `{ index, pos }` at a consistency (replica/read-gate.ts). */
   commitPosition(group: number, options: { consistency: Consistency; maxLagMs?: number }): Promise<{ index: number; pos: number }>;
+  /** The configuration in force (Ledger.members), and a membership change that resolves once committed. */
+  members?(group: number): Promise<MembersView> | MembersView;
+  changeMembers?(group: number, change: MemberChange): Promise<void>;
   /**
    * Where `op` on `group` is served when it is not here (a LedgerHost's per-worker client
    * ports): the request is answered with ERR_MOVED and this hint, and the client goes there.
@@ -59,6 +63,8 @@ export function ledgerMapRouter(ledgerFor: (group: number) => Ledger | undefined
     read: (group, index) => get(group).read(index),
     status: (group) => get(group).status(),
     commitPosition: (group, options) => get(group).commitPosition(options),
+    members: (group) => get(group).members(),
+    changeMembers: (group, change) => applyMemberChange(get(group), change),
   };
 }
 

@@ -30,6 +30,8 @@ export interface ServerConfig {
   id: string;
   dir: string;
   peers: Record<string, PeerAddresses>;
+  /** Members of `peers` that start as learners (a server joining a running cluster names itself); a stored configuration wins. */
+  learners?: string[];
   durability: Durability;
   clusterId: string;
   /** Raft groups this server hosts (ids 0..groups-1). */
@@ -93,6 +95,7 @@ export interface ConfigKey {
 export const CONFIG_SCHEMA: readonly ConfigKey[] = [
   { key: 'id', flag: 'id', type: 'id', required: true, description: "this server's id (one of the peers): 1-64 letters, digits, '_', '.', '-'" },
   { key: 'peers', flag: 'peers', type: 'peers', required: true, description: "every replica: 'id=host:port[/clientPort],...', or an object { id: 'host:port[/clientPort]' or { raft, client } }" },
+  { key: 'learners', flag: 'learners', type: 'string', min: 1, max: 10_000, default: 'none', description: "ids of --peers that start as learners, comma-separated: a server joining a running cluster names itself (then add it: raftledger members add ID=ADDR --learner)" },
   { key: 'dir', flag: 'dir', type: 'path', required: true, description: 'data directory (group g lives in DIR/group-<g>)' },
   { key: 'durability', flag: 'durability', type: 'choice', choices: ['fsync', 'memory'], default: 'fsync', description: "'fsync': acknowledge after a quorum fsynced; 'memory': after a quorum wrote to the page cache" },
   { key: 'clusterId', flag: 'cluster-id', type: 'string', min: 1, max: 200, default: DEFAULT_CLUSTER_ID, description: 'peers of another cluster id are refused at the handshake' },
@@ -269,6 +272,12 @@ export function validateConfig(input: unknown): ServerConfig {
   };
   for (const key of INTEGER_KEYS) {
     if (values[key] !== undefined) config[key] = values[key] as number;
+  }
+  if (values.learners !== undefined) {
+    const learners = String(values.learners).split(',').map((x) => x.trim()).filter((x) => x !== '');
+    for (const l of learners) if (peers[l] === undefined) throw bad(`learners: '${l}' is not one of the peers (${Object.keys(peers).join(', ')})`);
+    if (learners.length >= Object.keys(peers).length) throw bad('learners: at least one of the peers must be a voter');
+    config.learners = learners;
   }
   if (values.metricsAddress !== undefined) {
     try {

@@ -101,9 +101,11 @@ export class Server {
             read: (group, index) => host.read(group, index),
             status: (group) => host.status(group),
             commitPosition: (group, options) => host.commitPosition(group, options),
-            // Data requests go to the worker's own client port; this thread answers status only.
+            members: (group) => host.members(group),
+            changeMembers: (group, change) => host.changeMembers(group, change),
+            // Data requests go to the worker's own client port; this thread answers status and membership only.
             movedTo: (group, op) =>
-              op === 'status' || op === 'producerId' || !host.hasGroup(group) ? undefined : { id: config.id, address: workerClientAddress(self.client, workerFor(group, config.workers)) },
+              op === 'status' || op === 'producerId' || op === 'members' || op === 'changeMembers' || !host.hasGroup(group) ? undefined : { id: config.id, address: workerClientAddress(self.client, workerFor(group, config.workers)) },
           };
     this.#clients = new ClientListener({ host: h, port, router, ...clientLimitsOf(config), ...securityOf(config), log: (line) => log(`[${config.id}] ${line}`) });
   }
@@ -130,6 +132,7 @@ export class Server {
         dir: config.dir,
         id: config.id,
         peers: config.peers,
+        ...(config.learners !== undefined ? { learners: config.learners } : {}),
         workers: config.workers,
         groups: config.groups,
         durability: config.durability,

@@ -9,7 +9,7 @@
  *   0    4     id      u32 request id, echoed in the response
  *   4    4     group   u32 Raft group id
  *   8    1     op      1 append, 2 read, 3 status, 10 idempotent append, 11 producer id,
- *                      20 commitPosition
+ *                      20 commitPosition, 30-39 membership (member-codec.ts)
  *   then, by op:
  *     append  u32 count (>= 1), then `count` times: u32 length + payload bytes
  *     read    u64 index
@@ -23,7 +23,7 @@
  *
  *   0    4     id      u32 request id
  *   4    1     kind    1 append ok, 2 read entry, 3 read miss (null), 4 status, 5 error,
- *                      10 producer id, 20 commit position
+ *                      10 producer id, 20 commit position, 30-39 membership (member-codec.ts)
  *   then, by kind:
  *     producer id u64 producerId (>= 1), u32 epoch
  *     append ok   u32 count, then `count` times: u64 index, u64 pos
@@ -55,6 +55,9 @@ import {
   writeFrameHeader,
   type Frame,
 } from './frame.js';
+import { MEMBER_KINDS, MEMBER_OPS, decodeMemberRequest, decodeMemberResponse, encodeMemberRequestBody, encodeMemberResponseBody, type MemberRequest, type MemberResponse } from './member-codec.js';
+
+export type { WireMemberChange } from './member-codec.js';
 
 export const MAX_STATUS_BYTES = 1024 * 1024;
 /** Request id of a server's connection notice (see the header comment). */
@@ -74,7 +77,8 @@ export type ClientRequest =
   | { id: number; group: number; op: 'producerId' }
   | { id: number; group: number; op: 'read'; index: number }
   | { id: number; group: number; op: 'status' }
-  | { id: number; group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number };
+  | { id: number; group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number }
+  | MemberRequest;
 
 export type ClientResponse =
   | { id: number; kind: 'append'; ok: { index: number; pos: number }[] }
@@ -82,7 +86,8 @@ export type ClientResponse =
   | { id: number; kind: 'status'; status: Record<string, unknown> }
   | { id: number; kind: 'producerId'; producerId: number; epoch: number }
   | { id: number; kind: 'commitPosition'; index: number; pos: number }
-  | { id: number; kind: 'error'; error: WireError };
+  | { id: number; kind: 'error'; error: WireError }
+  | MemberResponse;
 
 const Op = { append: 1, read: 2, status: 3, appendIdempotent: 10, producerId: 11, commitPosition: 20 } as const;
 const Res = { append: 1, readEntry: 2, readMiss: 3, status: 4, error: 5, producerId: 10, commitPosition: 20 } as const;
@@ -114,6 +119,7 @@ function finish(out: Buffer, kind: FrameKind, maxFrameBytes: number): Buffer {
 export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
   checkU32(request.id, 'request.id');
   checkU32(request.group, 'request.group');
+  if (request.op === 'members' || request.op === 'changeMembers') return withHead(encodeMemberRequestBody(request), request.id, request.group, MEMBER_OPS[request.op], maxFrameBytes);
   let size = FRAME_HEADER_BYTES + 9;
   switch (request.op) {
     case 'append': {
@@ -177,6 +183,16 @@ export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFA
   return finish(out, FrameKind.ClientRequest, maxFrameBytes);
 }
 
+/** A request frame: the header fields, then `body`. */
+function withHead(body: Buffer, id: number, group: number, op: number, maxFrameBytes: number): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 9 + body.length);
+  out.writeUInt32LE(id, FRAME_HEADER_BYTES);
+  out.writeUInt32LE(group, FRAME_HEADER_BYTES + 4);
+  out[FRAME_HEADER_BYTES + 8] = op;
+  out.set(body, FRAME_HEADER_BYTES + 9);
+  return finish(out, FrameKind.ClientRequest, maxFrameBytes);
+}
+
 /** Decode the body of a ClientRequest frame. Payloads are views of `body`. */
 export function decodeClientRequest(body: Buffer): ClientRequest {
   const r = new WireReader(body, 'client request');
@@ -216,8 +232,11 @@ export function decodeClientRequest(body: Buffer): ClientRequest {
       request = { id, group, op: 'commitPosition', consistency, maxLagMs: r.u32('maxLagMs') };
       break;
     }
-    default:
-      throw protocolError(`client request: unknown op ${op}`);
+    default: {
+      const member = decodeMemberRequest(id, group, op, r);
+      if (member === undefined) throw protocolError(`client request: unknown op ${op}`);
+      request = member;
+    }
   }
   r.end();
   return request;
@@ -235,6 +254,14 @@ export function encodeClientResponse(response: ClientResponse, maxFrameBytes = D
   checkU32(response.id, 'response.id');
   const head = FRAME_HEADER_BYTES + 5;
   let out: Buffer;
+  if (response.kind === 'members') {
+    const body = encodeMemberResponseBody(response);
+    out = Buffer.allocUnsafe(head + body.length);
+    out[FRAME_HEADER_BYTES + 4] = MEMBER_KINDS.members;
+    out.set(body, head);
+    out.writeUInt32LE(response.id, FRAME_HEADER_BYTES);
+    return finish(out, FrameKind.ClientResponse, maxFrameBytes);
+  }
   let o = head;
   switch (response.kind) {
     case 'append': {
@@ -414,8 +441,11 @@ export function decodeClientResponse(body: Buffer): ClientResponse {
       response = { id, kind: 'error', error };
       break;
     }
-    default:
-      throw protocolError(`client response: unknown kind ${kind}`);
+    default: {
+      const member = decodeMemberResponse(id, kind, r);
+      if (member === undefined) throw protocolError(`client response: unknown kind ${kind}`);
+      response = member;
+    }
   }
   r.end();
   return response;

@@ -151,6 +151,9 @@ export function leader(log: FakeLog, id = 'n1'): Handler {
         return { kind: 'producerId', producerId: 42, epoch: 0 };
       case 'commitPosition':
         return { kind: 'commitPosition', index: log.entries.length, pos: Math.max(0, log.entries.length - 1) * 100 };
+      case 'members':
+      case 'changeMembers':
+        return { kind: 'members', members: { voters: [{ id, address: '' }], learners: [] } };
     }
   };
 }

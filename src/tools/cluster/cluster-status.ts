@@ -15,6 +15,8 @@ export interface ReplicaView {
   diskBytes?: number;
   noSpace?: boolean;
   followers?: Record<string, { match: number; lag: number; catchUp?: boolean }>;
+  /** The configuration in force on that replica (replica/membership.ts MembersView). */
+  members?: { voters: Array<{ id: string; lag?: number }>; learners: Array<{ id: string; lag?: number }>; committed?: boolean };
   error?: string;
 }
 
@@ -37,6 +39,7 @@ export async function viewCluster(client: Client, group = 0): Promise<ReplicaVie
       diskBytes: s.diskBytes as number,
       noSpace: s.noSpace as boolean,
       followers: s.followers as Record<string, { match: number; lag: number; catchUp?: boolean }>,
+      ...(s.members !== undefined ? { members: s.members as NonNullable<ReplicaView['members']> } : {}),
     };
   });
 }

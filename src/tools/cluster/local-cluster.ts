@@ -308,6 +308,25 @@ export class LocalCluster {
     });
   }
 
+  /**
+   * Start one more server, `id`, on free ports with an empty directory: its --peers are the
+   * cluster's plus itself and it starts as a learner (--learners id), so it takes no part
+   * until a member adds it (raftledger members add). Resolves with its process entry.
+   */
+  async addServer(id: string, extraArgs: string[] = []): Promise<ServerProcess> {
+    if (this.servers.has(id)) throw new RangeError(`server ${id} exists`);
+    if (this.#options.peerRoute !== undefined) throw new RangeError('addServer does not route peer traffic (peerRoute)');
+    const free = await reserveNodePorts([id], this.#options.workers ?? 0);
+    const { raftPort, clientPort } = free[id]!;
+    const dir = join(this.#options.dir, id);
+    mkdirSync(dir, { recursive: true });
+    const server: ServerProcess = { id, raft: `127.0.0.1:${raftPort}`, client: `127.0.0.1:${clientPort}`, dir, child: undefined, pid: undefined };
+    this.servers.set(id, server);
+    this.#routedSpecs.set(id, `${this.#peersSpec},${id}=${server.raft}/${clientPort}`);
+    await this.startServer(id, ['--learners', id, ...extraArgs]);
+    return server;
+  }
+
   /** Send a signal to one server; SIGKILL/SIGTERM wait for it to exit. */
   async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const server = this.servers.get(id);
