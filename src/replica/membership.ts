@@ -83,10 +83,15 @@ export class ReplicaMembership {
   #linkedCommitted: Configuration | null = null;
   #savedCommitted: Configuration | null = null;
 
-  constructor(deps: MembershipDeps, stored: boolean) {
+  constructor(deps: MembershipDeps, stored: boolean, flags?: { members: readonly string[]; learners?: readonly string[] | undefined }) {
     this.#d = deps;
     this.#stored = stored;
     if (stored) this.#savedCommitted = deps.core.membership.committedAt(deps.core.commitIndex);
+    const c = deps.core.membership.current;
+    if (stored && flags !== undefined) {
+      const problem = flagsProblem(deps.id, c, flags.members, flags.learners ?? []);
+      if (problem !== undefined) deps.logLine(`[${deps.id}] membership: WARNING the stored configuration (${describeConfiguration(c)}) wins over the configured members: ${problem}`);
+    }
   }
 
   /** Before a Ready's entries are written: the stored file must exist before the log holds a Config entry. */
@@ -224,4 +229,14 @@ export function applyMemberChange(ledger: { addLearner(id: string, address: stri
   if (change.type === 'promote') return ledger.promote(change.id);
   if (change.type === 'remove') return ledger.removeMember(change.id, { force: change.force === true });
   return Promise.reject(new TypeError(`unknown membership change ${JSON.stringify((change as { type?: unknown }).type)}`));
+}
+
+/** How the configured members (flags) differ from the configuration in force, or undefined when they agree. */
+export function flagsProblem(self: string, c: Configuration, voters: readonly string[], learners: readonly string[]): string | undefined {
+  const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x) => b.includes(x));
+  if (![...c.voters, ...c.learners].some((m) => m.id === self)) return `this node (${self}) is not a member any more (it was removed); it takes no part until it is added again`;
+  const v = c.voters.map((m) => m.id);
+  const l = c.learners.map((m) => m.id);
+  if (sameSet(v, voters) && sameSet(l, learners)) return undefined;
+  return `they name voters ${voters.join(',') || '-'} learners ${learners.join(',') || '-'}; update --peers/--learners to match`;
 }

@@ -85,8 +85,10 @@ describe('Ledger membership over TCP', () => {
       await d.close();
       const stored = decodeStoredConfiguration(readFileSync(join(dirs.d!, MEMBERSHIP_FILE)), 'x');
       expect(decodeConfiguration(stored.body).voters.map((m) => m.id)).toContain('d');
-      const d2 = await Ledger.open({ dir: dirs.d!, id: 'd', peers: all, learners: ['d'], ...timing });
+      const lines: string[] = [];
+      const d2 = await Ledger.open({ dir: dirs.d!, id: 'd', peers: all, learners: ['d'], ...timing, onLog: (line) => lines.push(line) });
       ledgers.set('d', d2);
+      expect(lines.join('\n')).toMatch(/WARNING the stored configuration \(voters [a-d,]+ learners -\) wins over the configured members: they name voters a,b,c learners d/);
       expect(d2.members().voters.map((m) => m.id).sort()).toEqual(ids.filter((id) => id !== victim));
       const more = await leader!.append(Buffer.from('after restart'));
       await until('d2 commits', () => d2.commitIndex >= more.index);
