@@ -25,6 +25,8 @@ Options:
                           cluster names itself, then \`raftledger members add\` adds it. Once a
                           group has a stored configuration (after a membership change) it
                           wins over --peers and --learners
+  --preferred-leader ID|G=ID,...  the member each group's leadership moves back to once it is
+                          healthy and caught up (one id for every group, or one per group)
   --dir DIR               data directory
   --client-port P         this server's client port (overrides the one in --peers)
   --durability MODE       fsync (default: ack after a quorum fsynced) or memory

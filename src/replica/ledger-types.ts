@@ -37,6 +37,8 @@ export interface LedgerCoreOptions {
   memberAddresses?: Readonly<Record<string, string>>;
   /** Leader: the most entries a learner may be behind and still be promoted (default 1000). */
   maxPromoteLagEntries?: number;
+  /** The member leadership moves back to when healthy and caught up (preferred-leader.ts): one id, or one per group. */
+  preferredLeader?: string | Readonly<Record<number, string>>;
   /** Where each member's clients connect (for ERR_NOT_LEADER hints). */
   clientAddresses?: Readonly<Record<string, string>>;
   link: RaftLink;
@@ -185,7 +187,7 @@ export function checkPayloads(payloads: readonly Uint8Array[], maxEntrySizeBytes
  * The per-group tuning a Ledger takes that LedgerHost, its shards and the server pass
  * through unchanged: one list, so a new option is added in one place.
  */
-export type GroupTuning = Pick<LedgerCoreOptions, 'segmentSizeBytes' | 'retention' | 'minFreeBytes' | 'tickMs' | 'heartbeatTicks' | 'electionTicks' | 'maxProducers' | 'producerWindowEntries' | 'appSnapshotBytes'>;
+export type GroupTuning = Pick<LedgerCoreOptions, 'segmentSizeBytes' | 'retention' | 'minFreeBytes' | 'tickMs' | 'heartbeatTicks' | 'electionTicks' | 'maxProducers' | 'producerWindowEntries' | 'appSnapshotBytes' | 'preferredLeader'>;
 
 /** The GroupTuning fields `from` sets (absent ones stay absent; the retention policy is copied). */
 export function groupTuningOf(from: GroupTuning): GroupTuning {
@@ -199,6 +201,7 @@ export function groupTuningOf(from: GroupTuning): GroupTuning {
   if (from.maxProducers !== undefined) out.maxProducers = from.maxProducers;
   if (from.producerWindowEntries !== undefined) out.producerWindowEntries = from.producerWindowEntries;
   if (from.appSnapshotBytes !== undefined) out.appSnapshotBytes = from.appSnapshotBytes;
+  if (from.preferredLeader !== undefined) out.preferredLeader = typeof from.preferredLeader === 'string' ? from.preferredLeader : { ...from.preferredLeader };
   return out;
 }
 

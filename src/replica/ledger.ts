@@ -145,10 +145,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     );
     const stopped = (): Error | undefined => this.#failed ?? (this.#closed ? new RaftLedgerError('ERR_CLOSED', 'the ledger is closed') : undefined);
     this.#idem = new Idempotence({ log, appendTimeoutMs: this.#appendTimeoutMs, core: this.#core, commitIndex: () => this.#commitIndex, waitForCommit: (wake) => this.#commitWaiters.push(wake), stopped, write: this.#write }, options);
-    this.#notes = new ReadyNotes({
-      id: this.id, group: this.group, stats: this.#stats, firstIndex: () => this.#log.firstIndex, logLine: this.#logLine,
-      emitRole: (role, term) => this.emit('role', role, term), emitLeader: (leader, term) => this.emit('leader', leader, term),
-    });
+    this.#notes = new ReadyNotes({ id: this.id, group: this.group, stats: this.#stats, firstIndex: () => this.#log.firstIndex, logLine: this.#logLine,
+      emitRole: (role, term) => this.emit('role', role, term), emitLeader: (leader, term) => this.emit('leader', leader, term) }); // prettier-ignore
     this.#members = new ReplicaMembership({ id: this.id, dir: options.dir, core: this.#core, link: this.#link, clientAddresses: this.#clientAddresses, lastIndex: () => this.#log.lastIndex, logLine: this.#logLine, notLeader: () => this.#notLeader() }, membership.stored, options);
     this.#reads = new ReadGate({
       id: this.id, role: () => this.#core.role, leader: () => this.#core.leader, commitIndex: () => this.#commitIndex,

@@ -17,7 +17,8 @@ import { RaftLedgerError } from '../errors.js';
 import { EntryType, RaftRefusal, decodeConfiguration, encodeConfiguration, isVoter, type Configuration, type Entry, type LogReset, type Member, type RaftConfig, type RaftCore } from '../raft/index.js';
 import { readStoredConfiguration, saveStoredConfiguration } from './conf-file.js';
 import { checkMemberAddress, ID_PATTERN, memberAddresses } from './peers.js';
-import type { RaftLink } from './ledger-types.js';
+import type { LedgerCoreOptions, RaftLink } from './ledger-types.js';
+import { PreferredLeader, preferredLeaderOf } from './preferred-leader.js';
 
 /** What Ledger.members() returns: the configuration in force on this replica. */
 export interface MembersView {
@@ -82,13 +83,17 @@ export class ReplicaMembership {
   #linked: Configuration | null = null;
   #linkedCommitted: Configuration | null = null;
   #savedCommitted: Configuration | null = null;
+  readonly #preferred: PreferredLeader;
 
-  constructor(deps: MembershipDeps, stored: boolean, flags?: { members: readonly string[]; learners?: readonly string[] | undefined }) {
+  /** `options`: the Ledger's (configured members, checked against a stored configuration; the preferred leader). */
+  constructor(deps: MembershipDeps, stored: boolean, options: Pick<LedgerCoreOptions, 'members' | 'learners' | 'group' | 'preferredLeader'>) {
     this.#d = deps;
     this.#stored = stored;
+    const flags = options;
+    this.#preferred = new PreferredLeader(deps.id, preferredLeaderOf(options.preferredLeader, options.group ?? 0), deps.core, deps.logLine);
     if (stored) this.#savedCommitted = deps.core.membership.committedAt(deps.core.commitIndex);
     const c = deps.core.membership.current;
-    if (stored && flags !== undefined) {
+    if (stored) {
       const problem = flagsProblem(deps.id, c, flags.members, flags.learners ?? []);
       if (problem !== undefined) deps.logLine(`[${deps.id}] membership: WARNING the stored configuration (${describeConfiguration(c)}) wins over the configured members: ${problem}`);
     }
@@ -110,8 +115,9 @@ export class ReplicaMembership {
     this.#savedCommitted = null; // saved again (same content) at the next commit: harmless
   }
 
-  /** After a Ready: save a newly committed configuration, and update the link's peers. */
+  /** After a Ready: save a newly committed configuration, update the link's peers, move leadership to the preferred leader. */
   afterReady(commitIndex: number): void {
+    this.#preferred.check(Date.now());
     const m = this.#d.core.membership;
     const committed = m.committedAt(commitIndex);
     if (this.#stored && committed !== this.#savedCommitted) this.#save(commitIndex, committed);

@@ -32,6 +32,8 @@ export interface ServerConfig {
   peers: Record<string, PeerAddresses>;
   /** Members of `peers` that start as learners (a server joining a running cluster names itself); a stored configuration wins. */
   learners?: string[];
+  /** The member each group's leadership moves back to when healthy (replica/preferred-leader.ts): one id, or per group. */
+  preferredLeader?: string | Record<number, string>;
   durability: Durability;
   clusterId: string;
   /** Raft groups this server hosts (ids 0..groups-1). */
@@ -95,8 +97,9 @@ export interface ConfigKey {
 export const CONFIG_SCHEMA: readonly ConfigKey[] = [
   { key: 'id', flag: 'id', type: 'id', required: true, description: "this server's id (one of the peers): 1-64 letters, digits, '_', '.', '-'" },
   { key: 'peers', flag: 'peers', type: 'peers', required: true, description: "every replica: 'id=host:port[/clientPort],...', or an object { id: 'host:port[/clientPort]' or { raft, client } }" },
-  { key: 'learners', flag: 'learners', type: 'string', min: 1, max: 10_000, default: 'none', description: "ids of --peers that start as learners, comma-separated: a server joining a running cluster names itself (then add it: raftledger members add ID=ADDR --learner)" },
   { key: 'dir', flag: 'dir', type: 'path', required: true, description: 'data directory (group g lives in DIR/group-<g>)' },
+  { key: 'learners', flag: 'learners', type: 'string', min: 1, max: 10_000, default: 'none', description: "ids of --peers that start as learners, comma-separated: a server joining a running cluster names itself (then add it: raftledger members add ID=ADDR --learner)" },
+  { key: 'preferredLeader', flag: 'preferred-leader', type: 'string', min: 1, max: 100_000, default: 'none', description: "the member leadership moves back to once it is healthy and caught up: an id for every group, or 'G=ID,...' per group (to spread the leaders of many groups)" },
   { key: 'durability', flag: 'durability', type: 'choice', choices: ['fsync', 'memory'], default: 'fsync', description: "'fsync': acknowledge after a quorum fsynced; 'memory': after a quorum wrote to the page cache" },
   { key: 'clusterId', flag: 'cluster-id', type: 'string', min: 1, max: 200, default: DEFAULT_CLUSTER_ID, description: 'peers of another cluster id are refused at the handshake' },
   { key: 'groups', flag: 'groups', type: 'integer', min: 1, max: 100_000, default: '1', description: 'Raft groups hosted (ids 0..groups-1)' },
@@ -273,6 +276,7 @@ export function validateConfig(input: unknown): ServerConfig {
   for (const key of INTEGER_KEYS) {
     if (values[key] !== undefined) config[key] = values[key] as number;
   }
+  if (values.preferredLeader !== undefined) config.preferredLeader = parsePreferredLeader(String(values.preferredLeader));
   if (values.learners !== undefined) {
     const learners = String(values.learners).split(',').map((x) => x.trim()).filter((x) => x !== '');
     for (const l of learners) if (peers[l] === undefined) throw bad(`learners: '${l}' is not one of the peers (${Object.keys(peers).join(', ')})`);
@@ -334,4 +338,23 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad(`config file ${path} must hold a JSON object, got ${describe(parsed)}`);
   return parsed as Record<string, unknown>;
+}
+
+/** --preferred-leader: 'ID' (every group) or 'G=ID,G=ID,...'. */
+function parsePreferredLeader(text: string): string | Record<number, string> {
+  if (!text.includes('=')) {
+    if (!ID_PATTERN.test(text)) throw bad(`preferredLeader must be a member id or 'G=ID,...', got ${describe(text)}`);
+    return text;
+  }
+  const out: Record<number, string> = {};
+  for (const part of text.split(',')) {
+    const [g, id, ...rest] = part.split('=');
+    const group = Number(g);
+    if (rest.length > 0 || !Number.isSafeInteger(group) || group < 0 || g!.trim() === '' || id === undefined || !ID_PATTERN.test(id)) {
+      throw bad(`preferredLeader: '${part}' is not G=ID (a group number and a member id)`);
+    }
+    if (out[group] !== undefined) throw bad(`preferredLeader: group ${group} is given twice`);
+    out[group] = id;
+  }
+  return out;
 }
