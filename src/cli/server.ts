@@ -4,12 +4,15 @@ import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js
 import { createLogger } from '../server/logger.js';
 import { applyConfigFlags, configFlagOptions } from './config-flags.js';
 import { fsyncJournal } from '../tools/check/disk.js';
+import { DEFAULT_CLUSTER_ID } from '../replica/group-set.js';
+import { joinPeers } from './join.js';
 
 export const serverCommand: Command = {
   name: 'server',
   summary: 'run one replica as a process (Raft port + client port)',
   usage: `
 Usage: raftledger server --id ID --peers ID=HOST:PORT[/CLIENTPORT],... --dir DIR [options]
+       raftledger server --id ID --listen HOST:PORT[/CLIENTPORT] --join CLIENT_ADDRS --dir DIR [options]
        raftledger server --config FILE.json
 
 Runs one replica of every Raft group in DIR (group g lives in DIR/group-<g>). PORT is the
@@ -27,6 +30,11 @@ Options:
                           wins over --peers and --learners
   --preferred-leader ID|G=ID,...  the member each group's leadership moves back to once it is
                           healthy and caught up (one id for every group, or one per group)
+  --join CLIENT_ADDRS     instead of --peers: ask the running cluster (client ports) for its
+                          members and start as a learner with them as peers; then add this
+                          server (raftledger members add ID=ADDR --learner). A cluster of
+                          another --cluster-id is refused at start
+  --listen ADDR           with --join: this server's host:raftPort[/clientPort]
   --dir DIR               data directory
   --client-port P         this server's client port (overrides the one in --peers)
   --durability MODE       fsync (default: ack after a quorum fsynced) or memory
@@ -108,12 +116,22 @@ Options:
         'ready-line': { type: 'boolean' },
         repair: { type: 'boolean' },
         'fsync-journal': { type: 'string' },
+        join: { type: 'string' },
+        listen: { type: 'string' },
       },
       false,
     );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const file: Record<string, unknown> = values.config !== undefined ? readConfigFile(String(values.config)) : {};
     const raw = applyConfigFlags(file, values);
+    if (values.join !== undefined) {
+      if (raw.peers !== undefined || raw.learners !== undefined) throw new UsageError('--join takes the peers from the cluster: give --listen, not --peers or --learners');
+      if (values.listen === undefined || raw.id === undefined) throw new UsageError('--join needs --id and --listen RAFT_ADDR[/CLIENT_PORT]');
+      const servers = String(values.join).split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const joined = await joinPeers(servers, { id: String(raw.id), listen: String(values.listen) }, String(raw.clusterId ?? DEFAULT_CLUSTER_ID));
+      raw.peers = joined.peers;
+      if (joined.learners.length > 0) raw.learners = joined.learners.join(',');
+    } else if (values.listen !== undefined) throw new UsageError('--listen goes with --join');
     if (raw.id === undefined || raw.peers === undefined || raw.dir === undefined) {
       throw new UsageError('server needs --id, --peers and --dir (or --config)');
     }

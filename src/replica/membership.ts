@@ -19,6 +19,7 @@ import { readStoredConfiguration, saveStoredConfiguration } from './conf-file.js
 import { checkMemberAddress, ID_PATTERN, memberAddresses } from './peers.js';
 import type { LedgerCoreOptions, RaftLink } from './ledger-types.js';
 import { PreferredLeader, preferredLeaderOf } from './preferred-leader.js';
+import { DEFAULT_CLUSTER_ID } from './group-set.js';
 
 /** What Ledger.members() returns: the configuration in force on this replica. */
 export interface MembersView {
@@ -27,6 +28,8 @@ export interface MembersView {
   /** Index of the newest Config entry in this replica's log (0: none), and whether it is committed. */
   configIndex: number;
   committed: boolean;
+  /** The cluster id stored in this replica's directory (a server joining with --join checks it). */
+  clusterId: string;
 }
 
 export interface MemberView {
@@ -84,9 +87,11 @@ export class ReplicaMembership {
   #linkedCommitted: Configuration | null = null;
   #savedCommitted: Configuration | null = null;
   readonly #preferred: PreferredLeader;
+  readonly #clusterId: string;
 
   /** `options`: the Ledger's (configured members, checked against a stored configuration; the preferred leader). */
-  constructor(deps: MembershipDeps, stored: boolean, options: Pick<LedgerCoreOptions, 'members' | 'learners' | 'group' | 'preferredLeader'>) {
+  constructor(deps: MembershipDeps, stored: boolean, options: Pick<LedgerCoreOptions, 'members' | 'learners' | 'group' | 'preferredLeader' | 'clusterId'>) {
+    this.#clusterId = options.clusterId ?? DEFAULT_CLUSTER_ID;
     this.#d = deps;
     this.#stored = stored;
     const flags = options;
@@ -155,7 +160,7 @@ export class ReplicaMembership {
       return { ...v, lag: Math.max(0, last - (p?.match ?? 0)), active: p?.recentActive ?? false };
     };
     const c = m.current;
-    return { voters: c.voters.map(one), learners: c.learners.map(one), configIndex: m.pendingIndex, committed: m.pendingIndex <= core.commitIndex };
+    return { voters: c.voters.map(one), learners: c.learners.map(one), configIndex: m.pendingIndex, committed: m.pendingIndex <= core.commitIndex, clusterId: this.#clusterId };
   }
 
   /** Propose `change` (leader only); returns the Config entry's index and term. Throws the RaftLedgerError to give the caller. */
