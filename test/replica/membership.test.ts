@@ -98,6 +98,31 @@ describe('Ledger membership over TCP', () => {
   }, 60_000);
 });
 
+describe('the quorum rule for removing a voter', () => {
+  it('refuses to remove a voter when the voters that would remain and are up are not a quorum; removing the down one is fine', async () => {
+    const ids = ['a', 'b', 'c'];
+    const peers = await reserveNodeAddresses(ids);
+    const ledgers = new Map<string, Ledger>();
+    for (const id of ids) ledgers.set(id, await Ledger.open({ dir: tempDir(), id, peers, ...timing }));
+    try {
+      let leader: Ledger | undefined;
+      await until('a leader', () => (leader = [...ledgers.values()].find((l) => l.role === 'leader')) !== undefined);
+      await leader!.append(Buffer.from('x'));
+      const [down, up] = ids.filter((id) => id !== leader!.id) as [string, string];
+      await ledgers.get(down)!.close();
+      ledgers.delete(down);
+      await until('the leader sees it down', () => leader!.status().transport?.peers[down]?.connected === false);
+      await expect(leader!.removeMember(up)).rejects.toMatchObject({ code: 'ERR_CONF_CHANGE_INVALID', message: expect.stringMatching(/only 1 of the 2 voters that would remain are up/) });
+      expect(leader!.members().voters).toHaveLength(3); // nothing changed
+      await change(() => leader!.removeMember(down));
+      expect(leader!.members().voters.map((m) => m.id).sort()).toEqual([leader!.id, up].sort());
+      await expect(leader!.removeMember(up === 'zz' ? 'a' : 'zz')).rejects.toMatchObject({ code: 'ERR_CONF_CHANGE_INVALID' }); // not a member
+    } finally {
+      await Promise.all([...ledgers.values()].map((l) => l.close()));
+    }
+  }, 60_000);
+});
+
 describe('stored configuration', () => {
   it('round-trips and refuses damage', () => {
     const body = encodeConfiguration({ voters: [{ id: 'a', address: '127.0.0.1:1/2' }], learners: [] });
