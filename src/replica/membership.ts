@@ -38,7 +38,7 @@ export interface MemberView {
   address: string;
   /** On the leader: entries the member's log is behind this one's (0 for the leader itself). */
   lag?: number;
-  /** On the leader: the member answered within the last election timeout. */
+  /** On the leader: the member is connected to it (without a transport: answered within the last election timeout). */
   active?: boolean;
 }
 
@@ -104,11 +104,15 @@ export class ReplicaMembership {
     }
   }
 
-  /** Before a Ready's entries are written: the stored file must exist before the log holds a Config entry. */
+  /**
+   * Before a Ready's entries are written (and its messages sent): the stored file must exist
+   * before the log holds a Config entry, and a new member's link before the first message to it.
+   */
   beforeWrite(entries: readonly Entry[]): void {
-    if (this.#stored || !entries.some((e) => e.type === EntryType.Config)) return;
+    if (!entries.some((e) => e.type === EntryType.Config)) return;
     const core = this.#d.core;
-    this.#save(core.commitIndex, core.membership.committedAt(core.commitIndex));
+    if (!this.#stored) this.#save(core.commitIndex, core.membership.committedAt(core.commitIndex));
+    this.#syncLink(core.membership.committedAt(core.commitIndex));
   }
 
   /** Before a log reset replaces the log: store the configuration the leader sent with it. */
@@ -126,7 +130,12 @@ export class ReplicaMembership {
     const m = this.#d.core.membership;
     const committed = m.committedAt(commitIndex);
     if (this.#stored && committed !== this.#savedCommitted) this.#save(commitIndex, committed);
-    const current = m.current;
+    this.#syncLink(committed);
+  }
+
+  /** The link reaches every member of the configuration in force and of `committed` (membership.ts header). */
+  #syncLink(committed: Configuration): void {
+    const current = this.#d.core.membership.current;
     if (current === this.#linked && committed === this.#linkedCommitted) return;
     this.#linked = current;
     this.#linkedCommitted = committed;
@@ -152,12 +161,11 @@ export class ReplicaMembership {
     const m = core.membership;
     const progress = core.role === 'leader' ? core.status().progress : {};
     const last = this.#d.lastIndex();
+    const isUp = this.#upTest();
     const one = (x: Member): MemberView => {
       const v: MemberView = { id: x.id, address: x.address };
       if (core.role !== 'leader') return v;
-      const p = progress[x.id];
-      if (x.id === this.#d.id) return { ...v, lag: 0, active: true };
-      return { ...v, lag: Math.max(0, last - (p?.match ?? 0)), active: p?.recentActive ?? false };
+      return { ...v, lag: x.id === this.#d.id ? 0 : Math.max(0, last - (progress[x.id]?.match ?? 0)), active: isUp(x.id) };
     };
     const c = m.current;
     return { voters: c.voters.map(one), learners: c.learners.map(one), configIndex: m.pendingIndex, committed: m.pendingIndex <= core.commitIndex, clusterId: this.#clusterId };
@@ -181,6 +189,13 @@ export class ReplicaMembership {
     }
   }
 
+  /** Up: this node, or connected to it (a transport link), else (no transport) answered within the last election timeout. */
+  #upTest(): (id: string) => boolean {
+    const peers = this.#d.link.transportStats?.().peers;
+    const progress = this.#d.core.status().progress;
+    return (id) => id === this.#d.id || (peers !== undefined ? peers[id]?.connected === true : progress[id]?.recentActive === true);
+  }
+
   /** Two members with one address would be one process answering as two: refused. */
   #checkNewAddress(id: string, address: string): void {
     const a = checkMemberAddress(`addLearner ${id}`, address);
@@ -200,10 +215,7 @@ export class ReplicaMembership {
     const c = core.membership.current;
     if (!isVoter(c, id)) return;
     const remaining = c.voters.filter((v) => v.id !== id);
-    // Up: connected to this node (a transport link), else answered within the last election timeout.
-    const peers = this.#d.link.transportStats?.().peers;
-    const progress = core.status().progress;
-    const isUp = (id: string): boolean => id === this.#d.id || (peers !== undefined ? peers[id]?.connected === true : progress[id]?.recentActive === true);
+    const isUp = this.#upTest();
     const up = remaining.filter((v) => isUp(v.id)).length;
     const quorum = Math.floor(remaining.length / 2) + 1;
     if (up < quorum) {

@@ -20,7 +20,7 @@ describe('raftledger server --join', () => {
       expect(refused.code).toBe(2);
       expect(wrong.stderr()).toContain("belong to cluster 'raftledger', this server is configured for 'other'");
       await proc.waitFor(/"ready":true/);
-      const acks = [];
+      const acks: Array<{ index: number; pos: number }> = [];
       for (let i = 0; i < 50; i++) acks.push(await tc.client.append(Buffer.from(`j${i}`)));
       const view = await tc.client.changeMembers({ type: 'addLearner', id: 'n3', address: listen });
       expect((view.learners as Array<{ id: string }>).map((m) => m.id)).toEqual(['n3']);
