@@ -91,17 +91,15 @@ export class ReplicaMembership {
 
   /** `options`: the Ledger's (configured members, checked against a stored configuration; the preferred leader). */
   constructor(deps: MembershipDeps, stored: boolean, options: Pick<LedgerCoreOptions, 'members' | 'learners' | 'group' | 'preferredLeader' | 'clusterId'>) {
-    this.#clusterId = options.clusterId ?? DEFAULT_CLUSTER_ID;
     this.#d = deps;
     this.#stored = stored;
-    const flags = options;
+    this.#clusterId = options.clusterId ?? DEFAULT_CLUSTER_ID;
     this.#preferred = new PreferredLeader(deps.id, preferredLeaderOf(options.preferredLeader, options.group ?? 0), deps.core, deps.logLine);
-    if (stored) this.#savedCommitted = deps.core.membership.committedAt(deps.core.commitIndex);
+    if (!stored) return;
+    this.#savedCommitted = deps.core.membership.committedAt(deps.core.commitIndex);
     const c = deps.core.membership.current;
-    if (stored) {
-      const problem = flagsProblem(deps.id, c, flags.members, flags.learners ?? []);
-      if (problem !== undefined) deps.logLine(`[${deps.id}] membership: WARNING the stored configuration (${describeConfiguration(c)}) wins over the configured members: ${problem}`);
-    }
+    const problem = flagsProblem(deps.id, c, options.members, options.learners ?? []);
+    if (problem !== undefined) deps.logLine(`[${deps.id}] membership: WARNING the stored configuration (${describeConfiguration(c)}) wins over the configured members: ${problem}`);
   }
 
   /**
