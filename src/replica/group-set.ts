@@ -98,9 +98,11 @@ export class GroupSet<M extends GroupMember = GroupMember> {
     for (const peers of this.#reports.values()) for (const [id, address] of peers) if (address !== '' || !union.has(id)) union.set(id, address);
     const t = this.#transport;
     for (const id of t.peerIds) if (!union.has(id)) t.removePeer(id);
+    // An address this node already has wins over a Config entry's: it is how this node reaches
+    // the peer (its own --peers: maybe a proxy, another interface); members never move.
     for (const [id, address] of union) {
       const known = t.stats().peers[id];
-      if (known === undefined || (address !== '' && known.address !== address)) t.addPeer(id, address);
+      if (known === undefined || (known.address === null && address !== '')) t.addPeer(id, address);
     }
   }
 
