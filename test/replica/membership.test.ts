@@ -98,6 +98,33 @@ describe('Ledger membership over TCP', () => {
   }, 60_000);
 });
 
+describe('removing the leader itself', () => {
+  it('resolves once committed, the leader hands over, the others go on without it and drop its link', async () => {
+    const ids = ['a', 'b', 'c'];
+    const peers = await reserveNodeAddresses(ids);
+    const ledgers = new Map<string, Ledger>();
+    for (const id of ids) ledgers.set(id, await Ledger.open({ dir: tempDir(), id, peers, ...timing }));
+    try {
+      let leader: Ledger | undefined;
+      await until('a leader', () => (leader = [...ledgers.values()].find((l) => l.role === 'leader')) !== undefined);
+      const old = leader!;
+      const ack = await old.append(Buffer.from('before'));
+      await change(() => old.removeMember(old.id));
+      const rest = [...ledgers.values()].filter((l) => l !== old);
+      let next: Ledger | undefined;
+      await until('a new leader among the rest', () => (next = rest.find((l) => l.role === 'leader')) !== undefined);
+      expect(old.role).not.toBe('leader');
+      const after = await next!.append(Buffer.from('after'));
+      await until('both commit', () => rest.every((l) => l.commitIndex >= after.index));
+      for (const l of rest) expect(l.read(ack.index)?.payload.toString()).toBe('before');
+      expect(next!.members().voters.map((m) => m.id).sort()).toEqual(rest.map((l) => l.id).sort());
+      await until('the old leader\'s link is dropped', () => rest.every((l) => l.status().transport?.peers[old.id] === undefined));
+    } finally {
+      await Promise.all([...ledgers.values()].map((l) => l.close()));
+    }
+  }, 60_000);
+});
+
 describe('the quorum rule for removing a voter', () => {
   it('refuses to remove a voter when the voters that would remain and are up are not a quorum; removing the down one is fine', async () => {
     const ids = ['a', 'b', 'c'];
