@@ -40,28 +40,26 @@ describe.each([0, 2])('LedgerHost membership (workers: %i)', (workers) => {
       for (const id of ['a', 'b', 'c']) hosts.set(id, await LedgerHost.open(options(id, three)));
       const acked: Array<{ group: number; index: number; text: string }> = [];
       for (let g = 0; g < G; g++) {
-        const leader = await leaderHost(hosts, g);
-        const ack = await retry('append', () => leader.append(g, Buffer.from(`g${g} before`)));
+        const ack = await retry('append', async () => (await leaderHost(hosts, g)).append(g, Buffer.from(`g${g} before`)));
         acked.push({ group: g, index: ack.index, text: `g${g} before` });
       }
       const d = await LedgerHost.open(options('d', all, { learners: ['d'] }));
       hosts.set('d', d);
+      // Each attempt asks whoever leads now (leadership may move while the groups settle).
+      const atLeader = (g: number, fn: (h: LedgerHost) => Promise<void>) => async (): Promise<void> => fn(await leaderHost(hosts, g));
       for (let g = 0; g < G; g++) {
-        const leader = await leaderHost(hosts, g);
-        await retry('addLearner', () => leader.addLearner(g, 'd', formatMemberAddress(all.d!)));
-        expect((await leader.members(g)).learners.map((m) => m.id)).toEqual(['d']);
-        await retry('promote', () => leader.promote(g, 'd'));
-        const rest = await leaderHost(hosts, g);
-        await expect(rest.promote(g, 'zz')).rejects.toMatchObject({ code: 'ERR_CONF_CHANGE_INVALID' });
-        await retry('remove', () => rest.removeMember(g, 'c'));
+        await retry('addLearner', atLeader(g, (h) => h.addLearner(g, 'd', formatMemberAddress(all.d!))));
+        expect((await (await leaderHost(hosts, g)).members(g)).learners.map((m) => m.id)).toEqual(['d']);
+        await retry('promote', atLeader(g, (h) => h.promote(g, 'd')));
+        await expect((await leaderHost(hosts, g)).promote(g, 'zz')).rejects.toMatchObject({ code: 'ERR_CONF_CHANGE_INVALID' });
+        await retry('remove', atLeader(g, (h) => h.removeMember(g, 'c')));
       }
       await hosts.get('c')!.close();
       hosts.delete('c');
       for (let g = 0; g < G; g++) {
-        const leader = await leaderHost(hosts, g);
-        const ack = await retry('append', () => leader.append(g, Buffer.from(`g${g} after`)));
+        const ack = await retry('append', async () => (await leaderHost(hosts, g)).append(g, Buffer.from(`g${g} after`)));
         acked.push({ group: g, index: ack.index, text: `g${g} after` });
-        expect((await leader.members(g)).voters.map((m) => m.id).sort()).toEqual(['a', 'b', 'd']);
+        expect((await (await leaderHost(hosts, g)).members(g)).voters.map((m) => m.id).sort()).toEqual(['a', 'b', 'd']);
       }
       for (const { group, index, text } of acked) {
         for (let i = 0; i < 1500 && (await d.status(group)).commitIndex < index; i++) await new Promise((r) => setTimeout(r, 10));
