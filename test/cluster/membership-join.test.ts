@@ -38,4 +38,17 @@ describe('raftledger server --join', () => {
       await tc.close();
     }
   }, 120_000);
+
+  it('with --workers 2 the main thread\'s client port serves membership (list, and a refused change)', async () => {
+    const tc = await startCluster({ durability: 'memory', workers: 2, groups: 2 });
+    try {
+      for (const group of [0, 1]) {
+        const view = await tc.client.members({ group });
+        expect((view.voters as Array<{ id: string }>).map((m) => m.id).sort()).toEqual(['n0', 'n1', 'n2']);
+        await expect(tc.client.changeMembers({ type: 'promote', id: 'n9' }, { group })).rejects.toMatchObject({ code: 'ERR_CONF_CHANGE_INVALID' });
+      }
+    } finally {
+      await tc.close();
+    }
+  }, 120_000);
 });
