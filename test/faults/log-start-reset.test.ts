@@ -154,7 +154,12 @@ describe('catch-up beyond retention through a log reset (multi-process)', () => 
     await tc.cluster.startServer(follower);
     const more = await appendMany(tc, 20, 'after');
     await waitUntil(() => committedEverywhere(tc!, more), `the follower to catch up (seed ${seed})`, 40_000);
-    expect(tc.logs.some((l) => l.startsWith(`${follower} |`) && l.includes('log reset'))).toBe(true);
+    // A reset is proven by the directory (a state other than 'old' was seen after a kill) or,
+    // when every kill found the old log, by the line of the final start's reset. A line logged
+    // just before a SIGKILL may never reach stdout, so it is not required when the disk shows it.
+    const resetOnDisk = states.some((s) => s !== 'old');
+    const resetLogged = tc.logs.some((l) => l.startsWith(`${follower} |`) && l.includes('log reset'));
+    expect(resetOnDisk || resetLogged, `a log reset (seed ${seed}; states ${states.join(', ')})`).toBe(true);
     await expectIdentical(tc, follower, more);
   }, 150_000);
 });
