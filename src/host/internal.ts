@@ -25,8 +25,11 @@ export interface HostInternals {
    * ERR_MOVED. Needs workers > 0 and a workerModule. Default false.
    */
   workerClientPorts?: boolean;
-  /** Plain-data options the worker module's client listeners take (the server's client-port limits); opaque to the host. */
-  clientListenerOptions?: Readonly<Record<string, number>>;
+  /**
+   * Plain-data options the worker module's client listeners take (the server's client-port
+   * limits, TLS files and client auth); structured-cloneable, opaque to the host.
+   */
+  clientListenerOptions?: Readonly<Record<string, unknown>>;
   /**
    * TEST-ONLY: every group's SegmentedLog reports each successful flush here (the torture
    * harness's fsync journal, `raftledger server --fsync-journal`). A function cannot cross
