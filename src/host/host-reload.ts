@@ -8,8 +8,8 @@
  * then does the owner swap its own parts and call commit(), which sends reloadCommit
  * (a swap that cannot fail on a live worker).
  *
- * A worker that restarts meanwhile opens with the host's last committed material
- * (ShardConfig.reloaded); one whose new channel was not the one prepared gets the whole
+ * A worker that restarts meanwhile opens with the host's material in force
+ * (ShardConfig.material); one whose new channel was not the one prepared gets the whole
  * reload again once ready (pushReload), so no worker is left on the old material.
  */
 import { RaftLedgerError } from '../errors.js';
@@ -84,7 +84,7 @@ export async function prepareOnWorkers(hostId: string, slots: readonly ReloadSlo
 
 /** A LedgerHost's reloads: serialized, and remembered for the workers that start later. */
 export class HostReloads {
-  /** The last committed reload's material (merged: a part absent from a reload stays). */
+  /** The material in force: read at open (HostInternals.material), then each committed reload's (a part absent from a reload stays). */
   material: ReloadMaterial | undefined;
   /** Bumped by every commit; a worker records the one its config was built with. */
   generation = 0;

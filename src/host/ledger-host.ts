@@ -183,6 +183,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       throw new RangeError(`LedgerHost.open: startupCheck must be 'none', 'verify' or 'repair', got ${JSON.stringify(startupCheck)}`);
     }
     const host = new LedgerHost(options, internals, groups);
+    // Read once here: every thread's transport (and worker attachment) starts from these bytes.
+    host.#reloads.material = internals.material ?? (options.tls !== undefined ? { tls: loadTlsPem(options.tls) } : undefined);
     try {
       host.#dirLock = DirLock.acquire(options.dir); // [dir-lock] before anything touches the directory
       for (const g of groups) checkDirOwner(groupDir(options.dir, g), { nodeId: options.id, clusterId: options.clusterId ?? DEFAULT_CLUSTER_ID, group: g });
@@ -266,7 +268,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       groups: [...this.#groups].filter((g) => workerFor(g, W) === worker).sort((a, b) => a - b),
       ...groupTuningOf(o),
       ...(o.tls !== undefined ? { tls: o.tls } : {}),
-      ...(this.#reloads.material !== undefined ? { reloaded: this.#reloads.material } : {}),
+      ...(this.#reloads.material !== undefined ? { material: this.#reloads.material } : {}),
     };
     if (perWorkerClients) {
       const nodeClient = o.peers[o.id]!.client;

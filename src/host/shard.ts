@@ -37,10 +37,12 @@ export interface ShardConfig extends GroupTuning {
   /** Mutual TLS with the peers (transport/tls.ts); crosses to workers as paths or PEM bytes. */
   tls?: TlsFiles;
   /**
-   * The material of the last reload (LedgerHost.prepareReload), for a worker started after
-   * it: its TLS takes the place of `tls`, and the worker's attachment applies all of it.
+   * The material in force (read once by the host at open, then each committed reload,
+   * LedgerHost.prepareReload): its TLS takes the place of `tls`, so that no thread reads
+   * the files on its own (a worker restarted after the files changed still matches the
+   * others), and the worker's attachment applies all of it.
    */
-  reloaded?: ReloadMaterial;
+  material?: ReloadMaterial;
   /**
    * Per-worker client ports: this worker serves clients at `listen`; `nodeClient` is the
    * node's main client address, `workers` its W; `listenerOptions` plain data for the
@@ -91,7 +93,7 @@ export class GroupShard {
       segmentSizeBytes: config.segmentSizeBytes,
       log,
       logPrefix: `[${config.id}] worker ${config.worker} transport: `,
-      ...(config.tls !== undefined ? { tls: config.reloaded?.tls ?? config.tls } : {}),
+      ...(config.tls !== undefined ? { tls: config.material?.tls ?? config.tls } : {}),
     });
   }
 

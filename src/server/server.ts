@@ -32,7 +32,7 @@ import { parseHostPort } from '../transport/address.js';
 import { LedgerHost } from '../host/ledger-host.js';
 import { workerClientAddress, workerFor } from '../host/placement.js';
 import { ClientListener, ledgerMapRouter, type ClientListenerOptions, type LedgerRouter } from './client-listener.js';
-import type { TlsFiles } from '../transport/tls.js';
+import { loadTlsPem, readTokenFile, type ReloadMaterial, type TlsFiles } from '../transport/tls.js';
 import { clientLimitsOf, type ServerConfig } from './config.js';
 import type { OnFlushed } from '../storage/index.js';
 import { SERVER_WORKER_MODULE } from './worker.js';
@@ -46,6 +46,15 @@ import { HttpEndpoint } from './http.js';
 function tlsFilesOf(config: ServerConfig): TlsFiles | undefined {
   if (config.tlsCert === undefined || config.tlsKey === undefined || config.tlsCa === undefined) return undefined;
   return { cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa };
+}
+
+/** The TLS PEM and the client token of a config, read once for every port and thread (ERR_TLS, ERR_BAD_CONFIG). */
+function readMaterial(config: ServerConfig): ReloadMaterial {
+  const files = tlsFilesOf(config);
+  return {
+    ...(files !== undefined ? { tls: loadTlsPem(files) } : {}),
+    ...(config.clientAuth === 'token' && config.clientTokenFile !== undefined ? { token: readTokenFile(config.clientTokenFile) } : {}),
+  };
 }
 
 /** The client listener's TLS and auth options of a config (plain data: they also cross to the worker client ports). */
@@ -129,7 +138,7 @@ export class Server {
   async #reload(): Promise<boolean> {
     const c = this.config;
     if (c.tlsCert === undefined && c.clientAuth !== 'token') return false;
-    const material = this.#clients.loadReload();
+    const material = readMaterial(c);
     const swapClients = this.#clients.prepareReload(material);
     const staged = await this.host.prepareReload(material);
     swapClients();
@@ -140,6 +149,7 @@ export class Server {
   static async start(config: ServerConfig, options: ServerOptions = {}): Promise<Server> {
     const logger = options.logger;
     const log = logger !== undefined ? (line: string) => logLine(logger, line) : (options.log ?? (() => {}));
+    const material = readMaterial(config);
     const host = await LedgerHost.open(
       {
         dir: config.dir,
@@ -154,15 +164,19 @@ export class Server {
         log,
         ...(tlsFilesOf(config) !== undefined ? { tls: tlsFilesOf(config)! } : {}),
       },
-      config.workers > 0
-        ? { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true, clientListenerOptions: { ...clientLimitsOf(config), ...securityOf(config) } }
-        : options.onFlushed !== undefined
-          ? { onFlushed: options.onFlushed }
-          : {},
+      {
+        material,
+        ...(config.workers > 0
+          ? { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true, clientListenerOptions: { ...clientLimitsOf(config), ...securityOf(config) } }
+          : options.onFlushed !== undefined
+            ? { onFlushed: options.onFlushed }
+            : {}),
+      },
     );
     let server: Server;
     try {
       server = new Server(config, host, log);
+      server.#clients.prepareReload(material)(); // the same bytes as every other part
     } catch (error) {
       await host.close(); // e.g. an unreadable token file: the host must not outlive the refusal
       throw error;

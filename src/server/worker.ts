@@ -39,8 +39,8 @@ async function listenForClients(shard: GroupShard, config: ShardConfig, log: (li
   const options = (config.clients.listenerOptions ?? {}) as Partial<ClientListenerOptions>;
   const listener = new ClientListener({ ...options, host, port, router, log: (line) => log(`[${config.id}] worker ${config.worker} clients: ${line}`) });
   try {
-    // A worker started after a reload opens with that reload's material, not the files'.
-    if (config.reloaded !== undefined) listener.prepareReload(config.reloaded)();
+    // The material in force on the node (read once at open, or the last reload's), not the files'.
+    if (config.material !== undefined) listener.prepareReload(config.material)();
     await listener.listen();
   } catch (error) {
     await listener.close();
