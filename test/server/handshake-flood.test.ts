@@ -82,7 +82,7 @@ describe('client port: stalled handshakes count against maxPendingHandshakes', (
       log: (l) => logs.push(l),
     });
     const port = await listener.listen();
-    const metrics = new ServerMetrics({ hostStatus: async () => ({ threadId: 0, workers: [], groups: [] }), clientPort: () => listener.stats(), loopDelay: () => ({ p99Ms: 0, maxMs: 0 }) }, { defaultMetrics: false });
+    const metrics = new ServerMetrics({ hostStatus: async () => ({ threadId: 0, workers: [], groups: [] }), clientPort: () => listener.stats(), loopDelay: () => ({ windowMs: 1000, p99Ms: 0, maxMs: 0, p99MsSinceStart: 0 }) }, { defaultMetrics: false });
     const servers = [`${HOST}:${port}`];
     const established = await connect({ servers, tls: { ca: ca.ca }, deadlineMs: 10_000 });
     let stalled: net.Socket[] = [];
