@@ -225,11 +225,6 @@ export class GroupShard {
     attachmentStats: () => this.#attachment?.stats?.() ?? null,
   };
 
-  /** Reload the peer transport's TLS files (throws ERR_TLS, keeping the old ones, on failure). */
-  reloadTls(): void {
-    this.#set.reloadTls();
-  }
-
   /** Reloads and stats reach `attachment` too (the worker module's, see runShardWorker). */
   attach(attachment: Attachment): void {
     this.#attachment = attachment;

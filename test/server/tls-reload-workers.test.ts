@@ -8,11 +8,13 @@
  *  - the restarted worker 1 comes back on the material in force (read once at start), not
  *    on the rotated files it would find on disk;
  *  - the next reload swaps all three client ports (and the Raft transports) at once.
+ * And LedgerHost.reloadTls on its own: every worker's transport, or none on a broken key.
  */
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server } from '../../dist/server/server.js';
+import { LedgerHost } from '../../dist/host/ledger-host.js';
 import { validateConfig } from '../../dist/server/config.js';
 import { crashWorker } from '../../dist/host/internal.js';
 import { workerClientAddress } from '../../dist/host/placement.js';
@@ -104,4 +106,39 @@ describe('Server.reloadTls with workers: 2 (in process)', () => {
       t.cleanup();
     }
   }, 120_000);
+
+  it('LedgerHost.reloadTls reaches every worker\'s transport; a broken key reaches none', async () => {
+    const t = makeTempDir('raftledger-host-reload-');
+    const live = { cert: join(t.dir, 'n0.crt'), key: join(t.dir, 'n0.key'), ca: join(t.dir, 'ca.crt') };
+    const issued = ca.issue('n0');
+    copyFileSync(issued.cert, live.cert);
+    copyFileSync(issued.key, live.key);
+    copyFileSync(issued.ca, live.ca);
+    const ports = (await reserveNodePorts(['n0'], 2)).n0!;
+    const logs: string[] = [];
+    const host = await LedgerHost.open({
+      dir: join(t.dir, 'data'),
+      id: 'n0',
+      peers: { n0: `127.0.0.1:${ports.raftPort}/${ports.clientPort}` },
+      workers: 2,
+      groups: 2,
+      durability: 'memory',
+      tickMs: 5,
+      tls: live,
+      log: (l) => logs.push(l),
+    });
+    const reloaded = (): string[] => logs.filter((l) => l.includes('TLS material reloaded'));
+    try {
+      writeFileSync(live.key, 'not a key');
+      await expect(host.reloadTls()).rejects.toMatchObject({ code: 'ERR_TLS' });
+      expect(reloaded()).toEqual([]);
+      copyFileSync(issued.key, live.key);
+      await host.reloadTls();
+      expect(reloaded().some((l) => l.includes('worker 0'))).toBe(true);
+      expect(reloaded().some((l) => l.includes('worker 1'))).toBe(true);
+    } finally {
+      await host.close();
+      t.cleanup();
+    }
+  }, 60_000);
 });
