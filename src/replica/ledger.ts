@@ -27,7 +27,7 @@ import type { LedgerEntry } from '../entry.js';
 import { SegmentedLogStorage } from './log-adapter.js';
 import { AppSnapshotCache, syntheticSnapshotOf } from './app-snapshot.js';
 import { GroupSet } from './group-set.js';
-import { checkLinkOptions, coreConfig, logOptions, openWithPeers } from './ledger-open.js';
+import { checkLinkOptions, coreConfig, logOptions, openWithPeers, reloadOwnedTls } from './ledger-open.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
 import { LedgerStats } from './ledger-stats.js';
@@ -564,9 +564,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     await waitForLeader(this, to, timeoutMs, options.signal);
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
+  get closed(): boolean { return this.#closed; }
+
+  /** Ledger.open({ peers, tls }): read the TLS files again (reloadOwnedTls: ERR_TLS keeps the old material). */
+  reloadTls(): void { reloadOwnedTls(this.#ownedSet); }
 
   /** Stop timers, reject waiting appends with ERR_CLOSED, flush and close the log. Idempotent. */
   close(): Promise<void> {
