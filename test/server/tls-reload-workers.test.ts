@@ -19,9 +19,9 @@ import { validateConfig } from '../../dist/server/config.js';
 import { crashWorker } from '../../dist/host/internal.js';
 import { workerClientAddress } from '../../dist/host/placement.js';
 import { reserveNodePorts } from '../../dist/tools/cluster/ports.js';
-import { connect } from '../../dist/client/index.js';
 import { certAuthority, type CertAuthority, type LeafFiles } from '../support/certs.js';
 import { makeTempDir } from '../support/tmp.js';
+import { statusOutcome } from '../support/status-outcome.js';
 
 let ca: CertAuthority;
 let rotated: CertAuthority;
@@ -30,21 +30,6 @@ beforeAll(() => {
   rotated = certAuthority('rotated', ca.dir);
 });
 afterAll(() => ca?.dispose());
-
-/** 'served' when a status request of `group` at `address` is answered, else the error code. */
-async function outcome(address: string, group: number, tls: LeafFiles): Promise<string> {
-  try {
-    const client = await connect({ servers: [address], group, tls, deadlineMs: 5000, requestTimeoutMs: 2000 });
-    try {
-      await client.status();
-      return 'served';
-    } finally {
-      await client.close();
-    }
-  } catch (error) {
-    return String((error as { code?: unknown }).code ?? (error as Error).message);
-  }
-}
 
 describe('Server.reloadTls with workers: 2 (in process)', () => {
   it('a reload whose peer side fails changes no port; the next one swaps every port', async () => {
@@ -78,27 +63,27 @@ describe('Server.reloadTls with workers: 2 (in process)', () => {
     const oldClient = ca.issue('client');
     const newClient = rotated.issue('client');
     try {
-      for (const [address, group] of everyPort) expect(await outcome(address, group, oldClient), address).toBe('served');
+      for (const [address, group] of everyPort) expect(await statusOutcome(address, group, { tls: oldClient }), address).toBe('served');
       // Worker ports refuse what the node's port refuses: another CA's client.
-      expect(await outcome(everyPort[1]![0], 0, newClient)).toBe('ERR_TLS');
+      expect(await statusOutcome(everyPort[1]![0], 0, { tls: newClient })).toBe('ERR_TLS');
 
       put(rotated.issue('n0'));
       const restarted = new Promise((resolve) => server.host.once('workerRestart', resolve));
       server.host[crashWorker](1, 'exit'); // dies before it answers the reload's prepare
       await expect(server.reloadTls()).rejects.toMatchObject({ code: 'ERR_UNAVAILABLE' });
       for (const [address, group] of everyPort.slice(0, 2)) {
-        expect(await outcome(address, group, oldClient), `${address} after the failed reload`).toBe('served');
-        expect(await outcome(address, group, newClient), `${address} after the failed reload`).toBe('ERR_TLS');
+        expect(await statusOutcome(address, group, { tls: oldClient }), `${address} after the failed reload`).toBe('served');
+        expect(await statusOutcome(address, group, { tls: newClient }), `${address} after the failed reload`).toBe('ERR_TLS');
       }
       await restarted;
       // The restarted worker is on the material in force, not on the rotated files.
-      expect(await outcome(everyPort[2]![0], 1, oldClient)).toBe('served');
-      expect(await outcome(everyPort[2]![0], 1, newClient)).toBe('ERR_TLS');
+      expect(await statusOutcome(everyPort[2]![0], 1, { tls: oldClient })).toBe('served');
+      expect(await statusOutcome(everyPort[2]![0], 1, { tls: newClient })).toBe('ERR_TLS');
 
       expect(await server.reloadTls()).toBe(true);
       for (const [address, group] of everyPort) {
-        expect(await outcome(address, group, newClient), `${address} after the reload`).toBe('served');
-        expect(await outcome(address, group, oldClient), `${address} after the reload`).toBe('ERR_TLS');
+        expect(await statusOutcome(address, group, { tls: newClient }), `${address} after the reload`).toBe('served');
+        expect(await statusOutcome(address, group, { tls: oldClient }), `${address} after the reload`).toBe('ERR_TLS');
       }
       expect(logs.filter((l) => l.includes('TLS material reloaded')).length).toBeGreaterThanOrEqual(2); // both workers' transports
     } finally {

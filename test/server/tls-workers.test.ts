@@ -19,39 +19,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../dist/client/index.js';
 import { workerClientAddress } from '../../dist/host/placement.js';
 import { startCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
-import { certAuthority, type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { certAuthority, liveCerts, type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { metricSample, scrapeText } from '../support/metrics-text.js';
 import { freePorts, startServer } from '../cli/server-process.js';
 import { makeTempDir } from '../support/tmp.js';
+import { statusOutcome } from '../support/status-outcome.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const W = 2;
 const G = 2; // group g on worker g
-
-async function scrape(address: string): Promise<string> {
-  const res = await fetch(`http://${address}/metrics`);
-  return res.text();
-}
-
-/** The value of the first sample of `name` whose labels include every one of `labels`, or 0. */
-function sample(text: string, name: string, ...labels: string[]): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
-/** 'served' when a status request of `group` at `address` is answered, else the error code. */
-async function outcome(address: string, group: number, options: { tls?: LeafFiles | { ca: string }; token?: string } = {}): Promise<string> {
-  try {
-    const client = await connect({ servers: [address], group, deadlineMs: 5000, requestTimeoutMs: 2000, ...options });
-    try {
-      await client.status();
-      return 'served';
-    } finally {
-      await client.close();
-    }
-  } catch (error) {
-    return String((error as { code?: unknown }).code ?? (error as Error).message);
-  }
-}
 
 describe('TLS cluster with --workers 2 (3 processes, mutual TLS, --client-auth tls)', () => {
   let ca: CertAuthority;
@@ -63,14 +39,7 @@ describe('TLS cluster with --workers 2 (3 processes, mutual TLS, --client-auth t
   beforeAll(async () => {
     ca = certAuthority('cluster');
     other = certAuthority('other', ca.dir);
-    for (const id of ['n0', 'n1', 'n2']) {
-      const issued = ca.issue(id);
-      const files = { cert: join(ca.dir, `live-${id}.crt`), key: join(ca.dir, `live-${id}.key`), ca: join(ca.dir, `live-${id}-ca.crt`) };
-      copyFileSync(issued.cert, files.cert);
-      copyFileSync(issued.key, files.key);
-      copyFileSync(issued.ca, files.ca);
-      live[id] = files;
-    }
+    Object.assign(live, liveCerts(ca, ['n0', 'n1', 'n2']));
     clientCert = ca.issue('client');
     tc = await startCluster(
       {
@@ -108,17 +77,17 @@ describe('TLS cluster with --workers 2 (3 processes, mutual TLS, --client-auth t
     const { cluster, client } = tc!;
     const n1 = cluster.servers.get('n1')!;
     const worker0 = workerClientAddress(n1.client, 0);
-    expect(await outcome(worker0, 0)).toBe('ERR_TLS'); // plaintext
-    expect(await outcome(worker0, 0, { tls: { ...other.issue('stranger'), ca: ca.ca } })).toBe('ERR_TLS');
-    expect(await outcome(worker0, 0, { tls: clientCert })).toBe('served');
+    expect(await statusOutcome(worker0, 0)).toBe('ERR_TLS'); // plaintext
+    expect(await statusOutcome(worker0, 0, { tls: { ...other.issue('stranger'), ca: ca.ca } })).toBe('ERR_TLS');
+    expect(await statusOutcome(worker0, 0, { tls: clientCert })).toBe('served');
 
-    await waitUntil(async () => sample(await scrape(n1.metrics!), 'raftledger_worker_client_connections_rejected_total', 'worker="0"', 'reason="tls"') >= 1, 'the worker refusals in /metrics');
-    const text = await scrape(n1.metrics!);
-    expect(sample(text, 'raftledger_worker_client_connections_rejected_total', 'worker="0"', 'reason="plaintext"')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'raftledger_worker_client_connections_rejected_total', 'worker="0"', 'reason="tls"')).toBeGreaterThanOrEqual(1);
+    await waitUntil(async () => metricSample(await scrapeText(n1.metrics!), 'raftledger_worker_client_connections_rejected_total', 'worker="0"', 'reason="tls"') >= 1, 'the worker refusals in /metrics');
+    const text = await scrapeText(n1.metrics!);
+    expect(metricSample(text, 'raftledger_worker_client_connections_rejected_total', 'worker="0"', 'reason="plaintext"')).toBeGreaterThanOrEqual(1);
+    expect(metricSample(text, 'raftledger_worker_client_connections_rejected_total', 'worker="0"', 'reason="tls"')).toBeGreaterThanOrEqual(1);
     // The node's totals include its worker ports.
-    expect(sample(text, 'raftledger_client_connections_rejected_total', 'reason="plaintext"')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'raftledger_client_connections_rejected_total', 'reason="tls"')).toBeGreaterThanOrEqual(1);
+    expect(metricSample(text, 'raftledger_client_connections_rejected_total', 'reason="plaintext"')).toBeGreaterThanOrEqual(1);
+    expect(metricSample(text, 'raftledger_client_connections_rejected_total', 'reason="tls"')).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^raftledger_worker_client_connections\{worker="1"\} \d+$/m);
 
     for (let g = 0; g < G; g++) expect((await client.append(enc(`after the refusals g${g}`), { group: g })).index).toBeGreaterThan(0);
@@ -139,8 +108,8 @@ describe('TLS cluster with --workers 2 (3 processes, mutual TLS, --client-auth t
     expect(n2.child!.pid).toBe(pid);
     const fresh = rotated.issue('client2');
     for (const [address, group] of ports) {
-      expect(await outcome(address, group, { tls: fresh }), `${address} with the new CA`).toBe('served');
-      expect(await outcome(address, group, { tls: clientCert }), `${address} with the old CA`).toBe('ERR_TLS');
+      expect(await statusOutcome(address, group, { tls: fresh }), `${address} with the new CA`).toBe('served');
+      expect(await statusOutcome(address, group, { tls: clientCert }), `${address} with the old CA`).toBe('ERR_TLS');
     }
   }, 90_000);
 });
@@ -157,16 +126,16 @@ describe('--client-auth token with --workers 2 (one server process)', () => {
     try {
       const every: Array<[string, number]> = [[server.client, 0], ...Array.from({ length: W }, (_, w): [string, number] => [workerClientAddress(server.client, w), w])];
       for (const [address, group] of every) {
-        expect(await outcome(address, group, { token: 'first-secret' }), address).toBe('served');
-        expect(await outcome(address, group, { token: 'wrong' }), address).toBe('ERR_AUTH');
-        expect(await outcome(address, group), address).toBe('ERR_AUTH');
+        expect(await statusOutcome(address, group, { token: 'first-secret' }), address).toBe('served');
+        expect(await statusOutcome(address, group, { token: 'wrong' }), address).toBe('ERR_AUTH');
+        expect(await statusOutcome(address, group), address).toBe('ERR_AUTH');
       }
       writeFileSync(tokenFile, 'second-secret\n');
       server.child.kill('SIGHUP');
-      await waitUntil(async () => (await outcome(every[W]![0], W - 1, { token: 'second-secret' })) === 'served', 'the new token works at the last worker port');
+      await waitUntil(async () => (await statusOutcome(every[W]![0], W - 1, { token: 'second-secret' })) === 'served', 'the new token works at the last worker port');
       for (const [address, group] of every) {
-        expect(await outcome(address, group, { token: 'second-secret' }), address).toBe('served');
-        expect(await outcome(address, group, { token: 'first-secret' }), address).toBe('ERR_AUTH');
+        expect(await statusOutcome(address, group, { token: 'second-secret' }), address).toBe('served');
+        expect(await statusOutcome(address, group, { token: 'first-secret' }), address).toBe('ERR_AUTH');
       }
     } finally {
       await server.stop();
