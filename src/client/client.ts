@@ -56,8 +56,10 @@ import {
 import { Pool } from './pool.js';
 import { ClientProducer } from './producer.js';
 import { DeadlineQueue } from './deadlines.js';
+import * as reads from './reads.js';
 
 export type { ConnectOptions, OpOptions, StatusOptions } from './options.js';
+export type { ReadRangeOptions, TailOptions } from './reads.js';
 
 export interface AppendResult {
   index: number;
@@ -245,6 +247,27 @@ export class Client {
       }
     }
     throw last;
+  }
+
+  /** Committed entries from `from`, in index order, system entries left out by default; [] past the end (reads.ts). */
+  readRange(from: number, options?: reads.ReadRangeOptions): Promise<LedgerEntry[]> {
+    return reads.readRange(this.#readContext(), from, options);
+  }
+
+  /** Every committed entry from `from` on, waiting for new ones, resumable across failover (a long-polling readRange; reads.ts). */
+  tail(from: number, options?: reads.TailOptions): AsyncGenerator<LedgerEntry> {
+    return reads.tail(this.#readContext(), from, reads.checkTailArguments(from, options));
+  }
+
+  #readContext(): reads.ReadContext {
+    const servers = this.#options.servers;
+    return {
+      run: (request, o) => this.#run(request, o),
+      group: this.#options.group,
+      servers,
+      nextServer: () => servers[this.#rr++ % servers.length]!,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+    };
   }
 
   /**
