@@ -20,7 +20,7 @@ import { RaftLedgerError } from '../errors.js';
 import { WIRE_CONSISTENCY, type ClientResponse, type WireConsistency } from '../transport/client-codec.js';
 import { Backoff } from './backoff.js';
 import type { Request } from './connection.js';
-import { checkOpOptions, type OpOptions } from './options.js';
+import { checkOpOptions, tryAddress, type OpOptions } from './options.js';
 
 export interface ReadRangeOptions extends OpOptions {
   /** At most this many entries (default 1000; the server caps it at 10 000). */
@@ -80,19 +80,37 @@ function own(entries: readonly LedgerEntry[]): LedgerEntry[] {
   return entries.map((e) => ({ index: e.index, term: e.term, pos: e.pos, type: e.type, payload: Buffer.from(e.payload) }));
 }
 
-/** One range read: to the leader, or ('follower') to each server in turn until one answers. */
-async function fetchRange(ctx: ReadContext, request: Extract<Request, { op: 'readRange' }>, signal: AbortSignal | undefined): Promise<Entries> {
-  if (request.consistency !== 'follower') return (await ctx.run(request, { signal })) as Entries;
+/**
+ * A 'follower' read: each server in turn (round robin) until one answers; a server that
+ * serves the group on another port (ERR_MOVED, a worker's port) is asked there. Rejects
+ * with the last retriable error when none answers.
+ */
+export async function followerRun(ctx: ReadContext, request: Request, signal: AbortSignal | undefined): Promise<ClientResponse> {
   let last: unknown;
   for (let k = 0; k < ctx.servers.length; k++) {
-    try {
-      return (await ctx.run(request, { signal, pinned: ctx.nextServer(), once: true })) as Entries;
-    } catch (error) {
-      if (!(error instanceof RaftLedgerError) || !error.retriable) throw error;
-      last = error;
+    let server = ctx.nextServer();
+    for (let moves = 0; ; moves++) {
+      try {
+        return await ctx.run(request, { signal, pinned: server, once: true });
+      } catch (error) {
+        const moved = error instanceof RaftLedgerError && error.code === 'ERR_MOVED' ? tryAddress(error.leaderHint?.address) : undefined;
+        if (moved !== undefined && moved !== server && moves < 2) {
+          server = moved;
+          continue;
+        }
+        if (!(error instanceof RaftLedgerError) || !error.retriable) throw error;
+        last = error;
+        break;
+      }
     }
   }
   throw last;
+}
+
+/** One range read: to the leader, or ('follower') to each server in turn until one answers. */
+async function fetchRange(ctx: ReadContext, request: Extract<Request, { op: 'readRange' }>, signal: AbortSignal | undefined): Promise<Entries> {
+  if (request.consistency !== 'follower') return (await ctx.run(request, { signal })) as Entries;
+  return (await followerRun(ctx, request, signal)) as Entries;
 }
 
 export function checkRangeArguments(from: unknown, options: unknown): { o: ReadRangeOptions } {
