@@ -168,7 +168,7 @@ function collect(ledger: Ledger, read: RangeRead): RangeResult {
   let bytes = 0;
   let full = false;
   for (let round = 0; round < MAX_FILTER_ROUNDS && out.length === 0 && !full && next <= commitIndex; round++) {
-    const batch = ledger.readRange(next, { limit: read.limit, maxBytes: read.maxBytes });
+    const batch = ledger.readRange(next, { limit: read.limit, maxBytes: read.maxBytes, includeSystem: true });
     if (batch.length === 0) break;
     for (const e of batch) {
       const size = ENTRY_HEAD_BYTES + e.payload.byteLength;
