@@ -141,12 +141,27 @@ function connectionClosed(): RaftLedgerError {
   return new RaftLedgerError('ERR_CLOSED', 'the connection closed during the read');
 }
 
-/** A range read on a Ledger of this thread: confirmation, long poll, room, then the entries. */
+/**
+ * A range read on a Ledger of this thread: confirmation, long poll, room, then the entries.
+ * A replica that closes meanwhile answers the retriable ERR_UNAVAILABLE (the client asks
+ * another server; a tail goes on there), not the ledger's own ERR_CLOSED, which a client
+ * takes for its own close.
+ */
 export async function ledgerReadRange(ledger: Ledger, read: RangeRead, flow: ReadFlow, stats: ReadStats): Promise<RangeResult> {
+  try {
+    return await readOn(ledger, read, flow, stats);
+  } catch (error) {
+    if (ledger.closed && !flow.signal.aborted) throw new RaftLedgerError('ERR_UNAVAILABLE', 'this replica closed during the read; try another', { cause: error, retriable: true });
+    throw error;
+  }
+}
+
+async function readOn(ledger: Ledger, read: RangeRead, flow: ReadFlow, stats: ReadStats): Promise<RangeResult> {
   if (ledger.commitIndex < read.from + read.limit - 1) {
     await ledger.commitPosition({ consistency: read.consistency, ...(read.maxLagMs > 0 ? { maxLagMs: read.maxLagMs } : {}) });
   }
   if (read.from > ledger.commitIndex && read.waitMs > 0) await commitOf(ledger, read.from, read.waitMs, flow.signal, stats);
+  if (ledger.closed) throw new RaftLedgerError('ERR_CLOSED', 'the ledger closed during the read');
   // No await from the room check to the reservation: concurrent reads see each other's bytes.
   while (!flow.hasRoom) await flow.drain(stats);
   if (flow.signal.aborted) throw connectionClosed();

@@ -10,7 +10,7 @@ import { connect, type Client } from '../../src/client/index.js';
 import { isRaftLedgerError } from '../../src/errors.js';
 import type { Ledger } from '../../src/replica/ledger.js';
 import { ClientListener, ledgerMapRouter } from '../../src/server/client-listener.js';
-import { MAX_RANGE_BYTES, READ_BACKLOG_BYTES } from '../../src/server/read-requests.js';
+import { ledgerReadRange, MAX_RANGE_BYTES, newReadStats, READ_BACKLOG_BYTES, ReadFlow } from '../../src/server/read-requests.js';
 import { decodeClientResponseFrame, encodeClientRequest } from '../../src/transport/client-codec.js';
 import { FrameReader } from '../../src/transport/frame.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
@@ -133,6 +133,20 @@ describe('tail over the network', () => {
     expect(listener.stats().readsWaitingForCommit).toBe(1);
     await client.close();
     await waitUntil(() => listener.stats().readsWaitingForCommit === 0, 'the server to drop the poll of a closed connection', 5000);
+  });
+
+  it('a replica that closes under a waiting poll answers the retriable ERR_UNAVAILABLE, not ERR_CLOSED', async () => {
+    const { ledger, client } = await setup();
+    await client.append(Buffer.from('x'));
+    const stats = newReadStats();
+    const read = { from: ledger.commitIndex + 1, limit: 10, maxBytes: 1024, waitMs: 300, consistency: 'follower' as const, maxLagMs: 0, includeSystem: false };
+    const pending = ledgerReadRange(ledger, read, new ReadFlow(() => 0), stats).catch((e: unknown) => e);
+    await waitUntil(() => stats.readsWaitingForCommit === 1, 'the poll to wait');
+    await ledger.close();
+    const e = await pending;
+    expect(isRaftLedgerError(e, 'ERR_UNAVAILABLE')).toBe(true);
+    expect((e as { retriable: boolean }).retriable).toBe(true);
+    expect(stats.readsWaitingForCommit).toBe(0);
   });
 
   it('a tail that is not pulled sends no more polls, and the server holds nothing for it', async () => {
