@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../dist/client/index.js';
 import { isRaftLedgerError } from '../../dist/errors.js';
-import { startCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { startCluster, viewCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
 
 let tc: TestCluster | undefined;
 afterEach(async () => {
@@ -39,6 +39,8 @@ describe('network reads on server processes', () => {
       const one = (await tc.client.read(e.index))!;
       expect({ ...e, payload: e.payload.toString() }).toEqual({ ...one, payload: one.payload.toString() });
     }
+    // Every replica has committed them (a follower's commit index may trail the leader's: 'follower' reads can be behind).
+    await waitUntil(async () => (await viewCluster(tc!.client)).every((v) => (v.commitIndex ?? 0) >= last), 'every replica to commit', 20_000);
     const spread = await Promise.all(Array.from({ length: 6 }, () => tc!.client.readRange(acks[0]!.index, { consistency: 'follower', maxLagMs: 10_000, limit: 10 })));
     for (const r of spread) expect(r.map((e) => e.payload.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `r-${i}`));
     expect(await tc.client.readRange(last + 1000)).toEqual([]);
