@@ -30,6 +30,7 @@ import {
   type WireConsistency,
 } from '../transport/client-codec.js';
 import { FrameReader, protocolError, type Frame } from '../transport/frame.js';
+import type { RangeRequest } from '../transport/client-reads-codec.js';
 import { isTlsError } from '../transport/tls.js';
 import type { ResolvedTls } from './options.js';
 import { AttemptFailure } from './errors.js';
@@ -41,7 +42,8 @@ export type Request =
   | { group: number; op: 'producerId' }
   | { group: number; op: 'read'; index: number }
   | { group: number; op: 'status' }
-  | { group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number };
+  | { group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number }
+  | Omit<RangeRequest, 'id'>;
 
 export interface ConnectionOptions {
   address: string;
@@ -104,6 +106,8 @@ function matches(request: Request, response: ClientResponse): boolean {
       return request.op === 'producerId';
     case 'commitPosition':
       return request.op === 'commitPosition';
+    case 'entries':
+      return request.op === 'readRange';
   }
 }
 

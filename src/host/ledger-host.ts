@@ -30,6 +30,7 @@ import { loadTlsPem, type ReloadMaterial, type TlsFiles } from '../transport/tls
 import type { Durability, Ledger } from '../replica/ledger.js';
 import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import type { LedgerEntry } from '../entry.js';
+import { EntryType } from '../raft/types.js';
 import type { AppendAck } from '../replica/pending.js';
 import type { ProducerOptions } from '../replica/idempotence.js';
 import { normalizePeers, type PeerAddresses, type PeersInput } from '../replica/peers.js';
@@ -446,7 +447,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     return value === null ? null : toEntry(value);
   }
 
-  async readRange(group: number, from: number, options: { limit?: number; maxBytes?: number; uncommitted?: boolean } = {}): Promise<LedgerEntry[]> {
+  /** As Ledger.readRange (system entries left out unless includeSystem). */
+  async readRange(group: number, from: number, options: { limit?: number; maxBytes?: number; uncommitted?: boolean; includeSystem?: boolean } = {}): Promise<LedgerEntry[]> {
     const value = await this.#call(group, { op: 'readRange', group, from, ...options });
     return value.map(toEntry);
   }
@@ -458,7 +460,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   }
 
   /** Committed entries of `group` from `from` on, waiting for new ones; ends when the signal aborts or the host closes. */
-  async *tail(group: number, from: number, options: { signal?: AbortSignal; batchBytes?: number } = {}): AsyncGenerator<LedgerEntry> {
+  async *tail(group: number, from: number, options: { signal?: AbortSignal; batchBytes?: number; includeSystem?: boolean } = {}): AsyncGenerator<LedgerEntry> {
     let next = from;
     const signal = options.signal;
     const aborted = new Promise<null>((resolve) => {
@@ -469,7 +471,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       let batch: TransferredEntry[] | null;
       try {
         batch = await Promise.race([
-          this.#call(group, { op: 'readRange', group, from: next, limit: 4096, maxBytes: options.batchBytes ?? 1024 * 1024, waitMs: 1000 }),
+          this.#call(group, { op: 'readRange', group, from: next, limit: 4096, maxBytes: options.batchBytes ?? 1024 * 1024, waitMs: 1000, includeSystem: true }),
           aborted,
         ]);
       } catch (error) {
@@ -483,7 +485,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       if (batch === null) return;
       for (const e of batch) {
         next = e.index + 1;
-        yield toEntry(e);
+        if (options.includeSystem === true || e.type === EntryType.Normal) yield toEntry(e);
       }
     }
   }

@@ -30,7 +30,7 @@ import type { ReloadMaterial } from '../transport/tls.js';
 export interface HostRequestFields {
   append: { group: number; payloads: Uint8Array[]; producer?: ProducerOptions };
   read: { group: number; index: number; uncommitted?: boolean };
-  readRange: { group: number; from: number; limit?: number; maxBytes?: number; uncommitted?: boolean; waitMs?: number };
+  readRange: { group: number; from: number; limit?: number; maxBytes?: number; uncommitted?: boolean; waitMs?: number; includeSystem?: boolean };
   status: { group: number };
   commitPosition: { group: number; consistency?: Consistency; maxLagMs?: number };
   statusAll: Record<never, never>;

@@ -185,10 +185,11 @@ export class GroupShard {
       const ledger = this.#get(req.group);
       if (req.waitMs !== undefined && req.waitMs > 0 && req.from > ledger.commitIndex) await waitForCommit(ledger, req.from, req.waitMs);
       if (ledger.closed) return [];
-      const options: { limit?: number; maxBytes?: number; uncommitted?: boolean } = {};
+      const options: { limit?: number; maxBytes?: number; uncommitted?: boolean; includeSystem?: boolean } = {};
       if (req.limit !== undefined) options.limit = req.limit;
       if (req.maxBytes !== undefined) options.maxBytes = req.maxBytes;
       if (req.uncommitted === true) options.uncommitted = true;
+      if (req.includeSystem === true) options.includeSystem = true;
       return ledger.readRange(req.from, options);
     },
     status: (req) => this.status(req.group),

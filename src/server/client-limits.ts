@@ -20,6 +20,7 @@
 import { readFileSync } from 'node:fs';
 
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, FRAME_LENGTH_FIELD_BYTES } from '../transport/frame.js';
+import type { ReadStats } from './read-requests.js';
 
 export interface ClientLimits {
   /** Connections open at once; one more is sent ERR_OVERLOADED (retriable) and closed. */
@@ -107,7 +108,7 @@ export function frameCapFor(limits: ClientLimits): number {
 }
 
 /** Why the listener closed connections, counted (ClientListener.stats()). */
-export interface ClientPortStats {
+export interface ClientPortStats extends ReadStats {
   /** Connections open now (including ones closing after a notice). */
   connections: number;
   /** Connections accepted since start (refused ones not included). */

@@ -29,6 +29,7 @@ import type { Ledger } from '../replica/ledger.js';
 import type { Consistency } from '../replica/read-gate.js';
 import type { AppendAck } from '../replica/pending.js';
 import type { ProducerOptions } from '../replica/idempotence.js';
+import { ledgerReadRange, newReadStats, type RangeReader } from './read-requests.js';
 
 /** Where client requests go; a Ledger map and a LedgerHost both implement it. */
 export interface LedgerRouter {
@@ -39,6 +40,8 @@ export interface LedgerRouter {
   status(group: number): Promise<object> | object;
   /** The last committed entry's `{ index, pos }` at a consistency (replica/read-gate.ts). */
   commitPosition(group: number, options: { consistency: Consistency; maxLagMs?: number }): Promise<{ index: number; pos: number }>;
+  /** Committed entries with long poll and flow control (read-requests.ts); absent: this port answers readRange with ERR_MOVED via movedTo, or refuses it. */
+  readRange?: RangeReader;
   /**
    * Where `op` on `group` is served when it is not here (a LedgerHost's per-worker client
    * ports): the request is answered with ERR_MOVED and this hint, and the client goes there.
@@ -59,6 +62,7 @@ export function ledgerMapRouter(ledgerFor: (group: number) => Ledger | undefined
     read: (group, index) => get(group).read(index),
     status: (group) => get(group).status(),
     commitPosition: (group, options) => get(group).commitPosition(options),
+    readRange: (group, read, flow, stats) => ledgerReadRange(get(group), read, flow, stats),
   };
 }
 
@@ -150,6 +154,7 @@ export class ClientListener {
       maxFrameBytes: frameCapFor(this.#limits),
       budget: { total: 0, peak: 0 },
       counters: { closedIdle: 0, closedFrameTimeout: 0, closedOverBuffer: 0 },
+      reads: newReadStats(),
       log: this.#log,
     };
     this.#refusalNotice = encodeNotice(
@@ -255,6 +260,7 @@ export class ClientListener {
       accepting: this.#guard.accepting,
       rejectedByReason: Object.fromEntries(this.#rejectedBy),
       pendingHandshakes: (this.#gate?.pending ?? 0) + this.#awaitingAuth.size,
+      ...this.#context.reads,
     };
   }
 

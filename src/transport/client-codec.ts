@@ -9,7 +9,7 @@
  *   0    4     id      u32 request id, echoed in the response
  *   4    4     group   u32 Raft group id
  *   8    1     op      1 append, 2 read, 3 status, 10 idempotent append, 11 producer id,
- *                      20 commitPosition
+ *                      20 commitPosition, 21 readRange (client-reads-codec.ts; 22..29 reads)
  *   then, by op:
  *     append  u32 count (>= 1), then `count` times: u32 length + payload bytes
  *     read    u64 index
@@ -23,7 +23,7 @@
  *
  *   0    4     id      u32 request id
  *   4    1     kind    1 append ok, 2 read entry, 3 read miss (null), 4 status, 5 error,
- *                      10 producer id, 20 commit position
+ *                      10 producer id, 20 commit position, 21 entries (client-reads-codec.ts)
  *   then, by kind:
  *     producer id u64 producerId (>= 1), u32 epoch
  *     append ok   u32 count, then `count` times: u64 index, u64 pos
@@ -46,6 +46,16 @@ import type { LedgerEntry } from '../entry.js';
 import type { LeaderHint, WireError } from '../errors.js';
 import { EntryType } from '../raft/types.js';
 import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
+import {
+  decodeReadsRequest,
+  decodeReadsResponse,
+  encodeEntriesResponse,
+  encodeRangeRequest,
+  READS_FIRST,
+  READS_LAST,
+  type RangeRequest,
+  type RangeResponse,
+} from './client-reads-codec.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FRAME_HEADER_BYTES,
@@ -74,7 +84,8 @@ export type ClientRequest =
   | { id: number; group: number; op: 'producerId' }
   | { id: number; group: number; op: 'read'; index: number }
   | { id: number; group: number; op: 'status' }
-  | { id: number; group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number };
+  | { id: number; group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number }
+  | RangeRequest;
 
 export type ClientResponse =
   | { id: number; kind: 'append'; ok: { index: number; pos: number }[] }
@@ -82,7 +93,8 @@ export type ClientResponse =
   | { id: number; kind: 'status'; status: Record<string, unknown> }
   | { id: number; kind: 'producerId'; producerId: number; epoch: number }
   | { id: number; kind: 'commitPosition'; index: number; pos: number }
-  | { id: number; kind: 'error'; error: WireError };
+  | { id: number; kind: 'error'; error: WireError }
+  | RangeResponse;
 
 const Op = { append: 1, read: 2, status: 3, appendIdempotent: 10, producerId: 11, commitPosition: 20 } as const;
 const Res = { append: 1, readEntry: 2, readMiss: 3, status: 4, error: 5, producerId: 10, commitPosition: 20 } as const;
@@ -112,6 +124,7 @@ function finish(out: Buffer, kind: FrameKind, maxFrameBytes: number): Buffer {
 
 /** A request as one complete frame. Misuse (bad ids, no payloads, too big) is a TypeError/RangeError. */
 export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  if (request.op === 'readRange') return encodeRangeRequest(request, maxFrameBytes);
   checkU32(request.id, 'request.id');
   checkU32(request.group, 'request.group');
   let size = FRAME_HEADER_BYTES + 9;
@@ -217,7 +230,8 @@ export function decodeClientRequest(body: Buffer): ClientRequest {
       break;
     }
     default:
-      throw protocolError(`client request: unknown op ${op}`);
+      if (op < READS_FIRST || op > READS_LAST) throw protocolError(`client request: unknown op ${op}`);
+      request = decodeReadsRequest(r, id, group, op);
   }
   r.end();
   return request;
@@ -232,6 +246,7 @@ function checkCode(code: unknown): Buffer {
 
 /** A response as one complete frame. Misuse is a TypeError/RangeError. */
 export function encodeClientResponse(response: ClientResponse, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  if (response.kind === 'entries') return encodeEntriesResponse(response, maxFrameBytes);
   checkU32(response.id, 'response.id');
   const head = FRAME_HEADER_BYTES + 5;
   let out: Buffer;
@@ -415,7 +430,8 @@ export function decodeClientResponse(body: Buffer): ClientResponse {
       break;
     }
     default:
-      throw protocolError(`client response: unknown kind ${kind}`);
+      if (kind < READS_FIRST || kind > READS_LAST) throw protocolError(`client response: unknown kind ${kind}`);
+      response = decodeReadsResponse(r, id, kind);
   }
   r.end();
   return response;
