@@ -15,3 +15,15 @@ export interface LedgerEntry {
   type: EntryType;
   payload: Buffer;
 }
+
+/** The names of the entry types, as `raftledger dump` prints them. */
+export type EntryTypeName = 'normal' | 'noop' | 'config';
+
+const TYPE_NAMES: readonly (EntryTypeName | undefined)[] = [undefined, 'normal', 'noop', 'config'];
+
+/** The name of an entry's `type` (1 normal, 2 noop, 3 config); RangeError for any other value. */
+export function entryTypeName(type: EntryType): EntryTypeName {
+  const name = TYPE_NAMES[type];
+  if (name === undefined) throw new RangeError(`entry type must be 1..3, got ${String(type)}`);
+  return name;
+}

@@ -21,6 +21,7 @@ Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--dura
                         [--warmup 2] [--durability fsync|memory] [--idempotent true|false] [--json] [--dir DIR]
                         [--groups G] [--workers W] [--segment-size BYTES] [--report DIR]
                         [--tick-ms T] [--heartbeat-ticks H] [--election-ticks E] [--tls]
+                        [--consumers K]
        raftledger bench --failover K [--json]
 
 Starts a cluster of separate server processes on 127.0.0.1 (data under DIR, a temporary
@@ -64,6 +65,10 @@ Options:
   --idempotent B      true (default): exactly-once appends (producer id and sequences);
                       false: the at-least-once client, to measure what idempotence costs
   --tls               measure plaintext, then TLS, and report the cost (see above)
+  --consumers K       also run K tail consumers (client.tail, one connection each; consumer
+                      k tails group k mod G) from the end of the log while the writers
+                      append, and report their entries/s, MB/s and, with one group, the
+                      latency from the append call to delivery (p50/p99)
   --json              print the result as one JSON line (with the per-second timeline
                       and the latency histogram)
   --report DIR        also write DIR/report.json and DIR/index.html: a self-contained page
@@ -101,6 +106,7 @@ the servers also exit if this process dies.
         'election-ticks': { type: 'string' },
         tls: { type: 'boolean' },
         idempotent: { type: 'string' },
+        consumers: { type: 'string' },
       },
       false,
     );
@@ -116,6 +122,8 @@ the servers also exit if this process dies.
     const tls = values.tls === true;
     const idempotent = choiceOption(values, 'idempotent', ['true', 'false'] as const, 'true') === 'true';
     const groups = intOption(values, 'groups', 1, 1, 100_000);
+    const consumers = intOption(values, 'consumers', 0, 0, 1024);
+    if (consumers > 0 && failovers > 0) throw new UsageError('--consumers goes with a throughput run, not with --failover');
     const workers = intOption(values, 'workers', 0, 0, 256);
     const segmentSizeBytes = values['segment-size'] !== undefined ? intOption(values, 'segment-size', 0, 4096) : groups > 1 ? 4 * 1024 * 1024 : undefined;
     const effectiveSegmentBytes = segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES;
@@ -141,7 +149,7 @@ the servers also exit if this process dies.
     const dir = givenDir ?? mkdtempSync(join(tmpdir(), 'raftledger-bench-'));
     if (ownDir && !keep) cleanup.removeAtEnd(dir);
     const base: LocalClusterOptions = { replicas, dir, durability, groups, workers, ...timing, ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}) };
-    const spec: ThroughputSpec = { concurrency, sizeBytes, durationS, warmupS, groups, say, ...(json ? {} : { onProgress: progressLine(durationS) }) };
+    const spec: ThroughputSpec = { concurrency, sizeBytes, durationS, warmupS, groups, say, consumers, ...(json ? {} : { onProgress: progressLine(durationS) }) };
     const endProgress = (): void => {
       if (!json && process.stderr.isTTY) process.stderr.write('\n');
     };

@@ -56,8 +56,10 @@ import {
 import { Pool } from './pool.js';
 import { ClientProducer } from './producer.js';
 import { DeadlineQueue } from './deadlines.js';
+import * as reads from './reads.js';
 
 export type { ConnectOptions, OpOptions, StatusOptions } from './options.js';
+export type { ReadRangeOptions, TailOptions } from './reads.js';
 
 export interface AppendResult {
   index: number;
@@ -199,7 +201,9 @@ export class Client {
     if (this.#closing !== undefined) throw closedError();
     const producer = await this.#producer.stamp(group, payloads.length);
     try {
-      return await this.#run({ op: 'append', group, payloads, producer }, o);
+      const response = await this.#run({ op: 'append', group, payloads, producer }, o);
+      this.#producer.succeeded(group, producer);
+      return response;
     } catch (error) {
       this.#producer.failed(group, producer);
       throw error;
@@ -229,22 +233,32 @@ export class Client {
     const maxLagMs = options.maxLagMs ?? 0; // 0: the server's default
     if (!Number.isSafeInteger(maxLagMs) || maxLagMs < 0 || maxLagMs > 0xffff_ffff) throw new RangeError(`commitPosition: maxLagMs must be a positive integer, got ${String(maxLagMs)}`);
     const request: Request = { op: 'commitPosition', group: o.group ?? this.#options.group, consistency, maxLagMs };
-    const run = async (pinned?: string): Promise<{ index: number; pos: number }> => {
-      const r = (await this.#run(request, { signal: o.signal, pinned, once: pinned !== undefined })) as Extract<ClientResponse, { kind: 'commitPosition' }>;
-      return { index: r.index, pos: r.pos };
-    };
-    if (consistency !== 'follower') return run();
+    const r = (consistency === 'follower' ? await reads.followerRun(this.#readContext(), request, o.signal) : await this.#run(request, { signal: o.signal })) as Extract<
+      ClientResponse,
+      { kind: 'commitPosition' }
+    >;
+    return { index: r.index, pos: r.pos };
+  }
+
+  /** Committed entries from `from`, in index order, system entries left out by default; [] past the end (reads.ts). */
+  readRange(from: number, options?: reads.ReadRangeOptions): Promise<LedgerEntry[]> {
+    return reads.readRange(this.#readContext(), from, options);
+  }
+
+  /** Every committed entry from `from` on, waiting for new ones, resumable across failover (a long-polling readRange; reads.ts). */
+  tail(from: number, options?: reads.TailOptions): AsyncGenerator<LedgerEntry> {
+    return reads.tail(this.#readContext(), from, reads.checkTailArguments(from, options));
+  }
+
+  #readContext(): reads.ReadContext {
     const servers = this.#options.servers;
-    let last: unknown;
-    for (let k = 0; k < servers.length; k++) {
-      try {
-        return await run(servers[this.#rr++ % servers.length]!);
-      } catch (error) {
-        if (!(error instanceof RaftLedgerError) || !error.retriable) throw error;
-        last = error;
-      }
-    }
-    throw last;
+    return {
+      run: (request, o) => this.#run(request, o),
+      group: this.#options.group,
+      servers,
+      nextServer: () => servers[this.#rr++ % servers.length]!,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+    };
   }
 
   /**

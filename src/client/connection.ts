@@ -31,6 +31,7 @@ import {
   type WireConsistency,
 } from '../transport/client-codec.js';
 import { FrameReader, protocolError, type Frame } from '../transport/frame.js';
+import type { RangeRequest } from '../transport/client-reads-codec.js';
 import { isTlsError } from '../transport/tls.js';
 import type { ResolvedTls } from './options.js';
 import { AttemptFailure } from './errors.js';
@@ -44,7 +45,8 @@ export type Request =
   | { group: number; op: 'status' }
   | { group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number }
   | { group: number; op: 'members' }
-  | { group: number; op: 'changeMembers'; change: WireMemberChange };
+  | { group: number; op: 'changeMembers'; change: WireMemberChange }
+  | Omit<RangeRequest, 'id'>;
 
 export interface ConnectionOptions {
   address: string;
@@ -109,6 +111,8 @@ function matches(request: Request, response: ClientResponse): boolean {
       return request.op === 'commitPosition';
     case 'members':
       return request.op === 'members' || request.op === 'changeMembers';
+    case 'entries':
+      return request.op === 'readRange';
   }
 }
 

@@ -10,7 +10,7 @@
  * runShardWorker with hooks and which re-exports checkGroupLog.
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
-import { GroupShard, type ShardConfig } from './shard.js';
+import { GroupShard, type Attachment, type ShardConfig } from './shard.js';
 import { packEntries } from './payloads.js';
 import { toWireError, type WireError } from '../errors.js';
 import type { FromWorker, HostOp, HostRequest, HostResponses, Result, ToWorker } from './protocol.js';
@@ -21,10 +21,7 @@ export interface WorkerTask {
   config: ShardConfig;
 }
 
-/** Something a hook attached to the worker; closed (before the shard) when the worker closes. */
-export interface Attachment {
-  close(): Promise<void>;
-}
+export type { Attachment } from './shard.js';
 
 export interface ShardWorkerHooks {
   /**
@@ -52,6 +49,7 @@ export async function runShardWorker(task: WorkerTask, hooks: ShardWorkerHooks):
       await shard.close();
       throw error;
     }
+    if (attachment !== undefined) shard.attach(attachment);
   }
 
   let results: Result[] = [];
@@ -132,6 +130,10 @@ const PACK: { [K in HostOp]: Packer<K> } = {
   removeGroup: same,
   members: same,
   changeMembers: same,
+  reloadPrepare: same,
+  reloadCommit: same,
+  reloadAbort: same,
+  attachmentStats: same,
 };
 
 export interface CheckTask {

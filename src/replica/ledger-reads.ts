@@ -1,5 +1,10 @@
-/** Read helpers of the Ledger: log entries as LedgerEntry, readRange()'s and tail()'s argument checks, the tail generator. */
+/**
+ * Read helpers of the Ledger: log entries as LedgerEntry, readRange()'s and tail()'s argument
+ * checks, the tail generator. readRange and tail leave system entries (the leader's no-op of
+ * each term, configuration entries) out unless `includeSystem: true` (issue 15).
+ */
 import type { LedgerEntry } from '../entry.js';
+import { EntryType } from '../raft/types.js';
 import type { LogEntry } from '../storage/index.js';
 import { entryTypeOf } from '../transport/entry-types.js';
 import { checkPositiveInteger } from './ledger-types.js';
@@ -8,10 +13,20 @@ export function toLedgerEntry(e: LogEntry): LedgerEntry {
   return { index: e.index, term: e.term, pos: e.pos, type: entryTypeOf(e.type), payload: e.data };
 }
 
+/** Without includeSystem, only normal entries (no-op and configuration entries left out). */
+export function withoutSystem(entries: LedgerEntry[], includeSystem: boolean | undefined): LedgerEntry[] {
+  return includeSystem === true ? entries : entries.filter((e) => e.type === EntryType.Normal);
+}
+
+function checkIncludeSystem(what: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${what}: includeSystem must be a boolean`);
+}
+
 /** readRange()'s arguments (RangeError/TypeError) and its defaults: 1000 entries, 4 MiB. */
-export function checkRangeArguments(from: number, options: { limit?: number; maxBytes?: number }): { limit: number; maxBytes: number } {
+export function checkRangeArguments(from: number, options: { limit?: number; maxBytes?: number; includeSystem?: boolean }): { limit: number; maxBytes: number } {
   checkPositiveInteger('readRange', 'from', from);
   if (options === null || typeof options !== 'object') throw new TypeError('readRange: options must be an object');
+  checkIncludeSystem('readRange', options.includeSystem);
   const limit = options.limit ?? 1000;
   checkPositiveInteger('readRange', 'limit', limit);
   const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
@@ -22,6 +37,8 @@ export function checkRangeArguments(from: number, options: { limit?: number; max
 export interface TailOptions {
   signal?: AbortSignal;
   batchBytes?: number;
+  /** Also yield no-op and configuration entries (default false). */
+  includeSystem?: boolean;
 }
 
 /** What tailing needs from its Ledger. */
@@ -30,6 +47,7 @@ export interface TailSource {
   /** The error the replica stopped with, if it did. */
   failed(): Error | undefined;
   commitIndex(): number;
+  /** Every committed entry, system entries included. */
   readRange(from: number, options: { limit: number; maxBytes: number }): LedgerEntry[];
   /** Call `wake` once at the next commit or at close. */
   waitForCommit(wake: () => void): void;
@@ -41,6 +59,7 @@ export function checkTailArguments(from: number, options: TailOptions): void {
   if (options === null || typeof options !== 'object') throw new TypeError('tail: options must be an object');
   if (options.batchBytes !== undefined) checkPositiveInteger('tail', 'batchBytes', options.batchBytes);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('tail: signal must be an AbortSignal');
+  checkIncludeSystem('tail', options.includeSystem);
 }
 
 /** Ends when the signal aborts or the ledger closes; throws the replica's failure. */
@@ -53,7 +72,7 @@ export async function* tailEntries(source: TailSource, from: number, options: Ta
     if (next <= source.commitIndex()) {
       for (const e of source.readRange(next, { limit: 4096, maxBytes: options.batchBytes ?? 1024 * 1024 })) {
         next = e.index + 1;
-        yield e;
+        if (options.includeSystem === true || e.type === EntryType.Normal) yield e;
       }
       continue;
     }

@@ -27,7 +27,7 @@ import type { LedgerEntry } from '../entry.js';
 import { SegmentedLogStorage } from './log-adapter.js';
 import { AppSnapshotCache, syntheticSnapshotOf } from './app-snapshot.js';
 import { GroupSet } from './group-set.js';
-import { checkLinkOptions, coreConfig, logOptions, openWithPeers } from './ledger-open.js';
+import { checkLinkOptions, coreConfig, logOptions, openWithPeers, reloadOwnedTls } from './ledger-open.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
 import { LedgerStats } from './ledger-stats.js';
@@ -35,7 +35,7 @@ import { DEFAULT_SPACE_CHECK_INTERVAL_MS } from './disk-space.js';
 import { LogLifecycle } from './lifecycle.js';
 import { checkPayloads, positive, type LedgerCoreOptions, type LedgerEvents, type LedgerOptions, type LedgerStatus, type Durability, type RaftLink } from './ledger-types.js';
 import { ledgerStatus } from './ledger-status.js';
-import { checkRangeArguments, checkTailArguments, tailEntries, toLedgerEntry, type TailOptions } from './ledger-reads.js';
+import { checkRangeArguments, checkTailArguments, tailEntries, toLedgerEntry, withoutSystem, type TailOptions } from './ledger-reads.js';
 import { WritePath, receivedRecordsProblem } from './write-path.js';
 import { abortable, waitForLeader } from './ledger-waits.js';
 import { Idempotence, type AppendOptions, type Admitted } from './idempotence.js';
@@ -451,13 +451,13 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     return toLedgerEntry(this.#log.read(index));
   }
 
-  /** Committed entries from `from`, at most `limit` of them and about `maxBytes` (at least one). */
-  readRange(from: number, options: { limit?: number; maxBytes?: number; uncommitted?: boolean } = {}): LedgerEntry[] {
+  /** Committed entries from `from`: of at most `limit` entries and about `maxBytes` (at least one), the normal ones unless includeSystem. */
+  readRange(from: number, options: { limit?: number; maxBytes?: number; uncommitted?: boolean; includeSystem?: boolean } = {}): LedgerEntry[] {
     this.#checkUsable();
     const { limit, maxBytes } = checkRangeArguments(from, options);
     const end = options.uncommitted === true ? this.#log.lastIndex : Math.min(this.#commitIndex, this.#log.lastIndex);
     if (from > end) return [];
-    return this.#log.readRange(from, Math.min(end, from + limit - 1) + 1, maxBytes).map(toLedgerEntry);
+    return withoutSystem(this.#log.readRange(from, Math.min(end, from + limit - 1) + 1, maxBytes).map(toLedgerEntry), options.includeSystem);
   }
 
   /**
@@ -471,7 +471,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         closed: () => this.#closed,
         failed: () => this.#failed,
         commitIndex: () => this.#commitIndex,
-        readRange: (next, range) => this.readRange(next, range),
+        readRange: (next, range) => this.readRange(next, { ...range, includeSystem: true }),
         waitForCommit: (wake) => this.#commitWaiters.push(wake),
       },
       from,
@@ -564,9 +564,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     await waitForLeader(this, to, timeoutMs, options.signal);
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
+  get closed(): boolean { return this.#closed; }
+
+  /** Ledger.open({ peers, tls }): read the TLS files again (reloadOwnedTls: ERR_TLS keeps the old material). */
+  reloadTls(): void { reloadOwnedTls(this.#ownedSet); }
 
   /** Stop timers, reject waiting appends with ERR_CLOSED, flush and close the log. Idempotent. */
   close(): Promise<void> {

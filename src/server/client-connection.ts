@@ -31,6 +31,8 @@ import { FrameReader } from '../transport/frame.js';
 import type { ClientLimits } from './client-limits.js';
 import type { LedgerRouter } from './client-listener.js';
 import type { LoopDelayMonitor } from './loop-delay.js';
+import { capRead, ReadFlow, type ReadStats } from './read-requests.js';
+import { entriesResponseBytes } from '../transport/client-reads-codec.js';
 
 const HIGH_WATER_BYTES = 8 * 1024 * 1024;
 /** How long a connection closed with a notice may take to go away by itself. */
@@ -47,6 +49,7 @@ export interface ConnectionContext {
   /** Bytes of unfinished frames across connections; peak after the limits were applied. */
   budget: { total: number; peak: number };
   counters: { closedIdle: number; closedFrameTimeout: number; closedOverBuffer: number };
+  reads: ReadStats;
   log: (line: string) => void;
 }
 
@@ -77,6 +80,8 @@ export class ClientConnection {
   #timer: NodeJS.Timeout | undefined;
   #timerDueMs = Number.POSITIVE_INFINITY;
   #linger: NodeJS.Timeout | undefined;
+  /** Flow control of range reads (read-requests.ts): responses wait while the write backlog is large. */
+  readonly #flow = new ReadFlow(() => this.#socket.writableLength + this.#out.reduce((n, b) => n + b.length, 0));
 
   constructor(socket: Socket, ctx: ConnectionContext) {
     this.#socket = socket;
@@ -86,7 +91,10 @@ export class ClientConnection {
     this.#lastActivityMs = now();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('drain', () => this.#maybeResume());
+    socket.on('drain', () => {
+      this.#flow.drained();
+      this.#maybeResume();
+    });
     socket.on('error', () => this.close());
     socket.on('close', () => {
       clearTimeout(this.#linger);
@@ -227,6 +235,13 @@ export class ClientConnection {
             .commitPosition(request.group, { consistency: request.consistency, ...(request.maxLagMs > 0 ? { maxLagMs: request.maxLagMs } : {}) })
             .then(({ index, pos }) => ({ id: request.id, kind: 'commitPosition', index, pos }));
           break;
+        case 'readRange': {
+          const readRange = router.readRange;
+          if (readRange === undefined) throw new RaftLedgerError('ERR_BAD_CONFIG', 'this port does not serve readRange');
+          const id = request.id;
+          pending = readRange(request.group, capRead(request), this.#flow, this.#ctx.reads).then((r) => ({ id, kind: 'entries', ...r }));
+          break;
+        }
         case 'status':
           pending = Promise.resolve(router.status(request.group)).then((status) => ({
             id: request.id,
@@ -258,6 +273,7 @@ export class ClientConnection {
 
   #respond(response: ClientResponse): void {
     this.#inFlight--;
+    if (response.kind === 'entries') this.#flow.release(entriesResponseBytes(response.entries));
     this.#maybeResume();
     if (this.#closed) return;
     let bytes: Buffer;
@@ -328,6 +344,7 @@ export class ClientConnection {
     this.#pendingBytes = 0;
     this.#reader = null;
     this.#frameStartedMs = -1;
+    this.#flow.close();
     return true;
   }
 }

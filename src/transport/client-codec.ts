@@ -9,7 +9,7 @@
  *   0    4     id      u32 request id, echoed in the response
  *   4    4     group   u32 Raft group id
  *   8    1     op      1 append, 2 read, 3 status, 10 idempotent append, 11 producer id,
- *                      20 commitPosition, 30-39 membership (member-codec.ts)
+ *                      20 commitPosition, 21 readRange (client-reads-codec.ts; 22..29 reads), 30-39 membership (member-codec.ts)
  *   then, by op:
  *     append  u32 count (>= 1), then `count` times: u32 length + payload bytes
  *     read    u64 index
@@ -23,7 +23,7 @@
  *
  *   0    4     id      u32 request id
  *   4    1     kind    1 append ok, 2 read entry, 3 read miss (null), 4 status, 5 error,
- *                      10 producer id, 20 commit position, 30-39 membership (member-codec.ts)
+ *                      10 producer id, 20 commit position, 21 entries (client-reads-codec.ts), 30-39 membership (member-codec.ts)
  *   then, by kind:
  *     producer id u64 producerId (>= 1), u32 epoch
  *     append ok   u32 count, then `count` times: u64 index, u64 pos
@@ -46,6 +46,16 @@ import type { LedgerEntry } from '../entry.js';
 import type { LeaderHint, WireError } from '../errors.js';
 import { EntryType } from '../raft/types.js';
 import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
+import {
+  decodeReadsRequest,
+  decodeReadsResponse,
+  encodeEntriesResponse,
+  encodeRangeRequest,
+  READS_FIRST,
+  READS_LAST,
+  type RangeRequest,
+  type RangeResponse,
+} from './client-reads-codec.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FRAME_HEADER_BYTES,
@@ -78,6 +88,7 @@ export type ClientRequest =
   | { id: number; group: number; op: 'read'; index: number }
   | { id: number; group: number; op: 'status' }
   | { id: number; group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number }
+  | RangeRequest
   | MemberRequest;
 
 export type ClientResponse =
@@ -87,6 +98,7 @@ export type ClientResponse =
   | { id: number; kind: 'producerId'; producerId: number; epoch: number }
   | { id: number; kind: 'commitPosition'; index: number; pos: number }
   | { id: number; kind: 'error'; error: WireError }
+  | RangeResponse
   | MemberResponse;
 
 const Op = { append: 1, read: 2, status: 3, appendIdempotent: 10, producerId: 11, commitPosition: 20 } as const;
@@ -117,6 +129,7 @@ function finish(out: Buffer, kind: FrameKind, maxFrameBytes: number): Buffer {
 
 /** A request as one complete frame. Misuse (bad ids, no payloads, too big) is a TypeError/RangeError. */
 export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  if (request.op === 'readRange') return encodeRangeRequest(request, maxFrameBytes);
   checkU32(request.id, 'request.id');
   checkU32(request.group, 'request.group');
   if (request.op === 'members' || request.op === 'changeMembers') return withHead(encodeMemberRequestBody(request), request.id, request.group, MEMBER_OPS[request.op], maxFrameBytes);
@@ -233,7 +246,7 @@ export function decodeClientRequest(body: Buffer): ClientRequest {
       break;
     }
     default: {
-      const member = decodeMemberRequest(id, group, op, r);
+      const member = op < READS_FIRST || op > READS_LAST ? decodeMemberRequest(id, group, op, r) : decodeReadsRequest(r, id, group, op);
       if (member === undefined) throw protocolError(`client request: unknown op ${op}`);
       request = member;
     }
@@ -251,6 +264,7 @@ function checkCode(code: unknown): Buffer {
 
 /** A response as one complete frame. Misuse is a TypeError/RangeError. */
 export function encodeClientResponse(response: ClientResponse, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  if (response.kind === 'entries') return encodeEntriesResponse(response, maxFrameBytes);
   checkU32(response.id, 'response.id');
   const head = FRAME_HEADER_BYTES + 5;
   let out: Buffer;
@@ -442,7 +456,7 @@ export function decodeClientResponse(body: Buffer): ClientResponse {
       break;
     }
     default: {
-      const member = decodeMemberResponse(id, kind, r);
+      const member = kind < READS_FIRST || kind > READS_LAST ? decodeMemberResponse(id, kind, r) : decodeReadsResponse(r, id, kind);
       if (member === undefined) throw protocolError(`client response: unknown kind ${kind}`);
       response = member;
     }

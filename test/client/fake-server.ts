@@ -135,6 +135,11 @@ export class FakeLog {
     if (payload === undefined) return { kind: 'read', entry: null };
     return { kind: 'read', entry: { index, term: 3, pos: (index - 1) * 100, type: 1, payload } };
   }
+
+  readRange(from: number, limit: number): Body {
+    const entries = this.entries.slice(from - 1, from - 1 + limit).map((payload, i) => ({ index: from + i, term: 3, pos: (from + i - 1) * 100, type: 1 as const, payload }));
+    return { kind: 'entries', commitIndex: this.entries.length, next: from + entries.length, entries };
+  }
 }
 
 /** A leader that serves `log`. */
@@ -154,6 +159,8 @@ export function leader(log: FakeLog, id = 'n1'): Handler {
       case 'members':
       case 'changeMembers':
         return { kind: 'members', members: { voters: [{ id, address: '' }], learners: [] } };
+      case 'readRange':
+        return log.readRange(request.from, request.limit);
     }
   };
 }

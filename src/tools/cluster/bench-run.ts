@@ -13,6 +13,7 @@ import type { HistogramJson } from './latency-histogram.js';
 import { percentile, runLoad, type LoadProgress, type TimelinePoint } from './load.js';
 import { LocalCluster, type LocalClusterOptions } from './local-cluster.js';
 import { measureCpu, type CpuReport } from './proc-cpu.js';
+import { BenchConsumers, describeConsumers, type ConsumerReport } from './bench-consumers.js';
 
 export interface ThroughputSpec {
   concurrency: number;
@@ -22,6 +23,8 @@ export interface ThroughputSpec {
   groups: number;
   say: (line: string) => void;
   onProgress?: (p: LoadProgress) => void;
+  /** Tail consumers alongside the writers (bench-consumers.ts); 0 or absent: none. */
+  consumers?: number;
 }
 
 export interface LoopDelaySummary {
@@ -58,6 +61,8 @@ export interface ThroughputCell {
   machine: { cpus: number; model: string; node: string };
   timeline: TimelinePoint[];
   latencyHistogram: HistogramJson;
+  /** With --consumers: what the tail consumers read during the measured window. */
+  consumers?: ConsumerReport;
 }
 
 export function machineOf(): ThroughputCell['machine'] {
@@ -88,6 +93,8 @@ export async function measureThroughput(clusterOptions: LocalClusterOptions, cli
   try {
     say(`bench: servers up: ${[...cluster.servers.values()].map((s) => `${s.id} pid ${s.pid}`).join(', ')}`);
     const appender = spread(client, groups);
+    const consumers = (spec.consumers ?? 0) > 0 ? await BenchConsumers.start(cluster.clientAddresses, spec.consumers!, groups, clientOptions) : undefined;
+    if (consumers !== undefined) say(`bench: ${spec.consumers} tail consumer(s) started`);
     if (spec.warmupS > 0) {
       say(`bench: warm-up ${spec.warmupS} s`);
       await runLoad({ client: appender, concurrency, sizeBytes, durationMs: spec.warmupS * 1000 });
@@ -99,7 +106,16 @@ export async function measureThroughput(clusterOptions: LocalClusterOptions, cli
       ...Object.fromEntries([...cluster.servers.values()].filter((s) => s.pid !== undefined).map((s) => [s.id, s.pid!])),
       client: process.pid,
     });
-    const result = await runLoad({ client: appender, concurrency, sizeBytes, durationMs: spec.durationS * 1000, ...(spec.onProgress !== undefined ? { onProgress: spec.onProgress } : {}) });
+    consumers?.measure();
+    const result = await runLoad({
+      client: appender,
+      concurrency,
+      sizeBytes,
+      durationMs: spec.durationS * 1000,
+      ...(spec.onProgress !== undefined ? { onProgress: spec.onProgress } : {}),
+      ...(consumers !== undefined ? { onAck: consumers.onAck } : {}),
+    });
+    const consumed = await consumers?.stop();
     const cpu = cpuMeter.stop(result.ops, result.seconds);
     const termsAfter = await highestTerms(client, groups);
     const delays = await sampler.stop();
@@ -134,6 +150,7 @@ export async function measureThroughput(clusterOptions: LocalClusterOptions, cli
       machine: machineOf(),
       timeline: result.timeline,
       latencyHistogram: result.histogram.toJSON(),
+      ...(consumed !== undefined ? { consumers: consumed } : {}),
     };
   } finally {
     await client.close();
@@ -147,7 +164,7 @@ export function describeCell(c: ThroughputCell): string {
   const shares = Object.entries(c.cpu.shares)
     .map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`)
     .join(', ');
-  return `raftledger ${c.durability}, ${c.replicas} replicas, G=${c.groups}, W=${c.workers}, ${c.valueSize} B, C=${c.concurrency}${c.idempotent ? '' : ', at-least-once'}: ${c.opsPerSec} ops/s, ${c.MBps} MB/s, p50 ${c.latMs.p50} ms, p99 ${c.latMs.p99} ms, p999 ${c.latMs.p999} ms, max ${c.latMs.max} ms, ${c.errors} errors, ${c.termChanges} term change(s); server main-thread loop delay p99 (1 s windows): worst ${d.worst} ms, median ${d.median} ms; CPU ${c.cpu.usPerAppend} us/append on ${c.cpu.cores} cores (${shares})`;
+  return `raftledger ${c.durability}, ${c.replicas} replicas, G=${c.groups}, W=${c.workers}, ${c.valueSize} B, C=${c.concurrency}${c.idempotent ? '' : ', at-least-once'}: ${c.opsPerSec} ops/s, ${c.MBps} MB/s, p50 ${c.latMs.p50} ms, p99 ${c.latMs.p99} ms, p999 ${c.latMs.p999} ms, max ${c.latMs.max} ms, ${c.errors} errors, ${c.termChanges} term change(s); server main-thread loop delay p99 (1 s windows): worst ${d.worst} ms, median ${d.median} ms; CPU ${c.cpu.usPerAppend} us/append on ${c.cpu.cores} cores (${shares})${c.consumers !== undefined ? `; ${describeConsumers(c.consumers)}` : ''}`;
 }
 
 /** SIGKILL the leader `kills` times under a light load; the ms from each kill to the next acknowledged append. */
