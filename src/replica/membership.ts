@@ -78,6 +78,9 @@ export interface MembershipDeps {
   notLeader(): RaftLedgerError;
 }
 
+/** The stored index is moved up (same configuration) once the commit index passed it by this many entries, so a start reads at most this many entries for Config entries. */
+export const RESAVE_EVERY_ENTRIES = 100_000;
+
 const REFUSALS = new Set(['ERR_CONF_CHANGE_IN_FLIGHT', 'ERR_NOT_COMMITTED_IN_TERM', 'ERR_LEARNER_BEHIND', 'ERR_LAST_VOTER', 'ERR_CONF_CHANGE_INVALID', 'ERR_TRANSFER_IN_PROGRESS'] as const);
 
 export class ReplicaMembership {
@@ -86,6 +89,7 @@ export class ReplicaMembership {
   #linked: Configuration | null = null;
   #linkedCommitted: Configuration | null = null;
   #savedCommitted: Configuration | null = null;
+  #savedIndex = 0;
   readonly #preferred: PreferredLeader;
   readonly #clusterId: string;
 
@@ -97,6 +101,7 @@ export class ReplicaMembership {
     this.#preferred = new PreferredLeader(deps.id, preferredLeaderOf(options.preferredLeader, options.group ?? 0), deps.core, deps.logLine);
     if (!stored) return;
     this.#savedCommitted = deps.core.membership.committedAt(deps.core.commitIndex);
+    this.#savedIndex = deps.core.commitIndex;
     const c = deps.core.membership.current;
     const problem = flagsProblem(deps.id, c, options.members, options.learners ?? []);
     if (problem !== undefined) deps.logLine(`[${deps.id}] membership: WARNING the stored configuration (${describeConfiguration(c)}) wins over the configured members: ${problem}`);
@@ -127,7 +132,7 @@ export class ReplicaMembership {
     this.#preferred.check(Date.now());
     const m = this.#d.core.membership;
     const committed = m.committedAt(commitIndex);
-    if (this.#stored && committed !== this.#savedCommitted) this.#save(commitIndex, committed);
+    if (this.#stored && (committed !== this.#savedCommitted || commitIndex - this.#savedIndex >= RESAVE_EVERY_ENTRIES)) this.#save(commitIndex, committed);
     this.#syncLink(committed);
   }
 
@@ -150,8 +155,10 @@ export class ReplicaMembership {
   #save(index: number, conf: Configuration): void {
     saveStoredConfiguration(this.#d.dir, { index, body: encodeConfiguration(conf) });
     this.#stored = true;
+    const changed = conf !== this.#savedCommitted;
     this.#savedCommitted = conf;
-    this.#d.logLine(`[${this.#d.id}] membership: stored configuration at index ${index}: ${describeConfiguration(conf)}`);
+    this.#savedIndex = index;
+    if (changed) this.#d.logLine(`[${this.#d.id}] membership: stored configuration at index ${index}: ${describeConfiguration(conf)}`);
   }
 
   view(): MembersView {
