@@ -16,7 +16,7 @@
 import { RaftLedgerError } from '../errors.js';
 import { EntryType, RaftRefusal, decodeConfiguration, encodeConfiguration, isVoter, type Configuration, type Entry, type LogReset, type Member, type RaftConfig, type RaftCore } from '../raft/index.js';
 import { readStoredConfiguration, saveStoredConfiguration } from './conf-file.js';
-import { checkMemberAddress, ID_PATTERN, memberAddresses } from './peers.js';
+import { checkMemberAddress, formatMemberAddress, ID_PATTERN, memberAddresses, type PeerAddresses } from './peers.js';
 import type { LedgerCoreOptions, RaftLink } from './ledger-types.js';
 import { PreferredLeader, preferredLeaderOf } from './preferred-leader.js';
 import { DEFAULT_CLUSTER_ID } from './group-set.js';
@@ -180,7 +180,8 @@ export class ReplicaMembership {
   propose(change: MemberChange): { index: number; term: number } {
     const core = this.#d.core;
     checkChange(change);
-    if (change.type === 'addLearner') this.#checkNewAddress(change.id, change.address!);
+    // Stored in the canonical form 'host:raftPort/clientPort' (peers.ts formatMemberAddress).
+    if (change.type === 'addLearner') change = { ...change, address: formatMemberAddress(this.#checkNewAddress(change.id, change.address!)) };
     if (change.type === 'remove' && change.force !== true && core.role === 'leader') this.#checkQuorumAfterRemoval(change.id);
     try {
       const index = core.proposeConfChange({ type: change.type, id: change.id, ...(change.address !== undefined ? { address: change.address } : {}) });
@@ -202,7 +203,7 @@ export class ReplicaMembership {
   }
 
   /** Two members with one address would be one process answering as two: refused. */
-  #checkNewAddress(id: string, address: string): void {
+  #checkNewAddress(id: string, address: string): PeerAddresses {
     const a = checkMemberAddress(`addLearner ${id}`, address);
     const c = this.#d.core.membership.current;
     for (const x of [...c.voters, ...c.learners]) {
@@ -212,6 +213,7 @@ export class ReplicaMembership {
         throw new RaftLedgerError('ERR_CONF_CHANGE_INVALID', `addLearner ${id}: address ${address} is already used by member ${x.id} (${x.address})`);
       }
     }
+    return a;
   }
 
   /** The rule for removing a voter: the voters that remain and are up (recently answered) must be a quorum of the new configuration, unless forced. */
