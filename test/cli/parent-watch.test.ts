@@ -47,25 +47,27 @@ async function survivors(pids: number[], dir: string): Promise<number[]> {
   return alive;
 }
 
+/** Runs the parent, sees it die by SIGKILL ('spawned': its own, 'ready': ours); its servers' pids and those still alive after the poll. */
+async function killParent(when: 'spawned' | 'ready'): Promise<{ pids: number[]; alive: number[] }> {
+  const dir = tempDir();
+  const parent = runParent(dir, when);
+  const pids = await parent.pids;
+  leftovers.push(...pids);
+  if (when === 'ready') process.kill(parent.pid, 'SIGKILL');
+  await parent.exited;
+  return { pids, alive: await survivors(pids, dir) };
+}
+
 describe('servers exit when the parent of their local cluster is SIGKILLed', () => {
   it('while the servers are still starting (the parent dies right after spawning them)', async () => {
-    const dir = tempDir();
-    const parent = runParent(dir, 'spawned');
-    const pids = await parent.pids;
-    leftovers.push(...pids);
+    const { pids, alive } = await killParent('spawned');
     expect(pids).toHaveLength(3);
-    await parent.exited;
-    expect(await survivors(pids, dir)).toEqual([]);
+    expect(alive).toEqual([]);
   }, 120_000);
 
   it('once the cluster is ready', async () => {
-    const dir = tempDir();
-    const parent = runParent(dir, 'ready');
-    const pids = await parent.pids;
-    leftovers.push(...pids);
+    const { pids, alive } = await killParent('ready');
     expect(pids).toHaveLength(3);
-    process.kill(parent.pid, 'SIGKILL');
-    await parent.exited;
-    expect(await survivors(pids, dir)).toEqual([]);
+    expect(alive).toEqual([]);
   }, 120_000);
 });
