@@ -26,15 +26,15 @@ import { EventEmitter } from 'node:events';
 import { MessageChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { fromWireError, isRaftLedgerError, RaftLedgerError } from '../errors.js';
-import { loadTlsPem, type ReloadMaterial, type TlsFiles } from '../transport/tls.js';
-import type { Durability, Ledger } from '../replica/ledger.js';
-import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
+import { loadTlsPem, type ReloadMaterial } from '../transport/tls.js';
+import type { Ledger } from '../replica/ledger.js';
+import { groupTuningOf } from '../replica/ledger-types.js';
 import type { LedgerEntry } from '../entry.js';
 import { EntryType } from '../raft/types.js';
 import type { AppendAck } from '../replica/pending.js';
-import type { ProducerOptions } from '../replica/idempotence.js';
-import { formatMemberAddress, normalizePeers, type PeerAddresses, type PeersInput } from '../replica/peers.js';
+import { formatMemberAddress, normalizePeers, type PeersInput } from '../replica/peers.js';
 import { WorkerChannel } from './channel.js';
+import { checkGroup, toEntry, type HostAppendOptions, type HostStatus, type LedgerHostEvents, type LedgerHostOptions, type WorkerInfo } from './host-types.js';
 import { GroupShard, type ShardConfig } from './shard.js';
 import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
 import type { AttachmentStats, GroupStatus, HostOp, HostRequest, HostResponses, TransferredEntry } from './protocol.js';
@@ -50,67 +50,7 @@ import type { MemberChange, MembersView } from '../replica/membership.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
-/** `Peers`: the peers' type; LedgerHost.open takes any PeersInput form (LedgerHostOptions<PeersInput>). */
-/** Every group's Ledger tuning (GroupTuning: segment size, retention, free-space floor, timings) plus the host's own options. */
-export interface LedgerHostOptions<Peers extends PeersInput = Record<string, PeerAddresses>> extends GroupTuning {
-  dir: string;
-  id: string;
-  /**
-   * Every node (including this one): its base Raft address and its client address, in any
-   * form normalizePeers takes ('host:port[/clientPort]', { raft, client }, or an
-   * 'id=host:port,...' spec; the client port defaults to the Raft port + 100).
-   */
-  peers: Peers;
-  /** Members of `peers` that join every group as learners (a node joining a cluster lists itself); a stored configuration wins. */
-  learners?: readonly string[];
-  /** Worker threads (0: every group on the calling thread). */
-  workers: number;
-  /** Group count (ids 0..n-1) or the list of group ids. */
-  groups: number | readonly number[];
-  durability?: Durability;
-  clusterId?: string;
-  /**
-   * Check every group's log before opening it (default 'none'): 'verify' refuses a damaged
-   * log (ERR_LOG_CORRUPT naming file and offset), 'repair' cuts it at the damage (the leader
-   * sends the rest). Runs on the worker threads, in parallel, when workers > 0.
-   */
-  startupCheck?: 'none' | 'verify' | 'repair';
-  log?: (line: string) => void;
-  /** Mutual TLS with the peers: cert/key/ca as file paths (strings) or PEM bytes (transport/tls.ts). */
-  tls?: TlsFiles;
-}
-
-/** LedgerHost.append's options. */
-export interface HostAppendOptions {
-  copy?: boolean;
-  producer?: ProducerOptions;
-}
-
-export interface WorkerInfo {
-  index: number;
-  state: 'starting' | 'ready' | 'restarting' | 'closed';
-  threadId: number;
-  groups: number[];
-  restarts: number;
-}
-
-export interface HostStatus {
-  /** The thread the host (router) runs on. */
-  threadId: number;
-  workers: WorkerInfo[];
-  groups: GroupStatus[];
-}
-
-export interface WorkerExitInfo {
-  worker: number;
-  groups: number[];
-  error: Error;
-}
-
-export interface LedgerHostEvents {
-  workerExit: [info: WorkerExitInfo];
-  workerRestart: [info: { worker: number; groups: number[]; threadId: number }];
-}
+export type { LedgerHostOptions, HostAppendOptions, WorkerInfo, HostStatus, WorkerExitInfo, LedgerHostEvents } from './host-types.js';
 
 interface Backend {
   call<K extends HostOp>(req: HostRequest<K>, transfer?: boolean): Promise<HostResponses[K]>;
@@ -125,18 +65,6 @@ interface Slot {
   failuresInRow: number;
   task: Promise<unknown> | undefined;
   timer: NodeJS.Timeout | undefined;
-}
-
-function checkGroup(group: unknown, what: string): number {
-  if (typeof group !== 'number' || !Number.isSafeInteger(group) || group < 0 || group > 0xffff_ffff) {
-    throw new RangeError(`${what}: group must be an integer in [0, 2^32-1], got ${String(group)}`);
-  }
-  return group;
-}
-
-function toEntry(e: TransferredEntry): LedgerEntry {
-  const p = e.payload;
-  return { index: e.index, term: e.term, pos: e.pos, type: e.type, payload: Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength) };
 }
 
 export class LedgerHost extends EventEmitter<LedgerHostEvents> {
