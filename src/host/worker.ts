@@ -15,6 +15,7 @@ import { packEntries } from './payloads.js';
 import { toWireError, type WireError } from '../errors.js';
 import type { FromWorker, HostOp, HostRequest, HostResponses, Result, ToWorker } from './protocol.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
+import type { DamagedRange } from '../storage/index.js';
 
 export interface WorkerTask {
   port: MessagePort;
@@ -143,6 +144,8 @@ export interface CheckResult {
   lines: string[];
   /** Set when the log is damaged (and not repaired) or could not be checked. */
   error?: WireError;
+  /** Damaged records the replica repairs from peers when it opens (issue 16). */
+  damaged?: DamagedRange[];
 }
 
 /**
@@ -153,8 +156,8 @@ export interface CheckResult {
 export async function checkGroupLog(task: CheckTask): Promise<CheckResult> {
   const lines: string[] = [];
   try {
-    await checkLogAtStartup(task.dir, task.repair, (line) => lines.push(line));
-    return { threadId, lines };
+    const damaged = await checkLogAtStartup(task.dir, task.repair, (line) => lines.push(line));
+    return { threadId, lines, ...(damaged !== undefined ? { damaged } : {}) };
   } catch (error) {
     return { threadId, lines, error: toWireError(error) };
   }

@@ -4,7 +4,7 @@ import { Votes, answerVote, voteRequests, voteResp } from './election.js';
 import { Membership, encodeConfiguration, planConfChange, type ConfChange } from './conf-change.js';
 import { bootstrapMembership, replicaSet, stepDownRemovedLeader } from './conf-core.js';
 import { FollowerReplication } from './follower.js';
-import { DamageGuard } from './damage.js';
+import { DamageGuard, stepDownDamaged } from './damage.js';
 import { mulberry32, type Rng } from './prng.js';
 import { ReadOnly } from './read-only.js';
 import { Replication } from './replication.js';
@@ -109,6 +109,7 @@ export class RaftCore {
       {
         id: this.id,
         term: () => this._term,
+        damage: this.damage,
         send: (m) => this.msgs.push(m),
         catchUp: (req) => this.catchUps.push(req),
         commitAdvanced: () => this.oweBroadcast(true),
@@ -347,6 +348,7 @@ export class RaftCore {
       stepDownRemovedLeader(this.repl, this.log.lastIndex(), this.voters, (to) => this.sendTimeoutNow(to));
       this.becomeFollower(this._term, NONE);
     }
+    if (this._role === 'leader' && stepDownDamaged(this.damage, this.repl, this.log.lastIndex(), this.voters, (to) => this.sendTimeoutNow(to))) this.becomeFollower(this._term, NONE);
     const log = this.log;
     if (this.reads.hasOutput() || this.msgs.length > 0 || this.catchUps.length > 0 || this.follower.logReset !== null || log.inProgress < log.lastIndex()) return true;
     const hsCommit = log.committed < log.durable ? log.committed : log.durable;

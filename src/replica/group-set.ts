@@ -15,6 +15,8 @@ import { parseHostPort } from '../transport/address.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import type { TlsFiles } from '../transport/tls.js';
 import type { TransportSnapshot } from './ledger-stats.js';
+import { RepairLink } from './repair-link.js';
+import type { RepairRecord, RepairRequest, RepairSource } from './repair.js';
 
 /** The handshake's cluster id when none is configured (server config, Ledger.open, LedgerHost). */
 export const DEFAULT_CLUSTER_ID = 'raftledger';
@@ -45,19 +47,41 @@ export interface GroupSetConfig {
 /** A member of the set: the Ledger of one group. */
 export interface GroupMember {
   receive(message: Message): void;
+  /** Answer a peer's repair request from this replica's log (repair.ts serveRepair); absent: empty answers. */
+  serveRepair?(request: RepairRequest): RepairRecord[];
+}
+
+/** What a member sends through: Raft messages, and repair requests to its peers (repair-link.ts). */
+export interface GroupLink {
+  send(message: Message): void;
+  transportStats(): TransportSnapshot;
+  /** One repair source per other member, in id order. */
+  repairSources(): RepairSource[];
 }
 
 export class GroupSet<M extends GroupMember = GroupMember> {
   readonly #members = new Map<number, M>();
   readonly #transport: PeerTransport;
+  readonly #repair: RepairLink;
+  readonly #peerIds: string[];
 
   constructor(config: GroupSetConfig) {
+    this.#peerIds = Object.keys(config.peers).filter((id) => id !== config.id).sort();
+    this.#repair = new RepairLink({
+      send: (peer, group, message) => this.#transport.sendRepair(peer, group, message),
+      server: (group) => {
+        const m = this.#members.get(group);
+        return m?.serveRepair === undefined ? undefined : { serveRepair: (r) => m.serveRepair!(r) };
+      },
+      log: (line) => config.log?.(`${config.logPrefix ?? ''}${line}`),
+    });
     this.#transport = new PeerTransport({
       id: config.id,
       listen: parseHostPort(config.listen),
       peers: { ...config.peers },
       handshake: { clusterId: config.clusterId ?? DEFAULT_CLUSTER_ID, segmentSizeBytes: config.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
       onMessage: (group, message) => this.#members.get(group)?.receive(message),
+      onRepair: (group, message, from) => this.#repair.onMessage(group, message, from),
       ...(config.log !== undefined ? { log: config.log } : {}),
       ...(config.logPrefix !== undefined ? { logPrefix: config.logPrefix } : {}),
       ...(config.tls !== undefined ? { tls: config.tls } : {}),
@@ -65,8 +89,12 @@ export class GroupSet<M extends GroupMember = GroupMember> {
   }
 
   /** The link a member of `group` sends through (valid before the member is attached). */
-  link(group: number): { send(message: Message): void; transportStats(): TransportSnapshot } {
-    return { send: (message) => this.#transport.send(group, message), transportStats: () => this.transportStats() };
+  link(group: number): GroupLink {
+    return {
+      send: (message) => this.#transport.send(group, message),
+      transportStats: () => this.transportStats(),
+      repairSources: () => this.#peerIds.map((peer) => this.#repair.source(peer, group)),
+    };
   }
 
   /** The transport's counters that metrics need (one snapshot per call; not on any hot path). */
@@ -116,6 +144,7 @@ export class GroupSet<M extends GroupMember = GroupMember> {
   /** Detach every member and close the transport (members stay open: their owner closes them). Idempotent. */
   close(): Promise<void> {
     this.#members.clear();
+    this.#repair.close();
     return this.#transport.close();
   }
 }

@@ -2,6 +2,7 @@
 import type { RaftStatus } from '../raft/index.js';
 import type { SegmentedLog } from '../storage/index.js';
 import type { LedgerStatsSnapshot } from './ledger-stats.js';
+import type { RepairStatus } from './self-repair.js';
 import type { Durability, FollowerStatus, LedgerStatus, RaftLink } from './ledger-types.js';
 
 export interface StatusParts {
@@ -19,6 +20,7 @@ export interface StatusParts {
   /** Called once, after the log's figures are read. */
   stats: () => LedgerStatsSnapshot;
   link: RaftLink;
+  repair?: RepairStatus;
 }
 
 export function ledgerStatus(p: StatusParts): LedgerStatus {
@@ -58,5 +60,6 @@ export function ledgerStatus(p: StatusParts): LedgerStatus {
     followers,
     stats: p.stats(),
     ...(p.link.transportStats !== undefined ? { transport: p.link.transportStats() } : {}),
+    ...(p.repair !== undefined ? { repair: p.repair } : {}),
   };
 }

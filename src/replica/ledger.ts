@@ -40,6 +40,8 @@ import { WritePath, receivedRecordsProblem } from './write-path.js';
 import { abortable, waitForLeader } from './ledger-waits.js';
 import { Idempotence, type AppendOptions, type Admitted } from './idempotence.js';
 import { ReadGate, checkReadOptions, type Consistency } from './read-gate.js';
+import { serveRepair, type RepairRecord, type RepairRequest } from './repair.js';
+import { selfRepairOf, type SelfRepair } from './self-repair.js';
 
 export type { Durability, RaftLink, LedgerCoreOptions, LedgerOptions, FollowerStatus, LedgerStatus, LedgerEvents } from './ledger-types.js';
 
@@ -84,6 +86,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   readonly #write: WritePath;
   /** The producer table and duplicate answers of exactly-once appends (idempotence.ts). */
   readonly #idem: Idempotence;
+  /** Start-up repair, scrub and read-found damage, and the core's DamageGuard (self-repair.ts). */
+  readonly #repair: SelfRepair;
 
   private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
     super();
@@ -98,7 +102,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#appendTimeoutMs = positive('appendTimeoutMs', options.appendTimeoutMs, 10_000);
     const commitSaveIntervalMs = positive('commitSaveIntervalMs', options.commitSaveIntervalMs, 200, 0);
     this.#logLine = options.onLog ?? (() => {});
-    const storage = new SegmentedLogStorage(log, { trustPersistedCommit: this.durability === 'fsync' });
+    const storage = new SegmentedLogStorage(log, { trustPersistedCommit: this.durability === 'fsync', onDamaged: (i) => this.#repair.noticeDamaged(i) });
     const hooks = options.snapshot ?? syntheticSnapshotOf(options);
     this.#snapshot = hooks === undefined ? undefined : new AppSnapshotCache(hooks, (e) => this.#logLine(`[${options.id}] snapshot.provide() failed: ${(e as Error).message}`));
     this.#snapshot?.refresh();
@@ -140,6 +144,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     );
     const stopped = (): Error | undefined => this.#failed ?? (this.#closed ? new RaftLedgerError('ERR_CLOSED', 'the ledger is closed') : undefined);
     this.#idem = new Idempotence({ log, appendTimeoutMs: this.#appendTimeoutMs, core: this.#core, commitIndex: () => this.#commitIndex, waitForCommit: (wake) => this.#commitWaiters.push(wake), stopped, write: this.#write }, options);
+    this.#repair = selfRepairOf(options, log, this.#core, () => Math.min(this.#commitIndex, this.#write.durableIndex), () => this.#scheduleReady());
     this.#reads = new ReadGate({
       id: this.id, role: () => this.#core.role, leader: () => this.#core.leader, commitIndex: () => this.#commitIndex,
       readIndex: (ctx, lease) => this.#core.readIndex(ctx, lease), waitForCommit: (fn) => this.#commitWaiters.push(fn),
@@ -186,6 +191,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     if (retention !== undefined) this.#timers.push(everyMs(retention.checkIntervalMs, () => this.#lifecycle.applyRetention()));
     const spaceEvery = positive('spaceCheckIntervalMs', options.spaceCheckIntervalMs, DEFAULT_SPACE_CHECK_INTERVAL_MS);
     this.#timers.push(everyMs(spaceEvery, () => this.#write.checkSpace()));
+    this.#repair.start();
     this.#processReady();
   }
 
@@ -508,21 +514,15 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     return { index, pos: index === 0 ? 0 : this.#log.posOf(index) };
   }
 
-  get role(): Role {
-    return this.#core.role;
-  }
-  get leader(): string {
-    return this.#core.leader;
-  }
-  get term(): number {
-    return this.#core.term;
-  }
-  get commitIndex(): number {
-    return this.#commitIndex;
-  }
-  get lastIndex(): number {
-    return this.#log.lastIndex;
-  }
+  get role(): Role { return this.#core.role; }
+  get leader(): string { return this.#core.leader; }
+  get term(): number { return this.#core.term; }
+  get commitIndex(): number { return this.#commitIndex; }
+  get lastIndex(): number { return this.#log.lastIndex; }
+  /** Resolves once the damage found at start-up is repaired from peers; rejects (ERR_LOG_CORRUPT) when it cannot be (self-repair.ts). */
+  get startupRepaired(): Promise<void> { return this.#repair.startupRepaired; }
+  /** A peer's repair request (repair-link.ts): this log's intact records of the wanted indexes. */
+  serveRepair(request: RepairRequest): RepairRecord[] { return serveRepair(this.#log, request); }
 
   status(): LedgerStatus {
     return ledgerStatus({
@@ -538,6 +538,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       space: this.#lifecycle.space,
       stats: () => this.#stats.snapshot(this.tickMs),
       link: this.#link,
+      repair: this.#repair.status(),
     });
   }
 
@@ -581,6 +582,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#closing = (async () => {
       await this.#write.hardStateBarrier.catch(() => {});
       await this.#lifecycle.running;
+      await this.#repair.stop();
       if (this.#failed === undefined) {
         const commit = Math.min(this.#commitIndex, this.#log.flushedIndex);
         if (commit > this.#log.meta.hardState.commitIndex) await this.#log.meta.save({ commitIndex: commit }).catch(() => {});

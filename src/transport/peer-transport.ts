@@ -34,7 +34,8 @@ import {
 import { decodeRaftMessage, raftFrameSize } from './raft-codec.js';
 import { SendQueue } from './send-queue.js';
 import { createTlsGate, identityProblem, TlsMaterial } from './tls.js';
-import { checkOptions, type Conn, type Link, type PeerStats, type PeerTransportOptions, type PeerTransportStats } from './peer-types.js';
+import { checkOptions, transportStats, type Conn, type Link, type PeerTransportOptions, type PeerTransportStats } from './peer-types.js';
+import { decodeRepairFrame, encodeRepairFrame } from './repair-frame.js';
 
 export type { PeerTransportOptions, PeerStats, PeerTransportStats } from './peer-types.js';
 
@@ -57,6 +58,7 @@ export class PeerTransport implements AsyncDisposable {
   readonly #handshakeTimeoutMs: number;
   readonly #acceptOptions: Pick<PeerTransportOptions, 'acceptBackoff' | 'createServer'>;
   readonly #onMessage: PeerTransportOptions['onMessage'];
+  readonly #onRepair: PeerTransportOptions['onRepair'];
   readonly #onPeerUp: ((peer: string) => void) | undefined;
   readonly #onPeerDown: ((peer: string, reason: string) => void) | undefined;
   readonly #log: (line: string) => void;
@@ -95,6 +97,7 @@ export class PeerTransport implements AsyncDisposable {
     this.#acceptOptions = { acceptBackoff: options.acceptBackoff, createServer: options.createServer };
     this.#tls = options.tls === undefined ? null : new TlsMaterial(options.tls);
     this.#onMessage = options.onMessage;
+    this.#onRepair = options.onRepair;
     this.#onPeerUp = options.onPeerUp;
     this.#onPeerDown = options.onPeerDown;
     const log = options.log;
@@ -239,48 +242,33 @@ export class PeerTransport implements AsyncDisposable {
     return queue.enqueue(group, message, size);
   }
 
+  /**
+   * Write a repair frame (repair-frame.ts: group and a repair-codec message) to `peer` now,
+   * outside the Raft send queue. False when the peer is not connected.
+   */
+  sendRepair(peer: string, group: number, message: Uint8Array): boolean {
+    const conn = this.#links.get(peer)?.conn;
+    if (conn == null || conn.done) return false;
+    const frame = encodeRepairFrame(group, message);
+    conn.peer!.bytesOut += frame.length;
+    conn.peer!.framesOut++;
+    conn.socket.write(frame);
+    return true;
+  }
+
   isConnected(peer: string): boolean {
     return this.#links.get(peer)?.conn != null;
   }
 
   stats(): PeerTransportStats {
-    const peers: Record<string, PeerStats> = {};
-    let bytesOut = this.#controlBytesOut;
-    let framesOut = 0;
-    let framesIn = this.#controlFramesIn;
-    let dropped = 0;
-    for (const link of this.#links.values()) {
-      const q = link.conn?.queue ?? null;
-      const s: PeerStats = {
-        address: link.address === null ? null : formatHostPort(link.address),
-        connected: link.conn !== null,
-        direction: link.conn === null ? null : link.conn.inbound ? 'accepted' : 'dialed',
-        queuedBytes: q?.queuedBytes ?? 0,
-        bytesIn: link.bytesIn,
-        bytesOut: link.bytesOut + (q?.bytesOut ?? 0),
-        framesIn: link.framesIn,
-        framesOut: link.framesOut + (q?.framesOut ?? 0),
-        writes: link.writes + (q?.writes ?? 0),
-        dropped: link.dropped + (q?.dropped ?? 0),
-        connects: link.connects,
-      };
-      peers[link.id] = s;
-      bytesOut += s.bytesOut;
-      framesOut += s.framesOut;
-      framesIn += s.framesIn;
-      dropped += s.dropped;
-    }
-    return {
+    return transportStats(this.#links.values(), {
       bytesIn: this.#bytesIn,
-      bytesOut,
-      framesIn,
-      framesOut,
-      dropped,
+      controlBytesOut: this.#controlBytesOut,
+      controlFramesIn: this.#controlFramesIn,
       protocolErrors: this.#protocolErrors,
       refused: this.#refused,
       refusedByReason: Object.fromEntries(this.#refusedBy),
-      peers,
-    };
+    });
   }
 
   /** Close every connection and the server. Idempotent; resolves when all sockets are closed. */
@@ -424,6 +412,12 @@ export class PeerTransport implements AsyncDisposable {
 
   #onFrame(conn: Conn, frame: Frame): void {
     if (conn.established) {
+      if (frame.kind === FrameKind.Repair && this.#onRepair !== undefined) {
+        const { group, message } = decodeRepairFrame(frame.body);
+        conn.peer!.framesIn++;
+        this.#user(() => this.#onRepair!(group, message, conn.peer!.id));
+        return;
+      }
       if (frame.kind !== FrameKind.Raft) {
         this.#fail(conn, `unexpected frame kind ${frame.kind} after the handshake`, true);
         return;

@@ -4,7 +4,7 @@
  */
 import type * as net from 'node:net';
 import type { Message } from '../raft/types.js';
-import type { HostPort } from './address.js';
+import { formatHostPort, type HostPort } from './address.js';
 import type { AcceptBackoff, AcceptGuardOptions } from './accept-guard.js';
 import type { FrameReader } from './frame.js';
 import type { SendQueue } from './send-queue.js';
@@ -35,6 +35,8 @@ export interface PeerTransportOptions {
    */
   tls?: TlsFiles;
   onMessage(group: number, message: Message, from: string): void;
+  /** A repair frame's group and repair-codec message (a view of the frame; repair-frame.ts). Absent: repair frames close the connection as unexpected. */
+  onRepair?(group: number, message: Buffer, from: string): void;
   onPeerUp?(peer: string): void;
   onPeerDown?(peer: string, reason: string): void;
   log?(line: string): void;
@@ -129,4 +131,45 @@ export function checkOptions(o: PeerTransportOptions): void {
   if (r !== undefined && !(r.initialDelayMs > 0 && r.maxDelayMs >= r.initialDelayMs)) {
     throw new RangeError('reconnect needs 0 < initialDelayMs <= maxDelayMs');
   }
+}
+
+/** The transport-wide counters besides the links' (peer-transport.ts keeps them). */
+export interface TransportCounters {
+  bytesIn: number;
+  controlBytesOut: number;
+  controlFramesIn: number;
+  protocolErrors: number;
+  refused: number;
+  refusedByReason: Record<string, number>;
+}
+
+/** PeerTransport.stats(): each link's counters (with its live queue's) and the totals. */
+export function transportStats(links: Iterable<Link>, c: TransportCounters): PeerTransportStats {
+  const peers: Record<string, PeerStats> = {};
+  let bytesOut = c.controlBytesOut;
+  let framesOut = 0;
+  let framesIn = c.controlFramesIn;
+  let dropped = 0;
+  for (const link of links) {
+    const q = link.conn?.queue ?? null;
+    const s: PeerStats = {
+      address: link.address === null ? null : formatHostPort(link.address),
+      connected: link.conn !== null,
+      direction: link.conn === null ? null : link.conn.inbound ? 'accepted' : 'dialed',
+      queuedBytes: q?.queuedBytes ?? 0,
+      bytesIn: link.bytesIn,
+      bytesOut: link.bytesOut + (q?.bytesOut ?? 0),
+      framesIn: link.framesIn,
+      framesOut: link.framesOut + (q?.framesOut ?? 0),
+      writes: link.writes + (q?.writes ?? 0),
+      dropped: link.dropped + (q?.dropped ?? 0),
+      connects: link.connects,
+    };
+    peers[link.id] = s;
+    bytesOut += s.bytesOut;
+    framesOut += s.framesOut;
+    framesIn += s.framesIn;
+    dropped += s.dropped;
+  }
+  return { bytesIn: c.bytesIn, bytesOut, framesIn, framesOut, dropped, protocolErrors: c.protocolErrors, refused: c.refused, refusedByReason: c.refusedByReason, peers };
 }
