@@ -299,6 +299,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       },
       (line) => this.#log(line),
     );
+    channel.onOpenFailed = (error) => readyReject(error);
     slot.channel = channel;
     slot.state = slot.restarts > 0 ? 'restarting' : 'starting';
     const task: WorkerTask = { port: port2, config };

@@ -44,7 +44,15 @@ export async function runShardWorker(task: WorkerTask, hooks: ShardWorkerHooks):
   const { port, config } = task;
   const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
   const log = (line: string): void => post({ kind: 'log', line });
-  const shard = await GroupShard.open(config, log);
+  let shard: GroupShard;
+  try {
+    shard = await GroupShard.open(config, log);
+  } catch (error) {
+    // The task's rejection loses the error's code on its way to the host: send it first.
+    post({ kind: 'openFailed', err: toWireError(error) });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    throw error;
+  }
   let attachment: Attachment | undefined;
   if (hooks.onShardOpen !== undefined) {
     try {
