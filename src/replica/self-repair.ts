@@ -99,7 +99,7 @@ export class SelfRepair {
     for (const r of this.#startupDamage) this.#found += log.findDamage(r.fromIndex, r.toIndex).length;
     this.#sync();
     if (log.damaged.length > 0) {
-      const list = log.damagedRanges().map((r) => (r.fromIndex === r.toIndex ? `${r.fromIndex}` : `${r.fromIndex}-${r.toIndex}`)).join(', ');
+      const list = rangesText(log.damaged.map((d) => d.index));
       this.#d.logLine(`[${this.#d.id}] repair: ${log.damaged.length} damaged record(s) at start-up (indexes ${list}); repairing from peers before serving`);
       void this.#startupLoop();
     } else this.#settle.resolve();
@@ -156,8 +156,16 @@ export class SelfRepair {
     if (log.damaged.length === 0 || this.#stopped || log.closed) return;
     const startedMs = performance.now();
     const before = log.damaged.length;
+    const byPeer = new Map<string, number[]>();
+    const onLine = (line: string): void => {
+      // One line per repaired index is too many for a zeroed range: summarized per peer below.
+      const m = / \(term \d+, pos \d+\) repaired in place from (\S+)$/.exec(line);
+      const index = /index (\d+)/.exec(line);
+      if (m !== null && index !== null) (byPeer.get(m[1]!) ?? byPeer.set(m[1]!, []).get(m[1]!)!).push(Number(index[1]));
+      else this.#d.logLine(`[${this.#d.id}] ${line}`);
+    };
     try {
-      await repairFromPeers(log, this.#sources(answered, failed), (line) => this.#d.logLine(`[${this.#d.id}] ${line}`));
+      await repairFromPeers(log, this.#sources(answered, failed), onLine);
       this.#lastRepairMs = performance.now() - startedMs;
       this.#lastError = undefined;
       this.#d.logLine(`[${this.#d.id}] repair: log intact again after ${this.#lastRepairMs.toFixed(1)} ms (${this.#bytesFetched} bytes fetched in all)`);
@@ -165,6 +173,7 @@ export class SelfRepair {
       this.#lastError = (error as Error).message;
       throw error;
     } finally {
+      for (const [peer, indexes] of byPeer) this.#d.logLine(`[${this.#d.id}] repair: ${indexes.length} record(s) repaired in place from ${peer}: indexes ${rangesText(indexes)}`);
       this.#repaired += Math.max(0, before - log.damaged.length);
       this.#sync();
     }
@@ -217,6 +226,22 @@ export class SelfRepair {
     await this.#scrubber.stop();
     await this.#running?.catch(() => {});
   }
+}
+
+/** Sorted indexes as '3, 7-9'. */
+function rangesText(indexes: readonly number[]): string {
+  const out: string[] = [];
+  let from = -1;
+  let to = -1;
+  for (const i of [...indexes].sort((a, b) => a - b)) {
+    if (i === to + 1) to = i;
+    else {
+      if (from >= 0) out.push(from === to ? `${from}` : `${from}-${to}`);
+      from = to = i;
+    }
+  }
+  if (from >= 0) out.push(from === to ? `${from}` : `${from}-${to}`);
+  return out.join(', ');
 }
 
 /** The replica's SelfRepair from its options (Ledger's constructor). */
