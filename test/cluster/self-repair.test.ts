@@ -56,12 +56,12 @@ function zero(path: string, offset: number, bytes: number): void {
   closeSync(fd);
 }
 
-/** Damage a stopped replica: bit flips in the bodies of records 40 and 41, and 64 KiB of zeros from record 200 on. Returns the damaged indexes. */
-async function damage(dir: string): Promise<{ flipped: number[]; zeroedFrom: number }> {
+/** Damage a stopped replica: bit flips in the bodies of records 40 and 41, and `zeroBytes` of zeros from record 200 on. Returns the damaged indexes. */
+async function damage(dir: string, zeroBytes = 64 * 1024): Promise<{ flipped: number[]; zeroedFrom: number }> {
   const at = await where(dir, [40, 41, 200]);
   flipBit(segmentPath(dir, 0), at.get(40)!.pos + 60, 2);
   flipBit(segmentPath(dir, 0), at.get(41)!.pos + at.get(41)!.size - 1, 7);
-  zero(segmentPath(dir, 0), at.get(200)!.pos, 64 * 1024);
+  zero(segmentPath(dir, 0), at.get(200)!.pos, zeroBytes);
   return { flipped: [40, 41], zeroedFrom: 200 };
 }
 
@@ -70,16 +70,16 @@ function figures(tc: TestCluster, id: string): string[] {
 }
 
 describe('self-healing replicas (issue 16)', () => {
-  it('a stopped follower damaged before its checkpoint repairs in place from its peers at start-up and loses nothing', async () => {
+  it.each(['follower', 'leader'] as const)('a stopped %s damaged before its checkpoint repairs in place from its peers at start-up and loses nothing', async (which) => {
     tc = await startCluster();
     const leader = await waitForLeader(tc.client, 20_000);
-    const acked = await appendMany(tc, 1000, 200, 'a');
+    const acked = await appendMany(tc, 1000, 2000, 'a'); // about 2 MiB: room for a zeroed 1 MiB range
     const last = Math.max(...acked.keys());
     await waitUntil(() => allCommitted(tc!, last), 'all replicas to commit');
-    const f = tc.cluster.ids.find((id) => id !== leader.id)!;
+    const f = which === 'leader' ? leader.id! : tc.cluster.ids.find((id) => id !== leader.id)!;
     await tc.cluster.kill(f, 'SIGTERM'); // a clean stop: its checkpoint covers every record
     const dir = replicaDir(tc, f);
-    const { zeroedFrom } = await damage(dir);
+    const { zeroedFrom } = await damage(dir, 1024 * 1024);
     expect((await verifyLog(dir)).clean).toBe(false);
 
     const started = performance.now();
@@ -94,7 +94,7 @@ describe('self-healing replicas (issue 16)', () => {
     console.log(`[self-repair] ${f} status.repair ${JSON.stringify(mine.repair)}`);
     expect(mine.repair?.damagedNow).toBe(0);
     expect(mine.repair?.repaired).toBeGreaterThan(2);
-    expect(mine.repair?.bytesFetched).toBeGreaterThan(64 * 1024);
+    expect(mine.repair?.bytesFetched).toBeGreaterThan(1024 * 1024);
 
     const more = await appendMany(tc, 100, 50, 'b');
     const end = Math.max(...more.keys());
@@ -106,6 +106,32 @@ describe('self-healing replicas (issue 16)', () => {
     expect(b).toEqual(a);
     expect(c).toEqual(a);
     for (const [index, text] of [...acked, ...more]) expect(Buffer.from(a![index - 1]!.record, 'base64').subarray(48).toString()).toBe(text);
+  });
+
+  it('two stopped followers damaged at the same and at different indexes both repair (from the leader and from each other)', async () => {
+    tc = await startCluster();
+    const leader = await waitForLeader(tc.client, 20_000);
+    const acked = await appendMany(tc, 1000, 200, 'a');
+    const last = Math.max(...acked.keys());
+    await waitUntil(() => allCommitted(tc!, last), 'all replicas to commit');
+    const [f1, f2] = tc.cluster.ids.filter((id) => id !== leader.id) as [string, string];
+    await Promise.all([f1, f2].map((id) => tc!.cluster.kill(id, 'SIGTERM')));
+    const at = await where(replicaDir(tc, f1), [40, 500, 700]);
+    flipBit(segmentPath(replicaDir(tc, f1), 0), at.get(40)!.pos + 60, 3); // the same entry on two of three
+    flipBit(segmentPath(replicaDir(tc, f2), 0), at.get(40)!.pos + 90, 5);
+    flipBit(segmentPath(replicaDir(tc, f1), 0), at.get(500)!.pos + 70, 0); // different entries
+    flipBit(segmentPath(replicaDir(tc, f2), 0), at.get(700)!.pos + 70, 6);
+    await Promise.all([f1, f2].map((id) => tc!.cluster.startServer(id)));
+    for (const id of [f1, f2]) console.log(`[self-repair] ${id}:\n  ${figures(tc, id).map((l) => l.slice(0, 300)).join('\n  ')}`);
+    const more = await appendMany(tc, 50, 50, 'b');
+    const end = Math.max(...more.keys());
+    await waitUntil(() => allCommitted(tc!, end), 'all replicas to commit after the repairs');
+    await tc.cluster.stop();
+    for (const id of tc.cluster.ids) expect((await verifyLog(replicaDir(tc, id))).clean, id).toBe(true);
+    const [a, b, c] = await Promise.all(tc.cluster.ids.map((id) => readRecords(replicaDir(tc!, id), end)));
+    expect(a!.length).toBe(end);
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
   });
 
   it('with no peer reachable the damaged replica refuses to start, naming the damaged indexes', async () => {
