@@ -8,7 +8,8 @@
         "native/segment.cc",
         "native/scan.cc",
         "native/flusher.cc",
-        "native/sync-pool.cc"
+        "native/sync-pool.cc",
+        "native/release.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_ADDON_API_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

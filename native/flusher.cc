@@ -1,4 +1,5 @@
 #include "flusher.h"
+#include "release.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -410,6 +411,9 @@ void Flusher::Settle(napi_env env) {
     if (d.map) {
       d.map->inflight--;
       ResolveCloseWaiters(env, *d.map);
+      // The JS handle closed while this job ran and this is the last reference: munmap
+      // off the JS thread.
+      if (d.map.use_count() == 1) ReleaseMappingOffThread(env, std::move(d.map), nullptr);
     }
     if (--jsPending_ == 0) napi_unref_threadsafe_function(env, tsfn_);
   }

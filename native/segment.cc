@@ -11,6 +11,7 @@
 #include <string>
 
 #include "addon.h"
+#include "release.h"
 #include "errors.h"
 #include "format.h"
 #include "mapping.h"
@@ -269,7 +270,13 @@ class Segment : public Napi::ObjectWrap<Segment> {
       std::shared_ptr<Mapping> m = closed_ ? weak_.lock() : std::move(map_);
       closed_ = true;
       map_.reset();
-      if (!m || m->inflight == 0) return Napi::Value(env, ResolvedPromise(env));
+      if (!m) return Napi::Value(env, ResolvedPromise(env));
+      if (m->inflight == 0) {
+        // munmap and close(fd) on a pool thread; the promise resolves once they ran.
+        napi_value promise = nullptr;
+        rl::ReleaseMappingOffThread(env, std::move(m), &promise);
+        return promise != nullptr ? Napi::Value(env, promise) : Napi::Value(env, ResolvedPromise(env));
+      }
       m->cancel.store(true);  // a running prefault stops at its next step
       napi_deferred d;
       napi_value promise;

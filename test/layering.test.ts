@@ -124,6 +124,10 @@ function importsOf(fileName: string, text: string): ImportRef[] {
     const line = text.slice(0, text.search(/\bcreateRequire\b/)).split('\n').length;
     out.push({ specifier: '<createRequire>', line, kind: 'require' });
   }
+  if (/\bdlopen\b/.test(text)) {
+    const line = text.slice(0, text.search(/\bdlopen\b/)).split('\n').length;
+    out.push({ specifier: '<dlopen>', line, kind: 'require' });
+  }
   return out;
 }
 
@@ -151,8 +155,8 @@ function checkLayering(sources: ReadonlyMap<string, string>): Violation[] {
         v('a dynamic import without a literal specifier cannot be checked');
         continue;
       }
-      if (ref.specifier === '<createRequire>') {
-        if (file !== ADDON_LOADER) v(`only ${ADDON_LOADER} loads native code (createRequire)`);
+      if (ref.specifier === '<createRequire>' || ref.specifier === '<dlopen>') {
+        if (file !== ADDON_LOADER) v(`only ${ADDON_LOADER} loads native code (${ref.specifier.slice(1, -1)})`);
         continue;
       }
       if (ref.specifier.startsWith('node:')) {
@@ -239,6 +243,14 @@ describe('layering', () => {
     for (const [name, home] of Object.entries(ONE_CONSTRUCTOR)) {
       expect((found.get(name) ?? []).map((at) => at.replace(/:\d+$/, '')), `new ${name}(...) at ${(found.get(name) ?? []).join(', ')}`).toEqual([home]);
     }
+  });
+
+  it('the rule catches native code loaded outside storage/native.ts by process.dlopen', () => {
+    const sources = new Map<string, string>([
+      ['storage/native.ts', "process.dlopen(module, 'addon.node');\n"],
+      ['replica/fast.ts', "const m = { exports: {} };\nprocess.dlopen(m, '../build/Release/raftledger.node');\n"],
+    ]);
+    expect(checkLayering(sources).map((v) => `${v.file}:${v.line} ${v.specifier}`)).toEqual(['replica/fast.ts:2 <dlopen>']);
   });
 
   it('the rule catches an import that points upward, and each special case', () => {

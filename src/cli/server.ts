@@ -65,6 +65,9 @@ Options:
                           (default one largest frame, 64 MiB + 1028)
   --client-max-pending-bytes-total B   bytes of unfinished request frames across a port
                           (default 256 MiB)
+  --client-max-pending-handshakes N    connections per client port still in their TLS
+                          handshake or awaiting their auth frame (default 256); one more is
+                          closed on accept
   --tls-cert FILE         TLS on the Raft and client ports: this node's PEM certificate. Peers
                           use mutual TLS: a peer's certificate must be signed by --tls-ca and
                           name its node id (a SAN DNS or URI entry, or the CN, equal to the id)
@@ -153,12 +156,10 @@ Options:
     });
     // SIGHUP: reload certificates and token; a failed reload keeps the old ones and the process serves on.
     const onHup = (): void => {
-      try {
-        const reloaded = server.reloadTls();
-        logger.info({ node: config.id, event: 'tls-reload', ok: true }, reloaded ? 'SIGHUP: TLS material and token reloaded' : 'SIGHUP: no TLS or token configured, nothing to reload');
-      } catch (error) {
-        logger.error({ node: config.id, event: 'tls-reload', ok: false, err: (error as Error).message }, `SIGHUP: reload failed, keeping the old TLS material and token: ${(error as Error).message}`);
-      }
+      server.reloadTls().then(
+        (reloaded) => logger.info({ node: config.id, event: 'tls-reload', ok: true }, reloaded ? 'SIGHUP: TLS material and token reloaded' : 'SIGHUP: no TLS or token configured, nothing to reload'),
+        (error: unknown) => logger.error({ node: config.id, event: 'tls-reload', ok: false, err: (error as Error).message }, `SIGHUP: reload failed, keeping the old TLS material and token: ${(error as Error).message}`),
+      );
     };
     process.on('SIGHUP', onHup);
     if (values['ready-line'] === true) process.stdout.write(`${JSON.stringify({ ready: true, id: config.id, raft: self.raft, client: self.client, pid: process.pid })}\n`);

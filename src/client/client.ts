@@ -199,7 +199,9 @@ export class Client {
     if (this.#closing !== undefined) throw closedError();
     const producer = await this.#producer.stamp(group, payloads.length);
     try {
-      return await this.#run({ op: 'append', group, payloads, producer }, o);
+      const response = await this.#run({ op: 'append', group, payloads, producer }, o);
+      this.#producer.succeeded(group, producer);
+      return response;
     } catch (error) {
       this.#producer.failed(group, producer);
       throw error;

@@ -5,6 +5,7 @@
  */
 
 import type { OnFlushed } from '../storage/index.js';
+import type { ReloadMaterial } from '../transport/tls.js';
 
 /** `host[crashWorker](w, how)`: make worker w die like a bug would (process.exit(1) inside it, or an uncaught throw). Tests only. */
 export const crashWorker: unique symbol = Symbol('raftledger.crashWorker');
@@ -25,8 +26,17 @@ export interface HostInternals {
    * ERR_MOVED. Needs workers > 0 and a workerModule. Default false.
    */
   workerClientPorts?: boolean;
-  /** Plain-data options the worker module's client listeners take (the server's client-port limits); opaque to the host. */
-  clientListenerOptions?: Readonly<Record<string, number>>;
+  /**
+   * Plain-data options the worker module's client listeners take (the server's client-port
+   * limits, TLS files and client auth); structured-cloneable, opaque to the host.
+   */
+  clientListenerOptions?: Readonly<Record<string, unknown>>;
+  /**
+   * The TLS PEM (and the client token, for the worker module's listeners) in force at open,
+   * read once by the owner; without it the host reads options.tls itself. Every thread
+   * starts from these bytes, and restarted workers from the last committed reload's.
+   */
+  material?: ReloadMaterial;
   /**
    * TEST-ONLY: every group's SegmentedLog reports each successful flush here (the torture
    * harness's fsync journal, `raftledger server --fsync-journal`). A function cannot cross

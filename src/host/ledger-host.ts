@@ -26,7 +26,7 @@ import { EventEmitter } from 'node:events';
 import { MessageChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { fromWireError, isRaftLedgerError, RaftLedgerError } from '../errors.js';
-import type { TlsFiles } from '../transport/tls.js';
+import { loadTlsPem, type ReloadMaterial, type TlsFiles } from '../transport/tls.js';
 import type { Durability, Ledger } from '../replica/ledger.js';
 import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import type { LedgerEntry } from '../entry.js';
@@ -36,7 +36,8 @@ import { normalizePeers, type PeerAddresses, type PeersInput } from '../replica/
 import { WorkerChannel } from './channel.js';
 import { GroupShard, type ShardConfig } from './shard.js';
 import { checkClusterPortPlan, workerClientAddress, workerClusterId, workerFor, workerRaftAddress } from './placement.js';
-import type { GroupStatus, HostOp, HostRequest, HostResponses, TransferredEntry } from './protocol.js';
+import type { AttachmentStats, GroupStatus, HostOp, HostRequest, HostResponses, TransferredEntry } from './protocol.js';
+import { HostReloads, type StagedReload } from './host-reload.js';
 import type { CheckResult, CheckTask, WorkerTask } from './worker.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
 import type { DamagedRange } from '../storage/index.js';
@@ -150,6 +151,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   #dirLock: DirLock | undefined; // [dir-lock] the node directory's, from open() to the end of close()
   /** Damaged ranges per group from the startup check, repaired from peers when the group opens (issue 16). */
   readonly #startupDamage: Record<number, DamagedRange[]> = {};
+  readonly #reloads = new HostReloads();
 
   private constructor(options: LedgerHostOptions, internals: HostInternals, groups: number[]) {
     super();
@@ -184,6 +186,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       throw new RangeError(`LedgerHost.open: startupCheck must be 'none', 'verify' or 'repair', got ${JSON.stringify(startupCheck)}`);
     }
     const host = new LedgerHost(options, internals, groups);
+    // Read once here: every thread's transport (and worker attachment) starts from these bytes.
+    host.#reloads.material = internals.material ?? (options.tls !== undefined ? { tls: loadTlsPem(options.tls) } : undefined);
     try {
       host.#dirLock = DirLock.acquire(options.dir); // [dir-lock] before anything touches the directory
       for (const g of groups) checkDirOwner(groupDir(options.dir, g), { nodeId: options.id, clusterId: options.clusterId ?? DEFAULT_CLUSTER_ID, group: g });
@@ -269,6 +273,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       groups: [...this.#groups].filter((g) => workerFor(g, W) === worker).sort((a, b) => a - b),
       ...groupTuningOf(o),
       ...(o.tls !== undefined ? { tls: o.tls } : {}),
+      ...(this.#reloads.material !== undefined ? { material: this.#reloads.material } : {}),
     };
     for (const g of config.groups) if (this.#startupDamage[g] !== undefined) (config.startupDamage ??= {})[g] = this.#startupDamage[g]!;
     if (perWorkerClients) {
@@ -283,6 +288,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     const pool = this.#pool!;
     const { port1, port2 } = new MessageChannel();
     const config = this.#shardConfig(slot.index);
+    const generation = this.#reloads.generation;
     let readyResolve!: () => void;
     let readyReject!: (error: Error) => void;
     const ready = new Promise<void>((resolve, reject) => {
@@ -295,6 +301,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       (tid) => {
         slot.threadId = tid;
         slot.state = 'ready';
+        // Started on material older than a reload committed meanwhile: it gets the new one.
+        this.#reloads.workerReady(slot, generation, this.#log, this.id);
         readyResolve();
       },
       (line) => this.#log(line),
@@ -377,17 +385,44 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     return [...this.#groups].sort((a, b) => a - b);
   }
 
-  /** The Ledger of `group` when the groups run on the calling thread (workers: 0); undefined on workers or for a group not hosted. */
   /**
-   * Read the peer TLS files again (new outbound connections and the listener use them).
-   * Throws ERR_TLS, keeping the old material, when they do not load. Workers: 0 only (a
-   * worker's transport keeps the files it started with until it restarts).
+   * Read the peer TLS files (options.tls) again, once, and install them on every thread's
+   * transport (new outbound connections and the listeners use them; open connections keep
+   * theirs): prepareReload, then commit. Rejects with ERR_TLS, nothing changed anywhere,
+   * when they do not load; TypeError without TLS.
    */
-  reloadTls(): void {
-    if (this.#local === undefined) throw new RaftLedgerError('ERR_BAD_CONFIG', 'reloading TLS needs workers: 0');
-    this.#local.reloadTls();
+  async reloadTls(): Promise<void> {
+    if (this.#options.tls === undefined) throw new TypeError('reloadTls: this host has no TLS');
+    const staged = await this.prepareReload({ tls: loadTlsPem(this.#options.tls) });
+    await staged.commit();
   }
 
+  /**
+   * Phase one of an all-or-nothing reload (host-reload.ts): every shard (the calling
+   * thread's, or each worker's with its attachment) checks `material` and holds the swap.
+   * Rejects, with nothing swapped anywhere, when any part refuses (ERR_TLS, ERR_BAD_CONFIG)
+   * or a worker is restarting (ERR_UNAVAILABLE). The caller commits or aborts what it gets;
+   * reloads are serialized, so the next one waits until then. A part absent from
+   * `material` (tls, token) is left as it is.
+   */
+  prepareReload(material: ReloadMaterial): Promise<StagedReload> {
+    if (this.#closing !== undefined) return Promise.reject(new RaftLedgerError('ERR_CLOSED', 'the ledger host is closed'));
+    return this.#reloads.prepare(this.id, this.#local, this.#slots, material, this.#log);
+  }
+
+  /** Each ready worker's attachment counters (the server's worker client ports), by worker index; [] with workers: 0. */
+  async attachmentStats(): Promise<Array<{ worker: number; stats: AttachmentStats }>> {
+    const per = await Promise.all(
+      this.#slots.map(async (slot) => {
+        if (slot.state !== 'ready' || slot.channel === undefined) return [];
+        const stats = await slot.channel.call({ op: 'attachmentStats' }).catch(() => null);
+        return stats === null ? [] : [{ worker: slot.index, stats }];
+      }),
+    );
+    return per.flat();
+  }
+
+  /** The Ledger of `group` when the groups run on the calling thread (workers: 0); undefined on workers or for a group not hosted. */
   localLedger(group: number): Ledger | undefined {
     return this.#local?.ledger(group);
   }

@@ -9,6 +9,10 @@
  *                 { kind: 'results', results }    every verdict reached in one turn
  *                 { kind: 'log', line }
  *
+ * Reloads are two-phase (reloadPrepare checks the material and holds the swap on the
+ * worker; reloadCommit swaps; reloadAbort drops it), so the owner can swap every thread and
+ * its own ports, or none (ledger-host.ts prepareReload).
+ *
  * The RPC is typed by op: HostRequestFields gives each request's fields, HostResponses what
  * it resolves with; GroupShard.handle, WorkerChannel.call and LedgerHost's calls all use
  * the pair, so a response is never cast at a call site. Errors cross in errors.ts's wire
@@ -20,6 +24,7 @@ import type { WireError } from '../errors.js';
 import type { LedgerStatus } from '../replica/ledger.js';
 import type { ProducerOptions } from '../replica/idempotence.js';
 import type { Consistency } from '../replica/read-gate.js';
+import type { ReloadMaterial } from '../transport/tls.js';
 
 /** Each request's fields (besides `op`), by op. */
 export interface HostRequestFields {
@@ -32,6 +37,11 @@ export interface HostRequestFields {
   transferLeadership: { group: number; to: string; timeoutMs?: number };
   addGroup: { group: number };
   removeGroup: { group: number };
+  reloadPrepare: { material: ReloadMaterial };
+  reloadCommit: Record<never, never>;
+  reloadAbort: Record<never, never>;
+  /** The worker attachment's counters (the server's worker client port), null without one. */
+  attachmentStats: Record<never, never>;
 }
 
 /** What each request resolves with, by op (the same keys as HostRequestFields; a test checks). */
@@ -45,7 +55,14 @@ export interface HostResponses {
   transferLeadership: null;
   addGroup: null;
   removeGroup: null;
+  reloadPrepare: null;
+  reloadCommit: null;
+  reloadAbort: null;
+  attachmentStats: AttachmentStats | null;
 }
+
+/** Plain-data counters of a worker attachment (structured-cloneable; opaque to the host). */
+export type AttachmentStats = Record<string, unknown>;
 
 export type HostOp = keyof HostRequestFields;
 

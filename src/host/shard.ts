@@ -6,12 +6,12 @@
  */
 import { threadId } from 'node:worker_threads';
 import { RaftLedgerError } from '../errors.js';
-import type { TlsFiles } from '../transport/tls.js';
+import type { ReloadMaterial, TlsFiles } from '../transport/tls.js';
 import type { DamagedRange, OnFlushed } from '../storage/index.js';
 import { Ledger, type Durability } from '../replica/ledger.js';
 import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import { GroupSet, groupDir } from '../replica/group-set.js';
-import type { GroupStatus, HostOp, HostRequest, HostResponses } from './protocol.js';
+import type { AttachmentStats, GroupStatus, HostOp, HostRequest, HostResponses } from './protocol.js';
 
 export type { GroupStatus } from './protocol.js';
 
@@ -34,12 +34,35 @@ export interface ShardConfig extends GroupTuning {
   durability: Durability;
   worker: number;
   groups: number[];
-  /** Per-worker client ports: this worker serves clients at `listen`; `nodeClient` is the node's main client address, `workers` its W. */
   /** Mutual TLS with the peers (transport/tls.ts); crosses to workers as paths or PEM bytes. */
   tls?: TlsFiles;
-  clients?: { listen: string; nodeClient: string; workers: number; listenerOptions?: Readonly<Record<string, number>> };
+  /**
+   * The material in force (read once by the host at open, then each committed reload,
+   * LedgerHost.prepareReload): its TLS takes the place of `tls`, so that no thread reads
+   * the files on its own (a worker restarted after the files changed still matches the
+   * others), and the worker's attachment applies all of it.
+   */
+  material?: ReloadMaterial;
+  /**
+   * Per-worker client ports: this worker serves clients at `listen`; `nodeClient` is the
+   * node's main client address, `workers` its W; `listenerOptions` plain data for the
+   * worker module's listener (limits, TLS files, client auth), opaque here.
+   */
+  clients?: { listen: string; nodeClient: string; workers: number; listenerOptions?: Readonly<Record<string, unknown>> };
   /** Per group: damaged ranges the startup check found, repaired from peers before open() resolves (issue 16). */
   startupDamage?: Record<number, DamagedRange[]>;
+}
+
+/**
+ * Something a worker module's hook attached to the worker (the server's worker client
+ * port): closed before the shard, and reloaded and read with it.
+ */
+export interface Attachment {
+  close(): Promise<void>;
+  /** Phase one of a reload: check `material` and return the swap, which cannot fail (throw to refuse). */
+  prepareReload?(material: ReloadMaterial): () => void;
+  /** Plain-data counters (LedgerHost.attachmentStats). */
+  stats?(): AttachmentStats;
 }
 
 /** Functions for a shard's ledgers: not part of ShardConfig, which crosses to worker threads as data. */
@@ -56,6 +79,9 @@ export class GroupShard {
   #closing: Promise<void> | undefined;
 
   readonly #hooks: ShardHooks;
+  #attachment: Attachment | undefined;
+  /** The swap of a prepared reload, until reloadCommit or reloadAbort. */
+  #staged: (() => void) | undefined;
 
   private constructor(config: ShardConfig, log: (line: string) => void, hooks: ShardHooks) {
     this.#hooks = hooks;
@@ -69,7 +95,7 @@ export class GroupShard {
       segmentSizeBytes: config.segmentSizeBytes,
       log,
       logPrefix: `[${config.id}] worker ${config.worker} transport: `,
-      ...(config.tls !== undefined ? { tls: config.tls } : {}),
+      ...(config.tls !== undefined ? { tls: config.material?.tls ?? config.tls } : {}),
     });
   }
 
@@ -185,14 +211,45 @@ export class GroupShard {
       await this.removeGroup(req.group);
       return null;
     },
+    reloadPrepare: (req) => {
+      this.#staged = undefined;
+      this.#staged = this.prepareReload(req.material);
+      return null;
+    },
+    reloadCommit: () => {
+      const swap = this.#staged;
+      this.#staged = undefined;
+      if (swap === undefined) throw new RaftLedgerError('ERR_BAD_CONFIG', `worker ${this.#config.worker} of ${this.#config.id} has no prepared reload to commit`);
+      swap();
+      return null;
+    },
+    reloadAbort: () => {
+      this.#staged = undefined;
+      return null;
+    },
+    attachmentStats: () => this.#attachment?.stats?.() ?? null,
   };
 
-  /** Close every ledger (flushing), then the transport. Idempotent. */
-  /** Reload the peer transport's TLS files (throws ERR_TLS, keeping the old ones, on failure). */
-  reloadTls(): void {
-    this.#set.reloadTls();
+  /** Reloads and stats reach `attachment` too (the worker module's, see runShardWorker). */
+  attach(attachment: Attachment): void {
+    this.#attachment = attachment;
   }
 
+  /**
+   * Phase one of a reload: the transport (with TLS, from material.tls; absent: kept) and the
+   * attachment check `material`; returns the swap of both, which cannot fail. Throws
+   * (ERR_TLS, ERR_BAD_CONFIG) with nothing changed when either refuses.
+   */
+  prepareReload(material: ReloadMaterial): () => void {
+    const transport = this.#config.tls !== undefined && material.tls !== undefined ? this.#set.prepareTlsReload(material.tls) : undefined;
+    const attachment = this.#attachment?.prepareReload?.(material);
+    return () => {
+      transport?.();
+      attachment?.();
+    };
+  }
+
+  /** Close every ledger (flushing), then the transport. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.allSettled([...this.#opening.values()]);

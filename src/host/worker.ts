@@ -10,7 +10,7 @@
  * runShardWorker with hooks and which re-exports checkGroupLog.
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
-import { GroupShard, type ShardConfig } from './shard.js';
+import { GroupShard, type Attachment, type ShardConfig } from './shard.js';
 import { packEntries } from './payloads.js';
 import { toWireError, type WireError } from '../errors.js';
 import type { FromWorker, HostOp, HostRequest, HostResponses, Result, ToWorker } from './protocol.js';
@@ -22,10 +22,7 @@ export interface WorkerTask {
   config: ShardConfig;
 }
 
-/** Something a hook attached to the worker; closed (before the shard) when the worker closes. */
-export interface Attachment {
-  close(): Promise<void>;
-}
+export type { Attachment } from './shard.js';
 
 export interface ShardWorkerHooks {
   /**
@@ -61,6 +58,7 @@ export async function runShardWorker(task: WorkerTask, hooks: ShardWorkerHooks):
       await shard.close();
       throw error;
     }
+    if (attachment !== undefined) shard.attach(attachment);
   }
 
   let results: Result[] = [];
@@ -139,6 +137,10 @@ const PACK: { [K in HostOp]: Packer<K> } = {
   transferLeadership: same,
   addGroup: same,
   removeGroup: same,
+  reloadPrepare: same,
+  reloadCommit: same,
+  reloadAbort: same,
+  attachmentStats: same,
 };
 
 export interface CheckTask {

@@ -7,28 +7,25 @@ import { FollowerReplication } from './follower.js';
 import { DamageGuard, stepDownDamaged } from './damage.js';
 import { mulberry32, type Rng } from './prng.js';
 import { ReadOnly } from './read-only.js';
+import { ReadyTracker } from './ready.js';
 import { Replication } from './replication.js';
+import { raftStatus } from './status.js';
 import {
   EntryType,
   NONE,
   RaftRefusal,
-  type CatchUpRequest,
   type Entry,
-  type HardState,
   type Message,
   type NodeId,
   type RaftStatus,
   type Ready,
   type Role,
-  type SoftState,
   type VoteMessage,
 } from './types.js';
 
 export { DEFAULT_TICK_MS, resolveConfig, type RaftConfig } from './config.js';
 
 const EMPTY_DATA = new Uint8Array(0);
-const NO_MESSAGES: Message[] = [];
-const NO_CATCHUPS: CatchUpRequest[] = [];
 
 /**
  * The Raft core: a deterministic state machine with no I/O, clock or
@@ -68,13 +65,9 @@ export class RaftCore {
   readonly damage = new DamageGuard(); // unrepaired log damage, set by the replica (damage.ts; docs/RAFT.md "Damaged replicas")
   private readonly reads: ReadOnly; // read-only requests on the leader (read-only.ts)
 
-  private msgs: Message[] = [];
-  private catchUps: CatchUpRequest[] = [];
   readonly #appSnapshot: RaftConfig['appSnapshot'];
-
-  private prevHs: HardState;
-  private prevSs: SoftState;
-  private outstanding: Ready | null = null;
+  /** Queued messages and catch-ups, the last Ready's state, the outstanding Ready (ready.ts). */
+  readonly #out: ReadyTracker;
   /** 0: nothing owed; 1: new entries owed to the followers; 2: entries or at least the commit index (see oweBroadcast). */
   private broadcastOwed: 0 | 1 | 2 = 0;
 
@@ -101,7 +94,7 @@ export class RaftCore {
     this._term = hs.term;
     this._vote = hs.vote;
     this.follower = new FollowerReplication(
-      { id: this.id, logEpoch: this.logEpoch, term: () => this._term, leader: () => this._lead, send: (m) => this.msgs.push(m), damage: this.damage, rebase: (c) => this.membership.rebase(c) && this.confChanged() },
+      { id: this.id, logEpoch: this.logEpoch, term: () => this._term, leader: () => this._lead, send: (m) => this.#out.send(m), damage: this.damage, rebase: (c) => this.membership.rebase(c) && this.confChanged() },
       this.log,
       commit,
     );
@@ -110,8 +103,8 @@ export class RaftCore {
         id: this.id,
         term: () => this._term,
         damage: this.damage,
-        send: (m) => this.msgs.push(m),
-        catchUp: (req) => this.catchUps.push(req),
+        send: (m) => this.#out.send(m),
+        catchUp: (req) => this.#out.catchUp(req),
         commitAdvanced: () => this.oweBroadcast(true),
         transferee: () => this.transferee,
         sendTimeoutNow: (to) => this.sendTimeoutNow(to),
@@ -130,9 +123,8 @@ export class RaftCore {
         this.electionElapsed + this.settings.heartbeatTicks < this.settings.electionTicks,
     });
     this.log.observer = { appended: (e, from) => this.membership.appended(e, from) && this.confChanged(), truncated: (i) => this.membership.truncated(i) && this.confChanged() };
-    this.prevHs = { term: hs.term, vote: hs.vote, commit: Math.min(hs.commit, last) };
     this.resetRandomizedElectionTimeout();
-    this.prevSs = { role: this._role, leader: this._lead, term: this._term };
+    this.#out = new ReadyTracker(this.log, this.follower, this.reads, { term: hs.term, vote: hs.vote, commit: Math.min(hs.commit, last) }, { role: this._role, leader: this._lead, term: this._term });
   }
 
   // ------------------------------------------------------------ accessors
@@ -151,32 +143,10 @@ export class RaftCore {
   get peers(): readonly NodeId[] { return this.voters; }
 
   /** Term of `index` in this node's log (unstable part included); undefined if unknown. */
-  termAt(index: number): number | undefined {
-    return this.log.term(index);
-  }
-
+  termAt(index: number): number | undefined { return this.log.term(index); }
   /** Entries [lo, hi) of this node's log (unstable part included); null if compacted. Not for hot paths. */
-  entries(lo: number, hi: number): Entry[] | null {
-    return this.log.slice(lo, hi, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-  }
-
-  status(): RaftStatus {
-    const progress: RaftStatus['progress'] = this._role === 'leader' ? this.repl.status() : {};
-    return {
-      id: this.id,
-      role: this._role,
-      term: this._term,
-      vote: this._vote,
-      leader: this._lead,
-      commitIndex: this.log.committed,
-      appliedIndex: this.log.applied,
-      lastIndex: this.log.lastIndex(),
-      durableIndex: this.log.durable,
-      firstIndex: this.log.firstIndex(),
-      transferee: this.transferee,
-      progress,
-    };
-  }
+  entries(lo: number, hi: number): Entry[] | null { return this.log.slice(lo, hi, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER); }
+  status(): RaftStatus { return raftStatus(this, this._role === 'leader' ? this.repl.status() : {}); }
 
   // ------------------------------------------------------------ inputs
 
@@ -249,9 +219,7 @@ export class RaftCore {
   }
 
   /** Starts an election now (with pre-vote if enabled). No-op on a leader. */
-  campaign(): void {
-    this.hup(false);
-  }
+  campaign(): void { this.hup(false); }
 
   /**
    * Hands leadership to `to`: it is caught up, then told to campaign at once
@@ -340,7 +308,7 @@ export class RaftCore {
   // ------------------------------------------------------------ ready / advance
 
   hasReady(): boolean {
-    if (this.outstanding !== null) return false;
+    if (this.#out.outstanding) return false;
     this.payBroadcast();
     this.reads.flush();
     if (this.lingering && this.log.committed >= this.membership.pendingIndex) this.confChanged();
@@ -349,14 +317,7 @@ export class RaftCore {
       this.becomeFollower(this._term, NONE);
     }
     if (this._role === 'leader' && stepDownDamaged(this.damage, this.repl, this.log.lastIndex(), this.voters, (to) => this.sendTimeoutNow(to))) this.becomeFollower(this._term, NONE);
-    const log = this.log;
-    if (this.reads.hasOutput() || this.msgs.length > 0 || this.catchUps.length > 0 || this.follower.logReset !== null || log.inProgress < log.lastIndex()) return true;
-    const hsCommit = log.committed < log.durable ? log.committed : log.durable;
-    if (hsCommit > log.applying) return true;
-    const hs = this.prevHs;
-    if (hs.term !== this._term || hs.vote !== this._vote || hs.commit !== hsCommit) return true;
-    const ss = this.prevSs;
-    return ss.role !== this._role || ss.leader !== this._lead || ss.term !== this._term;
+    return this.#out.hasOutput(this);
   }
 
   /**
@@ -364,54 +325,12 @@ export class RaftCore {
    * Ready must have been advance()d first.
    */
   ready(): Ready | null {
-    if (this.outstanding !== null) throw new Error('raft: ready() called before advance() of the previous Ready');
-    if (!this.hasReady()) return null;
-    const log = this.log;
-    const hsCommit = log.committed < log.durable ? log.committed : log.durable;
-
-    let softState: SoftState | null = null;
-    const ss = this.prevSs;
-    if (ss.role !== this._role || ss.leader !== this._lead || ss.term !== this._term) {
-      softState = { role: this._role, leader: this._lead, term: this._term };
-      this.prevSs = softState;
-    }
-    let hardState: HardState | null = null;
-    let mustSync = false;
-    const hs = this.prevHs;
-    if (hs.term !== this._term || hs.vote !== this._vote || hs.commit !== hsCommit) {
-      mustSync = hs.term !== this._term || hs.vote !== this._vote;
-      hardState = { term: this._term, vote: this._vote, commit: hsCommit };
-      this.prevHs = hardState;
-    }
-    let committed: Ready['committed'] = null;
-    if (hsCommit > log.applying) {
-      committed = { from: log.applying + 1, to: hsCommit };
-      log.applying = hsCommit;
-    }
-    const rd: Ready = {
-      softState,
-      hardState,
-      hardStateMustSync: mustSync,
-      entries: log.takeUnsent(),
-      messages: this.msgs.length === 0 ? NO_MESSAGES : this.msgs,
-      committed,
-      needsCatchUp: this.catchUps.length === 0 ? NO_CATCHUPS : this.catchUps,
-      logReset: this.follower.takeLogReset(),
-      readStates: this.reads.takeStates(),
-      droppedReads: this.reads.takeDropped(),
-    };
-    if (this.msgs.length > 0) this.msgs = [];
-    if (this.catchUps.length > 0) this.catchUps = [];
-    this.outstanding = rd;
-    return rd;
+    if (this.#out.outstanding) throw new Error('raft: ready() called before advance() of the previous Ready');
+    return this.hasReady() ? this.#out.take(this) : null;
   }
 
   /** The driver finished handling `rd` (entries written, committed range applied). */
-  advance(rd: Ready): void {
-    if (rd !== this.outstanding) throw new Error('raft: advance() with a Ready that is not the outstanding one');
-    this.outstanding = null;
-    if (rd.committed !== null && rd.committed.to > this.log.applied) this.log.applied = rd.committed.to;
-  }
+  advance(rd: Ready): void { this.#out.advance(rd); }
 
   // ------------------------------------------------------------ roles
 
@@ -527,9 +446,8 @@ export class RaftCore {
   // ------------------------------------------------------------ messages
 
   private send(m: Message): void {
-    this.msgs.push(m);
+    this.#out.send(m);
   }
-
 
   private sendTimeoutNow(to: NodeId): void {
     this.send({ type: 'timeoutNow', from: this.id, to, term: this._term });

@@ -13,7 +13,7 @@ import type { Message } from '../raft/index.js';
 import { DEFAULT_SEGMENT_SIZE_BYTES } from '../storage/index.js';
 import { parseHostPort } from '../transport/address.js';
 import { PeerTransport } from '../transport/peer-transport.js';
-import type { TlsFiles } from '../transport/tls.js';
+import type { PemBytes, TlsFiles } from '../transport/tls.js';
 import type { TransportSnapshot } from './ledger-stats.js';
 import { RepairLink } from './repair-link.js';
 import type { RepairRecord, RepairRequest, RepairSource } from './repair.js';
@@ -108,6 +108,11 @@ export class GroupSet<M extends GroupMember = GroupMember> {
   /** Reload the transport's TLS files (PeerTransport.reloadTls). */
   reloadTls(): void {
     this.#transport.reloadTls();
+  }
+
+  /** Phase one of a TLS reload (PeerTransport.prepareTlsReload): checks, and returns the swap. */
+  prepareTlsReload(pem?: PemBytes): () => void {
+    return this.#transport.prepareTlsReload(pem);
   }
 
   /** Deliver `group`'s messages to `member` from now on. */

@@ -110,3 +110,14 @@ export async function openWithPeers<L extends GroupMember & { close(): Promise<v
   }
   return ledger;
 }
+
+/**
+ * Ledger.reloadTls: the TLS files of a Ledger opened with `peers` and `tls` read again. The
+ * new material is loaded and checked before anything is swapped: on ERR_TLS the listener
+ * and new outbound connections keep the old; open connections keep theirs either way.
+ * TypeError for a Ledger without its own transport (opened with a link) or without TLS.
+ */
+export function reloadOwnedTls(set: GroupSet | undefined): void {
+  if (set === undefined) throw new TypeError('reloadTls: this Ledger has no transport of its own (opened with a link: reload through its owner)');
+  set.reloadTls();
+}

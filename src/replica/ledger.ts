@@ -27,7 +27,7 @@ import type { LedgerEntry } from '../entry.js';
 import { SegmentedLogStorage } from './log-adapter.js';
 import { AppSnapshotCache, syntheticSnapshotOf } from './app-snapshot.js';
 import { GroupSet } from './group-set.js';
-import { checkLinkOptions, coreConfig, logOptions, openWithPeers } from './ledger-open.js';
+import { checkLinkOptions, coreConfig, logOptions, openWithPeers, reloadOwnedTls } from './ledger-open.js';
 import { PendingAppends, type AppendAck } from './pending.js';
 import { everyMs } from './shared-interval.js';
 import { LedgerStats } from './ledger-stats.js';
@@ -519,9 +519,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   get term(): number { return this.#core.term; }
   get commitIndex(): number { return this.#commitIndex; }
   get lastIndex(): number { return this.#log.lastIndex; }
-  /** Resolves once the damage found at start-up is repaired from peers; rejects (ERR_LOG_CORRUPT) when it cannot be (self-repair.ts). */
+  /** Issue 16 (self-repair.ts, repair-link.ts): start-up damage repaired from peers (rejects ERR_LOG_CORRUPT when it cannot be); a peer's repair request answered from this log. */
   get startupRepaired(): Promise<void> { return this.#repair.startupRepaired; }
-  /** A peer's repair request (repair-link.ts): this log's intact records of the wanted indexes. */
   serveRepair(request: RepairRequest): RepairRecord[] { return serveRepair(this.#log, request); }
 
   status(): LedgerStatus {
@@ -565,9 +564,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     await waitForLeader(this, to, timeoutMs, options.signal);
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
+  get closed(): boolean { return this.#closed; }
+
+  /** Ledger.open({ peers, tls }): read the TLS files again (reloadOwnedTls: ERR_TLS keeps the old material). */
+  reloadTls(): void { reloadOwnedTls(this.#ownedSet); }
 
   /** Stop timers, reject waiting appends with ERR_CLOSED, flush and close the log. Idempotent. */
   close(): Promise<void> {

@@ -14,6 +14,8 @@
  *   frameTimeoutMs                     60000 from a frame's first byte to its last
  *   maxPendingFrameBytesPerConnection  one largest frame: DEFAULT_MAX_FRAME_BYTES + 4
  *   maxPendingFrameBytesTotal          256 MiB across the listener's connections
+ *   maxPendingHandshakes               256 connections still in their TLS handshake or
+ *                                      waiting for their auth frame
  */
 import { readFileSync } from 'node:fs';
 
@@ -33,6 +35,12 @@ export interface ClientLimits {
   maxPendingFrameBytesPerConnection: number;
   /** Bytes of unfinished frames across all connections; the connection that goes past it is closed. */
   maxPendingFrameBytesTotal: number;
+  /**
+   * Connection-flood guard: connections accepted and not yet authenticated (no first byte
+   * yet, a TLS handshake under way, or waiting for the token frame). One more is destroyed
+   * on accept, before any TLS work is spent on it, and counted (reason pending_handshakes).
+   */
+  maxPendingHandshakes: number;
 }
 
 const MIN_DEFAULT_CONNECTIONS = 64;
@@ -62,6 +70,7 @@ export const DEFAULT_CLIENT_LIMITS: Readonly<Omit<ClientLimits, 'maxConnections'
   frameTimeoutMs: 60_000,
   maxPendingFrameBytesPerConnection: DEFAULT_MAX_FRAME_BYTES + FRAME_LENGTH_FIELD_BYTES,
   maxPendingFrameBytesTotal: 256 * 1024 * 1024,
+  maxPendingHandshakes: 256,
 };
 
 function positiveInteger(value: unknown, name: string, min: number): number {
@@ -87,6 +96,7 @@ export function resolveClientLimits(given: Partial<ClientLimits>): ClientLimits 
       'maxPendingFrameBytesTotal',
       FRAME_HEADER_BYTES,
     ),
+    maxPendingHandshakes: positiveInteger(given.maxPendingHandshakes ?? DEFAULT_CLIENT_LIMITS.maxPendingHandshakes, 'maxPendingHandshakes', 1),
   };
   return limits;
 }
@@ -114,8 +124,10 @@ export interface ClientPortStats {
   peakPendingFrameBytes: number;
   /** Accept errors (EMFILE, ENFILE, ...) since start; each paused accepting for a back-off. */
   acceptErrors: number;
-  /** Connections refused by TLS or authentication, by reason: plaintext, tls, token. */
+  /** Connections refused by TLS or authentication, or past maxPendingHandshakes, by reason: plaintext, tls, token, pending_handshakes. */
   rejectedByReason?: Record<string, number>;
+  /** Connections accepted and not yet authenticated (TLS handshake or auth frame under way). */
+  pendingHandshakes?: number;
   /** False during an accept back-off. */
   accepting: boolean;
 }

@@ -15,11 +15,11 @@
  * serving clients and its event-loop delay (p99/max of the last 1 s window).
  */
 import type { Server, Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { RaftLedgerError, type LeaderHint } from '../errors.js';
 import type { ClientRequest } from '../transport/client-codec.js';
 import { AcceptGuard, type AcceptBackoff } from '../transport/accept-guard.js';
-import { createTlsGate, readTokenFile, remoteOf, TlsMaterial, type TlsFiles } from '../transport/tls.js';
+import { createTlsGate, readTokenFile, remoteOf, TlsMaterial, type ReloadMaterial, type TlsFiles, type TlsGate } from '../transport/tls.js';
+import { RefusalLog } from '../transport/refusal-log.js';
 import { awaitAuthFrame } from './client-auth.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { ClientConnection, encodeNotice, NOTICE_LINGER_MS, type ConnectionContext } from './client-connection.js';
@@ -96,8 +96,6 @@ export type { ClientLimits, ClientPortStats } from './client-limits.js';
 
 /** Refused sockets waiting for their notice to go out; past this many, more are destroyed at once. */
 const MAX_REFUSING_SOCKETS = 64;
-/** Refusals at the cap are logged at most once per this interval (with a count). */
-const REFUSAL_LOG_INTERVAL_MS = 1000;
 
 export class ClientListener {
   readonly #guard: AcceptGuard;
@@ -110,11 +108,14 @@ export class ClientListener {
   readonly #refusalNotice: Buffer;
   #accepted = 0;
   #refused = 0;
-  #refusedSinceLog = 0;
-  #refusalLoggedMs = Number.NEGATIVE_INFINITY;
+  /** Refusals at a cap (maxConnections, maxPendingHandshakes): logged at most once a second each, with a count. */
+  readonly #capLog: RefusalLog;
+  readonly #floodLog: RefusalLog;
   #closing: Promise<void> | undefined;
   readonly #material: TlsMaterial | null;
-  readonly #gate: ReturnType<typeof createTlsGate> | null;
+  readonly #gate: TlsGate | null;
+  /** Sockets past the TLS gate (or without TLS) waiting for their auth frame. */
+  readonly #awaitingAuth = new Set<Socket>();
   readonly #clientAuth: ClientAuth;
   readonly #tokenFile: string | undefined;
   readonly #authTimeoutMs: number;
@@ -139,6 +140,8 @@ export class ClientListener {
         // a throwing logger costs only its line
       }
     };
+    this.#capLog = new RefusalLog(this.#log);
+    this.#floodLog = new RefusalLog(this.#log);
     this.#context = {
       router,
       loopDelay: this.#loopDelay,
@@ -175,6 +178,8 @@ export class ClientListener {
             onPlaintext: (socket, remote) => this.#reject(socket, remote, 'plaintext', 'ERR_TLS', 'plaintext connection to the TLS client port'),
             onTlsError: (remote, reason) => this.#countRejection(remote, 'tls', reason),
             onUnauthorized: (socket, remote, reason) => this.#reject(socket, remote, 'tls', 'ERR_TLS', reason),
+            admit: (inGate) => inGate + this.#awaitingAuth.size < this.#limits.maxPendingHandshakes,
+            onOverCap: (remote) => this.#overHandshakeCap(remote),
           });
     const gate = this.#gate;
     this.#guard = new AcceptGuard({
@@ -189,17 +194,42 @@ export class ClientListener {
   }
 
   /**
-   * Read the TLS files and the token file again (SIGHUP). Everything is loaded before
-   * anything is swapped: on a failure (ERR_TLS, ERR_BAD_CONFIG) the old material stays.
+   * Read the TLS files and the token file again (SIGHUP): loadReload() then prepareReload().
+   * On a failure (ERR_TLS, ERR_BAD_CONFIG) nothing is swapped and the old material stays.
    * New connections use the new material; open ones keep theirs.
    */
   reload(): void {
-    const token = this.#clientAuth === 'token' ? readTokenFile(this.#tokenFile!) : this.#token;
-    if (this.#material !== null) {
-      this.#material.reload();
-      this.#gate!.setSecureContext(this.#material.pem);
+    this.prepareReload(this.loadReload())();
+  }
+
+  /** This port's files read (TLS PEM checked, token non-empty); nothing is swapped. */
+  loadReload(): ReloadMaterial {
+    return {
+      ...(this.#material !== null ? { tls: this.#material.load() } : {}),
+      ...(this.#clientAuth === 'token' ? { token: readTokenFile(this.#tokenFile!) } : {}),
+    };
+  }
+
+  /**
+   * Phase one of a reload from material read elsewhere (the server reads the files once for
+   * every port and thread): checks it and returns the swap, which cannot fail. Throws
+   * ERR_TLS or ERR_BAD_CONFIG, with nothing changed, when it does not load or the token is
+   * empty. A part absent from `material`, or one this port does not use, is left as it is.
+   */
+  prepareReload(material: ReloadMaterial): () => void {
+    const installTls = material.tls !== undefined ? this.#material?.prepare(material.tls) : undefined;
+    let token = this.#token;
+    if (this.#clientAuth === 'token' && material.token !== undefined) {
+      if (material.token.length === 0) throw new RaftLedgerError('ERR_BAD_CONFIG', 'reload: an empty token');
+      token = Buffer.from(material.token);
     }
-    this.#token = token;
+    return () => {
+      if (installTls !== undefined) {
+        installTls();
+        this.#gate!.setSecureContext(this.#material!.pem);
+      }
+      this.#token = token;
+    };
   }
 
   /** Resolves with the bound port. */
@@ -224,6 +254,7 @@ export class ClientListener {
       acceptErrors: this.#guard.acceptErrors,
       accepting: this.#guard.accepting,
       rejectedByReason: Object.fromEntries(this.#rejectedBy),
+      pendingHandshakes: (this.#gate?.pending ?? 0) + this.#awaitingAuth.size,
     };
   }
 
@@ -246,14 +277,28 @@ export class ClientListener {
       return;
     }
     if (this.#clientAuth === 'token') {
+      // Past the TLS gate a socket still counts against the cap until its auth frame is judged.
+      if ((this.#gate?.pending ?? 0) + this.#awaitingAuth.size >= this.#limits.maxPendingHandshakes) {
+        socket.on('error', () => {});
+        socket.destroy();
+        this.#overHandshakeCap(remoteOf(socket));
+        return;
+      }
+      this.#awaitingAuth.add(socket);
+      const judged = (): boolean => this.#awaitingAuth.delete(socket);
+      socket.once('close', judged);
       awaitAuthFrame(socket, {
         expected: () => this.#token,
         timeoutMs: this.#authTimeoutMs,
         onAccepted: (s) => {
+          judged();
           if (this.#closing !== undefined) s.destroy();
           else this.#serve(s);
         },
-        onRefused: (s, reason) => this.#reject(s, remoteOf(s), 'token', 'ERR_AUTH', reason),
+        onRefused: (s, reason) => {
+          judged();
+          this.#reject(s, remoteOf(s), 'token', 'ERR_AUTH', reason);
+        },
       });
       return;
     }
@@ -266,6 +311,12 @@ export class ClientListener {
     this.#connections.add(connection);
     socket.on('close', () => this.#connections.delete(connection));
     socket.resume();
+  }
+
+  /** A connection past maxPendingHandshakes: already destroyed; counted, and logged at most once a second. */
+  #overHandshakeCap(remote: string): void {
+    this.#rejectedBy.set('pending_handshakes', (this.#rejectedBy.get('pending_handshakes') ?? 0) + 1);
+    this.#floodLog.refused(`refusing client ${remote}`, `${this.#limits.maxPendingHandshakes} connections already in their TLS handshake or awaiting their auth frame (maxPendingHandshakes; reason=pending_handshakes)`);
   }
 
   #countRejection(remote: string, reason: string, text: string): void {
@@ -301,16 +352,6 @@ export class ClientListener {
       socket.resume(); // discard what the client sends meanwhile
       socket.end(this.#refusalNotice);
     }
-    const t = performance.now();
-    if (t - this.#refusalLoggedMs < REFUSAL_LOG_INTERVAL_MS) {
-      this.#refusedSinceLog++;
-      return;
-    }
-    const more = this.#refusedSinceLog > 0 ? ` (and ${this.#refusedSinceLog} more since the last such line)` : '';
-    this.#refusalLoggedMs = t;
-    this.#refusedSinceLog = 0;
-    this.#log(
-      `refusing client ${socket.remoteAddress}:${socket.remotePort}${more}: ${this.#connections.size} connections open (maxConnections ${this.#limits.maxConnections})`,
-    );
+    this.#capLog.refused(`refusing client ${socket.remoteAddress}:${socket.remotePort}`, `${this.#connections.size} connections open (maxConnections ${this.#limits.maxConnections})`);
   }
 }

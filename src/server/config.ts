@@ -66,6 +66,7 @@ export interface ServerConfig {
   clientFrameTimeoutMs?: number;
   clientMaxPendingFrameBytes?: number;
   clientMaxPendingBytesTotal?: number;
+  clientMaxPendingHandshakes?: number;
   /** TLS (both ports; mutual between peers): PEM files, all three or none. */
   tlsCert?: string;
   tlsKey?: string;
@@ -127,6 +128,7 @@ export const CONFIG_SCHEMA: readonly ConfigKey[] = [
   { key: 'clientAuth', flag: 'client-auth', type: 'choice', choices: ['none', 'tls', 'token'], default: 'none', description: "client port: 'none' anyone, 'tls' clients with a certificate signed by --tls-ca, 'token' clients sending the bearer token of --client-token-file" },
   { key: 'clientTokenFile', flag: 'client-token-file', type: 'path', default: 'none', description: 'file holding the bearer token for --client-auth token (surrounding whitespace ignored); reloaded on SIGHUP' },
   { key: 'clientMaxPendingBytesTotal', flag: 'client-max-pending-bytes-total', type: 'integer', min: 1024, max: 2 ** 40, default: '268435456 (256 MiB)', description: 'bytes of unfinished request frames across a port; the connection that passes it is closed' },
+  { key: 'clientMaxPendingHandshakes', flag: 'client-max-pending-handshakes', type: 'integer', min: 1, max: 1_000_000, default: '256', description: 'client connections still in their TLS handshake or awaiting their auth frame, per port; one more is closed on accept' },
 ];
 
 const SCHEMA_BY_KEY = new Map(CONFIG_SCHEMA.map((k) => [k.key as string, k]));
@@ -247,6 +249,7 @@ export function clientLimitsOf(config: ServerConfig): Partial<ClientLimits> {
   if (config.clientFrameTimeoutMs !== undefined) limits.frameTimeoutMs = config.clientFrameTimeoutMs;
   if (config.clientMaxPendingFrameBytes !== undefined) limits.maxPendingFrameBytesPerConnection = config.clientMaxPendingFrameBytes;
   if (config.clientMaxPendingBytesTotal !== undefined) limits.maxPendingFrameBytesTotal = config.clientMaxPendingBytesTotal;
+  if (config.clientMaxPendingHandshakes !== undefined) limits.maxPendingHandshakes = config.clientMaxPendingHandshakes;
   return limits;
 }
 
@@ -313,9 +316,6 @@ function checkSecurity(values: Record<string, unknown>, config: ServerConfig): v
   if (values.clientTokenFile !== undefined && auth !== 'token') throw bad("clientTokenFile is set but clientAuth is not 'token'");
   if (auth !== undefined) config.clientAuth = auth;
   if (values.clientTokenFile !== undefined) config.clientTokenFile = values.clientTokenFile as string;
-  if ((given.length > 0 || (auth ?? 'none') !== 'none') && config.workers > 0) {
-    throw bad('TLS and client authentication are not supported with workers > 0 yet (the worker client ports would be plaintext)');
-  }
 }
 
 export function readConfigFile(path: string): Record<string, unknown> {

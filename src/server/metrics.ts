@@ -10,7 +10,10 @@
  * thread and are read once per worker.
  *
  * Client-port counters come through ClientPortCounters (the listener's stats(), when it
- * has one) plus connectionRejected(reason), a hook for refusals counted elsewhere.
+ * has one) plus connectionRejected(reason), a hook for refusals counted elsewhere. With
+ * workers, each worker's client port is read once per scrape too (workerClientPorts); the
+ * raftledger_client_* series are the node's totals over all its client ports, and the
+ * raftledger_worker_client_* series the worker ports one by one.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricType } from 'prom-client';
 import type { HostStatus } from '../host/ledger-host.js';
@@ -24,8 +27,10 @@ export interface ClientPortCounters {
   /** Refused at the connection cap. */
   refused?: number;
   acceptErrors?: number;
-  /** Refused by TLS or authentication (plaintext, tls, token). */
+  /** Refused by TLS or authentication, or past the pending-handshake cap (plaintext, tls, token, pending_handshakes). */
   rejectedByReason?: Record<string, number>;
+  /** Accepted and not yet authenticated (TLS handshake or auth frame under way). */
+  pendingHandshakes?: number;
   closedIdle?: number;
   closedFrameTimeout?: number;
   closedOverBuffer?: number;
@@ -34,12 +39,29 @@ export interface ClientPortCounters {
 export interface MetricsSource {
   hostStatus(): Promise<HostStatus>;
   clientPort?(): ClientPortCounters | undefined;
+  /** Each worker's client port (workers > 0), read once per scrape. */
+  workerClientPorts?(): Promise<Array<{ worker: number; counters: ClientPortCounters }>>;
   loopDelay(): LoopDelaySnapshot;
   /** 1 when /health/ready would answer 200 (evaluated on the same snapshot). */
   ready?(status: HostStatus): boolean;
 }
 
 const ROLES = ['follower', 'preCandidate', 'candidate', 'leader'] as const;
+
+const CLOSE_REASONS: ReadonlyArray<[string, (c: ClientPortCounters) => number | undefined]> = [
+  ['idle', (c) => c.closedIdle],
+  ['frame_timeout', (c) => c.closedFrameTimeout],
+  ['over_buffer', (c) => c.closedOverBuffer],
+];
+
+/** One client port's refusals by reason: at the cap (max_connections), accept errors, and its own reasons. */
+function rejectedOf(c: ClientPortCounters): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  if (c.refused !== undefined) out.push(['max_connections', c.refused]);
+  if (c.acceptErrors !== undefined) out.push(['accept_error', c.acceptErrors]);
+  out.push(...Object.entries(c.rejectedByReason ?? {}));
+  return out;
+}
 const FOLLOWER_STATES = ['probe', 'replicate', 'catchUp'] as const;
 
 type Labels = Record<string, string | number>;
@@ -85,6 +107,7 @@ export class ServerMetrics {
   readonly #source: MetricsSource;
   readonly #rejected = new Map<string, number>();
   #snapshot: HostStatus = { threadId: 0, workers: [], groups: [] };
+  #workerPorts: Array<{ worker: number; counters: ClientPortCounters }> = [];
 
   constructor(source: MetricsSource, options: { defaultMetrics?: boolean } = {}) {
     this.#source = source;
@@ -105,7 +128,9 @@ export class ServerMetrics {
 
   /** One scrape: a fresh host snapshot, then every metric in text format. */
   async render(): Promise<string> {
-    this.#snapshot = await this.#source.hostStatus();
+    const [snapshot, workerPorts] = await Promise.all([this.#source.hostStatus(), this.#source.workerClientPorts?.() ?? []]);
+    this.#snapshot = snapshot;
+    this.#workerPorts = workerPorts;
     return this.registry.metrics();
   }
 
@@ -208,6 +233,12 @@ export class ServerMetrics {
     });
   }
 
+  /** The node's client port (when it has one) and every worker's. */
+  #clientPorts(): ClientPortCounters[] {
+    const main = this.#source.clientPort?.();
+    return [...(main !== undefined ? [main] : []), ...this.#workerPorts.map((w) => w.counters)];
+  }
+
   /** One transport snapshot per worker thread (every group of a thread carries the same one). */
   #transports(): Array<{ worker: number; t: NonNullable<GroupStatus['transport']> }> {
     const seen = new Map<number, NonNullable<GroupStatus['transport']>>();
@@ -221,24 +252,34 @@ export class ServerMetrics {
       emit({ stat: 'p99' }, d.p99Ms / 1000);
       emit({ stat: 'max' }, d.maxMs / 1000);
     });
-    this.#gauge('raftledger_client_connections', "Open connections on the node's client port", [], (emit) => {
-      const c = this.#source.clientPort?.();
-      if (c !== undefined) emit({}, c.connections);
+    const sum = (pick: (c: ClientPortCounters) => number | undefined): number | undefined => {
+      const values = this.#clientPorts().map(pick).filter((v): v is number => v !== undefined);
+      return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0);
+    };
+    this.#gauge('raftledger_client_connections', "Open connections on the node's client ports (the node's and, with workers, every worker's)", [], (emit) => {
+      const n = sum((c) => c.connections);
+      if (n !== undefined) emit({}, n);
     });
-    this.#counter('raftledger_client_connections_rejected_total', 'Client connections refused, by reason', ['reason'], (emit) => {
-      const c = this.#source.clientPort?.();
+    this.#gauge('raftledger_client_pending_handshakes', "Client connections in their TLS handshake or awaiting their auth frame, over the node's client ports", [], (emit) => {
+      const n = sum((c) => c.pendingHandshakes);
+      if (n !== undefined) emit({}, n);
+    });
+    this.#counter('raftledger_client_connections_rejected_total', "Client connections refused, by reason, over the node's client ports", ['reason'], (emit) => {
       const reasons = new Map(this.#rejected);
-      if (c?.refused !== undefined) reasons.set('max_connections', (reasons.get('max_connections') ?? 0) + c.refused);
-      if (c?.acceptErrors !== undefined) reasons.set('accept_error', (reasons.get('accept_error') ?? 0) + c.acceptErrors);
-      for (const [reason, n] of Object.entries(c?.rejectedByReason ?? {})) reasons.set(reason, (reasons.get(reason) ?? 0) + n);
+      for (const c of this.#clientPorts()) for (const [reason, n] of rejectedOf(c)) reasons.set(reason, (reasons.get(reason) ?? 0) + n);
       for (const [reason, n] of reasons) emit({ reason }, n);
     });
-    this.#counter('raftledger_client_connections_closed_total', 'Client connections closed by the server, by reason', ['reason'], (emit) => {
-      const c = this.#source.clientPort?.();
-      if (c === undefined) return;
-      if (c.closedIdle !== undefined) emit({ reason: 'idle' }, c.closedIdle);
-      if (c.closedFrameTimeout !== undefined) emit({ reason: 'frame_timeout' }, c.closedFrameTimeout);
-      if (c.closedOverBuffer !== undefined) emit({ reason: 'over_buffer' }, c.closedOverBuffer);
+    this.#counter('raftledger_client_connections_closed_total', "Client connections closed by the server, by reason, over the node's client ports", ['reason'], (emit) => {
+      for (const [reason, pick] of CLOSE_REASONS) {
+        const n = sum(pick);
+        if (n !== undefined) emit({ reason }, n);
+      }
+    });
+    this.#gauge('raftledger_worker_client_connections', "Open connections on a worker's client port", ['worker'], (emit) => {
+      for (const { worker, counters } of this.#workerPorts) emit({ worker }, counters.connections);
+    });
+    this.#counter('raftledger_worker_client_connections_rejected_total', "Connections refused by a worker's client port, by reason", ['worker', 'reason'], (emit) => {
+      for (const { worker, counters } of this.#workerPorts) for (const [reason, n] of rejectedOf(counters)) emit({ worker, reason }, n);
     });
     this.#counter('raftledger_peer_frames_dropped_total', 'Raft messages dropped by the send-queue policy (peer not connected, queue over its cap, pending at close)', ['worker', 'peer'], (emit) => {
       for (const { worker, t } of this.#transports()) for (const [peer, p] of Object.entries(t.peers)) emit({ worker, peer }, p.dropped);

@@ -32,7 +32,7 @@ import { parseHostPort } from '../transport/address.js';
 import { LedgerHost } from '../host/ledger-host.js';
 import { workerClientAddress, workerFor } from '../host/placement.js';
 import { ClientListener, ledgerMapRouter, type ClientListenerOptions, type LedgerRouter } from './client-listener.js';
-import type { TlsFiles } from '../transport/tls.js';
+import { loadTlsPem, readTokenFile, type ReloadMaterial, type TlsFiles } from '../transport/tls.js';
 import { clientLimitsOf, type ServerConfig } from './config.js';
 import type { OnFlushed } from '../storage/index.js';
 import { SERVER_WORKER_MODULE } from './worker.js';
@@ -48,7 +48,16 @@ function tlsFilesOf(config: ServerConfig): TlsFiles | undefined {
   return { cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa };
 }
 
-/** The client listener's TLS and auth options of a config. */
+/** The TLS PEM and the client token of a config, read once for every port and thread (ERR_TLS, ERR_BAD_CONFIG). */
+function readMaterial(config: ServerConfig): ReloadMaterial {
+  const files = tlsFilesOf(config);
+  return {
+    ...(files !== undefined ? { tls: loadTlsPem(files) } : {}),
+    ...(config.clientAuth === 'token' && config.clientTokenFile !== undefined ? { token: readTokenFile(config.clientTokenFile) } : {}),
+  };
+}
+
+/** The client listener's TLS and auth options of a config (plain data: they also cross to the worker client ports). */
 function securityOf(config: ServerConfig): Pick<ClientListenerOptions, 'tls' | 'clientAuth' | 'tokenFile'> {
   const tls = tlsFilesOf(config);
   return {
@@ -86,6 +95,8 @@ export class Server {
   #metrics: ServerMetrics | undefined;
   #http: HttpEndpoint | undefined;
   #closing: Promise<void> | undefined;
+  /** Settles when the reload in progress does: reloads run one at a time. */
+  #reloading: Promise<unknown> = Promise.resolve();
 
   private constructor(config: ServerConfig, host: LedgerHost, log: (line: string) => void) {
     this.config = config;
@@ -109,22 +120,36 @@ export class Server {
   }
 
   /**
-   * SIGHUP: read the TLS files and the token file again. New connections (accepted and
-   * dialed) use the new material; open ones keep theirs. On a failure (ERR_TLS,
-   * ERR_BAD_CONFIG) it throws and whatever was not yet swapped keeps the old material.
-   * Without TLS and token auth there is nothing to reload: returns false.
+   * SIGHUP: read the TLS files and the token file again, once, and install them on every
+   * part of the node or on none: the node's client port, the Raft transport of every
+   * thread and, with workers, every worker's client port. Each part checks the material
+   * first (the host's prepareReload on every worker); only when all accept is it swapped
+   * everywhere. New connections (accepted and dialed) use it; open ones keep theirs. On a
+   * failure (ERR_TLS, ERR_BAD_CONFIG, ERR_UNAVAILABLE while a worker restarts) it rejects
+   * and every part keeps the old material. Without TLS and token auth there is nothing to
+   * reload: resolves false. Reloads run one at a time.
    */
-  reloadTls(): boolean {
+  reloadTls(): Promise<boolean> {
+    const run = this.#reloading.then(() => this.#reload());
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(): Promise<boolean> {
     const c = this.config;
     if (c.tlsCert === undefined && c.clientAuth !== 'token') return false;
-    this.#clients.reload();
-    if (c.tlsCert !== undefined) this.host.reloadTls();
+    const material = readMaterial(c);
+    const swapClients = this.#clients.prepareReload(material);
+    const staged = await this.host.prepareReload(material);
+    swapClients();
+    await staged.commit();
     return true;
   }
 
   static async start(config: ServerConfig, options: ServerOptions = {}): Promise<Server> {
     const logger = options.logger;
     const log = logger !== undefined ? (line: string) => logLine(logger, line) : (options.log ?? (() => {}));
+    const material = readMaterial(config);
     const host = await LedgerHost.open(
       {
         dir: config.dir,
@@ -139,11 +164,19 @@ export class Server {
         log,
         ...(tlsFilesOf(config) !== undefined ? { tls: tlsFilesOf(config)! } : {}),
       },
-      config.workers > 0 ? { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true, clientListenerOptions: clientLimitsOf(config) } : options.onFlushed !== undefined ? { onFlushed: options.onFlushed } : {},
+      {
+        material,
+        ...(config.workers > 0
+          ? { workerModule: SERVER_WORKER_MODULE, workerClientPorts: true, clientListenerOptions: { ...clientLimitsOf(config), ...securityOf(config) } }
+          : options.onFlushed !== undefined
+            ? { onFlushed: options.onFlushed }
+            : {}),
+      },
     );
     let server: Server;
     try {
       server = new Server(config, host, log);
+      server.#clients.prepareReload(material)(); // the same bytes as every other part
     } catch (error) {
       await host.close(); // e.g. an unreadable token file: the host must not outlive the refusal
       throw error;
@@ -165,6 +198,7 @@ export class Server {
     const metrics = new ServerMetrics({
       hostStatus: () => this.host.status(),
       clientPort: () => this.#clientPortCounters(),
+      workerClientPorts: () => this.#workerClientPorts(),
       loopDelay: () => loopDelay.snapshot(),
       ready: (status) => readiness(status, this.#groupIds(), this.#readyOptions()).ready,
     });
@@ -176,6 +210,12 @@ export class Server {
   /** The node's client port counters (connections open, refused at the cap, closed idle, ...). */
   #clientPortCounters(): ClientPortCounters {
     return this.#clients.stats();
+  }
+
+  /** Each worker's client port counters (workers > 0; its ClientListener.stats(), over the host RPC). */
+  async #workerClientPorts(): Promise<Array<{ worker: number; counters: ClientPortCounters }>> {
+    const per = await this.host.attachmentStats();
+    return per.map(({ worker, stats }) => ({ worker, counters: stats as unknown as ClientPortCounters }));
   }
 
   #groupIds(): number[] {

@@ -4,12 +4,17 @@
  * port (the node's client port + 1 + w, placement.ts), straight from the worker thread. A
  * request for a group placed on another worker of the node gets ERR_MOVED with that
  * worker's port.
+ *
+ * The port has the node client port's limits, TLS material and client auth (the server's
+ * clientListenerOptions). It is the worker's Attachment: a reload (LedgerHost.prepareReload)
+ * checks and swaps its material together with the worker's Raft transport, and its
+ * counters reach the server's /metrics (LedgerHost.attachmentStats).
  */
 import { runShardWorker, type Attachment, type WorkerTask } from '../host/worker.js';
 import type { GroupShard, ShardConfig } from '../host/shard.js';
 import { workerClientAddress, workerFor } from '../host/placement.js';
 import { parseHostPort } from '../transport/address.js';
-import { ClientListener, ledgerMapRouter, type LedgerRouter } from './client-listener.js';
+import { ClientListener, ledgerMapRouter, type ClientListenerOptions, type LedgerRouter } from './client-listener.js';
 
 export { checkGroupLog } from '../host/worker.js';
 
@@ -31,12 +36,19 @@ async function listenForClients(shard: GroupShard, config: ShardConfig, log: (li
     },
   };
   const { host, port } = parseHostPort(listen);
-  const listener = new ClientListener({ host, port, router, ...config.clients.listenerOptions, log: (line) => log(`[${config.id}] worker ${config.worker} clients: ${line}`) });
+  const options = (config.clients.listenerOptions ?? {}) as Partial<ClientListenerOptions>;
+  const listener = new ClientListener({ ...options, host, port, router, log: (line) => log(`[${config.id}] worker ${config.worker} clients: ${line}`) });
   try {
+    // The material in force on the node (read once at open, or the last reload's), not the files'.
+    if (config.material !== undefined) listener.prepareReload(config.material)();
     await listener.listen();
   } catch (error) {
     await listener.close();
     throw error;
   }
-  return listener;
+  return {
+    close: () => listener.close(),
+    prepareReload: (material) => listener.prepareReload(material),
+    stats: () => ({ ...listener.stats() }),
+  };
 }

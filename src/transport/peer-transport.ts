@@ -23,17 +23,12 @@ import { checkU32 } from './bytes.js';
 import { formatHostPort, parseHostPort, type HostPort } from './address.js';
 import { AcceptGuard } from './accept-guard.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, FrameReader, type Frame } from './frame.js';
-import {
-  decodeHandshake,
-  decodeReject,
-  encodeHandshake,
-  encodeReject,
-  HANDSHAKE_MAX_FRAME_BYTES,
-  type Handshake,
-} from './handshake.js';
+import { decodeHandshake, decodeReject, encodeHandshake, encodeReject, HANDSHAKE_MAX_FRAME_BYTES, type Handshake } from './handshake.js';
 import { decodeRaftMessage, raftFrameSize } from './raft-codec.js';
 import { SendQueue } from './send-queue.js';
-import { createTlsGate, identityProblem, TlsMaterial } from './tls.js';
+import { identityProblem, TlsMaterial, type PemBytes, type TlsGate } from './tls.js';
+import { createPeerGate } from './peer-gate.js';
+import { RefusalLog } from './refusal-log.js';
 import { checkOptions, transportStats, type Conn, type Link, type PeerTransportOptions, type PeerTransportStats } from './peer-types.js';
 import { decodeRepairFrame, encodeRepairFrame } from './repair-frame.js';
 
@@ -77,7 +72,8 @@ export class PeerTransport implements AsyncDisposable {
   #refused = 0;
   readonly #refusedBy = new Map<string, number>();
   readonly #tls: TlsMaterial | null;
-  #gate: ReturnType<typeof createTlsGate> | null = null;
+  #gate: TlsGate | null = null;
+  readonly #floodLog = new RefusalLog((line) => this.#log(line));
 
   constructor(options: PeerTransportOptions) {
     checkOptions(options);
@@ -145,23 +141,14 @@ export class PeerTransport implements AsyncDisposable {
   async #start(): Promise<HostPort> {
     const material = this.#tls;
     if (material !== null) {
-      this.#gate = createTlsGate({
+      this.#gate = createPeerGate({
         material,
-        requestCert: true,
         handshakeTimeoutMs: this.#handshakeTimeoutMs,
-        onSecure: () => {},
-        onPlaintext: (socket, remote) => {
-          this.#countRefusal('plaintext', `refusing inbound connection from ${remote}: plaintext connection to the TLS Raft port (reason=plaintext)`);
-          socket.resume();
-          socket.end(encodeReject('this Raft port requires TLS'));
-          setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
-        },
-        onTlsError: (remote, reason) => this.#countRefusal('tls', `refusing inbound connection from ${remote}: ${reason} (reason=tls)`),
-        onUnauthorized: (socket, remote, reason) => {
-          this.#countRefusal('tls', `refusing inbound connection from ${remote}: ${reason} (reason=tls)`);
-          socket.end(encodeReject(reason));
-          setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
-        },
+        maxPending: MAX_PENDING_INBOUND,
+        pendingAfterGate: () => this.#pendingAfterGate(),
+        lingerMs: REFUSE_LINGER_MS,
+        refuse: (reason, line) => this.#countRefusal(reason, line),
+        floodLog: this.#floodLog,
       });
     }
     const gate = this.#gate;
@@ -189,21 +176,36 @@ export class PeerTransport implements AsyncDisposable {
   }
 
   /**
-   * Read the TLS files again: the listener's context is replaced and new outbound
-   * connections use the new one (established ones keep theirs). Throws ERR_TLS, keeping
-   * the old material, when the new one does not load; TypeError without TLS.
+   * Phase one of a TLS reload: check `pem` (default: the files read again) and return the
+   * swap, which cannot fail: the listener's context is replaced and new outbound connections
+   * use the new one (established ones keep theirs). Throws ERR_TLS with nothing changed when
+   * the material does not load; TypeError without TLS. reloadTls() does both at once.
    */
-  reloadTls(): void {
+  prepareTlsReload(pem?: PemBytes): () => void {
     if (this.#tls === null) throw new TypeError('this transport has no TLS');
-    this.#tls.reload();
-    this.#gate?.setSecureContext(this.#tls.pem);
-    this.#log('TLS material reloaded');
+    const [material, install] = [this.#tls, this.#tls.prepare(pem)];
+    return () => {
+      install();
+      this.#gate?.setSecureContext(material.pem);
+      this.#log('TLS material reloaded');
+    };
   }
 
-  #countRefusal(reason: string, line: string): void {
+  reloadTls(): void {
+    this.prepareTlsReload()();
+  }
+
+  /** Count a refusal by reason; `line` (when given) is its log line. */
+  #countRefusal(reason: string, line?: string): void {
     this.#refused++;
     this.#refusedBy.set(reason, (this.#refusedBy.get(reason) ?? 0) + 1);
-    this.#log(line);
+    if (line !== undefined) this.#log(line);
+  }
+
+  #pendingAfterGate(): number {
+    let pending = 0;
+    for (const c of this.#conns) if (c.inbound && !c.established) pending++;
+    return pending;
   }
 
   /** Set or change a peer's 'host:port'. A peer this node dials and that is not connected is dialed at once. */
@@ -348,10 +350,9 @@ export class PeerTransport implements AsyncDisposable {
       socket.destroy();
       return;
     }
-    let pending = 0;
-    for (const c of this.#conns) if (c.inbound && !c.established) pending++;
-    if (pending >= MAX_PENDING_INBOUND) {
-      this.#log(`refusing inbound connection from ${remote}: ${pending} connections already awaiting a handshake`);
+    if ((this.#gate?.pending ?? 0) + this.#pendingAfterGate() >= MAX_PENDING_INBOUND) {
+      this.#countRefusal('pending_handshakes');
+      this.#floodLog.refused(`refusing inbound connection from ${remote}`, `${MAX_PENDING_INBOUND} connections already awaiting a handshake (reason=pending_handshakes)`);
       socket.destroy();
       return;
     }

@@ -39,6 +39,13 @@ export interface TlsPem {
   ca: Buffer;
 }
 
+/** TlsPem after a thread hop (structured clone turns Buffers into plain Uint8Arrays). */
+export interface PemBytes {
+  cert: Uint8Array;
+  key: Uint8Array;
+  ca: Uint8Array;
+}
+
 /** First byte of a TLS handshake record. */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
@@ -68,16 +75,34 @@ function readPem(source: string | Uint8Array, what: string): Buffer {
 
 /** The files read and checked: a context is built from them, so bad PEM fails here. */
 export function loadTlsPem(files: TlsFiles): TlsPem {
-  const pem = { cert: readPem(files.cert, 'certificate'), key: readPem(files.key, 'key'), ca: readPem(files.ca, 'CA') };
+  return checkTlsPem({ cert: readPem(files.cert, 'certificate'), key: readPem(files.key, 'key'), ca: readPem(files.ca, 'CA') });
+}
+
+/**
+ * PEM bytes from elsewhere (another thread's loadTlsPem: structured clone makes them plain
+ * Uint8Arrays) as Buffers, checked by building a context from them; ERR_TLS when they do not load.
+ */
+export function checkTlsPem(pem: PemBytes): TlsPem {
+  const out = { cert: Buffer.from(pem.cert), key: Buffer.from(pem.key), ca: Buffer.from(pem.ca) };
   try {
-    tls.createSecureContext(pem);
+    tls.createSecureContext(out);
   } catch (error) {
     throw tlsError(`TLS material does not load: ${(error as Error).message}`, error);
   }
-  return pem;
+  return out;
 }
 
-/** A node's TLS material; reload() swaps it whole or not at all. */
+/**
+ * What a reload installs, read once by the thread that starts it and handed to every part
+ * (client ports, Raft transports, on any thread): the TLS PEM and the client token.
+ * Structured-cloneable.
+ */
+export interface ReloadMaterial {
+  tls?: PemBytes;
+  token?: Uint8Array;
+}
+
+/** A node's TLS material; a reload swaps it whole or not at all. */
 export class TlsMaterial {
   readonly #files: TlsFiles;
   #pem: TlsPem;
@@ -98,11 +123,26 @@ export class TlsMaterial {
     return this.#clientContext;
   }
 
+  /** The files read again and checked (ERR_TLS when they do not load); nothing is swapped. */
+  load(): TlsPem {
+    return loadTlsPem(this.#files);
+  }
+
+  /**
+   * Phase one of a reload: check `pem` (default: the files read again) and return the swap,
+   * which cannot fail. Throws ERR_TLS, with nothing changed, when the material does not load.
+   */
+  prepare(pem: PemBytes = this.load()): () => void {
+    const checked = checkTlsPem(pem);
+    return () => {
+      this.#pem = checked;
+      this.#clientContext = undefined;
+    };
+  }
+
   /** Read the files again; on any failure throw ERR_TLS and keep the old material. */
   reload(): void {
-    const pem = loadTlsPem(this.#files);
-    this.#pem = pem;
-    this.#clientContext = undefined;
+    this.prepare()();
   }
 }
 
@@ -193,13 +233,29 @@ export interface TlsGateOptions {
    * other side learns why) and end it.
    */
   onUnauthorized(socket: tls.TLSSocket, remote: string, reason: string): void;
+  /**
+   * Flood guard. A connection is pending from its accept until it is handed on (onSecure,
+   * onPlaintext, onUnauthorized) or closed: no first byte yet, or a TLS handshake under
+   * way. Each new connection is admitted when admit(pending before it) is true; otherwise
+   * it is destroyed at once and reported to onOverCap. Absent: every connection is admitted.
+   */
+  admit?(pendingHandshakes: number): boolean;
+  onOverCap?(remote: string): void;
+}
+
+export interface TlsGate {
+  server: net.Server;
+  setSecureContext(pem: TlsPem): void;
+  /** Connections accepted and not yet handed on (see TlsGateOptions.admit). */
+  readonly pending: number;
+  attach(onConnection: (socket: net.Socket) => void): net.Server;
 }
 
 /**
  * A listening net.Server (for AcceptGuard's createServer seam) that sorts connections into
  * plaintext and TLS, and a setSecureContext for reloads.
  */
-export function createTlsGate(options: TlsGateOptions): { server: net.Server; setSecureContext(pem: TlsPem): void; attach(onConnection: (socket: net.Socket) => void): net.Server } {
+export function createTlsGate(options: TlsGateOptions): TlsGate {
   const tlsServer = new tls.Server({
     ...options.material.pem,
     requestCert: options.requestCert,
@@ -210,11 +266,16 @@ export function createTlsGate(options: TlsGateOptions): { server: net.Server; se
   let accepted: (socket: net.Socket) => void = (socket) => options.onSecure(socket as tls.TLSSocket);
   // The raw socket a TLS socket wraps, by its remote address (gone once the socket is destroyed).
   const remotes = new WeakMap<object, string>();
+  const parentOf = (socket: tls.TLSSocket): object | undefined => (socket as unknown as { _parent?: object })._parent;
   const remoteOfTls = (socket: tls.TLSSocket): string => {
-    const parent = (socket as unknown as { _parent?: object })._parent;
+    const parent = parentOf(socket);
     return (parent !== undefined ? remotes.get(parent) : undefined) ?? remoteOf(socket);
   };
+  // Raw sockets accepted and not yet handed on; a raw socket's 'close' also fires when the TLS socket over it closes.
+  const pending = new Set<object>();
   tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
+    const parent = parentOf(socket);
+    if (parent !== undefined) pending.delete(parent);
     if (options.requestCert && !socket.authorized) {
       socket.on('error', () => {});
       options.onUnauthorized(socket, remoteOfTls(socket), `TLS certificate refused: ${String(socket.authorizationError ?? 'no certificate')}`);
@@ -231,8 +292,15 @@ export function createTlsGate(options: TlsGateOptions): { server: net.Server; se
   });
   const sort = (raw: net.Socket): void => {
     const remote = remoteOf(raw);
-    remotes.set(raw, remote);
     raw.on('error', () => {}); // a reset before the first byte costs only this socket
+    if (options.admit !== undefined && !options.admit(pending.size)) {
+      raw.destroy();
+      options.onOverCap?.(remote);
+      return;
+    }
+    remotes.set(raw, remote);
+    pending.add(raw);
+    raw.once('close', () => pending.delete(raw));
     const timer = setTimeout(() => raw.destroy(), options.handshakeTimeoutMs);
     timer.unref();
     raw.once('close', () => clearTimeout(timer));
@@ -240,14 +308,21 @@ export function createTlsGate(options: TlsGateOptions): { server: net.Server; se
       clearTimeout(timer);
       raw.pause();
       raw.unshift(chunk);
-      if (chunk[0] === TLS_HANDSHAKE_RECORD) tlsServer.emit('connection', raw);
-      else options.onPlaintext(raw, remote);
+      if (chunk[0] === TLS_HANDSHAKE_RECORD) {
+        tlsServer.emit('connection', raw);
+      } else {
+        pending.delete(raw);
+        options.onPlaintext(raw, remote);
+      }
     });
   };
   const server = net.createServer({ noDelay: true }, sort);
   return {
     server,
     setSecureContext: (pem) => tlsServer.setSecureContext(pem),
+    get pending() {
+      return pending.size;
+    },
     /** For AcceptGuard: route secure connections through its onConnection (which resets its back-off). */
     attach(onConnection) {
       accepted = onConnection;

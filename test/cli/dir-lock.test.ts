@@ -24,14 +24,19 @@ async function client(address: string): Promise<Client> {
   return c;
 }
 
+/** The server that takes the directory, and a client of it. */
+async function startFirst(dir: string, ports: { raftPort: number; clientPort: number }): Promise<{ first: Started; c1: Client }> {
+  const started = await startServer({ dir, ...ports });
+  if (!started.ready) throw new Error(`first server did not start: ${started.stderr}`);
+  running.push(started.server);
+  return { first: started.server, c1: await client(started.server.client) };
+}
+
 describe('data directory lock (multi-process)', () => {
   it('a second server on the same --dir exits 2 naming the directory and the holder; the first keeps serving', async () => {
     const dir = tempDir();
     const [a, b] = await freePorts(2);
-    const first = await startServer({ dir, ...a! });
-    if (!first.ready) throw new Error(`first server did not start: ${first.stderr}`);
-    running.push(first.server);
-    const c1 = await client(first.server.client);
+    const { first, c1 } = await startFirst(dir, a!);
     const one = (await c1.append(Buffer.from('one'))).index;
 
     const second = await startServer({ dir, ...b! });
@@ -43,7 +48,7 @@ describe('data directory lock (multi-process)', () => {
     expect(lines, second.stderr).toHaveLength(1);
     expect(lines[0]).toContain('ERR_DIR_LOCKED');
     expect(lines[0]).toContain(dir);
-    expect(lines[0]).toContain(`pid ${first.server.pid}`);
+    expect(lines[0]).toContain(`pid ${first.pid}`);
 
     // Nor may a repairing server touch it.
     const repair = await startServer({ dir, ...b!, extra: ['--repair'] });
@@ -77,13 +82,10 @@ describe('data directory lock (multi-process)', () => {
   it('the lock of a SIGKILLed server is released: a new server starts on its directory and has its entries', async () => {
     const dir = tempDir();
     const [a, b] = await freePorts(2);
-    const first = await startServer({ dir, ...a! });
-    if (!first.ready) throw new Error(`first server did not start: ${first.stderr}`);
-    running.push(first.server);
-    const c1 = await client(first.server.client);
+    const { first, c1 } = await startFirst(dir, a!);
     let last = 0;
     for (let i = 1; i <= 5; i++) last = (await c1.append(Buffer.from(`e${i}`))).index;
-    await first.server.stop('SIGKILL');
+    await first.stop('SIGKILL');
     // The directory's lock file still names the dead pid; the kernel released the lock itself.
     const next = await startServer({ dir, ...b! });
     if (!next.ready) throw new Error(`server after SIGKILL did not start: ${next.stderr}`);

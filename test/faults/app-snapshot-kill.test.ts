@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { syntheticSnapshotBytes } from '../../dist/replica/app-snapshot.js';
 import { SegmentedLog } from '../../dist/storage/index.js';
-import { replicaDir, startCluster, viewCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { appendMany, committedEverywhere, leaveBehind as leaveBehindOthers, records } from '../support/leave-behind.js';
+import { replicaDir, startCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 const SNAPSHOT_BYTES = 64 * 1024 * 1024;
@@ -31,49 +32,10 @@ afterEach(async () => {
   tc = undefined;
 });
 
-async function appendMany(t: TestCluster, count: number, tag: string): Promise<number> {
-  let last = 0;
-  for (let i = 0; i < count; i += 50) {
-    const acks = await Promise.all(
-      Array.from({ length: Math.min(50, count - i) }, (_, j) => t.client.append(Buffer.from(`${tag}-${i + j}-`.padEnd(700, 'x')))),
-    );
-    for (const a of acks) last = Math.max(last, a.index);
-  }
-  return last;
-}
-
-async function records(dir: string, from: number, to: number): Promise<{ first: number; recs: Array<{ index: number; pos: number; b64: string }> }> {
-  const log = await SegmentedLog.open({ dir, readOnly: true });
-  try {
-    const recs: Array<{ index: number; pos: number; b64: string }> = [];
-    for (const e of log.entries(from)) {
-      if (e.index > to) break;
-      recs.push({ index: e.index, pos: e.pos, b64: e.record.toString('base64') });
-    }
-    return { first: log.firstIndex, recs };
-  } finally {
-    await log.close();
-  }
-}
-
-/** Stops `follower`, appends, removes its needed prefix from the others offline, restarts them; returns the last acked index. */
+/** Leaves `follower` behind what the others removed (leave-behind.ts); returns the last acked index. */
 async function leaveBehind(t: TestCluster, follower: string): Promise<number> {
-  await appendMany(t, 100, 'early');
-  await t.cluster.kill(follower, 'SIGTERM');
-  const last = await appendMany(t, 400, 'while-down');
-  const others = t.cluster.ids.filter((id) => id !== follower);
-  await waitUntil(async () => (await viewCluster(t.client)).filter((v) => (v.commitIndex ?? 0) >= last).length >= 2, 'the others to commit');
-  for (const id of others) await t.cluster.kill(id, 'SIGTERM');
-  for (const id of others) {
-    const log = await SegmentedLog.open({ dir: replicaDir(t, id), segmentSizeBytes: SEGMENT_BYTES });
-    try {
-      expect(await log.truncatePrefix(last - 20)).toBeGreaterThan(150);
-    } finally {
-      await log.close();
-    }
-  }
-  for (const id of others) await t.cluster.startServer(id);
-  await waitForLeader(t.client, 20_000);
+  const { last, firsts } = await leaveBehindOthers(t, follower, SEGMENT_BYTES);
+  for (const first of firsts) expect(first).toBeGreaterThan(150);
   return last;
 }
 
@@ -103,10 +65,7 @@ const resetLogged = (t: TestCluster, id: string): boolean => t.logs.some((l) => 
 
 async function expectCaughtUpAndIdentical(t: TestCluster, follower: string, acked: number): Promise<void> {
   const more = await appendMany(t, 20, 'after');
-  await waitUntil(async () => {
-    const views = await viewCluster(t.client);
-    return views.length === 3 && views.every((v) => (v.commitIndex ?? 0) >= more);
-  }, 'every replica to commit the last append', 60_000);
+  await waitUntil(() => committedEverywhere(t, more), 'every replica to commit the last append', 60_000);
   expect(resetLogged(t, follower)).toBe(true);
   await t.cluster.stop();
   const other = t.cluster.ids.find((id) => id !== follower)!;

@@ -9,7 +9,8 @@
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SegmentedLog } from '../../dist/storage/index.js';
-import { replicaDir, startCluster, viewCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { appendMany, committedEverywhere, leaveBehind as leaveBehindOthers, records } from '../support/leave-behind.js';
+import { replicaDir, startCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
 import { prng, testSeed } from '../support/tmp.js';
 
 const SEGMENT_BYTES = 64 * 1024;
@@ -19,63 +20,13 @@ afterEach(async () => {
   tc = undefined;
 });
 
-async function appendMany(t: TestCluster, count: number, tag: string): Promise<number> {
-  let last = 0;
-  for (let i = 0; i < count; i += 50) {
-    const acks = await Promise.all(
-      Array.from({ length: Math.min(50, count - i) }, (_, j) => t.client.append(Buffer.from(`${tag}-${i + j}-`.padEnd(700, 'x')))),
-    );
-    for (const a of acks) last = Math.max(last, a.index);
-  }
-  return last;
-}
-
-/** Drops every whole segment below `before` from a stopped replica's log; returns its new first index. */
-async function truncateOffline(dir: string, before: number): Promise<number> {
-  const log = await SegmentedLog.open({ dir, segmentSizeBytes: SEGMENT_BYTES });
-  try {
-    return await log.truncatePrefix(before);
-  } finally {
-    await log.close();
-  }
-}
-
-/** Records [from, to] of a stopped replica: pos and bytes. */
-async function records(dir: string, from: number, to: number): Promise<{ first: number; recs: Array<{ index: number; pos: number; b64: string }> }> {
-  const log = await SegmentedLog.open({ dir, readOnly: true });
-  try {
-    const recs: Array<{ index: number; pos: number; b64: string }> = [];
-    for (const e of log.entries(from)) {
-      if (e.index > to) break;
-      recs.push({ index: e.index, pos: e.pos, b64: e.record.toString('base64') });
-    }
-    return { first: log.firstIndex, recs };
-  } finally {
-    await log.close();
-  }
-}
-
-async function committedEverywhere(t: TestCluster, index: number): Promise<boolean> {
-  const views = await viewCluster(t.client);
-  return views.length === 3 && views.every((v) => (v.commitIndex ?? 0) >= index);
-}
-
 /**
- * Stops `follower`, appends, removes the prefix the follower needs from the two others
- * (stopped, offline), restarts them. Returns the last index and the new first index.
+ * Leaves `follower` behind what the two others removed (leave-behind.ts). Returns the last
+ * index and the new first index.
  */
 async function leaveBehind(t: TestCluster, follower: string): Promise<{ last: number; first: number }> {
-  await appendMany(t, 100, 'early');
-  await t.cluster.kill(follower, 'SIGTERM');
-  const last = await appendMany(t, 400, 'while-down');
-  const others = t.cluster.ids.filter((id) => id !== follower);
-  await waitUntil(async () => (await viewCluster(t.client)).filter((v) => (v.commitIndex ?? 0) >= last).length >= 2, 'the others to commit');
-  for (const id of others) await t.cluster.kill(id, 'SIGTERM');
-  const firsts: number[] = [];
-  for (const id of others) firsts.push(await truncateOffline(replicaDir(t, id), last - 20));
+  const { last, firsts } = await leaveBehindOthers(t, follower, SEGMENT_BYTES);
   expect(firsts[0]).toBeGreaterThan(150); // the follower (stopped near 100) needs removed entries
-  for (const id of others) await t.cluster.startServer(id);
-  await waitForLeader(t.client, 20_000);
   return { last, first: Math.max(...firsts) };
 }
 
@@ -154,7 +105,12 @@ describe('catch-up beyond retention through a log reset (multi-process)', () => 
     await tc.cluster.startServer(follower);
     const more = await appendMany(tc, 20, 'after');
     await waitUntil(() => committedEverywhere(tc!, more), `the follower to catch up (seed ${seed})`, 40_000);
-    expect(tc.logs.some((l) => l.startsWith(`${follower} |`) && l.includes('log reset'))).toBe(true);
+    // A reset is proven by the directory (a state other than 'old' was seen after a kill) or,
+    // when every kill found the old log, by the line of the final start's reset. A line logged
+    // just before a SIGKILL may never reach stdout, so it is not required when the disk shows it.
+    const resetOnDisk = states.some((s) => s !== 'old');
+    const resetLogged = tc.logs.some((l) => l.startsWith(`${follower} |`) && l.includes('log reset'));
+    expect(resetOnDisk || resetLogged, `a log reset (seed ${seed}; states ${states.join(', ')})`).toBe(true);
     await expectIdentical(tc, follower, more);
   }, 150_000);
 });

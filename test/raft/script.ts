@@ -38,52 +38,12 @@
  * under it; `sent` is a message entering the network, `held` one waiting for its
  * write to be durable (only shown when the node does not auto-flush).
  */
-import { decodeConfiguration, EntryType, RaftRefusal, type Entry, type Message, type RaftConfig, type Ready } from '../../src/raft/index.js';
+import { RaftRefusal, type Entry, type Message, type RaftConfig, type Ready } from '../../src/raft/index.js';
 import type { DriverNode } from '../../src/tools/sim/driver.js';
+import { formatEntries, formatMessage } from '../../src/tools/sim/trace-format.js';
 import { TestCluster, type TestNode } from './harness.js';
 
-const dec = new TextDecoder();
 const enc = new TextEncoder();
-
-function formatEntries(ents: readonly Entry[]): string {
-  const one = (e: Entry): string =>
-    `${e.index}/t${e.term} ${e.type === EntryType.Noop ? 'noop' : e.type === EntryType.Config ? formatConf(e.data) : JSON.stringify(dec.decode(e.data))}`;
-  if (ents.length <= 6) return `[${ents.map(one).join(', ')}]`;
-  return `[${one(ents[0]!)}, ... ${one(ents[ents.length - 1]!)} (${ents.length} entries)]`;
-}
-
-function formatConf(body: Uint8Array): string {
-  const c = decodeConfiguration(body);
-  return `config{voters ${c.voters.map((m) => m.id).join(',')}${c.learners.length > 0 ? `; learners ${c.learners.map((m) => m.id).join(',')}` : ''}}`;
-}
-
-export function formatMessage(m: Message): string {
-  const head = `${m.from}->${m.to} ${m.type} t${m.term}`;
-  switch (m.type) {
-    case 'append':
-      return `${head} prev=${m.prevIndex}/t${m.prevTerm} commit=${m.commit} ${formatEntries(m.entries)}`;
-    case 'appendResp':
-      return m.reject
-        ? `${head} reject=${m.index} hint=${m.rejectHint}/t${m.hintTerm} epoch=${m.epoch}`
-        : `${head} ack=${m.index} epoch=${m.epoch}`;
-    case 'heartbeatResp':
-      return `${head} epoch=${m.epoch}`;
-    case 'heartbeat':
-      return `${head} commit=${m.commit}`;
-    case 'vote':
-    case 'preVote':
-      return `${head} last=${m.lastIndex}/t${m.lastTerm}${m.transfer ? ' transfer' : ''}`;
-    case 'voteResp':
-    case 'preVoteResp':
-      return `${head} ${m.reject ? 'reject' : 'grant'}`;
-    case 'logStart':
-      return `${head} start=${m.index}/t${m.logTerm} pos=${m.pos} snapshot v${m.snapshotVersion} [${m.offset}, ${m.offset + m.chunk.byteLength}) of ${m.snapshotSize}`;
-    case 'logStartResp':
-      return `${head} start=${m.index} snapshot v${m.snapshotVersion} holds ${m.offset}${m.done ? ' done' : ''} epoch=${m.epoch}`;
-    default:
-      return head;
-  }
-}
 
 interface Filter {
   from: string;

@@ -54,6 +54,16 @@ describe('Ledger.open({ peers }): the embedding API over real TCP', () => {
       // No clusterId anywhere: the server config's default and Ledger.open's are the same.
       server = await Server.start(validateConfig({ id: 'c', dir: tempDir(), peers, durability: 'memory', segmentSizeBytes: 1024 * 1024, ...timing }));
       expect(server.config.workers).toBe(0);
+      // Only the server has a client port: when an embedded ledger wins the election, it
+      // hands leadership to the server's replica (else the client's appends can only be
+      // redirected to a port nobody listens on, until the deadline).
+      const serverLedger = server.ledger(0)!;
+      for (let i = 0; i < 2000 && serverLedger.role !== 'leader'; i++) {
+        const leader = ledgers.find((l) => l.role === 'leader');
+        if (leader !== undefined) await leader.transferLeadership('c', { timeoutMs: 5_000 }).catch(() => {});
+        else await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(serverLedger.role).toBe('leader');
       const client = await connect({ servers: [peers.c!.client], deadlineMs: 20_000 });
       try {
         const ack = await client.append(Buffer.from('one group'));

@@ -101,7 +101,7 @@ describe('ClientListener with TLS', () => {
 
 describe('server config: TLS and client auth keys', () => {
   const base = { id: 'n0', peers: 'n0=127.0.0.1:7001', dir: '/tmp/x' };
-  it('takes the three TLS files together, clientAuth with what it needs, and not with workers > 0', () => {
+  it('takes the three TLS files together, clientAuth with what it needs, with or without workers', () => {
     const tls = { tlsCert: 'a.crt', tlsKey: 'a.key', tlsCa: 'ca.crt' };
     expect(validateConfig({ ...base, ...tls, clientAuth: 'tls' })).toMatchObject({ ...tls, clientAuth: 'tls' });
     expect(() => validateConfig({ ...base, tlsCert: 'a.crt' })).toThrow(/tlsCert, tlsKey and tlsCa together.*missing: tlsKey, tlsCa/);
@@ -109,7 +109,8 @@ describe('server config: TLS and client auth keys', () => {
     expect(() => validateConfig({ ...base, clientAuth: 'token' })).toThrow(/needs clientTokenFile/);
     expect(() => validateConfig({ ...base, clientTokenFile: 't' })).toThrow(/clientAuth is not 'token'/);
     expect(() => validateConfig({ ...base, clientAuth: 'magic' })).toThrow(/clientAuth must be 'none' or 'tls' or 'token'/);
-    expect(() => validateConfig({ ...base, ...tls, workers: 2 })).toThrow(/workers > 0/);
+    // Issue 17: the worker client ports get the same TLS material and client auth.
+    expect(validateConfig({ ...base, ...tls, clientAuth: 'tls', workers: 2 })).toMatchObject({ ...tls, clientAuth: 'tls', workers: 2 });
     expect(validateConfig({ ...base, clientAuth: 'token', clientTokenFile: 't' })).toMatchObject({ clientAuth: 'token', clientTokenFile: 't' });
   });
 });

@@ -14,21 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../../dist/client/index.js';
 import { PeerTransport } from '../../dist/transport/peer-transport.js';
 import { startCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
-import { certAuthority, type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { certAuthority, liveCerts, type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { metricSample, scrapeText } from '../support/metrics-text.js';
 import { freePorts, startServer } from '../cli/server-process.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-async function scrape(address: string): Promise<string> {
-  const res = await fetch(`http://${address}/metrics`);
-  return res.text();
-}
-
-function counter(text: string, name: string, labels: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
   await expect(promise).rejects.toMatchObject({ code });
@@ -44,15 +35,7 @@ describe('TLS cluster (3 processes, mutual TLS, --client-auth tls)', () => {
   beforeAll(async () => {
     ca = certAuthority('cluster');
     other = certAuthority('other', ca.dir);
-    // Each server reads its files from its own paths, so one of them can be rotated alone.
-    for (const id of ['n0', 'n1', 'n2']) {
-      const issued = ca.issue(id);
-      const files = { cert: join(ca.dir, `live-${id}.crt`), key: join(ca.dir, `live-${id}.key`), ca: join(ca.dir, `live-${id}-ca.crt`) };
-      copyFileSync(issued.cert, files.cert);
-      copyFileSync(issued.key, files.key);
-      copyFileSync(issued.ca, files.ca);
-      live[id] = files;
-    }
+    Object.assign(live, liveCerts(ca, ['n0', 'n1', 'n2']));
     clientCert = ca.issue('client');
     tc = await startCluster({
       metrics: true,
@@ -113,10 +96,10 @@ describe('TLS cluster (3 processes, mutual TLS, --client-auth tls)', () => {
     await impostor.close();
     expect(impostor.stats().peers.n1!.connects).toBe(0);
 
-    const text = await scrape(target.metrics!);
-    expect(counter(text, 'raftledger_client_connections_rejected_total', 'reason="plaintext"')).toBeGreaterThanOrEqual(1);
-    expect(counter(text, 'raftledger_client_connections_rejected_total', 'reason="tls"')).toBeGreaterThanOrEqual(2);
-    expect(counter(text, 'raftledger_peer_connections_rejected_total', 'reason="identity"')).toBeGreaterThanOrEqual(1);
+    const text = await scrapeText(target.metrics!);
+    expect(metricSample(text, 'raftledger_client_connections_rejected_total', 'reason="plaintext"')).toBeGreaterThanOrEqual(1);
+    expect(metricSample(text, 'raftledger_client_connections_rejected_total', 'reason="tls"')).toBeGreaterThanOrEqual(2);
+    expect(metricSample(text, 'raftledger_peer_connections_rejected_total', 'reason="identity"')).toBeGreaterThanOrEqual(1);
     const refusals = logs.filter((l) => l.startsWith('n1 |') && /"event":"refusal"/.test(l));
     expect(refusals.some((l) => /"remote":"127\.0\.0\.1:\d+"/.test(l) && /plaintext/.test(l))).toBe(true);
     expect(refusals.some((l) => /"remote":"127\.0\.0\.1:\d+"/.test(l) && /TLS (handshake failed|certificate refused)/.test(l))).toBe(true);

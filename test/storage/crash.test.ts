@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SegmentedLog } from '../../src/index.js';
 // The child process and this test share one payload generator (test/fixtures/payload.mjs).
 import { payloadFor as payloadForTs, makeTempDir, prng, testSeed } from '../support/tmp.js';
+import { runAndKillWriter } from '../support/kill-writer.js';
 
 const writer = fileURLToPath(new URL('../fixtures/crash-writer.mjs', import.meta.url));
 const cleanups: Array<() => void> = [];
@@ -11,39 +11,15 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-/** Run the writer until it has reported `minDurable` and `waitMs` passed, then SIGKILL it. */
-function runAndKill(dir: string, salt: number, waitMs: number): Promise<{ maxDurable: number; opened: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [writer, dir, String(salt), String(64 * 1024)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let maxDurable = 0;
-    let opened = -1;
-    let buffered = '';
-    let stderr = '';
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        const [word, value] = line.split(' ');
-        if (word === 'durable') maxDurable = Math.max(maxDurable, Number(value));
-        if (word === 'opened') {
-          opened = Number(value);
-          timer = setTimeout(() => child.kill('SIGKILL'), waitMs);
-        }
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(watchdog);
-      if (timer) clearTimeout(timer);
-      if (signal !== 'SIGKILL') reject(new Error(`writer exited with ${code}/${signal}: ${stderr}`));
-      else resolve({ maxDurable, opened });
-    });
+/** Runs the writer, SIGKILLs it waitMs after it opened its log; the highest index it reported durable, and the last index it opened with. */
+async function runAndKill(dir: string, salt: number, waitMs: number): Promise<{ maxDurable: number; opened: number }> {
+  let maxDurable = 0;
+  let opened = -1;
+  await runAndKillWriter('writer', writer, [dir, String(salt), String(64 * 1024)], waitMs, (word, value) => {
+    if (word === 'durable') maxDurable = Math.max(maxDurable, Number(value));
+    if (word === 'opened') opened = Number(value);
   });
+  return { maxDurable, opened };
 }
 
 describe('crash safety', () => {

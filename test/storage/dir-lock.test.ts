@@ -50,18 +50,23 @@ function childHolding(dir: string): Promise<{ pid: number; kill: () => Promise<v
   });
 }
 
+/** What DirLock.acquire(dir) throws (undefined if it takes the lock). */
+function acquireError(dir: string): unknown {
+  try {
+    DirLock.acquire(dir);
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 describe('DirLock', () => {
   it('is exclusive within one process (flock belongs to the open file description); release is idempotent', () => {
     const dir = join(tempDir(), 'node');
     const lock = DirLock.acquire(dir); // creates the directory
     expect(lock.held).toBe(true);
     expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`pid ${process.pid}\n`);
-    let error: unknown;
-    try {
-      DirLock.acquire(dir);
-    } catch (e) {
-      error = e;
-    }
+    const error = acquireError(dir);
     expect(error).toBeInstanceOf(DirLockedError);
     const locked = error as DirLockedError;
     expect(locked.code).toBe('ERR_DIR_LOCKED');
@@ -80,12 +85,7 @@ describe('DirLock', () => {
     const dir = tempDir();
     const child = await childHolding(dir);
     try {
-      let error: unknown;
-      try {
-        DirLock.acquire(dir);
-      } catch (e) {
-        error = e;
-      }
+      const error = acquireError(dir);
       expect(error).toBeInstanceOf(DirLockedError);
       expect((error as DirLockedError).holderPid).toBe(child.pid);
       expect((error as Error).message).toContain(`another process (pid ${child.pid})`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SegmentedLog, RecordType, isRaftLedgerError } from '../../src/index.js';
 import { useTempDirs, payloadFor } from '../support/tmp.js';
@@ -173,6 +173,30 @@ describe('SegmentedLog', () => {
     const again = await SegmentedLog.open({ dir });
     expect(again.firstIndex).toBe(first);
     expect(again.lastIndex).toBe(3000);
+    expect(again.read(3000).data.equals(payloadFor(3000))).toBe(true);
+    expect(readdirSync(join(dir, 'log')).length).toBe(again.segmentCount);
+    await again.close();
+  });
+
+  it('a crash after retention saved the new first index but before its unlinks ran: open ignores and removes the old segment files', async () => {
+    const dir = tempDir();
+    const log = await SegmentedLog.open({ dir, segmentSizeBytes: SEG, indexSlotsPerFile: 1024 });
+    log.append(Array.from({ length: 3000 }, (_, i) => payloadFor(i + 1)), 1);
+    await log.flush();
+    const names = readdirSync(join(dir, 'log')).sort();
+    const saved = names.map((n) => ({ n, bytes: readFileSync(join(dir, 'log', n)) }));
+    const first = await log.applyRetention({ maxBytes: 2 * SEG, keepFromIndex: 2500 });
+    expect(first).toBeGreaterThan(1);
+    await log.close();
+    const left = new Set(readdirSync(join(dir, 'log')));
+    const deleted = saved.filter((f) => !left.has(f.n));
+    expect(deleted.length).toBeGreaterThan(0);
+    for (const f of deleted) writeFileSync(join(dir, 'log', f.n), f.bytes); // the unlinks never happened
+    const again = await SegmentedLog.open({ dir });
+    expect(again.firstIndex).toBe(first);
+    expect(again.lastIndex).toBe(3000);
+    await expectCode(() => again.read(first - 1), 'ERR_COMPACTED');
+    expect(again.read(first).data.equals(payloadFor(first))).toBe(true);
     expect(again.read(3000).data.equals(payloadFor(3000))).toBe(true);
     expect(readdirSync(join(dir, 'log')).length).toBe(again.segmentCount);
     await again.close();

@@ -3,7 +3,6 @@
  * (index, term, pos), survives reopening, and a kill -9 at any moment of a reset
  * leaves the old log or the new start, never a mix.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { MetaStore } from '../../src/storage/meta-store.js';
 // @ts-expect-error plain .mjs fixture shared with the child process
 import { resetPayload, resetPoint } from '../fixtures/reset-points.mjs';
 import { makeTempDir, prng, testSeed } from '../support/tmp.js';
+import { runAndKillWriter } from '../support/kill-writer.js';
 
 const S = 64 * 1024;
 const writer = fileURLToPath(new URL('../fixtures/reset-writer.mjs', import.meta.url));
@@ -90,35 +90,14 @@ describe('SegmentedLog.resetTo', () => {
 });
 
 /** Runs the reset writer, SIGKILLs it after waitMs; returns the last round begun and the last done. */
-function runAndKill(dir: string, seed: number, start: number, waitMs: number): Promise<{ begun: number; done: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [writer, dir, String(seed), String(S), String(start)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let begun = -1;
-    let done = -1;
-    let buffered = '';
-    let stderr = '';
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const [word, value] = buffered.slice(0, nl).split(' ');
-        buffered = buffered.slice(nl + 1);
-        if (word === 'begin') begun = Number(value);
-        if (word === 'done') done = Number(value);
-        if (word === 'opened') timer = setTimeout(() => child.kill('SIGKILL'), waitMs);
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(watchdog);
-      if (timer) clearTimeout(timer);
-      if (signal !== 'SIGKILL') reject(new Error(`reset writer exited with ${code}/${signal}: ${stderr}`));
-      else resolve({ begun, done });
-    });
+async function runAndKill(dir: string, seed: number, start: number, waitMs: number): Promise<{ begun: number; done: number }> {
+  let begun = -1;
+  let done = -1;
+  await runAndKillWriter('reset writer', writer, [dir, String(seed), String(S), String(start)], waitMs, (word, value) => {
+    if (word === 'begin') begun = Number(value);
+    if (word === 'done') done = Number(value);
   });
+  return { begun, done };
 }
 
 describe('log reset crash atomicity', () => {

@@ -3,7 +3,8 @@
  * flush resolves) and retention of whole old segments (truncatePrefix, applyRetention;
  * the active segment is never deleted).
  */
-import { statSync, unlinkSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { RaftLedgerError, fromSystemError } from '../../errors.js';
 import { native } from '../native.js';
 import { RecordType } from '../format.js';
@@ -70,15 +71,21 @@ export async function truncatePrefix(st: LogState, beforeIndex: number): Promise
   const removed = st.segments.splice(0, drop);
   st.firstIndex = newFirst;
   if (st.damaged.length > 0) st.damaged = st.damaged.filter((d) => d.index >= newFirst);
-  for (const seg of removed) {
+  st.index.dropBefore(newFirst);
+  // Off the event loop: the unmap (close) and the unlink each take milliseconds for a large
+  // segment with its pages cached. A crash before they finish leaves files below firstIndex,
+  // which open() removes, as it would after a crash just after the meta save.
+  const deletions = removed.map(async (seg) => {
+    const closed = seg.handle.close();
+    track(st, closed);
+    await closed;
     try {
-      unlinkSync(seg.handle.path);
+      await unlink(seg.handle.path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(error, `cannot delete ${seg.handle.path}`, seg.handle.path);
     }
-    track(st, seg.handle.close());
-  }
-  st.index.dropBefore(newFirst);
+  });
+  await Promise.all(deletions);
   await native.syncDirectory(st.logDir);
   st.notice(`retention: deleted segment(s) ${removed.map((seg) => seg.handle.path).join(', ')} first=${newFirst}`);
   return newFirst;

@@ -21,6 +21,9 @@ import { portSpans } from '../../host/placement.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
+/** Names this process to the servers it starts, with their IPC channel (read by src/cli/parent-watch.ts). */
+export const PARENT_PID_ENV = 'RAFTLEDGER_PARENT_PID';
+
 /**
  * Node flags every server gets. A young generation capped at 8 MiB semi-spaces: with V8's
  * default (up to 16 MiB) the young generation outgrows the small old generation's slack
@@ -253,10 +256,11 @@ export class LocalCluster {
     if (server.metrics !== undefined) args.push('--metrics', server.metrics);
     // RAFTLEDGER_SERVER_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof for profiling).
     const nodeArgs = [...SERVER_NODE_ARGS, ...(process.env.RAFTLEDGER_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
-    // The 'ipc' channel: the server exits when this process does (src/cli/parent-watch.ts).
+    // The 'ipc' channel and PARENT_PID_ENV: the server exits when this process does, even
+    // if that is before the server is up (src/cli/parent-watch.ts).
     const child = spawn(process.execPath, [...nodeArgs, ...args], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      ...(o.env !== undefined ? { env: { ...process.env, ...o.env } } : {}),
+      env: { ...process.env, ...o.env, [PARENT_PID_ENV]: String(process.pid) },
     });
     server.child = child;
     server.pid = child.pid;

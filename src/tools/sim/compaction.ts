@@ -7,7 +7,10 @@
  * and has applied (retention without regard for the others), so lagging, restarted and
  * crashed followers are caught up through a log start (docs/RAFT.md).
  */
+import type { Rng } from '../../raft/prng.js';
 import type { DriverNode } from './driver.js';
+import { confAt } from './membership.js';
+import type { SimNode } from './sim-node.js';
 
 /** X: the index below which every node may drop entries without regard for the leaders' views. */
 export function commonCompactionPoint(nodes: readonly DriverNode[]): number {
@@ -29,4 +32,42 @@ export function compactionTarget(n: DriverNode, common: number, own: boolean): n
     for (const p of Object.values(n.core.status().progress)) to = Math.min(to, p.verifying ? 0 : p.match);
   }
   return to;
+}
+
+/** The compaction events: rounds at random moments, drawn from their own generator. */
+export class SimCompaction {
+  readonly #rng: Rng;
+  /** The seed's probability of an "own" round. */
+  readonly #own: number;
+  /** The highest first index any node compacted to. */
+  compactedTo = 0;
+
+  constructor(rng: Rng, own: number) {
+    this.#rng = rng;
+    this.#own = own;
+  }
+
+  /** Virtual time of the first round, ms. */
+  firstAtMs(): number {
+    return 20 + Math.floor(this.#rng() * 200);
+  }
+
+  /** One round; with `keepConf` (membership changes) a node persists the configuration at its new log start and a down node is left alone. Returns the delay to the next round, ms. */
+  round(nodes: readonly SimNode[], keepConf: boolean, trace: (line: string) => void): number {
+    const own = this.#rng() < this.#own;
+    const x = commonCompactionPoint(nodes);
+    for (const n of nodes) {
+      const to = compactionTarget(n, x, own);
+      if (to > n.durable.firstIndex()) {
+        if (keepConf) {
+          if (n.core === null) continue;
+          n.savedConf = confAt(n.core, to - 1);
+        }
+        n.compact(to);
+        if (to > this.compactedTo) this.compactedTo = to;
+        trace(`${n.id} compacted: first=${to}`);
+      }
+    }
+    return 10 + Math.floor(this.#rng() * 300);
+  }
 }

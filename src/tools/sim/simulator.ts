@@ -14,49 +14,22 @@
  */
 import { deriveSeed, mulberry32, type Rng } from '../../raft/prng.js';
 import { RaftRefusal, type Entry, type LogReset, type Message, type NodeId, type Ready } from '../../raft/types.js';
-import { DriverNode, type CoreSettings, type DriverHooks, type PendingWrite } from './driver.js';
+import type { CoreSettings, DriverHooks, PendingWrite } from './driver.js';
 import { EventQueue } from './event-queue.js';
 import { entryKey, Invariants, Violation } from './invariants.js';
 import { checkReset, simSnapshot } from './resets.js';
 import { SimReads } from './reads.js';
-import { commonCompactionPoint, compactionTarget } from './compaction.js';
+import { SimCompaction } from './compaction.js';
 import { SimNetwork } from './network.js';
 import type { SimOptions, SimResult } from './sim-types.js';
 import { describeLeaders, describeMessage } from './trace-format.js';
-import { MembershipChecks, confAt, pickConfChange, tryConfChange } from './membership.js';
+import { MembershipChecks, pickConfChange, tryConfChange } from './membership.js';
 import { SimDamage } from './damage-events.js';
+import { SimNode, type SimContext, type SimEvent as Event, type SimStats } from './sim-node.js';
+import { aimCrashAtSync, heal, onCrashEvent, onRestartEvent } from './crashes.js';
+import { fault } from './faults.js';
 
 const TICK_MS = 10;
-
-interface Proposal {
-  id: number;
-  at: number;
-}
-
-/** A driver node plus what the simulator tracks about it. */
-class SimNode extends DriverNode {
-  flushScheduled = false;
-  lastCommit = 0;
-  proposals = new Map<number, Proposal>();
-  /** The configuration persisted with the last log reset (LogReset.conf). */
-  savedConf: Uint8Array | undefined;
-}
-
-type Event =
-  | { k: 'tick'; node: number; inc: number }
-  | { k: 'deliver'; m: Message }
-  | { k: 'flush'; node: number; inc: number }
-  | { k: 'client' }
-  | { k: 'fault' }
-  | { k: 'restart'; node: number }
-  | { k: 'crash'; node: number; restartIn: number }
-  | { k: 'heal' }
-  | { k: 'compact' }
-  | { k: 'damage' }
-  | { k: 'repair'; node: number; inc: number }
-  | { k: 'member' }
-  | { k: 'end' };
-
 
 export { entryKey } from './invariants.js';
 export { describeMessage } from './trace-format.js';
@@ -75,7 +48,7 @@ export class Simulation {
   private readonly faultRng: Rng;
   private readonly clientRng: Rng;
   private readonly crashRng: Rng;
-  private readonly compactRng: Rng;
+  private readonly compaction: SimCompaction;
   private readonly dmg: SimDamage | undefined;
   private readonly faultMs: number;
   private readonly livenessMs: number;
@@ -97,18 +70,17 @@ export class Simulation {
   /** Reads in the schedule and their check (reads.ts); public for tests. */
   readonly reads: SimReads;
   private readonly acked = new Map<number, number>(); // id -> index
-  private compactedTo = 0;
   private nextId = 1;
 
-  private stats = { events: 0, proposed: 0, refused: 0, elections: 0, crashes: 0, transfers: 0, resets: 0, confChanges: 0 };
+  private stats: SimStats = { events: 0, proposed: 0, refused: 0, elections: 0, crashes: 0, transfers: 0, resets: 0, confChanges: 0 };
   /** SimOptions.membership: the checks (null when off) and the members' own rng. */
   private readonly members: MembershipChecks | null;
   private readonly memberRng: Rng;
-  /** Per seed: compaction ignores the other nodes half the time, so followers fall behind a leader's first index. */
-  private readonly compactOwn: number;
   /** Per seed: the application snapshot's size and chunk size (small, so it takes several chunks). */
   private readonly snapshotBytes: number;
   private readonly chunkBytes: number;
+  /** What the crash and fault handlers (crashes.ts, faults.ts) see of this simulation. */
+  private readonly ctx: SimContext;
 
   constructor(opts: SimOptions) {
     this.seed = opts.seed >>> 0;
@@ -126,10 +98,10 @@ export class Simulation {
     this.faultRng = mulberry32(deriveSeed(this.seed, 4));
     this.clientRng = mulberry32(deriveSeed(this.seed, 5));
     this.crashRng = mulberry32(deriveSeed(this.seed, 6));
-    this.compactRng = mulberry32(deriveSeed(this.seed, 7));
     this.dmg = opts.damage === true ? new SimDamage(mulberry32(deriveSeed(this.seed, 9))) : undefined;
     const cr = mulberry32(deriveSeed(this.seed, 8));
-    this.compactOwn = cr() < 0.25 ? 0 : cr();
+    // Per seed: compaction ignores the other nodes in some rounds, so followers fall behind a leader's first index.
+    this.compaction = new SimCompaction(mulberry32(deriveSeed(this.seed, 7)), cr() < 0.25 ? 0 : cr());
     this.snapshotBytes = cr() < 0.3 ? 0 : 8 + Math.floor(cr() * 600);
     this.chunkBytes = 16 + Math.floor(cr() * 200);
     this.ids = [];
@@ -173,6 +145,17 @@ export class Simulation {
         `maxDelay=${this.net.maxDelay}ms flushMax=${this.flushMax}ms fault=${this.faultMs}ms ` +
         `maxEntries=${this.limits.maxEntries} maxBytes=${this.limits.maxBytes} maxInflight=${this.limits.maxInflight}`,
     );
+    const sim = this;
+    this.ctx = {
+      n: this.n, ids: this.ids, nodes: this.nodes, net: this.net, stats: this.stats, dmg: this.dmg,
+      diskRng: this.diskRng, faultRng: this.faultRng, crashRng: this.crashRng,
+      get now() { return sim.now; },
+      get healed() { return sim.healed; },
+      get flushMax() { return sim.flushMax; },
+      set flushMax(ms: number) { sim.flushMax = ms; },
+      push: (t, ev) => this.q.push(t, ev), trace: (l) => this.trace(l), startNode: (i) => this.startNode(i),
+      drain: (node) => this.drain(node), leaderNode: () => this.leaderNode(),
+    };
   }
 
   private trace(line: string): void {
@@ -229,7 +212,7 @@ export class Simulation {
       this.q.push(5, { k: 'client' });
       this.q.push(50 + Math.floor(this.faultRng() * 300), { k: 'fault' });
       this.q.push(this.faultMs, { k: 'heal' });
-      this.q.push(20 + Math.floor(this.compactRng() * 200), { k: 'compact' });
+      this.q.push(this.compaction.firstAtMs(), { k: 'compact' });
       if (this.dmg !== undefined) this.q.push(100, { k: 'damage' });
       this.q.push(this.faultMs + this.livenessMs, { k: 'end' });
       for (;;) {
@@ -320,26 +303,19 @@ export class Simulation {
         return;
       case 'fault':
         if (this.healed) return;
-        this.fault();
+        fault(this.ctx);
         this.q.push(this.now + 10 + Math.floor(this.faultRng() * 250), ev);
         return;
-      case 'restart': {
-        const node = this.nodes[ev.node] as SimNode;
-        if (node.up) return;
-        this.trace(`RESTART ${node.id}`);
-        this.startNode(ev.node);
-        this.drain(node);
+      case 'restart':
+        onRestartEvent(this.ctx, ev.node);
         return;
-      }
-      case 'crash': {
-        const node = this.nodes[ev.node] as SimNode;
-        if (this.healed || !node.up || this.nodes.filter((x) => x.up).length <= 1) return;
-        this.crash(ev.node);
-        this.q.push(this.now + ev.restartIn, { k: 'restart', node: ev.node });
+      case 'crash':
+        onCrashEvent(this.ctx, ev);
         return;
-      }
       case 'heal':
-        this.heal();
+        this.healed = true;
+        this.healedAt = this.now;
+        heal(this.ctx);
         return;
       case 'damage': {
         const r = this.healed ? undefined : this.dmg?.damage(this.nodes, (l) => this.trace(l));
@@ -356,8 +332,7 @@ export class Simulation {
         this.q.push(this.now + 50 + Math.floor(this.memberRng() * 400), ev);
         return;
       case 'compact':
-        this.compact();
-        this.q.push(this.now + 10 + Math.floor(this.compactRng() * 300), ev);
+        this.q.push(this.now + this.compaction.round(this.nodes, this.members !== null, (l) => this.trace(l)), ev);
         return;
       default:
         return;
@@ -386,7 +361,7 @@ export class Simulation {
       const r = rd.needsCatchUp[0]!;
       this.fail(
         `${node.id} signalled needsCatchUp for ${r.peer} (from ${r.fromIndex}, first index ${node.core?.firstIndex}, ` +
-          `compacted to ${this.compactedTo}), though its storage names its log start`,
+          `compacted to ${this.compaction.compactedTo}), though its storage names its log start`,
       );
     }
     if (rd.entries.length > 0) {
@@ -402,13 +377,7 @@ export class Simulation {
   /** A Ready's writes are pending: schedule the flush; aim some crashes at the window where a new term/vote is not yet durable. */
   private onWrite(node: SimNode, rd: Ready, _w: PendingWrite): void {
     this.scheduleFlush(this.nodes.indexOf(node));
-    if (rd.hardStateMustSync && !this.healed && this.crashRng() < 0.08) {
-      this.q.push(this.now + Math.floor(this.crashRng() * 3), {
-        k: 'crash',
-        node: this.nodes.indexOf(node),
-        restartIn: 1 + Math.floor(this.crashRng() * 20),
-      });
-    }
+    aimCrashAtSync(this.ctx, node, rd);
   }
 
   private scheduleFlush(i: number): void {
@@ -508,67 +477,6 @@ export class Simulation {
     this.drain(target);
   }
 
-  private fault(): void {
-    const r = this.faultRng;
-    const x = r();
-    const upIdx = this.nodes.map((n, i) => (n.up ? i : -1)).filter((i) => i >= 0);
-    if (x < 0.15) {
-      const side = this.net.partitionMinority(this.ids, r);
-      this.trace(`FAULT partition {${[...side].join(',')}} | rest`);
-    } else if (x < 0.25) {
-      this.trace(`FAULT one-way cut ${this.net.cutOneWay(this.ids, r)}`);
-    } else if (x < 0.4) {
-      this.net.cut.clear();
-      this.trace('FAULT heal links');
-    } else if (x < 0.6) {
-      // crash a node, the leader half of the time (keep at least one up)
-      if (upIdx.length <= 1) return;
-      const l = this.leaderNode();
-      const i = l !== undefined && r() < 0.5 ? this.nodes.indexOf(l) : (upIdx[Math.floor(r() * upIdx.length)] as number);
-      this.crash(i);
-      this.q.push(this.now + 1 + Math.floor(r() * (r() < 0.5 ? 50 : 600)), { k: 'restart', node: i });
-      // Sometimes a second node goes down shortly after (losing its unflushed writes too).
-      if (r() < 0.4) this.q.push(this.now + Math.floor(r() * 60), { k: 'crash', node: Math.floor(r() * this.n), restartIn: 1 + Math.floor(r() * 100) });
-    } else if (x < 0.72) {
-      const l = this.leaderNode();
-      if (l === undefined || l.core === null) return;
-      const to = this.ids[Math.floor(r() * this.n)] as string;
-      try {
-        l.core.transferLeadership(to);
-        this.stats.transfers++;
-        this.trace(`FAULT transfer ${l.id} -> ${to}`);
-      } catch (e) {
-        if (!(e instanceof RaftRefusal) && !(e instanceof RangeError)) throw e; // RangeError: `to` is not a voter
-      }
-      this.drain(l);
-    } else if (x < 0.82) {
-      // One or two nodes campaign at once; sometimes a voter crashes right after.
-      const k = r() < 0.5 ? 1 : 2;
-      const campaigned: number[] = [];
-      for (let j = 0; j < k; j++) {
-        const i = upIdx[Math.floor(r() * upIdx.length)];
-        if (i === undefined) return;
-        campaigned.push(i);
-        const node = this.nodes[i] as SimNode;
-        if (node.core === null || node.core.role === 'leader') continue;
-        this.trace(`FAULT campaign ${node.id}`);
-        node.core.campaign();
-        this.drain(node);
-      }
-      if (r() < 0.5) {
-        // crash a voter (a node that did not campaign, if any) while its vote may not be durable
-        const voters = upIdx.filter((i) => !campaigned.includes(i));
-        const v = voters.length > 0 ? (voters[Math.floor(r() * voters.length)] as number) : Math.floor(r() * this.n);
-        this.q.push(this.now + Math.floor(r() * 30), { k: 'crash', node: v, restartIn: 1 + Math.floor(r() * 30) });
-      }
-    } else if (x < 0.91) {
-      this.trace(`FAULT network ${this.net.randomize(r)}`);
-    } else {
-      this.flushMax = 1 + Math.floor(r() * (r() < 0.3 ? 150 : 40));
-      this.trace(`FAULT disk flushMax=${this.flushMax}ms`);
-    }
-  }
-
   /** A single-server change on the leader (membership.ts). */
   private memberChange(): void {
     const l = this.leaderNode();
@@ -580,57 +488,6 @@ export class Simulation {
     this.trace(r.line);
     this.drain(l);
   }
-
-  private crash(i: number): void {
-    const node = this.nodes[i] as SimNode;
-    const r = this.diskRng;
-    // Some of the unflushed writes may have reached the disk, possibly torn.
-    const keep = r() < 0.5 ? 0 : Math.floor(r() * (node.pending.length + 1));
-    const torn = node.pending[keep];
-    const tornEntries = torn !== undefined && r() < 0.3 ? Math.floor(r() * torn.entries.length) : undefined;
-    node.crash(keep, tornEntries);
-    node.proposals.clear();
-    this.stats.crashes++;
-    this.trace(`FAULT crash ${node.id} (durable last=${node.durable.lastIndex()} term=${node.durable.hardState().term})`);
-  }
-
-  private heal(): void {
-    this.healed = true;
-    this.healedAt = this.now;
-    this.dmg?.healAll(this.nodes);
-    this.net.calm();
-    this.flushMax = Math.min(this.flushMax, 10);
-    this.trace('HEAL: faults stop, all nodes restart');
-    for (let i = 0; i < this.nodes.length; i++) {
-      const node = this.nodes[i] as SimNode;
-      if (!node.up) {
-        this.startNode(i);
-        this.drain(node);
-      }
-    }
-  }
-
-  // ------------------------------------------------------------ invariants
-
-  /** Compaction at random moments (compaction.ts). */
-  private compact(): void {
-    const own = this.compactRng() < this.compactOwn;
-    const x = commonCompactionPoint(this.nodes);
-    for (const n of this.nodes) {
-      const to = compactionTarget(n, x, own);
-      if (to > n.durable.firstIndex()) {
-        // With membership changes the driver persists the configuration at the new log start (a down node is left alone).
-        if (this.members !== null) {
-          if (n.core === null) continue;
-          n.savedConf = confAt(n.core, to - 1);
-        }
-        n.compact(to);
-        if (to > this.compactedTo) this.compactedTo = to;
-        this.trace(`${n.id} compacted: first=${to}`);
-      }
-    }
-  }
-
 }
 
 export function runSimulation(opts: SimOptions): SimResult {
