@@ -60,6 +60,12 @@ Options:
                           leader streams a synthetic application snapshot of N bytes (the same
                           pseudo-random bytes on every replica); a follower installs it to
                           <group dir>/app-snapshot.bin (default 0: none)
+  --scrub-bytes-per-sec N re-verify the CRCs of every group's committed records in the
+                          background at N bytes/s and repair damage found from the peers
+                          (default 0: off); progress and findings in status and /metrics
+  --repair-timeout-ms MS  a replica whose log has damaged records at start-up repairs them
+                          from its peers before it serves; it keeps asking unreachable peers
+                          this long (default 30000), then refuses to start naming the indexes
   --cluster-id NAME       refuse peers of another cluster (default raftledger)
   --tick-ms MS            Raft tick (default 10)
   --heartbeat-ticks N     heartbeat interval in ticks (default 10)
@@ -91,11 +97,12 @@ Options:
                           heartbeatTicks, electionTicks, client*, metricsAddress,
                           readyMaxLagEntries, logLevel: see the README, Configuration); flags
                           override it; an unknown key is an error
-  --repair                a damaged log (ERR_LOG_CORRUPT) is truncated at the first damaged
-                          entry and the rest re-fetched from the leader; without it the
-                          server refuses to start with a damaged log. Last resort: the cut
-                          is safe only while a majority of the other replicas hold every
-                          entry cut; done on two replicas it can lose acknowledged entries
+  --repair                LAST RESORT: a damaged log (ERR_LOG_CORRUPT) is truncated at the
+                          first damaged entry and the rest re-fetched from the leader. Without
+                          it damaged records are repaired in place from the peers (nothing is
+                          cut) and a log no peer can repair refuses to start. The cut is safe
+                          only while a majority of the other replicas hold every entry cut;
+                          done on two replicas it can lose acknowledged entries
   --metrics ADDR          serve GET /metrics (Prometheus), /health/live and /health/ready on
                           HTTP at ADDR (host:port, e.g. 127.0.0.1:9100; off by default)
   --ready-max-lag N       /health/ready: most entries a follower may trail the leader's

@@ -32,7 +32,10 @@ Fault kinds (comma-separated, or 'all'):
   power      SIGKILL a replica and drop its writes that were not fsynced
   rolling    restart every replica in turn
   powerall   power loss of every replica at once (memory mode: the documented loss window)
-'all' is kill,pause,partition,disk,power,rolling (not powerall).
+  bitrot     flip bits in older records of a running replica (its background scrub must
+             repair them; the servers run with --scrub-bytes-per-sec) or of a stopped one
+             (restarted with no flags: it repairs them from its peers)
+'all' is kill,pause,partition,disk,power,rolling,bitrot (not powerall).
 
 Options:
   --duration S       seconds of faults (default 60); the workload runs 2 s longer
@@ -70,7 +73,7 @@ Options:
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const durationMs = numberOption(values, 'duration', 60, 1, 7 * 24 * 3600) * 1000;
     const rawFaults = String(values.faults ?? 'kill,pause,partition,disk');
-    const faults = (rawFaults === 'all' ? ['kill', 'pause', 'partition', 'disk', 'power', 'rolling'] : rawFaults.split(',').map((f) => f.trim()).filter((f) => f !== '')) as FaultKind[];
+    const faults = (rawFaults === 'all' ? ['kill', 'pause', 'partition', 'disk', 'power', 'rolling', 'bitrot'] : rawFaults.split(',').map((f) => f.trim()).filter((f) => f !== '')) as FaultKind[];
     for (const f of faults) if (!(FAULT_KINDS as readonly string[]).includes(f)) throw new UsageError(`unknown fault kind '${f}' (known: ${FAULT_KINDS.join(', ')}, all)`);
     if (faults.length === 0) throw new UsageError('--faults must name at least one fault kind');
     const seed = values.seed !== undefined ? intOption(values, 'seed', 0, 0, 0xffffffff) : Math.floor(Math.random() * 0xffffffff);

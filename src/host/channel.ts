@@ -31,6 +31,8 @@ export class WorkerChannel {
   #nextId = 1;
   #failed: Error | undefined;
   #onReady: ((threadId: number, groups: number[]) => void) | undefined;
+  /** The worker's shard failed to open (its error keeps its code, unlike the task's rejection). */
+  onOpenFailed: ((error: Error) => void) | undefined;
   readonly #onLog: (line: string) => void;
   readonly stats: ChannelStats = { batches: 0, calls: 0, copiedBytes: 0, transferredBuffers: 0 };
 
@@ -129,6 +131,9 @@ export class WorkerChannel {
       }
       case 'log':
         this.#onLog(message.line);
+        return;
+      case 'openFailed':
+        this.onOpenFailed?.(fromWireError(message.err));
         return;
     }
   }

@@ -41,6 +41,7 @@ import type { AttachmentStats, GroupStatus, HostOp, HostRequest, HostResponses, 
 import { HostReloads, type StagedReload } from './host-reload.js';
 import type { CheckResult, CheckTask, WorkerTask } from './worker.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
+import type { DamagedRange } from '../storage/index.js';
 import { DEFAULT_CLUSTER_ID, groupDir } from '../replica/group-set.js';
 import { crashWorker, type HostInternals } from './internal.js';
 import { DirLock } from '../storage/dir-lock.js';
@@ -80,6 +81,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   #opened = false;
   #closing: Promise<void> | undefined;
   #dirLock: DirLock | undefined; // [dir-lock] the node directory's, from open() to the end of close()
+  /** Damaged ranges per group from the startup check, repaired from peers when the group opens (issue 16). */
+  readonly #startupDamage: Record<number, DamagedRange[]> = {};
   readonly #reloads = new HostReloads();
 
   private constructor(options: LedgerHostOptions, internals: HostInternals, groups: number[]) {
@@ -124,7 +127,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
         if (startupCheck !== 'none') {
           const started = Date.now();
           for (const g of groups) {
-            await checkLogAtStartup(groupDir(options.dir, g), startupCheck === 'repair', (line) => host.#log(`[${options.id}] group ${g}: ${line}`));
+            const damaged = await checkLogAtStartup(groupDir(options.dir, g), startupCheck === 'repair', (line) => host.#log(`[${options.id}] group ${g}: ${line}`));
+            if (damaged !== undefined) host.#startupDamage[g] = damaged;
           }
           host.#log(`[${options.id}] startup check of ${groups.length} group log(s) on the calling thread took ${Date.now() - started} ms`);
         }
@@ -162,6 +166,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
         const task: CheckTask = { dir: groupDir(o.dir, g), repair };
         const r: CheckResult = await pool.run(task, { name: 'checkGroupLog' });
         for (const line of r.lines) this.#log(`[${o.id}] group ${g} (thread ${r.threadId}): ${line}`);
+        if (r.damaged !== undefined) this.#startupDamage[g] = r.damaged;
         return { group: g, result: r };
       }),
     );
@@ -207,6 +212,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       ...(o.tls !== undefined ? { tls: o.tls } : {}),
       ...(this.#reloads.material !== undefined ? { material: this.#reloads.material } : {}),
     };
+    for (const g of config.groups) if (this.#startupDamage[g] !== undefined) (config.startupDamage ??= {})[g] = this.#startupDamage[g]!;
     if (perWorkerClients) {
       const nodeClient = o.peers[o.id]!.client;
       config.clients = { listen: workerClientAddress(nodeClient, worker), nodeClient, workers: W, ...(this.#internals.clientListenerOptions !== undefined ? { listenerOptions: this.#internals.clientListenerOptions } : {}) };
@@ -238,6 +244,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       },
       (line) => this.#log(line),
     );
+    channel.onOpenFailed = (error) => readyReject(error);
     slot.channel = channel;
     slot.state = slot.restarts > 0 ? 'restarting' : 'starting';
     const task: WorkerTask = { port: port2, config };

@@ -105,4 +105,6 @@ export type ToWorker = { kind: 'batch'; calls: Call[] } | { kind: 'close' } | { 
 export type FromWorker =
   | { kind: 'ready'; threadId: number; groups: number[] }
   | { kind: 'results'; results: Result[] }
-  | { kind: 'log'; line: string };
+  | { kind: 'log'; line: string }
+  /** The shard did not open (e.g. a group's start-up repair failed): the error with its code, before the task rejects. */
+  | { kind: 'openFailed'; err: WireError };

@@ -7,7 +7,7 @@
 import { threadId } from 'node:worker_threads';
 import { RaftLedgerError } from '../errors.js';
 import type { ReloadMaterial, TlsFiles } from '../transport/tls.js';
-import type { OnFlushed } from '../storage/index.js';
+import type { DamagedRange, OnFlushed } from '../storage/index.js';
 import { Ledger, type Durability } from '../replica/ledger.js';
 import { groupTuningOf, type GroupTuning } from '../replica/ledger-types.js';
 import { GroupSet, groupDir } from '../replica/group-set.js';
@@ -58,6 +58,8 @@ export interface ShardConfig extends GroupTuning {
    * worker module's listener (limits, TLS files, client auth), opaque here.
    */
   clients?: { listen: string; nodeClient: string; workers: number; listenerOptions?: Readonly<Record<string, unknown>> };
+  /** Per group: damaged ranges the startup check found, repaired from peers before open() resolves (issue 16). */
+  startupDamage?: Record<number, DamagedRange[]>;
 }
 
 /**
@@ -117,6 +119,8 @@ export class GroupShard {
     try {
       await Promise.all(config.groups.map((g) => shard.addGroup(g)));
       await shard.#set.start();
+      // A group with damaged records serves only once they are repaired from peers (self-repair.ts).
+      await Promise.all(config.groups.map((g) => shard.ledger(g)?.startupRepaired.catch((e: Error) => Promise.reject(Object.assign(e, { message: `group ${g}: ${e.message}` })))));
     } catch (error) {
       await shard.close();
       throw error;
@@ -157,6 +161,7 @@ export class GroupShard {
         link: this.#set.link(group),
         durability: c.durability,
         ...groupTuningOf(c),
+        ...(c.startupDamage?.[group] !== undefined ? { startupDamage: c.startupDamage[group] } : {}),
         onLog: (line) => this.#log(line),
         ...(this.#hooks.onFlushed !== undefined ? { onFlushed: this.#hooks.onFlushed } : {}),
       });

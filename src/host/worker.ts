@@ -15,6 +15,7 @@ import { packEntries } from './payloads.js';
 import { toWireError, type WireError } from '../errors.js';
 import type { FromWorker, HostOp, HostRequest, HostResponses, Result, ToWorker } from './protocol.js';
 import { checkLogAtStartup } from '../storage/startup-check.js';
+import type { DamagedRange } from '../storage/index.js';
 
 export interface WorkerTask {
   port: MessagePort;
@@ -40,7 +41,15 @@ export async function runShardWorker(task: WorkerTask, hooks: ShardWorkerHooks):
   const { port, config } = task;
   const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
   const log = (line: string): void => post({ kind: 'log', line });
-  const shard = await GroupShard.open(config, log);
+  let shard: GroupShard;
+  try {
+    shard = await GroupShard.open(config, log);
+  } catch (error) {
+    // The task's rejection loses the error's code on its way to the host: send it first.
+    post({ kind: 'openFailed', err: toWireError(error) });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    throw error;
+  }
   let attachment: Attachment | undefined;
   if (hooks.onShardOpen !== undefined) {
     try {
@@ -147,6 +156,8 @@ export interface CheckResult {
   lines: string[];
   /** Set when the log is damaged (and not repaired) or could not be checked. */
   error?: WireError;
+  /** Damaged records the replica repairs from peers when it opens (issue 16). */
+  damaged?: DamagedRange[];
 }
 
 /**
@@ -157,8 +168,8 @@ export interface CheckResult {
 export async function checkGroupLog(task: CheckTask): Promise<CheckResult> {
   const lines: string[] = [];
   try {
-    await checkLogAtStartup(task.dir, task.repair, (line) => lines.push(line));
-    return { threadId, lines };
+    const damaged = await checkLogAtStartup(task.dir, task.repair, (line) => lines.push(line));
+    return { threadId, lines, ...(damaged !== undefined ? { damaged } : {}) };
   } catch (error) {
     return { threadId, lines, error: toWireError(error) };
   }

@@ -9,7 +9,10 @@
  *    it cannot serve index D; counting it in an election quorum could elect a leader whose
  *    only evidence of entry D is a copy nobody can read. Refusing pre-votes too keeps a
  *    candidate from bumping its term on a pre-vote the real vote will then refuse.
- *  - no campaign, never leader: a leader must be able to send every committed entry.
+ *  - no campaign, never leader: a leader must be able to send every committed entry. A
+ *    leader that finds damage in its own log hands leadership to a caught-up voter (a
+ *    TimeoutNow, if one is caught up) and steps down at once (stepDownDamaged), and until it
+ *    has stepped down its own acknowledgement counts toward a commit only below D.
  *  - acknowledgements report at most D - 1: a commit quorum for an index >= D never counts
  *    this replica until it is repaired (appends after D are still written and kept, so the
  *    good entries after the damage are not lost; they are only not counted).
@@ -44,8 +47,31 @@ export class DamageGuard {
     return this.#fromIndex === undefined;
   }
 
+  mayLead(): boolean {
+    return this.#fromIndex === undefined;
+  }
+
   /** The match index to acknowledge for a log that holds up to `matchIndex`. */
   reportedMatch(matchIndex: number): number {
     return this.#fromIndex === undefined ? matchIndex : Math.min(matchIndex, this.#fromIndex - 1);
   }
+}
+
+/**
+ * A leader's check (RaftCore.hasReady): with unrepaired damage it sends TimeoutNow to a voter
+ * whose match is the leader's last index (if any) and returns true: the caller becomes a
+ * follower of the same term. The target may refuse (damaged itself): an election follows
+ * after the election timeout, which this node does not join as a candidate.
+ */
+export function stepDownDamaged(
+  guard: DamageGuard,
+  repl: { readonly list: ReadonlyArray<{ readonly id: string; confirmedMatch(): number }> },
+  lastIndex: number,
+  voters: readonly string[],
+  sendTimeoutNow: (to: string) => void,
+): boolean {
+  if (guard.mayLead()) return false;
+  const target = repl.list.find((pr) => voters.includes(pr.id) && pr.confirmedMatch() === lastIndex);
+  if (target !== undefined) sendTimeoutNow(target.id);
+  return true;
 }

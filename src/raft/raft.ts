@@ -4,7 +4,7 @@ import { Votes, answerVote, voteRequests, voteResp } from './election.js';
 import { Membership, encodeConfiguration, planConfChange, type ConfChange } from './conf-change.js';
 import { bootstrapMembership, replicaSet, stepDownRemovedLeader } from './conf-core.js';
 import { FollowerReplication } from './follower.js';
-import { DamageGuard } from './damage.js';
+import { DamageGuard, stepDownDamaged } from './damage.js';
 import { mulberry32, type Rng } from './prng.js';
 import { ReadOnly } from './read-only.js';
 import { ReadyTracker } from './ready.js';
@@ -102,6 +102,7 @@ export class RaftCore {
       {
         id: this.id,
         term: () => this._term,
+        damage: this.damage,
         send: (m) => this.#out.send(m),
         catchUp: (req) => this.#out.catchUp(req),
         commitAdvanced: () => this.oweBroadcast(true),
@@ -315,6 +316,7 @@ export class RaftCore {
       stepDownRemovedLeader(this.repl, this.log.lastIndex(), this.voters, (to) => this.sendTimeoutNow(to));
       this.becomeFollower(this._term, NONE);
     }
+    if (this._role === 'leader' && stepDownDamaged(this.damage, this.repl, this.log.lastIndex(), this.voters, (to) => this.sendTimeoutNow(to))) this.becomeFollower(this._term, NONE);
     return this.#out.hasOutput(this);
   }
 

@@ -4,6 +4,7 @@
  * docs/RAFT.md), and the commit rule. RaftCore owns one and hands it the
  * answers it receives while leader.
  */
+import type { DamageGuard } from './damage.js';
 import type { Settings } from './config.js';
 import type { RaftLog } from './log.js';
 import { leaderLogStart, logStartChunk, onLogStartResponse, snapshotOrEmpty } from './log-start.js';
@@ -26,6 +27,8 @@ const NO_ENTRIES: Entry[] = [];
 /** What replication needs from the core. */
 export interface ReplicationContext {
   readonly id: NodeId;
+  /** Unrepaired damage caps the leader's own count toward commit (damage.ts). */
+  readonly damage?: DamageGuard;
   term(): number;
   send(m: Message): void;
   catchUp(req: CatchUpRequest): void;
@@ -240,7 +243,7 @@ export class Replication {
   maybeCommit(): boolean {
     const buf = this.matchBuf;
     let n = 0;
-    if (this.#voters.has(this.ctx.id)) buf[n++] = this.log.durable;
+    if (this.#voters.has(this.ctx.id)) buf[n++] = this.ctx.damage === undefined ? this.log.durable : this.ctx.damage.reportedMatch(this.log.durable);
     const prs = this.list;
     for (let i = 0; i < prs.length; i++) {
       const pr = prs[i] as Progress;

@@ -16,6 +16,8 @@ import { PeerTransport } from '../transport/peer-transport.js';
 import type { PemBytes, TlsFiles } from '../transport/tls.js';
 import type { TransportSnapshot } from './ledger-stats.js';
 import { memberAddresses, type PeerAddresses } from './peers.js';
+import { RepairLink } from './repair-link.js';
+import type { RepairRecord, RepairRequest, RepairSource } from './repair.js';
 
 /** The handshake's cluster id when none is configured (server config, Ledger.open, LedgerHost). */
 export const DEFAULT_CLUSTER_ID = 'raftledger';
@@ -51,6 +53,17 @@ export interface GroupSetConfig {
 /** A member of the set: the Ledger of one group. */
 export interface GroupMember {
   receive(message: Message): void;
+  /** Answer a peer's repair request from this replica's log (repair.ts serveRepair); absent: empty answers. */
+  serveRepair?(request: RepairRequest): RepairRecord[];
+}
+
+/** What a member sends through: Raft messages, and repair requests to its peers (repair-link.ts). */
+export interface GroupLink {
+  send(message: Message): void;
+  transportStats(): TransportSnapshot;
+  setMembers(members: readonly Member[]): Record<string, string>;
+  /** One repair source per peer linked now, in the transport's order. */
+  repairSources(): RepairSource[];
 }
 
 export class GroupSet<M extends GroupMember = GroupMember> {
@@ -59,15 +72,25 @@ export class GroupSet<M extends GroupMember = GroupMember> {
   readonly #addressOf: (memberAddress: string) => PeerAddresses | undefined;
   /** Per group: the peers its configurations name (id -> Raft address, '' unknown); the transport's peers are their union. */
   readonly #reports = new Map<number, Map<string, string>>();
+  readonly #repair: RepairLink;
 
   constructor(config: GroupSetConfig) {
     this.#addressOf = config.addressOf ?? memberAddresses;
+    this.#repair = new RepairLink({
+      send: (peer, group, message) => this.#transport.sendRepair(peer, group, message),
+      server: (group) => {
+        const m = this.#members.get(group);
+        return m?.serveRepair === undefined ? undefined : { serveRepair: (r) => m.serveRepair!(r) };
+      },
+      log: (line) => config.log?.(`${config.logPrefix ?? ''}${line}`),
+    });
     this.#transport = new PeerTransport({
       id: config.id,
       listen: parseHostPort(config.listen),
       peers: { ...config.peers },
       handshake: { clusterId: config.clusterId ?? DEFAULT_CLUSTER_ID, segmentSizeBytes: config.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
       onMessage: (group, message) => this.#members.get(group)?.receive(message),
+      onRepair: (group, message, from) => this.#repair.onMessage(group, message, from),
       ...(config.log !== undefined ? { log: config.log } : {}),
       ...(config.logPrefix !== undefined ? { logPrefix: config.logPrefix } : {}),
       ...(config.tls !== undefined ? { tls: config.tls } : {}),
@@ -75,8 +98,14 @@ export class GroupSet<M extends GroupMember = GroupMember> {
   }
 
   /** The link a member of `group` sends through (valid before the member is attached). */
-  link(group: number): { send(message: Message): void; transportStats(): TransportSnapshot; setMembers(members: readonly Member[]): Record<string, string> } {
-    return { send: (message) => this.#transport.send(group, message), transportStats: () => this.transportStats(), setMembers: (members) => this.#setMembers(group, members) };
+  link(group: number): GroupLink {
+    return {
+      send: (message) => this.#transport.send(group, message),
+      transportStats: () => this.transportStats(),
+      setMembers: (members) => this.#setMembers(group, members),
+      // The peers linked now (membership changes them): one repair source each.
+      repairSources: () => this.#transport.peerIds.map((peer) => this.#repair.source(peer, group)),
+    };
   }
 
   /** `group`'s members to reach changed: links for peers no group names any more are dropped, new ones added. Returns their client addresses. */
@@ -159,6 +188,7 @@ export class GroupSet<M extends GroupMember = GroupMember> {
   /** Detach every member and close the transport (members stay open: their owner closes them). Idempotent. */
   close(): Promise<void> {
     this.#members.clear();
+    this.#repair.close();
     return this.#transport.close();
   }
 }

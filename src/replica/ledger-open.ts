@@ -50,6 +50,7 @@ export function logOptions(options: LedgerCoreOptions): SegmentedLogOptions {
   };
 }
 
+
 /** The core's configuration; its log epoch is the time of this call. */
 export function coreConfig(options: LedgerCoreOptions, storage: LogStorage, snapshot: AppSnapshotCache | undefined, membership: Partial<RaftConfig>): RaftConfig {
   return {
@@ -107,6 +108,7 @@ export async function openWithPeers<L extends GroupMember & { close(): Promise<v
   own(ledger, set);
   try {
     await set.start();
+    await (ledger as { startupRepaired?: Promise<void> }).startupRepaired; // damaged records repaired from peers first (self-repair.ts)
   } catch (error) {
     await ledger.close();
     throw error;

@@ -2,6 +2,7 @@
 import type { RaftStatus } from '../raft/index.js';
 import type { SegmentedLog } from '../storage/index.js';
 import type { LedgerStatsSnapshot } from './ledger-stats.js';
+import type { RepairStatus } from './self-repair.js';
 import type { Durability, FollowerStatus, LedgerStatus, RaftLink } from './ledger-types.js';
 import type { MembersView } from './membership.js';
 
@@ -21,6 +22,7 @@ export interface StatusParts {
   stats: () => LedgerStatsSnapshot;
   link: RaftLink;
   members: MembersView;
+  repair?: RepairStatus;
 }
 
 export function ledgerStatus(p: StatusParts): LedgerStatus {
@@ -61,5 +63,6 @@ export function ledgerStatus(p: StatusParts): LedgerStatus {
     stats: p.stats(),
     ...(p.link.transportStats !== undefined ? { transport: p.link.transportStats() } : {}),
     members: p.members,
+    ...(p.repair !== undefined ? { repair: p.repair } : {}),
   };
 }

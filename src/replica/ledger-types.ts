@@ -6,7 +6,9 @@ import { RaftLedgerError } from '../errors.js';
 import type { TlsFiles } from '../transport/tls.js';
 import type { Member, Message, Role } from '../raft/index.js';
 import type { MembersView } from './membership.js';
-import type { OnFlushed } from '../storage/index.js';
+import type { DamagedRange, OnFlushed } from '../storage/index.js';
+import type { RepairSource } from './repair.js';
+import type { RepairStatus } from './self-repair.js';
 import type { AppSnapshotHooks } from './app-snapshot.js';
 import type { PeersInput } from './peers.js';
 import type { LedgerStatsSnapshot, TransportSnapshot } from './ledger-stats.js';
@@ -24,6 +26,8 @@ export interface RaftLink {
    * drop links to the others. Returns client addresses (by id) it knows for them, if any.
    */
   setMembers?(members: readonly Member[]): Record<string, string> | undefined;
+  /** One repair source per peer (a GroupSet's link has them; repair-link.ts). Absent: damage cannot be repaired from peers. */
+  repairSources?(): RepairSource[];
 }
 
 export interface LedgerCoreOptions {
@@ -86,6 +90,12 @@ export interface LedgerCoreOptions {
   spaceCheckIntervalMs?: number;
   /** TEST-ONLY: measures free bytes instead of statfs on the log's filesystem. */
   measureFreeBytes?: () => number;
+  /** Background scrub rate over committed records, repairing what it finds from peers (scrub.ts; default 0: off). */
+  scrubBytesPerSec?: number;
+  /** Damaged ranges the startup check found (storage/startup-check.ts): repaired from peers before startupRepaired resolves. */
+  startupDamage?: readonly DamagedRange[];
+  /** How long the start-up repair keeps trying unreachable peers before it gives up (default 30000 ms). */
+  repairTimeoutMs?: number;
 }
 
 /**
@@ -147,6 +157,8 @@ export interface LedgerStatus {
   transport?: TransportSnapshot;
   /** The configuration in force: voters and learners (with lag and activity on the leader). */
   members?: MembersView;
+  /** Damage found and repaired, bytes fetched, the scrub's progress (self-repair.ts). */
+  repair?: RepairStatus;
 }
 
 export interface LedgerEvents {
@@ -187,7 +199,10 @@ export function checkPayloads(payloads: readonly Uint8Array[], maxEntrySizeBytes
  * The per-group tuning a Ledger takes that LedgerHost, its shards and the server pass
  * through unchanged: one list, so a new option is added in one place.
  */
-export type GroupTuning = Pick<LedgerCoreOptions, 'segmentSizeBytes' | 'retention' | 'minFreeBytes' | 'tickMs' | 'heartbeatTicks' | 'electionTicks' | 'maxProducers' | 'producerWindowEntries' | 'appSnapshotBytes' | 'preferredLeader'>;
+export type GroupTuning = Pick<
+  LedgerCoreOptions,
+  'segmentSizeBytes' | 'retention' | 'minFreeBytes' | 'tickMs' | 'heartbeatTicks' | 'electionTicks' | 'maxProducers' | 'producerWindowEntries' | 'appSnapshotBytes' | 'preferredLeader' | 'scrubBytesPerSec' | 'repairTimeoutMs'
+>;
 
 /** The GroupTuning fields `from` sets (absent ones stay absent; the retention policy is copied). */
 export function groupTuningOf(from: GroupTuning): GroupTuning {
@@ -202,6 +217,8 @@ export function groupTuningOf(from: GroupTuning): GroupTuning {
   if (from.producerWindowEntries !== undefined) out.producerWindowEntries = from.producerWindowEntries;
   if (from.appSnapshotBytes !== undefined) out.appSnapshotBytes = from.appSnapshotBytes;
   if (from.preferredLeader !== undefined) out.preferredLeader = typeof from.preferredLeader === 'string' ? from.preferredLeader : { ...from.preferredLeader };
+  if (from.scrubBytesPerSec !== undefined) out.scrubBytesPerSec = from.scrubBytesPerSec;
+  if (from.repairTimeoutMs !== undefined) out.repairTimeoutMs = from.repairTimeoutMs;
   return out;
 }
 

@@ -43,6 +43,8 @@ import { ReadGate, checkReadOptions, type Consistency } from './read-gate.js';
 import { coreMembership, ReplicaMembership, type MemberChange, type MembersView } from './membership.js';
 import { runLogReset } from './log-reset.js';
 import { ReadyNotes } from './ready-notes.js';
+import { serveRepair, type RepairRecord, type RepairRequest } from './repair.js';
+import { selfRepairOf, type SelfRepair } from './self-repair.js';
 
 export type { Durability, RaftLink, LedgerCoreOptions, LedgerOptions, FollowerStatus, LedgerStatus, LedgerEvents } from './ledger-types.js';
 
@@ -88,6 +90,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   readonly #idem: Idempotence;
   /** The stored configuration, the link's peers and change requests (membership.ts). */
   readonly #members: ReplicaMembership;
+  /** Start-up repair, scrub and read-found damage, and the core's DamageGuard (self-repair.ts). */
+  readonly #repair: SelfRepair;
 
   private constructor(options: LedgerCoreOptions, log: SegmentedLog) {
     super();
@@ -102,7 +106,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#appendTimeoutMs = positive('appendTimeoutMs', options.appendTimeoutMs, 10_000);
     const commitSaveIntervalMs = positive('commitSaveIntervalMs', options.commitSaveIntervalMs, 200, 0);
     this.#logLine = options.onLog ?? (() => {});
-    const storage = new SegmentedLogStorage(log, { trustPersistedCommit: this.durability === 'fsync' });
+    const storage = new SegmentedLogStorage(log, { trustPersistedCommit: this.durability === 'fsync', onDamaged: (i) => this.#repair.noticeDamaged(i) });
     const hooks = options.snapshot ?? syntheticSnapshotOf(options);
     this.#snapshot = hooks === undefined ? undefined : new AppSnapshotCache(hooks, (e) => this.#logLine(`[${options.id}] snapshot.provide() failed: ${(e as Error).message}`));
     this.#snapshot?.refresh();
@@ -148,6 +152,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#notes = new ReadyNotes({ id: this.id, group: this.group, stats: this.#stats, firstIndex: () => this.#log.firstIndex, logLine: this.#logLine,
       emitRole: (role, term) => this.emit('role', role, term), emitLeader: (leader, term) => this.emit('leader', leader, term) }); // prettier-ignore
     this.#members = new ReplicaMembership({ id: this.id, dir: options.dir, core: this.#core, link: this.#link, clientAddresses: this.#clientAddresses, lastIndex: () => this.#log.lastIndex, logLine: this.#logLine, notLeader: () => this.#notLeader() }, membership.stored, options);
+    this.#repair = selfRepairOf(options, log, this.#core, () => Math.min(this.#commitIndex, this.#write.durableIndex), () => this.#scheduleReady());
     this.#reads = new ReadGate({
       id: this.id, role: () => this.#core.role, leader: () => this.#core.leader, commitIndex: () => this.#commitIndex,
       readIndex: (ctx, lease) => this.#core.readIndex(ctx, lease), waitForCommit: (fn) => this.#commitWaiters.push(fn),
@@ -195,6 +200,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     const spaceEvery = positive('spaceCheckIntervalMs', options.spaceCheckIntervalMs, DEFAULT_SPACE_CHECK_INTERVAL_MS);
     this.#timers.push(everyMs(spaceEvery, () => this.#write.checkSpace()));
     this.#members.afterReady(this.#commitIndex); // the link's peers: the configuration may be a stored one
+    this.#repair.start();
     this.#processReady();
   }
 
@@ -487,21 +493,14 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     return { index, pos: index === 0 ? 0 : this.#log.posOf(index) };
   }
 
-  get role(): Role {
-    return this.#core.role;
-  }
-  get leader(): string {
-    return this.#core.leader;
-  }
-  get term(): number {
-    return this.#core.term;
-  }
-  get commitIndex(): number {
-    return this.#commitIndex;
-  }
-  get lastIndex(): number {
-    return this.#log.lastIndex;
-  }
+  get role(): Role { return this.#core.role; }
+  get leader(): string { return this.#core.leader; }
+  get term(): number { return this.#core.term; }
+  get commitIndex(): number { return this.#commitIndex; }
+  get lastIndex(): number { return this.#log.lastIndex; }
+  /** Issue 16 (self-repair.ts, repair-link.ts): start-up damage repaired from peers (rejects ERR_LOG_CORRUPT when it cannot be); a peer's repair request answered from this log. */
+  get startupRepaired(): Promise<void> { return this.#repair.startupRepaired; }
+  serveRepair(request: RepairRequest): RepairRecord[] { return serveRepair(this.#log, request); }
 
   status(): LedgerStatus {
     return ledgerStatus({
@@ -518,6 +517,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       stats: () => this.#stats.snapshot(this.tickMs),
       link: this.#link,
       members: this.#members.view(),
+      repair: this.#repair.status(),
     });
   }
 
@@ -582,6 +582,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#closing = (async () => {
       await this.#write.hardStateBarrier.catch(() => {});
       await this.#lifecycle.running;
+      await this.#repair.stop();
       if (this.#failed === undefined) {
         const commit = Math.min(this.#commitIndex, this.#log.flushedIndex);
         if (commit > this.#log.meta.hardState.commitIndex) await this.#log.meta.save({ commitIndex: commit }).catch(() => {});

@@ -5,12 +5,14 @@
  */
 import { ENTRY_OVERHEAD_BYTES, type Entry, type HardState, type LogStorage } from '../raft/index.js';
 import type { SegmentedLog } from '../storage/index.js';
+import { isRaftLedgerError } from '../errors.js';
 import { entryTypeOf } from '../transport/entry-types.js';
 import type { WireEntry } from '../transport/raft-codec.js';
 
 export class SegmentedLogStorage implements LogStorage {
   readonly #log: SegmentedLog;
   readonly #trustPersistedCommit: boolean;
+  readonly #onDamaged: ((index: number) => void) | undefined;
 
   /**
    * `trustPersistedCommit: false` (memory mode): the core starts with only the entries below
@@ -20,8 +22,9 @@ export class SegmentedLogStorage implements LogStorage {
    * writes other entries at those indexes, and a core that trusted its old commit index would
    * refuse to truncate them and stop for good (test/replica/memory-power-loss.test.ts).
    */
-  constructor(log: SegmentedLog, options: { trustPersistedCommit?: boolean } = {}) {
+  constructor(log: SegmentedLog, options: { trustPersistedCommit?: boolean; onDamaged?: (index: number) => void } = {}) {
     this.#log = log;
+    this.#onDamaged = options.onDamaged;
     this.#trustPersistedCommit = options.trustPersistedCommit ?? true;
   }
 
@@ -60,7 +63,16 @@ export class SegmentedLogStorage implements LogStorage {
    * LogStorage contract stops before the total would exceed maxBytes, hence the cut.
    */
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    const read = this.#log.readRange(lo, hi, maxBytes);
+    let read;
+    try {
+      read = this.#log.readRange(lo, hi, maxBytes);
+    } catch (error) {
+      // A damaged record (issue 16) cannot be sent: report it (the replica lists it, its
+      // guard makes a leader step down) and send nothing from it; the core retries later.
+      if (this.#onDamaged === undefined || !isRaftLedgerError(error) || (error.code !== 'ERR_LOG_DAMAGED' && error.code !== 'ERR_LOG_CORRUPT')) throw error;
+      this.#onDamaged(lo);
+      return [];
+    }
     const out: Entry[] = [];
     let bytes = 0;
     for (const e of read) {

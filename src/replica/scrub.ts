@@ -59,6 +59,8 @@ export class Scrubber {
   #cursor = 0;
   #bytes = 0;
   #findings: ScrubFinding[] = [];
+  /** Ends the default sleep early on stop(). */
+  #wake: (() => void) | undefined;
 
   constructor(log: SegmentedLog, options: ScrubberOptions) {
     if (!Number.isSafeInteger(options.bytesPerSec) || options.bytesPerSec < 0) {
@@ -66,7 +68,15 @@ export class Scrubber {
     }
     this.#log = log;
     this.#o = {
-      sleepMs: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+      sleepMs: (ms) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          timer.unref();
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        }),
       stepBytes: 256 * 1024,
       maxFindings: 100,
       onLog: () => {},
@@ -106,6 +116,7 @@ export class Scrubber {
 
   async stop(): Promise<void> {
     this.#stop = true;
+    this.#wake?.();
     await this.#loop;
   }
 

@@ -190,6 +190,13 @@ export class ServerMetrics {
     c('raftledger_elections_total', 'Elections this replica started', (s) => s.stats?.elections);
     c('raftledger_appends_total', 'Entries accepted by append() on this replica as leader', (s) => s.stats?.appends);
     c('raftledger_append_bytes_total', 'Payload bytes of the entries accepted by append() on this replica as leader', (s) => s.stats?.appendBytes);
+    g('raftledger_damaged_records', 'Log records known damaged and not yet repaired (the replica does not vote or lead meanwhile)', (s) => s.repair?.damagedNow);
+    c('raftledger_damaged_records_found_total', 'Damaged log records found (start-up check, scrub, reads)', (s) => s.repair?.damagedFound);
+    c('raftledger_records_repaired_total', 'Damaged log records repaired in place from a peer', (s) => s.repair?.repaired);
+    c('raftledger_repair_fetched_bytes_total', 'Record bytes received from peers for repairs', (s) => s.repair?.bytesFetched);
+    c('raftledger_scrub_verified_bytes_total', 'Record bytes the background scrub re-verified', (s) => s.repair?.scrub.bytesVerified);
+    g('raftledger_scrub_position_index', 'Next index the background scrub verifies', (s) => (s.repair?.scrub.running === true ? s.repair.scrub.cursorIndex : undefined));
+    c('raftledger_scrub_passes_total', 'Complete passes of the background scrub over the log', (s) => s.repair?.scrub.passes);
     const histograms = (pick: (s: GroupStatus) => HistogramSnapshot | undefined) => (): Array<{ labels: Labels; h: HistogramSnapshot }> =>
       this.#snapshot.groups.flatMap((s) => {
         const h = pick(s);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RaftLedgerError, isRaftLedgerError } from '../errors.js';
-import { SegmentedLog, verifyLog } from './index.js';
+import { SegmentedLog, verifyLog, type DamagedRange } from './index.js';
 
 const DAMAGE_KINDS = new Set(['record', 'gap', 'segment', 'missing']);
 
@@ -16,9 +16,15 @@ const DAMAGE_KINDS = new Set(['record', 'gap', 'segment', 'missing']);
  * every record's CRC, so that damage before the last checkpoint (which recovery trusts) is
  * noticed too. Without `repair` any damage is ERR_LOG_CORRUPT; with it, the log is cut at
  * the first entry that does not read back intact.
+ *
+ * Self-healing (issue 16): without `repair`, damage that is only damaged records whose index
+ * slots still say what they held (term, pos, size, CRC) is not refused here: the damaged
+ * ranges are returned, and the replica repairs them from its peers before it serves
+ * (replica/self-repair.ts). Anything else (no slot, a short or missing segment) is refused
+ * as before.
  */
-export async function checkLogAtStartup(dir: string, repair: boolean, log: (line: string) => void = () => {}): Promise<void> {
-  if (!existsSync(join(dir, 'raftledger.json'))) return;
+export async function checkLogAtStartup(dir: string, repair: boolean, log: (line: string) => void = () => {}): Promise<DamagedRange[] | undefined> {
+  if (!existsSync(join(dir, 'raftledger.json'))) return undefined;
   const advice = 'the replica refuses to start with a damaged log; run the server with --repair to truncate it at the damage and re-fetch the rest from the leader';
   try {
     const opened = await SegmentedLog.open({ dir, truncateCorrupt: repair, onNotice: (m) => log(`storage: ${m}`) });
@@ -32,8 +38,16 @@ export async function checkLogAtStartup(dir: string, repair: boolean, log: (line
   }
   const report = await verifyLog(dir);
   const damage = report.damage.filter((d) => DAMAGE_KINDS.has(d.kind));
-  if (damage.length === 0) return;
+  if (damage.length === 0) return undefined;
   const first = damage[0]!;
+  if (!repair && damage.every((d) => d.kind === 'record' || d.kind === 'gap')) {
+    const ranges = await repairableDamage(dir);
+    if (ranges !== undefined) {
+      const list = ranges.map((r) => (r.fromIndex === r.toIndex ? `${r.fromIndex}` : `${r.fromIndex}-${r.toIndex}`)).join(', ');
+      log(`damaged records at indexes ${list} (first: ${first.reason}, ${first.path} at offset ${first.offset}); they are repaired from peers before the replica serves`);
+      return ranges;
+    }
+  }
   if (!repair) {
     throw new RaftLedgerError('ERR_LOG_CORRUPT', `${first.reason} (${first.path} at offset ${first.offset}${first.index !== undefined ? `, index ${first.index}` : ''}); ${advice}`);
   }
@@ -67,4 +81,17 @@ export async function checkLogAtStartup(dir: string, repair: boolean, log: (line
   }
   const again = (await verifyLog(dir)).damage.filter((d) => DAMAGE_KINDS.has(d.kind));
   if (again.length > 0) throw new RaftLedgerError('ERR_LOG_CORRUPT', `repair did not remove the damage: ${again[0]!.reason} (${again[0]!.path} at offset ${again[0]!.offset})`);
+  return undefined;
+}
+
+/** The damaged ranges when every damaged record has an index slot to check a peer's copy against, else undefined. */
+async function repairableDamage(dir: string): Promise<DamagedRange[] | undefined> {
+  const opened = await SegmentedLog.open({ dir });
+  try {
+    const found = opened.findDamage();
+    if (found.length === 0 || found.some((d) => d.pos < 0)) return undefined;
+    return opened.damagedRanges();
+  } finally {
+    await opened.close();
+  }
 }

@@ -31,6 +31,8 @@ export const FrameKind = {
   Reject: 2,
   /** One Raft message for one group (src/transport/raft-codec.ts). */
   Raft: 3,
+  /** One repair request or response for one group (src/transport/repair-frame.ts; issue 16). */
+  Repair: 40,
   /** Client request (src/transport/client-codec.ts). */
   ClientRequest: 16,
   /** Client response (src/transport/client-codec.ts). */

@@ -23,13 +23,15 @@ import { checkU32 } from './bytes.js';
 import { formatHostPort, parseHostPort, type HostPort } from './address.js';
 import { AcceptGuard } from './accept-guard.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, FrameReader, type Frame } from './frame.js';
-import { decodeHandshake, decodeReject, encodeHandshake, encodeReject, HANDSHAKE_MAX_FRAME_BYTES, type Handshake } from './handshake.js';
+import { decodeHandshake, decodeReject, encodeHandshake, encodeReject, HANDSHAKE_MAX_FRAME_BYTES } from './handshake.js';
 import { decodeRaftMessage, raftFrameSize } from './raft-codec.js';
 import { SendQueue } from './send-queue.js';
-import { identityProblem, TlsMaterial, type PemBytes, type TlsGate } from './tls.js';
+import { TlsMaterial, type PemBytes, type TlsGate } from './tls.js';
+import { handshakeProblem } from './peer-handshake.js';
 import { createPeerGate } from './peer-gate.js';
 import { RefusalLog } from './refusal-log.js';
 import { checkOptions, newLink, transportStats, type Conn, type Link, type PeerTransportOptions, type PeerTransportStats } from './peer-types.js';
+import { decodeRepairFrame, encodeRepairFrame } from './repair-frame.js';
 
 export type { PeerTransportOptions, PeerStats, PeerTransportStats } from './peer-types.js';
 
@@ -52,6 +54,7 @@ export class PeerTransport implements AsyncDisposable {
   readonly #handshakeTimeoutMs: number;
   readonly #acceptOptions: Pick<PeerTransportOptions, 'acceptBackoff' | 'createServer'>;
   readonly #onMessage: PeerTransportOptions['onMessage'];
+  readonly #onRepair: PeerTransportOptions['onRepair'];
   readonly #onPeerUp: ((peer: string) => void) | undefined;
   readonly #onPeerDown: ((peer: string, reason: string) => void) | undefined;
   readonly #log: (line: string) => void;
@@ -92,6 +95,7 @@ export class PeerTransport implements AsyncDisposable {
     this.#acceptOptions = { acceptBackoff: options.acceptBackoff, createServer: options.createServer };
     this.#tls = options.tls === undefined ? null : new TlsMaterial(options.tls);
     this.#onMessage = options.onMessage;
+    this.#onRepair = options.onRepair;
     this.#onPeerUp = options.onPeerUp;
     this.#onPeerDown = options.onPeerDown;
     const log = options.log;
@@ -270,6 +274,20 @@ export class PeerTransport implements AsyncDisposable {
     return queue.enqueue(group, message, size);
   }
 
+  /**
+   * Write a repair frame (repair-frame.ts: group and a repair-codec message) to `peer` now,
+   * outside the Raft send queue. False when the peer is not connected.
+   */
+  sendRepair(peer: string, group: number, message: Uint8Array): boolean {
+    const conn = this.#links.get(peer)?.conn;
+    if (conn == null || conn.done) return false;
+    const frame = encodeRepairFrame(group, message);
+    conn.peer!.bytesOut += frame.length;
+    conn.peer!.framesOut++;
+    conn.socket.write(frame);
+    return true;
+  }
+
   isConnected(peer: string): boolean {
     return this.#links.get(peer)?.conn != null;
   }
@@ -425,6 +443,12 @@ export class PeerTransport implements AsyncDisposable {
 
   #onFrame(conn: Conn, frame: Frame): void {
     if (conn.established) {
+      if (frame.kind === FrameKind.Repair && this.#onRepair !== undefined) {
+        const { group, message } = decodeRepairFrame(frame.body);
+        conn.peer!.framesIn++;
+        this.#user(() => this.#onRepair!(group, message, conn.peer!.id));
+        return;
+      }
       if (frame.kind !== FrameKind.Raft) {
         this.#fail(conn, `unexpected frame kind ${frame.kind} after the handshake`, true);
         return;
@@ -451,7 +475,7 @@ export class PeerTransport implements AsyncDisposable {
       return;
     }
     const hs = decodeHandshake(frame.body);
-    const problem = this.#checkHandshake(conn, hs);
+    const problem = handshakeProblem({ id: this.#id, clusterId: this.#clusterId, segmentSizeBytes: this.#segmentSizeBytes, tls: this.#tls !== null, links: this.#links, removed: this.#removed }, conn, hs);
     if (problem !== null) {
       this.#refused++;
       if (conn.inbound) this.#refusedBy.set(problem.reason, (this.#refusedBy.get(problem.reason) ?? 0) + 1);
@@ -464,33 +488,6 @@ export class PeerTransport implements AsyncDisposable {
       this.#write(conn, encodeHandshake({ clusterId: this.#clusterId, segmentSizeBytes: this.#segmentSizeBytes, nodeId: this.#id, targetId: link.id }));
     }
     this.#establish(conn, link);
-  }
-
-  /** Null when acceptable, else the reason to refuse (with TLS, the certificate must name the claimed node). */
-  #checkHandshake(conn: Conn, hs: Handshake): { reason: string; text: string } | null {
-    if (this.#tls !== null) {
-      const identity = identityProblem((conn.socket as tls.TLSSocket).getPeerCertificate(), hs.nodeId);
-      if (identity !== null) return { reason: 'identity', text: `${identity} (reason=identity)` };
-    }
-    const text = this.#handshakeProblem(conn, hs);
-    return text === null ? null : { reason: 'handshake', text };
-  }
-
-  #handshakeProblem(conn: Conn, hs: Handshake): string | null {
-    if (hs.clusterId !== this.#clusterId) return `cluster id mismatch: "${hs.clusterId}" is not "${this.#clusterId}"`;
-    if (hs.segmentSizeBytes !== this.#segmentSizeBytes) {
-      return `segment size mismatch: ${hs.segmentSizeBytes} is not ${this.#segmentSizeBytes}`;
-    }
-    if (hs.targetId !== this.#id) return `this is node "${this.#id}", not "${hs.targetId}"`;
-    if (conn.inbound) {
-      const link = this.#links.get(hs.nodeId);
-      if (link === undefined) return this.#removed.has(hs.nodeId) ? `node "${hs.nodeId}" was removed from the configuration` : `unknown node id "${hs.nodeId}"`;
-      if (link.dials) return `node "${hs.nodeId}" must accept, not dial (the smaller id dials)`;
-      if (link.conn !== null) return `duplicate connection: node "${hs.nodeId}" is already connected`;
-    } else if (hs.nodeId !== conn.peer!.id) {
-      return `expected node "${conn.peer!.id}" at ${conn.remote}, found "${hs.nodeId}"`;
-    }
-    return null;
   }
 
   #establish(conn: Conn, link: Link): void {

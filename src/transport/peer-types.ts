@@ -35,6 +35,8 @@ export interface PeerTransportOptions {
    */
   tls?: TlsFiles;
   onMessage(group: number, message: Message, from: string): void;
+  /** A repair frame's group and repair-codec message (a view of the frame; repair-frame.ts). Absent: repair frames close the connection as unexpected. */
+  onRepair?(group: number, message: Buffer, from: string): void;
   onPeerUp?(peer: string): void;
   onPeerDown?(peer: string, reason: string): void;
   log?(line: string): void;

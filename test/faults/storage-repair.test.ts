@@ -42,7 +42,13 @@ describe('damaged logs', () => {
       rmSync(join(t.dir, 'checkpoint'), { force: true }); // recovery scans everything
       // Zeros starting exactly at a record: the scan sees 'unwritten space', then valid records.
       zero(t.dir, recs[99]!.pos, 4096);
-      await expect(SegmentedLog.open({ dir: t.dir })).rejects.toMatchObject({ code: 'ERR_LOG_CORRUPT' });
+      // Issue 16: the index slots chain over the zeros to intact records: listed as damaged, nothing cut.
+      const kept = await SegmentedLog.open({ dir: t.dir });
+      expect(kept.lastIndex).toBe(200);
+      const zeroed = recs.filter((r) => r.pos + r.size > recs[99]!.pos && r.pos < recs[99]!.pos + 4096).map((r) => r.index);
+      expect(kept.damaged.map((d) => d.index)).toEqual(zeroed);
+      await kept.close();
+      rmSync(join(t.dir, 'checkpoint'), { force: true });
       const log = await SegmentedLog.open({ dir: t.dir, truncateCorrupt: true });
       expect(log.lastIndex).toBeLessThan(100);
       await log.close();
@@ -63,14 +69,27 @@ describe('damaged logs', () => {
       const plain = await SegmentedLog.open({ dir: t.dir });
       expect(plain.lastIndex).toBe(200);
       await plain.close();
-      await expect(checkLogAtStartup(t.dir, false)).rejects.toMatchObject({ code: 'ERR_LOG_CORRUPT', message: expect.stringContaining('--repair') });
+      // Issue 16: the damaged record's index slot still says what it held: repairable from peers.
+      expect(await checkLogAtStartup(t.dir, false)).toEqual([{ fromIndex: 50, toIndex: 50 }]);
       const lines: string[] = [];
       await checkLogAtStartup(t.dir, true, (l) => lines.push(l));
       expect(lines.join('\n')).toContain('truncating the log from index 50');
       const log = await SegmentedLog.open({ dir: t.dir, readOnly: true });
       expect(log.lastIndex).toBe(49);
       await log.close();
-      await checkLogAtStartup(t.dir, false);
+      expect(await checkLogAtStartup(t.dir, false)).toBeUndefined();
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('damage before the checkpoint with no index slot to check a copy against is still refused', async () => {
+    const t = makeTempDir();
+    try {
+      const recs = await makeLog(t.dir, 200);
+      zero(t.dir, recs[49]!.pos + 60, 1);
+      rmSync(join(t.dir, 'index'), { recursive: true }); // rebuilt from the data on open: it stops at the damage
+      await expect(checkLogAtStartup(t.dir, false)).rejects.toMatchObject({ code: 'ERR_LOG_CORRUPT', message: expect.stringContaining('--repair') });
     } finally {
       t.cleanup();
     }

@@ -48,6 +48,14 @@ describe('torture (short runs, fsync mode)', { timeout: 150_000 }, () => {
     expect(r.ok).toBe(true);
   });
 
+  it('bitrot: bits flipped in older records of running and stopped replicas are repaired from peers, nothing lost (issue 16)', async () => {
+    const r = await torture('bitrot', 108, { faults: ['bitrot'] });
+    expect(r.verdict.violations).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.nemesis.byKind.bitrot ?? 0).toBeGreaterThan(0);
+    expect(r.nemesis.refusedToStart).toBe(0); // repaired in place, never cut with --repair
+  });
+
   it('power: a replica loses every write it had not fsynced', async () => {
     const r = await torture('power', 105, { faults: ['power'] });
     expect(r.verdict.violations).toEqual([]);

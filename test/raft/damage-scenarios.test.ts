@@ -62,4 +62,44 @@ describe('a replica with unrepaired damage (issue 16, docs/RAFT.md "Damaged repl
     expect(c.core('c').term).toBe(0);
     expect(c.leaders()).not.toContain('c');
   });
+
+  it('a damaged leader steps down at once, hands over to a caught-up follower, and does not lead again until repaired', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.propose('a', 'x1', 'x2');
+    c.deliverAll();
+    const timeoutNow: string[] = [];
+    c.observer = (m) => {
+      if (m.type === 'timeoutNow' && m.from === 'a') timeoutNow.push(m.to);
+    };
+    c.core('a').damage.set(2);
+    c.deliverAll(); // the next Ready of a
+    expect(c.core('a').role).toBe('follower');
+    expect(timeoutNow.length).toBe(1);
+    const next = c.leaders();
+    expect(next.length).toBe(1);
+    expect(next).not.toContain('a');
+    expect(next).toContain(timeoutNow[0]);
+    // The new leader commits without counting a past the damage, and a never campaigns meanwhile.
+    c.tick('a', 200);
+    c.deliverAll();
+    expect(c.leaders()).not.toContain('a');
+    c.core('a').damage.set(undefined);
+    expect(c.core('a').damage.mayLead()).toBe(true);
+  });
+
+  it("a damaged leader's own acknowledgement counts only below the damage until it steps down", () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.propose('a', 'x');
+    c.deliverAll();
+    const before = c.core('a').commitIndex;
+    c.isolate('c');
+    c.propose('a', 'y'); // a holds it durably; b acknowledges it
+    c.core('a').damage.set(before + 1);
+    c.deliverAll();
+    // a stepped down before counting itself for the new entry: not committed by a as leader.
+    expect(c.core('a').role).toBe('follower');
+    expect(c.core('a').commitIndex).toBe(before);
+  });
 });

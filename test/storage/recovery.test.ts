@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpSync, truncateSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, truncateSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SegmentedLog, isRaftLedgerError, verifyLog } from '../../src/index.js';
 import { flipBit, segmentPath } from '../support/log-files.js';
@@ -63,7 +63,7 @@ describe('recovery', () => {
     }
   });
 
-  it('a bit flip in the middle of the scanned tail fails open with ERR_LOG_CORRUPT naming file and offset', async () => {
+  it('a bit flip in the middle of the scanned tail is listed as damaged, nothing is cut (issue 16); without index slots it fails open with ERR_LOG_CORRUPT naming file and offset', async () => {
     const seed = testSeed('middle-flip');
     const rand = prng(seed);
     const { dir, pos, size } = await makeLog(50);
@@ -74,21 +74,37 @@ describe('recovery', () => {
       const victim = 5 + Math.floor(rand() * 40);
       const offset = pos[victim]! + Math.floor(rand() * size[victim]!);
       flipBit(segmentPath(copy, 0), offset, Math.floor(rand() * 8));
+      // The index slots chain past the damage to intact records: a damaged record, not a torn tail.
+      const kept = await SegmentedLog.open({ dir: copy });
+      try {
+        expect(kept.lastIndex, `seed ${seed} round ${round}`).toBe(50);
+        expect(kept.damaged.map((d) => [d.index, d.pos, d.path])).toEqual([[victim + 1, pos[victim], segmentPath(copy, 0)]]);
+        expect(() => kept.read(victim + 1)).toThrow(expect.objectContaining({ code: 'ERR_LOG_DAMAGED' }));
+        expect(kept.read(victim + 2).index).toBe(victim + 2);
+      } finally {
+        await kept.close();
+      }
+      // Without the index slots there is no expectation to repair against: refused as before.
+      const bare = tempDir();
+      cpSync(copy, bare, { recursive: true });
+      rmSync(join(bare, 'checkpoint'), { force: true });
+      rmSync(join(bare, 'index'), { recursive: true });
+      mkdirSync(join(bare, 'index'));
       let error: unknown;
       try {
-        await (await SegmentedLog.open({ dir: copy })).close();
+        await (await SegmentedLog.open({ dir: bare })).close();
       } catch (e) {
         error = e;
       }
       expect(isRaftLedgerError(error, 'ERR_LOG_CORRUPT'), `seed ${seed} round ${round}: ${String(error)}`).toBe(true);
       const e = error as { path?: string; offset?: number };
-      expect(e.path).toBe(segmentPath(copy, 0));
+      expect(e.path).toBe(segmentPath(bare, 0));
       expect(e.offset).toBe(pos[victim]);
       // verify reports exactly that location
       const report = await verifyLog(copy);
       expect(report.damage.map((d) => d.offset)).toContain(pos[victim]);
       // explicit permission to truncate from the damage
-      const log = await SegmentedLog.open({ dir: copy, truncateCorrupt: true });
+      const log = await SegmentedLog.open({ dir: bare, truncateCorrupt: true });
       expect(log.lastIndex).toBe(victim);
       await log.close();
     }

@@ -9,6 +9,8 @@ import {
 import { FrameKind, FrameReader, type Frame } from '../../src/transport/frame.js';
 import { decodeHandshake, decodeReject, encodeHandshake, encodeReject } from '../../src/transport/handshake.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../../src/transport/raft-codec.js';
+import { decodeRepairFrame } from '../../src/transport/repair-frame.js';
+import { decodeRepairRequest, decodeRepairResponse } from '../../src/transport/repair-codec.js';
 import { prng, testSeed } from '../support/tmp.js';
 import { everyMessage } from './helpers.js';
 
@@ -34,6 +36,10 @@ function decode(frame: Frame): string {
       return decodeReject(frame.body);
     case FrameKind.ClientAuth:
       return 'auth'; // a token is opaque bytes
+    case FrameKind.Repair: {
+      const { message } = decodeRepairFrame(frame.body);
+      return message[0] === 40 ? `repair request ${decodeRepairRequest(message).want.length}` : `repair response ${decodeRepairResponse(message).records.length}`;
+    }
   }
 }
 

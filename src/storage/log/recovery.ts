@@ -1,8 +1,10 @@
 /**
  * Recovery at open: find where the scan starts (the last durable checkpoint, if it still
  * holds), walk the tail with the native scanner filling the index, tell a torn tail
- * (truncated) from damage followed by valid records (ERR_LOG_CORRUPT unless
- * truncateCorrupt), and make everything recovered durable before the log is used.
+ * (truncated) from damage followed by valid records: damaged records whose index slots
+ * chain to an intact record after them are listed as damaged and kept (recovery-damage.ts;
+ * repaired from peers), other damage followed by valid records is ERR_LOG_CORRUPT unless
+ * truncateCorrupt; and make everything recovered durable before the log is used.
  */
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { segmentAt, zeroFrom } from './segments.js';
 import { SCAN_SLOT_CHUNK, corrupt, type LogState, type Segment } from './state.js';
 import { missingAdvice, missingStart, missingTail, type MissingPart } from './completeness.js';
 import { segmentFileName } from '../format.js';
+import { skipDamaged } from './recovery-damage.js';
 
 export async function recover(st: LogState, truncateCorrupt: boolean): Promise<void> {
   const hard = st.meta.hardState;
@@ -116,6 +119,17 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
     if (result.stop === 'padding' || result.stop === 'short' || result.stop === 'end') {
       segIdx++;
       if (segIdx < st.segments.length) pos = st.segments[segIdx]!.base;
+      continue;
+    }
+    // Damage with intact records after it (their index slots chain to them) is listed, not cut.
+    const skipped = truncateCorrupt ? undefined : skipDamaged(st, pos, lastIndex + 1, lastTerm);
+    if (skipped !== undefined) {
+      st.damaged.push(...skipped.damaged);
+      lastIndex += skipped.damaged.length;
+      lastTerm = skipped.lastTerm;
+      pos = skipped.resumePos;
+      segIdx = st.segments.findIndex((s) => pos >= s.base && pos < s.base + S);
+      st.notice(`damaged record(s) ${skipped.damaged[0]!.index}..${lastIndex} in the tail, intact records after them: kept (not truncated), to be repaired from peers`);
       continue;
     }
     if (result.stop === 'zeros') {

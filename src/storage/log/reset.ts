@@ -61,6 +61,7 @@ export async function resetTo(st: LogState, at: ResetPoint): Promise<void> {
   st.index.clearFrom(at.index + 1);
   st.index.dropBefore(at.index + 1);
   st.firstIndex = at.index + 1;
+  st.damaged = []; // the old log is gone, and its damage with it
   st.lastIndex = at.index;
   st.lastTerm = at.term;
   st.writePos = at.pos;

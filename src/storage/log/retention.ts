@@ -30,6 +30,7 @@ export function truncateSuffix(st: LogState, fromIndex: number): Promise<void> {
   const newWritePos = slot.pos;
   zeroFrom(st, newWritePos);
   st.index.clearFrom(fromIndex);
+  if (st.damaged.length > 0) st.damaged = st.damaged.filter((d) => d.index < fromIndex); // cut away: nothing left to repair
   st.writePos = newWritePos;
   st.lastIndex = fromIndex - 1;
   st.lastTerm = newLastTerm;
@@ -69,6 +70,7 @@ export async function truncatePrefix(st: LogState, beforeIndex: number): Promise
   await st.meta.save({ firstIndex: newFirst, prevTerm: slotOf(st, newFirst - 1).term });
   const removed = st.segments.splice(0, drop);
   st.firstIndex = newFirst;
+  if (st.damaged.length > 0) st.damaged = st.damaged.filter((d) => d.index >= newFirst);
   st.index.dropBefore(newFirst);
   // Off the event loop: the unmap (close) and the unlink each take milliseconds for a large
   // segment with its pages cached. A crash before they finish leaves files below firstIndex,

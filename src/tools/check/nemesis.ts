@@ -17,17 +17,21 @@
  *               (ERR_LOG_CORRUPT) is restarted with --repair.
  *  - power:     SIGKILL a replica and forget its writes that were not fsynced; restart.
  *  - powerall:  the same for every replica at once (memory-mode loss window).
+ *  - bitrot:    flip bits in older records of a running replica (its scrub repairs them) or
+ *               of a stopped one (restarted with no flags: it repairs them from its peers);
+ *               bitrot.ts. A refusal to start counts in refusedToStart as for 'disk'.
  */
 import { viewCluster, leaderOf, type ReplicaView } from '../cluster/cluster-status.js';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import { connect, type Client } from '../../client/index.js';
 import { groupDir } from '../../replica/group-set.js';
 import { flipBit, lastFlushedPos, powerLoss, truncateTail, zeroPage } from './disk.js';
+import { flipOldBits } from './bitrot.js';
 import type { PowerLoss } from './checker.js';
 import type { FaultNet } from './proxy.js';
 import type { Prng } from './prng.js';
 
-export const FAULT_KINDS = ['kill', 'pause', 'partition', 'disk', 'power', 'rolling', 'powerall'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'partition', 'disk', 'power', 'rolling', 'powerall', 'bitrot'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface NemesisOptions {
@@ -116,6 +120,8 @@ export class Nemesis {
         return this.#power();
       case 'powerall':
         return this.#powerAll();
+      case 'bitrot':
+        return this.#bitrot();
     }
   }
 
@@ -221,6 +227,34 @@ export class Nemesis {
     this.#say(`disk: ${which} ${id} killed; ${what}`);
     await this.restart(id);
     await this.waitRecovered(20_000, id);
+  }
+
+  async #bitrot(): Promise<void> {
+    const { cluster, rng } = this.#o;
+    const which = rng.pick(['leader', 'follower', 'random'] as const);
+    const id = await this.#pickTarget(which);
+    const stopped = rng.chance(0.5);
+    if (stopped) await cluster.kill(id, 'SIGKILL');
+    const repairedBefore = stopped ? 0 : await this.#repaired(id);
+    const hit = await flipOldBits(groupDir(cluster.servers.get(id)!.dir, 0), rng);
+    this.#say(`bitrot: ${which} ${id} ${stopped ? 'stopped' : 'running'}; ${hit.text}`);
+    if (stopped) await this.restart(id);
+    else if (hit.indexes.length > 0) {
+      // The scrub must find and repair them: wait for it (a timeout is reported, the checker judges).
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await this.#repaired(id)) < repairedBefore + hit.indexes.length) await sleep(100);
+      const now = await this.#repaired(id);
+      this.#say(`bitrot: ${id} repaired ${now - repairedBefore} of ${hit.indexes.length} record(s) while running`);
+    }
+    await this.waitRecovered(20_000, id);
+  }
+
+  /** status().repair.repaired of replica `id` (-1 when it does not answer). */
+  async #repaired(id: string): Promise<number> {
+    await this.#status();
+    const all = await this.#client!.statusAll({ group: 0 }).catch(() => []);
+    const s = all.find((r) => (r.status as { id?: string } | undefined)?.id === id)?.status as { repair?: { repaired?: number } } | undefined;
+    return s?.repair?.repaired ?? -1;
   }
 
   async #power(): Promise<void> {

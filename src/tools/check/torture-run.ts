@@ -79,7 +79,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     electionTicks,
     segmentSizeBytes: 1024 * 1024,
     peerRoute: (from, to, target) => net.route(from, to, target),
-    serverArgs: ['--fsync-journal', journal],
+    // bitrot on running replicas needs the scrub (fast: the test logs are small).
+    serverArgs: ['--fsync-journal', journal, ...(options.faults.includes('bitrot') ? ['--scrub-bytes-per-sec', String(16 * 1024 * 1024)] : [])],
     onLog: (id, line) => {
       serverLog.push(`${id} | ${line}`);
       if (serverLog.length > 400) serverLog.splice(0, 200);

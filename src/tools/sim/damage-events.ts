@@ -7,10 +7,12 @@
  * replica does once every record is written back. A restart starts a fresh core (the
  * replica sets the guard again only if storage still lists damage; here the restart stands
  * for a start-up repair). Healing clears all damage so that liveness is judged on repaired
- * replicas. Leaders are not damaged: a damaged leader must step down first (not simulated).
- * The simulator's invariants run after every event as usual.
+ * replicas. Leaders are damaged too: the core must step down at its next Ready (damage.ts
+ * stepDownDamaged). At every damage and repair event (tens to hundreds of virtual ms apart)
+ * no damaged replica may be leader. The simulator's invariants run after every event as usual.
  */
 import type { RaftCore, Rng } from '../../raft/index.js';
+import { Violation } from './invariants.js';
 
 export interface DamageTarget {
   readonly id: string;
@@ -23,6 +25,8 @@ export class SimDamage {
   readonly #rng: Rng;
   damaged = 0;
   repaired = 0;
+  /** Damage events that hit the leader. */
+  damagedLeaders = 0;
 
   constructor(rng: Rng) {
     this.#rng = rng;
@@ -30,14 +34,16 @@ export class SimDamage {
 
   /** Damage one follower; returns the repair to schedule (node, incarnation, delay), or undefined. */
   damage(nodes: readonly DamageTarget[], trace: (line: string) => void): { node: number; inc: number; afterMs: number } | undefined {
-    const candidates = nodes.map((n, i) => ({ n, i })).filter(({ n }) => n.up && n.core !== null && n.core.role !== 'leader' && n.core.commitIndex >= n.core.firstIndex && !n.core.damage.damaged);
+    this.check(nodes);
+    const candidates = nodes.map((n, i) => ({ n, i })).filter(({ n }) => n.up && n.core !== null && n.core.commitIndex >= n.core.firstIndex && !n.core.damage.damaged);
     if (candidates.length === 0) return undefined;
     const { n, i } = candidates[Math.floor(this.#rng() * candidates.length)]!;
     const core = n.core!;
     const d = core.firstIndex + Math.floor(this.#rng() * (core.commitIndex - core.firstIndex + 1));
     core.damage.set(d);
     this.damaged++;
-    trace(`DAMAGE ${n.id} from index ${d}`);
+    if (core.role === 'leader') this.damagedLeaders++;
+    trace(`DAMAGE ${n.id}${core.role === 'leader' ? ' (leader)' : ''} from index ${d}`);
     return { node: i, inc: n.incarnation, afterMs: 20 + Math.floor(this.#rng() * 400) };
   }
 
@@ -46,6 +52,15 @@ export class SimDamage {
     node.core.damage.set(undefined);
     this.repaired++;
     trace(`REPAIR ${node.id}`);
+  }
+
+  /** A replica with unrepaired damage is never leader once it has handled a Ready (it steps down at once). */
+  check(nodes: readonly DamageTarget[]): void {
+    for (const n of nodes) {
+      if (n.up && n.core !== null && n.core.damage.damaged && n.core.role === 'leader') {
+        throw new Violation(`damaged leader: ${n.id} is leader of term ${n.core.term} with unrepaired damage from index ${n.core.damage.fromIndex}`);
+      }
+    }
   }
 
   healAll(nodes: readonly DamageTarget[]): void {

@@ -1,0 +1,45 @@
+/**
+ * The checks of a peer's handshake, on either side of a connection (peer-transport.ts):
+ * the cluster id and segment size must match, the handshake must name this node, an inbound
+ * peer must be a known, not removed, accepting member without a live connection, and an
+ * outbound one must be the node dialed. With TLS, the certificate must name the claimed node.
+ */
+import type * as tls from 'node:tls';
+import type { Handshake } from './handshake.js';
+import { identityProblem } from './tls.js';
+import type { Conn, Link } from './peer-types.js';
+
+export interface HandshakeContext {
+  id: string;
+  clusterId: string;
+  segmentSizeBytes: number;
+  /** Whether the connection is TLS (then the peer certificate is checked). */
+  tls: boolean;
+  links: ReadonlyMap<string, Link>;
+  removed: ReadonlySet<string>;
+}
+
+/** Null when acceptable, else why to refuse (`reason` is the metrics label, `text` the log line). */
+export function handshakeProblem(ctx: HandshakeContext, conn: Conn, hs: Handshake): { reason: string; text: string } | null {
+  if (ctx.tls) {
+    const identity = identityProblem((conn.socket as tls.TLSSocket).getPeerCertificate(), hs.nodeId);
+    if (identity !== null) return { reason: 'identity', text: `${identity} (reason=identity)` };
+  }
+  const text = fieldProblem(ctx, conn, hs);
+  return text === null ? null : { reason: 'handshake', text };
+}
+
+function fieldProblem(ctx: HandshakeContext, conn: Conn, hs: Handshake): string | null {
+  if (hs.clusterId !== ctx.clusterId) return `cluster id mismatch: "${hs.clusterId}" is not "${ctx.clusterId}"`;
+  if (hs.segmentSizeBytes !== ctx.segmentSizeBytes) return `segment size mismatch: ${hs.segmentSizeBytes} is not ${ctx.segmentSizeBytes}`;
+  if (hs.targetId !== ctx.id) return `this is node "${ctx.id}", not "${hs.targetId}"`;
+  if (conn.inbound) {
+    const link = ctx.links.get(hs.nodeId);
+    if (link === undefined) return ctx.removed.has(hs.nodeId) ? `node "${hs.nodeId}" was removed from the configuration` : `unknown node id "${hs.nodeId}"`;
+    if (link.dials) return `node "${hs.nodeId}" must accept, not dial (the smaller id dials)`;
+    if (link.conn !== null) return `duplicate connection: node "${hs.nodeId}" is already connected`;
+  } else if (hs.nodeId !== conn.peer!.id) {
+    return `expected node "${conn.peer!.id}" at ${conn.remote}, found "${hs.nodeId}"`;
+  }
+  return null;
+}
