@@ -64,7 +64,7 @@ export interface IdempotenceHost {
   /** The error a stopped (closed, failed) replica answers with; undefined while it runs. */
   stopped(): Error | undefined;
   /** Where proposed entries get their producer header (write-path.ts). */
-  readonly write: { stamp(firstIndex: number, count: number, stamp: ProducerStamp): void };
+  readonly write: { stamp(firstIndex: number, count: number, term: number, stamp: ProducerStamp): void };
 }
 
 /** prepare()'s verdict: no producer (undefined), a stamp to propose with, or the answer of a duplicate. */
@@ -119,7 +119,7 @@ export class Idempotence {
   /** A proposed batch went to firstIndex.. in `term`: one table update, and its entries get the producer header. */
   proposed(stamp: ProducerStamp, count: number, firstIndex: number, term: number): void {
     if (this.#tableTerm === term) this.#table.record(stamp, count, firstIndex, term);
-    this.#host.write.stamp(firstIndex, count, stamp);
+    this.#host.write.stamp(firstIndex, count, term, stamp);
   }
 
   /** The original acks of a duplicate, once committed; its stored bytes must equal `payloads`. */
