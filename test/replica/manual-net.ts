@@ -98,7 +98,18 @@ export class ManualNet {
       for (const m of batch) this.deliver(m);
       await new Promise((r) => setTimeout(r, 1));
     }
-    if (!until()) throw new Error(`never: ${what}\n${this.logs.slice(-20).join('\n')}`);
+    if (!until()) throw new Error(`never: ${what}\n${this.describe()}\n${this.logs.slice(-20).join('\n')}`);
+  }
+
+  /** One line per running node: role, term, last and commit index, and a leader's view of its followers. */
+  describe(): string {
+    return [...this.nodes.values()]
+      .map((l) => {
+        const s = l.status();
+        const followers = Object.entries(s.followers).map(([id, f]) => `${id}:${f.state}/m${f.match}/n${f.next}`);
+        return `${l.id} ${s.role} t${s.term} last=${s.lastIndex} commit=${s.commitIndex} durable=${s.durableIndex} pending=${s.pendingAppends} ${followers.join(' ')}`;
+      })
+      .join('\n');
   }
 
   async close(): Promise<void> {
