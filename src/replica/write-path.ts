@@ -229,11 +229,13 @@ export class WritePath {
   #writeRun(run: Entry[], received: boolean): void {
     const log = this.#host.log;
     if (received) {
-      // Another leader's entries from run[0].index on: stamps reaching there belong to
-      // batches replaced before they were written.
+      // Another leader's entries at run[0].index..last: stamps on those indexes belong to
+      // batches replaced before they were written (own entries after the run, in the same
+      // Ready, keep theirs).
       if (this.#stamps.length > 0) {
         const from = run[0]!.index;
-        this.#stamps = this.#stamps.filter((s) => s.firstIndex + s.count <= from);
+        const last = run.at(-1)!.index;
+        this.#stamps = this.#stamps.filter((s) => s.firstIndex + s.count <= from || s.firstIndex > last);
       }
       // Structure-checked by the decoder and CRC-checked by Ledger.receive() before the core
       // saw them; the bytes are ours alone since.
