@@ -12,8 +12,12 @@
  *    ERR_SEQUENCE_CONFLICT; producer-table.ts).
  *
  * The table is valid for one leadership: it is rebuilt when this replica first sees an
- * idempotent append as leader of a new term, from the last `windowEntries` entries of its
- * log up to its last index. A leader's log is committed whole before anything of its own
+ * idempotent append as leader of a new term (and once when the replica opens), from the
+ * last `windowEntries` entries of its log up to its last index, on top of the committed
+ * base: producers folded in from committed entries before retention removed them
+ * (foldCommitted, called by the lifecycle before each retention pass), so a producer whose
+ * entries retention removed while this replica ran is still known (its retry is an error,
+ * never a second copy). The base lives in memory: after a restart only the window is known. A leader's log is committed whole before anything of its own
  * term commits (Raft never truncates a leader's log), so the uncommitted tail it inherits
  * counts as written: a retry of such an entry waits for its commit instead of writing a
  * second copy. The rebuild costs at most windowEntries entries read, whatever the log size.
@@ -77,14 +81,18 @@ export interface IdempotenceOptions {
 
 export class Idempotence {
   readonly #host: IdempotenceHost;
-  readonly #table: ProducerTable;
+  #table: ProducerTable;
   readonly #windowEntries: number;
+  /** Producers of committed entries up to #baseUpTo that retention may remove (foldCommitted). */
+  readonly #base: ProducerTable;
+  #baseUpTo = 0;
   /** The term the table was rebuilt for; -1: not valid. */
   #tableTerm = -1;
 
   constructor(host: IdempotenceHost, options: IdempotenceOptions = {}) {
     this.#host = host;
     this.#table = new ProducerTable(options.maxProducers);
+    this.#base = new ProducerTable(options.maxProducers);
     const window = options.producerWindowEntries ?? DEFAULT_PRODUCER_WINDOW_ENTRIES;
     if (!Number.isSafeInteger(window) || window < 1) throw new RangeError(`producerWindowEntries must be a positive integer, got ${String(window)}`);
     this.#windowEntries = window;
@@ -92,6 +100,23 @@ export class Idempotence {
 
   get table(): ProducerTable {
     return this.#table;
+  }
+
+  /** The replica opened: the table from its log (not valid for any leadership yet). */
+  open(): void {
+    this.#rebuild(-1);
+  }
+
+  /**
+   * Entries below `beforeIndex` may be removed (retention): fold the committed ones not yet
+   * folded into the base, at most windowEntries of them (the ones just below beforeIndex).
+   */
+  foldCommitted(beforeIndex: number): void {
+    const log = this.#host.log;
+    const end = Math.min(beforeIndex, this.#host.commitIndex() + 1, log.lastIndex + 1);
+    const from = Math.max(this.#baseUpTo + 1, log.firstIndex, end - this.#windowEntries);
+    if (from < end) this.#readRuns(this.#base, from, end);
+    if (end - 1 > this.#baseUpTo) this.#baseUpTo = end - 1;
   }
 
   /**
@@ -104,7 +129,7 @@ export class Idempotence {
       if (p.byteLength > max) throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `payload of ${p.byteLength} bytes exceeds ${max} (maxEntrySizeBytes less the ${PRODUCER_HEADER_BYTES}-byte producer header)`);
     }
     if (this.#host.core.role !== 'leader') return { kind: 'new' };
-    if (this.#tableTerm !== this.#host.core.term) this.#rebuild();
+    if (this.#tableTerm !== this.#host.core.term) this.#rebuild(this.#host.core.term);
     return this.#table.admit(stamp, payloads.length);
   }
 
@@ -143,6 +168,9 @@ export class Idempotence {
     }
     const stopped = h.stopped();
     if (stopped !== undefined) throw stopped;
+    if (dup.firstIndex < h.log.firstIndex) {
+      throw new RaftLedgerError('ERR_SEQUENCE_CONFLICT', `producer ${stamp.producerId} sequence ${stamp.sequence} was appended once at index ${dup.firstIndex}, which retention has removed (the log starts at ${h.log.firstIndex}); it is not appended again`);
+    }
     const entries = h.log.readRange(dup.firstIndex, last + 1);
     if (entries.length !== payloads.length || entries.some((e) => e.term !== dup.term)) {
       throw new RaftLedgerError('ERR_NOT_LEADER', `the original of producer ${stamp.producerId} sequence ${stamp.sequence} was replaced by another leader's entries; retry`);
@@ -160,16 +188,22 @@ export class Idempotence {
     return acks;
   }
 
-  /** Rebuild the table from the last windowEntries entries of the log, one record() per run. */
-  #rebuild(): void {
+  /** The table for `term`: the committed base, then the runs of the last windowEntries entries after it. */
+  #rebuild(term: number): void {
     const log = this.#host.log;
-    this.#table.clear();
-    this.#tableTerm = this.#host.core.term;
+    this.#table = this.#base.clone();
+    this.#tableTerm = term;
     const end = log.lastIndex + 1;
-    let next = Math.max(log.firstIndex, end - this.#windowEntries);
+    this.#readRuns(this.#table, Math.max(this.#baseUpTo + 1, log.firstIndex, end - this.#windowEntries), end);
+  }
+
+  /** Record into `table` the producer runs of the entries from..end-1 (one record() per run). */
+  #readRuns(table: ProducerTable, from: number, end: number): void {
+    const log = this.#host.log;
+    let next = from;
     let run: { stamp: ProducerStamp; count: number; firstIndex: number; term: number } | undefined;
     const flush = (): void => {
-      if (run !== undefined) this.#table.record(run.stamp, run.count, run.firstIndex, run.term);
+      if (run !== undefined) table.record(run.stamp, run.count, run.firstIndex, run.term);
       run = undefined;
     };
     while (next < end) {

@@ -116,6 +116,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         stopped: () => this.#closed || this.#failed !== undefined,
         logLine: (line) => this.#logLine(line),
         processReady: () => this.#processReady(),
+        beforeRetention: (keep) => this.#idem.foldCommitted(keep),
       },
       { retention: options.retention, minFreeBytes: options.minFreeBytes, measureFreeBytes: options.measureFreeBytes },
     );
@@ -140,6 +141,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     );
     const stopped = (): Error | undefined => this.#failed ?? (this.#closed ? new RaftLedgerError('ERR_CLOSED', 'the ledger is closed') : undefined);
     this.#idem = new Idempotence({ log, appendTimeoutMs: this.#appendTimeoutMs, core: this.#core, commitIndex: () => this.#commitIndex, waitForCommit: (wake) => this.#commitWaiters.push(wake), stopped, write: this.#write }, options);
+    this.#idem.open();
     this.#reads = new ReadGate({
       id: this.id, role: () => this.#core.role, leader: () => this.#core.leader, commitIndex: () => this.#commitIndex,
       readIndex: (ctx, lease) => this.#core.readIndex(ctx, lease), waitForCommit: (fn) => this.#commitWaiters.push(fn),
@@ -315,6 +317,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       // the log start again and installs again (install is idempotent); the other order
       // could leave a reset log whose snapshot was never installed.
       if (this.#snapshot !== undefined) await this.#snapshot.install(reset.snapshot, reset.at);
+      this.#idem.foldCommitted(reset.at.index + 1);
       await this.#log.resetTo(reset.at);
       this.#write.ownPositions.clear();
       this.#write.durableIndex = reset.at.index;
