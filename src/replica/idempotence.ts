@@ -102,9 +102,17 @@ export class Idempotence {
     return this.#table;
   }
 
-  /** The replica opened: the table from its log (not valid for any leadership yet). */
+  /**
+   * The replica opened: the table from its log (not valid for any leadership yet). A record
+   * that fails its check here (a damaged log opened without startupCheck) leaves the table
+   * empty: the replica still opens, and the rebuild at its first leadership reports it.
+   */
   open(): void {
-    this.#rebuild(-1);
+    try {
+      this.#rebuild(-1);
+    } catch {
+      this.#table = this.#base.clone();
+    }
   }
 
   /**
@@ -115,7 +123,11 @@ export class Idempotence {
     const log = this.#host.log;
     const end = Math.min(beforeIndex, this.#host.commitIndex() + 1, log.lastIndex + 1);
     const from = Math.max(this.#baseUpTo + 1, log.firstIndex, end - this.#windowEntries);
-    if (from < end) this.#readRuns(this.#base, from, end);
+    try {
+      if (from < end) this.#readRuns(this.#base, from, end);
+    } catch {
+      // A damaged record: those producers stay unknown (ERR_UNKNOWN_PRODUCER), as beyond the window.
+    }
     if (end - 1 > this.#baseUpTo) this.#baseUpTo = end - 1;
   }
 
@@ -192,9 +204,11 @@ export class Idempotence {
   #rebuild(term: number): void {
     const log = this.#host.log;
     this.#table = this.#base.clone();
-    this.#tableTerm = term;
+    this.#tableTerm = -1;
     const end = log.lastIndex + 1;
     this.#readRuns(this.#table, Math.max(this.#baseUpTo + 1, log.firstIndex, end - this.#windowEntries), end);
+    // Valid only once read whole: a read that throws leaves the next admit to try again.
+    this.#tableTerm = term;
   }
 
   /** Record into `table` the producer runs of the entries from..end-1 (one record() per run). */
