@@ -12,8 +12,12 @@
  *    ERR_SEQUENCE_CONFLICT; producer-table.ts).
  *
  * The table is valid for one leadership: it is rebuilt when this replica first sees an
- * idempotent append as leader of a new term, from the last `windowEntries` entries of its
- * log up to its last index. A leader's log is committed whole before anything of its own
+ * idempotent append as leader of a new term (and once when the replica opens), from the
+ * last `windowEntries` entries of its log up to its last index, on top of the committed
+ * base: producers folded in from committed entries before retention removed them
+ * (foldCommitted, called by the lifecycle before each retention pass), so a producer whose
+ * entries retention removed while this replica ran is still known (its retry is an error,
+ * never a second copy). The base lives in memory: after a restart only the window is known. A leader's log is committed whole before anything of its own
  * term commits (Raft never truncates a leader's log), so the uncommitted tail it inherits
  * counts as written: a retry of such an entry waits for its commit instead of writing a
  * second copy. The rebuild costs at most windowEntries entries read, whatever the log size.
@@ -64,7 +68,7 @@ export interface IdempotenceHost {
   /** The error a stopped (closed, failed) replica answers with; undefined while it runs. */
   stopped(): Error | undefined;
   /** Where proposed entries get their producer header (write-path.ts). */
-  readonly write: { stamp(firstIndex: number, count: number, stamp: ProducerStamp): void };
+  readonly write: { stamp(firstIndex: number, count: number, term: number, stamp: ProducerStamp): void };
 }
 
 /** prepare()'s verdict: no producer (undefined), a stamp to propose with, or the answer of a duplicate. */
@@ -77,14 +81,18 @@ export interface IdempotenceOptions {
 
 export class Idempotence {
   readonly #host: IdempotenceHost;
-  readonly #table: ProducerTable;
+  #table: ProducerTable;
   readonly #windowEntries: number;
+  /** Producers of committed entries up to #baseUpTo that retention may remove (foldCommitted). */
+  readonly #base: ProducerTable;
+  #baseUpTo = 0;
   /** The term the table was rebuilt for; -1: not valid. */
   #tableTerm = -1;
 
   constructor(host: IdempotenceHost, options: IdempotenceOptions = {}) {
     this.#host = host;
     this.#table = new ProducerTable(options.maxProducers);
+    this.#base = new ProducerTable(options.maxProducers);
     const window = options.producerWindowEntries ?? DEFAULT_PRODUCER_WINDOW_ENTRIES;
     if (!Number.isSafeInteger(window) || window < 1) throw new RangeError(`producerWindowEntries must be a positive integer, got ${String(window)}`);
     this.#windowEntries = window;
@@ -92,6 +100,35 @@ export class Idempotence {
 
   get table(): ProducerTable {
     return this.#table;
+  }
+
+  /**
+   * The replica opened: the table from its log (not valid for any leadership yet). A record
+   * that fails its check here (a damaged log opened without startupCheck) leaves the table
+   * empty: the replica still opens, and the rebuild at its first leadership reports it.
+   */
+  open(): void {
+    try {
+      this.#rebuild(-1);
+    } catch {
+      this.#table = this.#base.clone();
+    }
+  }
+
+  /**
+   * Entries below `beforeIndex` may be removed (retention): fold the committed ones not yet
+   * folded into the base, at most windowEntries of them (the ones just below beforeIndex).
+   */
+  foldCommitted(beforeIndex: number): void {
+    const log = this.#host.log;
+    const end = Math.min(beforeIndex, this.#host.commitIndex() + 1, log.lastIndex + 1);
+    const from = Math.max(this.#baseUpTo + 1, log.firstIndex, end - this.#windowEntries);
+    try {
+      if (from < end) this.#readRuns(this.#base, from, end);
+    } catch {
+      // A damaged record: those producers stay unknown (ERR_UNKNOWN_PRODUCER), as beyond the window.
+    }
+    if (end - 1 > this.#baseUpTo) this.#baseUpTo = end - 1;
   }
 
   /**
@@ -104,7 +141,7 @@ export class Idempotence {
       if (p.byteLength > max) throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `payload of ${p.byteLength} bytes exceeds ${max} (maxEntrySizeBytes less the ${PRODUCER_HEADER_BYTES}-byte producer header)`);
     }
     if (this.#host.core.role !== 'leader') return { kind: 'new' };
-    if (this.#tableTerm !== this.#host.core.term) this.#rebuild();
+    if (this.#tableTerm !== this.#host.core.term) this.#rebuild(this.#host.core.term);
     return this.#table.admit(stamp, payloads.length);
   }
 
@@ -119,7 +156,7 @@ export class Idempotence {
   /** A proposed batch went to firstIndex.. in `term`: one table update, and its entries get the producer header. */
   proposed(stamp: ProducerStamp, count: number, firstIndex: number, term: number): void {
     if (this.#tableTerm === term) this.#table.record(stamp, count, firstIndex, term);
-    this.#host.write.stamp(firstIndex, count, stamp);
+    this.#host.write.stamp(firstIndex, count, term, stamp);
   }
 
   /** The original acks of a duplicate, once committed; its stored bytes must equal `payloads`. */
@@ -143,6 +180,9 @@ export class Idempotence {
     }
     const stopped = h.stopped();
     if (stopped !== undefined) throw stopped;
+    if (dup.firstIndex < h.log.firstIndex) {
+      throw new RaftLedgerError('ERR_SEQUENCE_CONFLICT', `producer ${stamp.producerId} sequence ${stamp.sequence} was appended once at index ${dup.firstIndex}, which retention has removed (the log starts at ${h.log.firstIndex}); it is not appended again`);
+    }
     const entries = h.log.readRange(dup.firstIndex, last + 1);
     if (entries.length !== payloads.length || entries.some((e) => e.term !== dup.term)) {
       throw new RaftLedgerError('ERR_NOT_LEADER', `the original of producer ${stamp.producerId} sequence ${stamp.sequence} was replaced by another leader's entries; retry`);
@@ -160,16 +200,24 @@ export class Idempotence {
     return acks;
   }
 
-  /** Rebuild the table from the last windowEntries entries of the log, one record() per run. */
-  #rebuild(): void {
+  /** The table for `term`: the committed base, then the runs of the last windowEntries entries after it. */
+  #rebuild(term: number): void {
     const log = this.#host.log;
-    this.#table.clear();
-    this.#tableTerm = this.#host.core.term;
+    this.#table = this.#base.clone();
+    this.#tableTerm = -1;
     const end = log.lastIndex + 1;
-    let next = Math.max(log.firstIndex, end - this.#windowEntries);
+    this.#readRuns(this.#table, Math.max(this.#baseUpTo + 1, log.firstIndex, end - this.#windowEntries), end);
+    // Valid only once read whole: a read that throws leaves the next admit to try again.
+    this.#tableTerm = term;
+  }
+
+  /** Record into `table` the producer runs of the entries from..end-1 (one record() per run). */
+  #readRuns(table: ProducerTable, from: number, end: number): void {
+    const log = this.#host.log;
+    let next = from;
     let run: { stamp: ProducerStamp; count: number; firstIndex: number; term: number } | undefined;
     const flush = (): void => {
-      if (run !== undefined) this.#table.record(run.stamp, run.count, run.firstIndex, run.term);
+      if (run !== undefined) table.record(run.stamp, run.count, run.firstIndex, run.term);
       run = undefined;
     };
     while (next < end) {

@@ -125,6 +125,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         stopped: () => this.#closed || this.#failed !== undefined,
         logLine: (line) => this.#logLine(line),
         processReady: () => this.#processReady(),
+        beforeRetention: (keep) => this.#idem.foldCommitted(keep),
       },
       { retention: options.retention, minFreeBytes: options.minFreeBytes, measureFreeBytes: options.measureFreeBytes },
     );
@@ -153,6 +154,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       emitRole: (role, term) => this.emit('role', role, term), emitLeader: (leader, term) => this.emit('leader', leader, term) }); // prettier-ignore
     this.#members = new ReplicaMembership({ id: this.id, dir: options.dir, core: this.#core, link: this.#link, clientAddresses: this.#clientAddresses, lastIndex: () => this.#log.lastIndex, logLine: this.#logLine, notLeader: () => this.#notLeader() }, membership.stored, options);
     this.#repair = selfRepairOf(options, log, this.#core, () => Math.min(this.#commitIndex, this.#write.durableIndex), () => this.#scheduleReady());
+    this.#idem.open();
     this.#reads = new ReadGate({
       id: this.id, role: () => this.#core.role, leader: () => this.#core.leader, commitIndex: () => this.#commitIndex,
       readIndex: (ctx, lease) => this.#core.readIndex(ctx, lease), waitForCommit: (fn) => this.#commitWaiters.push(fn),
@@ -306,7 +308,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       this.#write.durableIndex = reset.at.index;
       if (this.#commitIndex < reset.at.index) this.#commitIndex = reset.at.index;
     };
-    runLogReset({ id: this.id, log: this.#log, snapshot: this.#snapshot, storeConfiguration: (r) => this.#members.beforeReset(r), onReset, logLine: this.#logLine }, reset).then(
+    runLogReset({ id: this.id, log: this.#log, snapshot: this.#snapshot, storeConfiguration: (r) => (this.#members.beforeReset(r), this.#idem.foldCommitted(r.at.index + 1)), onReset, logLine: this.#logLine }, reset).then(
       () => {
         this.#resetRunning = false;
         if (this.#closed || this.#failed !== undefined) return;
@@ -542,11 +544,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   }
 
   /** Start an election now (tests, operators). */
-  campaign(): void {
-    this.#checkUsable();
-    this.#core.campaign();
-    this.#processReady();
-  }
+  campaign(): void { this.#checkUsable(); this.#core.campaign(); this.#processReady(); } // prettier-ignore
 
   /** Hand leadership to `to`; resolves once `to` leads, rejects with ERR_TIMEOUT otherwise. */
   async transferLeadership(to: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {

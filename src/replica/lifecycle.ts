@@ -33,6 +33,8 @@ export interface LifecycleHost {
   stopped(): boolean;
   logLine(line: string): void;
   processReady(): void;
+  /** Entries below keepFromIndex may be removed now (the producer table folds them first; idempotence.ts). */
+  beforeRetention?(keepFromIndex: number): void;
 }
 
 export interface LifecycleOptions {
@@ -100,6 +102,7 @@ export class LogLifecycle {
       heldMatches,
     });
     if (keep <= log.firstIndex) return;
+    h.beforeRetention?.(keep);
     const before = log.firstIndex;
     const run = log.applyRetention({
       keepFromIndex: keep,

@@ -67,8 +67,7 @@ export class PendingAppends {
    */
   commit(commitIndex: number, termAt: (index: number, expectedTerm: number) => number, posAt: (index: number) => number): void {
     let nowMs = -1;
-    for (let batch = this.#peek(); batch !== undefined && batch.firstIndex + batch.count - 1 <= commitIndex; batch = this.#peek()) {
-      this.#shift();
+    const settle = (batch: PendingBatch): void => {
       const last = batch.firstIndex + batch.count - 1;
       let termFirst: number;
       let termLast: number;
@@ -77,11 +76,11 @@ export class PendingAppends {
         termLast = termAt(last, batch.term);
       } catch (error) {
         batch.reject(error as Error);
-        continue;
+        return;
       }
       if (termFirst !== batch.term || termLast !== batch.term) {
         batch.reject(replaced(batch));
-        continue;
+        return;
       }
       try {
         const acks = new Array<AppendAck>(batch.count);
@@ -94,7 +93,28 @@ export class PendingAppends {
       } catch (error) {
         batch.reject(error as Error);
       }
+    };
+    for (let batch = this.#peek(); batch !== undefined && batch.firstIndex + batch.count - 1 <= commitIndex; batch = this.#peek()) {
+      this.#shift();
+      settle(batch);
     }
+    // A batch of an earlier leadership can sit at the head with indexes beyond a later
+    // batch's (its entries were replaced, and this node leads again with a shorter log):
+    // the later ones settle now rather than wait for the commit index to pass the stale one.
+    const head = this.#peek();
+    if (head === undefined || this.#head + 1 >= this.#batches.length || this.#batches[this.#head + 1]!.firstIndex > commitIndex) return;
+    const keep: PendingBatch[] = [head];
+    for (let i = this.#head + 1; i < this.#batches.length; i++) {
+      const batch = this.#batches[i]!;
+      if (batch.firstIndex + batch.count - 1 <= commitIndex) {
+        this.#entries -= batch.count;
+        settle(batch);
+      } else {
+        keep.push(batch);
+      }
+    }
+    this.#batches = keep;
+    this.#head = 0;
   }
 
   /** Reject batches whose deadline passed with ERR_TIMEOUT (outcome unknown). */

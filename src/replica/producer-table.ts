@@ -65,6 +65,13 @@ export class ProducerTable {
     this.#producers.clear();
   }
 
+  /** A copy of this table (same cap, same recency order); the copy's changes do not touch this one. */
+  clone(): ProducerTable {
+    const copy = new ProducerTable(this.maxProducers);
+    for (const [id, state] of this.#producers) copy.#producers.set(id, { epoch: state.epoch, nextSequence: state.nextSequence, runs: state.runs.map((r) => ({ ...r })) });
+    return copy;
+  }
+
   /**
    * The verdict for a batch of `count` appends whose first entry carries `stamp`: new (to be
    * proposed, then record()ed), a duplicate wholly inside one remembered run (answered from

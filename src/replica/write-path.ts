@@ -82,8 +82,14 @@ export class WritePath {
   #writeSegment: number;
   /** Entries the log refused for lack of space, in index order (see the file comment). */
   #unwritten: Entry[] = [];
-  /** Index ranges of idempotent batches proposed and not yet written, in index order (idempotence.ts). */
-  #stamps: Array<{ firstIndex: number; count: number; stamp: ProducerStamp }> = [];
+  /**
+   * Index ranges of idempotent batches proposed and not yet written, in index order
+   * (idempotence.ts), with the term they were proposed in. A batch the core replaced before
+   * it was written (a new leader's entries arrived first) leaves its stamp here: it is
+   * dropped when entries from another leader are written over its indexes, and a stamp is
+   * applied only to an entry of its own term, so it never lands on a later entry.
+   */
+  #stamps: Array<{ firstIndex: number; count: number; term: number; stamp: ProducerStamp }> = [];
 
   constructor(host: WritePathHost, commitSaveIntervalMs: number) {
     this.#host = host;
@@ -110,9 +116,9 @@ export class WritePath {
     return this.#hardStateBarrier;
   }
 
-  /** The `count` entries from firstIndex (just proposed) carry stamp's producer header, sequences stamp.sequence.. . */
-  stamp(firstIndex: number, count: number, stamp: ProducerStamp): void {
-    this.#stamps.push({ firstIndex, count, stamp });
+  /** The `count` entries from firstIndex (just proposed in `term`) carry stamp's producer header, sequences stamp.sequence.. . */
+  stamp(firstIndex: number, count: number, term: number, stamp: ProducerStamp): void {
+    this.#stamps.push({ firstIndex, count, term, stamp });
   }
 
   /** `run` as the log's append input: the stamped entries with their producer header (one pass, only when stamps wait). */
@@ -127,6 +133,7 @@ export class WritePath {
         const at = s.firstIndex + k - run[0]!.index;
         if (at < 0 || at >= run.length) continue;
         const e = run[at]!;
+        if (e.term !== s.term) continue;
         out[at] = { index: e.index, term: e.term, type: e.type, data: e.data, producer: { producerId: s.stamp.producerId, epoch: s.stamp.epoch, sequence: s.stamp.sequence + k } };
       }
     }
@@ -222,6 +229,14 @@ export class WritePath {
   #writeRun(run: Entry[], received: boolean): void {
     const log = this.#host.log;
     if (received) {
+      // Another leader's entries at run[0].index..last: stamps on those indexes belong to
+      // batches replaced before they were written (own entries after the run, in the same
+      // Ready, keep theirs).
+      if (this.#stamps.length > 0) {
+        const from = run[0]!.index;
+        const last = run.at(-1)!.index;
+        this.#stamps = this.#stamps.filter((s) => s.firstIndex + s.count <= from || s.firstIndex > last);
+      }
       // Structure-checked by the decoder and CRC-checked by Ledger.receive() before the core
       // saw them; the bytes are ours alone since.
       log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });

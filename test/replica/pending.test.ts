@@ -8,6 +8,25 @@ function batch(p: PendingAppends, firstIndex: number, count: number, term: numbe
 }
 
 describe('PendingAppends verdicts', () => {
+  it('a batch of an earlier leadership whose indexes reach past a later batch does not hold that one back', () => {
+    // Term 4 proposed 45..48; its entries were replaced (a term-5 no-op at 45), and this node
+    // leads term 6 with a shorter log: its no-op at 46, a batch at 47. Once 47 commits, that
+    // batch is answered; the term-4 batch keeps waiting for the commit index to pass 48.
+    const p = new PendingAppends();
+    const stale = batch(p, 45, 4, 4);
+    const later = batch(p, 47, 1, 6);
+    const termAt = (i: number): number => (i === 45 ? 5 : 6);
+    p.commit(47, termAt, (i) => i * 10);
+    expect(later.acks).toEqual([{ index: 47, pos: 470 }]);
+    expect(stale.acks ?? stale.error).toBeUndefined();
+    expect(p.size).toBe(4);
+    const next = batch(p, 48, 1, 6);
+    p.commit(48, termAt, (i) => i * 10);
+    expect(stale.error).toMatchObject({ code: 'ERR_NOT_LEADER' });
+    expect(next.acks).toEqual([{ index: 48, pos: 480 }]);
+    expect(p.size).toBe(0);
+  });
+
   it('resolves a batch once committed with its own term, with each pos', () => {
     const p = new PendingAppends();
     const a = batch(p, 5, 3, 2);
