@@ -108,6 +108,9 @@ export class Idempotence {
    * empty: the replica still opens, and the rebuild at its first leadership reports it.
    */
   open(): void {
+    // What the window at open does not reach is unknown from the start; everything after it
+    // is folded before retention removes it (foldCommitted never skips an entry).
+    this.#baseUpTo = Math.max(0, this.#host.log.lastIndex - this.#windowEntries);
     try {
       this.#rebuild(-1);
     } catch {
@@ -116,13 +119,15 @@ export class Idempotence {
   }
 
   /**
-   * Entries below `beforeIndex` may be removed (retention): fold the committed ones not yet
-   * folded into the base, at most windowEntries of them (the ones just below beforeIndex).
+   * Entries below `beforeIndex` may be removed (retention, a log reset): fold every committed
+   * one not yet folded into the base. Each entry is read once over the replica's life (the
+   * ones committed since the previous pass); skipping some when more than windowEntries
+   * became removable between two passes let a retry of theirs be appended again.
    */
   foldCommitted(beforeIndex: number): void {
     const log = this.#host.log;
     const end = Math.min(beforeIndex, this.#host.commitIndex() + 1, log.lastIndex + 1);
-    const from = Math.max(this.#baseUpTo + 1, log.firstIndex, end - this.#windowEntries);
+    const from = Math.max(this.#baseUpTo + 1, log.firstIndex);
     try {
       if (from < end) this.#readRuns(this.#base, from, end);
     } catch {
