@@ -44,13 +44,14 @@
  */
 import type { LedgerEntry } from '../entry.js';
 import type { LeaderHint, WireError } from '../errors.js';
-import { EntryType } from '../raft/types.js';
 import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
 import {
   decodeReadsRequest,
+  decodeEntryType,
   decodeReadsResponse,
   encodeEntriesResponse,
   encodeRangeRequest,
+  putWireEntry,
   READS_FIRST,
   READS_LAST,
   type RangeRequest,
@@ -303,12 +304,7 @@ export function encodeClientResponse(response: ClientResponse, maxFrameBytes = D
       }
       out = Buffer.allocUnsafe(head + 29 + e.payload.byteLength);
       out[FRAME_HEADER_BYTES + 4] = Res.readEntry;
-      o = putU64(out, o, checkU64(e.index, 'entry.index'));
-      o = putU64(out, o, checkU64(e.term, 'entry.term'));
-      o = putU64(out, o, checkU64(e.pos, 'entry.pos'));
-      out[o++] = e.type;
-      out.writeUInt32LE(e.payload.byteLength, o);
-      out.set(e.payload, o + 4);
+      putWireEntry(out, o, e);
       break;
     }
     case 'producerId': {
@@ -375,19 +371,6 @@ export function encodeClientResponse(response: ClientResponse, maxFrameBytes = D
   return finish(out, FrameKind.ClientResponse, maxFrameBytes);
 }
 
-function entryTypeOf(byte: number): EntryType {
-  switch (byte) {
-    case EntryType.Normal:
-      return EntryType.Normal;
-    case EntryType.Noop:
-      return EntryType.Noop;
-    case EntryType.Config:
-      return EntryType.Config;
-    default:
-      throw protocolError(`client response: entry type ${byte}`);
-  }
-}
-
 /** Decode the body of a ClientResponse frame. A read payload is a view of `body`. */
 export function decodeClientResponse(body: Buffer): ClientResponse {
   const r = new WireReader(body, 'client response');
@@ -407,7 +390,7 @@ export function decodeClientResponse(body: Buffer): ClientResponse {
       const index = r.u64('entry.index');
       const term = r.u64('entry.term');
       const pos = r.u64('entry.pos');
-      const type = entryTypeOf(r.u8('entry.type'));
+      const type = decodeEntryType(r.u8('entry.type'));
       const payload = r.bytes(r.u32('payload length'), 'payload');
       response = { id, kind: 'read', entry: { index, term, pos, type, payload } };
       break;

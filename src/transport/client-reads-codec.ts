@@ -138,19 +138,26 @@ export function encodeEntriesResponse(response: RangeResponse, maxFrameBytes: nu
   o = putU64(out, o, response.next);
   out.writeUInt32LE(response.entries.length, o);
   o += 4;
-  for (const e of response.entries) {
-    o = putU64(out, o, checkU64(e.index, 'entry.index'));
-    o = putU64(out, o, checkU64(e.term, 'entry.term'));
-    o = putU64(out, o, checkU64(e.pos, 'entry.pos'));
-    out[o++] = e.type;
-    out.writeUInt32LE(e.payload.byteLength, o);
-    out.set(e.payload, o + 4);
-    o += 4 + e.payload.byteLength;
-  }
+  for (const e of response.entries) o = putWireEntry(out, o, e);
   return out;
 }
 
-function entryType(byte: number): EntryType {
+/**
+ * One entry on the wire (a read answer and each entry of a range answer): index, term, pos
+ * (u64 each), type (u8), payload length (u32), payload. Returns the offset after it.
+ */
+export function putWireEntry(out: Buffer, offset: number, e: LedgerEntry): number {
+  let o = putU64(out, offset, checkU64(e.index, 'entry.index'));
+  o = putU64(out, o, checkU64(e.term, 'entry.term'));
+  o = putU64(out, o, checkU64(e.pos, 'entry.pos'));
+  out[o++] = e.type;
+  out.writeUInt32LE(e.payload.byteLength, o);
+  out.set(e.payload, o + 4);
+  return o + 4 + e.payload.byteLength;
+}
+
+/** An entry type byte from a response; ERR_PROTOCOL for any other value. */
+export function decodeEntryType(byte: number): EntryType {
   if (byte === EntryType.Normal || byte === EntryType.Noop || byte === EntryType.Config) return byte;
   throw protocolError(`client response: entry type ${byte}`);
 }
@@ -171,7 +178,7 @@ export function decodeReadsResponse(r: WireReader, id: number, kind: number): Ra
     prev = index;
     const term = r.u64('entry.term');
     const pos = r.u64('entry.pos');
-    const type = entryType(r.u8('entry.type'));
+    const type = decodeEntryType(r.u8('entry.type'));
     const payload = r.bytes(r.u32('payload length'), 'payload');
     entries[i] = { index, term, pos, type, payload };
   }
