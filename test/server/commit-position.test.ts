@@ -1,10 +1,9 @@
 /** commitPosition over the client protocol (op/kind 20): a real one-node Ledger behind a ClientListener. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, isRaftLedgerError } from '../../src/index.js';
-import { ClientListener, ledgerMapRouter } from '../../src/server/client-listener.js';
 import { decodeClientRequest, encodeClientRequest } from '../../src/transport/client-codec.js';
 import { FRAME_HEADER_BYTES } from '../../src/transport/frame.js';
-import { MemoryCluster } from '../support/memory-cluster.js';
+import { listenOnOneLedger } from './helpers.js';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -14,13 +13,7 @@ afterEach(async () => {
 
 describe('commitPosition over the network', () => {
   it('answers every consistency level from a live leader and rejects bad options before sending', async () => {
-    const cluster = new MemoryCluster(1);
-    cleanup.push(() => cluster.close());
-    await cluster.startAll();
-    const ledger = await cluster.waitForLeader();
-    const listener = new ClientListener({ host: '127.0.0.1', port: 0, router: ledgerMapRouter((g) => (g === 0 ? ledger : undefined)), log: () => {} });
-    const port = await listener.listen();
-    cleanup.push(() => listener.close());
+    const { ledger, port } = await listenOnOneLedger(cleanup);
     const client = await connect({ servers: [`127.0.0.1:${port}`] });
     cleanup.push(() => client.close());
     const ack = await client.append(Buffer.from('x'));

@@ -1,7 +1,9 @@
 /** Loopback helpers for the client-port limit tests: a memory router, raw sockets, bounded waits. */
 import net from 'node:net';
 
-import { ClientListener, type ClientListenerOptions, type LedgerRouter } from '../../src/server/client-listener.js';
+import { ClientListener, ledgerMapRouter, type ClientListenerOptions, type LedgerRouter } from '../../src/server/client-listener.js';
+import type { Ledger } from '../../src/replica/ledger.js';
+import { MemoryCluster } from '../support/memory-cluster.js';
 import { decodeClientResponseFrame } from '../../src/transport/client-codec.js';
 import type { WireError } from '../../src/errors.js';
 import { FrameReader } from '../../src/transport/frame.js';
@@ -21,6 +23,21 @@ export function memoryRouter(): LedgerRouter & { entries: Uint8Array[] } {
     status: () => ({ role: 'leader' }),
     commitPosition: async () => ({ index: entries.length, pos: entries.length * 100 }),
   };
+}
+
+/**
+ * A one-replica MemoryCluster whose leader serves group 0 behind a ClientListener on a free
+ * loopback port; both are closed by the functions pushed on `cleanup` (in reverse order).
+ */
+export async function listenOnOneLedger(cleanup: Array<() => Promise<void> | void>): Promise<{ ledger: Ledger; port: number }> {
+  const cluster = new MemoryCluster(1);
+  cleanup.push(() => cluster.close());
+  await cluster.startAll();
+  const ledger = await cluster.waitForLeader();
+  const listener = new ClientListener({ host: '127.0.0.1', port: 0, router: ledgerMapRouter((g) => (g === 0 ? ledger : undefined)), log: () => {} });
+  const port = await listener.listen();
+  cleanup.push(() => listener.close());
+  return { ledger, port };
 }
 
 export interface Started {

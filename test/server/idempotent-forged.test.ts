@@ -5,11 +5,9 @@
  * appends nothing; the connection stays usable, and the issued id (op 11) works.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClientListener, ledgerMapRouter } from '../../src/server/client-listener.js';
 import { decodeClientResponseFrame, encodeClientRequest } from '../../src/transport/client-codec.js';
 import { FrameReader } from '../../src/transport/frame.js';
-import { MemoryCluster } from '../support/memory-cluster.js';
-import { RawClient, waitFor } from './helpers.js';
+import { listenOnOneLedger, RawClient, waitFor } from './helpers.js';
 
 let cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -26,13 +24,7 @@ function responses(raw: RawClient): Response[] {
 
 describe('a forged producer id over the network', () => {
   it('is ERR_UNKNOWN_PRODUCER and appends nothing; an issued id appends', async () => {
-    const cluster = new MemoryCluster(1);
-    cleanup.push(() => cluster.close());
-    await cluster.startAll();
-    const ledger = await cluster.waitForLeader();
-    const listener = new ClientListener({ host: '127.0.0.1', port: 0, router: ledgerMapRouter((g) => (g === 0 ? ledger : undefined)), log: () => {} });
-    const port = await listener.listen();
-    cleanup.push(() => listener.close());
+    const { ledger, port } = await listenOnOneLedger(cleanup);
     await waitFor(() => ledger.commitIndex === ledger.lastIndex, 'the leader to commit its no-op');
     const before = ledger.lastIndex;
     const raw = await RawClient.open(port);
