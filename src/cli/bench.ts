@@ -18,7 +18,8 @@ export const benchCommand: Command = {
   summary: 'benchmark a local cluster of server processes (the DESIGN.md workload)',
   usage: `
 Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--duration 10]
-                        [--warmup 2] [--durability fsync|memory] [--idempotent true|false] [--json] [--dir DIR]
+                        [--warmup 2] [--durability fsync|memory] [--idempotent true|false] [--batch-appends true|false]
+                        [--json] [--dir DIR]
                         [--groups G] [--workers W] [--segment-size BYTES] [--report DIR]
                         [--tick-ms T] [--heartbeat-ticks H] [--election-ticks E] [--tls]
                         [--consumers K]
@@ -64,6 +65,8 @@ Options:
                       throughput run counts (termChanges: terms begun during the run)
   --idempotent B      true (default): exactly-once appends (producer id and sequences);
                       false: the at-least-once client, to measure what idempotence costs
+  --batch-appends B   true (default): the client sends the appends of one event-loop turn
+                      as one request (connect's batchAppends); false: one request per append
   --tls               measure plaintext, then TLS, and report the cost (see above)
   --consumers K       also run K tail consumers (client.tail, one connection each; consumer
                       k tails group k mod G) from the end of the log while the writers
@@ -106,6 +109,7 @@ the servers also exit if this process dies.
         'election-ticks': { type: 'string' },
         tls: { type: 'boolean' },
         idempotent: { type: 'string' },
+        'batch-appends': { type: 'string' },
         consumers: { type: 'string' },
       },
       false,
@@ -121,6 +125,7 @@ the servers also exit if this process dies.
     const json = values.json === true;
     const tls = values.tls === true;
     const idempotent = choiceOption(values, 'idempotent', ['true', 'false'] as const, 'true') === 'true';
+    const batchAppends = choiceOption(values, 'batch-appends', ['true', 'false'] as const, 'true') === 'true';
     const groups = intOption(values, 'groups', 1, 1, 100_000);
     const consumers = intOption(values, 'consumers', 0, 0, 1024);
     if (consumers > 0 && failovers > 0) throw new UsageError('--consumers goes with a throughput run, not with --failover');
@@ -155,7 +160,7 @@ the servers also exit if this process dies.
     };
     try {
       if (failovers > 0) {
-        const { cluster, client } = await startBenchCluster(base, { idempotent }, groups);
+        const { cluster, client } = await startBenchCluster(base, { idempotent, batchAppends }, groups);
         try {
           const samples = await measureFailover(cluster, client, failovers, sizeBytes, say);
           const sorted = Float64Array.from(samples).sort();
@@ -169,14 +174,14 @@ the servers also exit if this process dies.
       }
       if (tls) {
         say('bench: pass 1 of 2: plaintext');
-        const plain = await measureThroughput({ ...base, dir: join(dir, 'plain') }, { idempotent }, spec);
+        const plain = await measureThroughput({ ...base, dir: join(dir, 'plain') }, { idempotent, batchAppends }, spec);
         endProgress();
         const ca = certAuthority('bench', dir);
         const files = Object.fromEntries(Array.from({ length: replicas }, (_, i) => [`n${i}`, ca.issue(`n${i}`)]));
         say('bench: pass 2 of 2: TLS (mutual between replicas, client to client port)');
         const secure = await measureThroughput(
           { ...base, dir: join(dir, 'tls'), serverArgsFor: (id) => ['--tls-cert', files[id]!.cert, '--tls-key', files[id]!.key, '--tls-ca', ca.ca] },
-          { tls: { ca: ca.ca }, idempotent },
+          { tls: { ca: ca.ca }, idempotent, batchAppends },
           spec,
         );
         endProgress();
@@ -190,7 +195,7 @@ the servers also exit if this process dies.
         );
         return 0;
       }
-      const cell = await measureThroughput(base, { idempotent }, spec);
+      const cell = await measureThroughput(base, { idempotent, batchAppends }, spec);
       endProgress();
       if (reportDir !== undefined) report(reportDir, [cell], say);
       process.stdout.write(json ? `${JSON.stringify(cell)}\n` : `${describeCell(cell)}\n`);

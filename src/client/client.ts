@@ -53,6 +53,7 @@ import {
   type ResolvedOptions,
   type StatusOptions,
 } from './options.js';
+import { AppendCoalescer, type AppendResult } from './append-coalescer.js';
 import { Pool } from './pool.js';
 import { ClientProducer } from './producer.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -61,10 +62,7 @@ import * as reads from './reads.js';
 export type { ConnectOptions, OpOptions, StatusOptions } from './options.js';
 export type { ReadRangeOptions, TailOptions } from './reads.js';
 
-export interface AppendResult {
-  index: number;
-  pos: number;
-}
+export type { AppendResult } from './append-coalescer.js';
 
 /**
  * Some fields of the status object a server reports for a group (Ledger.status() on the
@@ -128,6 +126,8 @@ export class Client {
   #closing: Promise<void> | undefined;
   /** The producer identity of exactly-once appends; undefined with { idempotent: false }. */
   readonly #producer: ClientProducer | undefined;
+  /** Appends without a signal, sent together per turn; undefined with { batchAppends: false }. */
+  readonly #coalescer: AppendCoalescer | undefined;
 
   static {
     establish = (client) => client.#establish();
@@ -156,6 +156,14 @@ export class Client {
           return { producerId: r.producerId, epoch: r.epoch };
         })
       : undefined;
+    this.#coalescer = resolved.batchAppends
+      ? new AppendCoalescer({
+          send: async (group, payloads) => {
+            const response = await this.#append(group, payloads, {});
+            return (response as Extract<ClientResponse, { kind: 'append' }>).ok;
+          },
+        })
+      : undefined;
   }
 
   /** Address ('host:port') currently believed to lead the default group, if any. */
@@ -180,7 +188,12 @@ export class Client {
   async append(payload: Uint8Array, options?: OpOptions): Promise<AppendResult> {
     checkPayload(payload, 'append: payload');
     const o = checkOpOptions(options, 'append');
-    const response = await this.#append(o.group ?? this.#options.group, [payload], o);
+    const group = o.group ?? this.#options.group;
+    if (this.#coalescer !== undefined && o.signal === undefined) {
+      const { index, pos } = await this.#coalescer.append(group, payload);
+      return { index, pos };
+    }
+    const response = await this.#append(group, [payload], o);
     const ok = (response as Extract<ClientResponse, { kind: 'append' }>).ok[0]!;
     return { index: ok.index, pos: ok.pos };
   }
@@ -458,7 +471,7 @@ export class Client {
   }
 
   #stopError(op: Operation, request: Request, unknown: boolean, last: Error | undefined): RaftLedgerError {
-    const what = request.op === 'append' ? (request.payloads.length === 1 ? 'append' : 'appendBatch') : request.op;
+    const what = request.op === 'append' ? (request.payloads.length === 1 ? 'append' : `append of ${request.payloads.length} payloads`) : request.op;
     const outcome = unknown ? '; the outcome is unknown: an attempt may have been committed' : '';
     switch (op.stopped) {
       case 'abort':

@@ -45,6 +45,12 @@ export interface ConnectOptions {
    * original result. false: the old at-least-once behaviour (README.md "Exactly-once appends").
    */
   idempotent?: boolean;
+  /**
+   * Appends issued while others are in flight are sent together, one request per group per
+   * event-loop turn (append-coalescer.ts); each caller still gets its own result. Default
+   * true; false: one request per append().
+   */
+  batchAppends?: boolean;
   /** Bound on establishing one TCP connection. Default requestTimeoutMs. */
   connectTimeoutMs?: number;
   /** TLS to the servers (absent: plaintext). A failed handshake is ERR_TLS, not retried. */
@@ -60,6 +66,7 @@ export interface ResolvedOptions {
   deadlineMs: number;
   maxInFlight: number;
   idempotent: boolean;
+  batchAppends: boolean;
   connectTimeoutMs: number;
   tls?: ResolvedTls;
   /** The ClientAuth frame carrying the token. */
@@ -155,7 +162,8 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     requestTimeoutMs,
     deadlineMs: checkMs(options.deadlineMs ?? 15_000, 'deadlineMs'),
     maxInFlight: checkPositiveInt(options.maxInFlight ?? 4096, 'maxInFlight'),
-    idempotent: checkIdempotent(options.idempotent),
+    idempotent: checkBoolean(options.idempotent, 'idempotent'),
+    batchAppends: checkBoolean(options.batchAppends, 'batchAppends'),
     connectTimeoutMs: checkMs(options.connectTimeoutMs ?? requestTimeoutMs, 'connectTimeoutMs'),
     ...(options.tls !== undefined ? { tls: resolveTls(options.tls) } : {}),
     ...(options.token !== undefined ? { authFrame: authFrameOf(options.token) } : {}),
@@ -188,8 +196,9 @@ export function checkIndex(index: unknown): number {
   return index;
 }
 
-function checkIdempotent(value: unknown): boolean {
+/** A boolean option that defaults to true. */
+function checkBoolean(value: unknown, name: string): boolean {
   if (value === undefined) return true;
-  if (typeof value !== 'boolean') throw new TypeError('connect: idempotent must be a boolean');
+  if (typeof value !== 'boolean') throw new TypeError(`connect: ${name} must be a boolean`);
   return value;
 }

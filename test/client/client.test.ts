@@ -14,9 +14,13 @@ async function start(handler?: Parameters<typeof FakeServer.start>[0]): Promise<
   return s;
 }
 
-/** These tests script the transport behaviour of appends; the fake servers speak no producer ops (idempotence: test/client/exactly-once.test.ts). */
+/**
+ * These tests script the transport behaviour of appends, one request per append; the fake
+ * servers speak no producer ops (idempotence: test/client/exactly-once.test.ts; appends sent
+ * together: test/client/append-coalescer.test.ts).
+ */
 async function open(options: Parameters<typeof connect>[0]): Promise<Client> {
-  const c = await connect({ idempotent: false, ...options });
+  const c = await connect({ idempotent: false, batchAppends: false, ...options });
   clients.push(c);
   return c;
 }
