@@ -16,7 +16,7 @@
  */
 import { isRaftLedgerError } from '../errors.js';
 import { EntryType, type Entry, type HardState, type Message, type RaftCore } from '../raft/index.js';
-import { joinRecords, verifyRecordCrcs, type AppendInput, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
+import { contiguousRuns, verifyRecordCrcs, type AppendInput, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
 import type { LedgerStats } from './ledger-stats.js';
 import type { Durability } from './ledger-types.js';
 import type { LogLifecycle } from './lifecycle.js';
@@ -51,7 +51,7 @@ export function receivedRecordsProblem(entries: readonly Entry[]): string | unde
   const records = entries.map((e) => (e as Entry & { record?: Uint8Array }).record);
   if (records.some((r) => r === undefined)) return ' without record bytes';
   try {
-    verifyRecordCrcs(joinRecords(records as Uint8Array[]));
+    verifyRecordCrcs(contiguousRuns(records as Uint8Array[]));
   } catch (error) {
     return `: ${(error as Error).message}`;
   }
@@ -239,7 +239,7 @@ export class WritePath {
       }
       // Structure-checked by the decoder and CRC-checked by Ledger.receive() before the core
       // saw them; the bytes are ours alone since.
-      log.appendRecords(joinRecords(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });
+      log.appendRecords(contiguousRuns(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });
       return;
     }
     const result = log.appendEntries(this.#withStamps(run));

@@ -7,25 +7,25 @@ import { RaftLedgerError } from '../errors.js';
 import { native } from './native.js';
 
 /**
- * One buffer holding the records back to back: a view when they already sit back to
- * back in one ArrayBuffer (the usual case: one network frame), a copy otherwise.
+ * The records as runs that sit back to back in one ArrayBuffer each (views, never copies):
+ * one run in the usual case of one network frame, one per frame when entries of several
+ * AppendEntries messages are written together.
  */
-export function joinRecords(records: readonly Uint8Array[]): Uint8Array {
-  if (records.length === 1) return records[0]!;
-  const first = records[0];
-  if (first === undefined) return new Uint8Array(0);
-  let end = first.byteOffset + first.byteLength;
-  let contiguous = true;
-  for (let i = 1; i < records.length; i++) {
-    const r = records[i]!;
-    if (r.buffer !== first.buffer || r.byteOffset !== end) {
-      contiguous = false;
-      break;
+export function contiguousRuns(records: readonly Uint8Array[]): Uint8Array[] {
+  const runs: Uint8Array[] = [];
+  let first: Uint8Array | undefined;
+  let end = 0;
+  for (const r of records) {
+    if (first !== undefined && r.buffer === first.buffer && r.byteOffset === end) {
+      end += r.byteLength;
+      continue;
     }
-    end += r.byteLength;
+    if (first !== undefined) runs.push(new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset));
+    first = r;
+    end = r.byteOffset + r.byteLength;
   }
-  if (contiguous) return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
-  return Buffer.concat(records);
+  if (first !== undefined) runs.push(new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset));
+  return runs;
 }
 
 /**
@@ -33,9 +33,13 @@ export function joinRecords(records: readonly Uint8Array[]): Uint8Array {
  * bytes. Only the CRCs: the structure is the decoder's check (storage/records.ts), and the
  * fit with the log is appendRecords' (index, term order, placement).
  */
-export function verifyRecordCrcs(records: Uint8Array): void {
-  const bad = native.findBadRecordCrc(records, 0, records.byteLength);
-  if (bad >= 0) {
-    throw new RaftLedgerError('ERR_LOG_CORRUPT', `received records are invalid at byte ${bad}: crc`, { offset: bad });
+export function verifyRecordCrcs(records: Uint8Array | readonly Uint8Array[]): void {
+  let base = 0;
+  for (const run of records instanceof Uint8Array ? [records] : records) {
+    const bad = native.findBadRecordCrc(run, 0, run.byteLength);
+    if (bad >= 0) {
+      throw new RaftLedgerError('ERR_LOG_CORRUPT', `received records are invalid at byte ${base + bad}: crc`, { offset: base + bad });
+    }
+    base += run.byteLength;
   }
 }

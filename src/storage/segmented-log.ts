@@ -151,10 +151,11 @@ export class SegmentedLog {
   /**
    * Append records received from the leader, verbatim: each must carry a valid CRC, the
    * next index, a term no lower than the last, and the pos this log would place it at.
-   * `records` holds one or more records packed back to back. See AppendRecordsOptions
-   * for records already checked on arrival.
+   * `records` holds one or more records packed back to back, or is a list of such parts
+   * that continue each other (written without joining them first; all or nothing as for
+   * one part). See AppendRecordsOptions for records already checked on arrival.
    */
-  appendRecords(records: Uint8Array, options: AppendRecordsOptions = {}): { firstIndex: number; lastIndex: number } {
+  appendRecords(records: Uint8Array | readonly Uint8Array[], options: AppendRecordsOptions = {}): { firstIndex: number; lastIndex: number } {
     return appendRecords(this.#st, records, options);
   }
 

@@ -84,6 +84,39 @@ describe('SegmentedLog', () => {
     await log.close();
   });
 
+  it('appendRecords takes parts that continue each other: byte-identical, across segment rolls, and nothing written when any part is bad', async () => {
+    const leader = await SegmentedLog.open({ dir: tempDir(), segmentSizeBytes: SEG });
+    const follower = await SegmentedLog.open({ dir: tempDir(), segmentSizeBytes: SEG });
+    const parts: Buffer[] = [];
+    for (let i = 1; i <= 1200; i += 40) {
+      const result = leader.appendEntries(Array.from({ length: 40 }, (_, k) => ({ term: 2, type: RecordType.Normal, data: payloadFor(i + k) })));
+      parts.push(Buffer.concat(result.records));
+    }
+    expect(leader.writePos).toBeGreaterThan(2 * SEG); // the parts cross segment rolls (padding between them)
+    // Every part but the last, then a bad last part: nothing of the call is written.
+    const bad = Buffer.from(parts.at(-1)!);
+    bad.writeUInt32LE(1, 24); // term 1 after term 2
+    await expectCode(() => follower.appendRecords([...parts.slice(0, -1), bad], { checkedOnArrival: true }), 'ERR_LOG_CORRUPT');
+    expect(follower.lastIndex).toBe(0);
+    follower.appendRecords([...parts.slice(0, 12), Buffer.alloc(0), ...parts.slice(12)], { checkedOnArrival: true });
+    follower.appendRecords([]);
+    expect(follower.lastIndex).toBe(1200);
+    expect(follower.writePos).toBe(leader.writePos);
+    for (let i = 1; i <= 1200; i++) {
+      expect(follower.read(i).pos).toBe(leader.read(i).pos);
+      expect(follower.read(i).record.equals(leader.read(i).record)).toBe(true);
+    }
+    // Without checkedOnArrival each part is fully checked too; a damaged byte in a later part is found.
+    const more = leader.appendEntries([1, 2].map((k) => ({ term: 2, data: payloadFor(1200 + k) }))).records;
+    const damaged = Buffer.from(more[1]!);
+    damaged[48]! ^= 1;
+    await expectCode(() => follower.appendRecords([more[0]!, damaged]), 'ERR_LOG_CORRUPT');
+    expect(follower.lastIndex).toBe(1200);
+    follower.appendRecords([more[0]!, more[1]!]);
+    expect(follower.read(1202).record.equals(leader.read(1202).record)).toBe(true);
+    await Promise.all([leader.close(), follower.close()]);
+  });
+
   it('replicates byte-identically with appendRecords and rejects misplaced or damaged records', async () => {
     const leader = await SegmentedLog.open({ dir: tempDir(), segmentSizeBytes: SEG });
     const follower = await SegmentedLog.open({ dir: tempDir(), segmentSizeBytes: SEG });

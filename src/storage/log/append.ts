@@ -24,12 +24,12 @@ import { recordCrc, recordIndex, recordPos, recordTerm, recordTotalSize } from '
 import type { AppendInput, AppendRecordsOptions, AppendResult } from './types.js';
 
 /**
- * Copy record k (bytes[offsets[k], offsets[k] + sizes[k])) to positions[k]. A padding
- * record fills the rest of a segment before a record that starts the next one; records
- * back to back both in `bytes` and on disk, within one segment, go in one write.
+ * Copy record k (bytes[offsets[k], offsets[k] + sizes[k])) to positions[k], the log being
+ * written up to `cursor`; returns the new end. A padding record fills the rest of a segment
+ * before a record that starts the next one; records back to back both in `bytes` and on
+ * disk, within one segment, go in one write.
  */
-function writeRecords(st: LogState, bytes: Uint8Array, offsets: readonly number[], positions: readonly number[], sizes: readonly number[]): void {
-  let cursor = st.writePos;
+function writeRecords(st: LogState, cursor: number, bytes: Uint8Array, offsets: readonly number[], positions: readonly number[], sizes: readonly number[]): number {
   for (let i = 0; i < positions.length; ) {
     const start = positions[i]!;
     if (start !== cursor) writePadding(st, cursor, start);
@@ -45,6 +45,7 @@ function writeRecords(st: LogState, bytes: Uint8Array, offsets: readonly number[
     cursor = end;
     i = j;
   }
+  return cursor;
 }
 
 /** When this process last appended to each open log (the newest entry's write time). */
@@ -176,7 +177,7 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
     writeSlot(slotView, k * SLOT_SIZE_BYTES, { pos: positions[k]!, term: entries[k]!.term, size: sizes[k]!, crc: recordCrc(buffer, at) });
     if (keepRecords) records[k] = buffer.subarray(at, at + sizes[k]!);
   }
-  writeRecords(st, buffer, offsets, positions, sizes);
+  writeRecords(st, st.writePos, buffer, offsets, positions, sizes);
   appended(st, firstIndex, slots, count, pos, term);
   return { firstIndex, positions, records };
 }
@@ -186,58 +187,73 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
  * next index, a term no lower than the last, and the pos this log would place it at.
  * `records` holds one or more records packed back to back.
  */
-export function appendRecords(st: LogState, records: Uint8Array, options: AppendRecordsOptions = {}): { firstIndex: number; lastIndex: number } {
+export function appendRecords(st: LogState, records: Uint8Array | readonly Uint8Array[], options: AppendRecordsOptions = {}): { firstIndex: number; lastIndex: number } {
   checkWritable(st);
-  if (!(records instanceof Uint8Array)) throw new TypeError('appendRecords: records must be a Uint8Array');
-  if (records.byteLength === 0) return { firstIndex: st.lastIndex + 1, lastIndex: st.lastIndex };
-  const slots = Buffer.allocUnsafe(Math.ceil(records.byteLength / HEADER_SIZE_BYTES) * SLOT_SIZE_BYTES);
-  const scan =
-    options.checkedOnArrival === true
-      ? slotsOfArrivedRecords(records, st.lastIndex + 1, st.lastTerm, slots)
-      : native.scanRecords(records, 0, records.byteLength, {
-          expectedIndex: st.lastIndex + 1,
-          minTerm: st.lastTerm,
-          slotsOut: slots,
-        });
-  if (scan.stop !== 'end' || scan.end !== records.byteLength) {
-    throw new RaftLedgerError(
-      'ERR_LOG_CORRUPT',
-      `received records are invalid at byte ${scan.invalidOffset ?? scan.end}: ${scan.reason ?? scan.stop}`,
-      { offset: scan.invalidOffset ?? scan.end },
-    );
+  const parts = records instanceof Uint8Array ? [records] : records;
+  if (!Array.isArray(parts) || !parts.every((p) => p instanceof Uint8Array)) throw new TypeError('appendRecords: records must be a Uint8Array or an array of them');
+  let totalBytes = 0;
+  for (const part of parts) totalBytes += part.byteLength;
+  if (totalBytes === 0) return { firstIndex: st.lastIndex + 1, lastIndex: st.lastIndex };
+  const slots = Buffer.allocUnsafe(Math.ceil(totalBytes / HEADER_SIZE_BYTES) * SLOT_SIZE_BYTES);
+  // Scan every part before anything is written; the parts continue each other.
+  let count = 0;
+  let lastIndex = st.lastIndex;
+  let lastTerm = st.lastTerm;
+  let base = 0;
+  for (const part of parts) {
+    if (part.byteLength === 0) continue;
+    const slotsOut = slots.subarray(count * SLOT_SIZE_BYTES);
+    const scan =
+      options.checkedOnArrival === true
+        ? slotsOfArrivedRecords(part, lastIndex + 1, lastTerm, slotsOut)
+        : native.scanRecords(part, 0, part.byteLength, { expectedIndex: lastIndex + 1, minTerm: lastTerm, slotsOut });
+    if (scan.stop !== 'end' || scan.end !== part.byteLength) {
+      const at = base + (scan.invalidOffset ?? scan.end);
+      throw new RaftLedgerError('ERR_LOG_CORRUPT', `received records are invalid at byte ${at}: ${scan.reason ?? scan.stop}`, { offset: at });
+    }
+    count += scan.count;
+    lastIndex = scan.lastIndex;
+    lastTerm = scan.lastTerm;
+    base += part.byteLength;
   }
   // Check placement before writing anything.
   let pos = st.writePos;
-  const offsets: number[] = [];
-  const positions: number[] = [];
-  const sizes: number[] = [];
-  for (let offset = 0; offset < records.byteLength; ) {
-    const size = recordTotalSize(records, offset);
-    const expected = place(st, pos, size);
-    const actual = recordPos(records, offset);
-    if (actual !== expected) {
-      throw new RaftLedgerError(
-        'ERR_PROTOCOL',
-        `received record ${st.lastIndex + 1 + offsets.length} at pos ${actual}, but this log places it at ${expected} (do the replicas use the same segment size?)`,
-        { offset: actual },
-      );
+  const layout: { part: Uint8Array; offsets: number[]; positions: number[]; sizes: number[] }[] = [];
+  let placed = 0;
+  for (const part of parts) {
+    const offsets: number[] = [];
+    const positions: number[] = [];
+    const sizes: number[] = [];
+    for (let offset = 0; offset < part.byteLength; ) {
+      const size = recordTotalSize(part, offset);
+      const expected = place(st, pos, size);
+      const actual = recordPos(part, offset);
+      if (actual !== expected) {
+        throw new RaftLedgerError(
+          'ERR_PROTOCOL',
+          `received record ${st.lastIndex + 1 + placed} at pos ${actual}, but this log places it at ${expected} (do the replicas use the same segment size?)`,
+          { offset: actual },
+        );
+      }
+      if (size - HEADER_SIZE_BYTES > st.maxEntrySizeBytes) {
+        throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `received entry of ${size - HEADER_SIZE_BYTES} bytes exceeds maxEntrySizeBytes`);
+      }
+      offsets.push(offset);
+      positions.push(expected);
+      sizes.push(size);
+      placed++;
+      pos = expected + size;
+      offset += size;
     }
-    if (size - HEADER_SIZE_BYTES > st.maxEntrySizeBytes) {
-      throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `received entry of ${size - HEADER_SIZE_BYTES} bytes exceeds maxEntrySizeBytes`);
-    }
-    offsets.push(offset);
-    positions.push(expected);
-    sizes.push(size);
-    pos = expected + size;
-    offset += size;
+    if (offsets.length > 0) layout.push({ part, offsets, positions, sizes });
   }
   ensureSegments(st, pos);
   const firstIndex = st.lastIndex + 1;
-  writeRecords(st, records, offsets, positions, sizes);
-  appended(st, firstIndex, slots, scan.count, pos, scan.lastTerm);
-  return { firstIndex, lastIndex: scan.lastIndex };
+  let cursor = st.writePos;
+  for (const l of layout) cursor = writeRecords(st, cursor, l.part, l.offsets, l.positions, l.sizes);
+  appended(st, firstIndex, slots, count, pos, lastTerm);
+  return { firstIndex, lastIndex };
 }
-
 
 /**
  * Index slots of records whose structure and CRCs were checked when they arrived (see
