@@ -302,13 +302,21 @@ export function encodeRaftMessage(group: number, message: Message): Buffer {
   return out;
 }
 
-/** Many messages (e.g. everything for one peer in one event-loop turn) as frames back to back in one Buffer. */
-export function encodeRaftBatch(items: readonly RaftEnvelope[]): Buffer {
-  let size = 0;
-  for (let i = 0; i < items.length; i++) size += raftFrameSize(items[i]!.message);
+/**
+ * Many messages (e.g. everything for one peer in one event-loop turn) as frames back to back
+ * in one Buffer. `knownSizeBytes`: the sum of their raftFrameSize, computed (and so
+ * validated) when they were queued; without it they are sized and validated here.
+ */
+export function encodeRaftBatch(items: readonly RaftEnvelope[], knownSizeBytes?: number): Buffer {
+  let size = knownSizeBytes ?? -1;
+  if (size < 0) {
+    size = 0;
+    for (let i = 0; i < items.length; i++) size += raftFrameSize(items[i]!.message);
+  }
   const out = Buffer.allocUnsafe(size);
   let o = 0;
   for (let i = 0; i < items.length; i++) o = writeRaftFrame(out, o, items[i]!.group, items[i]!.message);
+  if (o !== size) throw new RangeError(`encodeRaftBatch: the messages took ${o} bytes, not the ${size} given (changed after they were sized?)`);
   return out;
 }
 

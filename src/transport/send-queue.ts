@@ -59,7 +59,11 @@ export class SendQueue {
     return this.#dropped;
   }
 
-  /** Queue a message whose encoded frame is `size` bytes. False (and counted) if it was dropped. */
+  /**
+   * Queue a message whose encoded frame is `size` bytes (raftFrameSize, which also validated
+   * it; the flush trusts both, so the message must not change once queued). False (and
+   * counted) if it was dropped.
+   */
   enqueue(group: number, message: Message, size: number): boolean {
     if (this.#closed || this.queuedBytes + size > this.#maxQueuedBytes) {
       this.#dropped++;
@@ -94,9 +98,10 @@ export class SendQueue {
     this.#immediate = null;
     if (this.#closed || this.#blocked || this.#pending.length === 0) return;
     const batch = this.#pending;
+    const sizeBytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
-    const data = encodeRaftBatch(batch);
+    const data = encodeRaftBatch(batch, sizeBytes);
     this.#framesOut += batch.length;
     this.#bytesOut += data.length;
     this.#writes++;

@@ -112,6 +112,14 @@ describe('raft codec', () => {
     );
   });
 
+  it('encodes a batch sized when it was queued to the same bytes, and refuses a size that does not match', () => {
+    const items = everyMessage('a', 'b').map((message, i) => ({ group: i, message }));
+    const sized = items.reduce((n, d) => n + raftFrameSize(d.message), 0);
+    expect(encodeRaftBatch(items, sized).equals(encodeRaftBatch(items))).toBe(true);
+    expect(() => encodeRaftBatch(items, sized + 1)).toThrow(RangeError);
+    expect(() => encodeRaftBatch(items, sized - 1)).toThrow(RangeError);
+  });
+
   it('rejects driver bugs at encode time with TypeError/RangeError', () => {
     const noRecord = { index: 1, term: 1, type: 1, data: new Uint8Array(3) } as const;
     const base = { type: 'append', from: 'a', to: 'b', term: 1, prevIndex: 0, prevTerm: 0, commit: 0 } as const;
