@@ -3,19 +3,18 @@
  * checks, the tail generator. readRange and tail leave system entries (the leader's no-op of
  * each term, configuration entries) out unless `includeSystem: true` (issue 15).
  */
-import type { LedgerEntry } from '../entry.js';
-import { EntryType } from '../raft/types.js';
+import { entryTypeName, type LedgerEntry } from '../entry.js';
 import type { LogEntry } from '../storage/index.js';
 import { entryTypeOf } from '../transport/entry-types.js';
 import { checkPositiveInteger } from './ledger-types.js';
 
 export function toLedgerEntry(e: LogEntry): LedgerEntry {
-  return { index: e.index, term: e.term, pos: e.pos, type: entryTypeOf(e.type), payload: e.data };
+  return { index: e.index, term: e.term, pos: e.pos, type: entryTypeName(entryTypeOf(e.type)), payload: e.data };
 }
 
 /** Without includeSystem, only normal entries (no-op and configuration entries left out). */
 export function withoutSystem(entries: LedgerEntry[], includeSystem: boolean | undefined): LedgerEntry[] {
-  return includeSystem === true ? entries : entries.filter((e) => e.type === EntryType.Normal);
+  return includeSystem === true ? entries : entries.filter((e) => e.type === 'normal');
 }
 
 function checkIncludeSystem(what: string, value: unknown): void {
@@ -72,7 +71,7 @@ export async function* tailEntries(source: TailSource, from: number, options: Ta
     if (next <= source.commitIndex()) {
       for (const e of source.readRange(next, { limit: 4096, maxBytes: options.batchBytes ?? 1024 * 1024 })) {
         next = e.index + 1;
-        if (options.includeSystem === true || e.type === EntryType.Normal) yield e;
+        if (options.includeSystem === true || e.type === 'normal') yield e;
       }
       continue;
     }
