@@ -48,8 +48,11 @@ export interface TailSource {
   commitIndex(): number;
   /** Every committed entry, system entries included. */
   readRange(from: number, options: { limit: number; maxBytes: number }): LedgerEntry[];
-  /** Call `wake` once at the next commit or at close. */
-  waitForCommit(wake: () => void): void;
+  /**
+   * Call `wake` once at the next commit or at close. Returns a function that drops `wake`
+   * unfired (an aborted tail must not leave a waiter behind on an idle ledger).
+   */
+  waitForCommit(wake: () => void): () => void;
 }
 
 /** tail()'s arguments, checked at the call (RangeError/TypeError), not at the first next(). */
@@ -59,6 +62,19 @@ export function checkTailArguments(from: number, options: TailOptions): void {
   if (options.batchBytes !== undefined) checkPositiveInteger('tail', 'batchBytes', options.batchBytes);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('tail: signal must be an AbortSignal');
   checkIncludeSystem('tail', options.includeSystem);
+}
+
+/**
+ * Adds `wake` to the commit waiters `list()` (the list a commit fires and replaces); returns
+ * the function that takes it out again if it has not fired.
+ */
+export function addCommitWaiter(list: () => Array<() => void>, wake: () => void): () => void {
+  list().push(wake);
+  return () => {
+    const waiters = list();
+    const i = waiters.indexOf(wake);
+    if (i >= 0) waiters.splice(i, 1);
+  };
 }
 
 /** Ends when the signal aborts or the ledger closes; throws the replica's failure. */
@@ -77,11 +93,15 @@ export async function* tailEntries(source: TailSource, from: number, options: Ta
     }
     await new Promise<void>((resolve) => {
       const done = (): void => {
-        signal?.removeEventListener('abort', done);
+        signal?.removeEventListener('abort', aborted);
         resolve();
       };
-      source.waitForCommit(done);
-      signal?.addEventListener('abort', done, { once: true });
+      const cancel = source.waitForCommit(done);
+      const aborted = (): void => {
+        cancel();
+        done();
+      };
+      signal?.addEventListener('abort', aborted, { once: true });
     });
   }
 }
