@@ -11,8 +11,12 @@ export interface LedgerEntry {
   term: number;
   /** Absolute byte position of the entry's record in the log. */
   pos: number;
-  /** 1 normal, 2 no-op, 3 config (docs/FORMAT.md). */
-  type: EntryType;
+  /**
+   * 'normal' (an appended payload), 'noop' (the leader's empty entry at the start of each
+   * term, index 1 included) or 'config' (a membership change). Storage, Raft and the wire
+   * keep the byte 1/2/3 (docs/FORMAT.md); it is named at the API boundary (entryTypeName).
+   */
+  type: EntryTypeName;
   payload: Buffer;
 }
 
@@ -26,4 +30,13 @@ export function entryTypeName(type: EntryType): EntryTypeName {
   const name = TYPE_NAMES[type];
   if (name === undefined) throw new RangeError(`entry type must be 1..3, got ${String(type)}`);
   return name;
+}
+
+const TYPE_CODES: Readonly<Record<EntryTypeName, EntryType>> = { normal: 1, noop: 2, config: 3 };
+
+/** The byte of a named entry type (the inverse of entryTypeName); RangeError for any other value. */
+export function entryTypeCode(name: EntryTypeName): EntryType {
+  const code = Object.hasOwn(TYPE_CODES, name) ? TYPE_CODES[name] : undefined;
+  if (code === undefined) throw new RangeError(`entry type must be 'normal', 'noop' or 'config', got ${String(name)}`);
+  return code;
 }

@@ -16,7 +16,7 @@ export {
   type Damage,
 } from './storage/index.js';
 export { RaftLedgerError, isRaftLedgerError, type ErrorCode, type LeaderHint } from './errors.js';
-export { entryTypeName, type EntryTypeName, type LedgerEntry } from './entry.js';
+export { entryTypeCode, entryTypeName, type EntryTypeName, type LedgerEntry } from './entry.js';
 export type { AppendOptions, ProducerOptions } from './replica/idempotence.js';
 export { Ledger, type LedgerOptions, type LedgerCoreOptions, type LedgerStatus, type Durability, type RaftLink } from './replica/ledger.js';
 export { Server, type ServerOptions } from './server/server.js';

@@ -30,7 +30,6 @@ import { loadTlsPem, type ReloadMaterial } from '../transport/tls.js';
 import type { Ledger } from '../replica/ledger.js';
 import { groupTuningOf } from '../replica/ledger-types.js';
 import type { LedgerEntry } from '../entry.js';
-import { EntryType } from '../raft/types.js';
 import type { AppendAck } from '../replica/pending.js';
 import { formatMemberAddress, normalizePeers, type PeersInput } from '../replica/peers.js';
 import { WorkerChannel } from './channel.js';
@@ -428,7 +427,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       if (batch === null) return;
       for (const e of batch) {
         next = e.index + 1;
-        if (options.includeSystem === true || e.type === EntryType.Normal) yield toEntry(e);
+        if (options.includeSystem === true || e.type === 'normal') yield toEntry(e);
       }
     }
   }

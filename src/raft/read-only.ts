@@ -14,9 +14,13 @@
  * - A read issued before the leader has committed an entry of its own term
  *   waits (the leader's commit index may still lag the cluster's); it joins a
  *   round as soon as that first commit happens, with the commit index then.
- * - Batching: every read requested between two Readies shares one heartbeat
- *   round (one sequence number); a later round's quorum also confirms every
- *   earlier round.
+ * - Batching: at most one round is in flight. Every read requested while no
+ *   round is out leaves in the next Ready's round (one sequence number); reads
+ *   requested while a round is out wait, and all of them leave together in one
+ *   round once that round is confirmed. So N concurrent reads cost one round
+ *   per round trip, not one per Ready (a read waits at most two round trips).
+ *   A lost round is re-sent by the periodic heartbeat, which carries the newest
+ *   sequence; a later round's quorum also confirms every earlier round.
  * - Reads pending when the node stops being leader are dropped and reported
  *   in Ready.droppedReads (the driver answers them "not leader, retry").
  *
@@ -118,7 +122,8 @@ export class ReadOnly {
 
   /**
    * Called when the core prepares a Ready: reads released by the first commit
-   * of the term get their index, and every unsent read leaves in one round.
+   * of the term get their index, and every unsent read leaves in one round
+   * unless a round is still in flight.
    */
   flush(): void {
     if (!this.#c.isLeader()) return;
@@ -127,7 +132,7 @@ export class ReadOnly {
       for (const ctx of this.#waiting) this.#unsent.push({ ctx, index, seq: 0 });
       this.#waiting = [];
     }
-    if (this.#unsent.length === 0) return;
+    if (this.#unsent.length === 0 || this.#pending.length > 0) return;
     const seq = ++this.#seq;
     for (const r of this.#unsent) {
       r.seq = seq;
@@ -169,7 +174,7 @@ export class ReadOnly {
   }
 
   hasOutput(): boolean {
-    return this.#states.length > 0 || this.#dropped.length > 0 || this.#unsent.length > 0 ||
+    return this.#states.length > 0 || this.#dropped.length > 0 || (this.#unsent.length > 0 && this.#pending.length === 0) ||
       (this.#waiting.length > 0 && this.#c.isLeader() && this.#c.committedInTerm());
   }
 

@@ -35,7 +35,7 @@ import { DEFAULT_SPACE_CHECK_INTERVAL_MS } from './disk-space.js';
 import { LogLifecycle } from './lifecycle.js';
 import { checkPayloads, positive, type LedgerCoreOptions, type LedgerEvents, type LedgerOptions, type LedgerStatus, type Durability, type RaftLink } from './ledger-types.js';
 import { ledgerStatus } from './ledger-status.js';
-import { checkRangeArguments, checkTailArguments, tailEntries, toLedgerEntry, withoutSystem, type TailOptions } from './ledger-reads.js';
+import { addCommitWaiter, checkRangeArguments, checkTailArguments, tailEntries, toLedgerEntry, withoutSystem, type TailOptions } from './ledger-reads.js';
 import { WritePath, receivedRecordsProblem } from './write-path.js';
 import { abortable, waitForLeader } from './ledger-waits.js';
 import { Idempotence, type AppendOptions, type Admitted } from './idempotence.js';
@@ -480,7 +480,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         failed: () => this.#failed,
         commitIndex: () => this.#commitIndex,
         readRange: (next, range) => this.readRange(next, { ...range, includeSystem: true }),
-        waitForCommit: (wake) => this.#commitWaiters.push(wake),
+        waitForCommit: (wake) => addCommitWaiter(() => this.#commitWaiters, wake),
       },
       from,
       options,

@@ -227,7 +227,7 @@ export class ClientConnection {
           pending = Promise.resolve(router.read(request.group, request.index)).then((entry) => ({
             id: request.id,
             kind: 'read',
-            entry: entry === null ? null : { ...entry, type: entry.type as 1 | 2 | 3 },
+            entry,
           }));
           break;
         case 'commitPosition':

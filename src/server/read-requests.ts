@@ -32,7 +32,6 @@
  */
 import type { LedgerEntry } from '../entry.js';
 import { RaftLedgerError } from '../errors.js';
-import { EntryType } from '../raft/types.js';
 import type { Ledger } from '../replica/ledger.js';
 import { ENTRY_HEAD_BYTES, entriesResponseBytes, type RangeRequest, type RangeResponse } from '../transport/client-reads-codec.js';
 
@@ -192,7 +191,7 @@ function collect(ledger: Ledger, read: RangeRead): RangeResult {
         break;
       }
       next = e.index + 1;
-      if (!read.includeSystem && e.type !== EntryType.Normal) continue;
+      if (!read.includeSystem && e.type !== 'normal') continue;
       out.push(e);
       bytes += size;
     }

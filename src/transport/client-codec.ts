@@ -42,7 +42,7 @@
  * connection cap, idle, a frame too slow or too big); the server then ends the connection
  * and reads nothing more from it.
  */
-import type { LedgerEntry } from '../entry.js';
+import { entryTypeCode, type LedgerEntry } from '../entry.js';
 import type { LeaderHint, WireError } from '../errors.js';
 import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
 import {
@@ -298,7 +298,7 @@ export function encodeClientResponse(response: ClientResponse, maxFrameBytes = D
         out[FRAME_HEADER_BYTES + 4] = Res.readMiss;
         break;
       }
-      if (e.type !== 1 && e.type !== 2 && e.type !== 3) throw new RangeError(`entry type must be 1..3, got ${String(e.type)}`);
+      entryTypeCode(e.type);
       if (head + 29 + e.payload.byteLength - FRAME_HEADER_BYTES > maxFrameBytes) {
         throw new RangeError(`read response exceeds the frame cap of ${maxFrameBytes}`);
       }

@@ -18,7 +18,7 @@
  *   u32 count, then `count` times: u64 index, u64 term, u64 pos, u8 type (1..3), u32 length + payload
  *   Indexes strictly increase and are below `next` (consecutive when system entries are included).
  */
-import type { LedgerEntry } from '../entry.js';
+import { entryTypeCode, entryTypeName, type EntryTypeName, type LedgerEntry } from '../entry.js';
 import { EntryType } from '../raft/types.js';
 import { checkU32, checkU64, putU64, type WireReader } from './bytes.js';
 import { FRAME_HEADER_BYTES, FRAME_LENGTH_OVERHEAD, FrameKind, protocolError, writeFrameHeader } from './frame.js';
@@ -129,7 +129,7 @@ export function encodeEntriesResponse(response: RangeResponse, maxFrameBytes: nu
   checkU64(response.commitIndex, 'response.commitIndex');
   checkU64(response.next, 'response.next');
   for (const e of response.entries) {
-    if (e.type !== EntryType.Normal && e.type !== EntryType.Noop && e.type !== EntryType.Config) throw new RangeError(`entry type must be 1..3, got ${String(e.type)}`);
+    entryTypeCode(e.type);
   }
   const out = frame(entriesResponseBytes(response.entries), FrameKind.ClientResponse, maxFrameBytes);
   out.writeUInt32LE(response.id, FRAME_HEADER_BYTES);
@@ -150,15 +150,15 @@ export function putWireEntry(out: Buffer, offset: number, e: LedgerEntry): numbe
   let o = putU64(out, offset, checkU64(e.index, 'entry.index'));
   o = putU64(out, o, checkU64(e.term, 'entry.term'));
   o = putU64(out, o, checkU64(e.pos, 'entry.pos'));
-  out[o++] = e.type;
+  out[o++] = entryTypeCode(e.type);
   out.writeUInt32LE(e.payload.byteLength, o);
   out.set(e.payload, o + 4);
   return o + 4 + e.payload.byteLength;
 }
 
-/** An entry type byte from a response; ERR_PROTOCOL for any other value. */
-export function decodeEntryType(byte: number): EntryType {
-  if (byte === EntryType.Normal || byte === EntryType.Noop || byte === EntryType.Config) return byte;
+/** The name of an entry type byte from a response; ERR_PROTOCOL for any other value. */
+export function decodeEntryType(byte: number): EntryTypeName {
+  if (byte === EntryType.Normal || byte === EntryType.Noop || byte === EntryType.Config) return entryTypeName(byte);
   throw protocolError(`client response: entry type ${byte}`);
 }
 

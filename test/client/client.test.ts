@@ -55,7 +55,7 @@ describe('round trips', () => {
       { index: 3, pos: 200 },
     ]);
     const entry = await client.read(2);
-    expect(entry).toMatchObject({ index: 2, term: 3, pos: 100, type: 1 });
+    expect(entry).toMatchObject({ index: 2, term: 3, pos: 100, type: 'normal' });
     expect(Buffer.isBuffer(entry!.payload)).toBe(true);
     expect(entry!.payload.toString()).toBe('b1');
     expect(await client.read(99)).toBeNull();

@@ -133,11 +133,11 @@ export class FakeLog {
   read(index: number): Body {
     const payload = this.entries[index - 1];
     if (payload === undefined) return { kind: 'read', entry: null };
-    return { kind: 'read', entry: { index, term: 3, pos: (index - 1) * 100, type: 1, payload } };
+    return { kind: 'read', entry: { index, term: 3, pos: (index - 1) * 100, type: 'normal', payload } };
   }
 
   readRange(from: number, limit: number): Body {
-    const entries = this.entries.slice(from - 1, from - 1 + limit).map((payload, i) => ({ index: from + i, term: 3, pos: (from + i - 1) * 100, type: 1 as const, payload }));
+    const entries = this.entries.slice(from - 1, from - 1 + limit).map((payload, i) => ({ index: from + i, term: 3, pos: (from + i - 1) * 100, type: 'normal' as const, payload }));
     return { kind: 'entries', commitIndex: this.entries.length, next: from + entries.length, entries };
   }
 }

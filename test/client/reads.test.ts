@@ -50,7 +50,7 @@ describe('client.readRange', () => {
   });
 
   it('an answer out of order is ERR_PROTOCOL, not entries', async () => {
-    const bad: Reply = { kind: 'entries', commitIndex: 9, next: 9, entries: [{ index: 5, term: 1, pos: 0, type: 1, payload: Buffer.from('x') }] };
+    const bad: Reply = { kind: 'entries', commitIndex: 9, next: 9, entries: [{ index: 5, term: 1, pos: 0, type: 'normal', payload: Buffer.from('x') }] };
     servers.push(await FakeServer.start((r) => (r.op === 'readRange' ? bad : { kind: 'status', status: {} })));
     const c = await client();
     const e = await c.readRange(1, { includeSystem: true }).catch((x: unknown) => x);
@@ -87,7 +87,7 @@ describe('client.tail', () => {
       await FakeServer.start((r) => {
         if (r.op !== 'readRange') return { kind: 'status', status: {} };
         calls.push(r.from);
-        if (r.from === 1) return { kind: 'entries', commitIndex: 4, next: 4, entries: [{ index: 2, term: 1, pos: 0, type: 1, payload: Buffer.from('a') }] };
+        if (r.from === 1) return { kind: 'entries', commitIndex: 4, next: 4, entries: [{ index: 2, term: 1, pos: 0, type: 'normal', payload: Buffer.from('a') }] };
         return { kind: 'entries', commitIndex: 4, next: r.from, entries: [] };
       }),
     );

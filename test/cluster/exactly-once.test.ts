@@ -73,7 +73,7 @@ describe('exactly-once appends through connect() while the leader is killed', { 
     for (let from = 1; from <= commit; from += 100) {
       const entries = await Promise.all(Array.from({ length: Math.min(100, commit - from + 1) }, (_, k) => tc!.client.read(from + k)));
       for (const e of entries) {
-        if (e === null || e.type !== 1) continue;
+        if (e === null || e.type !== 'normal') continue;
         const text = e.payload.toString();
         seen.set(text, [...(seen.get(text) ?? []), e.index]);
       }

@@ -34,7 +34,7 @@ describe('network reads on server processes', () => {
     expect(range.map((e) => e.index)).toEqual(acks.map((a) => a.index));
     const all = await tc.client.readRange(1, { limit: 10_000, includeSystem: true });
     expect(all.map((e) => e.index)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
-    expect(all.filter((e) => e.type !== 1).length).toBeGreaterThanOrEqual(1);
+    expect(all.filter((e) => e.type !== 'normal').length).toBeGreaterThanOrEqual(1);
     for (const e of range.slice(0, 5)) {
       const one = (await tc.client.read(e.index))!;
       expect({ ...e, payload: e.payload.toString() }).toEqual({ ...one, payload: one.payload.toString() });
@@ -66,7 +66,7 @@ describe('network reads on server processes', () => {
       for await (const e of tc!.client.tail(1, { signal: ac.signal, includeSystem: true, pollMs: 500, maxBatchBytes: 256 * 1024 })) {
         if (e.index !== expected) gaps++;
         expected = e.index + 1;
-        if (e.type !== 1) continue;
+        if (e.type !== 'normal') continue;
         normal++;
         const seq = Number(e.payload.toString().slice(2));
         if (seen.has(seq)) duplicates++;

@@ -1,5 +1,6 @@
 /** The history checker, fed hand-made histories that break each rule (and ones that don't). */
 import { describe, expect, it } from 'vitest';
+import type { EntryTypeName } from '../../src/entry.js';
 import { check, type ReplicaEntry, type ReplicaLog } from '../../src/tools/check/checker.js';
 import type { AppendOp, Op, ReadOp } from '../../src/tools/check/history.js';
 
@@ -7,8 +8,8 @@ const SIZE = 16;
 const crcOf = (seq: number): number => 1000 + seq;
 const posOf = (index: number): number => (index - 1) * (48 + SIZE);
 
-function entry(index: number, seq: number | undefined, term = 1, type = 1): ReplicaEntry {
-  return { index, term, pos: posOf(index), type, size: type === 1 ? SIZE : 0, crc: type === 1 && seq !== undefined ? crcOf(seq) : type === 1 ? 7 : 0, seq };
+function entry(index: number, seq: number | undefined, term = 1, type: EntryTypeName = 'normal'): ReplicaEntry {
+  return { index, term, pos: posOf(index), type, size: type === 'normal' ? SIZE : 0, crc: type === 'normal' && seq !== undefined ? crcOf(seq) : type === 'normal' ? 7 : 0, seq };
 }
 
 function ok(seq: number, index: number, invokeMs: number, completeMs: number): AppendOp {
@@ -27,7 +28,7 @@ function replicas(entries: ReplicaEntry[]): ReplicaLog[] {
 
 // A good history: seq s at index s + 1 (index 1 is the leader's no-op).
 const goodOps = (): Op[] => [ok(1, 2, 0, 10), ok(2, 3, 11, 20), op(3, 'unknown', 21, 30), ok(4, 5, 31, 40), op(5, 'failed', 41, 42)];
-const goodLog = (): ReplicaEntry[] => [entry(1, undefined, 1, 2), entry(2, 1), entry(3, 2), entry(4, 3), entry(5, 4)];
+const goodLog = (): ReplicaEntry[] => [entry(1, undefined, 1, 'noop'), entry(2, 1), entry(3, 2), entry(4, 3), entry(5, 4)];
 
 describe('checker', () => {
   it('accepts a correct history (an unknown append present once, a failed one absent)', () => {
@@ -38,7 +39,7 @@ describe('checker', () => {
   });
 
   it('accepts an unknown append that is absent', () => {
-    const log = [entry(1, undefined, 1, 2), entry(2, 1), entry(3, 2), entry(4, 4)];
+    const log = [entry(1, undefined, 1, 'noop'), entry(2, 1), entry(3, 2), entry(4, 4)];
     const ops = [ok(1, 2, 0, 10), ok(2, 3, 11, 20), op(3, 'unknown', 21, 30), ok(4, 4, 31, 40)];
     expect(check(ops, replicas(log)).ok).toBe(true);
   });
@@ -105,7 +106,7 @@ describe('checker', () => {
   it('reordered: acknowledged before another was invoked, yet a larger index', () => {
     // seq 1 acknowledged at index 3 at t=10; seq 2 invoked at t=11 and acknowledged at index 2.
     const ops: Op[] = [ok(1, 3, 0, 10), ok(2, 2, 11, 20)];
-    const log = [entry(1, undefined, 1, 2), entry(2, 2), entry(3, 1)];
+    const log = [entry(1, undefined, 1, 'noop'), entry(2, 2), entry(3, 1)];
     const v = check(ops, replicas(log));
     expect(v.counts.reordered).toBe(1);
     // Concurrent operations may commit in any order.
@@ -115,7 +116,7 @@ describe('checker', () => {
 
   it('reordered: an unknown-outcome append found below one acknowledged before it began', () => {
     const ops: Op[] = [ok(1, 3, 0, 10), op(2, 'unknown', 11, 20)];
-    const log = [entry(1, undefined, 1, 2), entry(2, 2), entry(3, 1)];
+    const log = [entry(1, undefined, 1, 'noop'), entry(2, 2), entry(3, 1)];
     expect(check(ops, replicas(log)).counts.reordered).toBe(1);
   });
 

@@ -37,6 +37,33 @@ describe('ReadIndex (read-only.ts)', () => {
     expect(readStates(c, 'a')).toEqual([1, 2, 3, 4, 5].map((ctx) => ({ ctx, index: commit })));
   });
 
+  it('at most one round in flight: reads that arrive while a round is out wait and all leave in the next one', () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.propose('a', 'x');
+    c.deliverAll();
+    const commit = c.core('a').commitIndex;
+    const seqs = (): number[] => c.queue.filter(readHeartbeats('a')).map((m) => (m.type === 'heartbeat' ? m.readSeq! : -1));
+    c.core('a').readIndex(1);
+    c.drainAll();
+    expect(seqs()).toEqual([1, 1]); // round 1, to b and c
+    // Reads in three later Readies while round 1 is unanswered: no new round for any of them.
+    for (let ctx = 2; ctx <= 4; ctx++) {
+      c.core('a').readIndex(ctx);
+      c.drainAll();
+    }
+    expect(seqs()).toEqual([1, 1]);
+    c.deliverOne(readHeartbeats('a'));
+    c.deliverOne((m) => m.type === 'heartbeatResp' && m.to === 'a');
+    c.drainAll();
+    expect(readStates(c, 'a')).toEqual([{ ctx: 1, index: commit }]);
+    // Round 1 confirmed: the three held reads leave together in round 2.
+    expect(seqs().filter((s) => s === 2)).toEqual([2, 2]);
+    c.deliverAll();
+    expect(readStates(c, 'a').map((r) => r.ctx)).toEqual([1, 2, 3, 4]);
+    expect(readStates(c, 'a').every((r) => r.index === commit)).toBe(true);
+  });
+
   it('a single-node cluster confirms at once; a follower refuses with ERR_NOT_LEADER; a bad context is a RangeError', () => {
     const solo = new TestCluster(['a']);
     solo.elect('a');

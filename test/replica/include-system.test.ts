@@ -30,11 +30,11 @@ describe('includeSystem', () => {
     await cluster.startAll();
     const ledger = await cluster.waitForLeader();
     const acks = await ledger.append([Buffer.from('a'), Buffer.from('b'), Buffer.from('c')]);
-    expect(ledger.read(1)!.type).toBe(2);
+    expect(ledger.read(1)!.type).toBe('noop');
     expect(ledger.readRange(1).map((e) => e.payload.toString())).toEqual(['a', 'b', 'c']);
-    expect(ledger.readRange(1, { includeSystem: true }).map((e) => e.type)).toEqual([2, 1, 1, 1]);
+    expect(ledger.readRange(1, { includeSystem: true }).map((e) => e.type)).toEqual(['noop', 'normal', 'normal', 'normal']);
     expect((await take(ledger.tail(1), 3)).map((e) => e.index)).toEqual(acks.map((a) => a.index));
-    expect((await take(ledger.tail(1, { includeSystem: true }), 2)).map((e) => [e.index, e.type])).toEqual([[1, 2], [2, 1]]);
+    expect((await take(ledger.tail(1, { includeSystem: true }), 2)).map((e) => [e.index, e.type])).toEqual([[1, 'noop'], [2, 'normal']]);
     expect(() => ledger.readRange(1, { includeSystem: 1 as never })).toThrow(TypeError);
     expect(() => ledger.tail(1, { includeSystem: 'no' as never })).toThrow(TypeError);
   });
@@ -47,7 +47,7 @@ describe('includeSystem', () => {
     expect((await host.readRange(0, 1)).map((e) => e.index)).toEqual([ack.index]);
     const all = await host.readRange(0, 1, { includeSystem: true });
     expect(all.length).toBe(ack.index);
-    expect(all.filter((e) => e.type !== 1).length).toBeGreaterThanOrEqual(1);
+    expect(all.filter((e) => e.type !== 'normal').length).toBeGreaterThanOrEqual(1);
     expect((await take(host.tail(0, 1), 1)).map((e) => e.index)).toEqual([ack.index]);
     expect((await take(host.tail(0, 1, { includeSystem: true }), 1)).map((e) => e.index)).toEqual([1]);
   });

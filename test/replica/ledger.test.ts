@@ -107,7 +107,7 @@ describe('Ledger (in-process cluster over real disks and the wire codec)', () =>
     const seen: string[] = [];
     const reader = (async () => {
       for await (const e of follower.tail(1, { signal: controller.signal })) {
-        if (e.type === 1) seen.push(e.payload.toString());
+        if (e.type === 'normal') seen.push(e.payload.toString());
         if (seen.length === 30) controller.abort();
       }
     })();

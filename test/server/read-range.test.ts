@@ -66,15 +66,15 @@ describe('readRange over the network', () => {
     const { ledger, client } = await setup();
     const acks = await client.appendBatch(Array.from({ length: 40 }, (_, i) => Buffer.from(`e-${i}`)));
     const first = acks[0]!.index;
-    expect(ledger.read(1)!.type).toBe(2); // the leader's no-op
+    expect(ledger.read(1)!.type).toBe('noop'); // the leader's no-op
 
     const all = await client.readRange(1);
     expect(all.map((e) => e.index)).toEqual(acks.map((a) => a.index));
-    expect(all.every((e) => e.type === 1)).toBe(true);
+    expect(all.every((e) => e.type === 'normal')).toBe(true);
     expect(all[0]!.payload.toString()).toBe('e-0');
     const withSystem = await client.readRange(1, { includeSystem: true });
     expect(withSystem.map((e) => e.index)).toEqual(Array.from({ length: acks.at(-1)!.index }, (_, i) => i + 1));
-    expect(withSystem[0]!.type).toBe(2);
+    expect(withSystem[0]!.type).toBe('noop');
     // Only a no-op in the first `limit` entries: the server reads on rather than answer empty.
     expect((await client.readRange(1, { limit: 1 })).map((e) => e.index)).toEqual([first]);
 

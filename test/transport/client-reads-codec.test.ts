@@ -35,9 +35,9 @@ const response: Extract<ClientResponse, { kind: 'entries' }> = {
   commitIndex: 40,
   next: 31,
   entries: [
-    { index: 27, term: 2, pos: 0, type: 2, payload: Buffer.alloc(0) },
-    { index: 28, term: 2, pos: 100, type: 1, payload: Buffer.from('a') },
-    { index: 30, term: 3, pos: 2 ** 45, type: 3, payload: Buffer.from('config') },
+    { index: 27, term: 2, pos: 0, type: 'noop', payload: Buffer.alloc(0) },
+    { index: 28, term: 2, pos: 100, type: 'normal', payload: Buffer.from('a') },
+    { index: 30, term: 3, pos: 2 ** 45, type: 'config', payload: Buffer.from('config') },
   ],
 };
 

@@ -209,7 +209,7 @@ describe('client codec', () => {
   const responses: ClientResponse[] = [
     { id: 1, kind: 'append', ok: [] },
     { id: 2, kind: 'append', ok: [{ index: 1, pos: 0 }, { index: 2 ** 52, pos: 2 ** 40 + 3 }] },
-    { id: 3, kind: 'read', entry: { index: 9, term: 2, pos: 4096, type: 1, payload: Buffer.from('héllo') } },
+    { id: 3, kind: 'read', entry: { index: 9, term: 2, pos: 4096, type: 'normal', payload: Buffer.from('héllo') } },
     { id: 4, kind: 'read', entry: null },
     { id: 5, kind: 'status', status: { role: 'leader', term: 3, peers: { b: { match: 10 } }, name: 'ノード' } },
     { id: 6, kind: 'error', error: { code: 'ERR_TIMEOUT', message: 'timed out', retriable: true } },

@@ -52,7 +52,7 @@ function validFrames(rnd: () => number): Buffer[] {
     encodeClientRequest({ id: 3, group: 4, op: 'read', index: 99 }),
     encodeClientRequest({ id: 5, group: 6, op: 'status' }),
     encodeClientResponse({ id: 7, kind: 'append', ok: [{ index: 1, pos: 2 }] }),
-    encodeClientResponse({ id: 8, kind: 'read', entry: { index: 1, term: 1, pos: 0, type: 1, payload: Buffer.from('p') } }),
+    encodeClientResponse({ id: 8, kind: 'read', entry: { index: 1, term: 1, pos: 0, type: 'normal', payload: Buffer.from('p') } }),
     encodeClientResponse({ id: 9, kind: 'read', entry: null }),
     encodeClientResponse({ id: 10, kind: 'status', status: { a: [1, { b: 'c' }] } }),
     encodeClientResponse({ id: 11, kind: 'error', error: { code: 'ERR_NOT_LEADER', message: 'm', retriable: true, leaderHint: { id: 'b', address: 'h:1' } } }),

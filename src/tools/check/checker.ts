@@ -29,13 +29,13 @@
  * anything else must survive.
  */
 import type { AppendOp, Op, ReadOp } from './history.js';
+import type { EntryTypeName } from '../../entry.js';
 
 export interface ReplicaEntry {
   index: number;
   term: number;
   pos: number;
-  /** 1 normal, 2 no-op, 3 config. */
-  type: number;
+  type: EntryTypeName;
   size: number;
   crc: number;
   /** The run's sequence number in the payload, undefined for foreign bytes (normal entries). */
@@ -153,7 +153,7 @@ export function check(ops: readonly Op[], replicas: readonly ReplicaLog[], optio
   const places = new Map<number, ReplicaEntry[]>();
   let committedNormal = 0;
   for (const e of committed.values()) {
-    if (e.type !== 1) continue;
+    if (e.type !== 'normal') continue;
     committedNormal++;
     if (e.seq === undefined) {
       report({ rule: 'phantom', index: e.index, message: `index ${e.index}: a committed entry whose payload is not from this run` });
@@ -218,7 +218,7 @@ export function check(ops: readonly Op[], replicas: readonly ReplicaLog[], optio
         }
         if (found.length === 0) {
           stats.lost++;
-          report({ rule: 'lost', seq: a.seq, index: a.index, message: `id ${a.seq} acknowledged at index ${a.index} pos ${a.pos} is not in the committed log${at !== undefined ? ` (index ${a.index} holds ${at.type === 1 ? `id ${at.seq}` : `a type-${at.type} entry`})` : ''}` });
+          report({ rule: 'lost', seq: a.seq, index: a.index, message: `id ${a.seq} acknowledged at index ${a.index} pos ${a.pos} is not in the committed log${at !== undefined ? ` (index ${a.index} holds ${at.type === 'normal' ? `id ${at.seq}` : `a ${at.type} entry`})` : ''}` });
         } else {
           report({ rule: 'moved', seq: a.seq, index: a.index, message: `id ${a.seq} acknowledged at index ${a.index} is committed at index ${found.map((e) => e.index).join(', ')}` });
         }

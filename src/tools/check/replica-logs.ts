@@ -1,5 +1,7 @@
 /** Read a replica's final log (read-only) into the checker's form. */
-import { SegmentedLog } from '../../storage/index.js';
+import { RecordType, SegmentedLog } from '../../storage/index.js';
+import { entryTypeName } from '../../entry.js';
+import { entryTypeOf } from '../../transport/entry-types.js';
 import { crc32c } from '../../storage/crc32c.js';
 import type { ReplicaLog } from './checker.js';
 import { seqOf } from './history.js';
@@ -13,7 +15,7 @@ export async function readReplicaLog(id: string, dir: string, runId: Buffer, kno
   try {
     const entries: ReplicaLog['entries'] = [];
     for (const e of log.entries()) {
-      entries.push({ index: e.index, term: e.term, pos: e.pos, type: e.type, size: e.data.byteLength, crc: crc32c(e.data), seq: e.type === 1 ? seqOf(runId, e.data) : undefined });
+      entries.push({ index: e.index, term: e.term, pos: e.pos, type: entryTypeName(entryTypeOf(e.type)), size: e.data.byteLength, crc: crc32c(e.data), seq: e.type === RecordType.Normal ? seqOf(runId, e.data) : undefined });
     }
     return { id, commitIndex: Math.min(Math.max(log.meta.hardState.commitIndex, knownCommit), log.lastIndex), entries };
   } finally {

@@ -205,7 +205,7 @@ export class Workload {
         h.complete(
           op,
           'ok',
-          e === null ? { result: null } : { result: { seq: e.type === 1 ? h.seqOf(e.payload) : undefined, pos: e.pos, term: e.term, crc: crc32c(e.payload), size: e.payload.byteLength } },
+          e === null ? { result: null } : { result: { seq: e.type === 'normal' ? h.seqOf(e.payload) : undefined, pos: e.pos, term: e.term, crc: crc32c(e.payload), size: e.payload.byteLength } },
         );
       } else {
         h.complete(op, 'failed', { error: response.kind === 'error' ? response.error.code : response.kind });
