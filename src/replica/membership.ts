@@ -30,6 +30,8 @@ export interface MembersView {
   committed: boolean;
   /** The cluster id stored in this replica's directory (a server joining with --join checks it). */
   clusterId: string;
+  /** The node's cluster uid (cluster-id.ts; '' for a replica without a transport of its own). */
+  clusterUid: string;
 }
 
 export interface MemberView {
@@ -92,12 +94,14 @@ export class ReplicaMembership {
   #savedIndex = 0;
   readonly #preferred: PreferredLeader;
   readonly #clusterId: string;
+  readonly #clusterUid: string;
 
   /** `options`: the Ledger's (configured members, checked against a stored configuration; the preferred leader). */
-  constructor(deps: MembershipDeps, stored: boolean, options: Pick<LedgerCoreOptions, 'members' | 'learners' | 'group' | 'preferredLeader' | 'clusterId'>) {
+  constructor(deps: MembershipDeps, stored: boolean, options: Pick<LedgerCoreOptions, 'members' | 'learners' | 'group' | 'preferredLeader' | 'clusterId' | 'clusterUid'>) {
     this.#d = deps;
     this.#stored = stored;
     this.#clusterId = options.clusterId ?? DEFAULT_CLUSTER_ID;
+    this.#clusterUid = options.clusterUid ?? '';
     this.#preferred = new PreferredLeader(deps.id, preferredLeaderOf(options.preferredLeader, options.group ?? 0), deps.core, deps.logLine);
     if (!stored) return;
     this.#savedCommitted = deps.core.membership.committedAt(deps.core.commitIndex);
@@ -173,7 +177,7 @@ export class ReplicaMembership {
       return { ...v, lag: x.id === this.#d.id ? 0 : Math.max(0, last - (progress[x.id]?.match ?? 0)), active: isUp(x.id) };
     };
     const c = m.current;
-    return { voters: c.voters.map(one), learners: c.learners.map(one), configIndex: m.pendingIndex, committed: m.pendingIndex <= core.commitIndex, clusterId: this.#clusterId };
+    return { voters: c.voters.map(one), learners: c.learners.map(one), configIndex: m.pendingIndex, committed: m.pendingIndex <= core.commitIndex, clusterId: this.#clusterId, clusterUid: this.#clusterUid };
   }
 
   /** Propose `change` (leader only); returns the Config entry's index and term. Throws the RaftLedgerError to give the caller. */
