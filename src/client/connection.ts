@@ -186,14 +186,11 @@ export class Connection {
     }, options.connectTimeoutMs);
 
     socket.on(t === undefined ? 'connect' : 'secureConnect', () => {
-      if (this.#hello !== undefined) {
-        this.#sendHello(options.connectTimeoutMs);
-        return;
-      }
       clearTimeout(this.#connectTimer);
       this.#connectTimer = undefined;
       this.#connected = true;
       this.#readyResolve();
+      if (this.#hello !== undefined) this.#sendHello(options.connectTimeoutMs);
       this.#flush();
     });
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -226,9 +223,8 @@ export class Connection {
     });
   }
 
-  /** Connected: the hello goes first, alone; the connect timer now bounds its answer. */
+  /** Connected: the hello goes first, alone (#flush holds the requests until its answer passed); a timer bounds its answer. */
   #sendHello(timeoutMs: number): void {
-    clearTimeout(this.#connectTimer);
     this.#connectTimer = setTimeout(() => {
       this.destroy(new AttemptFailure('timeout', this.address, false, `${this.address} did not answer the client hello within ${timeoutMs} ms`));
     }, timeoutMs);
@@ -253,8 +249,6 @@ export class Connection {
       this.destroy(failure);
       return;
     }
-    this.#connected = true;
-    this.#readyResolve();
     this.#flush();
   }
 
@@ -398,7 +392,7 @@ export class Connection {
   }
 
   #flush(): void {
-    if (!this.#connected || this.#blocked || this.#error !== undefined || this.#outbox.length === 0) return;
+    if (!this.#connected || this.#blocked || this.#error !== undefined || this.#outbox.length === 0 || this.#helloId !== undefined) return;
     const outbox = this.#outbox;
     this.#outbox = [];
     const frames: Buffer[] = [];

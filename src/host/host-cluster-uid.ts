@@ -8,8 +8,7 @@ import type { LedgerHostOptions } from './host-types.js';
 
 /** Stored, joined, adopted (a group log from before cluster uids exists) or derived from the voters of `peers`. */
 export function nodeClusterUid(o: LedgerHostOptions, groups: readonly number[], log: (line: string) => void): string {
-  const voters: Record<string, string> = {};
-  for (const [id, p] of Object.entries(o.peers)) if (o.learners?.includes(id) !== true) voters[id] = p.raft;
+  const voters = Object.keys(o.peers).filter((id) => o.learners?.includes(id) !== true);
   return resolveClusterUid({
     dir: o.dir,
     name: o.clusterId ?? DEFAULT_CLUSTER_ID,

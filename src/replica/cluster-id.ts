@@ -6,10 +6,12 @@
  *
  * Where it comes from, at the first open of a directory without the file:
  *  - bootstrap (an empty directory with --peers): derived from the cluster name and the
- *    voters of the initial configuration (sorted `id=raftAddress` lines), as etcd derives
- *    its cluster id from --initial-cluster and its token: every member started with the
- *    same --peers derives the same uid without talking to the others, and a member started
- *    with another list derives another one and is refused by the rest;
+ *    ids of the voters of the initial configuration (sorted), as etcd derives its cluster id
+ *    from --initial-cluster and its token: every member started with the same voters
+ *    derives the same uid without talking to the others, and a member started with another
+ *    list derives another one and is refused by the rest. Addresses are left out: each node
+ *    may reach a peer by its own route (a proxy, another interface), and an address does
+ *    not make another cluster;
  *  - join (`server --join`, the `clusterUid` option): the uid of the cluster joined;
  *  - upgrade (a directory that already holds a log from a version without this file):
  *    derived from the cluster name alone, so that every member of an upgraded cluster
@@ -44,12 +46,9 @@ function hashUid(lines: readonly string[]): string {
   return createHash('sha256').update(lines.join('\n'), 'utf8').digest('hex').slice(0, 16);
 }
 
-/** The uid of a cluster bootstrapped as `name` with these voters (id -> Raft address). */
-export function deriveClusterUid(name: string, voters: Readonly<Record<string, string>>): string {
-  const members = Object.entries(voters)
-    .map(([id, raft]) => `${id}=${raft}`)
-    .sort();
-  return hashUid(['raftledger cluster v1', name, ...members]);
+/** The uid of a cluster bootstrapped as `name` with these voters (their ids). */
+export function deriveClusterUid(name: string, voters: readonly string[]): string {
+  return hashUid(['raftledger cluster v1', name, ...[...voters].sort()]);
 }
 
 /** The uid an upgraded directory (a log from before the file existed) adopts: from the name alone. */
@@ -123,8 +122,8 @@ export interface ResolveClusterUid {
   dir: string;
   /** The cluster name (--cluster-id). */
   name: string;
-  /** The bootstrap voters (id -> Raft address). */
-  voters: Readonly<Record<string, string>>;
+  /** The ids of the bootstrap voters. */
+  voters: readonly string[];
   /** The uid of the cluster being joined (--join), if any. */
   joining?: string | undefined;
   /** The directory already holds a log (a version without the file wrote it). */
@@ -154,7 +153,7 @@ export function resolveClusterUid(o: ResolveClusterUid): string {
   else s = { uid: deriveClusterUid(o.name, o.voters), origin: 'bootstrap' };
   saveClusterUid(o.dir, s);
   const how =
-    s.origin === 'join' ? 'joined' : s.origin === 'upgrade' ? `adopted for a directory from before cluster ids (from the name ${JSON.stringify(o.name)})` : `derived from the bootstrap voters ${Object.keys(o.voters).sort().join(',')}`;
+    s.origin === 'join' ? 'joined' : s.origin === 'upgrade' ? `adopted for a directory from before cluster ids (from the name ${JSON.stringify(o.name)})` : `derived from the bootstrap voters ${[...o.voters].sort().join(',')}`;
   o.log?.(`cluster uid ${s.uid} ${how}; stored in ${join(o.dir, CLUSTER_ID_FILE)}`);
   return s.uid;
 }

@@ -88,8 +88,7 @@ export async function openWithPeers<L extends GroupMember & { close(): Promise<v
 ): Promise<L> {
   const { raft, clientAddresses, others, memberAddresses } = splitPeers(options);
   const group = options.group ?? 0;
-  const voters: Record<string, string> = {};
-  for (const [id, address] of Object.entries(raft)) if (options.learners?.includes(id) !== true) voters[id] = address;
+  const voters = Object.keys(raft).filter((id) => options.learners?.includes(id) !== true);
   const clusterUid = resolveClusterUid({
     dir: options.dir,
     name: options.clusterId ?? DEFAULT_CLUSTER_ID,
