@@ -9,7 +9,7 @@ import type { LedgerHostOptions } from './host-types.js';
 /** Stored, joined, adopted (a group log from before cluster uids exists) or derived from the voters of `peers`. */
 export function nodeClusterUid(o: LedgerHostOptions, groups: readonly number[], log: (line: string) => void): string {
   const voters = Object.keys(o.peers).filter((id) => o.learners?.includes(id) !== true);
-  return resolveClusterUid({
+  const resolved = resolveClusterUid({
     dir: o.dir,
     name: o.clusterId ?? DEFAULT_CLUSTER_ID,
     voters,
@@ -17,4 +17,6 @@ export function nodeClusterUid(o: LedgerHostOptions, groups: readonly number[], 
     existing: groups.some((g) => existsSync(join(groupDir(o.dir, g), IDENTITY_FILE))),
     log: (line) => log(`[${o.id}] ${line}`),
   });
+  resolved.store?.();
+  return resolved.uid;
 }

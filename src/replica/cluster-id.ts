@@ -132,10 +132,13 @@ export interface ResolveClusterUid {
 }
 
 /**
- * The node's cluster uid, stored in `dir` on the first open (header). ERR_CLUSTER_MISMATCH
- * when a join names another cluster than the one the directory belongs to.
+ * The node's cluster uid (header), and when the directory has none stored yet, `store()`,
+ * which writes it: before the node talks to any peer, once the directory may hold it (a
+ * log directory only once its log exists: storage refuses to create a log among unknown
+ * files). ERR_CLUSTER_MISMATCH when a join names another cluster than the one the
+ * directory belongs to.
  */
-export function resolveClusterUid(o: ResolveClusterUid): string {
+export function resolveClusterUid(o: ResolveClusterUid): { uid: string; store?: () => void } {
   if (o.joining !== undefined && !isClusterUid(o.joining)) throw new TypeError(`clusterUid must be 16 hex digits, got ${JSON.stringify(o.joining)}`);
   const stored = readClusterUid(o.dir);
   if (stored !== undefined) {
@@ -145,15 +148,19 @@ export function resolveClusterUid(o: ResolveClusterUid): string {
         `${join(o.dir, CLUSTER_ID_FILE)}: this directory belongs to cluster ${stored.uid} (${stored.origin}), not to cluster ${o.joining} being joined (a wrong --dir, or --join to another cluster?)`,
       );
     }
-    return stored.uid;
+    return { uid: stored.uid };
   }
   let s: StoredClusterUid;
   if (o.joining !== undefined) s = { uid: o.joining, origin: 'join' };
   else if (o.existing) s = { uid: upgradeClusterUid(o.name), origin: 'upgrade' };
   else s = { uid: deriveClusterUid(o.name, o.voters), origin: 'bootstrap' };
-  saveClusterUid(o.dir, s);
   const how =
-    s.origin === 'join' ? 'joined' : s.origin === 'upgrade' ? `adopted for a directory from before cluster ids (from the name ${JSON.stringify(o.name)})` : `derived from the bootstrap voters ${[...o.voters].sort().join(',')}`;
-  o.log?.(`cluster uid ${s.uid} ${how}; stored in ${join(o.dir, CLUSTER_ID_FILE)}`);
-  return s.uid;
+    s.origin === 'join' ? 'joined' : s.origin === 'upgrade' ? `adopted for a directory from before cluster uids (from the name ${JSON.stringify(o.name)})` : `derived from the bootstrap voters ${[...o.voters].sort().join(',')}`;
+  return {
+    uid: s.uid,
+    store: () => {
+      saveClusterUid(o.dir, s);
+      o.log?.(`cluster uid ${s.uid} ${how}; stored in ${join(o.dir, CLUSTER_ID_FILE)}`);
+    },
+  };
 }

@@ -89,7 +89,7 @@ export async function openWithPeers<L extends GroupMember & { close(): Promise<v
   const { raft, clientAddresses, others, memberAddresses } = splitPeers(options);
   const group = options.group ?? 0;
   const voters = Object.keys(raft).filter((id) => options.learners?.includes(id) !== true);
-  const clusterUid = resolveClusterUid({
+  const { uid: clusterUid, store: storeUid } = resolveClusterUid({
     dir: options.dir,
     name: options.clusterId ?? DEFAULT_CLUSTER_ID,
     voters,
@@ -115,6 +115,13 @@ export async function openWithPeers<L extends GroupMember & { close(): Promise<v
   try {
     ledger = await openWithLink({ memberAddresses, ...rest, clusterUid, members: Object.keys(raft).filter((id) => options.learners?.includes(id) !== true), clientAddresses, link: set.link(group) });
   } catch (error) {
+    await set.close();
+    throw error;
+  }
+  try {
+    storeUid?.(); // beside the log, now that it exists; before any peer is dialed
+  } catch (error) {
+    await ledger.close();
     await set.close();
     throw error;
   }
