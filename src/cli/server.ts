@@ -20,6 +20,10 @@ Raft port; the client port is PORT+100 unless given after a slash. Stops cleanly
 SIGTERM or SIGINT (flushes and closes the log). DIR is locked (DIR/LOCK) for the
 server's life: a second server on it exits with ERR_DIR_LOCKED; each group directory
 records its node, cluster and group, and is refused (ERR_FOREIGN_DIR) as any other.
+An empty DIR with --peers bootstraps a new cluster: DIR/cluster-id gets the cluster uid,
+derived from --cluster-id and the ids of the voters in --peers (the same on every member
+started with the same voters); peers and clients of another uid are refused. Once stored
+it wins over flags; --join stores the uid of the cluster joined.
 
 Options:
   --id ID                 this server's id (one of the peers)
