@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   'ERR_LEARNER_BEHIND', // promote: the learner is too many entries behind the leader
   'ERR_LAST_VOTER', // remove: the member is the only voter
   'ERR_CONF_CHANGE_INVALID', // the change does not fit the configuration (adding a member, promoting a non-learner, removing a non-member, a used address, a quorum at risk)
+  'ERR_CLUSTER_MISMATCH', // a server (or a directory) belongs to another cluster than the one this client or node is part of (cluster uid, replica/cluster-id.ts)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

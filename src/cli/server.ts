@@ -5,7 +5,7 @@ import { createLogger } from '../server/logger.js';
 import { applyConfigFlags, configFlagOptions } from './config-flags.js';
 import { fsyncJournal } from '../tools/check/disk.js';
 import { DEFAULT_CLUSTER_ID } from '../replica/group-set.js';
-import { joinPeers } from './join.js';
+import { joinPeers, type JoinSecurity } from './join.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -20,6 +20,10 @@ Raft port; the client port is PORT+100 unless given after a slash. Stops cleanly
 SIGTERM or SIGINT (flushes and closes the log). DIR is locked (DIR/LOCK) for the
 server's life: a second server on it exits with ERR_DIR_LOCKED; each group directory
 records its node, cluster and group, and is refused (ERR_FOREIGN_DIR) as any other.
+An empty DIR with --peers bootstraps a new cluster: DIR/cluster-id gets the cluster uid,
+derived from --cluster-id and the ids of the voters in --peers (the same on every member
+started with the same voters); peers and clients of another uid are refused. Once stored
+it wins over flags; --join stores the uid of the cluster joined.
 
 Options:
   --id ID                 this server's id (one of the peers)
@@ -30,10 +34,12 @@ Options:
                           wins over --peers and --learners
   --preferred-leader ID|G=ID,...  the member each group's leadership moves back to once it is
                           healthy and caught up (one id for every group, or one per group)
-  --join CLIENT_ADDRS     instead of --peers: ask the running cluster (client ports) for its
-                          members and start as a learner with them as peers; then add this
-                          server (raftledger members add ID=ADDR --learner). A cluster of
-                          another --cluster-id is refused at start
+  --join CLIENT_ADDRS     instead of --peers: ask the running cluster (client ports) for the
+                          members of every group (--groups) and start as a learner with them
+                          as peers, adopting the cluster's uid; then add this server
+                          (raftledger members add ID=ADDR --learner). Uses --tls-* and the
+                          client token like the server's own clients. A cluster of another
+                          --cluster-id, or a DIR of another cluster, is refused at start
   --listen ADDR           with --join: this server's host:raftPort[/clientPort]
   --dir DIR               data directory
   --client-port P         this server's client port (overrides the one in --peers)
@@ -134,11 +140,15 @@ Options:
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const file: Record<string, unknown> = values.config !== undefined ? readConfigFile(String(values.config)) : {};
     const raw = applyConfigFlags(file, values);
+    let joinedUid: string | undefined;
     if (values.join !== undefined) {
       if (raw.peers !== undefined || raw.learners !== undefined) throw new UsageError('--join takes the peers from the cluster: give --listen, not --peers or --learners');
       if (values.listen === undefined || raw.id === undefined) throw new UsageError('--join needs --id and --listen RAFT_ADDR[/CLIENT_PORT]');
       const servers = String(values.join).split(',').map((x) => x.trim()).filter((x) => x !== '');
-      const joined = await joinPeers(servers, { id: String(raw.id), listen: String(values.listen) }, String(raw.clusterId ?? DEFAULT_CLUSTER_ID));
+      const groups = Number(raw.groups ?? 1);
+      if (!Number.isSafeInteger(groups) || groups < 1) throw new UsageError('--groups must be a positive integer');
+      const joined = await joinPeers(servers, { id: String(raw.id), listen: String(values.listen) }, String(raw.clusterId ?? DEFAULT_CLUSTER_ID), { groups, security: raw as JoinSecurity });
+      joinedUid = joined.clusterUid;
       raw.peers = joined.peers;
       if (joined.learners.length > 0) raw.learners = joined.learners.join(',');
     } else if (values.listen !== undefined) throw new UsageError('--listen goes with --join');
@@ -157,7 +167,7 @@ Options:
     const repair = values.repair === true;
     const journal = values['fsync-journal'] !== undefined ? String(values['fsync-journal']) : undefined;
     if (journal !== undefined && config.workers > 0) throw new UsageError('--fsync-journal needs --workers 0 (the hook runs on the main thread)');
-    const server = await Server.start(config, { logger, repair, ...(journal !== undefined ? { onFlushed: fsyncJournal(journal) } : {}) });
+    const server = await Server.start(config, { logger, repair, ...(journal !== undefined ? { onFlushed: fsyncJournal(journal) } : {}), ...(joinedUid !== undefined ? { clusterUid: joinedUid } : {}) });
     const self = config.peers[config.id]!;
     const threads = config.workers > 0 ? `${config.workers} worker thread(s)` : 'the main thread';
     logger.info(

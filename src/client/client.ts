@@ -55,6 +55,7 @@ import {
 } from './options.js';
 import { AppendCoalescer, type AppendResult } from './append-coalescer.js';
 import { Pool } from './pool.js';
+import { ClusterCheck } from './hello.js';
 import { ClientProducer } from './producer.js';
 import { DeadlineQueue } from './deadlines.js';
 import * as reads from './reads.js';
@@ -128,6 +129,7 @@ export class Client {
   readonly #producer: ClientProducer | undefined;
   /** Appends without a signal, sent together per turn; undefined with { batchAppends: false }. */
   readonly #coalescer: AppendCoalescer | undefined;
+  readonly #cluster: ClusterCheck;
 
   static {
     establish = (client) => client.#establish();
@@ -142,7 +144,10 @@ export class Client {
     this.#options = resolved;
     this.#current = resolved.servers[0]!;
     this.#ops = new DeadlineQueue(resolved.deadlineMs, (op) => op.halt('deadline'));
+    const cluster = new ClusterCheck(resolved);
+    this.#cluster = cluster;
     this.#pool = new Pool({
+      hello: (info, address) => cluster.check(info, address),
       connectTimeoutMs: resolved.connectTimeoutMs,
       requestTimeoutMs: resolved.requestTimeoutMs,
       maxInFlight: resolved.maxInFlight,
@@ -174,6 +179,11 @@ export class Client {
   /** Address ('host:port') currently believed to lead `group`, if any. */
   leaderOf(group: number): string | undefined {
     return this.#leaders.get(group);
+  }
+
+  /** The uid of the cluster this client talks to (client hello; undefined until a server answered, unless given to connect). */
+  get clusterUid(): string | undefined {
+    return this.#cluster.uid;
   }
 
   /** The configured servers, canonical 'host:port'. */

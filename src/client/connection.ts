@@ -29,6 +29,7 @@ import {
   type WireProducer,
   type WireMemberChange,
   type WireConsistency,
+  type WireHello,
 } from '../transport/client-codec.js';
 import { FrameReader, protocolError, type Frame } from '../transport/frame.js';
 import type { RangeRequest } from '../transport/client-reads-codec.js';
@@ -46,6 +47,7 @@ export type Request =
   | { group: number; op: 'commitPosition'; consistency: WireConsistency; maxLagMs: number }
   | { group: number; op: 'members' }
   | { group: number; op: 'changeMembers'; change: WireMemberChange }
+  | { group: number; op: 'hello' }
   | Omit<RangeRequest, 'id'>;
 
 export interface ConnectionOptions {
@@ -61,6 +63,13 @@ export interface ConnectionOptions {
   tls?: ResolvedTls;
   /** Written before any request (token auth, server/client-auth.ts). */
   authFrame?: Buffer;
+  /**
+   * The client hello (op 32, hello.ts): sent first once connected; no request is written
+   * before its answer passes `check` (else the connection fails with check's failure).
+   * `closesBefore`: connections to this address the server closed on the hello before,
+   * without an answer; with one already, another is 'old-server' (not retried).
+   */
+  hello?: { check(info: WireHello): AttemptFailure | undefined; closesBefore: number };
 }
 
 const QUEUED = 0;
@@ -111,6 +120,8 @@ function matches(request: Request, response: ClientResponse): boolean {
       return request.op === 'commitPosition';
     case 'members':
       return request.op === 'members' || request.op === 'changeMembers';
+    case 'hello':
+      return request.op === 'hello';
     case 'entries':
       return request.op === 'readRange';
   }
@@ -140,8 +151,14 @@ export class Connection {
   #readyResolve!: () => void;
   #readyReject!: (error: Error) => void;
   readonly #closed: Promise<void>;
+  readonly #hello: ConnectionOptions['hello'];
+  /** The hello's request id while its answer is awaited. */
+  #helloId: number | undefined;
+  /** The server closed this connection on the hello, without an answer. */
+  closedOnHello = false;
 
   constructor(options: ConnectionOptions) {
+    this.#hello = options.hello;
     this.address = options.address;
     this.#requestTimeoutMs = options.requestTimeoutMs;
     this.#timeouts = new DeadlineQueue(options.requestTimeoutMs, (exchange) => this.#onTimeout(exchange));
@@ -173,6 +190,7 @@ export class Connection {
       this.#connectTimer = undefined;
       this.#connected = true;
       this.#readyResolve();
+      if (this.#hello !== undefined) this.#sendHello(options.connectTimeoutMs);
       this.#flush();
     });
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -188,8 +206,50 @@ export class Connection {
       this.destroy(new AttemptFailure('connection', this.address, true, `connection to ${this.address} failed: ${error.message}`, error));
     });
     socket.on('close', () => {
+      if (this.#helloId !== undefined && this.#error === undefined) {
+        this.closedOnHello = true;
+        const old = (this.#hello?.closesBefore ?? 0) >= 1;
+        this.destroy(
+          new AttemptFailure(
+            old ? 'old-server' : 'connection',
+            this.address,
+            false,
+            `server ${this.address} closed the connection on the client hello (op 32) without an answer${old ? ' again: it is a raftledger server older than this client (no client hello); upgrade it' : ''}`,
+          ),
+        );
+        return;
+      }
       this.destroy(new AttemptFailure('connection', this.address, true, `connection to ${this.address} was closed`));
     });
+  }
+
+  /** Connected: the hello goes first, alone (#flush holds the requests until its answer passed); a timer bounds its answer. */
+  #sendHello(timeoutMs: number): void {
+    this.#connectTimer = setTimeout(() => {
+      this.destroy(new AttemptFailure('timeout', this.address, false, `${this.address} did not answer the client hello within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const id = this.#allocateId();
+    this.#helloId = id;
+    this.#socket.write(encodeClientRequest({ id, group: 0, op: 'hello' }));
+  }
+
+  /** The hello's answer: checked, then the requests waiting for it are written. */
+  #onHello(response: ClientResponse): void {
+    this.#helloId = undefined;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    if (response.kind === 'error') {
+      const { code, message } = response.error;
+      this.destroy(new AttemptFailure(code === 'ERR_AUTH' ? 'auth' : 'connection', this.address, false, `server ${this.address} refused the client hello: ${code}: ${message}`));
+      return;
+    }
+    if (response.kind !== 'hello') throw protocolError(`response ${response.id} (${response.kind}) does not answer the client hello`);
+    const failure = this.#hello!.check(response.hello);
+    if (failure !== undefined) {
+      this.destroy(failure);
+      return;
+    }
+    this.#flush();
   }
 
   /** Resolves once connected; rejects if the connection fails first. */
@@ -332,7 +392,7 @@ export class Connection {
   }
 
   #flush(): void {
-    if (!this.#connected || this.#blocked || this.#error !== undefined || this.#outbox.length === 0) return;
+    if (!this.#connected || this.#blocked || this.#error !== undefined || this.#outbox.length === 0 || this.#helloId !== undefined) return;
     const outbox = this.#outbox;
     this.#outbox = [];
     const frames: Buffer[] = [];
@@ -375,6 +435,10 @@ export class Connection {
 
   #onFrame(frame: Frame): void {
     const response = decodeClientResponseFrame(frame);
+    if (this.#helloId !== undefined && response.id === this.#helloId) {
+      this.#onHello(response);
+      return;
+    }
     const exchange = this.#pending.get(response.id);
     if (exchange === undefined) {
       if (response.kind === 'error' && response.id === CONNECTION_NOTICE_ID) {

@@ -9,9 +9,11 @@ import { RaftLedgerError } from '../errors.js';
  * Why one attempt ended without a server verdict. `sent` says whether the
  * request may have reached the server: if so, its outcome is unknown.
  */
-export type AttemptFailureKind = 'connection' | 'timeout' | 'protocol' | 'tls' | 'auth';
+export type AttemptFailureKind = 'connection' | 'timeout' | 'protocol' | 'tls' | 'auth' | 'cluster' | 'old-server';
 
-const CODE_OF = { connection: 'ERR_UNAVAILABLE', timeout: 'ERR_TIMEOUT', protocol: 'ERR_PROTOCOL', tls: 'ERR_TLS', auth: 'ERR_AUTH' } as const;
+const CODE_OF = { connection: 'ERR_UNAVAILABLE', timeout: 'ERR_TIMEOUT', protocol: 'ERR_PROTOCOL', tls: 'ERR_TLS', auth: 'ERR_AUTH', cluster: 'ERR_CLUSTER_MISMATCH', 'old-server': 'ERR_PROTOCOL' } as const;
+/** Failures that are the same on every retry (operations fail with them at once). */
+const FINAL: ReadonlySet<AttemptFailureKind> = new Set(['tls', 'auth', 'cluster', 'old-server']);
 
 export class AttemptFailure extends RaftLedgerError {
   readonly kind: AttemptFailureKind;
@@ -20,8 +22,8 @@ export class AttemptFailure extends RaftLedgerError {
 
   constructor(kind: AttemptFailureKind, address: string, sent: boolean, message: string, cause?: unknown) {
     super(CODE_OF[kind], message, {
-      // A TLS or authentication refusal is the same on every retry.
-      retriable: kind !== 'tls' && kind !== 'auth',
+      // A TLS or authentication refusal, another cluster, a server without the hello: the same on every retry.
+      retriable: !FINAL.has(kind),
       ...(cause !== undefined ? { cause } : {}),
     });
     this.name = 'RaftLedgerError';
@@ -37,9 +39,9 @@ export class AttemptFailure extends RaftLedgerError {
   }
 }
 
-/** A TLS handshake failure or an authentication refusal: operations fail with it at once. */
+/** A TLS handshake failure, an authentication refusal, a server of another cluster or one without the client hello: operations fail with it at once. */
 export function isSecurityFailure(error: unknown): boolean {
-  return error instanceof AttemptFailure && (error.kind === 'tls' || error.kind === 'auth');
+  return error instanceof AttemptFailure && FINAL.has(error.kind);
 }
 
 export function closedError(): RaftLedgerError {

@@ -57,6 +57,15 @@ export interface ConnectOptions {
   tls?: ClientTlsOptions;
   /** Bearer token for servers with clientAuth 'token' (sent first on every connection); refused: ERR_AUTH, not retried. */
   token?: string;
+  /**
+   * The uid of the cluster to talk to (16 hex digits, `raftledger status`/members show it):
+   * a server of another cluster is refused with ERR_CLUSTER_MISMATCH (not retried). Absent:
+   * the uid of the first server that answers the client hello, then the same check (a client
+   * never mixes answers from two clusters).
+   */
+  clusterUid?: string;
+  /** The cluster name (--cluster-id) the servers must report; another one is ERR_CLUSTER_MISMATCH. Absent: not checked. */
+  clusterId?: string;
 }
 
 export interface ResolvedOptions {
@@ -71,6 +80,8 @@ export interface ResolvedOptions {
   tls?: ResolvedTls;
   /** The ClientAuth frame carrying the token. */
   authFrame?: Buffer;
+  clusterUid?: string;
+  clusterId?: string;
 }
 
 function readPem(value: unknown, name: string): Buffer {
@@ -167,7 +178,19 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     connectTimeoutMs: checkMs(options.connectTimeoutMs ?? requestTimeoutMs, 'connectTimeoutMs'),
     ...(options.tls !== undefined ? { tls: resolveTls(options.tls) } : {}),
     ...(options.token !== undefined ? { authFrame: authFrameOf(options.token) } : {}),
+    ...(options.clusterUid !== undefined ? { clusterUid: checkClusterUid(options.clusterUid) } : {}),
+    ...(options.clusterId !== undefined ? { clusterId: checkClusterName(options.clusterId) } : {}),
   };
+}
+
+function checkClusterUid(value: unknown): string {
+  if (typeof value !== 'string' || !/^[0-9a-f]{16}$/.test(value)) throw new TypeError(`connect: clusterUid must be 16 lowercase hex digits, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function checkClusterName(value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new TypeError('connect: clusterId must be a non-empty string');
+  return value;
 }
 
 function authFrameOf(token: unknown): Buffer {

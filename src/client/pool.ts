@@ -1,5 +1,7 @@
 /** At most one live connection per server address, created on first use. */
 import { Connection } from './connection.js';
+import type { AttemptFailure } from './errors.js';
+import type { WireHello } from '../transport/client-codec.js';
 import { closedError } from './errors.js';
 import type { ResolvedTls } from './options.js';
 
@@ -9,11 +11,15 @@ export interface PoolOptions {
   maxInFlight: number;
   tls?: ResolvedTls;
   authFrame?: Buffer;
+  /** Every new connection sends the client hello and checks its answer with this (Connection's hello). */
+  hello?: (info: WireHello, address: string) => AttemptFailure | undefined;
 }
 
 export class Pool {
   readonly #options: PoolOptions;
   readonly #connections = new Map<string, Connection>();
+  /** Per address: connections in a row the server closed on the hello without an answer. */
+  readonly #helloCloses = new Map<string, number>();
   #closed = false;
 
   constructor(options: PoolOptions) {
@@ -25,14 +31,21 @@ export class Pool {
     if (this.#closed) throw closedError();
     const existing = this.#connections.get(address);
     if (existing !== undefined && !existing.destroyed) return existing;
+    const { hello, ...options } = this.#options;
     const connection = new Connection({
       address,
-      ...this.#options,
+      ...options,
+      ...(hello !== undefined ? { hello: { check: (info) => hello(info, address), closesBefore: this.#helloCloses.get(address) ?? 0 } } : {}),
       onClose: (c) => {
         if (this.#connections.get(address) === c) this.#connections.delete(address);
+        if (c.closedOnHello) this.#helloCloses.set(address, (this.#helloCloses.get(address) ?? 0) + 1);
       },
     });
     this.#connections.set(address, connection);
+    connection.ready.then(
+      () => this.#helloCloses.delete(address),
+      () => {},
+    );
     return connection;
   }
 

@@ -27,6 +27,13 @@ export interface LedgerHostOptions<Peers extends PeersInput = Record<string, Pee
   durability?: Durability;
   clusterId?: string;
   /**
+   * The uid of the cluster this node joins (replica/cluster-id.ts; `server --join`): a node
+   * directory without a stored uid adopts it, one storing another is refused
+   * (ERR_CLUSTER_MISMATCH). Absent: the stored uid, else derived from clusterId and the
+   * voters of `peers`.
+   */
+  clusterUid?: string;
+  /**
    * Check every group's log before opening it (default 'none'): 'verify' refuses a damaged
    * log (ERR_LOG_CORRUPT naming file and offset), 'repair' cuts it at the damage (the leader
    * sends the rest). Runs on the worker threads, in parallel, when workers > 0.

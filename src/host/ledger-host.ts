@@ -45,6 +45,7 @@ import { DEFAULT_CLUSTER_ID, groupDir } from '../replica/group-set.js';
 import { crashWorker, type HostInternals } from './internal.js';
 import { DirLock } from '../storage/dir-lock.js';
 import { checkDirOwner } from '../storage/identity.js';
+import { nodeClusterUid } from './host-cluster-uid.js';
 import { checkReadOptions, type Consistency } from '../replica/read-gate.js';
 import type { MemberChange, MembersView } from '../replica/membership.js';
 
@@ -80,6 +81,8 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
   #opened = false;
   #closing: Promise<void> | undefined;
   #dirLock: DirLock | undefined; // [dir-lock] the node directory's, from open() to the end of close()
+  /** The node's cluster uid (replica/cluster-id.ts), resolved at open before any group opens. */
+  clusterUid = '';
   /** Damaged ranges per group from the startup check, repaired from peers when the group opens (issue 16). */
   readonly #startupDamage: Record<number, DamagedRange[]> = {};
   readonly #reloads = new HostReloads();
@@ -122,6 +125,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
     try {
       host.#dirLock = DirLock.acquire(options.dir); // [dir-lock] before anything touches the directory
       for (const g of groups) checkDirOwner(groupDir(options.dir, g), { nodeId: options.id, clusterId: options.clusterId ?? DEFAULT_CLUSTER_ID, group: g });
+      host.clusterUid = nodeClusterUid(options, groups, host.#log);
       if (options.workers === 0) {
         if (startupCheck !== 'none') {
           const started = Date.now();
@@ -203,6 +207,7 @@ export class LedgerHost extends EventEmitter<LedgerHostEvents> {
       listen: workerRaftAddress(o.peers[o.id]!.raft, worker),
       peers,
       clusterId: workerClusterId(o.clusterId ?? DEFAULT_CLUSTER_ID, worker, W),
+      clusterUid: this.clusterUid,
       dirClusterId: o.clusterId ?? DEFAULT_CLUSTER_ID,
       durability: o.durability ?? 'fsync',
       worker,

@@ -38,6 +38,8 @@ export interface ShardConfig extends GroupTuning {
   listen: string;
   peers: Record<string, string>;
   clusterId: string;
+  /** The node's cluster uid (replica/cluster-id.ts): the same on every worker. */
+  clusterUid: string;
   /** The cluster id stored in the group directories (the transport's clusterId is per worker, see placement.ts). */
   dirClusterId: string;
   durability: Durability;
@@ -101,6 +103,7 @@ export class GroupShard {
       listen: config.listen,
       peers: config.peers,
       clusterId: config.clusterId,
+      clusterUid: config.clusterUid,
       segmentSizeBytes: config.segmentSizeBytes,
       log,
       logPrefix: `[${config.id}] worker ${config.worker} transport: `,
@@ -158,6 +161,7 @@ export class GroupShard {
         clientAddresses: c.clientAddresses,
         group,
         clusterId: c.dirClusterId,
+        clusterUid: c.clusterUid,
         link: this.#set.link(group),
         durability: c.durability,
         ...groupTuningOf(c),

@@ -35,6 +35,8 @@ export interface GroupSetConfig {
   peers: Readonly<Record<string, string>>;
   /** Peers of another cluster id are refused at the handshake (default DEFAULT_CLUSTER_ID). */
   clusterId?: string;
+  /** Peers of another cluster uid are refused at the handshake (cluster-id.ts; default NO_CLUSTER_UID). */
+  clusterUid?: string;
   /** Peers whose segment size differs are refused (default DEFAULT_SEGMENT_SIZE_BYTES). */
   segmentSizeBytes?: number;
   /** Transport diagnostics, already labelled with this node and the set's label. */
@@ -88,7 +90,7 @@ export class GroupSet<M extends GroupMember = GroupMember> {
       id: config.id,
       listen: parseHostPort(config.listen),
       peers: { ...config.peers },
-      handshake: { clusterId: config.clusterId ?? DEFAULT_CLUSTER_ID, segmentSizeBytes: config.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
+      handshake: { clusterId: config.clusterId ?? DEFAULT_CLUSTER_ID, ...(config.clusterUid !== undefined ? { clusterUid: config.clusterUid } : {}), segmentSizeBytes: config.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES },
       onMessage: (group, message) => this.#members.get(group)?.receive(message),
       onRepair: (group, message, from) => this.#repair.onMessage(group, message, from),
       ...(config.log !== undefined ? { log: config.log } : {}),

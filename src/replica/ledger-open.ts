@@ -6,6 +6,10 @@ import type { AppSnapshotCache } from './app-snapshot.js';
 import { DEFAULT_CLUSTER_ID, GroupSet, type GroupMember } from './group-set.js';
 import { replicaTiming, type LedgerCoreOptions, type LedgerOptions } from './ledger-types.js';
 import { formatMemberAddress, normalizePeers } from './peers.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { IDENTITY_FILE } from '../storage/identity.js';
+import { resolveClusterUid } from './cluster-id.js';
 
 /** Ledger.open({ peers }): every member's Raft address split from its client address, this replica's checked. */
 export function splitPeers(options: LedgerOptions): { raft: Record<string, string>; clientAddresses: Record<string, string>; others: Record<string, string>; memberAddresses: Record<string, string> } {
@@ -84,11 +88,21 @@ export async function openWithPeers<L extends GroupMember & { close(): Promise<v
 ): Promise<L> {
   const { raft, clientAddresses, others, memberAddresses } = splitPeers(options);
   const group = options.group ?? 0;
+  const voters = Object.keys(raft).filter((id) => options.learners?.includes(id) !== true);
+  const { uid: clusterUid, store: storeUid } = resolveClusterUid({
+    dir: options.dir,
+    name: options.clusterId ?? DEFAULT_CLUSTER_ID,
+    voters,
+    joining: options.clusterUid,
+    existing: existsSync(join(options.dir, IDENTITY_FILE)),
+    log: (line) => options.onLog?.(`[${options.id}] ${line}`),
+  });
   const set = new GroupSet<L>({
     id: options.id,
     listen: raft[options.id]!,
     peers: others,
     clusterId: options.clusterId,
+    clusterUid,
     segmentSizeBytes: options.segmentSizeBytes,
     log: (line) => options.onLog?.(line),
     logPrefix: `[${options.id}] transport: `,
@@ -99,8 +113,15 @@ export async function openWithPeers<L extends GroupMember & { close(): Promise<v
   void _tls;
   let ledger: L;
   try {
-    ledger = await openWithLink({ memberAddresses, ...rest, members: Object.keys(raft).filter((id) => options.learners?.includes(id) !== true), clientAddresses, link: set.link(group) });
+    ledger = await openWithLink({ memberAddresses, ...rest, clusterUid, members: Object.keys(raft).filter((id) => options.learners?.includes(id) !== true), clientAddresses, link: set.link(group) });
   } catch (error) {
+    await set.close();
+    throw error;
+  }
+  try {
+    storeUid?.(); // beside the log, now that it exists; before any peer is dialed
+  } catch (error) {
+    await ledger.close();
     await set.close();
     throw error;
   }

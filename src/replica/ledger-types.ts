@@ -49,6 +49,8 @@ export interface LedgerCoreOptions {
   group?: number;
   /** The cluster stored in (and checked against) the log directory's owner with id and group (default DEFAULT_CLUSTER_ID). */
   clusterId?: string;
+  /** The node's cluster uid (cluster-id.ts), as members() reports it; the transport's owner resolved it. */
+  clusterUid?: string;
   durability?: Durability;
   tickMs?: number;
   /** Default REPLICA_HEARTBEAT_TICKS, or electionTicks / 4 when only that is given (see replicaTiming). */
@@ -109,6 +111,12 @@ export type LedgerOptions = Omit<LedgerCoreOptions, 'members' | 'link' | 'client
   peers: PeersInput;
   /** Peers of another cluster id are refused at the handshake (default DEFAULT_CLUSTER_ID, 'raftledger'). */
   clusterId?: string;
+  /**
+   * The uid of the cluster this replica joins (cluster-id.ts): a directory without a stored
+   * uid adopts it, one that stores another is refused (ERR_CLUSTER_MISMATCH). Absent: the
+   * stored uid, else one derived from `clusterId` and the voters of `peers` (bootstrap).
+   */
+  clusterUid?: string;
   /** Mutual TLS with the peers: cert/key/ca as file paths (strings) or PEM bytes (transport/tls.ts). */
   tls?: TlsFiles;
 };

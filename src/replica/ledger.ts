@@ -532,9 +532,10 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #changeMembers(change: MemberChange): Promise<void> {
     try {
       this.#checkUsable();
-      const { index: firstIndex, term } = this.#members.propose(change);
+      const proposed = this.#members.propose(change);
+      if (proposed === null) return Promise.resolve(); // already in force: a retry (membership.ts)
       const done = new Promise<AppendAck[]>((resolve, reject) => {
-        this.#pending.push({ firstIndex, count: 1, term, deadlineMs: Date.now() + this.#appendTimeoutMs, proposedMs: performance.now(), resolve, reject });
+        this.#pending.push({ firstIndex: proposed.index, count: 1, term: proposed.term, deadlineMs: Date.now() + this.#appendTimeoutMs, proposedMs: performance.now(), resolve, reject });
       });
       this.#processReady();
       return done.then(() => undefined);

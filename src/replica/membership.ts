@@ -30,6 +30,8 @@ export interface MembersView {
   committed: boolean;
   /** The cluster id stored in this replica's directory (a server joining with --join checks it). */
   clusterId: string;
+  /** The node's cluster uid (cluster-id.ts; '' for a replica without a transport of its own). */
+  clusterUid: string;
 }
 
 export interface MemberView {
@@ -80,6 +82,8 @@ export interface MembershipDeps {
 
 /** The stored index is moved up (same configuration) once the commit index passed it by this many entries, so a start reads at most this many entries for Config entries. */
 export const RESAVE_EVERY_ENTRIES = 100_000;
+/** Removed ids remembered for idempotent retries of a removal. */
+const MAX_REMOVED = 64;
 
 const REFUSALS = new Set(['ERR_CONF_CHANGE_IN_FLIGHT', 'ERR_NOT_COMMITTED_IN_TERM', 'ERR_LEARNER_BEHIND', 'ERR_LAST_VOTER', 'ERR_CONF_CHANGE_INVALID', 'ERR_TRANSFER_IN_PROGRESS'] as const);
 
@@ -92,12 +96,17 @@ export class ReplicaMembership {
   #savedIndex = 0;
   readonly #preferred: PreferredLeader;
   readonly #clusterId: string;
+  readonly #clusterUid: string;
+  /** Ids the committed configuration lost while this replica ran (newest last, at most MAX_REMOVED): a retried removal of one succeeds. */
+  readonly #removed: string[] = [];
+  #lastCommitted: Configuration | null = null;
 
   /** `options`: the Ledger's (configured members, checked against a stored configuration; the preferred leader). */
-  constructor(deps: MembershipDeps, stored: boolean, options: Pick<LedgerCoreOptions, 'members' | 'learners' | 'group' | 'preferredLeader' | 'clusterId'>) {
+  constructor(deps: MembershipDeps, stored: boolean, options: Pick<LedgerCoreOptions, 'members' | 'learners' | 'group' | 'preferredLeader' | 'clusterId' | 'clusterUid'>) {
     this.#d = deps;
     this.#stored = stored;
     this.#clusterId = options.clusterId ?? DEFAULT_CLUSTER_ID;
+    this.#clusterUid = options.clusterUid ?? '';
     this.#preferred = new PreferredLeader(deps.id, preferredLeaderOf(options.preferredLeader, options.group ?? 0), deps.core, deps.logLine);
     if (!stored) return;
     this.#savedCommitted = deps.core.membership.committedAt(deps.core.commitIndex);
@@ -132,8 +141,19 @@ export class ReplicaMembership {
     this.#preferred.check(Date.now());
     const m = this.#d.core.membership;
     const committed = m.committedAt(commitIndex);
+    this.#noteRemovals(committed);
     if (this.#stored && (committed !== this.#savedCommitted || commitIndex - this.#savedIndex >= RESAVE_EVERY_ENTRIES)) this.#save(commitIndex, committed);
     this.#syncLink(committed);
+  }
+
+  #noteRemovals(committed: Configuration): void {
+    const before = this.#lastCommitted;
+    this.#lastCommitted = committed;
+    if (before === null || before === committed) return;
+    const ids = (c: Configuration): string[] => [...c.voters, ...c.learners].map((x) => x.id);
+    const now = new Set(ids(committed));
+    for (const id of ids(before)) if (!now.has(id)) this.#removed.push(id);
+    if (this.#removed.length > MAX_REMOVED) this.#removed.splice(0, this.#removed.length - MAX_REMOVED);
   }
 
   /** The link reaches every member of the configuration in force and of `committed` (membership.ts header). */
@@ -173,15 +193,26 @@ export class ReplicaMembership {
       return { ...v, lag: x.id === this.#d.id ? 0 : Math.max(0, last - (progress[x.id]?.match ?? 0)), active: isUp(x.id) };
     };
     const c = m.current;
-    return { voters: c.voters.map(one), learners: c.learners.map(one), configIndex: m.pendingIndex, committed: m.pendingIndex <= core.commitIndex, clusterId: this.#clusterId };
+    return { voters: c.voters.map(one), learners: c.learners.map(one), configIndex: m.pendingIndex, committed: m.pendingIndex <= core.commitIndex, clusterId: this.#clusterId, clusterUid: this.#clusterUid };
   }
 
-  /** Propose `change` (leader only); returns the Config entry's index and term. Throws the RaftLedgerError to give the caller. */
-  propose(change: MemberChange): { index: number; term: number } {
+  /**
+   * Propose `change` (leader only); returns the Config entry's index and term, or null when
+   * the change is already what the committed configuration says (a retry after a lost
+   * answer: the same id, address and role), which succeeds without a new entry. Throws the
+   * RaftLedgerError to give the caller.
+   */
+  propose(change: MemberChange): { index: number; term: number } | null {
     const core = this.#d.core;
     checkChange(change);
     // Stored in the canonical form 'host:raftPort/clientPort' (peers.ts formatMemberAddress).
     if (change.type === 'addLearner') change = { ...change, address: formatMemberAddress(this.#checkNewAddress(change.id, change.address!)) };
+    if (core.role === 'leader' && inForce(core.membership.current, this.#removed, change)) {
+      // Until the entry that made it so commits, the answer is the retriable "in flight".
+      if (core.membership.pendingIndex > core.commitIndex) throw new RaftLedgerError('ERR_CONF_CHANGE_IN_FLIGHT', `${change.type} ${change.id}: the change is in the log, not committed yet`, { retriable: true });
+      this.#d.logLine(`[${this.#d.id}] membership: ${change.type} ${change.id} is already in force (a retry): nothing proposed`);
+      return null;
+    }
     if (change.type === 'remove' && change.force !== true && core.role === 'leader') this.#checkQuorumAfterRemoval(change.id);
     try {
       const index = core.proposeConfChange({ type: change.type, id: change.id, ...(change.address !== undefined ? { address: change.address } : {}) });
@@ -235,6 +266,19 @@ export class ReplicaMembership {
 }
 
 type ErrorCodeOf<S> = S extends Set<infer C> ? C : never;
+
+/**
+ * The configuration already is what `change` asks for (the answer to a retry is success):
+ * the learner at that address, the voter; for a removal only when this replica saw the id
+ * leave the committed configuration (`removed`), so that removing an id that never was a
+ * member stays an error.
+ */
+function inForce(c: Configuration, removed: readonly string[], change: MemberChange): boolean {
+  const has = (role: 'voters' | 'learners'): Member | undefined => c[role].find((m) => m.id === change.id);
+  if (change.type === 'addLearner') return has('learners')?.address === change.address;
+  if (change.type === 'promote') return has('voters') !== undefined;
+  return has('voters') === undefined && has('learners') === undefined && removed.includes(change.id);
+}
 
 function checkChange(change: MemberChange): void {
   if (change === null || typeof change !== 'object') throw new TypeError('membership change must be an object');

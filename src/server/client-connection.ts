@@ -27,6 +27,7 @@ import {
   type ClientRequest,
   type ClientResponse,
 } from '../transport/client-codec.js';
+import type { WireHello } from '../transport/member-codec.js';
 import { FrameReader } from '../transport/frame.js';
 import type { ClientLimits } from './client-limits.js';
 import type { LedgerRouter } from './client-listener.js';
@@ -50,6 +51,8 @@ export interface ConnectionContext {
   budget: { total: number; peak: number };
   counters: { closedIdle: number; closedFrameTimeout: number; closedOverBuffer: number };
   reads: ReadStats;
+  /** Who answers the client hello (op 32). */
+  hello: WireHello;
   log: (line: string) => void;
 }
 
@@ -202,6 +205,11 @@ export class ClientConnection {
     // Every request counts as in flight until #respond, whatever answers it.
     this.#inFlight++;
     if (this.#inFlight >= this.#ctx.maxInFlightPerConnection) this.#pause();
+    if (request.op === 'hello') {
+      // Any group, any port (a worker's too): who this server is, before anything else.
+      this.#respond({ id: request.id, kind: 'hello', hello: this.#ctx.hello });
+      return;
+    }
     const moved = router.movedTo?.(request.group, request.op);
     if (moved !== undefined) {
       this.#respondError(

@@ -31,6 +31,8 @@ import type { AppendAck } from '../replica/pending.js';
 import type { ProducerOptions } from '../replica/idempotence.js';
 import { applyMemberChange, type MemberChange, type MembersView } from '../replica/membership.js';
 import { ledgerReadRange, newReadStats, type RangeReader } from './read-requests.js';
+import { CLIENT_PROTOCOL_VERSION } from '../transport/member-codec.js';
+import { TRANSPORT_VERSION } from '../transport/handshake.js';
 
 /** Where client requests go; a Ledger map and a LedgerHost both implement it. */
 export interface LedgerRouter {
@@ -98,6 +100,15 @@ export interface ClientListenerOptions extends Partial<ClientLimits> {
   tokenFile?: string;
   /** A TLS handshake or the auth frame must complete within this (default 10000 ms). */
   authTimeoutMs?: number;
+  /** Who this port says it is in the client hello (op 32; plain data); absent: empty ids (clients then do not check the uid). */
+  identity?: ServerIdentity;
+}
+
+/** A server's identity in the client hello: its node id, cluster name (--cluster-id) and cluster uid (replica/cluster-id.ts). */
+export interface ServerIdentity {
+  serverId: string;
+  clusterId: string;
+  clusterUid: string;
 }
 
 export type ClientAuth = 'none' | 'tls' | 'token';
@@ -161,6 +172,13 @@ export class ClientListener {
       budget: { total: 0, peak: 0 },
       counters: { closedIdle: 0, closedFrameTimeout: 0, closedOverBuffer: 0 },
       reads: newReadStats(),
+      hello: {
+        protocolVersion: CLIENT_PROTOCOL_VERSION,
+        transportVersion: TRANSPORT_VERSION,
+        serverId: options.identity?.serverId ?? '',
+        clusterId: options.identity?.clusterId ?? '',
+        clusterUid: options.identity?.clusterUid ?? '',
+      },
       log: this.#log,
     };
     this.#refusalNotice = encodeNotice(

@@ -85,6 +85,8 @@ export interface ServerOptions {
   repair?: boolean;
   /** TEST-ONLY: see SegmentedLogOptions.onFlushed (`raftledger server --fsync-journal`); needs workers: 0. */
   onFlushed?: OnFlushed;
+  /** The uid of the cluster this server joins (`server --join` learned it; LedgerHostOptions.clusterUid). */
+  clusterUid?: string;
 }
 
 export class Server {
@@ -118,7 +120,8 @@ export class Server {
             movedTo: (group, op) =>
               op === 'status' || op === 'producerId' || op === 'members' || op === 'changeMembers' || !host.hasGroup(group) ? undefined : { id: config.id, address: workerClientAddress(self.client, workerFor(group, config.workers)) },
           };
-    this.#clients = new ClientListener({ host: h, port, router, ...clientLimitsOf(config), ...securityOf(config), log: (line) => log(`[${config.id}] ${line}`) });
+    const identity = { serverId: config.id, clusterId: config.clusterId, clusterUid: host.clusterUid };
+    this.#clients = new ClientListener({ host: h, port, router, identity, ...clientLimitsOf(config), ...securityOf(config), log: (line) => log(`[${config.id}] ${line}`) });
   }
 
   /**
@@ -162,6 +165,7 @@ export class Server {
         groups: config.groups,
         durability: config.durability,
         clusterId: config.clusterId,
+        ...(options.clusterUid !== undefined ? { clusterUid: options.clusterUid } : {}),
         ...groupTuningOf(config),
         startupCheck: options.repair === true ? 'repair' : 'verify',
         log,

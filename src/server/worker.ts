@@ -37,7 +37,8 @@ async function listenForClients(shard: GroupShard, config: ShardConfig, log: (li
   };
   const { host, port } = parseHostPort(listen);
   const options = (config.clients.listenerOptions ?? {}) as Partial<ClientListenerOptions>;
-  const listener = new ClientListener({ ...options, host, port, router, log: (line) => log(`[${config.id}] worker ${config.worker} clients: ${line}`) });
+  const identity = { serverId: config.id, clusterId: config.dirClusterId, clusterUid: config.clusterUid };
+  const listener = new ClientListener({ ...options, host, port, router, identity, log: (line) => log(`[${config.id}] worker ${config.worker} clients: ${line}`) });
   try {
     // The material in force on the node (read once at open, or the last reload's), not the files'.
     if (config.material !== undefined) listener.prepareReload(config.material)();

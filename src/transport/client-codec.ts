@@ -68,7 +68,7 @@ import {
 } from './frame.js';
 import { MEMBER_KINDS, MEMBER_OPS, decodeMemberRequest, decodeMemberResponse, encodeMemberRequestBody, encodeMemberResponseBody, type MemberRequest, type MemberResponse } from './member-codec.js';
 
-export type { WireMemberChange } from './member-codec.js';
+export type { WireMemberChange, WireHello } from './member-codec.js';
 
 export const MAX_STATUS_BYTES = 1024 * 1024;
 /** Request id of a server's connection notice (see the header comment). */
@@ -133,7 +133,7 @@ export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFA
   if (request.op === 'readRange') return encodeRangeRequest(request, maxFrameBytes);
   checkU32(request.id, 'request.id');
   checkU32(request.group, 'request.group');
-  if (request.op === 'members' || request.op === 'changeMembers') return withHead(encodeMemberRequestBody(request), request.id, request.group, MEMBER_OPS[request.op], maxFrameBytes);
+  if (request.op === 'members' || request.op === 'changeMembers' || request.op === 'hello') return withHead(encodeMemberRequestBody(request), request.id, request.group, MEMBER_OPS[request.op], maxFrameBytes);
   let size = FRAME_HEADER_BYTES + 9;
   switch (request.op) {
     case 'append': {
@@ -269,10 +269,10 @@ export function encodeClientResponse(response: ClientResponse, maxFrameBytes = D
   checkU32(response.id, 'response.id');
   const head = FRAME_HEADER_BYTES + 5;
   let out: Buffer;
-  if (response.kind === 'members') {
+  if (response.kind === 'members' || response.kind === 'hello') {
     const body = encodeMemberResponseBody(response);
     out = Buffer.allocUnsafe(head + body.length);
-    out[FRAME_HEADER_BYTES + 4] = MEMBER_KINDS.members;
+    out[FRAME_HEADER_BYTES + 4] = MEMBER_KINDS[response.kind];
     out.set(body, head);
     out.writeUInt32LE(response.id, FRAME_HEADER_BYTES);
     return finish(out, FrameKind.ClientResponse, maxFrameBytes);

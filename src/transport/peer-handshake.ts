@@ -1,6 +1,6 @@
 /**
  * The checks of a peer's handshake, on either side of a connection (peer-transport.ts):
- * the cluster id and segment size must match, the handshake must name this node, an inbound
+ * the cluster name and uid (replica/cluster-id.ts) and segment size must match, the handshake must name this node, an inbound
  * peer must be a known, not removed, accepting member without a live connection, and an
  * outbound one must be the node dialed. With TLS, the certificate must name the claimed node.
  */
@@ -12,6 +12,7 @@ import type { Conn, Link } from './peer-types.js';
 export interface HandshakeContext {
   id: string;
   clusterId: string;
+  clusterUid: string;
   segmentSizeBytes: number;
   /** Whether the connection is TLS (then the peer certificate is checked). */
   tls: boolean;
@@ -25,12 +26,22 @@ export function handshakeProblem(ctx: HandshakeContext, conn: Conn, hs: Handshak
     const identity = identityProblem((conn.socket as tls.TLSSocket).getPeerCertificate(), hs.nodeId);
     if (identity !== null) return { reason: 'identity', text: `${identity} (reason=identity)` };
   }
+  const cluster = clusterProblem(ctx, hs);
+  if (cluster !== null) return { reason: 'cluster', text: cluster };
   const text = fieldProblem(ctx, conn, hs);
   return text === null ? null : { reason: 'handshake', text };
 }
 
-function fieldProblem(ctx: HandshakeContext, conn: Conn, hs: Handshake): string | null {
+/** Another cluster: a node bootstrapped from other --peers (or another directory) must never be let in. */
+function clusterProblem(ctx: HandshakeContext, hs: Handshake): string | null {
+  if (hs.clusterUid !== ctx.clusterUid) {
+    return `cluster mismatch: node "${hs.nodeId}" belongs to cluster ${hs.clusterUid}, this node ("${ctx.id}") to cluster ${ctx.clusterUid} (bootstrapped from another --peers list, or another --cluster-id; a new member joins with --join)`;
+  }
   if (hs.clusterId !== ctx.clusterId) return `cluster id mismatch: "${hs.clusterId}" is not "${ctx.clusterId}"`;
+  return null;
+}
+
+function fieldProblem(ctx: HandshakeContext, conn: Conn, hs: Handshake): string | null {
   if (hs.segmentSizeBytes !== ctx.segmentSizeBytes) return `segment size mismatch: ${hs.segmentSizeBytes} is not ${ctx.segmentSizeBytes}`;
   if (hs.targetId !== ctx.id) return `this is node "${ctx.id}", not "${hs.targetId}"`;
   if (conn.inbound) {

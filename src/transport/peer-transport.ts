@@ -23,7 +23,7 @@ import { checkU32 } from './bytes.js';
 import { formatHostPort, parseHostPort, type HostPort } from './address.js';
 import { AcceptGuard } from './accept-guard.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, FrameReader, type Frame } from './frame.js';
-import { decodeHandshake, decodeReject, encodeHandshake, encodeReject, HANDSHAKE_MAX_FRAME_BYTES } from './handshake.js';
+import { decodeHandshake, decodeReject, encodeHandshake, encodeReject, HANDSHAKE_MAX_FRAME_BYTES, NO_CLUSTER_UID } from './handshake.js';
 import { decodeRaftMessage, raftFrameSize } from './raft-codec.js';
 import { SendQueue } from './send-queue.js';
 import { TlsMaterial, type PemBytes, type TlsGate } from './tls.js';
@@ -45,7 +45,7 @@ export const DEFAULT_RECONNECT = { initialDelayMs: 50, maxDelayMs: 200 } as cons
 export class PeerTransport implements AsyncDisposable {
   readonly #id: string;
   readonly #listen: HostPort;
-  readonly #clusterId: string;
+  readonly #cluster: { clusterId: string; clusterUid: string };
   readonly #segmentSizeBytes: number;
   readonly #maxFrameBytes: number;
   readonly #maxQueuedBytes: number;
@@ -81,7 +81,7 @@ export class PeerTransport implements AsyncDisposable {
     checkOptions(options);
     this.#id = options.id;
     this.#listen = { host: options.listen.host, port: options.listen.port };
-    this.#clusterId = options.handshake.clusterId;
+    this.#cluster = { clusterId: options.handshake.clusterId, clusterUid: options.handshake.clusterUid ?? NO_CLUSTER_UID };
     this.#segmentSizeBytes = options.handshake.segmentSizeBytes;
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isSafeInteger(this.#maxFrameBytes) || this.#maxFrameBytes < HANDSHAKE_MAX_FRAME_BYTES || this.#maxFrameBytes > 0xffff_ffff) {
@@ -400,7 +400,7 @@ export class PeerTransport implements AsyncDisposable {
       material === null ? net.connect({ host, port }) : tls.connect({ host, port, secureContext: material.clientContext(), checkServerIdentity: () => undefined });
     const conn = this.#track(socket, false, link, formatHostPort(link.address));
     link.dialing = conn;
-    this.#write(conn, encodeHandshake({ clusterId: this.#clusterId, segmentSizeBytes: this.#segmentSizeBytes, nodeId: this.#id, targetId: link.id }));
+    this.#write(conn, encodeHandshake({ ...this.#cluster, segmentSizeBytes: this.#segmentSizeBytes, nodeId: this.#id, targetId: link.id }));
   }
 
   #scheduleReconnect(link: Link): void {
@@ -475,7 +475,7 @@ export class PeerTransport implements AsyncDisposable {
       return;
     }
     const hs = decodeHandshake(frame.body);
-    const problem = handshakeProblem({ id: this.#id, clusterId: this.#clusterId, segmentSizeBytes: this.#segmentSizeBytes, tls: this.#tls !== null, links: this.#links, removed: this.#removed }, conn, hs);
+    const problem = handshakeProblem({ id: this.#id, ...this.#cluster, segmentSizeBytes: this.#segmentSizeBytes, tls: this.#tls !== null, links: this.#links, removed: this.#removed }, conn, hs);
     if (problem !== null) {
       this.#refused++;
       if (conn.inbound) this.#refusedBy.set(problem.reason, (this.#refusedBy.get(problem.reason) ?? 0) + 1);
@@ -485,7 +485,7 @@ export class PeerTransport implements AsyncDisposable {
     }
     const link = this.#links.get(hs.nodeId)!;
     if (conn.inbound) {
-      this.#write(conn, encodeHandshake({ clusterId: this.#clusterId, segmentSizeBytes: this.#segmentSizeBytes, nodeId: this.#id, targetId: link.id }));
+      this.#write(conn, encodeHandshake({ ...this.#cluster, segmentSizeBytes: this.#segmentSizeBytes, nodeId: this.#id, targetId: link.id }));
     }
     this.#establish(conn, link);
   }

@@ -17,7 +17,8 @@ export interface PeerTransportOptions {
   listen: HostPort;
   /** Every other node: id -> 'host:port' ('' when not yet known; see setPeerAddress). */
   peers: Record<string, string>;
-  handshake: { clusterId: string; segmentSizeBytes: number };
+  /** clusterUid: default NO_CLUSTER_UID (replica/cluster-id.ts); peers must send the same. */
+  handshake: { clusterId: string; clusterUid?: string; segmentSizeBytes: number };
   /** Cap on a frame's length field; default 64 MiB + 1 KiB. */
   maxFrameBytes?: number;
   /** Cap on bytes queued for one peer (here and in the socket); default 64 MiB. */
@@ -125,6 +126,7 @@ export function checkOptions(o: PeerTransportOptions): void {
   if (!Number.isInteger(o.listen.port) || o.listen.port < 0 || o.listen.port > 65535) throw new RangeError('listen.port must be 0..65535');
   if (typeof o.peers !== 'object' || o.peers === null) throw new TypeError('peers must be an object');
   if (typeof o.handshake?.clusterId !== 'string' || o.handshake.clusterId === '') throw new TypeError('handshake.clusterId must be a non-empty string');
+  if (o.handshake.clusterUid !== undefined && (typeof o.handshake.clusterUid !== 'string' || o.handshake.clusterUid === '')) throw new TypeError('handshake.clusterUid must be a non-empty string');
   if (!Number.isSafeInteger(o.handshake.segmentSizeBytes) || o.handshake.segmentSizeBytes <= 0) {
     throw new RangeError('handshake.segmentSizeBytes must be a positive integer');
   }

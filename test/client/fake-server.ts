@@ -9,6 +9,7 @@ import {
   encodeClientResponse,
   type ClientRequest,
   type ClientResponse,
+  type WireHello,
 } from '../../src/transport/client-codec.js';
 import { FrameReader } from '../../src/transport/frame.js';
 
@@ -38,6 +39,12 @@ export class FakeServer {
   /** Data events per connection (socket chunks received). */
   readonly chunks: number[] = [];
   handler: Handler;
+  /**
+   * The answer to the client hello (op 32), which every client connection sends first: kept
+   * out of `seen` and `chunks`. 'drop': close the connection on it, as a server from before
+   * op 32 does.
+   */
+  hello: WireHello | 'drop' = { protocolVersion: 1, transportVersion: 5, serverId: 'fake', clusterId: 'raftledger', clusterUid: '00000000000000fa' };
   #waiters: { count: number; resolve: () => void }[] = [];
 
   private constructor(server: net.Server, handler: Handler) {
@@ -80,8 +87,17 @@ export class FakeServer {
     const reader = new FrameReader();
     socket.on('data', (chunk: Buffer) => {
       this.chunks[connection]!++;
+      let hellos = 0;
+      let others = 0;
       for (const frame of reader.frames(chunk)) {
         const request = decodeClientRequestFrame(frame);
+        if (request.op === 'hello') {
+          hellos++;
+          if (this.hello === 'drop') socket.destroy();
+          else socket.write(encodeClientResponse({ id: request.id, kind: 'hello', hello: this.hello }));
+          continue;
+        }
+        others++;
         const seen = { request, connection };
         this.seen.push(seen);
         this.#waiters = this.#waiters.filter((w) => (w.count <= this.seen.length ? (w.resolve(), false) : true));
@@ -95,6 +111,7 @@ export class FakeServer {
           socket.write(encodeClientResponse({ ...reply, id: request.id } as ClientResponse));
         });
       }
+      if (hellos > 0 && others === 0) this.chunks[connection]!--; // the hello's own chunk
     });
   }
 
@@ -161,6 +178,8 @@ export function leader(log: FakeLog, id = 'n1'): Handler {
         return { kind: 'members', members: { voters: [{ id, address: '' }], learners: [] } };
       case 'readRange':
         return log.readRange(request.from, request.limit);
+      case 'hello': // answered by FakeServer itself
+        return { action: 'drop' };
     }
   };
 }

@@ -5,6 +5,7 @@
  * Ledger opened over a link has nothing of its own to reload (TypeError).
  */
 import { copyFileSync, writeFileSync } from 'node:fs';
+import { deriveClusterUid } from '../../src/replica/cluster-id.js';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/replica/ledger.js';
@@ -45,7 +46,7 @@ function dialer(address: string, tls: LeafFiles, logs: string[]): PeerTransport 
     id: 'n1',
     listen: { host: HOST, port: 0 },
     peers: { n2: address },
-    handshake: { clusterId: 'raftledger', segmentSizeBytes: SEG },
+    handshake: { clusterId: 'raftledger', clusterUid: deriveClusterUid('raftledger', ['n1', 'n2']), segmentSizeBytes: SEG }, // the Ledger's (bootstrap)
     reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
     tls,
     onMessage: () => {},

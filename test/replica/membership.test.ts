@@ -60,11 +60,17 @@ describe('Ledger membership over TCP', () => {
       await expect(leader!.addLearner('d', 'nonsense')).rejects.toMatchObject({ code: 'ERR_BAD_CONFIG' });
       await change(() => leader!.addLearner('d', formatMemberAddress(all.d!)));
       expect(leader!.members().learners.map((m) => m.id)).toEqual(['d']);
-      await expect(leader!.addLearner('d', formatMemberAddress(all.d!))).rejects.toMatchObject({ code: 'ERR_CONF_CHANGE_INVALID' });
+      // The same change again (a retry after a lost answer) succeeds without a new entry; another address for d is refused.
+      const configIndex = leader!.members().configIndex;
+      await leader!.addLearner('d', formatMemberAddress(all.d!));
+      expect(leader!.members().configIndex).toBe(configIndex);
+      await expect(leader!.addLearner('d', formatMemberAddress(all.c!))).rejects.toMatchObject({ code: 'ERR_CONF_CHANGE_INVALID' });
       await until('d caught up', () => d.commitIndex >= before[29]!.index);
       expect(d.read(before[3]!.index)?.payload.toString()).toBe('before 3');
       expect(d.role).toBe('follower');
       await change(() => leader!.promote('d'));
+      expect(leader!.members().voters.map((m) => m.id).sort()).toEqual(['a', 'b', 'c', 'd']);
+      await leader!.promote('d'); // a retry: already a voter, success
       expect(leader!.members().voters.map((m) => m.id).sort()).toEqual(['a', 'b', 'c', 'd']);
       const victim = ['a', 'b', 'c'].find((id) => id !== leader!.id)!;
       await change(() => leader!.removeMember(victim));
@@ -143,6 +149,9 @@ describe('the quorum rule for removing a voter', () => {
       expect(leader!.members().voters).toHaveLength(3); // nothing changed
       await change(() => leader!.removeMember(down));
       expect(leader!.members().voters.map((m) => m.id).sort()).toEqual([leader!.id, up].sort());
+      const configIndex = leader!.members().configIndex;
+      await leader!.removeMember(down); // a retry after a lost answer: success, nothing proposed
+      expect(leader!.members().configIndex).toBe(configIndex);
       await expect(leader!.removeMember(up === 'zz' ? 'a' : 'zz')).rejects.toMatchObject({ code: 'ERR_CONF_CHANGE_INVALID' }); // not a member
     } finally {
       await Promise.all([...ledgers.values()].map((l) => l.close()));

@@ -262,18 +262,20 @@ describe('client codec', () => {
 
 describe('handshake codec', () => {
   it('round-trips handshakes and rejects', () => {
-    const h = { clusterId: 'prod-🦊', segmentSizeBytes: 2 ** 40, nodeId: 'n1', targetId: 'n2' };
+    const h = { clusterId: 'prod-🦊', clusterUid: '0123456789abcdef', segmentSizeBytes: 2 ** 40, nodeId: 'n1', targetId: 'n2' };
     const frame = oneFrame(encodeHandshake(h));
     expect(frame.kind).toBe(FrameKind.Handshake);
     expect(decodeHandshake(frame.body)).toEqual({ ...h, transportVersion: TRANSPORT_VERSION });
-    expect(TRANSPORT_VERSION).toBe(4); // 2: Raft answers carry the log epoch; 3: logStart/logStartResp; 4: heartbeat read flag
+    expect(TRANSPORT_VERSION).toBe(5); // 2: Raft answers carry the log epoch; 3: logStart/logStartResp; 4: heartbeat read flag; 5: cluster uid (and repair/membership frames)
     const r = oneFrame(encodeReject('nope: ' + 'x'.repeat(2000)));
     expect(r.kind).toBe(FrameKind.Reject);
     expect(decodeReject(r.body)).toMatch(/^nope: x+$/);
     expect(r.body.length).toBeLessThanOrEqual(1024);
     const bad = Buffer.from(frame.body);
     bad[0] = 1; // a peer from before the log epoch
-    expectProtocolError(() => decodeHandshake(bad), /transport version 1 \(expected 4\)/);
+    expectProtocolError(() => decodeHandshake(bad), /transport version 1 \(expected 5\)/);
+    bad[0] = 4; // a peer from before the cluster uid
+    expectProtocolError(() => decodeHandshake(bad), /transport version 4 \(expected 5\)/);
   });
 });
 
