@@ -9,7 +9,8 @@
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/raft/types.js';
-import { ClientListener, type LedgerRouter } from '../../src/server/client-listener.js';
+import { ClientListener } from '../../src/server/client-listener.js';
+import { memoryRouter } from './helpers.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
 import { connect } from '../../src/client/index.js';
@@ -22,13 +23,7 @@ const BOUND_MS = 15_000;
 /** The first bytes of a TLS record header (handshake, TLS 1.0 record version): a handshake that never goes on. */
 const STALLED_HELLO = Buffer.from([0x16, 0x03, 0x01]);
 
-const router: LedgerRouter = {
-  hasGroup: (g) => g === 0,
-  append: () => Promise.resolve([]),
-  read: () => null,
-  status: () => ({ id: 'stub' }),
-  commitPosition: () => Promise.resolve({ index: 0, pos: 0 }),
-};
+const router = memoryRouter({ id: 'stub' });
 
 let ca: CertAuthority;
 beforeAll(() => {

@@ -8,8 +8,8 @@ import { decodeClientResponseFrame } from '../../src/transport/client-codec.js';
 import type { WireError } from '../../src/errors.js';
 import { FrameReader } from '../../src/transport/frame.js';
 
-/** Group 0 only; appends are kept in memory. */
-export function memoryRouter(): LedgerRouter & { entries: Uint8Array[] } {
+/** Group 0 only; appends are kept in memory; status() answers `status`. */
+export function memoryRouter(status: Record<string, unknown> = { role: 'leader' }): LedgerRouter & { entries: Uint8Array[] } {
   const entries: Uint8Array[] = [];
   return {
     entries,
@@ -20,7 +20,7 @@ export function memoryRouter(): LedgerRouter & { entries: Uint8Array[] } {
         return { index: entries.length, pos: entries.length * 100 };
       }),
     read: () => null,
-    status: () => ({ role: 'leader' }),
+    status: () => status,
     commitPosition: async () => ({ index: entries.length, pos: entries.length * 100 }),
   };
 }
