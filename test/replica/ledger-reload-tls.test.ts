@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/replica/ledger.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
 import { reserveNodePorts } from '../../src/tools/cluster/ports.js';
-import { certAuthority, type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { certAuthority, copyLeaf, type CertAuthority, type LeafFiles } from '../support/certs.js';
 import { useTempDirs } from '../support/tmp.js';
 
 const HOST = '127.0.0.1';
@@ -59,11 +59,7 @@ describe('Ledger.reloadTls', () => {
   it('keeps the old material on a broken reload and takes a new CA for new connections on a good one', async () => {
     const logs: string[] = [];
     const files = { cert: join(ca.dir, 'live-n2.crt'), key: join(ca.dir, 'live-n2.key'), ca: join(ca.dir, 'live-n2-ca.crt') };
-    const put = (src: LeafFiles): void => {
-      copyFileSync(src.cert, files.cert);
-      copyFileSync(src.key, files.key);
-      copyFileSync(src.ca, files.ca);
-    };
+    const put = (src: LeafFiles): void => copyLeaf(src, files);
     put(ca.issue('n2'));
     const ports = await reserveNodePorts(['n1', 'n2'], 0);
     const n2Raft = `${HOST}:${ports.n2!.raftPort}`;

@@ -12,7 +12,7 @@ import { FrameKind, FrameReader } from '../../src/transport/frame.js';
 import { encodeHandshake } from '../../src/transport/handshake.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
 import { certificateNames, identityProblem, tokensEqual, type TlsFiles } from '../../src/transport/tls.js';
-import { certAuthority, type CertAuthority } from '../support/certs.js';
+import { certAuthority, copyLeaf, type CertAuthority, type LeafFiles } from '../support/certs.js';
 
 const HOST = '127.0.0.1';
 const BOUND_MS = 10_000;
@@ -129,11 +129,7 @@ describe('PeerTransport with mutual TLS', () => {
     const logs: string[] = [];
     const rotated = certAuthority('rotated', ca.dir);
     const files = { cert: `${ca.dir}/live-n2.crt`, key: `${ca.dir}/live-n2.key`, ca: `${ca.dir}/live-ca.crt` };
-    const put = (src: { cert: string; key: string; ca: string }): void => {
-      copyFileSync(src.cert, files.cert);
-      copyFileSync(src.key, files.key);
-      copyFileSync(src.ca, files.ca);
-    };
+    const put = (src: LeafFiles): void => copyLeaf(src, files);
     put(ca.issue('n2'));
     const b = node('n2', { n1: '' }, files, logs);
     const bAddr = await b.start();
