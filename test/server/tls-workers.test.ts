@@ -20,7 +20,7 @@ import { connect } from '../../dist/client/index.js';
 import { workerClientAddress } from '../../dist/host/placement.js';
 import { waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
 import { type CertAuthority, type LeafFiles } from '../support/certs.js';
-import { rotateNode, startTlsCluster } from '../support/tls-cluster.js';
+import { rotateNode, startTlsCluster, stopTlsCluster } from '../support/tls-cluster.js';
 import { metricSample, scrapeText } from '../support/metrics-text.js';
 import { freePorts, startServer } from '../cli/server-process.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -41,10 +41,7 @@ describe('TLS cluster with --workers 2 (3 processes, mutual TLS, --client-auth t
     ({ ca, other, live, clientCert, tc } = await startTlsCluster({ workers: W, groups: G, durability: 'memory', metrics: true }));
   }, 120_000);
 
-  afterAll(async () => {
-    await tc?.close();
-    ca?.dispose();
-  });
+  afterAll(() => stopTlsCluster(tc, ca));
 
   it('elects and commits in every group over the worker ports', async () => {
     const { client } = tc!;

@@ -15,7 +15,7 @@ import { connect, type Client } from '../../dist/client/index.js';
 import { PeerTransport } from '../../dist/transport/peer-transport.js';
 import { waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
 import { type CertAuthority, type LeafFiles } from '../support/certs.js';
-import { rotateNode, startTlsCluster } from '../support/tls-cluster.js';
+import { rotateNode, startTlsCluster, stopTlsCluster } from '../support/tls-cluster.js';
 import { metricSample, scrapeText } from '../support/metrics-text.js';
 import { freePorts, startServer } from '../cli/server-process.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -37,10 +37,7 @@ describe('TLS cluster (3 processes, mutual TLS, --client-auth tls)', () => {
     ({ ca, other, live, clientCert, tc } = await startTlsCluster({ metrics: true }));
   }, 120_000);
 
-  afterAll(async () => {
-    await tc?.close();
-    ca?.dispose();
-  });
+  afterAll(() => stopTlsCluster(tc, ca));
 
   it('elects, commits and fails over over TLS', async () => {
     const { cluster, client } = tc!;

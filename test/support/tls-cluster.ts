@@ -25,15 +25,20 @@ export async function startTlsCluster(options: Partial<LocalClusterOptions> = {}
   const other = certAuthority('other', ca.dir);
   const live = liveCerts(ca, ['n0', 'n1', 'n2']);
   const clientCert = ca.issue('client');
-  const tc = await startCluster(
-    {
-      ...options,
-      serverArgs: ['--client-auth', 'tls'],
-      serverArgsFor: (id) => ['--tls-cert', live[id]!.cert, '--tls-key', live[id]!.key, '--tls-ca', live[id]!.ca],
-    },
-    { tls: clientCert },
-  );
-  return { ca, other, live, clientCert, tc };
+  try {
+    const tc = await startCluster(
+      {
+        ...options,
+        serverArgs: ['--client-auth', 'tls'],
+        serverArgsFor: (id) => ['--tls-cert', live[id]!.cert, '--tls-key', live[id]!.key, '--tls-ca', live[id]!.ca],
+      },
+      { tls: clientCert },
+    );
+    return { ca, other, live, clientCert, tc };
+  } catch (error) {
+    ca.dispose(); // the caller never sees ca, so cannot
+    throw error;
+  }
 }
 
 /** Overwrites `id`'s certificate files with ones of a new CA ('rotated', in ca's directory), sends it SIGHUP and waits (bounded) for its reload line; returns the new CA. */
@@ -43,4 +48,10 @@ export async function rotateNode(t: Pick<TlsCluster, 'ca' | 'live' | 'tc'>, id: 
   await t.tc.cluster.kill(id, 'SIGHUP');
   await waitUntil(() => t.tc.logs.some((l) => l.startsWith(`${id} |`) && l.includes('TLS material and token reloaded')), `${id} logs the reload`);
   return rotated;
+}
+
+/** Stops what startTlsCluster started (either may be missing when it failed half-way). */
+export async function stopTlsCluster(tc: TestCluster | undefined, ca: CertAuthority | undefined): Promise<void> {
+  await tc?.close();
+  ca?.dispose();
 }
