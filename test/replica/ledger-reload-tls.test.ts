@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/replica/ledger.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
+import { loopbackPeer } from '../support/loopback-peer.js';
 import { reserveNodePorts } from '../../src/tools/cluster/ports.js';
 import { certAuthority, copyLeaf, type CertAuthority, type LeafFiles } from '../support/certs.js';
 import { useTempDirs } from '../support/tmp.js';
@@ -41,16 +42,7 @@ async function until(what: string, predicate: () => boolean, logs: string[]): Pr
 
 /** Node n1 dialing n2 at `address` with `tls` (n1 < n2: n1 dials). */
 function dialer(address: string, tls: LeafFiles, logs: string[]): PeerTransport {
-  const t = new PeerTransport({
-    id: 'n1',
-    listen: { host: HOST, port: 0 },
-    peers: { n2: address },
-    handshake: { clusterId: 'raftledger', segmentSizeBytes: SEG },
-    reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
-    tls,
-    onMessage: () => {},
-    log: (line) => logs.push(`n1: ${line}`),
-  });
+  const t = new PeerTransport(loopbackPeer('n1', { n2: address }, 'raftledger', { tls, onMessage: () => {}, log: (line) => logs.push(`n1: ${line}`) }));
   open.push(t);
   return t;
 }

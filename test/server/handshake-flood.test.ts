@@ -13,6 +13,7 @@ import { ClientListener } from '../../src/server/client-listener.js';
 import { memoryRouter } from './helpers.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
+import { loopbackPeer } from '../support/loopback-peer.js';
 import { connect } from '../../src/client/index.js';
 import { certAuthority, type CertAuthority } from '../support/certs.js';
 import { writeFileSync } from 'node:fs';
@@ -143,17 +144,14 @@ describe('Raft port: stalled TLS handshakes count against the pending-handshake 
     const logs: string[] = [];
     const got: Message[] = [];
     const make = (id: string, peers: Record<string, string>): PeerTransport =>
-      new PeerTransport({
-        id,
-        listen: { host: HOST, port: 0 },
-        peers,
-        handshake: { clusterId: 'flood', segmentSizeBytes: 1 << 20 },
-        reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
-        handshakeTimeoutMs: 60_000,
-        tls: ca.issue(id),
-        onMessage: (_g, m) => got.push(m),
-        log: (l) => logs.push(l),
-      });
+      new PeerTransport(
+        loopbackPeer(id, peers, 'flood', {
+          handshakeTimeoutMs: 60_000,
+          tls: ca.issue(id),
+          onMessage: (_g, m) => got.push(m),
+          log: (l) => logs.push(l),
+        }),
+      );
     const b = make('n2', { n0: '', n1: '' });
     const bAddr = await b.start();
     const a = make('n1', { n2: `${HOST}:${bAddr.port}` });

@@ -11,6 +11,7 @@ import type { Message } from '../../src/raft/types.js';
 import { FrameKind, FrameReader } from '../../src/transport/frame.js';
 import { encodeHandshake } from '../../src/transport/handshake.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
+import { loopbackPeer } from '../support/loopback-peer.js';
 import { certificateNames, identityProblem, tokensEqual, type TlsFiles } from '../../src/transport/tls.js';
 import { certAuthority, copyLeaf, type CertAuthority, type LeafFiles } from '../support/certs.js';
 
@@ -41,17 +42,14 @@ async function until(what: string, predicate: () => boolean, logs: string[]): Pr
 const hb = (from: string, to: string, commit: number): Message => ({ type: 'heartbeat', from, to, term: 1, commit });
 
 function node(id: string, peers: Record<string, string>, tls: TlsFiles, logs: string[], got: Message[] = []): PeerTransport {
-  const t = new PeerTransport({
-    id,
-    listen: { host: HOST, port: 0 },
-    peers,
-    handshake: { clusterId: 'tls-test', segmentSizeBytes: 1 << 20 },
-    reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
-    handshakeTimeoutMs: 3000,
-    tls,
-    onMessage: (_group, message) => got.push(message),
-    log: (line) => logs.push(line),
-  });
+  const t = new PeerTransport(
+    loopbackPeer(id, peers, 'tls-test', {
+      handshakeTimeoutMs: 3000,
+      tls,
+      onMessage: (_group, message) => got.push(message),
+      log: (line) => logs.push(line),
+    }),
+  );
   open.push(t);
   return t;
 }
