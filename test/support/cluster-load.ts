@@ -31,6 +31,12 @@ export async function allCommitted(tc: TestCluster, index: number): Promise<bool
   return views.every((v) => (v.commitIndex ?? 0) >= index);
 }
 
+/** Every replica of the 3 answers and has committed through `index`. */
+export async function committedEverywhere(tc: TestCluster, index: number): Promise<boolean> {
+  const views = await viewCluster(tc.client);
+  return views.length === 3 && views.every((v) => (v.commitIndex ?? 0) >= index);
+}
+
 /** appendMany, then wait (bounded, waitUntil's default) until every replica that answers has committed the highest acked index `last`. */
 export async function appendAndCommit(tc: TestCluster, count: number, tag: string, options: AppendManyOptions, what: string): Promise<{ acked: Map<number, string>; last: number }> {
   const acked = await appendMany(tc, count, tag, options);
