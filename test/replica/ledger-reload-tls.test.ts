@@ -7,6 +7,7 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../support/wait.js';
 import { Ledger } from '../../src/replica/ledger.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
 import { loopbackPeer } from '../support/loopback-peer.js';
@@ -32,13 +33,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((o) => o.close()));
 });
 
-async function until(what: string, predicate: () => boolean, logs: string[]): Promise<void> {
-  const end = Date.now() + BOUND_MS;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}\n${logs.slice(-20).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, predicate: () => boolean, logs: string[]): Promise<void> => pollUntil(predicate, what, { limitMs: BOUND_MS, logs: () => logs.slice(-20) });
 
 /** Node n1 dialing n2 at `address` with `tls` (n1 < n2: n1 dials). */
 function dialer(address: string, tls: LeafFiles, logs: string[]): PeerTransport {

@@ -8,6 +8,7 @@
  */
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../support/wait.js';
 import type { Message } from '../../src/raft/types.js';
 import { ClientListener } from '../../src/server/client-listener.js';
 import { memoryRouter } from './helpers.js';
@@ -32,13 +33,7 @@ beforeAll(() => {
 });
 afterAll(() => ca?.dispose());
 
-async function until(what: string, predicate: () => boolean): Promise<void> {
-  const end = Date.now() + BOUND_MS;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, predicate: () => boolean): Promise<void> => pollUntil(predicate, what, { limitMs: BOUND_MS });
 
 /** `n` connections that each send `first` (nothing when empty) and then stall; every one is accounted for once closed or connected. */
 async function flood(port: number, n: number, first: Buffer): Promise<net.Socket[]> {

@@ -10,6 +10,7 @@ import { encodeRaftMessage, decodeRaftMessage } from '../../src/transport/raft-c
 import { FRAME_HEADER_BYTES } from '../../src/transport/frame.js';
 import type { Message } from '../../src/raft/index.js';
 import { makeTempDir } from './tmp.js';
+import { pollUntil } from './wait.js';
 
 /** `message` as a socket would deliver it: encoded into a frame and decoded from its body. */
 export function overTheWire(message: Message): Message {
@@ -101,12 +102,8 @@ export class MemoryCluster {
     throw new Error(`no leader within ${timeoutMs} ms\n${this.logs.slice(-20).join('\n')}`);
   }
 
-  async waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+  waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    return pollUntil(condition, what, { limitMs: timeoutMs });
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@
 import * as net from 'node:net';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../support/wait.js';
 import type { Message } from '../../src/raft/types.js';
 import { FrameKind, FrameReader } from '../../src/transport/frame.js';
 import { encodeHandshake } from '../../src/transport/handshake.js';
@@ -31,13 +32,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
 
-async function until(what: string, predicate: () => boolean, logs: string[]): Promise<void> {
-  const end = Date.now() + BOUND_MS;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}\n${logs.join('\n')}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, predicate: () => boolean, logs: string[]): Promise<void> => pollUntil(predicate, what, { limitMs: BOUND_MS, logs: () => logs });
 
 const hb = (from: string, to: string, commit: number): Message => ({ type: 'heartbeat', from, to, term: 1, commit });
 
