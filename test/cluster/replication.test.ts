@@ -1,29 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { startCluster, replicaDir, readRecords, waitForLeader, viewCluster, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { allCommitted, appendAndCommit, appendMany, recordsOfAll } from '../support/cluster-load.js';
 
 let tc: TestCluster | undefined;
 afterEach(async () => {
   await tc?.close();
   tc = undefined;
 });
-
-async function appendMany(tc: TestCluster, count: number, tag: string): Promise<Map<number, string>> {
-  const acked = new Map<number, string>();
-  await Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const text = `${tag}-${i}`;
-      const ack = await tc.client.append(Buffer.from(text));
-      acked.set(ack.index, text);
-    }),
-  );
-  return acked;
-}
-
-async function allCommitted(tc: TestCluster, index: number): Promise<boolean> {
-  const views = await viewCluster(tc.client);
-  return views.every((v) => (v.commitIndex ?? 0) >= index);
-}
 
 describe('a cluster of 3 server processes', () => {
   it('elects a leader, commits appends, and holds byte-identical logs on every replica', async () => {
@@ -39,7 +23,7 @@ describe('a cluster of 3 server processes', () => {
     const last = Math.max(...acked.keys());
     await waitUntil(() => allCommitted(tc!, last), 'all replicas to commit');
     await tc.cluster.stop();
-    const [a, b, c] = await Promise.all(['n0', 'n1', 'n2'].map((id) => readRecords(replicaDir(tc!, id), last)));
+    const [a, b, c] = await recordsOfAll(tc, last);
     expect(a!.length).toBe(last);
     expect(b).toEqual(a);
     expect(c).toEqual(a);
@@ -75,7 +59,7 @@ describe('a cluster of 3 server processes', () => {
     const last = Math.max(...all.keys());
     await waitUntil(() => allCommitted(tc!, last), 'the old leader to catch up');
     await tc.cluster.stop();
-    const logs = await Promise.all(tc.cluster.ids.map((id) => readRecords(replicaDir(tc!, id), last)));
+    const logs = await recordsOfAll(tc, last);
     for (const log of logs) expect(log).toEqual(logs[0]);
     // Every acknowledged entry is there exactly once, at its index; no doomed entry survived.
     const texts = logs[0]!.map((r) => Buffer.from(r.record, 'base64').subarray(48).toString());
@@ -87,9 +71,7 @@ describe('a cluster of 3 server processes', () => {
   it('a restart of all three replicas keeps the log and the commit index', async () => {
     tc = await startCluster();
     await waitForLeader(tc.client, 20_000);
-    const acked = await appendMany(tc, 100, 'r');
-    const last = Math.max(...acked.keys());
-    await waitUntil(() => allCommitted(tc!, last), 'all to commit');
+    const { acked, last } = await appendAndCommit(tc, 100, 'r', {}, 'all to commit');
     for (const id of tc.cluster.ids) await tc.cluster.kill(id, 'SIGTERM');
     for (const id of tc.cluster.ids) await tc.cluster.startServer(id);
     const views = await viewCluster(tc.client);

@@ -12,7 +12,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { SegmentedLog, verifyLog } from '../../dist/storage/index.js';
-import { startCluster, replicaDir, readRecords, waitForLeader, viewCluster, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { startCluster, replicaDir, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { appendAndCommit, recordsOfAll } from '../support/cluster-load.js';
 import { flipBit, segmentPath } from '../support/log-files.js';
 
 let tc: TestCluster | undefined;
@@ -20,25 +21,6 @@ afterEach(async () => {
   await tc?.close();
   tc = undefined;
 });
-
-async function appendMany(tc: TestCluster, count: number, sizeBytes: number, tag: string): Promise<Map<number, string>> {
-  const acked = new Map<number, string>();
-  for (let batch = 0; batch < count; batch += 50) {
-    await Promise.all(
-      Array.from({ length: Math.min(50, count - batch) }, async (_, j) => {
-        const text = `${tag}-${batch + j}-`.padEnd(sizeBytes, 'x');
-        const ack = await tc.client.append(Buffer.from(text));
-        acked.set(ack.index, text);
-      }),
-    );
-  }
-  return acked;
-}
-
-async function allCommitted(tc: TestCluster, index: number): Promise<boolean> {
-  const views = await viewCluster(tc.client);
-  return views.every((v) => (v.commitIndex ?? 0) >= index);
-}
 
 /** pos and size of each index's record in a stopped replica's log. */
 async function where(dir: string, indexes: number[]): Promise<Map<number, { pos: number; size: number }>> {
@@ -73,9 +55,7 @@ describe('self-healing replicas (issue 16)', () => {
   it.each(['follower', 'leader'] as const)('a stopped %s damaged before its checkpoint repairs in place from its peers at start-up and loses nothing', async (which) => {
     tc = await startCluster();
     const leader = await waitForLeader(tc.client, 20_000);
-    const acked = await appendMany(tc, 1000, 2000, 'a'); // about 2 MiB: room for a zeroed 1 MiB range
-    const last = Math.max(...acked.keys());
-    await waitUntil(() => allCommitted(tc!, last), 'all replicas to commit');
+    const { acked, last } = await appendAndCommit(tc, 1000, 'a', { sizeBytes: 2000, batch: 50 }, 'all replicas to commit'); // about 2 MiB: room for a zeroed 1 MiB range
     const f = which === 'leader' ? leader.id! : tc.cluster.ids.find((id) => id !== leader.id)!;
     await tc.cluster.kill(f, 'SIGTERM'); // a clean stop: its checkpoint covers every record
     const dir = replicaDir(tc, f);
@@ -96,12 +76,10 @@ describe('self-healing replicas (issue 16)', () => {
     expect(mine.repair?.repaired).toBeGreaterThan(2);
     expect(mine.repair?.bytesFetched).toBeGreaterThan(1024 * 1024);
 
-    const more = await appendMany(tc, 100, 50, 'b');
-    const end = Math.max(...more.keys());
-    await waitUntil(() => allCommitted(tc!, end), 'all replicas to commit after the repair');
+    const { acked: more, last: end } = await appendAndCommit(tc, 100, 'b', { sizeBytes: 50, batch: 50 }, 'all replicas to commit after the repair');
     await tc.cluster.stop();
     expect((await verifyLog(dir)).clean).toBe(true);
-    const [a, b, c] = await Promise.all(tc.cluster.ids.map((id) => readRecords(replicaDir(tc!, id), end)));
+    const [a, b, c] = await recordsOfAll(tc, end);
     expect(a!.length).toBe(end);
     expect(b).toEqual(a);
     expect(c).toEqual(a);
@@ -111,9 +89,7 @@ describe('self-healing replicas (issue 16)', () => {
   it('two stopped followers damaged at the same and at different indexes both repair (from the leader and from each other)', async () => {
     tc = await startCluster();
     const leader = await waitForLeader(tc.client, 20_000);
-    const acked = await appendMany(tc, 1000, 200, 'a');
-    const last = Math.max(...acked.keys());
-    await waitUntil(() => allCommitted(tc!, last), 'all replicas to commit');
+    await appendAndCommit(tc, 1000, 'a', { sizeBytes: 200, batch: 50 }, 'all replicas to commit');
     const [f1, f2] = tc.cluster.ids.filter((id) => id !== leader.id) as [string, string];
     await Promise.all([f1, f2].map((id) => tc!.cluster.kill(id, 'SIGTERM')));
     const at = await where(replicaDir(tc, f1), [40, 500, 700]);
@@ -123,12 +99,10 @@ describe('self-healing replicas (issue 16)', () => {
     flipBit(segmentPath(replicaDir(tc, f2), 0), at.get(700)!.pos + 70, 6);
     await Promise.all([f1, f2].map((id) => tc!.cluster.startServer(id)));
     for (const id of [f1, f2]) console.log(`[self-repair] ${id}:\n  ${figures(tc, id).map((l) => l.slice(0, 300)).join('\n  ')}`);
-    const more = await appendMany(tc, 50, 50, 'b');
-    const end = Math.max(...more.keys());
-    await waitUntil(() => allCommitted(tc!, end), 'all replicas to commit after the repairs');
+    const { last: end } = await appendAndCommit(tc, 50, 'b', { sizeBytes: 50, batch: 50 }, 'all replicas to commit after the repairs');
     await tc.cluster.stop();
     for (const id of tc.cluster.ids) expect((await verifyLog(replicaDir(tc, id))).clean, id).toBe(true);
-    const [a, b, c] = await Promise.all(tc.cluster.ids.map((id) => readRecords(replicaDir(tc!, id), end)));
+    const [a, b, c] = await recordsOfAll(tc, end);
     expect(a!.length).toBe(end);
     expect(b).toEqual(a);
     expect(c).toEqual(a);
@@ -137,9 +111,7 @@ describe('self-healing replicas (issue 16)', () => {
   it('with no peer reachable the damaged replica refuses to start, naming the damaged indexes', async () => {
     tc = await startCluster({ serverArgs: ['--repair-timeout-ms', '1500'] });
     await waitForLeader(tc.client, 20_000);
-    const acked = await appendMany(tc, 1000, 200, 'a');
-    const last = Math.max(...acked.keys());
-    await waitUntil(() => allCommitted(tc!, last), 'all replicas to commit');
+    const { last } = await appendAndCommit(tc, 1000, 'a', { sizeBytes: 200, batch: 50 }, 'all replicas to commit');
     await Promise.all(tc.cluster.ids.map((id) => tc!.cluster.kill(id, 'SIGTERM')));
     const f = tc.cluster.ids[0]!;
     await damage(replicaDir(tc, f));
@@ -160,9 +132,7 @@ describe('self-healing replicas (issue 16)', () => {
   it('the scrub finds damage in the running leader and a running follower and repairs both; the damaged leader steps down', async () => {
     tc = await startCluster({ serverArgs: ['--scrub-bytes-per-sec', String(4 * 1024 * 1024)] });
     const leader = await waitForLeader(tc.client, 20_000);
-    const acked = await appendMany(tc, 600, 200, 'a');
-    const last = Math.max(...acked.keys());
-    await waitUntil(() => allCommitted(tc!, last), 'all replicas to commit');
+    await appendAndCommit(tc, 600, 'a', { sizeBytes: 200, batch: 50 }, 'all replicas to commit');
     const f = tc.cluster.ids.find((id) => id !== leader.id)!;
     // Positions are the same on every replica (byte-identical logs); read them from a copy-free read-only open.
     const at = await where(replicaDir(tc, leader.id!), [100, 300]);
@@ -173,12 +143,10 @@ describe('self-healing replicas (issue 16)', () => {
     const stepped = tc.logs.find((l) => l.startsWith(`${leader.id} |`) && l.includes('"msg":"role changed"') && l.includes('"role":"follower"'));
     expect(stepped, 'the damaged leader stepped down').toBeDefined();
     for (const id of [leader.id!, f]) console.log(`[self-repair] scrub on ${id}:\n  ${figures(tc, id).map((l) => l.slice(0, 300)).join('\n  ')}`);
-    const more = await appendMany(tc, 50, 50, 'b');
-    const end = Math.max(...more.keys());
-    await waitUntil(() => allCommitted(tc!, end), 'all replicas to commit after the repairs');
+    const { last: end } = await appendAndCommit(tc, 50, 'b', { sizeBytes: 50, batch: 50 }, 'all replicas to commit after the repairs');
     await tc.cluster.stop();
     for (const id of tc.cluster.ids) expect((await verifyLog(replicaDir(tc, id))).clean, id).toBe(true);
-    const [a, b, c] = await Promise.all(tc.cluster.ids.map((id) => readRecords(replicaDir(tc!, id), end)));
+    const [a, b, c] = await recordsOfAll(tc, end);
     expect(b).toEqual(a);
     expect(c).toEqual(a);
   });

@@ -12,7 +12,8 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, readSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCluster, replicaDir, readRecords, waitForLeader, viewCluster, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { startCluster, replicaDir, readRecords, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { committedEverywhere } from '../support/cluster-load.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 let tc: TestCluster | undefined;
@@ -34,10 +35,7 @@ async function appendMany(count: number, tag: string): Promise<number> {
   return Math.max(...acked.keys());
 }
 
-async function allCommitted(index: number): Promise<boolean> {
-  const views = await viewCluster(tc!.client);
-  return views.length === 3 && views.every((v) => (v.commitIndex ?? 0) >= index);
-}
+const allCommitted = (index: number): Promise<boolean> => committedEverywhere(tc!, index);
 
 function verifyExit(dir: string): { status: number | null; out: string } {
   const r = spawnSync(process.execPath, [MAIN, 'verify', dir, '--quiet'], { encoding: 'utf8' });

@@ -31,14 +31,36 @@ function tickUntil(c: TestCluster, pred: () => boolean, who: string[], max = 300
   throw new Error('tickUntil: condition not reached');
 }
 
-/** a leads a, b, c with one committed entry of its term; d is started as a learner outside the configuration. */
-function clusterWithLearner(): TestCluster {
-  const c = new TestCluster(['a', 'b', 'c']);
+/** a leads a, b, c with one committed entry of its term ('x'). */
+function threeWithEntry(cfg: ConstructorParameters<typeof TestCluster>[1] = {}): TestCluster {
+  const c = new TestCluster(['a', 'b', 'c'], cfg);
   c.elect('a');
   c.propose('a', 'x');
   c.deliverAll();
+  return c;
+}
+
+/** threeWithEntry, and d is started as a learner outside the configuration. */
+function clusterWithLearner(): TestCluster {
+  const c = threeWithEntry();
   c.addLearnerNode('d', ['a', 'b', 'c']);
   return c;
+}
+
+/** Cuts b and c off, proposes `data` on a and delivers what can be; returns its index. */
+function proposeWithoutBC(c: TestCluster, data: string): number {
+  c.isolate('b');
+  c.isolate('c');
+  const index = c.propose('a', data);
+  c.deliverAll();
+  return index;
+}
+
+/** Heals every cut, then ticks everyone 10 times and delivers everything. */
+function healAndSettle(c: TestCluster): void {
+  c.heal();
+  c.tickAll(10);
+  c.deliverAll();
 }
 
 describe('Config entry body (docs/FORMAT.md)', () => {
@@ -73,15 +95,10 @@ describe('membership change (single-server, thesis §4.1)', () => {
     expect(c.core('d').commitIndex).toBe(c.core('a').commitIndex);
 
     // Only a and the learner: no quorum.
-    c.isolate('b');
-    c.isolate('c');
-    const y = c.propose('a', 'y');
-    c.deliverAll();
+    const y = proposeWithoutBC(c, 'y');
     expect(c.core('d').lastIndex).toBe(y);
     expect(c.core('a').commitIndex).toBeLessThan(y);
-    c.heal();
-    c.tickAll(10);
-    c.deliverAll();
+    healAndSettle(c);
     expect(c.core('a').commitIndex).toBe(y);
 
     // A learner never campaigns, however long it hears nothing.
@@ -91,9 +108,7 @@ describe('membership change (single-server, thesis §4.1)', () => {
     expect(c.core('d').role).toBe('follower');
     expect(c.core('d').term).toBe(term);
     expect(c.queue.some((m) => m.from === 'd' && (m.type === 'vote' || m.type === 'preVote'))).toBe(false);
-    c.heal();
-    c.tickAll(10);
-    c.deliverAll();
+    healAndSettle(c);
 
     c.changeConf('a', { type: 'promote', id: 'd' });
     c.deliverAll();
@@ -102,14 +117,9 @@ describe('membership change (single-server, thesis §4.1)', () => {
       expect(learners(c.core(id))).toEqual([]);
     }
     // 4 voters: a and d alone (2 of 4) no longer commit.
-    c.isolate('b');
-    c.isolate('c');
-    const z = c.propose('a', 'z');
-    c.deliverAll();
+    const z = proposeWithoutBC(c, 'z');
     expect(c.core('a').commitIndex).toBeLessThan(z);
-    c.heal();
-    c.tickAll(10);
-    c.deliverAll();
+    healAndSettle(c);
     expect(c.core('a').commitIndex).toBe(z);
     // d can now lead.
     c.isolate('a');
@@ -130,9 +140,7 @@ describe('membership change (single-server, thesis §4.1)', () => {
     expect(r.retriable).toBe(false);
     expect(r.message).toMatch(/ 4 entries behind \(at most 2/);
     expect(learners(c.core('a'))).toEqual(['d']);
-    c.heal();
-    c.tickAll(10);
-    c.deliverAll();
+    healAndSettle(c);
     c.changeConf('a', { type: 'promote', id: 'd' });
     c.deliverAll();
     expect(voters(c.core('d'))).toEqual(['a', 'b', 'c', 'd']);
@@ -171,10 +179,7 @@ describe('membership change (single-server, thesis §4.1)', () => {
   });
 
   it('Ongaro 2015: a new leader that has not committed an entry of its term cannot start a change', () => {
-    const c = new TestCluster(['a', 'b', 'c'], { preVote: false, checkQuorum: false });
-    c.elect('a');
-    c.propose('a', 'x');
-    c.deliverAll();
+    const c = threeWithEntry({ preVote: false, checkQuorum: false });
     c.isolate('a');
     c.core('b').campaign();
     c.deliverAll((m: Message) => m.type === 'append' && m.from === 'b');
@@ -193,10 +198,7 @@ describe('membership change (single-server, thesis §4.1)', () => {
   });
 
   it('removes a follower: it applies its removal, never campaigns, and the rest commit as a pair', () => {
-    const c = new TestCluster(['a', 'b', 'c']);
-    c.elect('a');
-    c.propose('a', 'x');
-    c.deliverAll();
+    const c = threeWithEntry();
     const idx = c.changeConf('a', { type: 'remove', id: 'c' });
     c.deliverAll();
     expect(c.core('a').commitIndex).toBeGreaterThanOrEqual(idx);
@@ -213,10 +215,7 @@ describe('membership change (single-server, thesis §4.1)', () => {
   });
 
   it('a removed node that missed its removal does not disrupt the cluster (its messages are dropped)', () => {
-    const c = new TestCluster(['a', 'b', 'c']);
-    c.elect('a');
-    c.propose('a', 'x');
-    c.deliverAll();
+    const c = threeWithEntry();
     c.isolate('c');
     c.changeConf('a', { type: 'remove', id: 'c' });
     c.deliverAll();
@@ -233,10 +232,7 @@ describe('membership change (single-server, thesis §4.1)', () => {
   });
 
   it('removes the leader: it leads until the change commits, then steps down and a new leader is elected among the rest', () => {
-    const c = new TestCluster(['a', 'b', 'c']);
-    c.elect('a');
-    c.propose('a', 'x');
-    c.deliverAll();
+    const c = threeWithEntry();
     const idx = c.changeConf('a', { type: 'remove', id: 'a' });
     expect(voters(c.core('a'))).toEqual(['b', 'c']);
     expect(c.core('a').role).toBe('leader'); // not committed yet

@@ -8,10 +8,12 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { deriveClusterUid } from '../../src/replica/cluster-id.js';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../support/wait.js';
 import { Ledger } from '../../src/replica/ledger.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
+import { loopbackPeer } from '../support/loopback-peer.js';
 import { reserveNodePorts } from '../../src/tools/cluster/ports.js';
-import { certAuthority, type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { certAuthority, copyLeaf, type CertAuthority, type LeafFiles } from '../support/certs.js';
 import { useTempDirs } from '../support/tmp.js';
 
 const HOST = '127.0.0.1';
@@ -32,26 +34,18 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((o) => o.close()));
 });
 
-async function until(what: string, predicate: () => boolean, logs: string[]): Promise<void> {
-  const end = Date.now() + BOUND_MS;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}\n${logs.slice(-20).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, predicate: () => boolean, logs: string[]): Promise<void> => pollUntil(predicate, what, { limitMs: BOUND_MS, logs: () => logs.slice(-20) });
 
 /** Node n1 dialing n2 at `address` with `tls` (n1 < n2: n1 dials). */
 function dialer(address: string, tls: LeafFiles, logs: string[]): PeerTransport {
-  const t = new PeerTransport({
-    id: 'n1',
-    listen: { host: HOST, port: 0 },
-    peers: { n2: address },
-    handshake: { clusterId: 'raftledger', clusterUid: deriveClusterUid('raftledger', ['n1', 'n2']), segmentSizeBytes: SEG }, // the Ledger's (bootstrap)
-    reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
-    tls,
-    onMessage: () => {},
-    log: (line) => logs.push(`n1: ${line}`),
-  });
+  const t = new PeerTransport(
+    loopbackPeer('n1', { n2: address }, 'raftledger', {
+      handshake: { clusterId: 'raftledger', clusterUid: deriveClusterUid('raftledger', ['n1', 'n2']), segmentSizeBytes: SEG }, // the Ledger's (bootstrap)
+      tls,
+      onMessage: () => {},
+      log: (line) => logs.push(`n1: ${line}`),
+    }),
+  );
   open.push(t);
   return t;
 }
@@ -60,11 +54,7 @@ describe('Ledger.reloadTls', () => {
   it('keeps the old material on a broken reload and takes a new CA for new connections on a good one', async () => {
     const logs: string[] = [];
     const files = { cert: join(ca.dir, 'live-n2.crt'), key: join(ca.dir, 'live-n2.key'), ca: join(ca.dir, 'live-n2-ca.crt') };
-    const put = (src: LeafFiles): void => {
-      copyFileSync(src.cert, files.cert);
-      copyFileSync(src.key, files.key);
-      copyFileSync(src.ca, files.ca);
-    };
+    const put = (src: LeafFiles): void => copyLeaf(src, files);
     put(ca.issue('n2'));
     const ports = await reserveNodePorts(['n1', 'n2'], 0);
     const n2Raft = `${HOST}:${ports.n2!.raftPort}`;

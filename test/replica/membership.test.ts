@@ -39,6 +39,23 @@ async function change(fn: () => Promise<void>): Promise<void> {
   }
 }
 
+/** Opens `ids` over TCP on free loopback ports, each on a temp dir, with `timing`. */
+async function openGroup(ids: string[]): Promise<{ ledgers: Map<string, Ledger> }> {
+  const peers = await reserveNodeAddresses(ids);
+  const ledgers = new Map<string, Ledger>();
+  for (const id of ids) ledgers.set(id, await Ledger.open({ dir: tempDir(), id, peers, ...timing }));
+  return { ledgers };
+}
+
+/** Waits (bounded) until one of `ledgers` is leader and returns it. */
+async function leaderOf(ledgers: Map<string, Ledger>): Promise<Ledger> {
+  let leader: Ledger | undefined;
+  await until('a leader', () => (leader = [...ledgers.values()].find((l) => l.role === 'leader')) !== undefined);
+  return leader!;
+}
+
+const closeAll = (ledgers: Map<string, Ledger>): Promise<unknown> => Promise.all([...ledgers.values()].map((l) => l.close()));
+
 describe('Ledger membership over TCP', () => {
   it('adds a learner that catches up, promotes it, removes an old voter whose link is dropped, and a restart keeps the configuration', async () => {
     const ids = ['a', 'b', 'c', 'd'];
@@ -48,8 +65,7 @@ describe('Ledger membership over TCP', () => {
     const ledgers = new Map<string, Ledger>();
     for (const id of ['a', 'b', 'c']) ledgers.set(id, await Ledger.open({ dir: dirs[id]!, id, peers: three, ...timing }));
     try {
-      let leader: Ledger | undefined;
-      await until('a leader', () => (leader = [...ledgers.values()].find((l) => l.role === 'leader')) !== undefined);
+      const leader = await leaderOf(ledgers);
       const before = await Promise.all(Array.from({ length: 30 }, (_, i) => leader!.append(Buffer.from(`before ${i}`))));
       expect(existsSync(join(dirs[leader!.id]!, MEMBERSHIP_FILE))).toBe(false); // no Config entry yet: nothing stored
       // d starts knowing the group, as a learner not yet added
@@ -99,7 +115,7 @@ describe('Ledger membership over TCP', () => {
       const more = await leader!.append(Buffer.from('after restart'));
       await until('d2 commits', () => d2.commitIndex >= more.index);
     } finally {
-      await Promise.all([...ledgers.values()].map((l) => l.close()));
+      await closeAll(ledgers);
     }
   }, 60_000);
 });
@@ -107,12 +123,9 @@ describe('Ledger membership over TCP', () => {
 describe('removing the leader itself', () => {
   it('resolves once committed, the leader hands over, the others go on without it and drop its link', async () => {
     const ids = ['a', 'b', 'c'];
-    const peers = await reserveNodeAddresses(ids);
-    const ledgers = new Map<string, Ledger>();
-    for (const id of ids) ledgers.set(id, await Ledger.open({ dir: tempDir(), id, peers, ...timing }));
+    const { ledgers } = await openGroup(ids);
     try {
-      let leader: Ledger | undefined;
-      await until('a leader', () => (leader = [...ledgers.values()].find((l) => l.role === 'leader')) !== undefined);
+      const leader = await leaderOf(ledgers);
       const old = leader!;
       const ack = await old.append(Buffer.from('before'));
       await change(() => old.removeMember(old.id));
@@ -126,7 +139,7 @@ describe('removing the leader itself', () => {
       expect(next!.members().voters.map((m) => m.id).sort()).toEqual(rest.map((l) => l.id).sort());
       await until('the old leader\'s link is dropped', () => rest.every((l) => l.status().transport?.peers[old.id] === undefined));
     } finally {
-      await Promise.all([...ledgers.values()].map((l) => l.close()));
+      await closeAll(ledgers);
     }
   }, 60_000);
 });
@@ -134,12 +147,9 @@ describe('removing the leader itself', () => {
 describe('the quorum rule for removing a voter', () => {
   it('refuses to remove a voter when the voters that would remain and are up are not a quorum; removing the down one is fine', async () => {
     const ids = ['a', 'b', 'c'];
-    const peers = await reserveNodeAddresses(ids);
-    const ledgers = new Map<string, Ledger>();
-    for (const id of ids) ledgers.set(id, await Ledger.open({ dir: tempDir(), id, peers, ...timing }));
+    const { ledgers } = await openGroup(ids);
     try {
-      let leader: Ledger | undefined;
-      await until('a leader', () => (leader = [...ledgers.values()].find((l) => l.role === 'leader')) !== undefined);
+      const leader = await leaderOf(ledgers);
       await leader!.append(Buffer.from('x'));
       const [down, up] = ids.filter((id) => id !== leader!.id) as [string, string];
       await ledgers.get(down)!.close();
@@ -154,7 +164,7 @@ describe('the quorum rule for removing a voter', () => {
       expect(leader!.members().configIndex).toBe(configIndex);
       await expect(leader!.removeMember(up === 'zz' ? 'a' : 'zz')).rejects.toMatchObject({ code: 'ERR_CONF_CHANGE_INVALID' }); // not a member
     } finally {
-      await Promise.all([...ledgers.values()].map((l) => l.close()));
+      await closeAll(ledgers);
     }
   }, 60_000);
 });

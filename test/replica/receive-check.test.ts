@@ -10,17 +10,12 @@ import { decodeRaftMessage, encodeRaftMessage } from '../../src/transport/raft-c
 import { FRAME_HEADER_BYTES } from '../../src/transport/frame.js';
 import type { Message } from '../../src/raft/index.js';
 import { useTempDirs } from '../support/tmp.js';
+import { pollUntil } from '../support/wait.js';
 
 const tempDir = useTempDirs();
 const SEG = 1024 * 1024;
 
-async function until(what: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!what()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (what: () => boolean, timeoutMs = 5000): Promise<void> => pollUntil(what, 'the condition', { limitMs: timeoutMs, stepMs: 5 });
 
 describe('Ledger.receive', () => {
   it('drops an append whose record fails its CRC and accepts the intact one', async () => {

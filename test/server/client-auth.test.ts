@@ -6,7 +6,8 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientListener, type LedgerRouter } from '../../src/server/client-listener.js';
+import { ClientListener } from '../../src/server/client-listener.js';
+import { memoryRouter } from './helpers.js';
 import { encodeAuthFrame } from '../../src/server/client-auth.js';
 import { decodeClientResponseFrame, encodeClientRequest, type ClientResponse } from '../../src/transport/client-codec.js';
 import { FrameReader } from '../../src/transport/frame.js';
@@ -14,13 +15,7 @@ import { validateConfig } from '../../src/server/config.js';
 import { connect } from '../../src/client/index.js';
 import { certAuthority, type CertAuthority } from '../support/certs.js';
 
-const router: LedgerRouter = {
-  hasGroup: (g) => g === 0,
-  append: () => Promise.resolve([]),
-  read: () => null,
-  status: () => ({ id: 'stub' }),
-  commitPosition: () => Promise.resolve({ index: 0, pos: 0 }),
-};
+const router = memoryRouter({ id: 'stub' });
 
 let ca: CertAuthority;
 beforeAll(() => {

@@ -8,10 +8,13 @@
  */
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../support/wait.js';
 import type { Message } from '../../src/raft/types.js';
-import { ClientListener, type LedgerRouter } from '../../src/server/client-listener.js';
+import { ClientListener } from '../../src/server/client-listener.js';
+import { memoryRouter } from './helpers.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
+import { loopbackPeer } from '../support/loopback-peer.js';
 import { connect } from '../../src/client/index.js';
 import { certAuthority, type CertAuthority } from '../support/certs.js';
 import { writeFileSync } from 'node:fs';
@@ -22,13 +25,7 @@ const BOUND_MS = 15_000;
 /** The first bytes of a TLS record header (handshake, TLS 1.0 record version): a handshake that never goes on. */
 const STALLED_HELLO = Buffer.from([0x16, 0x03, 0x01]);
 
-const router: LedgerRouter = {
-  hasGroup: (g) => g === 0,
-  append: () => Promise.resolve([]),
-  read: () => null,
-  status: () => ({ id: 'stub' }),
-  commitPosition: () => Promise.resolve({ index: 0, pos: 0 }),
-};
+const router = memoryRouter({ id: 'stub' });
 
 let ca: CertAuthority;
 beforeAll(() => {
@@ -36,13 +33,7 @@ beforeAll(() => {
 });
 afterAll(() => ca?.dispose());
 
-async function until(what: string, predicate: () => boolean): Promise<void> {
-  const end = Date.now() + BOUND_MS;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, predicate: () => boolean): Promise<void> => pollUntil(predicate, what, { limitMs: BOUND_MS });
 
 /** `n` connections that each send `first` (nothing when empty) and then stall; every one is accounted for once closed or connected. */
 async function flood(port: number, n: number, first: Buffer): Promise<net.Socket[]> {
@@ -148,17 +139,14 @@ describe('Raft port: stalled TLS handshakes count against the pending-handshake 
     const logs: string[] = [];
     const got: Message[] = [];
     const make = (id: string, peers: Record<string, string>): PeerTransport =>
-      new PeerTransport({
-        id,
-        listen: { host: HOST, port: 0 },
-        peers,
-        handshake: { clusterId: 'flood', segmentSizeBytes: 1 << 20 },
-        reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
-        handshakeTimeoutMs: 60_000,
-        tls: ca.issue(id),
-        onMessage: (_g, m) => got.push(m),
-        log: (l) => logs.push(l),
-      });
+      new PeerTransport(
+        loopbackPeer(id, peers, 'flood', {
+          handshakeTimeoutMs: 60_000,
+          tls: ca.issue(id),
+          onMessage: (_g, m) => got.push(m),
+          log: (l) => logs.push(l),
+        }),
+      );
     const b = make('n2', { n0: '', n1: '' });
     const bAddr = await b.start();
     const a = make('n1', { n2: `${HOST}:${bAddr.port}` });

@@ -4,12 +4,13 @@ import net from 'node:net';
 import { ClientListener, ledgerMapRouter, type ClientListenerOptions, type LedgerRouter } from '../../src/server/client-listener.js';
 import type { Ledger } from '../../src/replica/ledger.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
+import { pollUntil } from '../support/wait.js';
 import { decodeClientResponseFrame } from '../../src/transport/client-codec.js';
 import type { WireError } from '../../src/errors.js';
 import { FrameReader } from '../../src/transport/frame.js';
 
-/** Group 0 only; appends are kept in memory. */
-export function memoryRouter(): LedgerRouter & { entries: Uint8Array[] } {
+/** Group 0 only; appends are kept in memory; status() answers `status`. */
+export function memoryRouter(status: Record<string, unknown> = { role: 'leader' }): LedgerRouter & { entries: Uint8Array[] } {
   const entries: Uint8Array[] = [];
   return {
     entries,
@@ -20,7 +21,7 @@ export function memoryRouter(): LedgerRouter & { entries: Uint8Array[] } {
         return { index: entries.length, pos: entries.length * 100 };
       }),
     read: () => null,
-    status: () => ({ role: 'leader' }),
+    status: () => status,
     commitPosition: async () => ({ index: entries.length, pos: entries.length * 100 }),
   };
 }
@@ -57,12 +58,8 @@ export async function startListener(options: Partial<ClientListenerOptions> = {}
 }
 
 /** Poll `condition` every 10 ms; fail after `limitMs` (a liveness bound, not a speed claim). */
-export async function waitFor(condition: () => boolean, what: string, limitMs = 15_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+export function waitFor(condition: () => boolean, what: string, limitMs = 15_000): Promise<void> {
+  return pollUntil(condition, what, { limitMs });
 }
 
 /** A raw client socket that records what the server sends and when it closes. */

@@ -19,7 +19,7 @@ import { validateConfig } from '../../dist/server/config.js';
 import { crashWorker } from '../../dist/host/internal.js';
 import { workerClientAddress } from '../../dist/host/placement.js';
 import { reserveNodePorts } from '../../dist/tools/cluster/ports.js';
-import { certAuthority, type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { certAuthority, copyLeaf, type CertAuthority, type LeafFiles } from '../support/certs.js';
 import { makeTempDir } from '../support/tmp.js';
 import { statusOutcome } from '../support/status-outcome.js';
 
@@ -35,11 +35,7 @@ describe('Server.reloadTls with workers: 2 (in process)', () => {
   it('a reload whose peer side fails changes no port; the next one swaps every port', async () => {
     const t = makeTempDir('raftledger-tls-workers-');
     const live = { cert: join(t.dir, 'n0.crt'), key: join(t.dir, 'n0.key'), ca: join(t.dir, 'ca.crt') };
-    const put = (src: LeafFiles): void => {
-      copyFileSync(src.cert, live.cert);
-      copyFileSync(src.key, live.key);
-      copyFileSync(src.ca, live.ca);
-    };
+    const put = (src: LeafFiles): void => copyLeaf(src, live);
     put(ca.issue('n0'));
     const ports = (await reserveNodePorts(['n0'], 2)).n0!;
     const config = validateConfig({
@@ -96,9 +92,7 @@ describe('Server.reloadTls with workers: 2 (in process)', () => {
     const t = makeTempDir('raftledger-host-reload-');
     const live = { cert: join(t.dir, 'n0.crt'), key: join(t.dir, 'n0.key'), ca: join(t.dir, 'ca.crt') };
     const issued = ca.issue('n0');
-    copyFileSync(issued.cert, live.cert);
-    copyFileSync(issued.key, live.key);
-    copyFileSync(issued.ca, live.ca);
+    copyLeaf(issued, live);
     const ports = (await reserveNodePorts(['n0'], 2)).n0!;
     const logs: string[] = [];
     const host = await LedgerHost.open({

@@ -13,13 +13,14 @@
  * token, and SIGHUP reloads the token file on every port.
  * Certificates are made per run by test/support/certs.ts (openssl) in a temp directory.
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../dist/client/index.js';
 import { workerClientAddress } from '../../dist/host/placement.js';
-import { startCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
-import { certAuthority, liveCerts, type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { rotateNode, startTlsCluster, stopTlsCluster } from '../support/tls-cluster.js';
 import { metricSample, scrapeText } from '../support/metrics-text.js';
 import { freePorts, startServer } from '../cli/server-process.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -33,31 +34,14 @@ describe('TLS cluster with --workers 2 (3 processes, mutual TLS, --client-auth t
   let ca: CertAuthority;
   let other: CertAuthority;
   let tc: TestCluster | undefined;
-  const live: Record<string, LeafFiles> = {};
+  let live: Record<string, LeafFiles>;
   let clientCert: LeafFiles;
 
   beforeAll(async () => {
-    ca = certAuthority('cluster');
-    other = certAuthority('other', ca.dir);
-    Object.assign(live, liveCerts(ca, ['n0', 'n1', 'n2']));
-    clientCert = ca.issue('client');
-    tc = await startCluster(
-      {
-        workers: W,
-        groups: G,
-        durability: 'memory',
-        metrics: true,
-        serverArgs: ['--client-auth', 'tls'],
-        serverArgsFor: (id) => ['--tls-cert', live[id]!.cert, '--tls-key', live[id]!.key, '--tls-ca', live[id]!.ca],
-      },
-      { tls: clientCert },
-    );
+    ({ ca, other, live, clientCert, tc } = await startTlsCluster({ workers: W, groups: G, durability: 'memory', metrics: true }));
   }, 120_000);
 
-  afterAll(async () => {
-    await tc?.close();
-    ca?.dispose();
-  });
+  afterAll(() => stopTlsCluster(tc, ca));
 
   it('elects and commits in every group over the worker ports', async () => {
     const { client } = tc!;
@@ -94,17 +78,11 @@ describe('TLS cluster with --workers 2 (3 processes, mutual TLS, --client-auth t
   }, 90_000);
 
   it('SIGHUP rotates a server to a new CA on its node port and every worker port, without a restart', async () => {
-    const { cluster, logs } = tc!;
+    const { cluster } = tc!;
     const n2 = cluster.servers.get('n2')!;
     const pid = n2.child!.pid;
     const ports: Array<[string, number]> = [[n2.client, 0], ...Array.from({ length: W }, (_, w): [string, number] => [workerClientAddress(n2.client, w), w])];
-    const rotated = certAuthority('rotated', ca.dir);
-    const next = rotated.issue('n2');
-    copyFileSync(next.cert, live.n2!.cert);
-    copyFileSync(next.key, live.n2!.key);
-    copyFileSync(next.ca, live.n2!.ca);
-    await cluster.kill('n2', 'SIGHUP');
-    await waitUntil(() => logs.some((l) => l.startsWith('n2 |') && l.includes('TLS material and token reloaded')), 'n2 logs the reload');
+    const rotated = await rotateNode({ ca, live, tc: tc! }, 'n2');
     expect(n2.child!.pid).toBe(pid);
     const fresh = rotated.issue('client2');
     for (const [address, group] of ports) {

@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../../dist/client/index.js';
 import { PeerTransport } from '../../dist/transport/peer-transport.js';
-import { startCluster, waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
-import { certAuthority, liveCerts, type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { waitForLeader, waitUntil, type TestCluster } from '../support/process-cluster.js';
+import { type CertAuthority, type LeafFiles } from '../support/certs.js';
+import { rotateNode, startTlsCluster, stopTlsCluster } from '../support/tls-cluster.js';
 import { metricSample, scrapeText } from '../support/metrics-text.js';
 import { freePorts, startServer } from '../cli/server-process.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -29,25 +30,14 @@ describe('TLS cluster (3 processes, mutual TLS, --client-auth tls)', () => {
   let ca: CertAuthority;
   let other: CertAuthority;
   let tc: TestCluster | undefined;
-  const live: Record<string, LeafFiles> = {};
+  let live: Record<string, LeafFiles>;
   let clientCert: LeafFiles;
 
   beforeAll(async () => {
-    ca = certAuthority('cluster');
-    other = certAuthority('other', ca.dir);
-    Object.assign(live, liveCerts(ca, ['n0', 'n1', 'n2']));
-    clientCert = ca.issue('client');
-    tc = await startCluster({
-      metrics: true,
-      serverArgs: ['--client-auth', 'tls'],
-      serverArgsFor: (id) => ['--tls-cert', live[id]!.cert, '--tls-key', live[id]!.key, '--tls-ca', live[id]!.ca],
-    }, { tls: clientCert });
+    ({ ca, other, live, clientCert, tc } = await startTlsCluster({ metrics: true }));
   }, 120_000);
 
-  afterAll(async () => {
-    await tc?.close();
-    ca?.dispose();
-  });
+  afterAll(() => stopTlsCluster(tc, ca));
 
   it('elects, commits and fails over over TLS', async () => {
     const { cluster, client } = tc!;
@@ -125,13 +115,7 @@ describe('TLS cluster (3 processes, mutual TLS, --client-auth tls)', () => {
     await old.close();
     copyFileSync(join(ca.dir, 'saved-n2.key'), live.n2!.key);
 
-    const rotated = certAuthority('rotated', ca.dir);
-    const next = rotated.issue('n2');
-    copyFileSync(next.cert, live.n2!.cert);
-    copyFileSync(next.key, live.n2!.key);
-    copyFileSync(next.ca, live.n2!.ca);
-    await cluster.kill('n2', 'SIGHUP');
-    await waitUntil(() => logs.some((l) => l.startsWith('n2 |') && l.includes('TLS material and token reloaded')), 'n2 logs the reload');
+    const rotated = await rotateNode({ ca, live, tc: tc! }, 'n2');
     expect(n2.child!.pid).toBe(pid);
 
     const fresh: Client = await connect({ ...opts, tls: rotated.issue('client2') });

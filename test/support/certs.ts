@@ -12,12 +12,16 @@ import type { CertAuthority as Authority, LeafFiles as Leaf } from '../../dist/t
 export function liveCerts(ca: Authority, ids: readonly string[]): Record<string, Leaf> {
   const live: Record<string, Leaf> = {};
   for (const id of ids) {
-    const issued = ca.issue(id);
     const files = { cert: join(ca.dir, `live-${id}.crt`), key: join(ca.dir, `live-${id}.key`), ca: join(ca.dir, `live-${id}-ca.crt`) };
-    copyFileSync(issued.cert, files.cert);
-    copyFileSync(issued.key, files.key);
-    copyFileSync(issued.ca, files.ca);
+    copyLeaf(ca.issue(id), files);
     live[id] = files;
   }
   return live;
+}
+
+/** Copies a certificate, its key and its CA file over the files `to` names (a rotation on disk). */
+export function copyLeaf(from: Leaf, to: Leaf): void {
+  copyFileSync(from.cert, to.cert);
+  copyFileSync(from.key, to.key);
+  copyFileSync(from.ca, to.ca);
 }

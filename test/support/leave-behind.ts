@@ -5,17 +5,14 @@
  */
 import { SegmentedLog } from '../../dist/storage/index.js';
 import { replicaDir, viewCluster, waitForLeader, waitUntil, type TestCluster } from './process-cluster.js';
+import { appendMany as appendPayloads, committedEverywhere } from './cluster-load.js';
+
+export { committedEverywhere };
 
 /** Appends `count` 700-byte payloads tagged `tag`, 50 at a time; returns the highest acked index. */
 export async function appendMany(t: TestCluster, count: number, tag: string): Promise<number> {
-  let last = 0;
-  for (let i = 0; i < count; i += 50) {
-    const acks = await Promise.all(
-      Array.from({ length: Math.min(50, count - i) }, (_, j) => t.client.append(Buffer.from(`${tag}-${i + j}-`.padEnd(700, 'x')))),
-    );
-    for (const a of acks) last = Math.max(last, a.index);
-  }
-  return last;
+  const acked = await appendPayloads(t, count, tag, { sizeBytes: 700, batch: 50 });
+  return Math.max(0, ...acked.keys());
 }
 
 /** Records [from, to] of a stopped replica: pos and bytes; `first` is its log's first index. */
@@ -33,11 +30,6 @@ export async function records(dir: string, from: number, to: number): Promise<{ 
   }
 }
 
-/** Every replica of the 3 answers and has committed through `index`. */
-export async function committedEverywhere(t: TestCluster, index: number): Promise<boolean> {
-  const views = await viewCluster(t.client);
-  return views.length === 3 && views.every((v) => (v.commitIndex ?? 0) >= index);
-}
 
 /**
  * Stops `follower` after 100 appends, appends 400 more, stops the two others once they

@@ -1,20 +1,10 @@
 /** The range read of the client protocol (op/kind 21, client-reads-codec.ts): round trips, misuse, malformed bytes. */
 import { describe, expect, it } from 'vitest';
-import { isRaftLedgerError } from '../../src/errors.js';
+import { expectProtocolError } from './protocol-error.js';
 import { decodeClientRequest, decodeClientResponse, encodeClientRequest, encodeClientResponse, type ClientRequest, type ClientResponse } from '../../src/transport/client-codec.js';
 import { FRAME_HEADER_BYTES } from '../../src/transport/frame.js';
 
 const body = (frame: Buffer): Buffer => Buffer.from(frame.subarray(FRAME_HEADER_BYTES));
-
-function expectProtocolError(fn: () => unknown): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(isRaftLedgerError(caught, 'ERR_PROTOCOL'), `expected ERR_PROTOCOL, got ${String(caught)}`).toBe(true);
-}
 
 const request: Extract<ClientRequest, { op: 'readRange' }> = {
   id: 9,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRaftLedgerError } from '../../src/errors.js';
+import { expectProtocolError } from './protocol-error.js';
 import type { Message } from '../../src/raft/types.js';
 import {
   decodeClientRequest,
@@ -27,17 +27,6 @@ function oneFrame(bytes: Buffer): Frame {
   expect(frames).toHaveLength(1);
   expect(reader.bufferedBytes).toBe(0);
   return frames[0]!;
-}
-
-function expectProtocolError(fn: () => unknown, reason?: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(isRaftLedgerError(caught, 'ERR_PROTOCOL'), `expected ERR_PROTOCOL, got ${String(caught)}`).toBe(true);
-  if (reason) expect((caught as Error).message).toMatch(reason);
 }
 
 const NODE_IDS: [string, string][] = [

@@ -1,5 +1,6 @@
 /** PeerTransport.addPeer/removePeer: peer links added and removed at runtime (membership change). */
 import { afterEach, describe, expect, it } from 'vitest';
+import { pollUntil } from '../support/wait.js';
 import type { Message } from '../../src/raft/types.js';
 import { formatHostPort } from '../../src/transport/address.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
@@ -35,13 +36,8 @@ function node(id: string, peers: Record<string, string> = {}): Node {
   return n;
 }
 
-async function until(what: string, predicate: () => boolean, logs: () => string[] = () => []): Promise<void> {
-  const deadline = Date.now() + BOUND_MS;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}\n${logs().slice(-20).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (what: string, predicate: () => boolean, logs: () => string[] = () => []): Promise<void> =>
+  pollUntil(predicate, what, { limitMs: BOUND_MS, stepMs: 5, logs: () => logs().slice(-20) });
 
 function heartbeat(from: string, to: string, term: number): Message {
   return { type: 'heartbeat', from, to, term, commit: 0 } as Message;

@@ -7,12 +7,14 @@
 import * as net from 'node:net';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../support/wait.js';
 import type { Message } from '../../src/raft/types.js';
 import { FrameKind, FrameReader } from '../../src/transport/frame.js';
 import { encodeHandshake } from '../../src/transport/handshake.js';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
+import { loopbackPeer } from '../support/loopback-peer.js';
 import { certificateNames, identityProblem, tokensEqual, type TlsFiles } from '../../src/transport/tls.js';
-import { certAuthority, type CertAuthority } from '../support/certs.js';
+import { certAuthority, copyLeaf, type CertAuthority, type LeafFiles } from '../support/certs.js';
 
 const HOST = '127.0.0.1';
 const BOUND_MS = 10_000;
@@ -30,28 +32,19 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
 
-async function until(what: string, predicate: () => boolean, logs: string[]): Promise<void> {
-  const end = Date.now() + BOUND_MS;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}\n${logs.join('\n')}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, predicate: () => boolean, logs: string[]): Promise<void> => pollUntil(predicate, what, { limitMs: BOUND_MS, logs: () => logs });
 
 const hb = (from: string, to: string, commit: number): Message => ({ type: 'heartbeat', from, to, term: 1, commit });
 
 function node(id: string, peers: Record<string, string>, tls: TlsFiles, logs: string[], got: Message[] = []): PeerTransport {
-  const t = new PeerTransport({
-    id,
-    listen: { host: HOST, port: 0 },
-    peers,
-    handshake: { clusterId: 'tls-test', segmentSizeBytes: 1 << 20 },
-    reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
-    handshakeTimeoutMs: 3000,
-    tls,
-    onMessage: (_group, message) => got.push(message),
-    log: (line) => logs.push(line),
-  });
+  const t = new PeerTransport(
+    loopbackPeer(id, peers, 'tls-test', {
+      handshakeTimeoutMs: 3000,
+      tls,
+      onMessage: (_group, message) => got.push(message),
+      log: (line) => logs.push(line),
+    }),
+  );
   open.push(t);
   return t;
 }
@@ -129,11 +122,7 @@ describe('PeerTransport with mutual TLS', () => {
     const logs: string[] = [];
     const rotated = certAuthority('rotated', ca.dir);
     const files = { cert: `${ca.dir}/live-n2.crt`, key: `${ca.dir}/live-n2.key`, ca: `${ca.dir}/live-ca.crt` };
-    const put = (src: { cert: string; key: string; ca: string }): void => {
-      copyFileSync(src.cert, files.cert);
-      copyFileSync(src.key, files.key);
-      copyFileSync(src.ca, files.ca);
-    };
+    const put = (src: LeafFiles): void => copyLeaf(src, files);
     put(ca.issue('n2'));
     const b = node('n2', { n1: '' }, files, logs);
     const bAddr = await b.start();

@@ -4,6 +4,7 @@ import type { Message } from '../../src/raft/types.js';
 import { encodeFrame, FrameKind, FrameReader } from '../../src/transport/frame.js';
 import { decodeHandshake, encodeHandshake } from '../../src/transport/handshake.js';
 import { DEFAULT_RECONNECT, PeerTransport, type PeerTransportOptions } from '../../src/transport/peer-transport.js';
+import { loopbackPeer } from '../support/loopback-peer.js';
 import { DEFAULT_TICK_MS } from '../../src/raft/config.js';
 import { REPLICA_ELECTION_TICKS } from '../../src/replica/ledger-types.js';
 import { encodeRaftMessage, type WireEntry } from '../../src/transport/raft-codec.js';
@@ -51,12 +52,7 @@ afterEach(async () => {
 });
 
 function transport(ev: Events, id: string, peers: Record<string, string>, overrides: Partial<PeerTransportOptions> = {}): PeerTransport {
-  const t = new PeerTransport({
-    id,
-    listen: { host: HOST, port: 0 },
-    peers,
-    handshake: { clusterId: 'test-cluster', segmentSizeBytes: 1 << 20 },
-    reconnect: { initialDelayMs: 10, maxDelayMs: 100 },
+  const t = new PeerTransport(loopbackPeer(id, peers, 'test-cluster', {
     onMessage: (group, message, from) => {
       ev.messages.push({ at: id, group, message, from });
       ev.notify();
@@ -74,7 +70,7 @@ function transport(ev: Events, id: string, peers: Record<string, string>, overri
       ev.notify();
     },
     ...overrides,
-  });
+  }, 100));
   open.push(t);
   return t;
 }

@@ -81,12 +81,19 @@ export async function truncateTail(dir: string, rng: Prng, recent = 8): Promise<
   return `truncated ${path} at offset ${offset} (inside index ${hit?.index ?? '?'}; log had ..${last.index})`;
 }
 
-export async function flipBit(dir: string, rng: Prng, recent = 20): Promise<string> {
+/** A random byte of one of the last `recent` records (draws: the record, then the byte), or undefined for an empty log. */
+async function randomRecordByte(dir: string, rng: Prng, recent: number): Promise<{ r: Tail['records'][number]; path: string; offset: number } | undefined> {
   const t = await tail(dir, recent);
-  if (t.records.length === 0) return 'empty log: nothing to flip';
+  if (t.records.length === 0) return undefined;
   const r = rng.pick(t.records);
   const at = r.pos + rng.int(0, r.size - 1);
-  const { path, offset } = fileOf(t, at);
+  return { r, ...fileOf(t, at) };
+}
+
+export async function flipBit(dir: string, rng: Prng, recent = 20): Promise<string> {
+  const hit = await randomRecordByte(dir, rng, recent);
+  if (hit === undefined) return 'empty log: nothing to flip';
+  const { r, path, offset } = hit;
   const fd = openSync(path, 'r+');
   try {
     const b = Buffer.alloc(1);
@@ -101,11 +108,9 @@ export async function flipBit(dir: string, rng: Prng, recent = 20): Promise<stri
 }
 
 export async function zeroPage(dir: string, rng: Prng, recent = 20): Promise<string> {
-  const t = await tail(dir, recent);
-  if (t.records.length === 0) return 'empty log: nothing to zero';
-  const r = rng.pick(t.records);
-  const at = r.pos + rng.int(0, r.size - 1);
-  const { path, offset } = fileOf(t, at);
+  const hit = await randomRecordByte(dir, rng, recent);
+  if (hit === undefined) return 'empty log: nothing to zero';
+  const { r, path, offset } = hit;
   const page = Math.floor(offset / PAGE) * PAGE;
   const size = Math.min(PAGE, statSync(path).size - page);
   patch(path, page, Buffer.alloc(size));
