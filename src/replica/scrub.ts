@@ -15,6 +15,8 @@
  *  - Each step is SegmentedLog.findDamage over the step's indexes: what fails is listed as
  *    damaged (reads of it fail with ERR_LOG_DAMAGED) and handed to `repair`; a repair that
  *    fails leaves it listed and is reported in status (and the log line), never dropped.
+ *    Indexes already listed are skipped (not found or counted twice), but a step over them
+ *    calls `repair` (with no new findings) so that a failed repair is retried every pass.
  *  - limitIndex() bounds the pass to sealed, committed records (the caller's choice); the
  *    open tail is verified by recovery, not here.
  */
@@ -146,13 +148,17 @@ export class Scrubber {
     let to = this.#cursor;
     // Grow the step one record at a time by size (from the index, not the data) so it stays bounded.
     const found: DamagedRecord[] = [];
+    // Records already listed as damaged are not found again (nor counted); their repair is retried.
+    const listed = new Set(this.#log.damaged.map((d) => d.index));
+    let retry = false;
     while (to <= limit && bytes < this.#o.stepBytes && to - this.#cursor < this.#o.stepRecords) {
-      found.push(...this.#log.findDamage(to, to, (n) => (bytes += n)));
+      if (listed.has(to)) retry = true;
+      else found.push(...this.#log.findDamage(to, to, (n) => (bytes += n)));
       to++;
     }
     this.#bytes += bytes;
     this.#cursor = to;
-    if (found.length > 0) await this.#repair(found);
+    if (found.length > 0 || retry) await this.#repair(found);
     // At least 1 ms: every step yields to the event loop through a timer.
     const waitMs = Math.max(1, Math.ceil((bytes * 1000) / this.#o.bytesPerSec));
     if (!this.#stop) await this.#o.sleepMs(waitMs);

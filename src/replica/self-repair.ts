@@ -12,7 +12,7 @@
  *    and the replicas asked when every peer answered and none could supply them, or when
  *    repairTimeoutMs passes without that (peers unreachable). Nothing is ever cut here.
  *  - The scrubber (scrub.ts) runs at scrubBytesPerSec (default DEFAULT_SCRUB_BYTES_PER_SEC,
- *    4 MiB/s; 0: off) over committed, durable
+ *    4 MiB/s; 0: off), from the moment start-up damage is repaired, over committed, durable
  *    records and hands what it finds to the same repair; a failed repair leaves the records
  *    listed as damaged and is retried on the next finding or pass.
  */
@@ -104,7 +104,13 @@ export class SelfRepair {
       this.#d.logLine(`[${this.#d.id}] repair: ${log.damaged.length} damaged record(s) at start-up (indexes ${list}); repairing from peers before serving`);
       void this.#startupLoop();
     } else this.#settle.resolve();
-    this.#scrubber.start();
+    // The scrub starts once start-up damage is repaired (it would only find the same records again).
+    this.startupRepaired.then(
+      () => {
+        if (!this.#stopped) this.#scrubber.start();
+      },
+      () => {},
+    );
   }
 
   /** A read found damage at `index` (ERR_LOG_DAMAGED or a failed CRC): list it, step down if leading, repair. */

@@ -83,6 +83,32 @@ describe('scrubbing (issue 16)', () => {
     }
   });
 
+  it('a record already listed as damaged is not found (or counted) again on the next pass, but its repair is retried', async () => {
+    const { a, b, dirA, pos } = await pair(100);
+    try {
+      const p = pos[20]!;
+      flipBit(segmentPath(dirA, p - (p % SEG)), (p % SEG) + 60, 1);
+      const handed: number[][] = [];
+      const scrubber = new Scrubber(a, {
+        bytesPerSec: 8 * 1024 * 1024,
+        limitIndex: () => a.lastIndex,
+        repair: async (found) => {
+          handed.push(found.map((d) => d.index));
+          await repairFromPeers(a, []); // no peer: fails, the record stays listed
+        },
+        sleepMs: async () => {},
+      });
+      for (let pass = 0; pass < 2; pass++) for (let i = 0; i < 100 && (await scrubber.step()); i++);
+      expect(scrubber.status().passes).toBe(2);
+      expect(scrubber.status().findings.map((f) => f.index)).toEqual([21]);
+      expect(handed).toEqual([[21], []]);
+      expect(a.damaged.map((d) => d.index)).toEqual([21]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('bytesPerSec 0 disables it; a negative rate is a RangeError', async () => {
     const { a, b } = await pair(5);
     try {
