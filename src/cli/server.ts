@@ -67,8 +67,9 @@ Options:
                           pseudo-random bytes on every replica); a follower installs it to
                           <group dir>/app-snapshot.bin (default 0: none)
   --scrub-bytes-per-sec N re-verify the CRCs of every group's committed records in the
-                          background at N bytes/s and repair damage found from the peers
-                          (default 0: off); progress and findings in status and /metrics
+                          background at N bytes/s per group and repair damage found from
+                          the peers (default 4194304, 4 MiB/s: low enough not to matter for
+                          throughput; 0: off); progress and findings in status and /metrics
   --repair-timeout-ms MS  a replica whose log has damaged records at start-up repairs them
                           from its peers before it serves; it keeps asking unreachable peers
                           this long (default 30000), then refuses to start naming the indexes

@@ -92,7 +92,7 @@ export interface LedgerCoreOptions {
   spaceCheckIntervalMs?: number;
   /** TEST-ONLY: measures free bytes instead of statfs on the log's filesystem. */
   measureFreeBytes?: () => number;
-  /** Background scrub rate over committed records, repairing what it finds from peers (scrub.ts; default 0: off). */
+  /** Background scrub rate over committed records, repairing what it finds from peers (scrub.ts; default 4 MiB/s, DEFAULT_SCRUB_BYTES_PER_SEC; 0: off). */
   scrubBytesPerSec?: number;
   /** Damaged ranges the startup check found (storage/startup-check.ts): repaired from peers before startupRepaired resolves. */
   startupDamage?: readonly DamagedRange[];

@@ -3,18 +3,27 @@
  * and repair what is found from peers.
  *
  * Contracts:
- *  - One pass walks [log.firstIndex, limitIndex()] in steps of at most `stepBytes`; after
- *    each step it waits so that the average rate stays at or below bytesPerSec (0 disables:
- *    start() does nothing). Time comes from the injected `sleepMs` so tests need no clock.
+ *  - One pass walks [log.firstIndex, limitIndex()] in steps of at most `stepBytes` and
+ *    `stepRecords`; after each step it waits so that the average rate stays at or below
+ *    bytesPerSec (0 disables: start() does nothing). Time comes from the injected `sleepMs`
+ *    so tests need no clock.
+ *  - A step is the only synchronous work (reads and CRC checks of at most 64 KiB or 256
+ *    records by default, well under a millisecond from the page cache), and every step ends
+ *    in a timer wait, so the scrub yields the event loop between steps and never holds up
+ *    appends for longer than one step. The default rate (DEFAULT_SCRUB_BYTES_PER_SEC, per
+ *    group) is low enough not to matter for throughput: bench/scrub-cost.mjs measures it.
  *  - Each step is SegmentedLog.findDamage over the step's indexes: what fails is listed as
  *    damaged (reads of it fail with ERR_LOG_DAMAGED) and handed to `repair`; a repair that
  *    fails leaves it listed and is reported in status (and the log line), never dropped.
+ *    Indexes already listed are skipped (not found or counted twice), but a step over them
+ *    calls `repair` (with no new findings) so that a failed repair is retried every pass.
  *  - limitIndex() bounds the pass to sealed, committed records (the caller's choice); the
  *    open tail is verified by recovery, not here.
  */
 import type { DamagedRecord, SegmentedLog } from '../storage/index.js';
 
-export const DEFAULT_SCRUB_BYTES_PER_SEC = 8 * 1024 * 1024;
+/** The scrub rate of a replica that does not set one (per group; 0 disables the scrub). */
+export const DEFAULT_SCRUB_BYTES_PER_SEC = 4 * 1024 * 1024;
 
 export interface ScrubFinding {
   index: number;
@@ -43,8 +52,10 @@ export interface ScrubberOptions {
   repair: (damaged: readonly DamagedRecord[]) => Promise<void>;
   sleepMs?: (ms: number) => Promise<void>;
   onLog?: (line: string) => void;
-  /** Bytes verified per step before the rate wait (default 256 KiB). */
+  /** Bytes verified per step before the rate wait (default 64 KiB). */
   stepBytes?: number;
+  /** Records verified per step at most (default 256), so that small records keep a step short too. */
+  stepRecords?: number;
   /** Most findings kept in status (oldest dropped first; default 100). */
   maxFindings?: number;
 }
@@ -77,7 +88,8 @@ export class Scrubber {
             resolve();
           };
         }),
-      stepBytes: 256 * 1024,
+      stepBytes: 64 * 1024,
+      stepRecords: 256,
       maxFindings: 100,
       onLog: () => {},
       ...options,
@@ -136,15 +148,20 @@ export class Scrubber {
     let to = this.#cursor;
     // Grow the step one record at a time by size (from the index, not the data) so it stays bounded.
     const found: DamagedRecord[] = [];
-    while (to <= limit && bytes < this.#o.stepBytes) {
-      found.push(...this.#log.findDamage(to, to, (n) => (bytes += n)));
+    // Records already listed as damaged are not found again (nor counted); their repair is retried.
+    const listed = new Set(this.#log.damaged.map((d) => d.index));
+    let retry = false;
+    while (to <= limit && bytes < this.#o.stepBytes && to - this.#cursor < this.#o.stepRecords) {
+      if (listed.has(to)) retry = true;
+      else found.push(...this.#log.findDamage(to, to, (n) => (bytes += n)));
       to++;
     }
     this.#bytes += bytes;
     this.#cursor = to;
-    if (found.length > 0) await this.#repair(found);
-    const waitMs = Math.ceil((bytes * 1000) / this.#o.bytesPerSec);
-    if (waitMs > 0 && !this.#stop) await this.#o.sleepMs(waitMs);
+    if (found.length > 0 || retry) await this.#repair(found);
+    // At least 1 ms: every step yields to the event loop through a timer.
+    const waitMs = Math.max(1, Math.ceil((bytes * 1000) / this.#o.bytesPerSec));
+    if (!this.#stop) await this.#o.sleepMs(waitMs);
     return true;
   }
 

@@ -11,7 +11,8 @@
  *    before `startupRepaired` resolves. It rejects with ERR_LOG_CORRUPT naming the indexes
  *    and the replicas asked when every peer answered and none could supply them, or when
  *    repairTimeoutMs passes without that (peers unreachable). Nothing is ever cut here.
- *  - The scrubber (scrub.ts) runs at scrubBytesPerSec (0: off) over committed, durable
+ *  - The scrubber (scrub.ts) runs at scrubBytesPerSec (default DEFAULT_SCRUB_BYTES_PER_SEC,
+ *    4 MiB/s; 0: off), from the moment start-up damage is repaired, over committed, durable
  *    records and hands what it finds to the same repair; a failed repair leaves the records
  *    listed as damaged and is retried on the next finding or pass.
  */
@@ -19,7 +20,7 @@ import { RaftLedgerError } from '../errors.js';
 import type { DamageGuard } from '../raft/damage.js';
 import type { DamagedRange, SegmentedLog } from '../storage/index.js';
 import { repairFromPeers, type RepairSource } from './repair.js';
-import { Scrubber, type ScrubStatus } from './scrub.js';
+import { DEFAULT_SCRUB_BYTES_PER_SEC, Scrubber, type ScrubStatus } from './scrub.js';
 
 export const DEFAULT_STARTUP_REPAIR_TIMEOUT_MS = 30_000;
 const RETRY_MS = 200;
@@ -82,7 +83,7 @@ export class SelfRepair {
     this.startupRepaired = new Promise<void>((resolve, reject) => (this.#settle = { resolve, reject }));
     this.startupRepaired.catch(() => {}); // the owner awaits it; an unobserved failure is not a crash
     this.#scrubber = new Scrubber(deps.log, {
-      bytesPerSec: options.scrubBytesPerSec ?? 0,
+      bytesPerSec: options.scrubBytesPerSec ?? DEFAULT_SCRUB_BYTES_PER_SEC,
       limitIndex: () => deps.scrubLimit(),
       repair: async (found) => {
         this.#found += found.length;
@@ -103,7 +104,13 @@ export class SelfRepair {
       this.#d.logLine(`[${this.#d.id}] repair: ${log.damaged.length} damaged record(s) at start-up (indexes ${list}); repairing from peers before serving`);
       void this.#startupLoop();
     } else this.#settle.resolve();
-    this.#scrubber.start();
+    // The scrub starts once start-up damage is repaired (it would only find the same records again).
+    this.startupRepaired.then(
+      () => {
+        if (!this.#stopped) this.#scrubber.start();
+      },
+      () => {},
+    );
   }
 
   /** A read found damage at `index` (ERR_LOG_DAMAGED or a failed CRC): list it, step down if leading, repair. */

@@ -40,8 +40,11 @@ export async function checkLogAtStartup(dir: string, repair: boolean, log: (line
   const damage = report.damage.filter((d) => DAMAGE_KINDS.has(d.kind));
   if (damage.length === 0) return undefined;
   const first = damage[0]!;
-  if (!repair && damage.every((d) => d.kind === 'record' || d.kind === 'gap')) {
-    const ranges = await repairableDamage(dir);
+  // Entries verify calls missing at the end of the log (zeros up to the durable commit index)
+  // are repairable too when recovery lists every one of them as damaged (log/recovery-damage.ts).
+  const missingFrom = damage.filter((d) => d.kind === 'missing').map((d) => d.index);
+  if (!repair && damage.every((d) => d.kind === 'record' || d.kind === 'gap' || (d.kind === 'missing' && d.index !== undefined))) {
+    const ranges = await repairableDamage(dir, missingFrom as number[]);
     if (ranges !== undefined) {
       const list = ranges.map((r) => (r.fromIndex === r.toIndex ? `${r.fromIndex}` : `${r.fromIndex}-${r.toIndex}`)).join(', ');
       log(`damaged records at indexes ${list} (first: ${first.reason}, ${first.path} at offset ${first.offset}); they are repaired from peers before the replica serves`);
@@ -84,12 +87,22 @@ export async function checkLogAtStartup(dir: string, repair: boolean, log: (line
   return undefined;
 }
 
-/** The damaged ranges when every damaged record has an index slot to check a peer's copy against, else undefined. */
-async function repairableDamage(dir: string): Promise<DamagedRange[] | undefined> {
+/**
+ * The damaged ranges when every damaged record has an index slot to check a peer's copy
+ * against, and every entry from each of `missingFrom` up to the durable commit index is one
+ * of them; else undefined.
+ */
+async function repairableDamage(dir: string, missingFrom: readonly number[]): Promise<DamagedRange[] | undefined> {
   const opened = await SegmentedLog.open({ dir });
   try {
     const found = opened.findDamage();
     if (found.length === 0 || found.some((d) => d.pos < 0)) return undefined;
+    const commitIndex = opened.meta.hardState.commitIndex;
+    const listed = new Set(found.map((d) => d.index));
+    for (const from of missingFrom) {
+      if (opened.lastIndex < commitIndex) return undefined;
+      for (let i = from; i <= commitIndex; i++) if (!listed.has(i)) return undefined;
+    }
     return opened.damagedRanges();
   } finally {
     await opened.close();

@@ -102,4 +102,30 @@ describe('a replica with unrepaired damage (issue 16, docs/RAFT.md "Damaged repl
     expect(c.core('a').role).toBe('follower');
     expect(c.core('a').commitIndex).toBe(before);
   });
+  it("a damaged leader does not count itself toward the commit quorum of the damaged range (the own-count cap, scripted without the step-down)", () => {
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a');
+    c.propose('a', 'x');
+    c.deliverAll();
+    const before = c.core('a').commitIndex;
+    c.isolate('c'); // the quorum for the next entry is a and b
+    const y = c.propose('a', 'y');
+    c.drainAll(); // a writes y durably and sends it
+    expect(c.deliverOne((m) => m.type === 'append' && m.to === 'b')).toBeDefined();
+    const acks = c.dropWhere((m) => m.type === 'appendResp' && m.from === 'b' && m.to === 'a');
+    expect(acks.length).toBe(1);
+    // a finds damage at y before b's acknowledgement of y arrives; the ack is stepped into the
+    // core directly, before a's next Ready (where it steps down), so only the cap stands
+    // between a quorum of {a (own count), b} and committing y.
+    c.core('a').damage.set(y);
+    c.core('a').step(acks[0]!);
+    expect(c.core('a').role).toBe('leader');
+    expect(c.core('a').commitIndex).toBe(before);
+    // Repaired, a counts itself again: the next entry commits y with it.
+    c.core('a').damage.set(undefined);
+    const z = c.propose('a', 'z');
+    c.deliverAll();
+    expect(c.core('a').role).toBe('leader');
+    expect(c.core('a').commitIndex).toBe(z);
+  });
 });

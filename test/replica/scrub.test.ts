@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { cpSync } from 'node:fs';
 import { SegmentedLog } from '../../src/index.js';
 import { repairFromPeers, serveRepair } from '../../src/replica/repair.js';
-import { Scrubber } from '../../src/replica/scrub.js';
+import { DEFAULT_SCRUB_BYTES_PER_SEC, Scrubber } from '../../src/replica/scrub.js';
+import { Ledger } from '../../src/replica/ledger.js';
 import { flipBit, segmentPath } from '../support/log-files.js';
 import { useTempDirs, payloadFor } from '../support/tmp.js';
 
@@ -82,6 +83,32 @@ describe('scrubbing (issue 16)', () => {
     }
   });
 
+  it('a record already listed as damaged is not found (or counted) again on the next pass, but its repair is retried', async () => {
+    const { a, b, dirA, pos } = await pair(100);
+    try {
+      const p = pos[20]!;
+      flipBit(segmentPath(dirA, p - (p % SEG)), (p % SEG) + 60, 1);
+      const handed: number[][] = [];
+      const scrubber = new Scrubber(a, {
+        bytesPerSec: 8 * 1024 * 1024,
+        limitIndex: () => a.lastIndex,
+        repair: async (found) => {
+          handed.push(found.map((d) => d.index));
+          await repairFromPeers(a, []); // no peer: fails, the record stays listed
+        },
+        sleepMs: async () => {},
+      });
+      for (let pass = 0; pass < 2; pass++) for (let i = 0; i < 100 && (await scrubber.step()); i++);
+      expect(scrubber.status().passes).toBe(2);
+      expect(scrubber.status().findings.map((f) => f.index)).toEqual([21]);
+      expect(handed).toEqual([[21], []]);
+      expect(a.damaged.map((d) => d.index)).toEqual([21]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('bytesPerSec 0 disables it; a negative rate is a RangeError', async () => {
     const { a, b } = await pair(5);
     try {
@@ -93,6 +120,58 @@ describe('scrubbing (issue 16)', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('the scrub default (issue 16)', () => {
+  it('every step verifies at most 256 records and 64 KiB, then waits (it yields the event loop between steps)', async () => {
+    const { a, b } = await pair(600);
+    try {
+      const waits: number[] = [];
+      const scrubber = new Scrubber(a, {
+        bytesPerSec: DEFAULT_SCRUB_BYTES_PER_SEC,
+        limitIndex: () => a.lastIndex,
+        repair: async () => {},
+        sleepMs: async (ms) => {
+          waits.push(ms);
+        },
+      });
+      let steps = 0;
+      let cursor = scrubber.status().cursorIndex;
+      let bytes = 0;
+      for (; steps < 100 && (await scrubber.step()); steps++) {
+        const st = scrubber.status();
+        expect(st.cursorIndex - cursor).toBeLessThanOrEqual(256);
+        expect(st.bytesVerified - bytes).toBeLessThanOrEqual(64 * 1024 + 16 * 1024); // one record may cross the bound
+        cursor = st.cursorIndex;
+        bytes = st.bytesVerified;
+      }
+      expect(cursor).toBe(601);
+      expect(steps).toBeGreaterThanOrEqual(3); // 600 records took several steps
+      expect(waits.length).toBe(steps);
+      expect(waits.every((w) => w >= 1)).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a Ledger scrubs by default at DEFAULT_SCRUB_BYTES_PER_SEC (a few MiB/s); scrubBytesPerSec 0 turns it off', async () => {
+    expect(DEFAULT_SCRUB_BYTES_PER_SEC).toBeGreaterThan(0);
+    expect(DEFAULT_SCRUB_BYTES_PER_SEC).toBeLessThanOrEqual(16 * 1024 * 1024);
+    const base = { id: 'n0', members: ['n0'], link: { send: () => {} }, segmentSizeBytes: SEG, tickMs: 5, durability: 'memory' as const };
+    const on = await Ledger.open({ dir: tempDir(), ...base });
+    try {
+      expect(on.status().repair?.scrub).toMatchObject({ running: true, bytesPerSec: DEFAULT_SCRUB_BYTES_PER_SEC });
+    } finally {
+      await on.close();
+    }
+    const off = await Ledger.open({ dir: tempDir(), ...base, scrubBytesPerSec: 0 });
+    try {
+      expect(off.status().repair?.scrub).toMatchObject({ running: false, bytesPerSec: 0 });
+    } finally {
+      await off.close();
     }
   });
 });

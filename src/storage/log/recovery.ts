@@ -3,8 +3,10 @@
  * holds), walk the tail with the native scanner filling the index, tell a torn tail
  * (truncated) from damage followed by valid records: damaged records whose index slots
  * chain to an intact record after them are listed as damaged and kept (recovery-damage.ts;
- * repaired from peers), other damage followed by valid records is ERR_LOG_CORRUPT unless
- * truncateCorrupt; and make everything recovered durable before the log is used.
+ * repaired from peers), and so are damaged records at the end of the log up to the durable
+ * commit index (only what follows it is a torn tail); other damage followed by valid records
+ * is ERR_LOG_CORRUPT unless truncateCorrupt; and make everything recovered durable before
+ * the log is used.
  */
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -87,7 +89,8 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
   // Walk the tail.
   const slots = Buffer.alloc(SCAN_SLOT_CHUNK * SLOT_SIZE_BYTES);
   let pos = startPos;
-  let stoppedAt: { pos: number; reason: string; segment: Segment; offset: number } | undefined;
+  /** zeros: the walk stopped at zeros (probe where records would be), else search everything after. */
+  let stoppedAt: { pos: number; reason: string; segment: Segment; offset: number; zeros: boolean } | undefined;
   let segIdx = st.segments.findIndex((s) => pos >= s.base && pos < s.base + S);
   if (segIdx < 0) {
     // A checkpoint at the very end of the last segment: nothing to scan.
@@ -121,8 +124,20 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
       if (segIdx < st.segments.length) pos = st.segments[segIdx]!.base;
       continue;
     }
-    // Damage with intact records after it (their index slots chain to them) is listed, not cut.
-    const skipped = truncateCorrupt ? undefined : skipDamaged(st, pos, lastIndex + 1, lastTerm);
+    // Damage with intact records after it (their index slots chain to them) is listed, not
+    // cut; so is damage up to the durable commit index when nothing intact follows it.
+    const skipped = truncateCorrupt ? undefined : skipDamaged(st, pos, lastIndex + 1, lastTerm, hard.commitIndex);
+    if (skipped?.endsLog === true) {
+      st.damaged.push(...skipped.damaged);
+      const from = skipped.damaged[0]!.index;
+      lastIndex += skipped.damaged.length;
+      lastTerm = skipped.lastTerm;
+      st.notice(`damaged record(s) ${from}..${lastIndex} at the end of the log, at or below the durable commit index: kept (not truncated), to be repaired from peers; what follows is a torn tail`);
+      const at = segmentAt(st, skipped.resumePos - 1)!;
+      const offset = skipped.resumePos - at.base;
+      stoppedAt = { pos: skipped.resumePos, reason: `unwritten or damaged space after the durable commit index ${hard.commitIndex}`, segment: at, offset, zeros: result.stop === 'zeros' };
+      break;
+    }
     if (skipped !== undefined) {
       st.damaged.push(...skipped.damaged);
       lastIndex += skipped.damaged.length;
@@ -133,11 +148,11 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
       continue;
     }
     if (result.stop === 'zeros') {
-      stoppedAt = { pos, reason: 'unwritten space', segment: seg, offset: result.end };
+      stoppedAt = { pos, reason: 'unwritten space', segment: seg, offset: result.end, zeros: true };
       break;
     }
     // invalid
-    stoppedAt = { pos, reason: `invalid record (${result.reason ?? 'unknown'})`, segment: seg, offset: result.end };
+    stoppedAt = { pos, reason: `invalid record (${result.reason ?? 'unknown'})`, segment: seg, offset: result.end, zeros: false };
     break;
   }
 
@@ -147,9 +162,9 @@ export async function recover(st: LogState, truncateCorrupt: boolean): Promise<v
     // a log), probe where more records would be: the index slot of the next index, the
     // next 64 KiB, and the start of every later segment.
     const isTear = stoppedAt.reason !== 'unwritten space';
-    const damage = isTear
-      ? findValidAfter(st, stoppedAt.segment, stoppedAt.offset + 1)
-      : probeAfterEnd(st, stoppedAt.segment, stoppedAt.offset, lastIndex + 1);
+    const damage = stoppedAt.zeros
+      ? probeAfterEnd(st, stoppedAt.segment, stoppedAt.offset, lastIndex + 1)
+      : findValidAfter(st, stoppedAt.segment, stoppedAt.offset + 1);
     if (damage !== undefined) {
       const message = `${stoppedAt.reason} at pos ${stoppedAt.pos}, followed by a valid record at pos ${damage}`;
       if (!truncateCorrupt || st.readOnly) throw corrupt(message, stoppedAt.segment.handle.path, stoppedAt.offset);
