@@ -61,6 +61,8 @@ export const DEFAULT_PRODUCER_WINDOW_ENTRIES = 100_000;
 const WAIT_SLICE_MS = 100;
 /** committed() folds at most this many entries per call, so no turn of the event loop reads many. */
 const FOLD_SLICE_ENTRIES = 4096;
+/** The largest producer base a log start carries (the default 10,000 producers take about 1.8 MB). */
+const MAX_SENT_BASE_BYTES = 32 * 1024 * 1024;
 
 /** The checked stamp of `options` (TypeError / RangeError on misuse). */
 export function producerStampOf(options: ProducerOptions): ProducerStamp {
@@ -179,9 +181,14 @@ export class Idempotence {
     return this.#saving;
   }
 
-  /** Leader: the base to send with the last chunk of a log start. */
-  baseBytes(): Uint8Array {
-    return encodeProducerBase(this.#base, this.#baseUpTo);
+  /**
+   * Leader: the base to send with the last chunk of a log start; undefined when it would not
+   * fit a frame beside the chunk (more than MAX_SENT_BASE_BYTES: a maxProducers far above
+   * the default), and the follower then knows only what it folded itself.
+   */
+  baseBytes(): Uint8Array | undefined {
+    const bytes = encodeProducerBase(this.#base, this.#baseUpTo);
+    return bytes.byteLength <= MAX_SENT_BASE_BYTES ? bytes : undefined;
   }
 
   /** Follower: the base a leader sent with the log start to after `index`. */

@@ -36,7 +36,7 @@ export interface LifecycleHost {
   /** Entries below keepFromIndex may be removed once the promise resolves (the producer table folds them and is saved first; idempotence.ts). */
   beforeRetention?(keepFromIndex: number): Promise<void> | void;
   /** The committed producer base: sent with the last chunk of a log start, taken from one (idempotence.ts). */
-  producers?: { baseBytes(): Uint8Array; offered(index: number, bytes: Uint8Array): void };
+  producers?: { baseBytes(): Uint8Array | undefined; offered(index: number, bytes: Uint8Array): void };
 }
 
 export interface LifecycleOptions {
@@ -196,7 +196,8 @@ export class LogLifecycle {
   maySend(message: Message): boolean {
     // The producer base travels with the last chunk: the follower resets only once it has it.
     if (message.type === 'logStart' && message.offset + message.chunk.byteLength === message.snapshotSize && this.#host.producers !== undefined) {
-      message.producers = this.#host.producers.baseBytes();
+      const base = this.#host.producers.baseBytes();
+      if (base !== undefined) message.producers = base;
     }
     if (!this.space.low || (message.type !== 'preVote' && message.type !== 'vote')) return true;
     this.#noteDropped(`did not campaign (${message.type} to ${message.to})`);

@@ -99,7 +99,7 @@ describe('the producer table across restarts and log resets', { timeout: 120_000
     const good = readFileSync(path);
     expect(decodeProducerBase(good, path).table.runsOf(5)).toBeDefined();
     const bad = Buffer.from(good);
-    bad[bad.byteLength - 3] ^= 0x10;
+    bad[bad.byteLength - 3] = bad[bad.byteLength - 3]! ^ 0x10;
     writeFileSync(path, bad);
     await expect(n.start('n0')).rejects.toMatchObject({ code: 'ERR_LOG_CORRUPT', path });
     writeFileSync(path, good.subarray(0, 30));
@@ -125,7 +125,7 @@ describe('producer table bytes', () => {
     expect(decodeProducerBase(bytes, 'x', 1).table.size).toBe(1);
     for (let i = 0; i < bytes.byteLength; i++) {
       const b = Buffer.from(bytes);
-      b[i] ^= 1;
+      b[i] = b[i]! ^ 1;
       expect(() => decodeProducerBase(b, 'x'), `byte ${i}`).toThrow(expect.objectContaining({ code: 'ERR_LOG_CORRUPT' }));
     }
     for (const cut of [0, 10, 23, bytes.byteLength - 1]) {
