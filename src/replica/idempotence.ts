@@ -167,10 +167,15 @@ export class Idempotence {
     return this.#baseUpTo <= this.#durableUpTo ? Promise.resolve() : this.#save();
   }
 
-  /** The commit index advanced: fold a slice of the newly committed entries; save every windowEntries/2. */
+  /**
+   * The commit index advanced: fold a slice of the newly committed entries (one log read per
+   * committed entry, the same read retention would do later); save every windowEntries/2.
+   */
   committed(): void {
     const upTo = this.#baseUpTo;
-    if (this.#host.commitIndex() <= upTo) return;
+    // A group that has seen no producer pays nothing here: its entries are read once at
+    // retention (or a reset) as before, which finds any producer and starts this.
+    if (this.#host.commitIndex() <= upTo || (this.#base.size === 0 && this.#table.size === 0)) return;
     this.#fold(upTo + 1 + FOLD_SLICE_ENTRIES);
     if (this.#path === undefined || this.#baseUpTo - this.#queuedUpTo < Math.max(1, this.#windowEntries >>> 1)) return;
     this.#save().catch((error: unknown) => this.#host.logLine?.(`producer table not saved (retried later): ${(error as Error).message}`));
