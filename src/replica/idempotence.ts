@@ -141,7 +141,8 @@ export class Idempotence {
     const saved = this.#load();
     if (saved !== undefined) {
       this.#base = saved.table;
-      this.#baseUpTo = saved.upTo;
+      // No producer yet (committed() did not run, so upTo may be far back): as without a file.
+      this.#baseUpTo = saved.table.size > 0 ? saved.upTo : Math.max(saved.upTo, this.#host.log.lastIndex - this.#windowEntries);
       this.#durableUpTo = this.#queuedUpTo = saved.upTo;
       this.#fold(this.#host.log.lastIndex + 1);
     } else {
