@@ -146,6 +146,11 @@ export interface LogStartMessage extends MessageBase {
   chunk: Uint8Array;
   /** The leader's committed configuration, a Config entry body (docs/RAFT.md, "Membership change"); absent from older senders. */
   conf?: Uint8Array;
+  /**
+   * Not set by the core: the replica attaches its committed producer base to the last chunk
+   * (exactly-once appends, docs/FORMAT.md "Producer table file"); absent from older senders.
+   */
+  producers?: Uint8Array;
 }
 
 /**

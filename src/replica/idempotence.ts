@@ -15,16 +15,29 @@
  * idempotent append as leader of a new term (and once when the replica opens), from the
  * last `windowEntries` entries of its log up to its last index, on top of the committed
  * base: producers folded in from committed entries before retention removed them
- * (foldCommitted, called by the lifecycle before each retention pass), so a producer whose
- * entries retention removed while this replica ran is still known (its retry is an error,
- * never a second copy). The base lives in memory: after a restart only the window is known. A leader's log is committed whole before anything of its own
+ * (committed() folds each committed entry once, in slices, soon after it commits), so a
+ * producer whose entries retention or a log reset removed is still known: its retry is an
+ * error (ERR_SEQUENCE_CONFLICT), never a second copy.
+ *
+ * The base is persisted (producer-file.ts, the file `producers` next to the log, written
+ * atomically; docs/FORMAT.md "Producer table file"): durably before retention or a log
+ * reset removes an entry it covers, and besides every windowEntries/2 committed entries.
+ * At open the replica reads it and folds the committed entries after it, so a restart
+ * loses nothing and open reads about windowEntries/2 entries whatever the log size. A
+ * leader sends its base with a log start; the reset follower takes it as its own. A
+ * damaged file is ERR_LOG_CORRUPT at open (delete it to open without it: producers older
+ * than the window are then unknown). A leader's log is committed whole before anything of its own
  * term commits (Raft never truncates a leader's log), so the uncommitted tail it inherits
  * counts as written: a retry of such an entry waits for its commit instead of writing a
  * second copy. The rebuild costs at most windowEntries entries read, whatever the log size.
  */
 import { RaftLedgerError } from '../errors.js';
 import type { Role } from '../raft/index.js';
-import { PRODUCER_HEADER_BYTES, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromSystemError } from '../errors.js';
+import { PRODUCER_HEADER_BYTES, writeFileDurably, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
+import { PRODUCER_FILE, decodeProducerBase, encodeProducerBase } from './producer-file.js';
 import type { AppendAck } from './pending.js';
 import { ProducerTable, type Admission } from './producer-table.js';
 
@@ -46,6 +59,10 @@ export interface AppendOptions {
 
 export const DEFAULT_PRODUCER_WINDOW_ENTRIES = 100_000;
 const WAIT_SLICE_MS = 100;
+/** committed() folds at most this many entries per call, so no turn of the event loop reads many. */
+const FOLD_SLICE_ENTRIES = 4096;
+/** The largest producer base a log start carries (the default 10,000 producers take about 1.8 MB). */
+const MAX_SENT_BASE_BYTES = 32 * 1024 * 1024;
 
 /** The checked stamp of `options` (TypeError / RangeError on misuse). */
 export function producerStampOf(options: ProducerOptions): ProducerStamp {
@@ -69,6 +86,7 @@ export interface IdempotenceHost {
   stopped(): Error | undefined;
   /** Where proposed entries get their producer header (write-path.ts). */
   readonly write: { stamp(firstIndex: number, count: number, term: number, stamp: ProducerStamp): void };
+  logLine?(line: string): void;
 }
 
 /** prepare()'s verdict: no producer (undefined), a stamp to propose with, or the answer of a duplicate. */
@@ -77,6 +95,8 @@ export type Admitted = ProducerStamp | Promise<AppendAck[]> | undefined;
 export interface IdempotenceOptions {
   maxProducers?: number | undefined;
   producerWindowEntries?: number | undefined;
+  /** The log directory: where the producer table file lives (none: the base is not persisted). */
+  dir?: string | undefined;
 }
 
 export class Idempotence {
@@ -84,10 +104,19 @@ export class Idempotence {
   #table: ProducerTable;
   readonly #windowEntries: number;
   /** Producers of committed entries up to #baseUpTo that retention may remove (foldCommitted). */
-  readonly #base: ProducerTable;
+  #base: ProducerTable;
   #baseUpTo = 0;
   /** The term the table was rebuilt for; -1: not valid. */
   #tableTerm = -1;
+  readonly #path: string | undefined;
+  /** The file holds the base up to this index (-1: nothing saved by this replica yet). */
+  #durableUpTo = -1;
+  /** The newest base queued for saving. */
+  #queuedUpTo = -1;
+  /** Saves one at a time, in order (never rejects). */
+  #saving: Promise<void> = Promise.resolve();
+  /** The base the leader sent with the last chunk of a log start (index: its at.index). */
+  #offered: { index: number; bytes: Uint8Array } | undefined;
 
   constructor(host: IdempotenceHost, options: IdempotenceOptions = {}) {
     this.#host = host;
@@ -96,6 +125,7 @@ export class Idempotence {
     const window = options.producerWindowEntries ?? DEFAULT_PRODUCER_WINDOW_ENTRIES;
     if (!Number.isSafeInteger(window) || window < 1) throw new RangeError(`producerWindowEntries must be a positive integer, got ${String(window)}`);
     this.#windowEntries = window;
+    this.#path = options.dir === undefined ? undefined : join(options.dir, PRODUCER_FILE);
   }
 
   get table(): ProducerTable {
@@ -108,9 +138,18 @@ export class Idempotence {
    * empty: the replica still opens, and the rebuild at its first leadership reports it.
    */
   open(): void {
-    // What the window at open does not reach is unknown from the start; everything after it
-    // is folded before retention removes it (foldCommitted never skips an entry).
-    this.#baseUpTo = Math.max(0, this.#host.log.lastIndex - this.#windowEntries);
+    const saved = this.#load();
+    if (saved !== undefined) {
+      this.#base = saved.table;
+      // No producer yet (committed() did not run, so upTo may be far back): as without a file.
+      this.#baseUpTo = saved.table.size > 0 ? saved.upTo : Math.max(saved.upTo, this.#host.log.lastIndex - this.#windowEntries);
+      this.#durableUpTo = this.#queuedUpTo = saved.upTo;
+      this.#fold(this.#host.log.lastIndex + 1);
+    } else {
+      // No file (a log from before it, or nothing folded yet): what the window at open does
+      // not reach is unknown from the start; everything after it is folded once.
+      this.#baseUpTo = Math.max(0, this.#host.log.lastIndex - this.#windowEntries);
+    }
     try {
       this.#rebuild(-1);
     } catch {
@@ -124,7 +163,101 @@ export class Idempotence {
    * ones committed since the previous pass); skipping some when more than windowEntries
    * became removable between two passes let a retry of theirs be appended again.
    */
-  foldCommitted(beforeIndex: number): void {
+  foldCommitted(beforeIndex: number): Promise<void> {
+    this.#fold(beforeIndex);
+    return this.#baseUpTo <= this.#durableUpTo ? Promise.resolve() : this.#save();
+  }
+
+  /**
+   * The commit index advanced: fold a slice of the newly committed entries (one log read per
+   * committed entry, the same read retention would do later); save every windowEntries/2.
+   */
+  committed(): void {
+    const upTo = this.#baseUpTo;
+    // A group that has seen no producer pays nothing here: its entries are read once at
+    // retention (or a reset) as before, which finds any producer and starts this.
+    if (this.#host.commitIndex() <= upTo || (this.#base.size === 0 && this.#table.size === 0)) return;
+    this.#fold(upTo + 1 + FOLD_SLICE_ENTRIES);
+    if (this.#path === undefined || this.#baseUpTo - this.#queuedUpTo < Math.max(1, this.#windowEntries >>> 1)) return;
+    this.#save().catch((error: unknown) => this.#host.logLine?.(`producer table not saved (retried later): ${(error as Error).message}`));
+  }
+
+  /** Resolves once no save is in flight (close). */
+  idle(): Promise<void> {
+    return this.#saving;
+  }
+
+  /**
+   * Leader: the base to send with the last chunk of a log start; undefined when it would not
+   * fit a frame beside the chunk (more than MAX_SENT_BASE_BYTES: a maxProducers far above
+   * the default), and the follower then knows only what it folded itself.
+   */
+  baseBytes(): Uint8Array | undefined {
+    const bytes = encodeProducerBase(this.#base, this.#baseUpTo);
+    return bytes.byteLength <= MAX_SENT_BASE_BYTES ? bytes : undefined;
+  }
+
+  /** Follower: the base a leader sent with the log start to after `index`. */
+  offered(index: number, bytes: Uint8Array): void {
+    this.#offered = { index, bytes: Uint8Array.from(bytes) };
+  }
+
+  /**
+   * Follower, before its log is reset to start after atIndex: fold what it has committed, take
+   * the leader's base when it sent one for this reset that reaches at least as far (it holds
+   * every committed entry up to its upTo, ours included: logs match), and save it durably.
+   */
+  beforeReset(atIndex: number): Promise<void> {
+    this.#fold(atIndex + 1);
+    const offer = this.#offered;
+    this.#offered = undefined;
+    if (offer !== undefined && offer.index === atIndex) {
+      try {
+        const theirs = decodeProducerBase(offer.bytes, 'the leader\'s log start', this.#base.maxProducers);
+        if (theirs.upTo >= this.#baseUpTo) {
+          this.#base = theirs.table;
+          this.#baseUpTo = theirs.upTo;
+        }
+      } catch (error) {
+        this.#host.logLine?.(`ignored the producer table of a log start: ${(error as Error).message}`);
+      }
+    }
+    // Nothing at or below atIndex will be in the log: it is in the base or unknown.
+    if (this.#baseUpTo < atIndex) this.#baseUpTo = atIndex;
+    this.#tableTerm = -1;
+    return this.#save();
+  }
+
+  #load(): ReturnType<typeof decodeProducerBase> | undefined {
+    if (this.#path === undefined) return undefined;
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.#path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw fromSystemError(error, `cannot read ${this.#path}`, this.#path);
+    }
+    return decodeProducerBase(bytes, this.#path, this.#base.maxProducers);
+  }
+
+  /** Queue a save of the base as it is now; resolves once durable. */
+  #save(): Promise<void> {
+    const path = this.#path;
+    if (path === undefined) return Promise.resolve();
+    const upTo = this.#baseUpTo;
+    const bytes = encodeProducerBase(this.#base, upTo);
+    this.#queuedUpTo = upTo;
+    const done = this.#saving.then(() => writeFileDurably(path, bytes)).then(() => {
+      if (upTo > this.#durableUpTo) this.#durableUpTo = upTo;
+    });
+    this.#saving = done.catch(() => {
+      this.#queuedUpTo = this.#durableUpTo;
+    });
+    return done;
+  }
+
+  /** Fold the committed entries below beforeIndex not folded yet into the base (each entry once). */
+  #fold(beforeIndex: number): void {
     const log = this.#host.log;
     const end = Math.min(beforeIndex, this.#host.commitIndex() + 1, log.lastIndex + 1);
     const from = Math.max(this.#baseUpTo + 1, log.firstIndex);

@@ -126,6 +126,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         logLine: (line) => this.#logLine(line),
         processReady: () => this.#processReady(),
         beforeRetention: (keep) => this.#idem.foldCommitted(keep),
+        producers: { baseBytes: () => this.#idem.baseBytes(), offered: (index, bytes) => this.#idem.offered(index, bytes) },
       },
       { retention: options.retention, minFreeBytes: options.minFreeBytes, measureFreeBytes: options.measureFreeBytes },
     );
@@ -149,7 +150,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       commitSaveIntervalMs,
     );
     const stopped = (): Error | undefined => this.#failed ?? (this.#closed ? new RaftLedgerError('ERR_CLOSED', 'the ledger is closed') : undefined);
-    this.#idem = new Idempotence({ log, appendTimeoutMs: this.#appendTimeoutMs, core: this.#core, commitIndex: () => this.#commitIndex, waitForCommit: (wake) => this.#commitWaiters.push(wake), stopped, write: this.#write }, options);
+    this.#idem = new Idempotence({ log, appendTimeoutMs: this.#appendTimeoutMs, core: this.#core, commitIndex: () => this.#commitIndex, waitForCommit: (wake) => this.#commitWaiters.push(wake), stopped, write: this.#write, logLine: (line) => this.#logLine(`[${this.id}] ${line}`) }, options);
     this.#notes = new ReadyNotes({ id: this.id, group: this.group, stats: this.#stats, firstIndex: () => this.#log.firstIndex, logLine: this.#logLine,
       emitRole: (role, term) => this.emit('role', role, term), emitLeader: (leader, term) => this.emit('leader', leader, term) }); // prettier-ignore
     this.#members = new ReplicaMembership({ id: this.id, dir: options.dir, core: this.#core, link: this.#link, clientAddresses: this.#clientAddresses, lastIndex: () => this.#log.lastIndex, logLine: this.#logLine, notLeader: () => this.#notLeader() }, membership.stored, options);
@@ -308,7 +309,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
       this.#write.durableIndex = reset.at.index;
       if (this.#commitIndex < reset.at.index) this.#commitIndex = reset.at.index;
     };
-    runLogReset({ id: this.id, log: this.#log, snapshot: this.#snapshot, storeConfiguration: (r) => (this.#members.beforeReset(r), this.#idem.foldCommitted(r.at.index + 1)), onReset, logLine: this.#logLine }, reset).then(
+    runLogReset({ id: this.id, log: this.#log, snapshot: this.#snapshot, storeConfiguration: (r) => this.#members.beforeReset(r), beforeReset: (r) => this.#idem.beforeReset(r.at.index), onReset, logLine: this.#logLine }, reset).then(
       () => {
         this.#resetRunning = false;
         if (this.#closed || this.#failed !== undefined) return;
@@ -335,6 +336,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #applyCommitted(to: number): void {
     if (to <= this.#commitIndex) return;
     this.#commitIndex = to;
+    this.#idem.committed();
     // Entries this node wrote as leader and that no truncation removed are known by
     // index -> pos; anything else is looked up (and term-checked) in the log.
     const own = this.#write.ownPositions;
@@ -581,6 +583,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
     this.#closing = (async () => {
       await this.#write.hardStateBarrier.catch(() => {});
       await this.#lifecycle.running;
+      await this.#idem.idle();
       await this.#repair.stop();
       if (this.#failed === undefined) {
         const commit = Math.min(this.#commitIndex, this.#log.flushedIndex);

@@ -33,8 +33,10 @@ export interface LifecycleHost {
   stopped(): boolean;
   logLine(line: string): void;
   processReady(): void;
-  /** Entries below keepFromIndex may be removed now (the producer table folds them first; idempotence.ts). */
-  beforeRetention?(keepFromIndex: number): void;
+  /** Entries below keepFromIndex may be removed once the promise resolves (the producer table folds them and is saved first; idempotence.ts). */
+  beforeRetention?(keepFromIndex: number): Promise<void> | void;
+  /** The committed producer base: sent with the last chunk of a log start, taken from one (idempotence.ts). */
+  producers?: { baseBytes(): Uint8Array | undefined; offered(index: number, bytes: Uint8Array): void };
 }
 
 export interface LifecycleOptions {
@@ -102,13 +104,14 @@ export class LogLifecycle {
       heldMatches,
     });
     if (keep <= log.firstIndex) return;
-    h.beforeRetention?.(keep);
     const before = log.firstIndex;
-    const run = log.applyRetention({
-      keepFromIndex: keep,
-      ...(policy.maxBytes !== undefined ? { maxBytes: policy.maxBytes } : {}),
-      ...(policy.maxAgeMs !== undefined ? { maxAgeMs: policy.maxAgeMs } : {}),
-    });
+    const run = Promise.resolve(h.beforeRetention?.(keep)).then(() =>
+      log.applyRetention({
+        keepFromIndex: keep,
+        ...(policy.maxBytes !== undefined ? { maxBytes: policy.maxBytes } : {}),
+        ...(policy.maxAgeMs !== undefined ? { maxAgeMs: policy.maxAgeMs } : {}),
+      }),
+    );
     this.#retentionRun = run.then(
       (first) => {
         this.#retentionRun = undefined;
@@ -172,7 +175,10 @@ export class LogLifecycle {
   /** An incoming message as this replica takes it (undefined: dropped); unchanged unless the disk is low. */
   receive(message: Message): Message | undefined {
     this.#spool.dropIfPast(this.#host.log.firstIndex - 1);
-    if (message.type === 'logStart') message = this.#spool.receive(message);
+    if (message.type === 'logStart') {
+      if (message.producers !== undefined) this.#host.producers?.offered(message.index, message.producers);
+      message = this.#spool.receive(message);
+    }
     if (!this.space.low) return message;
     if (message.type === 'timeoutNow') {
       this.#noteDropped(`ignored a leadership transfer from ${message.from}`);
@@ -188,6 +194,11 @@ export class LogLifecycle {
 
   /** Whether an outgoing message may go: no vote requests (no campaign) while the disk is low. */
   maySend(message: Message): boolean {
+    // The producer base travels with the last chunk: the follower resets only once it has it.
+    if (message.type === 'logStart' && message.offset + message.chunk.byteLength === message.snapshotSize && this.#host.producers !== undefined) {
+      const base = this.#host.producers.baseBytes();
+      if (base !== undefined) message.producers = base;
+    }
     if (!this.space.low || (message.type !== 'preVote' && message.type !== 'vote')) return true;
     this.#noteDropped(`did not campaign (${message.type} to ${message.to})`);
     return false;

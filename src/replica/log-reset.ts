@@ -15,6 +15,8 @@ export interface LogResetDeps {
   snapshot: AppSnapshotCache | undefined;
   /** Store the configuration in force after the reset (before the log depends on it). */
   storeConfiguration(reset: LogReset): void;
+  /** Entries up to the reset point go: their producers are folded and the producer table saved durably (idempotence.ts). */
+  beforeReset?(reset: LogReset): Promise<void>;
   /** The storage is reset: positions and indexes the write path and the ledger keep move to the new start. */
   onReset(reset: LogReset): void;
   logLine(line: string): void;
@@ -27,6 +29,7 @@ export async function runLogReset(d: LogResetDeps, reset: LogReset): Promise<voi
   // reset for the same reason: its index (the reset point) makes it win only over older entries.
   if (d.snapshot !== undefined) await d.snapshot.install(reset.snapshot, reset.at);
   d.storeConfiguration(reset);
+  await d.beforeReset?.(reset);
   await d.log.resetTo(reset.at);
   d.onReset(reset);
   d.logLine(`[${d.id}] log reset: starts after ${reset.at.index}/t${reset.at.term} at pos ${reset.at.pos} (snapshot ${reset.snapshot.byteLength} bytes)`);

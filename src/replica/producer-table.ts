@@ -31,7 +31,8 @@ export interface ProducerRun {
   term: number;
 }
 
-interface ProducerState {
+/** One producer's entry (also the unit of the producer table file, producer-file.ts). */
+export interface ProducerState {
   epoch: number;
   nextSequence: number;
   /** Oldest first; at most RUNS_PER_PRODUCER. */
@@ -120,6 +121,16 @@ export class ProducerTable {
     }
     state.nextSequence = stamp.sequence + count;
     this.#touch(stamp.producerId, state);
+  }
+
+  /** The producers, least recently used first (the producer table file keeps this order). */
+  entries(): IterableIterator<[number, Readonly<ProducerState>]> {
+    return this.#producers.entries();
+  }
+
+  /** Put a producer in as the most recently used (a table read back from its file, oldest first). */
+  restore(producerId: number, state: ProducerState): void {
+    this.#touch(producerId, { epoch: state.epoch, nextSequence: state.nextSequence, runs: state.runs.map((r) => ({ ...r })) });
   }
 
   /** The runs remembered for a producer (tests, status). */

@@ -14,7 +14,8 @@
  *                        bit 1 transfer (vote, preVote)
  *                        bit 2 done (logStartResp)
  *                        bit 3 read (heartbeat, heartbeatResp): a u64 readSeq follows
- *                        the type's fields (src/raft/read-only.ts); every other bit must be 0
+ *                        the type's fields (src/raft/read-only.ts)
+ *                        bit 4 conf, bit 6 producers (logStart, below); every other bit must be 0
  *   6    8     term      u64
  *   14   1+n   from      u8 length n (1..255) + UTF-8 node id
  *   ..   1+m   to        u8 length m (1..255) + UTF-8 node id
@@ -29,7 +30,9 @@
  *     logStart       u64 index, u64 logTerm, u64 pos, u64 snapshotVersion,
  *                    u64 snapshotSize, u64 offset, u32 n, n chunk bytes
  *                    (offset + n <= snapshotSize); with flag bit 4 (16)
- *                    then u32 c, c bytes: a Config entry body (docs/FORMAT.md)
+ *                    then u32 c, c bytes: a Config entry body (docs/FORMAT.md);
+ *                    with flag bit 6 (64), after that, u32 p, p bytes: the leader's
+ *                    committed producer base (docs/FORMAT.md "Producer table file")
  *     logStartResp   u64 index, u64 snapshotVersion, u64 offset, u64 epoch
  *     others         nothing
  *   (epoch, the follower's log epoch, came with TRANSPORT_VERSION 2; logStart
@@ -82,6 +85,8 @@ const FLAG_DONE = 4;
 const FLAG_READ = 8;
 /** logStart: a Config entry body follows the chunk (u32 length, bytes): the leader's committed configuration (membership, issue 13). */
 const FLAG_CONF = 16;
+/** logStart: the leader's committed producer base follows (u32 length, bytes; exactly-once, issue 14; opaque here, decoded by the replica). */
+const FLAG_PRODUCERS = 64;
 /** group + type + flags + term + two length bytes. */
 const FIXED_BYTES = 4 + 1 + 1 + 8 + 1 + 1;
 
@@ -102,7 +107,7 @@ function tailBytes(message: Message): number {
     case 'timeoutNow':
       return 0;
     case 'logStart':
-      return 8 * 6 + 4 + message.chunk.byteLength + (message.conf === undefined ? 0 : 4 + message.conf.byteLength);
+      return 8 * 6 + 4 + message.chunk.byteLength + (message.conf === undefined ? 0 : 4 + message.conf.byteLength) + (message.producers === undefined ? 0 : 4 + message.producers.byteLength);
     case 'logStartResp':
       return 8 * 4;
     default:
@@ -119,6 +124,7 @@ function checkLogStart(m: LogStartMessage): void {
   checkU64(m.offset, 'offset');
   if (!(m.chunk instanceof Uint8Array)) throw new TypeError('logStart.chunk must be a Uint8Array');
   if (m.offset + m.chunk.byteLength > m.snapshotSize) throw new RangeError('logStart: chunk ends past snapshotSize');
+  if (m.producers !== undefined && !(m.producers instanceof Uint8Array)) throw new TypeError('logStart.producers must be a Uint8Array');
 }
 
 function recordOf(entry: Entry, expectedIndex: number): Uint8Array {
@@ -280,6 +286,13 @@ export function writeRaftFrame(target: Buffer, offset: number, group: number, me
         target.set(message.conf, o);
         o += message.conf.byteLength;
       }
+      if (message.producers !== undefined) {
+        flags |= FLAG_PRODUCERS;
+        target.writeUInt32LE(message.producers.byteLength, o);
+        o += 4;
+        target.set(message.producers, o);
+        o += message.producers.byteLength;
+      }
       break;
     }
     case 'logStartResp':
@@ -336,7 +349,7 @@ const ALLOWED_FLAGS: Record<Message['type'], number> = {
   voteResp: FLAG_REJECT,
   preVoteResp: FLAG_REJECT,
   timeoutNow: 0,
-  logStart: FLAG_CONF,
+  logStart: FLAG_CONF | FLAG_PRODUCERS,
   logStartResp: FLAG_DONE,
 };
 
@@ -431,6 +444,11 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
         const c = r.u32('conf length');
         if (c > r.remaining) throw protocolError(`${WHAT}: configuration of ${c} bytes cannot fit in ${r.remaining} bytes`);
         ls.conf = r.bytes(c, 'configuration');
+      }
+      if ((flags & FLAG_PRODUCERS) !== 0) {
+        const p = r.u32('producers length');
+        if (p > r.remaining) throw protocolError(`${WHAT}: producer base of ${p} bytes cannot fit in ${r.remaining} bytes`);
+        ls.producers = r.bytes(p, 'producer base');
       }
       message = ls;
       break;
