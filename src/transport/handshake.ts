@@ -8,7 +8,8 @@
  *   0    1     transportVersion  TRANSPORT_VERSION (2: Raft answers carry the log epoch; 3: logStart/logStartResp;
  *                                  4: heartbeat read flag; 5: the clusterUid field, and it also covers the repair
  *                                  frame kind 40 and the membership messages (log start flag bit 4, Config
- *                                  entries to new peers) that were added without a bump)
+ *                                  entries to new peers) and the log start's producer base (flag bit 6) that were
+ *                                  added without a bump)
  *   1    8     segmentSizeBytes  u64; replicas must agree (entries keep their pos)
  *   9    1+n   clusterId         u8 length (1..255) + UTF-8: the cluster name (--cluster-id; per worker, placement.ts)
  *   ..   1+u   clusterUid        u8 length (1..64) + ASCII: the cluster uid (replica/cluster-id.ts); must match
