@@ -74,10 +74,13 @@ export class GroupSet<M extends GroupMember = GroupMember> {
   readonly #addressOf: (memberAddress: string) => PeerAddresses | undefined;
   /** Per group: the peers its configurations name (id -> Raft address, '' unknown); the transport's peers are their union. */
   readonly #reports = new Map<number, Map<string, string>>();
+  /** Every peer some group's configuration has named (see #applyPeers). */
+  readonly #named = new Set<string>();
   readonly #repair: RepairLink;
 
   constructor(config: GroupSetConfig) {
     this.#addressOf = config.addressOf ?? memberAddresses;
+    for (const id of Object.keys(config.peers)) this.#named.add(id);
     this.#repair = new RepairLink({
       send: (peer, group, message) => this.#transport.sendRepair(peer, group, message),
       server: (group) => {
@@ -128,7 +131,11 @@ export class GroupSet<M extends GroupMember = GroupMember> {
     const union = new Map<string, string>();
     for (const peers of this.#reports.values()) for (const [id, address] of peers) if (address !== '' || !union.has(id)) union.set(id, address);
     const t = this.#transport;
-    for (const id of t.peerIds) if (!union.has(id)) t.removePeer(id);
+    // Only a peer some configuration named is dropped when none names it any more: one the
+    // transport admitted unnamed (a newer member dialing in, peer-handshake.ts) stays until
+    // this node learns of it from the log.
+    for (const id of t.peerIds) if (!union.has(id) && this.#named.has(id)) t.removePeer(id);
+    for (const id of union.keys()) this.#named.add(id);
     // An address this node already has wins over a Config entry's: it is how this node reaches
     // the peer (its own --peers: maybe a proxy, another interface); members never move.
     for (const [id, address] of union) {

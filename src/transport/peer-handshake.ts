@@ -1,8 +1,10 @@
 /**
  * The checks of a peer's handshake, on either side of a connection (peer-transport.ts):
  * the cluster name and uid (replica/cluster-id.ts) and segment size must match, the handshake must name this node, an inbound
- * peer must be a known, not removed, accepting member without a live connection, and an
- * outbound one must be the node dialed. With TLS, the certificate must name the claimed node.
+ * peer must be a not removed, accepting member without a live connection (one this node does
+ * not know yet is admitted when it is the dialer of the pair: a newer member, maybe the
+ * leader, that this node can learn of only from the log), and an outbound one must be the
+ * node dialed. With TLS, the certificate must name the claimed node.
  */
 import type * as tls from 'node:tls';
 import type { Handshake } from './handshake.js';
@@ -46,7 +48,14 @@ function fieldProblem(ctx: HandshakeContext, conn: Conn, hs: Handshake): string 
   if (hs.targetId !== ctx.id) return `this is node "${ctx.id}", not "${hs.targetId}"`;
   if (conn.inbound) {
     const link = ctx.links.get(hs.nodeId);
-    if (link === undefined) return ctx.removed.has(hs.nodeId) ? `node "${hs.nodeId}" was removed from the configuration` : `unknown node id "${hs.nodeId}"`;
+    if (link === undefined) {
+      if (ctx.removed.has(hs.nodeId)) return `node "${hs.nodeId}" was removed from the configuration`;
+      // A member this node's configuration does not name yet (it joined after the
+      // configuration this node holds; it may lead now) and that dials this node: admitted,
+      // so that this node can learn of it from the log. Same cluster uid, checked above.
+      if (hs.nodeId < ctx.id) return null;
+      return `unknown node id "${hs.nodeId}" (a larger id: this node would dial it, and does not know its address)`;
+    }
     if (link.dials) return `node "${hs.nodeId}" must accept, not dial (the smaller id dials)`;
     if (link.conn !== null) return `duplicate connection: node "${hs.nodeId}" is already connected`;
   } else if (hs.nodeId !== conn.peer!.id) {

@@ -483,6 +483,7 @@ export class PeerTransport implements AsyncDisposable {
       else this.#fail(conn, `refusing the peer's handshake: ${problem.text}`, false);
       return;
     }
+    if (!this.#links.has(hs.nodeId)) this.addPeer(hs.nodeId, ''); // admitted unknown dialer (peer-handshake.ts): no address, never dialed
     const link = this.#links.get(hs.nodeId)!;
     if (conn.inbound) {
       this.#write(conn, encodeHandshake({ ...this.#cluster, segmentSizeBytes: this.#segmentSizeBytes, nodeId: this.#id, targetId: link.id }));

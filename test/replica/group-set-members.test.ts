@@ -20,4 +20,28 @@ describe('GroupSet peers follow the groups\' configurations', () => {
       await set.close();
     }
   });
+
+  it('keeps a peer the transport admitted unnamed (a newer member dialing in) until a configuration names and then drops it', async () => {
+    const { PeerTransport } = await import('../../src/transport/peer-transport.js');
+    const { freeConsecutivePorts } = await import('../../src/tools/cluster/ports.js');
+    const port = await freeConsecutivePorts(1);
+    const set = new GroupSet({ id: 'n4', listen: `127.0.0.1:${port}`, peers: { n0: '127.0.0.1:1' } });
+    const newer = new PeerTransport({ id: 'n3', listen: { host: '127.0.0.1', port: 0 }, peers: { n4: '' }, handshake: { clusterId: 'raftledger', segmentSizeBytes: 64 * 1024 * 1024 }, onMessage: () => {} });
+    try {
+      await set.start();
+      await newer.start();
+      newer.setPeerAddress('n4', `127.0.0.1:${port}`);
+      const peers = (): string[] => Object.keys(set.transportStats().peers).sort();
+      for (let i = 0; i < 500 && !peers().includes('n3'); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(peers()).toEqual(['n0', 'n3']);
+      set.link(0).setMembers([{ id: 'n0', address: '127.0.0.1:1/101' }, { id: 'n4', address: '' }]); // an old configuration: no n3
+      expect(peers()).toEqual(['n0', 'n3']); // the admitted link stays
+      set.link(0).setMembers([{ id: 'n0', address: '127.0.0.1:1/101' }, { id: 'n3', address: '' }]);
+      set.link(0).setMembers([{ id: 'n0', address: '127.0.0.1:1/101' }]);
+      expect(peers()).toEqual(['n0']); // named, then dropped
+    } finally {
+      await newer.close();
+      await set.close();
+    }
+  });
 });

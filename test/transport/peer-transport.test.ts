@@ -285,6 +285,30 @@ describe('PeerTransport', () => {
     expect(ts.get('a')!.isConnected('b')).toBe(true);
   });
 
+  it('admits a newer member it does not know when that member is the dialer, so it can hear from it (a leader that joined later); a larger unknown id and a removed one stay refused', async () => {
+    const ev = new Events();
+    const old = transport(ev, 'n4', { n0: '' }); // started with an old configuration: no n3
+    const { port } = await old.start();
+    const newer = transport(ev, 'n3', { n4: `${HOST}:${port}` }); // n3 < n4: n3 dials
+    await newer.start();
+    await ev.until('n3 and n4 connected', () => old.isConnected('n3') && newer.isConnected('n4'));
+    expect(old.peerIds).toContain('n3');
+    expect(newer.send(0, hb('n3', 'n4', 7))).toBe(true);
+    expect(old.send(0, hb('n4', 'n3', 8))).toBe(true); // the answer goes back on the admitted link
+    await ev.until('both heartbeats arrive', () => ev.messages.some((m) => m.at === 'n4' && m.from === 'n3') && ev.messages.some((m) => m.at === 'n3' && m.from === 'n4'));
+
+    old.removePeer('n3');
+    await ev.until('n4 refuses the removed n3', () => ev.logs.some((l) => l.startsWith('[transport n4] refusing') && /was removed from the configuration/.test(l)));
+    expect(old.isConnected('n3')).toBe(false);
+
+    const s = await rawConnect(port);
+    s.resume();
+    s.write(encodeHandshake({ clusterId: 'test-cluster', segmentSizeBytes: 1 << 20, nodeId: 'n9', targetId: 'n4' }));
+    await closedPromise(s);
+    await ev.until('n4 refuses the larger unknown n9', () => ev.logs.some((l) => /unknown node id "n9"/.test(l)));
+    expect(old.peerIds).not.toContain('n9');
+  });
+
   it('drops beyond the per-peer queue bound when the peer stops reading', async () => {
     const ev = new Events();
     const cap = 1024 * 1024;
