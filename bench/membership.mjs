@@ -61,11 +61,15 @@ const { connect } = await load('client/index.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const root = mkdtempSync(join(arg('dir', '') || tmpdir(), 'raftledger-membership-bench-'));
 const cluster = new LocalCluster({ replicas: 3, dir: root, durability: o.durability, segmentSizeBytes: 64 * 1024 * 1024, readyTimeoutMs: 60_000 });
-const bound = setTimeout(() => {
-  console.error(`membership bench: not done within --timeout-s ${o.timeoutS}`);
+/** Stop now (the time bound or a signal): kill the servers and remove the data, which can be many GiB. */
+function abandon(why, code) {
+  console.error(`membership bench: ${why}`);
   LocalCluster.killAllNow();
-  process.exit(1);
-}, o.timeoutS * 1000);
+  rmSync(root, { recursive: true, force: true });
+  process.exit(code);
+}
+const bound = setTimeout(() => abandon(`not done within --timeout-s ${o.timeoutS}`, 1), o.timeoutS * 1000);
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => abandon(`stopped by ${signal}`, 130));
 
 /** Retry a change while the answer is retriable (another change in flight, a new leader, a learner still behind). */
 async function change(client, c) {
@@ -97,6 +101,7 @@ try {
   client = await connect({ servers: cluster.clientAddresses, deadlineMs: 60_000, idempotent: false });
 
   // (a) a learner catching up a log of --log-mib MiB
+  console.error(`membership bench: (a) writing ${o.logMib} MiB, then adding a learner`);
   const payload = Buffer.alloc(o.entry);
   randomFillSync(payload);
   const total = Math.ceil((o.logMib * 1024 * 1024) / o.entry);
@@ -118,10 +123,12 @@ try {
   const addCommittedMs = performance.now() - addStarted;
   await caughtUp(client, n3.client, lastIndex);
   const catchUpMs = performance.now() - addStarted;
+  console.error('membership bench: (a) learner caught up');
   result.catchUp = { logMib: o.logMib, entries: total, addCommittedMs: Math.round(addCommittedMs), caughtUpMs: Math.round(catchUpMs), mibPerSec: Number((o.logMib / (catchUpMs / 1000)).toFixed(1)) };
   await change(client, { type: 'promote', id: 'n3' });
 
   // (b) append throughput with and without a replacement
+  console.error(`membership bench: (b) ${o.durationS} s of appends, then the same during a replacement`);
   const durationMs = o.durationS * 1000;
   const baseline = await runLoad({ client, concurrency: o.concurrency, sizeBytes: o.size, durationMs });
   const stop = new AbortController();
@@ -153,6 +160,7 @@ try {
   };
 
   // (c) a removed leader hands over
+  console.error('membership bench: (c) removing the leader');
   const status = await client.status();
   const oldLeader = status.leader;
   const handStarted = performance.now();
