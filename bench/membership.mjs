@@ -65,7 +65,12 @@ const cluster = new LocalCluster({ replicas: 3, dir: root, durability: o.durabil
 function abandon(why, code) {
   console.error(`membership bench: ${why}`);
   LocalCluster.killAllNow();
-  rmSync(root, { recursive: true, force: true });
+  try {
+    // The killed servers may still be closing files in it: retry.
+    rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  } catch (error) {
+    console.error(`membership bench: could not remove ${root}: ${error.message}`);
+  }
   process.exit(code);
 }
 const bound = setTimeout(() => abandon(`not done within --timeout-s ${o.timeoutS}`, 1), o.timeoutS * 1000);

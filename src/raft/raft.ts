@@ -27,6 +27,9 @@ export { DEFAULT_TICK_MS, resolveConfig, type RaftConfig } from './config.js';
 
 const EMPTY_DATA = new Uint8Array(0);
 
+/** Sent only by a leader of m.term (one per term, elected by a quorum of its configuration). */
+const fromALeader = (m: Message): boolean => m.type === 'append' || m.type === 'heartbeat' || m.type === 'logStart';
+
 /**
  * The Raft core: a deterministic state machine with no I/O, clock or
  * randomness of its own. See docs/RAFT.md ("The driver contract") for the
@@ -258,8 +261,10 @@ export class RaftCore {
 
   /** Processes one message from a peer. */
   step(m: Message): void {
-    // Members only, and the leader we follow (its own removal may already be in our log).
-    if (m.to !== this.id || (m.from !== this.id && m.from !== this._lead && !this.repl.prs.has(m.from))) return;
+    // Members, the leader we follow (its own removal may already be in our log), and any
+    // leader's messages: a member this node's configuration does not name yet may lead, and
+    // this node learns of it only from its log. Votes from non-members are still ignored.
+    if (m.to !== this.id || (m.from !== this.id && m.from !== this._lead && !this.repl.prs.has(m.from) && !fromALeader(m))) return;
     if (m.term > this._term) {
       if (m.type === 'vote' || m.type === 'preVote') {
         const inLease =

@@ -126,6 +126,31 @@ describe('membership change (single-server, thesis §4.1)', () => {
     tickUntil(c, () => c.core('d').role === 'leader' || c.core('b').role === 'leader' || c.core('c').role === 'leader', ['b', 'c', 'd']);
   });
 
+  it('a node whose configuration does not name the leader yet (started with the old voters) hears from it and learns the new configuration from the log', () => {
+    const c = clusterWithLearner();
+    c.changeConf('a', { type: 'addLearner', id: 'd', address: '' });
+    c.deliverAll();
+    c.changeConf('a', { type: 'promote', id: 'd' });
+    c.deliverAll();
+    // e starts knowing only a, b, c, and is added while cut off: it has heard nothing yet.
+    c.addLearnerNode('e', ['a', 'b', 'c']);
+    c.isolate('e');
+    c.changeConf('a', { type: 'addLearner', id: 'e', address: '' });
+    c.deliverAll();
+    // a hands leadership to d, then is cut off: e only ever hears from d.
+    c.core('a').transferLeadership('d');
+    c.node('a').drain();
+    c.deliverAll();
+    expect(c.core('d').role).toBe('leader');
+    c.heal();
+    c.isolate('a');
+    c.propose('d', 'after');
+    tickUntil(c, () => c.logOf('e').join() === c.logOf('d').join() && c.core('e').commitIndex === c.core('d').commitIndex, ['b', 'c', 'd', 'e']);
+    expect(voters(c.core('e'))).toEqual(['a', 'b', 'c', 'd']);
+    expect(learners(c.core('e'))).toEqual(['e']);
+    expect(c.logOf('e').at(-1)).toMatch(/^after@/);
+  });
+
   it('refuses to promote a learner more than maxPromoteLagEntries behind, naming the lag; promotes it once caught up', () => {
     const c = new TestCluster(['a', 'b', 'c'], { maxPromoteLagEntries: 2 });
     c.elect('a');
