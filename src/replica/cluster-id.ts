@@ -25,7 +25,8 @@
  * file, fsync, rename, fsync of the directory) before the node talks to any peer.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { writeFileDurablySync } from '../storage/index.js';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { RaftLedgerError } from '../errors.js';
@@ -98,23 +99,7 @@ export function readClusterUid(dir: string): StoredClusterUid | undefined {
 export function saveClusterUid(dir: string, s: StoredClusterUid): void {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, CLUSTER_ID_FILE);
-  const tmp = `${path}.tmp`;
-  const data = encodeClusterUidFile(s);
-  const fd = openSync(tmp, 'w');
-  try {
-    let done = 0;
-    while (done < data.length) done += writeSync(fd, data, done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  const dirFd = openSync(dir, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  writeFileDurablySync(path, encodeClusterUidFile(s));
 }
 
 export interface ResolveClusterUid {

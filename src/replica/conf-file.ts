@@ -13,7 +13,8 @@
  * entry reaches the log, so a log without the file holds no Config entry and the start-up
  * scan for them is skipped.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileDurablySync } from '../storage/index.js';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { RaftLedgerError } from '../errors.js';
@@ -70,21 +71,5 @@ export function readStoredConfiguration(dir: string): StoredConfiguration | unde
 /** Replace the stored configuration of `dir`, durably, before returning. */
 export function saveStoredConfiguration(dir: string, c: StoredConfiguration): void {
   const path = join(dir, MEMBERSHIP_FILE);
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const data = encodeStoredConfiguration(c);
-    let done = 0;
-    while (done < data.byteLength) done += writeSync(fd, data, done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  const dirFd = openSync(dir, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  writeFileDurablySync(path, encodeStoredConfiguration(c));
 }

@@ -1,3 +1,5 @@
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fromSystemError } from '../errors.js';
 import { native } from './native.js';
 
@@ -12,5 +14,29 @@ export async function writeFileDurably(path: string, bytes: Uint8Array): Promise
     await native.atomicWriteFile(path, bytes);
   } catch (error) {
     throw fromSystemError(error, `cannot save ${path}`, path);
+  }
+}
+
+/**
+ * writeFileDurably on the calling thread, for the few small files saved where no await is
+ * possible (the cluster uid and the stored configuration): the same steps, the same promise
+ * once it returns. Errors are the node:fs ones, for the caller to wrap.
+ */
+export function writeFileDurablySync(path: string, bytes: Uint8Array): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    let done = 0;
+    while (done < bytes.byteLength) done += writeSync(fd, bytes, done);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dirFd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
   }
 }

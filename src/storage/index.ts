@@ -4,4 +4,4 @@ export { RecordType, HEADER_SIZE_BYTES, FLAG_PRODUCER, PRODUCER_HEADER_BYTES, wr
 export { crc32c, crc32cImplementation } from './crc32c.js';
 export { verifyLog, type VerifyReport, type Damage } from './verify.js';
 export { contiguousRuns, verifyRecordCrcs } from './received.js';
-export { writeFileDurably } from './durable-file.js';
+export { writeFileDurably, writeFileDurablySync } from './durable-file.js';
