@@ -153,3 +153,10 @@ export function putStr8(target: Buffer, offset: number, bytes: Buffer): number {
   target.set(bytes, offset + 1);
   return offset + 1 + bytes.length;
 }
+
+/** Write u32 length + bytes; returns the next offset. */
+export function putBytes32(target: Buffer, offset: number, bytes: Uint8Array): number {
+  target.writeUInt32LE(bytes.byteLength, offset);
+  target.set(bytes, offset + 4);
+  return offset + 4 + bytes.byteLength;
+}

@@ -44,7 +44,7 @@
  */
 import { entryTypeCode, type LedgerEntry } from '../entry.js';
 import type { LeaderHint, WireError } from '../errors.js';
-import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
+import { checkU32, checkU64, putBytes32, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
 import {
   decodeReadsRequest,
   decodeEntryType,
@@ -183,11 +183,7 @@ export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFA
     }
     out.writeUInt32LE(request.payloads.length, o);
     o += 4;
-    for (const p of request.payloads) {
-      out.writeUInt32LE(p.byteLength, o);
-      out.set(p, o + 4);
-      o += 4 + p.byteLength;
-    }
+    for (const p of request.payloads) o = putBytes32(out, o, p);
   } else if (request.op === 'read') {
     o = putU64(out, o, request.index);
   } else if (request.op === 'commitPosition') {

@@ -20,7 +20,7 @@
  */
 import { entryTypeCode, entryTypeName, type EntryTypeName, type LedgerEntry } from '../entry.js';
 import { EntryType } from '../raft/types.js';
-import { checkU32, checkU64, putU64, type WireReader } from './bytes.js';
+import { checkU32, checkU64, putBytes32, putU64, type WireReader } from './bytes.js';
 import { FRAME_HEADER_BYTES, FRAME_LENGTH_OVERHEAD, FrameKind, protocolError, writeFrameHeader } from './frame.js';
 
 /** As client-codec.ts's WireConsistency (the index + 1 is the code); kept here so the two modules do not import each other's values. */
@@ -151,9 +151,7 @@ export function putWireEntry(out: Buffer, offset: number, e: LedgerEntry): numbe
   o = putU64(out, o, checkU64(e.term, 'entry.term'));
   o = putU64(out, o, checkU64(e.pos, 'entry.pos'));
   out[o++] = entryTypeCode(e.type);
-  out.writeUInt32LE(e.payload.byteLength, o);
-  out.set(e.payload, o + 4);
-  return o + 4 + e.payload.byteLength;
+  return putBytes32(out, o, e.payload);
 }
 
 /** The name of an entry type byte from a response; ERR_PROTOCOL for any other value. */

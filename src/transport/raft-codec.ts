@@ -54,7 +54,7 @@ import type { Entry, LogStartMessage, Message } from '../raft/types.js';
 import { HEADER_SIZE_BYTES } from '../storage/format.js';
 import { checkDataRecord, recordIndex, recordTerm, recordTotalSize, recordType } from '../storage/records.js';
 import { entryTypeOf } from './entry-types.js';
-import { checkU32, checkU64, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
+import { checkU32, checkU64, putBytes32, putStr8, putU64, shortUtf8, WireReader } from './bytes.js';
 import { FRAME_HEADER_BYTES, FrameKind, protocolError, writeFrameHeader, type Frame } from './frame.js';
 
 /** An entry as the transport carries it: with its encoded on-disk record. */
@@ -275,23 +275,14 @@ export function writeRaftFrame(target: Buffer, offset: number, group: number, me
       o = putU64(target, o, message.snapshotVersion);
       o = putU64(target, o, message.snapshotSize);
       o = putU64(target, o, message.offset);
-      target.writeUInt32LE(message.chunk.byteLength, o);
-      o += 4;
-      target.set(message.chunk, o);
-      o += message.chunk.byteLength;
+      o = putBytes32(target, o, message.chunk);
       if (message.conf !== undefined) {
         flags |= FLAG_CONF;
-        target.writeUInt32LE(message.conf.byteLength, o);
-        o += 4;
-        target.set(message.conf, o);
-        o += message.conf.byteLength;
+        o = putBytes32(target, o, message.conf);
       }
       if (message.producers !== undefined) {
         flags |= FLAG_PRODUCERS;
-        target.writeUInt32LE(message.producers.byteLength, o);
-        o += 4;
-        target.set(message.producers, o);
-        o += message.producers.byteLength;
+        o = putBytes32(target, o, message.producers);
       }
       break;
     }
