@@ -15,6 +15,7 @@ import { LocalCluster } from '../dist/tools/cluster/local-cluster.js';
 import { viewCluster, waitForLeader } from '../dist/tools/cluster/cluster-status.js';
 import { SegmentedLog, verifyLog } from '../dist/storage/index.js';
 import { connect } from '../dist/client/index.js';
+import { benchArgs } from './args.mjs';
 
 const HELP = `usage: node bench/repair-figures.mjs [options]
   --total-mib N         data appended before the damage (default 32; at least 2 segments)
@@ -30,30 +31,7 @@ Full size (the integrator, in a quiet window):
 Tiny (proves it works):
   node bench/repair-figures.mjs --total-mib 3 --segment-size 1048576 --zero-bytes 262144`;
 
-const argv = process.argv.slice(2);
-if (argv.includes('--help') || argv.includes('-h')) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-const known = new Set(['total-mib', 'size', 'segment-size', 'zero-bytes', 'cases', 'scrub-rate', 'durability', 'timeout-s']);
-for (let i = 0; i < argv.length; i += 2) {
-  if (!argv[i].startsWith('--') || !known.has(argv[i].slice(2)) || argv[i + 1] === undefined) {
-    process.stderr.write(`bad argument ${argv[i]}\n${HELP}\n`);
-    process.exit(2);
-  }
-}
-const arg = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
-const num = (name, dflt, min) => {
-  const v = Number(arg(name, dflt));
-  if (!Number.isFinite(v) || v < min) {
-    process.stderr.write(`--${name} must be a number >= ${min}\n`);
-    process.exit(2);
-  }
-  return v;
-};
+const { argv, arg, num } = benchArgs(HELP, ['total-mib', 'size', 'segment-size', 'zero-bytes', 'cases', 'scrub-rate', 'durability', 'timeout-s']);
 const totalBytes = num('total-mib', '32', 0.1) * 1024 * 1024;
 const sizeBytes = num('size', '4096', 16);
 const segmentSizeBytes = num('segment-size', String(4 * 1024 * 1024), 65536);

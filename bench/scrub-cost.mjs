@@ -12,6 +12,7 @@ import { LocalCluster } from '../dist/tools/cluster/local-cluster.js';
 import { waitForLeader } from '../dist/tools/cluster/cluster-status.js';
 import { runLoad, percentile } from '../dist/tools/cluster/load.js';
 import { connect } from '../dist/client/index.js';
+import { benchArgs } from './args.mjs';
 
 const HELP = `usage: node bench/scrub-cost.mjs [options]
   --rounds N            alternating rounds of every mode (default 3)
@@ -29,30 +30,7 @@ Full size (the integrator, in a quiet window):
 Tiny (proves it works):
   node bench/scrub-cost.mjs --rounds 1 --seconds 1 --prefill-seconds 1 --concurrency 8`;
 
-const argv = process.argv.slice(2);
-if (argv.includes('--help') || argv.includes('-h')) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-const known = new Set(['rounds', 'seconds', 'prefill-seconds', 'size', 'concurrency', 'durability', 'segment-size', 'modes', 'high-rate', 'timeout-s']);
-for (let i = 0; i < argv.length; i += 2) {
-  if (!argv[i].startsWith('--') || !known.has(argv[i].slice(2)) || argv[i + 1] === undefined) {
-    process.stderr.write(`bad argument ${argv[i]}\n${HELP}\n`);
-    process.exit(2);
-  }
-}
-const arg = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
-const num = (name, dflt, min) => {
-  const v = Number(arg(name, dflt));
-  if (!Number.isFinite(v) || v < min) {
-    process.stderr.write(`--${name} must be a number >= ${min}\n`);
-    process.exit(2);
-  }
-  return v;
-};
+const { argv, arg, num } = benchArgs(HELP, ['rounds', 'seconds', 'prefill-seconds', 'size', 'concurrency', 'durability', 'segment-size', 'modes', 'high-rate', 'timeout-s']);
 const rounds = num('rounds', '3', 1);
 const seconds = num('seconds', '10', 0.1);
 const prefillSeconds = num('prefill-seconds', '5', 0);
