@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { connect, type Client } from '../../src/client/index.js';
-import { RaftLedgerError } from '../../src/errors.js';
+import type { RaftLedgerError } from '../../src/errors.js';
 import type { ClientRequest } from '../../src/transport/client-codec.js';
 import { deferred, errorReply, FakeLog, FakeServer, follower, leader, type Reply } from './fake-server.js';
+import { rejection } from './rejection.js';
 
 const servers: FakeServer[] = [];
 const clients: Client[] = [];
@@ -29,16 +30,6 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
-
-async function rejection(promise: Promise<unknown>): Promise<RaftLedgerError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RaftLedgerError);
-    return error as RaftLedgerError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const bytes = (s: string): Buffer => Buffer.from(s);
 const appends = (s: FakeServer): ClientRequest[] => s.requests.filter((r) => r.op === 'append');

@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../../src/client/index.js';
-import { RaftLedgerError } from '../../src/errors.js';
 import { FakeLog, FakeServer, leader } from './fake-server.js';
+import { rejection } from './rejection.js';
 
 const servers: FakeServer[] = [];
 const clients: Client[] = [];
@@ -29,16 +29,6 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
-
-async function rejection(promise: Promise<unknown>): Promise<RaftLedgerError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RaftLedgerError);
-    return error as RaftLedgerError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('client hello', () => {
   it('refuses a server of another cluster uid than the first one seen; nothing is sent to it', async () => {
