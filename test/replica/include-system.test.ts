@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryCluster } from '../support/memory-cluster.js';
 import { appendVia, leaderOf, openNodes, waitForLeaders, type Nodes } from '../host/helpers.js';
+import { take } from '../support/take.js';
 
 let cluster: MemoryCluster | undefined;
 let nodes: Nodes | undefined;
@@ -14,15 +15,6 @@ afterEach(async () => {
   cluster = undefined;
   nodes = undefined;
 });
-
-async function take<T>(it: AsyncIterable<T>, n: number): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) {
-    out.push(x);
-    if (out.length === n) break;
-  }
-  return out;
-}
 
 describe('includeSystem', () => {
   it('Ledger.readRange and tail give normal entries only, unless includeSystem', async () => {

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/index.js';
 import { entryTypeCode, entryTypeName, type LedgerEntry } from '../../src/entry.js';
 import { appendVia, leaderOf, openNodes, waitForLeaders, type Nodes } from '../host/helpers.js';
+import { take } from '../support/take.js';
 import { listenOnOneLedger } from './helpers.js';
 
 let cleanup: Array<() => Promise<void> | void> = [];
@@ -18,15 +19,6 @@ afterEach(async () => {
   await nodes?.close();
   nodes = undefined;
 });
-
-async function take<T>(it: AsyncIterable<T>, n: number): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) {
-    out.push(x);
-    if (out.length === n) break;
-  }
-  return out;
-}
 
 /** Comparable form: the payload as text, every other field as it is. */
 const plain = (e: LedgerEntry | null): unknown => (e === null ? null : { ...e, payload: e.payload.toString('hex') });
