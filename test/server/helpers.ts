@@ -30,7 +30,7 @@ export function memoryRouter(status: Record<string, unknown> = { role: 'leader' 
  * A one-replica MemoryCluster whose leader serves group 0 behind a ClientListener on a free
  * loopback port; both are closed by the functions pushed on `cleanup` (in reverse order).
  */
-export async function listenOnOneLedger(cleanup: Array<() => Promise<void> | void>): Promise<{ ledger: Ledger; port: number }> {
+export async function listenOnOneLedger(cleanup: Array<() => Promise<void> | void>): Promise<{ ledger: Ledger; listener: ClientListener; port: number }> {
   const cluster = new MemoryCluster(1);
   cleanup.push(() => cluster.close());
   await cluster.startAll();
@@ -38,7 +38,7 @@ export async function listenOnOneLedger(cleanup: Array<() => Promise<void> | voi
   const listener = new ClientListener({ host: '127.0.0.1', port: 0, router: ledgerMapRouter((g) => (g === 0 ? ledger : undefined)), log: () => {} });
   const port = await listener.listen();
   cleanup.push(() => listener.close());
-  return { ledger, port };
+  return { ledger, listener, port };
 }
 
 export interface Started {

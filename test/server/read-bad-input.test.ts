@@ -8,10 +8,11 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../../src/client/index.js';
-import { ClientListener, ledgerMapRouter } from '../../src/server/client-listener.js';
+import type { ClientListener } from '../../src/server/client-listener.js';
 import { decodeClientResponseFrame, encodeClientRequest } from '../../src/transport/client-codec.js';
 import { FRAME_HEADER_BYTES, FrameReader } from '../../src/transport/frame.js';
-import { MemoryCluster } from '../support/memory-cluster.js';
+import { pollUntil } from '../support/wait.js';
+import { listenOnOneLedger } from './helpers.js';
 
 let cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -20,24 +21,10 @@ afterEach(async () => {
 });
 
 async function setup(): Promise<{ listener: ClientListener; port: number; client: Client }> {
-  const cluster = new MemoryCluster(1);
-  cleanup.push(() => cluster.close());
-  await cluster.startAll();
-  const ledger = await cluster.waitForLeader();
-  const listener = new ClientListener({ host: '127.0.0.1', port: 0, router: ledgerMapRouter((g) => (g === 0 ? ledger : undefined)), log: () => {} });
-  const port = await listener.listen();
-  cleanup.push(() => listener.close());
+  const { listener, port } = await listenOnOneLedger(cleanup);
   const client = await connect({ servers: [`127.0.0.1:${port}`], idempotent: false });
   cleanup.push(() => client.close());
   return { listener, port, client };
-}
-
-async function waitUntil(condition: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Sends one raw frame and resolves with the first response's kind and error code, or 'closed'. */
@@ -122,10 +109,10 @@ describe('network reads refuse bad input', () => {
     const consumer = (async () => {
       for await (const _ of client.tail(1_000, { signal: ac.signal, pollMs: 300 })) void _;
     })();
-    await waitUntil(() => listener.stats().readsWaitingForCommit === 1, 'the poll to wait on the server');
+    await pollUntil(() => listener.stats().readsWaitingForCommit === 1, 'the poll to wait on the server', { limitMs: 10_000 });
     ac.abort();
     await consumer;
-    await waitUntil(() => listener.stats().readsWaitingForCommit === 0, 'the server to let the aborted poll go');
+    await pollUntil(() => listener.stats().readsWaitingForCommit === 0, 'the server to let the aborted poll go', { limitMs: 10_000 });
     // No new poll follows the abort, and the same client still reads.
     await new Promise((r) => setTimeout(r, 400));
     expect(listener.stats().readsWaitingForCommit).toBe(0);
