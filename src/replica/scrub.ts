@@ -145,24 +145,56 @@ export class Scrubber {
       return false;
     }
     let bytes = 0;
-    let to = this.#cursor;
-    // Grow the step one record at a time by size (from the index, not the data) so it stays bounded.
+    const count = (n: number): void => {
+      bytes += n;
+    };
     const found: DamagedRecord[] = [];
-    // Records already listed as damaged are not found again (nor counted); their repair is retried.
-    const listed = new Set(this.#log.damaged.map((d) => d.index));
     let retry = false;
-    while (to <= limit && bytes < this.#o.stepBytes && to - this.#cursor < this.#o.stepRecords) {
-      if (listed.has(to)) retry = true;
-      else found.push(...this.#log.findDamage(to, to, (n) => (bytes += n)));
-      to++;
+    const from = this.#cursor;
+    const hi = Math.min(limit, from + this.#o.stepRecords - 1);
+    let to = this.#log.damaged.some((d) => d.index >= from && d.index <= hi) ? undefined : this.#bulkEnd(from, hi);
+    if (to !== undefined) {
+      found.push(...this.#log.findDamage(from, to, count));
+    } else {
+      // Records already listed as damaged are not found again (nor counted); their repair is
+      // retried. The step grows one record at a time by size (from the index, not the data).
+      const listed = new Set(this.#log.damaged.map((d) => d.index));
+      to = from;
+      for (; to <= hi && bytes < this.#o.stepBytes; to++) {
+        if (listed.has(to)) retry = true;
+        else found.push(...this.#log.findDamage(to, to, count));
+      }
+      to--;
     }
+    this.#cursor = to + 1;
     this.#bytes += bytes;
-    this.#cursor = to;
     if (found.length > 0 || retry) await this.#repair(found);
     // At least 1 ms: every step yields to the event loop through a timer.
     const waitMs = Math.max(1, Math.ceil((bytes * 1000) / this.#o.bytesPerSec));
     if (!this.#stop) await this.#o.sleepMs(waitMs);
     return true;
+  }
+
+  /**
+   * The last index of a step from `from` verified with one findDamage: the records whose start
+   * lies less than stepBytes past from's (so, as record by record, one record may cross the
+   * bound), at most `hi`. Undefined when a position cannot be read (the step then goes
+   * record by record).
+   */
+  #bulkEnd(from: number, hi: number): number | undefined {
+    try {
+      const start = this.#log.posOf(from);
+      let lo = from;
+      let up = hi;
+      while (lo < up) {
+        const mid = Math.ceil((lo + up) / 2);
+        if (this.#log.posOf(mid) - start < this.#o.stepBytes) lo = mid;
+        else up = mid - 1;
+      }
+      return lo;
+    } catch {
+      return undefined;
+    }
   }
 
   async #repair(found: readonly DamagedRecord[]): Promise<void> {

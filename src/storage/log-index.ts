@@ -97,6 +97,20 @@ export class LogIndex {
     return slot.size === 0 ? undefined : slot;
   }
 
+  /**
+   * The raw slots of indexes first..first+count-1 (24 bytes each, as stored), when they sit in
+   * one index file and none is overlaid; undefined otherwise (the caller then asks get() per
+   * index). Empty slots read as zeros.
+   */
+  readSlots(first: number, count: number): Buffer | undefined {
+    if (count < 1 || this.#overlay.size > 0) return undefined;
+    const fileNo = this.#fileNo(first);
+    if (this.#fileNo(first + count - 1) !== fileNo) return undefined;
+    const file = this.#file(fileNo, false);
+    if (file === undefined) return undefined;
+    return file.read(((first - 1) % this.#slotsPerFile) * SLOT_SIZE_BYTES, count * SLOT_SIZE_BYTES);
+  }
+
   /** Store `count` consecutive slots (24 bytes each, packed in `slots`) for indexes first.. */
   set(first: number, slots: Uint8Array, count: number): void {
     if (this.#readOnly) {

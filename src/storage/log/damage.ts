@@ -16,7 +16,7 @@
  */
 import { RaftLedgerError } from '../../errors.js';
 import { native } from '../native.js';
-import { HEADER_SIZE_BYTES, dataViewOf, readHeader } from '../format.js';
+import { HEADER_SIZE_BYTES, SLOT_SIZE_BYTES, SlotOffset, dataViewOf, readHeader, readU64 } from '../format.js';
 import { segmentAt } from './segments.js';
 import { checkOpen, checkWritable, type LogState } from './state.js';
 
@@ -77,29 +77,86 @@ function checkBytes(st: LogState, index: number, bytes: Uint8Array, slot: { term
 export function findDamage(st: LogState, from = st.firstIndex, to = st.lastIndex, onBytes?: (sizeBytes: number) => void): DamagedRecord[] {
   checkOpen(st);
   const found: DamagedRecord[] = [];
-  for (let index = Math.max(from, st.firstIndex); index <= Math.min(to, st.lastIndex); index++) {
-    const slot = st.index.get(index);
-    if (slot === undefined) {
-      const where = st.index.locate(index);
-      found.push({ index, term: 0, pos: -1, sizeBytes: 0, crc: 0, reason: 'no index slot', path: where.path, offset: where.offset });
-      continue;
-    }
-    const seg = segmentAt(st, slot.pos);
-    if (seg === undefined || slot.pos - seg.base + slot.size > st.segmentSizeBytes) {
-      found.push({ index, term: slot.term, pos: slot.pos, sizeBytes: slot.size, crc: slot.crc, reason: 'its segment is missing', path: st.logDir, offset: 0 });
-      continue;
-    }
-    const bytes = seg.handle.read(slot.pos - seg.base, slot.size);
-    onBytes?.(slot.size);
-    const why = checkBytes(st, index, bytes, slot);
-    if (why !== undefined) {
-      found.push({ index, term: slot.term, pos: slot.pos, sizeBytes: slot.size, crc: slot.crc, reason: why, path: seg.handle.path, offset: slot.pos - seg.base });
-    }
-  }
   const lo = Math.max(from, st.firstIndex);
   const hi = Math.min(to, st.lastIndex);
-  st.damaged = [...st.damaged.filter((d) => d.index < lo || d.index > hi), ...found].sort((a, b) => a.index - b.index);
+  let index = lo;
+  while (index <= hi) {
+    const run = intactRun(st, index, Math.min(hi - index + 1, RUN_MAX_RECORDS));
+    if (run.intact) {
+      onBytes?.(run.sizeBytes);
+      index += run.count;
+      continue;
+    }
+    // Something in the run does not check in bulk: each of its records on its own, with the reason.
+    for (const end = index + Math.max(1, run.count); index < end; index++) {
+      const d = checkRecord(st, index, onBytes);
+      if (d !== undefined) found.push(d);
+    }
+  }
+  if (found.length > 0 || st.damaged.some((d) => d.index >= lo && d.index <= hi)) {
+    st.damaged = [...st.damaged.filter((d) => d.index < lo || d.index > hi), ...found].sort((a, b) => a.index - b.index);
+  }
   return found;
+}
+
+/** Most records / bytes findDamage verifies with one scan. */
+const RUN_MAX_RECORDS = 4096;
+const RUN_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The records from `first` (at most maxCount) that lie back to back in one segment, from
+ * their index slots, checked with one native scan: intact when every one of them scans as
+ * its index with a slot identical to the stored one (so checkBytes would pass each).
+ * count 0: the slots cannot be read in bulk (the caller checks `first` alone).
+ */
+function intactRun(st: LogState, first: number, maxCount: number): { intact: boolean; count: number; sizeBytes: number } {
+  const slots = st.index.readSlots(first, maxCount);
+  if (slots === undefined) return { intact: false, count: 0, sizeBytes: 0 };
+  const view = dataViewOf(slots);
+  const startPos = readU64(view, SlotOffset.pos);
+  const seg = segmentAt(st, startPos);
+  if (seg === undefined) return { intact: false, count: 0, sizeBytes: 0 };
+  const segEnd = seg.base + st.segmentSizeBytes;
+  let count = 0;
+  let endPos = startPos;
+  while (count < maxCount) {
+    const at = count * SLOT_SIZE_BYTES;
+    const size = view.getUint32(at + SlotOffset.size, true);
+    if (size === 0 || readU64(view, at + SlotOffset.pos) !== endPos || endPos + size > segEnd) break;
+    if (count > 0 && endPos + size - startPos > RUN_MAX_BYTES) break;
+    endPos += size;
+    count++;
+  }
+  if (count === 0) return { intact: false, count: 0, sizeBytes: 0 };
+  const sizeBytes = endPos - startPos;
+  const bytes = seg.handle.read(startPos - seg.base, sizeBytes);
+  const scanned = Buffer.allocUnsafe(count * SLOT_SIZE_BYTES);
+  let intact = false;
+  try {
+    const r = native.scanRecords(bytes, 0, sizeBytes, { basePos: startPos, segmentSizeBytes: st.segmentSizeBytes, expectedIndex: first, slotsOut: scanned, maxRecords: count });
+    intact = r.stop === 'end' && r.count === count && r.end === sizeBytes && scanned.equals(slots.subarray(0, count * SLOT_SIZE_BYTES));
+  } catch {
+    intact = false;
+  }
+  return { intact, count, sizeBytes };
+}
+
+/** The damage of record `index` alone, with the reason, or undefined when it reads back intact. */
+function checkRecord(st: LogState, index: number, onBytes?: (sizeBytes: number) => void): DamagedRecord | undefined {
+  const slot = st.index.get(index);
+  if (slot === undefined) {
+    const where = st.index.locate(index);
+    return { index, term: 0, pos: -1, sizeBytes: 0, crc: 0, reason: 'no index slot', path: where.path, offset: where.offset };
+  }
+  const seg = segmentAt(st, slot.pos);
+  if (seg === undefined || slot.pos - seg.base + slot.size > st.segmentSizeBytes) {
+    return { index, term: slot.term, pos: slot.pos, sizeBytes: slot.size, crc: slot.crc, reason: 'its segment is missing', path: st.logDir, offset: 0 };
+  }
+  const bytes = seg.handle.read(slot.pos - seg.base, slot.size);
+  onBytes?.(slot.size);
+  const why = checkBytes(st, index, bytes, slot);
+  if (why === undefined) return undefined;
+  return { index, term: slot.term, pos: slot.pos, sizeBytes: slot.size, crc: slot.crc, reason: why, path: seg.handle.path, offset: slot.pos - seg.base };
 }
 
 /** st.damaged as contiguous ranges. */
