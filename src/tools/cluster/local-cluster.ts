@@ -10,7 +10,7 @@
  * (for a command's SIGINT/SIGTERM handler).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,8 @@ export const PARENT_PID_ENV = 'RAFTLEDGER_PARENT_PID';
  * README (Benchmarks) for the figures.
  */
 const SERVER_NODE_ARGS = ['--max-semi-space-size=8'];
+/** Start attempts with freshly picked ports when one was taken before its server listened (start()). */
+const START_ATTEMPTS = 3;
 
 export interface LocalClusterOptions {
   replicas: number;
@@ -144,9 +146,38 @@ export class LocalCluster {
     return [...this.servers.values()].map((s) => s.client);
   }
 
+  /**
+   * Start every server. With ports picked here (no basePort) a port that another process took
+   * between the pick and the server's listen (an outgoing connection's ephemeral port, say)
+   * makes that server fail with EADDRINUSE: the attempt is undone and made again with new
+   * ports, at most START_ATTEMPTS times in all.
+   */
   async start(): Promise<void> {
     if (this.#stopping !== undefined) throw new Error('this LocalCluster was stopped');
     LocalCluster.#running.add(this);
+    // Only a cluster whose directories start empty may start again: the first attempt's
+    // servers wrote nothing anyone else has seen, and their directories are removed.
+    const dirs = Array.from({ length: this.#options.replicas }, (_, i) => join(this.#options.dir, `n${i}`));
+    const fresh = dirs.every((d) => !existsSync(d) || readdirSync(d).length === 0);
+    for (let attempt = 1; ; attempt++) {
+      const failure = await this.#startOnce();
+      if (failure === undefined) return;
+      const retry = fresh && (this.#options.basePort ?? 0) === 0 && attempt < START_ATTEMPTS && /EADDRINUSE/.test(String((failure as Error)?.message ?? failure));
+      if (!retry) {
+        // All or nothing: the servers that did start would otherwise outlive a caller that only sees the rejection.
+        await this.stop();
+        throw failure;
+      }
+      await Promise.all(this.ids.map((id) => this.kill(id, 'SIGTERM')));
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      this.#options.onLog?.('cluster', `a picked port was taken before its server listened (${String((failure as Error)?.message ?? failure)}); starting again with new ports (attempt ${attempt + 1} of ${START_ATTEMPTS})`);
+    }
+  }
+
+  /** One start attempt; resolves with the first server's start failure, or undefined when all run. */
+  async #startOnce(): Promise<unknown> {
+    this.servers.clear();
+    this.#routedSpecs.clear();
     const { replicas, basePort = 0 } = this.#options;
     const specs: string[] = [];
     // With workers W > 0 a server's worker w listens on its Raft port + w and serves clients
@@ -209,14 +240,8 @@ export class LocalCluster {
         this.#routedSpecs.set(from, parts.join(','));
       }
     }
-    // All or nothing: if one server fails to start, stop the ones that did (they would
-    // otherwise outlive a caller that only sees the rejection).
     const started = await Promise.allSettled(this.ids.map((id) => this.startServer(id)));
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) {
-      await this.stop();
-      throw failed.reason;
-    }
+    return started.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
   }
 
   /** With a fixed --base-port: every port the servers will listen on must be free (ERR_IO naming the first that is not). */
