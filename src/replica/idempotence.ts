@@ -15,7 +15,9 @@
  * idempotent append as leader of a new term (and once when the replica opens), from the
  * last `windowEntries` entries of its log up to its last index, on top of the committed
  * base: producers folded in from committed entries before retention removed them
- * (committed() folds each committed entry once, in slices, soon after it commits), so a
+ * (committed() folds each committed entry once, in slices, soon after it commits: from the
+ * runs the write path reported as written, wrote()/replaced(), and by reading the log only
+ * for entries written before this replica opened or reset its log), so a
  * producer whose entries retention or a log reset removed is still known: its retry is an
  * error (ERR_SEQUENCE_CONFLICT), never a second copy.
  *
@@ -190,8 +192,8 @@ export class Idempotence {
   }
 
   /**
-   * The commit index advanced: fold a slice of the newly committed entries (one log read per
-   * committed entry, the same read retention would do later); save every windowEntries/2.
+   * The commit index advanced: fold a slice of the newly committed entries (one record() per
+   * queued run; a log read only below #trackedFrom); save every windowEntries/2.
    */
   committed(): void {
     const upTo = this.#baseUpTo;
