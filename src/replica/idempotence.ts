@@ -15,7 +15,9 @@
  * idempotent append as leader of a new term (and once when the replica opens), from the
  * last `windowEntries` entries of its log up to its last index, on top of the committed
  * base: producers folded in from committed entries before retention removed them
- * (committed() folds each committed entry once, in slices, soon after it commits), so a
+ * (committed() folds each committed entry once, in slices, soon after it commits: from the
+ * runs the write path reported as written, wrote()/replaced(), and by reading the log only
+ * for entries written before this replica opened or reset its log), so a
  * producer whose entries retention or a log reset removed is still known: its retry is an
  * error (ERR_SEQUENCE_CONFLICT), never a second copy.
  *
@@ -63,6 +65,16 @@ const WAIT_SLICE_MS = 100;
 const FOLD_SLICE_ENTRIES = 4096;
 /** The largest producer base a log start carries (the default 10,000 producers take about 1.8 MB). */
 const MAX_SENT_BASE_BYTES = 32 * 1024 * 1024;
+/** At most this many written-not-folded runs are queued; past it the queue is dropped and those entries are read back from the log. */
+const MAX_QUEUED_RUNS = 65_536;
+
+/** `count` entries of one producer written from firstIndex in `term`, sequences stamp.sequence.. . */
+export interface WrittenRun {
+  stamp: ProducerStamp;
+  count: number;
+  firstIndex: number;
+  term: number;
+}
 
 /** The checked stamp of `options` (TypeError / RangeError on misuse). */
 export function producerStampOf(options: ProducerOptions): ProducerStamp {
@@ -117,6 +129,15 @@ export class Idempotence {
   #saving: Promise<void> = Promise.resolve();
   /** The base the leader sent with the last chunk of a log start (index: its at.index). */
   #offered: { index: number; bytes: Uint8Array } | undefined;
+  /**
+   * The producer runs of entries written to the log at or after #trackedFrom and not folded
+   * yet, in index order, not overlapping (wrote(); replaced() drops a replaced suffix).
+   * Invariant: every producer entry in the log at >= #trackedFrom is covered by exactly one
+   * queued run or is already folded (index <= #baseUpTo); so #fold reads the log only below
+   * #trackedFrom (entries written before open, a reset, or a dropped queue).
+   */
+  #written: WrittenRun[] = [];
+  #trackedFrom = Number.MAX_SAFE_INTEGER;
 
   constructor(host: IdempotenceHost, options: IdempotenceOptions = {}) {
     this.#host = host;
@@ -138,6 +159,8 @@ export class Idempotence {
    * empty: the replica still opens, and the rebuild at its first leadership reports it.
    */
   open(): void {
+    this.#written = [];
+    this.#trackedFrom = this.#host.log.lastIndex + 1;
     const saved = this.#load();
     if (saved !== undefined) {
       this.#base = saved.table;
@@ -169,14 +192,14 @@ export class Idempotence {
   }
 
   /**
-   * The commit index advanced: fold a slice of the newly committed entries (one log read per
-   * committed entry, the same read retention would do later); save every windowEntries/2.
+   * The commit index advanced: fold a slice of the newly committed entries (one record() per
+   * queued run; a log read only below #trackedFrom); save every windowEntries/2.
    */
   committed(): void {
     const upTo = this.#baseUpTo;
     // A group that has seen no producer pays nothing here: its entries are read once at
     // retention (or a reset) as before, which finds any producer and starts this.
-    if (this.#host.commitIndex() <= upTo || (this.#base.size === 0 && this.#table.size === 0)) return;
+    if (this.#host.commitIndex() <= upTo || (this.#base.size === 0 && this.#table.size === 0 && this.#written.length === 0)) return;
     this.#fold(upTo + 1 + FOLD_SLICE_ENTRIES);
     if (this.#path === undefined || this.#baseUpTo - this.#queuedUpTo < Math.max(1, this.#windowEntries >>> 1)) return;
     this.#save().catch((error: unknown) => this.#host.logLine?.(`producer table not saved (retried later): ${(error as Error).message}`));
@@ -225,6 +248,9 @@ export class Idempotence {
     // Nothing at or below atIndex will be in the log: it is in the base or unknown.
     if (this.#baseUpTo < atIndex) this.#baseUpTo = atIndex;
     this.#tableTerm = -1;
+    // The reset log is empty and starts after atIndex: every entry it will hold is written after this.
+    this.#written = [];
+    this.#trackedFrom = atIndex + 1;
     return this.#save();
   }
 
@@ -256,17 +282,82 @@ export class Idempotence {
     return done;
   }
 
+  /**
+   * The write path wrote `runs` (in index order, after every run queued so far: a write at
+   * an index at or below a queued run calls replaced() first). One call per written batch.
+   */
+  wrote(runs: readonly WrittenRun[]): void {
+    const q = this.#written;
+    for (const r of runs) {
+      if (r.firstIndex < this.#trackedFrom) continue; // cannot happen after replaced(); read back from the log then
+      const tail = q.at(-1);
+      if (tail !== undefined && tail.stamp.producerId === r.stamp.producerId && tail.stamp.epoch === r.stamp.epoch && tail.term === r.term && tail.firstIndex + tail.count === r.firstIndex && tail.stamp.sequence + tail.count === r.stamp.sequence) {
+        tail.count += r.count;
+      } else {
+        q.push({ stamp: r.stamp, count: r.count, firstIndex: r.firstIndex, term: r.term });
+      }
+    }
+    if (q.length > MAX_QUEUED_RUNS) {
+      // Far more runs than commits keep up with: forget them; #fold reads those entries back.
+      this.#written = [];
+      this.#trackedFrom = this.#host.log.lastIndex + 1;
+    }
+  }
+
+  /** The log's suffix from `index` is replaced (Raft's suffix replacement): queued runs at >= index were not kept. */
+  replaced(index: number): void {
+    const q = this.#written;
+    while (q.length > 0) {
+      const tail = q.at(-1)!;
+      if (tail.firstIndex >= index) {
+        q.pop();
+        continue;
+      }
+      if (tail.firstIndex + tail.count > index) tail.count = index - tail.firstIndex;
+      break;
+    }
+    if (index < this.#trackedFrom) this.#trackedFrom = index;
+  }
+
   /** Fold the committed entries below beforeIndex not folded yet into the base (each entry once). */
   #fold(beforeIndex: number): void {
     const log = this.#host.log;
     const end = Math.min(beforeIndex, this.#host.commitIndex() + 1, log.lastIndex + 1);
     const from = Math.max(this.#baseUpTo + 1, log.firstIndex);
+    // What was written before #trackedFrom (open, a reset, a dropped queue): read back from the log.
+    const readEnd = Math.min(end, this.#trackedFrom);
     try {
-      if (from < end) this.#readRuns(this.#base, from, end);
+      if (from < readEnd) this.#readRuns(this.#base, from, readEnd);
     } catch {
       // A damaged record: those producers stay unknown (ERR_UNKNOWN_PRODUCER), as beyond the window.
     }
+    this.#foldWritten(end);
     if (end - 1 > this.#baseUpTo) this.#baseUpTo = end - 1;
+  }
+
+  /** Move the queued runs below `end` into the base (one record() per run; a run committed in part is split). */
+  #foldWritten(end: number): void {
+    const q = this.#written;
+    const from = this.#baseUpTo + 1;
+    let k = 0;
+    for (; k < q.length; k++) {
+      const r = q[k]!;
+      if (r.firstIndex >= end) break;
+      // The part at or below #baseUpTo is folded already (never the case but after a taken base).
+      const skip = Math.max(0, from - r.firstIndex);
+      const n = Math.min(r.count, end - r.firstIndex) - skip;
+      if (n > 0) {
+        const stamp = skip === 0 ? r.stamp : { producerId: r.stamp.producerId, epoch: r.stamp.epoch, sequence: r.stamp.sequence + skip };
+        this.#base.record(stamp, n, r.firstIndex + skip, r.term);
+      }
+      if (r.firstIndex + r.count > end) {
+        // Committed in part: the rest stays queued.
+        const done = end - r.firstIndex;
+        q[k] = { stamp: { producerId: r.stamp.producerId, epoch: r.stamp.epoch, sequence: r.stamp.sequence + done }, count: r.count - done, firstIndex: end, term: r.term };
+        break;
+      }
+    }
+    if (k > 0) q.splice(0, k);
   }
 
   /**

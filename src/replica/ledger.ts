@@ -146,6 +146,8 @@ export class Ledger extends EventEmitter<LedgerEvents> {
         logLine: (line) => this.#logLine(line),
         fail: (error) => this.#fail(error),
         processReady: () => this.#processReady(),
+        producerRunsWritten: (runs) => this.#idem.wrote(runs),
+        suffixReplaced: (index) => this.#idem.replaced(index),
       },
       commitSaveIntervalMs,
     );

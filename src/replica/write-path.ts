@@ -16,7 +16,8 @@
  */
 import { isRaftLedgerError } from '../errors.js';
 import { EntryType, type Entry, type HardState, type Message, type RaftCore } from '../raft/index.js';
-import { contiguousRuns, verifyRecordCrcs, type AppendInput, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
+import { contiguousRuns, producerRunsOfRecords, verifyRecordCrcs, type AppendInput, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
+import type { WrittenRun } from './idempotence.js';
 import type { LedgerStats } from './ledger-stats.js';
 import type { Durability } from './ledger-types.js';
 import type { LogLifecycle } from './lifecycle.js';
@@ -40,6 +41,13 @@ export interface WritePathHost {
   logLine(line: string): void;
   fail(error: Error): void;
   processReady(): void;
+  /**
+   * Producer runs of entries just written, in index order, one call per written run of
+   * entries (idempotence.ts wrote), and a suffix the log replaces from `index` (replaced,
+   * called before the entries that replace it are reported).
+   */
+  producerRunsWritten(runs: readonly WrittenRun[]): void;
+  suffixReplaced(index: number): void;
 }
 
 /**
@@ -121,20 +129,32 @@ export class WritePath {
     this.#stamps.push({ firstIndex, count, term, stamp });
   }
 
-  /** `run` as the log's append input: the stamped entries with their producer header (one pass, only when stamps wait). */
-  #withStamps(run: Entry[]): readonly AppendInput[] {
+  /**
+   * `run` as the log's append input: the stamped entries with their producer header (one
+   * pass, only when stamps wait), and the producer runs that go with it (pushed to `runs`:
+   * one per stamp applied, split where a term check skipped an entry).
+   */
+  #withStamps(run: Entry[], runs: WrittenRun[]): readonly AppendInput[] {
     if (this.#stamps.length === 0) return run;
     const last = run.at(-1)!.index;
     if (this.#stamps[0]!.firstIndex > last) return run;
     const out: AppendInput[] = run.slice();
+    let open: WrittenRun | undefined;
     for (const s of this.#stamps) {
       if (s.firstIndex > last) break;
+      open = undefined;
       for (let k = 0; k < s.count; k++) {
         const at = s.firstIndex + k - run[0]!.index;
         if (at < 0 || at >= run.length) continue;
         const e = run[at]!;
-        if (e.term !== s.term) continue;
-        out[at] = { index: e.index, term: e.term, type: e.type, data: e.data, producer: { producerId: s.stamp.producerId, epoch: s.stamp.epoch, sequence: s.stamp.sequence + k } };
+        if (e.term !== s.term) {
+          open = undefined;
+          continue;
+        }
+        const producer = { producerId: s.stamp.producerId, epoch: s.stamp.epoch, sequence: s.stamp.sequence + k };
+        out[at] = { index: e.index, term: e.term, type: e.type, data: e.data, producer };
+        if (open !== undefined && open.firstIndex + open.count === e.index) open.count++;
+        else runs.push((open = { stamp: producer, count: 1, firstIndex: e.index, term: e.term }));
       }
     }
     return out;
@@ -176,6 +196,7 @@ export class WritePath {
     if (first <= h.log.lastIndex) {
       h.logLine(`[${h.id}] truncating conflicting log suffix group=${h.group} from=${first} last=${h.log.lastIndex} term=${h.core.term}`);
       h.log.truncateSuffix(first).catch((error: unknown) => h.fail(error as Error));
+      h.suffixReplaced(first);
       for (const index of this.#ownPositions.keys()) if (index >= first) this.#ownPositions.delete(index);
       this.#stamps = this.#stamps.filter((s) => s.firstIndex + s.count <= first);
       if (this.#durableIndex >= first) this.#durableIndex = first - 1;
@@ -239,10 +260,15 @@ export class WritePath {
       }
       // Structure-checked by the decoder and CRC-checked by Ledger.receive() before the core
       // saw them; the bytes are ours alone since.
-      log.appendRecords(contiguousRuns(run.map((e) => (e as Entry & { record: Uint8Array }).record)), { checkedOnArrival: true });
+      const withRecords = run as Array<Entry & { record: Uint8Array }>;
+      log.appendRecords(contiguousRuns(withRecords.map((e) => e.record)), { checkedOnArrival: true });
+      const produced = producerRunsOfRecords(withRecords);
+      if (produced.length > 0) this.#host.producerRunsWritten(produced);
       return;
     }
-    const result = log.appendEntries(this.#withStamps(run));
+    const produced: WrittenRun[] = [];
+    const result = log.appendEntries(this.#withStamps(run, produced));
+    if (produced.length > 0) this.#host.producerRunsWritten(produced);
     if (this.#stamps.length > 0) {
       // Written: stamps wholly at or below the run's last index are done.
       const last = run.at(-1)!.index;
