@@ -8,7 +8,11 @@
  * robin). A successful append confirms its server as the leader.
  *
  * Retries. Until the operation's deadline (deadlineMs, total) the client
- * retries, with backoff of 10 ms doubling to 200 ms (jittered):
+ * retries, with backoff of 10 ms doubling to 200 ms (jittered; to 50 ms while
+ * looking for the leader: ERR_NOT_LEADER, connection failures, sequence gaps,
+ * and such a sleep ends early when an append of the same group succeeds or a
+ * server names a new leader, so a failover costs the election, not the
+ * election plus the last backoff):
  *  - errors the server flags retriable (ERR_OVERLOADED, ERR_UNAVAILABLE, ...);
  *  - connection failures (refused, reset, closed, malformed response frame) and
  *    per-attempt timeouts (requestTimeoutMs): these move on to the next server.
@@ -37,7 +41,7 @@
 import { raftLedgerErrorFromWire, RaftLedgerError } from '../errors.js';
 import type { LedgerEntry } from '../entry.js';
 import { WIRE_CONSISTENCY, type ClientResponse, type WireConsistency, type WireMemberChange } from '../transport/client-codec.js';
-import { Backoff } from './backoff.js';
+import { Backoff, BACKOFF_LEADERLESS_MAX_MS } from './backoff.js';
 import type { Connection, Request } from './connection.js';
 import { AttemptFailure, closedError, isSecurityFailure } from './errors.js';
 import { Operation, Stopped } from './operation.js';
@@ -121,6 +125,17 @@ export class Client {
   readonly #ops: DeadlineQueue<Operation>;
   /** Raft group -> the address believed to lead it (groups are led by different servers). */
   readonly #leaders = new Map<number, string>();
+  /**
+   * Raft group -> the wake-up of the operations of that group asleep in a leaderless backoff
+   * (after ERR_NOT_LEADER, a connection failure or a sequence gap). It settles, and is
+   * dropped, when the client learns something that makes a retry worth doing now: an append
+   * of the group succeeded (its server leads; an earlier append of this producer landed) or
+   * a server hinted a leader other than the one last found unreachable. Created only while
+   * someone sleeps, so the steady state costs one map lookup per acknowledged append.
+   */
+  readonly #wakers = new Map<number, { woken: Promise<void>; wake: () => void }>();
+  /** Raft group -> the address of its last connection failure (a hint to it wakes nobody). */
+  readonly #unreachable = new Map<number, string>();
   /** The server most recently talked to successfully. */
   #current: string;
   #rr = 0;
@@ -387,6 +402,28 @@ export class Client {
     }
   }
 
+  /** The promise that settles when group `group`'s sleepers should retry (see #wakers). */
+  #wakeupOf(group: number): Promise<void> {
+    let w = this.#wakers.get(group);
+    if (w === undefined) {
+      let wake!: () => void;
+      const woken = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      w = { woken, wake };
+      this.#wakers.set(group, w);
+    }
+    return w.woken;
+  }
+
+  /** Wake the operations of `group` asleep in a leaderless backoff (no-op when none sleeps). */
+  #wakeSleepers(group: number): void {
+    const w = this.#wakers.get(group);
+    if (w === undefined) return;
+    this.#wakers.delete(group);
+    w.wake();
+  }
+
   /** The server after `address` in round-robin order. */
   #after(address: string): string {
     const { servers } = this.#options;
@@ -430,17 +467,25 @@ export class Client {
           last = error;
           if (error.sent && request.op === 'append') unknown = true;
           if (once) throw error;
+          this.#unreachable.set(group, target);
           if (pinned === undefined) {
             if (this.#leaders.get(group) === target) this.#leaders.delete(group);
             target = this.#after(target);
           }
-          await op.sleep(backoff.next());
+          if (await op.sleepUnless(backoff.next(BACKOFF_LEADERLESS_MAX_MS), this.#wakeupOf(group))) {
+            if (pinned === undefined) target = this.#leaders.get(group) ?? target;
+            backoff.reset();
+          }
           continue;
         }
 
         if (response.kind !== 'error') {
           if (pinned === undefined) this.#current = target;
-          if (request.op === 'append') this.#leaders.set(group, target);
+          if (request.op === 'append') {
+            this.#leaders.set(group, target);
+            if (this.#unreachable.get(group) === target) this.#unreachable.delete(group);
+            this.#wakeSleepers(group);
+          }
           return response;
         }
 
@@ -462,12 +507,27 @@ export class Client {
           const hinted = tryAddress(error.leaderHint?.address);
           if (this.#leaders.get(group) === target) this.#leaders.delete(group);
           if (hinted !== undefined && hinted !== target) {
+            const news = this.#leaders.get(group) !== hinted && this.#unreachable.get(group) !== hinted;
             this.#leaders.set(group, hinted);
             target = hinted;
-            if (redirects++ === 0) continue; // the first redirect is immediate
+            // A leader not heard of before (a new one, after an election): whoever sleeps goes now.
+            if (news) this.#wakeSleepers(group);
+            // The first redirect is immediate, and so are up to two more to a leader not heard of
+            // before (bounded: two stale followers naming each other must not make a busy loop).
+            const n = redirects++;
+            if (n === 0 || (news && n < 3)) continue;
           } else {
             target = this.#after(target);
           }
+        }
+        if (error.code === 'ERR_NOT_LEADER' || gap) {
+          // Looking for the leader (or for an earlier append of ours to land): a short cap,
+          // and any news of the leader ends the sleep (see #wakers).
+          if (await op.sleepUnless(backoff.next(BACKOFF_LEADERLESS_MAX_MS), this.#wakeupOf(group))) {
+            if (pinned === undefined) target = this.#leaders.get(group) ?? target;
+            backoff.reset();
+          }
+          continue;
         }
         await op.sleep(backoff.next());
       }

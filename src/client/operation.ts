@@ -82,6 +82,26 @@ export class Operation {
     return this.wait(slept, () => clearTimeout(timer));
   }
 
+  /**
+   * Sleep `ms` (backoff), or less: `woken` settling ends the sleep early (its timer is
+   * cleared). Resolves true if woken, false if the full time passed; rejects with Stopped if
+   * the operation stops first.
+   */
+  sleepUnless(ms: number, woken: Promise<void>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const slept = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+      woken.then(
+        () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+        () => {},
+      );
+    });
+    return this.wait(slept, () => clearTimeout(timer));
+  }
+
   /** Remove the abort listener (the operation is over). */
   dispose(): void {
     if (this.#onAbort !== undefined) {
