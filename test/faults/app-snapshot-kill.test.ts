@@ -47,18 +47,22 @@ function spooledBytes(t: TestCluster, id: string): number {
   }
 }
 
-/** Polls (bounded) until the follower's spool holds between a quarter and three quarters of the blob. */
+/**
+ * Polls (tight, every 2 ms, and bounded, as the reset test below) until the follower's spool
+ * holds between an eighth of the blob and all but its end (less, and the kill may come before
+ * anything spooled is durable, so there is nothing to resume). Polling every 25 ms missed
+ * that window once in CI and then waited 60 s for a transfer already over; a reset logged
+ * first means the window was missed, and that now fails at once with that reason.
+ */
 async function waitMidTransfer(t: TestCluster, id: string): Promise<number> {
-  let held = 0;
-  await waitUntil(
-    () => {
-      held = spooledBytes(t, id);
-      return held >= SNAPSHOT_BYTES / 8 && held < SNAPSHOT_BYTES;
-    },
-    `${id} to be in the middle of receiving the application snapshot`,
-    60_000,
-  );
-  return held;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const held = spooledBytes(t, id);
+    if (held >= SNAPSHOT_BYTES / 8 && held < SNAPSHOT_BYTES) return held;
+    if (resetLogged(t, id)) throw new Error(`${id} finished its reset before its spool was seen in the middle of the transfer`);
+    if (Date.now() > deadline) throw new Error(`timed out after 60000 ms waiting for ${id} to be in the middle of receiving the application snapshot`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }
 
 const resetLogged = (t: TestCluster, id: string): boolean => t.logs.some((l) => l.startsWith(`${id} |`) && l.includes('log reset'));
