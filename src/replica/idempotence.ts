@@ -38,7 +38,7 @@ import type { Role } from '../raft/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromSystemError } from '../errors.js';
-import { PRODUCER_HEADER_BYTES, writeFileDurably, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
+import { PRODUCER_HEADER_BYTES, continuesProducerRun, writeFileDurably, type ProducerRun, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
 import { PRODUCER_FILE, decodeProducerBase, encodeProducerBase } from './producer-file.js';
 import type { AppendAck } from './pending.js';
 import { ProducerTable, type Admission } from './producer-table.js';
@@ -69,12 +69,7 @@ const MAX_SENT_BASE_BYTES = 32 * 1024 * 1024;
 const MAX_QUEUED_RUNS = 65_536;
 
 /** `count` entries of one producer written from firstIndex in `term`, sequences stamp.sequence.. . */
-export interface WrittenRun {
-  stamp: ProducerStamp;
-  count: number;
-  firstIndex: number;
-  term: number;
-}
+export type WrittenRun = ProducerRun;
 
 /** The checked stamp of `options` (TypeError / RangeError on misuse). */
 export function producerStampOf(options: ProducerOptions): ProducerStamp {
@@ -291,7 +286,7 @@ export class Idempotence {
     for (const r of runs) {
       if (r.firstIndex < this.#trackedFrom) continue; // cannot happen after replaced(); read back from the log then
       const tail = q.at(-1);
-      if (tail !== undefined && tail.stamp.producerId === r.stamp.producerId && tail.stamp.epoch === r.stamp.epoch && tail.term === r.term && tail.firstIndex + tail.count === r.firstIndex && tail.stamp.sequence + tail.count === r.stamp.sequence) {
+      if (tail !== undefined && continuesProducerRun(tail, r.stamp, r.firstIndex, r.term)) {
         tail.count += r.count;
       } else {
         q.push({ stamp: r.stamp, count: r.count, firstIndex: r.firstIndex, term: r.term });
@@ -444,7 +439,7 @@ export class Idempotence {
   #readRuns(table: ProducerTable, from: number, end: number): void {
     const log = this.#host.log;
     let next = from;
-    let run: { stamp: ProducerStamp; count: number; firstIndex: number; term: number } | undefined;
+    let run: ProducerRun | undefined;
     const flush = (): void => {
       if (run !== undefined) table.record(run.stamp, run.count, run.firstIndex, run.term);
       run = undefined;
@@ -455,9 +450,8 @@ export class Idempotence {
       for (const e of chunk) {
         const p = e.producer;
         if (p === undefined) continue;
-        const r = run;
-        if (r !== undefined && r.stamp.producerId === p.producerId && r.stamp.epoch === p.epoch && r.term === e.term && r.firstIndex + r.count === e.index && r.stamp.sequence + r.count === p.sequence) {
-          r.count++;
+        if (run !== undefined && continuesProducerRun(run, p, e.index, e.term)) {
+          run.count++;
           continue;
         }
         flush();

@@ -4,8 +4,9 @@
  * the Raft core sees the entries, so that a damaged frame is dropped instead of written.
  */
 import { RaftLedgerError } from '../errors.js';
-import { FLAG_PRODUCER, HEADER_SIZE_BYTES, ProducerHeaderOffset, RecordOffset, type ProducerStamp } from './format.js';
+import type { ProducerStamp } from './format.js';
 import { native } from './native.js';
+import { recordProducer } from './records.js';
 
 /**
  * The records as runs that sit back to back in one ArrayBuffer each (views, never copies):
@@ -46,17 +47,16 @@ export function verifyRecordCrcs(records: Uint8Array | readonly Uint8Array[]): v
 }
 
 /** A run of one producer's entries: consecutive indexes and sequences, one epoch, one term. */
-export interface ProducerRunOfRecords {
+export interface ProducerRun {
   stamp: ProducerStamp;
   count: number;
   firstIndex: number;
   term: number;
 }
 
-function u64At(b: Uint8Array, at: number): number {
-  const lo = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-  const hi = (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0;
-  return hi * 0x1_0000_0000 + lo;
+/** Whether `stamp`'s entry at `index` in `term` (or its run starting there) continues `run` without a gap. */
+export function continuesProducerRun(run: ProducerRun, stamp: ProducerStamp, index: number, term: number): boolean {
+  return run.stamp.producerId === stamp.producerId && run.stamp.epoch === stamp.epoch && run.term === term && run.firstIndex + run.count === index && run.stamp.sequence + run.count === stamp.sequence;
 }
 
 /**
@@ -65,22 +65,17 @@ function u64At(b: Uint8Array, at: number): number {
  * already structure-checked by the decoder (a FLAG_PRODUCER record is long enough for its
  * header).
  */
-export function producerRunsOfRecords(entries: readonly { index: number; term: number; record: Uint8Array }[]): ProducerRunOfRecords[] {
-  const runs: ProducerRunOfRecords[] = [];
-  let run: ProducerRunOfRecords | undefined;
+export function producerRunsOfRecords(entries: readonly { index: number; term: number; record: Uint8Array }[]): ProducerRun[] {
+  const runs: ProducerRun[] = [];
+  let run: ProducerRun | undefined;
   for (const e of entries) {
-    const r = e.record;
-    const flags = r[RecordOffset.flags]! | (r[RecordOffset.flags + 1]! << 8);
-    if ((flags & FLAG_PRODUCER) === 0) continue;
-    const h = HEADER_SIZE_BYTES;
-    const producerId = u64At(r, h + ProducerHeaderOffset.producerId);
-    const sequence = u64At(r, h + ProducerHeaderOffset.sequence);
-    const epoch = (r[h + ProducerHeaderOffset.epoch]! | (r[h + ProducerHeaderOffset.epoch + 1]! << 8) | (r[h + ProducerHeaderOffset.epoch + 2]! << 16) | (r[h + ProducerHeaderOffset.epoch + 3]! << 24)) >>> 0;
-    if (run !== undefined && run.stamp.producerId === producerId && run.stamp.epoch === epoch && run.term === e.term && run.firstIndex + run.count === e.index && run.stamp.sequence + run.count === sequence) {
+    const stamp = recordProducer(e.record);
+    if (stamp === undefined) continue;
+    if (run !== undefined && continuesProducerRun(run, stamp, e.index, e.term)) {
       run.count++;
       continue;
     }
-    run = { stamp: { producerId, epoch, sequence }, count: 1, firstIndex: e.index, term: e.term };
+    run = { stamp, count: 1, firstIndex: e.index, term: e.term };
     runs.push(run);
   }
   return runs;

@@ -18,7 +18,7 @@
  *  - fit with this log (SegmentedLog.appendRecords): index == lastIndex + 1, term order
  *    across the batch boundary, placement (pos) and the entry size limit.
  */
-import { FLAG_PRODUCER, FORMAT_VERSION, HEADER_SIZE_BYTES, PRODUCER_HEADER_BYTES, RECORD_MAGIC, RecordOffset, RecordType } from './format.js';
+import { FLAG_PRODUCER, FORMAT_VERSION, HEADER_SIZE_BYTES, PRODUCER_HEADER_BYTES, ProducerHeaderOffset, RECORD_MAGIC, RecordOffset, RecordType, type ProducerStamp } from './format.js';
 
 /** Why a header is not a valid data record (the names of the native scanner's InvalidReason). */
 export type RecordFault = 'magic' | 'version' | 'type' | 'flags' | 'size' | 'index' | 'term' | 'pos';
@@ -67,6 +67,26 @@ export function recordCrc(bytes: Uint8Array, offset = 0): number {
   return u32(bytes, offset + RecordOffset.crc);
 }
 
+/** flags of the record whose header starts at `offset` (unchecked). */
+function recordFlags(bytes: Uint8Array, offset: number): number {
+  return bytes[offset + RecordOffset.flags]! | (bytes[offset + RecordOffset.flags + 1]! << 8);
+}
+
+/**
+ * The producer header of the record whose header starts at `offset`, or undefined when it
+ * carries none (FLAG_PRODUCER clear). Unchecked: the record passed checkDataRecord, which
+ * makes sure a flagged record is long enough for the producer header.
+ */
+export function recordProducer(bytes: Uint8Array, offset = 0): ProducerStamp | undefined {
+  if ((recordFlags(bytes, offset) & FLAG_PRODUCER) === 0) return undefined;
+  const h = offset + HEADER_SIZE_BYTES;
+  return {
+    producerId: u32(bytes, h + ProducerHeaderOffset.producerId + 4) * TWO_32 + u32(bytes, h + ProducerHeaderOffset.producerId),
+    epoch: u32(bytes, h + ProducerHeaderOffset.epoch),
+    sequence: u32(bytes, h + ProducerHeaderOffset.sequence + 4) * TWO_32 + u32(bytes, h + ProducerHeaderOffset.sequence),
+  };
+}
+
 /** type byte of the record whose header starts at `offset` (unchecked). */
 export function recordType(bytes: Uint8Array, offset = 0): RecordType {
   return bytes[offset + RecordOffset.type]! as RecordType;
@@ -85,7 +105,7 @@ export function checkDataRecord(bytes: Uint8Array, offset: number, available: nu
   if (version !== FORMAT_VERSION) return { reason: 'version', detail: `has record version ${version}` };
   const type = bytes[offset + RecordOffset.type]!;
   if (type < RecordType.Normal || type > RecordType.Config) return { reason: 'type', detail: `has record type ${type}` };
-  const flags = bytes[offset + RecordOffset.flags]! | (bytes[offset + RecordOffset.flags + 1]! << 8);
+  const flags = recordFlags(bytes, offset);
   if ((flags & ~FLAG_PRODUCER) !== 0 || u32(bytes, offset + RecordOffset.reserved) !== 0) return { reason: 'flags', detail: 'has nonzero flags or reserved bits' };
   const totalSize = recordTotalSize(bytes, offset);
   const bodySize = u32(bytes, offset + RecordOffset.bodySize);
