@@ -416,6 +416,17 @@ export class Client {
     return w.woken;
   }
 
+  /**
+   * The backoff of an operation of `group` looking for its leader: at most
+   * BACKOFF_LEADERLESS_MAX_MS, ended early by news of the leader (see #wakers). True when
+   * woken, and the backoff starts again from its minimum; rejects with Stopped as op.sleep.
+   */
+  async #sleepLeaderless(op: Operation, backoff: Backoff, group: number): Promise<boolean> {
+    const woken = await op.sleepUnless(backoff.next(BACKOFF_LEADERLESS_MAX_MS), this.#wakeupOf(group));
+    if (woken) backoff.reset();
+    return woken;
+  }
+
   /** Wake the operations of `group` asleep in a leaderless backoff (no-op when none sleeps). */
   #wakeSleepers(group: number): void {
     const w = this.#wakers.get(group);
@@ -472,10 +483,7 @@ export class Client {
             if (this.#leaders.get(group) === target) this.#leaders.delete(group);
             target = this.#after(target);
           }
-          if (await op.sleepUnless(backoff.next(BACKOFF_LEADERLESS_MAX_MS), this.#wakeupOf(group))) {
-            if (pinned === undefined) target = this.#leaders.get(group) ?? target;
-            backoff.reset();
-          }
+          if ((await this.#sleepLeaderless(op, backoff, group)) && pinned === undefined) target = this.#leaders.get(group) ?? target;
           continue;
         }
 
@@ -523,10 +531,7 @@ export class Client {
         if (error.code === 'ERR_NOT_LEADER' || gap) {
           // Looking for the leader (or for an earlier append of ours to land): a short cap,
           // and any news of the leader ends the sleep (see #wakers).
-          if (await op.sleepUnless(backoff.next(BACKOFF_LEADERLESS_MAX_MS), this.#wakeupOf(group))) {
-            if (pinned === undefined) target = this.#leaders.get(group) ?? target;
-            backoff.reset();
-          }
+          if ((await this.#sleepLeaderless(op, backoff, group)) && pinned === undefined) target = this.#leaders.get(group) ?? target;
           continue;
         }
         await op.sleep(backoff.next());
