@@ -162,7 +162,8 @@ export class LocalCluster {
     for (let attempt = 1; ; attempt++) {
       const failure = await this.#startOnce();
       if (failure === undefined) return;
-      const retry = fresh && (this.#options.basePort ?? 0) === 0 && attempt < START_ATTEMPTS && /EADDRINUSE/.test(String((failure as Error)?.message ?? failure));
+      const why = String((failure as Error)?.message ?? failure);
+      const retry = fresh && (this.#options.basePort ?? 0) === 0 && attempt < START_ATTEMPTS && /EADDRINUSE/.test(why);
       if (!retry) {
         // All or nothing: the servers that did start would otherwise outlive a caller that only sees the rejection.
         await this.stop();
@@ -170,7 +171,7 @@ export class LocalCluster {
       }
       await Promise.all(this.ids.map((id) => this.kill(id, 'SIGTERM')));
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
-      this.#options.onLog?.('cluster', `a picked port was taken before its server listened (${String((failure as Error)?.message ?? failure)}); starting again with new ports (attempt ${attempt + 1} of ${START_ATTEMPTS})`);
+      this.#options.onLog?.('cluster', `a picked port was taken before its server listened (${why}); starting again with new ports (attempt ${attempt + 1} of ${START_ATTEMPTS})`);
     }
   }
 
