@@ -9,6 +9,8 @@ export {
   verifyLog,
   type SegmentedLogOptions,
   type AppendInput,
+  type ProducerSpan,
+  type ProducerStamp,
   type AppendResult,
   type LogEntry,
   type MetaState,

@@ -16,7 +16,7 @@
  */
 import { isRaftLedgerError } from '../errors.js';
 import { EntryType, type Entry, type HardState, type Message, type RaftCore } from '../raft/index.js';
-import { contiguousRuns, producerRunsOfRecords, verifyRecordCrcs, type AppendInput, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
+import { contiguousRuns, producerRunsOfRecords, verifyRecordCrcs, type ProducerSpan, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
 import type { WrittenRun } from './idempotence.js';
 import type { LedgerStats } from './ledger-stats.js';
 import type { Durability } from './ledger-types.js';
@@ -130,34 +130,36 @@ export class WritePath {
   }
 
   /**
-   * `run` as the log's append input: the stamped entries with their producer header (one
-   * pass, only when stamps wait), and the producer runs that go with it (pushed to `runs`:
-   * one per stamp applied, split where a term check skipped an entry).
+   * The producer spans of `run` (ProducerSpan: offsets into run), one per stretch of a stamp
+   * that applies (only when stamps wait), and the producer runs that go with them (pushed to
+   * `runs`). A stamp applies to the entries of its indexes that are of its own term; a term
+   * check that skips an entry splits the stretch.
    */
-  #withStamps(run: Entry[], runs: WrittenRun[]): readonly AppendInput[] {
-    if (this.#stamps.length === 0) return run;
+  #spansOf(run: Entry[], runs: WrittenRun[]): ProducerSpan[] | undefined {
+    if (this.#stamps.length === 0) return undefined;
+    const first = run[0]!.index;
     const last = run.at(-1)!.index;
-    if (this.#stamps[0]!.firstIndex > last) return run;
-    const out: AppendInput[] = run.slice();
-    let open: WrittenRun | undefined;
+    if (this.#stamps[0]!.firstIndex > last) return undefined;
+    const spans: ProducerSpan[] = [];
     for (const s of this.#stamps) {
       if (s.firstIndex > last) break;
-      open = undefined;
-      for (let k = 0; k < s.count; k++) {
-        const at = s.firstIndex + k - run[0]!.index;
-        if (at < 0 || at >= run.length) continue;
-        const e = run[at]!;
-        if (e.term !== s.term) {
+      let open: ProducerSpan | undefined;
+      for (let k = Math.max(0, first - s.firstIndex); k < s.count && s.firstIndex + k <= last; k++) {
+        const at = s.firstIndex + k - first;
+        if (run[at]!.term !== s.term) {
           open = undefined;
           continue;
         }
-        const producer = { producerId: s.stamp.producerId, epoch: s.stamp.epoch, sequence: s.stamp.sequence + k };
-        out[at] = { index: e.index, term: e.term, type: e.type, data: e.data, producer };
-        if (open !== undefined && open.firstIndex + open.count === e.index) open.count++;
-        else runs.push((open = { stamp: producer, count: 1, firstIndex: e.index, term: e.term }));
+        if (open !== undefined && open.offset + open.count === at) {
+          open.count++;
+          continue;
+        }
+        const stamp = k === 0 ? s.stamp : { producerId: s.stamp.producerId, epoch: s.stamp.epoch, sequence: s.stamp.sequence + k };
+        spans.push((open = { offset: at, count: 1, stamp }));
       }
     }
-    return out;
+    for (const span of spans) runs.push({ stamp: span.stamp, count: span.count, firstIndex: first + span.offset, term: run[span.offset]!.term });
+    return spans;
   }
 
   saveHardState(hs: HardState, mustSync: boolean): void {
@@ -267,7 +269,7 @@ export class WritePath {
       return;
     }
     const produced: WrittenRun[] = [];
-    const result = log.appendEntries(this.#withStamps(run, produced));
+    const result = log.appendEntries(run, true, this.#spansOf(run, produced));
     if (produced.length > 0) this.#host.producerRunsWritten(produced);
     if (this.#stamps.length > 0) {
       // Written: stamps wholly at or below the run's last index are done.

@@ -54,9 +54,9 @@ export interface ProducerStamp {
 }
 
 /** Write the producer header at `offset` of `view`. */
-export function writeProducerHeader(view: DataView, offset: number, stamp: ProducerStamp): void {
+export function writeProducerHeader(view: DataView, offset: number, stamp: ProducerStamp, sequence = stamp.sequence): void {
   writeU64(view, offset + ProducerHeaderOffset.producerId, stamp.producerId);
-  writeU64(view, offset + ProducerHeaderOffset.sequence, stamp.sequence);
+  writeU64(view, offset + ProducerHeaderOffset.sequence, sequence);
   view.setUint32(offset + ProducerHeaderOffset.epoch, stamp.epoch, true);
   view.setUint32(offset + ProducerHeaderOffset.reserved, 0, true);
 }

@@ -30,13 +30,13 @@ import { damagedRanges, findDamage, writeBackRecord, type DamagedRange, type Dam
 import { applyRetention, truncatePrefix, truncateSuffix } from './log/retention.js';
 import { resetTo, type ResetPoint } from './log/reset.js';
 import { logSizeBytes, type LogState } from './log/state.js';
-import type { AppendInput, AppendRecordsOptions, AppendResult, LogEntry, RecoveryReport, SegmentedLogOptions } from './log/types.js';
+import type { AppendInput, AppendRecordsOptions, AppendResult, LogEntry, ProducerSpan, RecoveryReport, SegmentedLogOptions } from './log/types.js';
 
 export { MIN_SEGMENT_SIZE_BYTES, DEFAULT_SEGMENT_SIZE_BYTES };
 export { DEFAULT_INDEX_SLOTS_PER_FILE } from './log/open.js';
 export type { ResetPoint } from './log/reset.js';
 export type { DamagedRange, DamagedRecord } from './log/damage.js';
-export type { AppendInput, AppendRecordsOptions, AppendResult, FlushedEvent, LogEntry, OnFlushed, RecoveryReport, SegmentedLogOptions } from './log/types.js';
+export type { AppendInput, AppendRecordsOptions, ProducerSpan, AppendResult, FlushedEvent, LogEntry, OnFlushed, RecoveryReport, SegmentedLogOptions } from './log/types.js';
 
 export class SegmentedLog {
   readonly #st: LogState;
@@ -132,12 +132,13 @@ export class SegmentedLog {
   // ---------------------------------------------------------------- appends
 
   /**
-   * Append entries as the leader (or a standalone log): encode, checksum and place them.
-   * Atomic with respect to validation and space: nothing is written if any entry is too
-   * large, out of order, or a segment cannot be created.
+   * Append entries as the leader (or a standalone log): encode, checksum and place them;
+   * the entries `producers` covers get a producer header (ProducerSpan). Atomic with respect
+   * to validation and space: nothing is written if any entry is too large, out of order, or
+   * a segment cannot be created.
    */
-  appendEntries(entries: readonly AppendInput[], keepRecords = true): AppendResult {
-    return appendEntries(this.#st, entries, keepRecords);
+  appendEntries(entries: readonly AppendInput[], keepRecords = true, producers?: readonly ProducerSpan[]): AppendResult {
+    return appendEntries(this.#st, entries, keepRecords, producers);
   }
 
   /** Convenience for standalone use: append payloads in `term`; returns { index, pos } per payload. */

@@ -21,7 +21,7 @@ import {
 import { ensureSegments, maybePreallocate, place, segmentAt, writePadding } from './segments.js';
 import { checkWritable, type LogState } from './state.js';
 import { recordCrc, recordIndex, recordPos, recordTerm, recordTotalSize } from '../records.js';
-import type { AppendInput, AppendRecordsOptions, AppendResult } from './types.js';
+import type { AppendInput, AppendRecordsOptions, AppendResult, ProducerSpan } from './types.js';
 
 /**
  * Copy record k (bytes[offsets[k], offsets[k] + sizes[k])) to positions[k], the log being
@@ -102,16 +102,36 @@ function appended(st: LogState, firstIndex: number, slots: Uint8Array, count: nu
   maybePreallocate(st);
 }
 
+const NO_SPANS: readonly ProducerSpan[] = [];
+
+/** The producer header flags of `count` entries: per entry the span index covering it, or -1. */
+function spanOfEntry(spans: readonly ProducerSpan[], count: number): Int32Array | undefined {
+  if (spans.length === 0) return undefined;
+  const of = new Int32Array(count).fill(-1);
+  let end = 0;
+  spans.forEach((s, k) => {
+    if (!Number.isInteger(s.offset) || !Number.isInteger(s.count) || s.count < 1 || s.offset < end || s.offset + s.count > count) {
+      throw new RangeError(`appendEntries: producer span ${k} (offset ${s.offset}, count ${s.count}) must lie within the ${count} entries, after the previous span`);
+    }
+    of.fill(k, s.offset, s.offset + s.count);
+    end = s.offset + s.count;
+  });
+  return of;
+}
+
 /**
- * Append entries as the leader (or a standalone log): encode, checksum and place them.
- * Atomic with respect to validation and space: nothing is written if any entry is too
- * large, out of order, or a segment cannot be created.
+ * Append entries as the leader (or a standalone log): encode, checksum and place them;
+ * `producers` (in offset order, not overlapping) says which are written with a producer
+ * header. Atomic with respect to validation and space: nothing is written if any entry is
+ * too large, out of order, or a segment cannot be created.
  */
-export function appendEntries(st: LogState, entries: readonly AppendInput[], keepRecords = true): AppendResult {
+export function appendEntries(st: LogState, entries: readonly AppendInput[], keepRecords = true, producers: readonly ProducerSpan[] = NO_SPANS): AppendResult {
   checkWritable(st);
   const count = entries.length;
   if (count === 0) return { firstIndex: st.lastIndex + 1, positions: [], records: [] };
+  const spanOf = spanOfEntry(producers, count);
   const positions = new Array<number>(count);
+  const sizes = new Array<number>(count);
   let totalBytes = 0;
   let pos = st.writePos;
   let term = st.lastTerm;
@@ -121,7 +141,7 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
     if (e === null || typeof e !== 'object' || !(e.data instanceof Uint8Array)) {
       throw new TypeError(`appendEntries: entry ${i} must be { term, data: Uint8Array }`);
     }
-    const bodyBytes = e.data.byteLength + (e.producer === undefined ? 0 : PRODUCER_HEADER_BYTES);
+    const bodyBytes = e.data.byteLength + (spanOf === undefined || spanOf[i]! < 0 ? 0 : PRODUCER_HEADER_BYTES);
     if (bodyBytes > st.maxEntrySizeBytes) {
       throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `entry of ${bodyBytes} bytes exceeds maxEntrySizeBytes ${st.maxEntrySizeBytes}`);
     }
@@ -135,6 +155,7 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
     const size = HEADER_SIZE_BYTES + bodyBytes;
     pos = place(st, pos, size);
     positions[i] = pos;
+    sizes[i] = size;
     pos += size;
     totalBytes += size;
   }
@@ -153,23 +174,22 @@ export function appendEntries(st: LogState, entries: readonly AppendInput[], kee
   const slots = Buffer.allocUnsafe(count * SLOT_SIZE_BYTES);
   const slotView = dataViewOf(slots);
   const offsets = new Array<number>(count);
-  const sizes = new Array<number>(count);
   let offset = 0;
   for (let i = 0; i < count; i++) {
     const e = entries[i]!;
-    if (e.producer === undefined) {
+    const span = spanOf === undefined ? -1 : spanOf[i]!;
+    if (span < 0) {
       writeHeader(view, offset, e.type ?? RecordType.Normal, e.data.byteLength, firstIndex + i, e.term, positions[i]!);
       buffer.set(e.data, offset + HEADER_SIZE_BYTES);
     } else {
+      const s = producers[span]!;
       const body = PRODUCER_HEADER_BYTES + e.data.byteLength;
       writeHeader(view, offset, RecordType.Normal, body, firstIndex + i, e.term, positions[i]!, HEADER_SIZE_BYTES + body, FLAG_PRODUCER);
-      writeProducerHeader(view, offset + HEADER_SIZE_BYTES, e.producer);
+      writeProducerHeader(view, offset + HEADER_SIZE_BYTES, s.stamp, s.stamp.sequence + (i - s.offset));
       buffer.set(e.data, offset + HEADER_SIZE_BYTES + PRODUCER_HEADER_BYTES);
     }
-    const size = HEADER_SIZE_BYTES + e.data.byteLength + (e.producer === undefined ? 0 : PRODUCER_HEADER_BYTES);
     offsets[i] = offset;
-    sizes[i] = size;
-    offset += size;
+    offset += sizes[i]!;
   }
   native.sealRecords(buffer, 0, totalBytes);
   for (let k = 0; k < count; k++) {

@@ -47,10 +47,19 @@ export interface AppendInput {
   index?: number;
   term: number;
   type?: RecordType;
-  /** The payload (with `producer`, the record's body is the producer header, then this). */
+  /** The payload (an entry of a ProducerSpan: the record's body is the producer header, then this). */
   data: Uint8Array;
-  /** Written as the producer header of a FLAG_PRODUCER record (docs/FORMAT.md). */
-  producer?: ProducerStamp;
+}
+
+/**
+ * Entries offset .. offset + count - 1 of one appendEntries call are written as FLAG_PRODUCER
+ * records (docs/FORMAT.md "Producer header") of `stamp`'s producer and epoch, sequences
+ * stamp.sequence + 0, + 1, ...: one span per batch of one producer, not an object per entry.
+ */
+export interface ProducerSpan {
+  offset: number;
+  count: number;
+  stamp: ProducerStamp;
 }
 
 export interface AppendRecordsOptions {

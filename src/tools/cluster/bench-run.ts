@@ -167,7 +167,7 @@ export function describeCell(c: ThroughputCell): string {
   const shares = Object.entries(c.cpu.shares)
     .map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`)
     .join(', ');
-  return `raftledger ${c.durability}, ${c.replicas} replicas, G=${c.groups}, W=${c.workers}, ${c.valueSize} B, C=${c.concurrency}${c.idempotent ? '' : ', at-least-once'}${c.batchAppends ? '' : ', one request per append'}: ${c.opsPerSec} ops/s, ${c.MBps} MB/s, p50 ${c.latMs.p50} ms, p99 ${c.latMs.p99} ms, p999 ${c.latMs.p999} ms, max ${c.latMs.max} ms, ${c.errors} errors, ${c.termChanges} term change(s); server main-thread loop delay p99 (1 s windows): worst ${d.worst} ms, median ${d.median} ms; CPU ${c.cpu.usPerAppend} us/append on ${c.cpu.cores} cores (${shares})${c.consumers !== undefined ? `; ${describeConsumers(c.consumers)}` : ''}`;
+  return `raftledger ${c.durability}, ${c.replicas} replicas, G=${c.groups}, W=${c.workers}, ${c.valueSize} B, C=${c.concurrency}${c.idempotent ? '' : ', at-least-once'}${c.batchAppends ? '' : ', one request per append'}: ${c.opsPerSec} ops/s, ${c.MBps} MB/s, p50 ${c.latMs.p50} ms, p99 ${c.latMs.p99} ms, p999 ${c.latMs.p999} ms, max ${c.latMs.max} ms, ${c.errors} errors, ${c.termChanges} term change(s); server main-thread loop delay p99 (1 s windows): worst ${d.worst} ms, median ${d.median} ms; CPU ${c.cpu.usPerAppend} us/append on ${c.cpu.cores} cores (${shares}; kernel ${Math.round(c.cpu.systemShare * 100)}%)${c.consumers !== undefined ? `; ${describeConsumers(c.consumers)}` : ''}`;
 }
 
 /** SIGKILL the leader `kills` times under a light load; the ms from each kill to the next acknowledged append. */

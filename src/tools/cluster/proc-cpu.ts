@@ -9,6 +9,12 @@ const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ; 100 on every Linux architecture 
 
 /** CPU microseconds used so far by process pid (all threads), or undefined if it is gone or not Linux. */
 export function processCpuUs(pid: number): number | undefined {
+  const t = processCpuTimes(pid);
+  return t === undefined ? undefined : t.userUs + t.systemUs;
+}
+
+/** User and system (kernel) CPU microseconds used so far by process pid (all threads), or undefined. */
+export function processCpuTimes(pid: number): { userUs: number; systemUs: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -21,7 +27,7 @@ export function processCpuUs(pid: number): number | undefined {
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-  return ((utime + stime) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  return { userUs: (utime * 1e6) / CLOCK_TICKS_PER_SECOND, systemUs: (stime * 1e6) / CLOCK_TICKS_PER_SECOND };
 }
 
 export interface CpuReport {
@@ -33,21 +39,28 @@ export interface CpuReport {
   shares: Record<string, number>;
   /** Each process's CPU microseconds per append, by name. */
   usPerAppendByProcess: Record<string, number>;
+  /**
+   * The kernel's part (system time: syscalls, loopback TCP, page faults) of all processes'
+   * CPU together (0..1): the part no change to the JavaScript of a hop reaches directly.
+   */
+  systemShare: number;
 }
 
 /** Start measuring the named processes; stop() reports over the window. Processes that vanish count as 0. */
 export function measureCpu(processes: Record<string, number>): { stop(appends: number, seconds: number): CpuReport } {
-  const start = new Map(Object.entries(processes).map(([name, pid]) => [name, processCpuUs(pid)]));
+  const start = new Map(Object.entries(processes).map(([name, pid]) => [name, processCpuTimes(pid)]));
   return {
     stop(appends, seconds) {
       const used: Record<string, number> = {};
       let total = 0;
+      let system = 0;
       for (const [name, pid] of Object.entries(processes)) {
         const before = start.get(name);
-        const after = processCpuUs(pid);
-        const us = before === undefined || after === undefined ? 0 : Math.max(0, after - before);
+        const after = processCpuTimes(pid);
+        const us = before === undefined || after === undefined ? 0 : Math.max(0, after.userUs + after.systemUs - before.userUs - before.systemUs);
         used[name] = us;
         total += us;
+        if (before !== undefined && after !== undefined) system += Math.max(0, after.systemUs - before.systemUs);
       }
       const per = (us: number): number => Number((us / Math.max(appends, 1)).toFixed(2));
       return {
@@ -55,6 +68,7 @@ export function measureCpu(processes: Record<string, number>): { stop(appends: n
         cores: Number((total / 1e6 / Math.max(seconds, 1e-3)).toFixed(2)),
         shares: Object.fromEntries(Object.entries(used).map(([n, us]) => [n, Number((us / Math.max(total, 1)).toFixed(3))])),
         usPerAppendByProcess: Object.fromEntries(Object.entries(used).map(([n, us]) => [n, per(us)])),
+        systemShare: Number((system / Math.max(total, 1)).toFixed(3)),
       };
     },
   };

@@ -1,0 +1,101 @@
+// A/B in one window: `raftledger bench --json` with two sets of flags, alternating A, B, A,
+// B ... for R rounds on fresh clusters, then the median of the per-round ratios B/A of
+// throughput and of CPU per append (all processes, from /proc), with their range. A
+// machine whose speed drifts over minutes moves A and B of one round together, so the
+// per-round ratio is steadier than either figure alone.
+//
+//   node bench/cluster/ab.mjs --a "--idempotent false" --b "--idempotent true" \
+//        [--rounds 6] [--dist-a DIR] [--dist-b DIR] [--json] -- --durability memory --duration 8
+//
+// Everything after `--` is passed to both sides. --dist-a / --dist-b run the CLI of another
+// build (default: this checkout's dist/), to compare two commits with the same flags.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const USAGE = `usage: node bench/cluster/ab.mjs --a "FLAGS" --b "FLAGS" [--rounds R (default 6)]
+       [--dist-a DIR] [--dist-b DIR] [--json] [-- FLAGS FOR BOTH]`;
+
+function fail(message) {
+  console.error(`ab: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const split = argv.indexOf('--');
+const own = split < 0 ? argv : argv.slice(0, split);
+const common = split < 0 ? [] : argv.slice(split + 1);
+const opts = { a: '', b: '', rounds: '6', 'dist-a': '', 'dist-b': '', json: false };
+for (let i = 0; i < own.length; i++) {
+  const key = own[i].replace(/^--/, '');
+  if (!own[i].startsWith('--') || !(key in opts)) fail(`unknown argument ${own[i]}`);
+  if (key === 'json') opts.json = true;
+  else if (i + 1 >= own.length) fail(`${own[i]} needs a value`);
+  else opts[key] = own[++i];
+}
+const rounds = Number(opts.rounds);
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) fail(`--rounds must be an integer in 1..100, got ${opts.rounds}`);
+if (opts.a === '' && opts.b === '' && opts['dist-a'] === '' && opts['dist-b'] === '') fail('give --a / --b flags or --dist-a / --dist-b builds that differ');
+const here = resolve(fileURLToPath(import.meta.url), '../../../dist');
+const distOf = (d) => {
+  const dir = resolve(d === '' ? here : d);
+  const cli = join(dir, 'cli/main.js');
+  if (!existsSync(cli)) fail(`no CLI at ${cli} (build with npm run build:ts)`);
+  return cli;
+};
+const sides = [
+  { name: 'A', cli: distOf(opts['dist-a']), flags: opts.a.split(/\s+/).filter(Boolean) },
+  { name: 'B', cli: distOf(opts['dist-b']), flags: opts.b.split(/\s+/).filter(Boolean) },
+];
+
+function runOnce(side) {
+  const args = [side.cli, 'bench', ...common, ...side.flags, '--json'];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) {
+    console.error(r.stderr);
+    fail(`bench ${side.name} exited with ${r.status ?? r.signal}: node ${args.join(' ')}`);
+  }
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+  if (line === undefined) fail(`bench ${side.name} printed no JSON line`);
+  const cell = JSON.parse(line);
+  const c = Array.isArray(cell.cells) ? cell.cells[0] : cell;
+  return { opsPerSec: c.opsPerSec, usPerAppend: c.cpu?.usPerAppend, p99Ms: c.latMs?.p99, termChanges: c.termChanges };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const perRound = [];
+for (let r = 1; r <= rounds; r++) {
+  const a = runOnce(sides[0]);
+  const b = runOnce(sides[1]);
+  const row = { round: r, a, b, opsRatio: b.opsPerSec / a.opsPerSec, cpuRatio: b.usPerAppend / a.usPerAppend };
+  perRound.push(row);
+  console.error(
+    `round ${r}/${rounds}: A ${a.opsPerSec} ops/s ${a.usPerAppend} us/append p99 ${a.p99Ms} ms | B ${b.opsPerSec} ops/s ${b.usPerAppend} us/append p99 ${b.p99Ms} ms | B/A ops ${row.opsRatio.toFixed(3)} cpu ${row.cpuRatio.toFixed(3)}`,
+  );
+}
+const ops = perRound.map((x) => x.opsRatio);
+const cpu = perRound.map((x) => x.cpuRatio);
+const summary = {
+  a: { flags: sides[0].flags.join(' '), cli: sides[0].cli, opsPerSecMedian: median(perRound.map((x) => x.a.opsPerSec)), usPerAppendMedian: median(perRound.map((x) => x.a.usPerAppend)) },
+  b: { flags: sides[1].flags.join(' '), cli: sides[1].cli, opsPerSecMedian: median(perRound.map((x) => x.b.opsPerSec)), usPerAppendMedian: median(perRound.map((x) => x.b.usPerAppend)) },
+  common: common.join(' '),
+  rounds,
+  opsRatio: { median: median(ops), min: Math.min(...ops), max: Math.max(...ops) },
+  cpuRatio: { median: median(cpu), min: Math.min(...cpu), max: Math.max(...cpu) },
+};
+if (opts.json) console.log(JSON.stringify({ ...summary, perRound }));
+else {
+  const f = (x) => x.toFixed(3);
+  console.log(`A [${summary.a.flags}] median ${summary.a.opsPerSecMedian} ops/s, ${summary.a.usPerAppendMedian} us/append`);
+  console.log(`B [${summary.b.flags}] median ${summary.b.opsPerSecMedian} ops/s, ${summary.b.usPerAppendMedian} us/append`);
+  console.log(`B/A over ${rounds} rounds: throughput median ${f(summary.opsRatio.median)} (${f(summary.opsRatio.min)}..${f(summary.opsRatio.max)}), CPU per append median ${f(summary.cpuRatio.median)} (${f(summary.cpuRatio.min)}..${f(summary.cpuRatio.max)})`);
+}
