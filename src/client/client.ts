@@ -456,6 +456,16 @@ export class Client {
     let target = pinned ?? (request.op === 'status' ? this.#current : (this.#leaders.get(group) ?? this.#current));
     /** An append attempt may have committed without our knowing. */
     let unknown = false;
+    /**
+     * After an append attempt of unknown outcome, the request is resent with the retry mark
+     * (op 12) when it is idempotent: a producer's first batch that the server's table may
+     * have forgotten is then refused instead of appended a second time.
+     */
+    const outcomeUnknown = (r: Request): Request => {
+      if (r.op !== 'append') return r;
+      unknown = true;
+      return r.producer === undefined || r.producer.retry === true ? r : { ...r, producer: { ...r.producer, retry: true } };
+    };
     let last: Error | undefined;
     let redirects = 0;
     let moves = 0;
@@ -476,7 +486,7 @@ export class Client {
           if (!(error instanceof AttemptFailure)) throw error; // Stopped, or misuse seen by the encoder
           if (isSecurityFailure(error)) throw error; // ERR_TLS, ERR_AUTH: another server will not think otherwise
           last = error;
-          if (error.sent && request.op === 'append') unknown = true;
+          if (error.sent) request = outcomeUnknown(request);
           if (once) throw error;
           this.#unreachable.set(group, target);
           if (pinned === undefined) {
@@ -499,6 +509,8 @@ export class Client {
 
         const error = raftLedgerErrorFromWire(response.error);
         last = error;
+        // The server's "no verdict in time": proposed, and it may still commit.
+        if (error.code === 'ERR_TIMEOUT') request = outcomeUnknown(request);
         // A gap: an earlier append of this producer is still on its way (another connection).
         const gap = error.code === 'ERR_SEQUENCE_GAP' && request.op === 'append' && request.producer !== undefined;
         if (once || (!error.retriable && error.code !== 'ERR_NOT_LEADER' && !gap)) throw error;

@@ -51,6 +51,13 @@ export interface ProducerOptions {
   epoch?: number;
   /** The first payload's sequence number; a batch of N uses sequence .. sequence + N - 1. */
   sequence: number;
+  /**
+   * Default false. True when this batch was sent before and its outcome is unknown (a resend
+   * after a lost answer). It matters for a producer's first batch (sequence 0) only: the
+   * table then refuses it (ERR_UNKNOWN_PRODUCER) if it may have forgotten the producer
+   * (README.md "Exactly-once appends"), instead of appending a possible second copy.
+   */
+  retry?: boolean;
 }
 
 /** Ledger.append's options: an abort signal, and the producer stamp of an exactly-once append. */
@@ -79,6 +86,7 @@ export function producerStampOf(options: ProducerOptions): ProducerStamp {
   if (!Number.isSafeInteger(producerId) || producerId < 1) throw new RangeError(`append: producerId must be an integer in 1..2^53-1, got ${String(producerId)}`);
   if (!Number.isSafeInteger(sequence) || sequence < 0) throw new RangeError(`append: sequence must be a non-negative safe integer, got ${String(sequence)}`);
   if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffff_ffff) throw new RangeError(`append: epoch must be an integer in 0..2^32-1, got ${String(epoch)}`);
+  if (options.retry !== undefined && typeof options.retry !== 'boolean') throw new TypeError(`append: producer.retry must be a boolean, got ${typeof options.retry}`);
   return { producerId, epoch, sequence };
 }
 
@@ -167,6 +175,7 @@ export class Idempotence {
       // No file (a log from before it, or nothing folded yet): what the window at open does
       // not reach is unknown from the start; everything after it is folded once.
       this.#baseUpTo = Math.max(0, this.#host.log.lastIndex - this.#windowEntries);
+      this.#base.markDropped(Math.max(this.#baseUpTo, this.#host.log.firstIndex - 1));
     }
     try {
       this.#rebuild(-1);
@@ -192,9 +201,9 @@ export class Idempotence {
    */
   committed(): void {
     const upTo = this.#baseUpTo;
-    // A group that has seen no producer pays nothing here: its entries are read once at
-    // retention (or a reset) as before, which finds any producer and starts this.
-    if (this.#host.commitIndex() <= upTo || (this.#base.size === 0 && this.#table.size === 0 && this.#written.length === 0)) return;
+    if (this.#host.commitIndex() <= upTo) return;
+    // A group without producers folds too (without reading: the write path reported no runs)
+    // and saves its empty base: so a restart knows its whole log has no producer it forgot.
     this.#fold(upTo + 1 + FOLD_SLICE_ENTRIES);
     if (this.#path === undefined || this.#baseUpTo - this.#queuedUpTo < Math.max(1, this.#windowEntries >>> 1)) return;
     this.#save().catch((error: unknown) => this.#host.logLine?.(`producer table not saved (retried later): ${(error as Error).message}`));
@@ -241,7 +250,10 @@ export class Idempotence {
       }
     }
     // Nothing at or below atIndex will be in the log: it is in the base or unknown.
-    if (this.#baseUpTo < atIndex) this.#baseUpTo = atIndex;
+    if (this.#baseUpTo < atIndex) {
+      this.#base.markDropped(atIndex);
+      this.#baseUpTo = atIndex;
+    }
     this.#tableTerm = -1;
     // The reset log is empty and starts after atIndex: every entry it will hold is written after this.
     this.#written = [];
@@ -325,6 +337,7 @@ export class Idempotence {
       if (from < readEnd) this.#readRuns(this.#base, from, readEnd);
     } catch {
       // A damaged record: those producers stay unknown (ERR_UNKNOWN_PRODUCER), as beyond the window.
+      this.#base.markDropped(readEnd - 1);
     }
     this.#foldWritten(end);
     if (end - 1 > this.#baseUpTo) this.#baseUpTo = end - 1;
@@ -359,21 +372,21 @@ export class Idempotence {
    * The verdict for a batch (see the file comment); throws the typed errors. Not the leader:
    * 'new' (the proposal is then refused with ERR_NOT_LEADER as any other).
    */
-  admit(stamp: ProducerStamp, payloads: readonly Uint8Array[]): Admission {
+  admit(stamp: ProducerStamp, payloads: readonly Uint8Array[], retry = false): Admission {
     const max = this.#host.log.maxEntrySizeBytes - PRODUCER_HEADER_BYTES;
     for (const p of payloads) {
       if (p.byteLength > max) throw new RaftLedgerError('ERR_ENTRY_TOO_LARGE', `payload of ${p.byteLength} bytes exceeds ${max} (maxEntrySizeBytes less the ${PRODUCER_HEADER_BYTES}-byte producer header)`);
     }
     if (this.#host.core.role !== 'leader') return { kind: 'new' };
     if (this.#tableTerm !== this.#host.core.term) this.#rebuild(this.#host.core.term);
-    return this.#table.admit(stamp, payloads.length);
+    return this.#table.admit(stamp, payloads.length, retry);
   }
 
   /** Ledger.append's step before proposing: see Admitted; throws the typed errors and misuse. */
   prepare(producer: ProducerOptions | undefined, payloads: readonly Uint8Array[]): Admitted {
     if (producer === undefined) return undefined;
     const stamp = producerStampOf(producer);
-    const verdict = this.admit(stamp, payloads);
+    const verdict = this.admit(stamp, payloads, producer.retry === true);
     return verdict.kind === 'duplicate' ? this.answer(verdict, stamp, payloads) : stamp;
   }
 
@@ -430,7 +443,10 @@ export class Idempotence {
     this.#table = this.#base.clone();
     this.#tableTerm = -1;
     const end = log.lastIndex + 1;
-    this.#readRuns(this.#table, Math.max(this.#baseUpTo + 1, log.firstIndex, end - this.#windowEntries), end);
+    const from = Math.max(this.#baseUpTo + 1, log.firstIndex, end - this.#windowEntries);
+    // Entries between the base and the window (a commit index far behind): not read.
+    if (from > Math.max(this.#baseUpTo + 1, log.firstIndex)) this.#table.markDropped(from - 1);
+    this.#readRuns(this.#table, from, end);
     // Valid only once read whole: a read that throws leaves the next admit to try again.
     this.#tableTerm = term;
   }

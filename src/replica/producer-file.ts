@@ -3,13 +3,16 @@
  * "Producer table file"): the file `producers` in a group's log directory, and the same
  * bytes a leader attaches to the last chunk of a log start (raft-codec.ts flag bit 6).
  *
- *   header (24 bytes): u32 magic "PRTB", u32 version 1, u64 upTo, u32 producerCount,
- *                      u32 crc = CRC32C of bytes [0, 20) then of everything after byte 24
+ *   header (32 bytes): u32 magic "PRTB", u32 version 2, u64 upTo, u32 producerCount,
+ *                      u32 crc = CRC32C of bytes [0, 20) then of everything after byte 24,
+ *                      u64 droppedUpTo
  *   per producer (oldest use first): u64 producerId, u32 epoch, u64 nextSequence, u8 runs,
  *                      then per run u64 firstSequence, u64 count, u64 firstIndex, u64 term
  *
  * `upTo`: every committed entry at or below it is in the base (its producers were recorded,
- * one update per run), nothing above it is. Integers little-endian, u64 < 2^53.
+ * one update per run), nothing above it is. `droppedUpTo`: ProducerTable.droppedUpTo. A
+ * version 1 file (24-byte header, no droppedUpTo) still reads, with droppedUpTo 0.
+ * Integers little-endian, u64 < 2^53.
  */
 import { RaftLedgerError } from '../errors.js';
 import { crc32c, dataViewOf } from '../storage/index.js';
@@ -17,7 +20,11 @@ import { RUNS_PER_PRODUCER, ProducerTable, type ProducerRun } from './producer-t
 
 export const PRODUCER_FILE = 'producers';
 const MAGIC = 0x42545250; // "PRTB"
-const HEADER_BYTES = 24;
+const VERSION = 2;
+const HEADER_BYTES = 32;
+const V1_HEADER_BYTES = 24;
+/** The CRC field; the CRC covers [0, CRC_AT) and [CRC_AT + 4, end). */
+const CRC_AT = 20;
 const PRODUCER_BYTES = 21;
 const RUN_BYTES = 32;
 
@@ -47,9 +54,10 @@ export function encodeProducerBase(table: ProducerTable, upTo: number): Buffer {
   const bytes = Buffer.alloc(size);
   const view = dataViewOf(bytes);
   view.setUint32(0, MAGIC, true);
-  view.setUint32(4, 1, true);
+  view.setUint32(4, VERSION, true);
   putU64(view, 8, upTo);
   view.setUint32(16, count, true);
+  putU64(view, 24, table.droppedUpTo);
   let o = HEADER_BYTES;
   for (const [id, state] of table.entries()) {
     putU64(view, o, id);
@@ -65,7 +73,7 @@ export function encodeProducerBase(table: ProducerTable, upTo: number): Buffer {
       o += RUN_BYTES;
     }
   }
-  view.setUint32(20, crc32c(bytes.subarray(HEADER_BYTES), crc32c(bytes.subarray(0, 20))), true);
+  view.setUint32(CRC_AT, crc32c(bytes.subarray(CRC_AT + 4), crc32c(bytes.subarray(0, CRC_AT))), true);
   return bytes;
 }
 
@@ -76,16 +84,20 @@ export function encodeProducerBase(table: ProducerTable, upTo: number): Buffer {
  */
 export function decodeProducerBase(bytes: Uint8Array, where: string, maxProducers?: number): ProducerBase {
   const corrupt = (why: string): RaftLedgerError => new RaftLedgerError('ERR_LOG_CORRUPT', `${where}: producer table ${why}`, { path: where, offset: 0 });
-  if (bytes.byteLength < HEADER_BYTES) throw corrupt(`is ${bytes.byteLength} bytes, shorter than its 24-byte header`);
+  if (bytes.byteLength < V1_HEADER_BYTES) throw corrupt(`is ${bytes.byteLength} bytes, shorter than its header`);
   const view = dataViewOf(bytes);
   if (view.getUint32(0, true) !== MAGIC) throw corrupt('has a bad magic number');
-  if (view.getUint32(4, true) !== 1) throw corrupt(`has unsupported version ${view.getUint32(4, true)}`);
-  if (crc32c(bytes.subarray(HEADER_BYTES), crc32c(bytes.subarray(0, 20))) !== view.getUint32(20, true)) throw corrupt('CRC mismatch');
+  const version = view.getUint32(4, true);
+  if (version !== 1 && version !== VERSION) throw corrupt(`has unsupported version ${version}`);
+  const headerBytes = version === 1 ? V1_HEADER_BYTES : HEADER_BYTES;
+  if (bytes.byteLength < headerBytes) throw corrupt(`is ${bytes.byteLength} bytes, shorter than its ${headerBytes}-byte header`);
+  if (crc32c(bytes.subarray(CRC_AT + 4), crc32c(bytes.subarray(0, CRC_AT))) !== view.getUint32(CRC_AT, true)) throw corrupt('CRC mismatch');
   const table = new ProducerTable(maxProducers);
   try {
     const upTo = getU64(view, 8);
     const count = view.getUint32(16, true);
-    let o = HEADER_BYTES;
+    if (version !== 1) table.markDropped(getU64(view, 24));
+    let o = headerBytes;
     for (let i = 0; i < count; i++) {
       if (o + PRODUCER_BYTES > bytes.byteLength) throw corrupt(`ends inside producer ${i} of ${count}`);
       const id = getU64(view, o);

@@ -13,9 +13,13 @@
  *    more than one batch);
  *  - at most maxProducers producers (least recently used evicted first). A producer that
  *    is not in the table can start only at sequence 0; anything else is ERR_UNKNOWN_PRODUCER,
- *    so an evicted producer's retry is an error, never a silent duplicate (the one exception
- *    is documented in README.md: a retry of a producer's very first batch after it was
- *    evicted cannot be told from a new producer).
+ *    so an evicted producer's retry is an error, never a silent duplicate;
+ *  - droppedUpTo: the highest log index of an entry whose producer the table no longer
+ *    knows (evicted; or not read: older than a rebuild window, a damaged record, a log
+ *    start without the leader's base), 0 while it knows every producer of its log. A first
+ *    batch (sequence 0) of an unknown producer marked as a retry (sent before, outcome
+ *    unknown) is appended only while droppedUpTo is 0: otherwise its first send may be an
+ *    entry the table forgot, and it is ERR_UNKNOWN_PRODUCER, never a second copy.
  */
 import { RaftLedgerError } from '../errors.js';
 import type { ProducerStamp } from '../storage/index.js';
@@ -47,6 +51,7 @@ export class ProducerTable {
   /** Map order is recency order: the first key is the least recently used. */
   readonly #producers = new Map<number, ProducerState>();
   #evictions = 0;
+  #droppedUpTo = 0;
 
   constructor(maxProducers = DEFAULT_MAX_PRODUCERS) {
     if (!Number.isSafeInteger(maxProducers) || maxProducers < 1) throw new RangeError(`maxProducers must be a positive integer, got ${String(maxProducers)}`);
@@ -62,13 +67,20 @@ export class ProducerTable {
     return this.#evictions;
   }
 
-  clear(): void {
-    this.#producers.clear();
+  /** The highest index of an entry whose producer this table does not know (0: none; see the file comment). */
+  get droppedUpTo(): number {
+    return this.#droppedUpTo;
+  }
+
+  /** The producers of entries up to `index` may be missing from this table (they were not read). */
+  markDropped(index: number): void {
+    if (index > this.#droppedUpTo) this.#droppedUpTo = index;
   }
 
   /** A copy of this table (same cap, same recency order); the copy's changes do not touch this one. */
   clone(): ProducerTable {
     const copy = new ProducerTable(this.maxProducers);
+    copy.#droppedUpTo = this.#droppedUpTo;
     for (const [id, state] of this.#producers) copy.#producers.set(id, { epoch: state.epoch, nextSequence: state.nextSequence, runs: state.runs.map((r) => ({ ...r })) });
     return copy;
   }
@@ -76,12 +88,19 @@ export class ProducerTable {
   /**
    * The verdict for a batch of `count` appends whose first entry carries `stamp`: new (to be
    * proposed, then record()ed), a duplicate wholly inside one remembered run (answered from
-   * the log at firstIndex), or a typed error (thrown).
+   * the log at firstIndex), or a typed error (thrown). `retry`: the batch was sent before
+   * and its outcome is unknown (see droppedUpTo).
    */
-  admit(stamp: ProducerStamp, count: number): Admission {
+  admit(stamp: ProducerStamp, count: number, retry = false): Admission {
     const state = this.#producers.get(stamp.producerId);
     const who = `producer ${stamp.producerId}`;
     if (state === undefined || stamp.epoch > state.epoch) {
+      if (stamp.sequence === 0 && state === undefined && retry && this.#droppedUpTo > 0) {
+        throw new RaftLedgerError(
+          'ERR_UNKNOWN_PRODUCER',
+          `${who} is not in this group's producer table, which has forgotten producers of entries up to index ${this.#droppedUpTo} (evicted, or not read back): this retry of its first batch may be a second copy, so it is not appended; start a new epoch`,
+        );
+      }
       if (stamp.sequence === 0) return { kind: 'new' };
       if (state === undefined) {
         throw new RaftLedgerError('ERR_UNKNOWN_PRODUCER', `${who} is not in this group's producer table (never used here, evicted, or older than the rebuild window); a producer starts at sequence 0, got ${stamp.sequence}`);
@@ -142,9 +161,12 @@ export class ProducerTable {
     this.#producers.delete(producerId);
     this.#producers.set(producerId, state);
     if (this.#producers.size > this.maxProducers) {
-      const oldest = this.#producers.keys().next().value as number;
+      const [oldest, dropped] = this.#producers.entries().next().value as [number, ProducerState];
       this.#producers.delete(oldest);
       this.#evictions++;
+      const last = dropped.runs.at(-1);
+      // A producer without runs (read back from a file) wrote somewhere at or below what was folded: unknown where.
+      this.markDropped(last === undefined ? Number.MAX_SAFE_INTEGER : last.firstIndex + last.count - 1);
     }
   }
 }

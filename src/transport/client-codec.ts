@@ -9,6 +9,7 @@
  *   0    4     id      u32 request id, echoed in the response
  *   4    4     group   u32 Raft group id
  *   8    1     op      1 append, 2 read, 3 status, 10 idempotent append, 11 producer id,
+ *                      12 idempotent append resent after an unknown outcome (the body of 10),
  *                      20 commitPosition, 21 readRange (client-reads-codec.ts; 22..29 reads), 30-39 membership (member-codec.ts)
  *   then, by op:
  *     append  u32 count (>= 1), then `count` times: u32 length + payload bytes
@@ -81,6 +82,8 @@ export interface WireProducer {
   producerId: number;
   epoch: number;
   sequence: number;
+  /** Sent as op 12: this batch was sent before and its outcome is unknown (ProducerOptions.retry). */
+  retry?: boolean;
 }
 
 export type ClientRequest =
@@ -102,7 +105,7 @@ export type ClientResponse =
   | RangeResponse
   | MemberResponse;
 
-const Op = { append: 1, read: 2, status: 3, appendIdempotent: 10, producerId: 11, commitPosition: 20 } as const;
+const Op = { append: 1, read: 2, status: 3, appendIdempotent: 10, producerId: 11, appendIdempotentRetry: 12, commitPosition: 20 } as const;
 const Res = { append: 1, readEntry: 2, readMiss: 3, status: 4, error: 5, producerId: 10, commitPosition: 20 } as const;
 const PRODUCER_FIELDS_BYTES = 20;
 
@@ -173,7 +176,7 @@ export function encodeClientRequest(request: ClientRequest, maxFrameBytes = DEFA
   let o = FRAME_HEADER_BYTES;
   out.writeUInt32LE(request.id, o);
   out.writeUInt32LE(request.group, o + 4);
-  out[o + 8] = request.op === 'append' && request.producer !== undefined ? Op.appendIdempotent : Op[request.op];
+  out[o + 8] = request.op === 'append' && request.producer !== undefined ? (request.producer.retry === true ? Op.appendIdempotentRetry : Op.appendIdempotent) : Op[request.op];
   o += 9;
   if (request.op === 'append') {
     if (request.producer !== undefined) {
@@ -213,10 +216,12 @@ export function decodeClientRequest(body: Buffer): ClientRequest {
   let producer: WireProducer | undefined;
   switch (op) {
     case Op.appendIdempotent:
+    case Op.appendIdempotentRetry:
     case Op.append: {
-      if (op === Op.appendIdempotent) {
+      if (op !== Op.append) {
         producer = { producerId: r.u64('producerId'), epoch: r.u32('epoch'), sequence: r.u64('sequence') };
         if (producer.producerId < 1) throw protocolError('client request: producerId 0');
+        if (op === Op.appendIdempotentRetry) producer.retry = true;
       }
       const count = r.u32('payload count');
       if (count === 0) throw protocolError('client request: append without payloads');

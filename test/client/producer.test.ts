@@ -6,6 +6,8 @@ import { validateConfig } from '../../src/server/config.js';
 import { connect } from '../../src/client/index.js';
 import { reserveNodeAddresses } from '../../src/tools/cluster/ports.js';
 import { useTempDirs } from '../support/tmp.js';
+import { FakeLog, FakeServer, leader } from './fake-server.js';
+import type { ClientRequest } from '../../src/transport/client-codec.js';
 
 const tempDir = useTempDirs();
 const settled = async <T>(p: Promise<T>): Promise<boolean> => {
@@ -66,4 +68,35 @@ describe('exactly-once client: many appends issued before a leader is known', ()
       for (const s of servers) await s.close();
     }
   }, 60_000);
+});
+
+describe('exactly-once client: the retry mark (op 12)', () => {
+  const producerOf = (r: ClientRequest): unknown => (r.op === 'append' ? r.producer : undefined);
+
+  it('is set on resends after an unknown outcome (a dropped connection, ERR_TIMEOUT), and not on a first send or after a definite refusal', async () => {
+    const log = new FakeLog();
+    const ok = leader(log);
+    const script: Array<'drop' | 'timeout' | 'busy' | 'ok'> = ['busy', 'ok', 'drop', 'ok', 'timeout', 'ok'];
+    const server = await FakeServer.start((request, seen) => {
+      if (request.op !== 'append') return ok(request, seen);
+      const step = script.shift() ?? 'ok';
+      if (step === 'drop') return { action: 'drop' };
+      if (step === 'timeout') return { kind: 'error', error: { code: 'ERR_TIMEOUT', message: 'no verdict in time', retriable: true } };
+      if (step === 'busy') return { kind: 'error', error: { code: 'ERR_UNAVAILABLE', message: 'busy, not appended', retriable: true } };
+      return ok(request, seen);
+    });
+    const client = await connect({ servers: [server.address], deadlineMs: 30_000 });
+    try {
+      await client.append(Buffer.from('a')); // refused (not appended), then sent again: no mark
+      await client.append(Buffer.from('b')); // connection dropped after it arrived: resent marked
+      await client.append(Buffer.from('c')); // the server's ERR_TIMEOUT (may still commit): resent marked
+    } finally {
+      await client.close();
+      await server.close();
+    }
+    const appends = server.seen.map((s) => s.request).filter((r) => r.op === 'append');
+    expect(appends.map((r) => (r.op === 'append' ? String(r.payloads[0]) : ''))).toEqual(['a', 'a', 'b', 'b', 'c', 'c']);
+    expect(appends.map((r) => (producerOf(r) as { retry?: boolean }).retry === true)).toEqual([false, false, false, true, false, true]);
+    expect(appends.map((r) => (producerOf(r) as { sequence: number }).sequence)).toEqual([0, 0, 1, 1, 2, 2]);
+  });
 });

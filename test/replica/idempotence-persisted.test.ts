@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../src/replica/ledger.js';
 import { PRODUCER_FILE, decodeProducerBase, encodeProducerBase } from '../../src/replica/producer-file.js';
 import { ProducerTable } from '../../src/replica/producer-table.js';
+import { crc32c } from '../../src/storage/index.js';
 import { ManualNet } from './manual-net.js';
 
 let net: ManualNet | undefined;
@@ -128,8 +129,29 @@ describe('producer table bytes', () => {
       b[i] = b[i]! ^ 1;
       expect(() => decodeProducerBase(b, 'x'), `byte ${i}`).toThrow(expect.objectContaining({ code: 'ERR_LOG_CORRUPT' }));
     }
-    for (const cut of [0, 10, 23, bytes.byteLength - 1]) {
+    for (const cut of [0, 10, 23, 31, bytes.byteLength - 1]) {
       expect(() => decodeProducerBase(bytes.subarray(0, cut), 'x')).toThrow(expect.objectContaining({ code: 'ERR_LOG_CORRUPT' }));
     }
+  });
+
+  it('carry droppedUpTo (version 2); a smaller maxProducers drops producers and says so; a version 1 file reads with droppedUpTo 0', () => {
+    const t = new ProducerTable(10);
+    t.record({ producerId: 3, epoch: 1, sequence: 0 }, 2, 10, 1);
+    t.record({ producerId: 4, epoch: 0, sequence: 0 }, 1, 12, 1);
+    expect(decodeProducerBase(encodeProducerBase(t, 20), 'x').table.droppedUpTo).toBe(0);
+    t.markDropped(7);
+    const bytes = encodeProducerBase(t, 20);
+    expect(bytes.readUInt32LE(4)).toBe(2);
+    expect(decodeProducerBase(bytes, 'x').table.droppedUpTo).toBe(7);
+    // Read into a table of one: producer 3 (used first) is dropped, and its last index is remembered.
+    expect(decodeProducerBase(bytes, 'x', 1).table.droppedUpTo).toBe(11);
+    // Version 1: the same without bytes 24..32, CRC over [0, 20) and [24, end).
+    const v1 = Buffer.concat([bytes.subarray(0, 24), bytes.subarray(32)]);
+    v1.writeUInt32LE(1, 4);
+    v1.writeUInt32LE(crc32c(v1.subarray(24), crc32c(v1.subarray(0, 20))), 20);
+    const old = decodeProducerBase(v1, 'x');
+    expect(old.table.droppedUpTo).toBe(0);
+    expect([...old.table.entries()].map(([id]) => id)).toEqual([3, 4]);
+    expect(old.upTo).toBe(20);
   });
 });

@@ -99,4 +99,17 @@ describe('exactly-once appends (Ledger.append with a producer)', () => {
     expect(await codeOf(leader.append(Buffer.from('more'), { producer: { producerId: 3, sequence: 1 } }))).toBe('ok');
     expect(leader.readRange(1).filter((e) => e.payload.toString() === 'more').length).toBe(3);
   });
+
+  it('an evicted producer\'s retry of its first batch is ERR_UNKNOWN_PRODUCER, never a second copy; its next epoch appends', async () => {
+    const { leader } = await threeNodes({ maxProducers: 2 });
+    const first = { producerId: 1, sequence: 0 };
+    const original = await leader.append(Buffer.from('first of 1'), { producer: first });
+    for (const producerId of [2, 3]) await leader.append(Buffer.from(`p${producerId}`), { producer: { producerId, sequence: 0 } });
+    // Producer 1 is evicted; its first batch comes again, sent before with an unknown outcome.
+    expect(await codeOf(leader.append(Buffer.from('first of 1'), { producer: { ...first, retry: true } }))).toBe('ERR_UNKNOWN_PRODUCER');
+    expect(leader.readRange(1).filter((e) => e.payload.toString() === 'first of 1').map((e) => e.index)).toEqual([original.index]);
+    expect(await codeOf(leader.append(Buffer.from('epoch 1'), { producer: { producerId: 1, epoch: 1, sequence: 0 } }))).toBe('ok');
+    await expect(leader.append(Buffer.from('x'), { producer: { producerId: 4, sequence: 0, retry: 'yes' as unknown as boolean } })).rejects.toThrow(TypeError);
+  });
+
 });

@@ -29,6 +29,22 @@ describe('ProducerTable', () => {
     expect(t.admit({ producerId: 1, epoch: 0, sequence: 1 }, 1)).toEqual({ kind: 'new' });
   });
 
+  it('a retry of an unknown producer\'s first batch is refused once the table has forgotten a producer, and accepted before', () => {
+    const t = new ProducerTable(2);
+    const first = { producerId: 9, epoch: 0, sequence: 0 };
+    // Nothing forgotten yet: unknown means never written, so even a retry is new.
+    expect(t.admit(first, 1, true)).toEqual({ kind: 'new' });
+    for (const id of [1, 2, 3]) t.record({ producerId: id, epoch: 0, sequence: 0 }, 2, 10 * id, 1);
+    expect(t.droppedUpTo).toBe(11); // producer 1's run ended at index 11
+    expect(() => t.admit({ producerId: 1, epoch: 0, sequence: 0 }, 2, true)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_PRODUCER' }));
+    expect(() => t.admit(first, 1, true)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_PRODUCER' }));
+    // A first send, and a new epoch of a known producer, are not in doubt.
+    expect(t.admit(first, 1)).toEqual({ kind: 'new' });
+    expect(t.admit({ producerId: 3, epoch: 1, sequence: 0 }, 1, true)).toEqual({ kind: 'new' });
+    // The mark survives a clone (a rebuild starts from the base's clone).
+    expect(t.clone().droppedUpTo).toBe(11);
+  });
+
   it('memory per producer with a full set of runs stays under 1 KiB (prints the figure)', () => {
     const n = 20_000;
     const t = new ProducerTable(n);

@@ -294,7 +294,7 @@ describe('raft codec: log start', () => {
   });
 });
 
-describe('client protocol: exactly-once ops (10 idempotent append, 11 producer id; response kind 10)', () => {
+describe('client protocol: exactly-once ops (10 idempotent append, 11 producer id, 12 resent idempotent append; response kind 10)', () => {
   const oneBody = (bytes: Buffer): Buffer => oneFrame(bytes).body;
   it('round-trips the producer stamp, the producer id request and its answer', () => {
     const req: ClientRequest = { id: 3, group: 2, op: 'append', payloads: [Buffer.from('a'), Buffer.from('bc')], producer: { producerId: 2 ** 52 + 7, epoch: 0xffff_fffe, sequence: 2 ** 40 } };
@@ -304,6 +304,17 @@ describe('client protocol: exactly-once ops (10 idempotent append, 11 producer i
     expect(decodeClientRequest(oneBody(encodeClientRequest({ id: 4, group: 0, op: 'producerId' })))).toEqual({ id: 4, group: 0, op: 'producerId' });
     const res: ClientResponse = { id: 4, kind: 'producerId', producerId: 2 ** 53 - 1, epoch: 5 };
     expect(decodeClientResponse(oneBody(encodeClientResponse(res)))).toEqual(res);
+  });
+  it('carries the retry mark as op 12 with the body of op 10, and only when set', () => {
+    const stamp = { producerId: 9, epoch: 1, sequence: 0 };
+    const first = oneBody(encodeClientRequest({ id: 5, group: 1, op: 'append', payloads: [Buffer.from('p')], producer: { ...stamp, retry: false } }));
+    const resent = oneBody(encodeClientRequest({ id: 5, group: 1, op: 'append', payloads: [Buffer.from('p')], producer: { ...stamp, retry: true } }));
+    expect([first[8], resent[8]]).toEqual([10, 12]);
+    expect(resent.subarray(9)).toEqual(first.subarray(9));
+    const back = decodeClientRequest(resent);
+    expect(back.op === 'append' ? back.producer : undefined).toEqual({ ...stamp, retry: true });
+    const plain = decodeClientRequest(first);
+    expect(plain.op === 'append' ? plain.producer : undefined).toEqual(stamp);
   });
   it('refuses a zero or oversized producer id, and truncated stamps', () => {
     expect(() => encodeClientRequest({ id: 1, group: 0, op: 'append', payloads: [Buffer.from('x')], producer: { producerId: 0, epoch: 0, sequence: 0 } })).toThrow(RangeError);
