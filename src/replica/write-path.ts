@@ -158,6 +158,9 @@ export class WritePath {
         spans.push((open = { offset: at, count: 1, stamp }));
       }
     }
+    // Spans never overlap (an entry has one term, and one leader proposes an index once per
+    // term); a stamp left over from a replaced batch may come before a later one in #stamps.
+    if (spans.length > 1) spans.sort((a, b) => a.offset - b.offset);
     for (const span of spans) runs.push({ stamp: span.stamp, count: span.count, firstIndex: first + span.offset, term: run[span.offset]!.term });
     return spans;
   }
