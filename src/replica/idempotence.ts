@@ -75,9 +75,6 @@ const MAX_SENT_BASE_BYTES = 32 * 1024 * 1024;
 /** At most this many written-not-folded runs are queued; past it the queue is dropped and those entries are read back from the log. */
 const MAX_QUEUED_RUNS = 65_536;
 
-/** `count` entries of one producer written from firstIndex in `term`, sequences stamp.sequence.. . */
-export type WrittenRun = ProducerRun;
-
 /** The checked stamp of `options` (TypeError / RangeError on misuse). */
 export function producerStampOf(options: ProducerOptions): ProducerStamp {
   if (options === null || typeof options !== 'object') throw new TypeError('append: producer must be an object { producerId, epoch?, sequence }');
@@ -139,7 +136,7 @@ export class Idempotence {
    * queued run or is already folded (index <= #baseUpTo); so #fold reads the log only below
    * #trackedFrom (entries written before open, a reset, or a dropped queue).
    */
-  #written: WrittenRun[] = [];
+  #written: ProducerRun[] = [];
   #trackedFrom = Number.MAX_SAFE_INTEGER;
 
   constructor(host: IdempotenceHost, options: IdempotenceOptions = {}) {
@@ -293,7 +290,7 @@ export class Idempotence {
    * The write path wrote `runs` (in index order, after every run queued so far: a write at
    * an index at or below a queued run calls replaced() first). One call per written batch.
    */
-  wrote(runs: readonly WrittenRun[]): void {
+  wrote(runs: readonly ProducerRun[]): void {
     const q = this.#written;
     for (const r of runs) {
       if (r.firstIndex < this.#trackedFrom) continue; // cannot happen after replaced(); read back from the log then

@@ -16,7 +16,7 @@
  */
 import { RaftLedgerError } from '../errors.js';
 import { crc32c, dataViewOf } from '../storage/index.js';
-import { RUNS_PER_PRODUCER, ProducerTable, type ProducerRun } from './producer-table.js';
+import { RUNS_PER_PRODUCER, ProducerTable, type SequenceRun } from './producer-table.js';
 
 export const PRODUCER_FILE = 'producers';
 const MAGIC = 0x42545250; // "PRTB"
@@ -107,7 +107,7 @@ export function decodeProducerBase(bytes: Uint8Array, where: string, maxProducer
       o += PRODUCER_BYTES;
       if (id < 1 || runCount > RUNS_PER_PRODUCER) throw corrupt(`producer ${i} is invalid (id ${id}, ${runCount} runs)`);
       if (o + runCount * RUN_BYTES > bytes.byteLength) throw corrupt(`ends inside the runs of producer ${id}`);
-      const runs: ProducerRun[] = [];
+      const runs: SequenceRun[] = [];
       for (let k = 0; k < runCount; k++, o += RUN_BYTES) {
         runs.push({ firstSequence: getU64(view, o), count: getU64(view, o + 8), firstIndex: getU64(view, o + 16), term: getU64(view, o + 24) });
       }

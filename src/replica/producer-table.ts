@@ -28,7 +28,7 @@ export const RUNS_PER_PRODUCER = 5;
 export const DEFAULT_MAX_PRODUCERS = 10_000;
 
 /** Where a run of one producer's sequences went in the log. */
-export interface ProducerRun {
+export interface SequenceRun {
   firstSequence: number;
   count: number;
   firstIndex: number;
@@ -40,7 +40,7 @@ export interface ProducerState {
   epoch: number;
   nextSequence: number;
   /** Oldest first; at most RUNS_PER_PRODUCER. */
-  runs: ProducerRun[];
+  runs: SequenceRun[];
 }
 
 /** What admit() decided for a batch. */
@@ -153,7 +153,7 @@ export class ProducerTable {
   }
 
   /** The runs remembered for a producer (tests, status). */
-  runsOf(producerId: number): readonly ProducerRun[] | undefined {
+  runsOf(producerId: number): readonly SequenceRun[] | undefined {
     return this.#producers.get(producerId)?.runs;
   }
 

@@ -16,8 +16,7 @@
  */
 import { isRaftLedgerError } from '../errors.js';
 import { EntryType, type Entry, type HardState, type Message, type RaftCore } from '../raft/index.js';
-import { contiguousRuns, producerRunsOfRecords, verifyRecordCrcs, type ProducerSpan, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
-import type { WrittenRun } from './idempotence.js';
+import { contiguousRuns, producerRunsOfRecords, verifyRecordCrcs, type ProducerRun, type ProducerSpan, type ProducerStamp, type SegmentedLog } from '../storage/index.js';
 import type { LedgerStats } from './ledger-stats.js';
 import type { Durability } from './ledger-types.js';
 import type { LogLifecycle } from './lifecycle.js';
@@ -46,7 +45,7 @@ export interface WritePathHost {
    * entries (idempotence.ts wrote), and a suffix the log replaces from `index` (replaced,
    * called before the entries that replace it are reported).
    */
-  producerRunsWritten(runs: readonly WrittenRun[]): void;
+  producerRunsWritten(runs: readonly ProducerRun[]): void;
   suffixReplaced(index: number): void;
 }
 
@@ -135,7 +134,7 @@ export class WritePath {
    * `runs`). A stamp applies to the entries of its indexes that are of its own term; a term
    * check that skips an entry splits the stretch.
    */
-  #spansOf(run: Entry[], runs: WrittenRun[]): ProducerSpan[] | undefined {
+  #spansOf(run: Entry[], runs: ProducerRun[]): ProducerSpan[] | undefined {
     if (this.#stamps.length === 0) return undefined;
     const first = run[0]!.index;
     const last = run.at(-1)!.index;
@@ -271,7 +270,7 @@ export class WritePath {
       if (produced.length > 0) this.#host.producerRunsWritten(produced);
       return;
     }
-    const produced: WrittenRun[] = [];
+    const produced: ProducerRun[] = [];
     const result = log.appendEntries(run, true, this.#spansOf(run, produced));
     if (produced.length > 0) this.#host.producerRunsWritten(produced);
     if (this.#stamps.length > 0) {

@@ -5,7 +5,8 @@
  * A fake host: its log holds `lastIndex` entries, and counts (or forbids) reads.
  */
 import { describe, expect, it } from 'vitest';
-import { Idempotence, type IdempotenceHost, type WrittenRun } from '../../src/replica/idempotence.js';
+import { Idempotence, type IdempotenceHost } from '../../src/replica/idempotence.js';
+import type { ProducerRun } from '../../src/storage/index.js';
 import { decodeProducerBase } from '../../src/replica/producer-file.js';
 import type { ProducerStamp, SegmentedLog } from '../../src/storage/index.js';
 
@@ -47,7 +48,7 @@ function harness(initial: FakeLogEntry[] = []) {
     idem,
     reads,
     /** Write entries of one producer run to the fake log and report them as written. */
-    write(run: WrittenRun): void {
+    write(run: ProducerRun): void {
       if (run.firstIndex <= entries.length) {
         entries.length = run.firstIndex - 1;
         idem.replaced(run.firstIndex);
@@ -65,7 +66,7 @@ function harness(initial: FakeLogEntry[] = []) {
   };
 }
 
-const run = (producerId: number, sequence: number, count: number, firstIndex: number, term = 1): WrittenRun => ({ stamp: { producerId, epoch: 0, sequence }, count, firstIndex, term });
+const run = (producerId: number, sequence: number, count: number, firstIndex: number, term = 1): ProducerRun => ({ stamp: { producerId, epoch: 0, sequence }, count, firstIndex, term });
 
 describe('Idempotence: folding written runs', () => {
   it('folds committed runs without reading the log, splitting a run committed in part', () => {
