@@ -440,9 +440,10 @@ export class Idempotence {
     this.#table = this.#base.clone();
     this.#tableTerm = -1;
     const end = log.lastIndex + 1;
-    const from = Math.max(this.#baseUpTo + 1, log.firstIndex, end - this.#windowEntries);
+    const afterBase = Math.max(this.#baseUpTo + 1, log.firstIndex);
+    const from = Math.max(afterBase, end - this.#windowEntries);
     // Entries between the base and the window (a commit index far behind): not read.
-    if (from > Math.max(this.#baseUpTo + 1, log.firstIndex)) this.#table.markDropped(from - 1);
+    if (from > afterBase) this.#table.markDropped(from - 1);
     this.#readRuns(this.#table, from, end);
     // Valid only once read whole: a read that throws leaves the next admit to try again.
     this.#tableTerm = term;

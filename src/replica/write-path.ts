@@ -158,7 +158,8 @@ export class WritePath {
       }
     }
     // Spans never overlap (an entry has one term, and one leader proposes an index once per
-    // term); a stamp left over from a replaced batch may come before a later one in #stamps.
+    // term) and come in index order (#stamps is in proposal order, terms never decrease
+    // along a run); sorted anyway, since appendEntries refuses spans out of order.
     if (spans.length > 1) spans.sort((a, b) => a.offset - b.offset);
     for (const span of spans) runs.push({ stamp: span.stamp, count: span.count, firstIndex: first + span.offset, term: run[span.offset]!.term });
     return spans;

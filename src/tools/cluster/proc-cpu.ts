@@ -7,12 +7,6 @@ import { readFileSync } from 'node:fs';
 
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ; 100 on every Linux architecture Node supports
 
-/** CPU microseconds used so far by process pid (all threads), or undefined if it is gone or not Linux. */
-export function processCpuUs(pid: number): number | undefined {
-  const t = processCpuTimes(pid);
-  return t === undefined ? undefined : t.userUs + t.systemUs;
-}
-
 /** User and system (kernel) CPU microseconds used so far by process pid (all threads), or undefined. */
 export function processCpuTimes(pid: number): { userUs: number; systemUs: number } | undefined {
   let stat: string;
