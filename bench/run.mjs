@@ -15,6 +15,7 @@ const BENCHES = {
   host: { file: 'host.mjs', args: [], what: 'LedgerHost scaling over worker threads, in one process' },
   'startup-check': { file: 'startup-check.mjs', args: [], what: 'the startup check on the calling thread against worker threads' },
   cluster: { file: 'cluster/matrix.mjs', args: [], what: 'the DESIGN.md workload matrix against local server processes' },
+  'loopback-floor': { file: 'cluster/loopback-floor.mjs', args: [], what: "an append's message pattern with no storage or Raft: this machine's latency floor and rate ceiling" },
   'metrics-cost': { file: 'metrics-cost.mjs', args: [], what: 'throughput with --metrics scraped every second against off, alternating in one run' },
 };
 const MICRO = ['crc32c', 'raft-core', 'storage'];

@@ -157,6 +157,7 @@ export class FollowerReplication {
     }
     if (this.#verified < lastNew) this.#verified = lastNew;
     log.commitTo(m.commit < lastNew ? m.commit : lastNew);
+    if (m.commitOnly === true && lastNew <= this.#acked) return; // the leader knows (AppendMessage.commitOnly)
     if (lastNew <= log.durable) this.#sendAck(lastNew);
     // else: acknowledged by markDurable() once the disk has it
   }

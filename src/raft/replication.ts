@@ -306,6 +306,7 @@ export class Replication {
       entries: ents,
       commit: log.committed,
     };
+    if (ents.length === 0 && pr.state === 'replicate' && !pr.verifying && pr.match === prevIndex) m.commitOnly = true;
     this.ctx.send(m);
     if (pr.state === 'replicate') {
       if (ents.length > 0) {

@@ -78,6 +78,14 @@ export interface AppendMessage extends MessageBase {
   prevTerm: number;
   entries: Entry[];
   commit: number;
+  /**
+   * Set by a leader on an append with no entries to a follower in replicate state that has
+   * confirmed everything through prevIndex: the append only carries the commit index, and
+   * an answer would tell the leader nothing. The follower answers only a rejection (or an
+   * acceptance beyond what it has acknowledged to this leader). Heartbeats still carry its
+   * liveness and log epoch.
+   */
+  commitOnly?: true;
 }
 
 export interface AppendResponseMessage extends MessageBase {

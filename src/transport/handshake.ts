@@ -9,7 +9,7 @@
  *                                  4: heartbeat read flag; 5: the clusterUid field, and it also covers the repair
  *                                  frame kind 40 and the membership messages (log start flag bit 4, Config
  *                                  entries to new peers) and the log start's producer base (flag bit 6) that were
- *                                  added without a bump)
+ *                                  added without a bump; 6: the append's commit-only flag, bit 5)
  *   1    8     segmentSizeBytes  u64; replicas must agree (entries keep their pos)
  *   9    1+n   clusterId         u8 length (1..255) + UTF-8: the cluster name (--cluster-id; per worker, placement.ts)
  *   ..   1+u   clusterUid        u8 length (1..64) + ASCII: the cluster uid (replica/cluster-id.ts); must match
@@ -21,7 +21,7 @@
 import { checkU64, putStr8, putU64, shortUtf8, WireReader, decodeUtf8 } from './bytes.js';
 import { FRAME_HEADER_BYTES, FrameKind, protocolError, writeFrameHeader } from './frame.js';
 
-export const TRANSPORT_VERSION = 5;
+export const TRANSPORT_VERSION = 6;
 /** The cluster uid of a transport given none (tests that build transports directly). */
 export const NO_CLUSTER_UID = '0000000000000000';
 export const MAX_REJECT_REASON_BYTES = 1024;

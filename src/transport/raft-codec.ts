@@ -15,7 +15,9 @@
  *                        bit 2 done (logStartResp)
  *                        bit 3 read (heartbeat, heartbeatResp): a u64 readSeq follows
  *                        the type's fields (src/raft/read-only.ts)
- *                        bit 4 conf, bit 6 producers (logStart, below); every other bit must be 0
+ *                        bit 4 conf, bit 6 producers (logStart, below)
+ *                        bit 5 commit only (append with count 0: AppendMessage.commitOnly,
+ *                        answered only by a rejection); every other bit must be 0
  *   6    8     term      u64
  *   14   1+n   from      u8 length n (1..255) + UTF-8 node id
  *   ..   1+m   to        u8 length m (1..255) + UTF-8 node id
@@ -36,7 +38,8 @@
  *     logStartResp   u64 index, u64 snapshotVersion, u64 offset, u64 epoch
  *     others         nothing
  *   (epoch, the follower's log epoch, came with TRANSPORT_VERSION 2; logStart
- *   and logStartResp with version 3; the read flag with version 4; handshake.ts.)
+ *   and logStartResp with version 3; the read flag with version 4; the commit-only flag
+ *   with version 6; handshake.ts.)
  *   The body must end exactly there (trailing bytes are a protocol error).
  *
  * The local annotations waitForHardState / waitForDurableIndex are never encoded.
@@ -85,6 +88,8 @@ const FLAG_DONE = 4;
 const FLAG_READ = 8;
 /** logStart: a Config entry body follows the chunk (u32 length, bytes): the leader's committed configuration (membership, issue 13). */
 const FLAG_CONF = 16;
+/** append: commit only (AppendMessage.commitOnly); only with no entries. */
+const FLAG_COMMIT_ONLY = 32;
 /** logStart: the leader's committed producer base follows (u32 length, bytes; exactly-once, issue 14; opaque here, decoded by the replica). */
 const FLAG_PRODUCERS = 64;
 /** group + type + flags + term + two length bytes. */
@@ -224,6 +229,10 @@ export function writeRaftFrame(target: Buffer, offset: number, group: number, me
       o = putU64(target, o, checkU64(message.prevTerm, 'prevTerm'));
       o = putU64(target, o, checkU64(message.commit, 'commit'));
       const entries = message.entries;
+      if (message.commitOnly === true) {
+        if (entries.length > 0) throw new RangeError('append: commitOnly with entries');
+        flags |= FLAG_COMMIT_ONLY;
+      }
       target.writeUInt32LE(entries.length, o);
       o += 4;
       let expected = message.prevIndex + 1;
@@ -331,7 +340,7 @@ const TYPE_BY_CODE: readonly (Message['type'] | undefined)[] = (() => {
 })();
 
 const ALLOWED_FLAGS: Record<Message['type'], number> = {
-  append: 0,
+  append: FLAG_COMMIT_ONLY,
   appendResp: FLAG_REJECT,
   heartbeat: FLAG_READ,
   heartbeatResp: FLAG_READ,
@@ -377,6 +386,10 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
         minTerm = entry.term;
       }
       message = { type, from, to, term, prevIndex, prevTerm, entries, commit };
+      if ((flags & FLAG_COMMIT_ONLY) !== 0) {
+        if (count > 0) throw protocolError(`${WHAT}: a commit-only append with ${count} entries`);
+        message.commitOnly = true;
+      }
       break;
     }
     case 'appendResp':

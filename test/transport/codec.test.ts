@@ -255,16 +255,35 @@ describe('handshake codec', () => {
     const frame = oneFrame(encodeHandshake(h));
     expect(frame.kind).toBe(FrameKind.Handshake);
     expect(decodeHandshake(frame.body)).toEqual({ ...h, transportVersion: TRANSPORT_VERSION });
-    expect(TRANSPORT_VERSION).toBe(5); // 2: Raft answers carry the log epoch; 3: logStart/logStartResp; 4: heartbeat read flag; 5: cluster uid (and repair/membership frames)
+    expect(TRANSPORT_VERSION).toBe(6); // 2: Raft answers carry the log epoch; 3: logStart/logStartResp; 4: heartbeat read flag; 5: cluster uid (and repair/membership frames); 6: commit-only appends
     const r = oneFrame(encodeReject('nope: ' + 'x'.repeat(2000)));
     expect(r.kind).toBe(FrameKind.Reject);
     expect(decodeReject(r.body)).toMatch(/^nope: x+$/);
     expect(r.body.length).toBeLessThanOrEqual(1024);
     const bad = Buffer.from(frame.body);
     bad[0] = 1; // a peer from before the log epoch
-    expectProtocolError(() => decodeHandshake(bad), /transport version 1 \(expected 5\)/);
+    expectProtocolError(() => decodeHandshake(bad), /transport version 1 \(expected 6\)/);
     bad[0] = 4; // a peer from before the cluster uid
-    expectProtocolError(() => decodeHandshake(bad), /transport version 4 \(expected 5\)/);
+    expectProtocolError(() => decodeHandshake(bad), /transport version 4 \(expected 6\)/);
+    bad[0] = 5; // a peer from before commit-only appends
+    expectProtocolError(() => decodeHandshake(bad), /transport version 5 \(expected 6\)/);
+  });
+});
+
+describe('raft codec: commit-only appends (flag bit 5, TRANSPORT_VERSION 6)', () => {
+  const m: Message = { type: 'append', from: 'a', to: 'b', term: 3, prevIndex: 7, prevTerm: 2, entries: [], commit: 7, commitOnly: true };
+  it('carries the flag of an empty append, and only when set', () => {
+    const body = Buffer.from(oneFrame(encodeRaftMessage(0, m)).body);
+    expect(body[5]).toBe(32);
+    expect(decodeRaftMessage(body).message).toEqual(m);
+    const plain = decodeRaftMessage(Buffer.from(oneFrame(encodeRaftMessage(0, { ...m, commitOnly: undefined })).body)).message;
+    expect(plain.type === 'append' && plain.commitOnly).toBe(undefined);
+  });
+  it('refuses the flag with entries, at encode time and on the wire', () => {
+    expect(() => encodeRaftMessage(0, { ...m, entries: makeEntries(7, 1, 3) } as Message)).toThrow(RangeError);
+    const withEntries = Buffer.from(oneFrame(encodeRaftMessage(0, { type: 'append', from: 'a', to: 'b', term: 3, prevIndex: 7, prevTerm: 2, entries: makeEntries(7, 1, 3), commit: 7 })).body);
+    withEntries[5] = 32;
+    expectProtocolError(() => decodeRaftMessage(withEntries), /commit-only append with 1 entries/);
   });
 });
 

@@ -24,10 +24,11 @@ function format(m: Message, full: boolean): string {
   const head = `${m.from}->${m.to} ${m.type} t${m.term}`;
   switch (m.type) {
     case 'append': {
-      if (full) return `${head} prev=${m.prevIndex}/t${m.prevTerm} commit=${m.commit} ${formatEntries(m.entries)}`;
+      const only = m.commitOnly === true ? ' commit-only' : '';
+      if (full) return `${head} prev=${m.prevIndex}/t${m.prevTerm} commit=${m.commit} ${formatEntries(m.entries)}${only}`;
       const n = m.entries.length;
       const range = n === 0 ? 'none' : `${(m.entries[0] as Entry).index}..${(m.entries[n - 1] as Entry).index}`;
-      return `${head} prev=${m.prevIndex}/t${m.prevTerm} ents=${range} commit=${m.commit}`;
+      return `${head} prev=${m.prevIndex}/t${m.prevTerm} ents=${range} commit=${m.commit}${only}`;
     }
     case 'appendResp':
       if (full) {
