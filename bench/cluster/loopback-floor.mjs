@@ -16,6 +16,7 @@
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { percentile } from '../../dist/tools/cluster/load.js';
 
 const USAGE = 'usage: node bench/cluster/loopback-floor.mjs [--concurrency 1,128] [--size 1024] [--duration 5] [--json]';
 const self = fileURLToPath(import.meta.url);
@@ -113,10 +114,6 @@ async function leader(followerPorts) {
   process.send({ port: server.address().port });
 }
 
-function percentile(sorted, q) {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 async function clientCell(port, concurrency, sizeBytes, durationMs) {
   const socket = await connect(port);
   const write = batchedWriter(socket);
@@ -151,7 +148,7 @@ async function clientCell(port, concurrency, sizeBytes, durationMs) {
       const seconds = (performance.now() - t0) / 1000;
       socket.destroy();
       latencies.sort((a, b) => a - b);
-      resolve({ concurrency, sizeBytes, opsPerSec: Math.round(latencies.length / seconds), p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) });
+      resolve({ concurrency, sizeBytes, opsPerSec: Math.round(latencies.length / seconds), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) });
     }, Math.min(1000, durationMs / 4) + durationMs);
   });
 }

@@ -165,6 +165,7 @@ export function raftFrameSize(message: Message): number {
       checkU64(message.prevTerm, 'prevTerm');
       checkU64(message.commit, 'commit');
       if (!Array.isArray(message.entries)) throw new TypeError('append.entries must be an array');
+      if (message.commitOnly === true && message.entries.length > 0) throw new RangeError('append: commitOnly with entries');
       break;
     case 'appendResp':
       checkU64(message.index, 'index');
@@ -229,10 +230,7 @@ export function writeRaftFrame(target: Buffer, offset: number, group: number, me
       o = putU64(target, o, checkU64(message.prevTerm, 'prevTerm'));
       o = putU64(target, o, checkU64(message.commit, 'commit'));
       const entries = message.entries;
-      if (message.commitOnly === true) {
-        if (entries.length > 0) throw new RangeError('append: commitOnly with entries');
-        flags |= FLAG_COMMIT_ONLY;
-      }
+      if (message.commitOnly === true) flags |= FLAG_COMMIT_ONLY;
       target.writeUInt32LE(entries.length, o);
       o += 4;
       let expected = message.prevIndex + 1;
@@ -374,6 +372,7 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
       const prevTerm = r.u64('prevTerm');
       const commit = r.u64('commit');
       const count = r.u32('entry count');
+      if ((flags & FLAG_COMMIT_ONLY) !== 0 && count > 0) throw protocolError(`${WHAT}: a commit-only append with ${count} entries`);
       if (count > Math.floor(r.remaining / HEADER_SIZE_BYTES)) {
         throw protocolError(`${WHAT}: ${count} entries cannot fit in ${r.remaining} bytes`);
       }
@@ -386,10 +385,7 @@ export function decodeRaftMessage(body: Buffer): RaftEnvelope {
         minTerm = entry.term;
       }
       message = { type, from, to, term, prevIndex, prevTerm, entries, commit };
-      if ((flags & FLAG_COMMIT_ONLY) !== 0) {
-        if (count > 0) throw protocolError(`${WHAT}: a commit-only append with ${count} entries`);
-        message.commitOnly = true;
-      }
+      if ((flags & FLAG_COMMIT_ONLY) !== 0) message.commitOnly = true;
       break;
     }
     case 'appendResp':

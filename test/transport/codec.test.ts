@@ -280,6 +280,8 @@ describe('raft codec: commit-only appends (flag bit 5, TRANSPORT_VERSION 6)', ()
     expect(plain.type === 'append' && plain.commitOnly).toBe(undefined);
   });
   it('refuses the flag with entries, at encode time and on the wire', () => {
+    // raftFrameSize validates for the send queue, which encodes later and must not throw then.
+    expect(() => raftFrameSize({ ...m, entries: makeEntries(7, 1, 3) } as Message)).toThrow(RangeError);
     expect(() => encodeRaftMessage(0, { ...m, entries: makeEntries(7, 1, 3) } as Message)).toThrow(RangeError);
     const withEntries = Buffer.from(oneFrame(encodeRaftMessage(0, { type: 'append', from: 'a', to: 'b', term: 3, prevIndex: 7, prevTerm: 2, entries: makeEntries(7, 1, 3), commit: 7 })).body);
     withEntries[5] = 32;
