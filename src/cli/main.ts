@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8 --initial-old-space-size=128
 /**
  * The raftledger command. Exit codes: 0 success, 1 the command's own failure verdict
  * (verify found damage, a check failed), 2 usage error or unusable input (a port in use,
