@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HEAP_NODE_FLAGS } from '../../dist/tools/node-flags.js';
 
 const USAGE = `usage: node bench/cluster/ab.mjs --a "FLAGS" --b "FLAGS" [--rounds R (default 6)]
        [--dist-a DIR] [--dist-b DIR] [--json] [-- FLAGS FOR BOTH]`;
@@ -54,7 +55,8 @@ const sides = [
 ];
 
 function runOnce(side) {
-  const args = [side.cli, 'bench', ...common, ...side.flags, '--json'];
+  // Both sides' load generators run with this checkout's heap flags (src/tools/node-flags.ts).
+  const args = [...HEAP_NODE_FLAGS, side.cli, 'bench', ...common, ...side.flags, '--json'];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) {
     console.error(r.stderr);

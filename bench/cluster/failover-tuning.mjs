@@ -6,6 +6,7 @@
 //        [--durability memory] [--concurrency 128]
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { HEAP_NODE_FLAGS } from '../../dist/tools/node-flags.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const args = process.argv.slice(2);
@@ -31,7 +32,7 @@ const durability = arg('durability', 'memory');
 const concurrency = arg('concurrency', '128');
 
 function bench(extra) {
-  const r = spawnSync(process.execPath, [MAIN, 'bench', '--durability', durability, '--json', ...extra], { encoding: 'utf8', timeout: 15 * 60_000 });
+  const r = spawnSync(process.execPath, [...HEAP_NODE_FLAGS, MAIN, 'bench', '--durability', durability, '--json', ...extra], { encoding: 'utf8', timeout: 15 * 60_000 });
   if (r.status !== 0) throw new Error(`bench ${extra.join(' ')} failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readBenchCells, writeBenchReport } from '../../dist/tools/cluster/bench-report.js';
+import { HEAP_NODE_FLAGS } from '../../dist/tools/node-flags.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const OUT_DIR = fileURLToPath(new URL('../results/', import.meta.url));
@@ -37,7 +38,7 @@ mkdirSync(OUT_DIR, { recursive: true });
 const out = `${OUT_DIR}cluster.jsonl`;
 
 function bench(args) {
-  const r = spawnSync(process.execPath, [MAIN, 'bench', ...args, '--json'], { encoding: 'utf8', timeout: 10 * 60_000 });
+  const r = spawnSync(process.execPath, [...HEAP_NODE_FLAGS, MAIN, 'bench', ...args, '--json'], { encoding: 'utf8', timeout: 10 * 60_000 });
   if (r.status !== 0) throw new Error(`bench ${args.join(' ')} failed: ${r.stderr}`);
   const result = JSON.parse(r.stdout.trim().split('\n').pop());
   result.at = new Date().toISOString();

@@ -4,19 +4,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalCluster } from '../../dist/tools/cluster/local-cluster.js';
+import { HEAP_NODE_FLAGS } from '../../dist/tools/node-flags.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
-/** The heap sizing every raftledger server runs with (src/tools/cluster/local-cluster.ts, README "Tuning"). */
-const HEAP_FLAGS = ['--max-semi-space-size=8', '--initial-old-space-size=128'];
 
 describe('servers run with the heap flags', () => {
   it('the raftledger command\'s shebang carries them and runs as the kernel would run it', () => {
     const first = readFileSync(MAIN, 'utf8').split('\n', 1)[0]!;
     expect(first.startsWith('#!/usr/bin/env -S node ')).toBe(true);
     const words = first.slice('#!'.length).split(' ');
-    for (const flag of HEAP_FLAGS) expect(words).toContain(flag);
+    expect(words.slice(3)).toEqual([...HEAP_NODE_FLAGS]);
     // The kernel passes everything after the interpreter as one argument, then the script.
     const interpreter = words[0]!;
     const rest = first.slice('#!'.length + interpreter.length + 1);
@@ -33,8 +32,8 @@ describe('servers run with the heap flags', () => {
       const server = [...cluster.servers.values()][0]!;
       expect(server.pid).toBeTypeOf('number');
       const argv = readFileSync(`/proc/${server.pid}/cmdline`, 'utf8').split('\0');
-      for (const flag of HEAP_FLAGS) expect(argv).toContain(flag);
-      expect(argv.indexOf(HEAP_FLAGS[1]!)).toBeLessThan(argv.indexOf(MAIN));
+      for (const flag of HEAP_NODE_FLAGS) expect(argv).toContain(flag);
+      expect(argv.indexOf(HEAP_NODE_FLAGS[1]!)).toBeLessThan(argv.indexOf(MAIN));
     } finally {
       await cluster.stop();
       t.cleanup();

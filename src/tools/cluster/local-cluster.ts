@@ -18,25 +18,15 @@ import { fileURLToPath } from 'node:url';
 import { RaftLedgerError } from '../../errors.js';
 import { freeConsecutivePorts, reserveNodePorts } from './ports.js';
 import { portSpans } from '../../host/placement.js';
+import { HEAP_NODE_FLAGS } from '../node-flags.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 /** Names this process to the servers it starts, with their IPC channel (read by src/cli/parent-watch.ts). */
 export const PARENT_PID_ENV = 'RAFTLEDGER_PARENT_PID';
 
-/**
- * Node flags every server gets. A young generation capped at 8 MiB semi-spaces: with V8's
- * default (up to 16 MiB) the young generation outgrows the small old generation's slack
- * and V8 starts a full mark-compact about 13 times a second (2-9 ms pauses each). See the
- * README (Benchmarks) for the figures. An old generation sized 128 MiB from the start: a
- * replica's old generation holds about 10 MiB of live objects, and V8 sizes its first limit
- * from that, so the socket buffers (about 100 MB/s of ArrayBuffer memory on a follower at
- * full load, all dead within a turn or two) push heap plus external memory over the limit
- * and start a mark-compact about 4 times a second. Sized up front, the scavenges free those
- * buffers and no mark-compact runs in a 10 s load. The same pair is in the `raftledger`
- * command's shebang (src/cli/main.ts), for servers started by hand.
- */
-const SERVER_NODE_ARGS = ['--max-semi-space-size=8', '--initial-old-space-size=128'];
+/** Node flags every server gets (src/tools/node-flags.ts). */
+const SERVER_NODE_ARGS = HEAP_NODE_FLAGS;
 /** Start attempts with freshly picked ports when one was taken before its server listened (start()). */
 const START_ATTEMPTS = 3;
 
