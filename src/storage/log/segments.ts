@@ -1,8 +1,8 @@
 /**
  * Segment files and placement: listing and mapping the data segments at open, where a
  * record goes (placement is a pure function of the previous record's end and the
- * segment size, so every replica puts index i at the same pos), creating and
- * prefaulting segments ahead of the writer, padding, zeroing and header peeks.
+ * segment size, so every replica puts index i at the same pos), creating segments
+ * ahead of the writer, padding, zeroing and header peeks.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -118,13 +118,14 @@ export function createSegment(st: LogState, base: number): Segment {
   }
   const seg = { base, handle };
   st.segments.push(seg);
-  // Fault pages in ahead of the writer on the addon's thread (safe while it writes: adds zero).
-  if (st.preallocate) track(st, handle.prefault());
+  // No prefault: faulting the whole segment in ahead of the writer (MADV_POPULATE_READ on the
+  // flusher) zeroes every page once before pwrite overwrites it. At C=128 that was a fifth of
+  // all CPU on the machine; the writer's pwrite zeroes only the partial pages at batch edges.
   track(st, native.syncDirectory(st.logDir));
   return seg;
 }
 
-/** Pre-create and prefault the segment after the one holding `pos` once that one is half full. */
+/** Pre-create the segment after the one holding `pos` once that one is half full. */
 export function maybePreallocate(st: LogState): void {
   if (!st.preallocate || st.segments.length === 0) return;
   const S = st.segmentSizeBytes;

@@ -18,7 +18,7 @@ export interface SegmentedLogOptions {
   truncateCorrupt?: boolean;
   /** Minimum time between recovery checkpoints (default 1000 ms). */
   checkpointIntervalMs?: number;
-  /** Create and prefault the next segment before it is needed (default true). */
+  /** Create the next segment before it is needed (default true). */
   preallocate?: boolean;
   /** Receives human-readable notes about recovery (torn tail truncated, index rebuilt). */
   onNotice?: (message: string) => void;
