@@ -43,6 +43,8 @@ export class Progress {
   verifying = false;
   /** reset state: what is being sent. */
   transfer: ResetTransfer | null = null;
+  /** The commit index the last append sent to this follower carried (Replication.sendOwedCommits). */
+  sentCommit = 0;
   private readonly ring: Float64Array;
   private start = 0;
   private count = 0;
@@ -69,6 +71,7 @@ export class Progress {
     this.recentActive = false;
     this.epoch = -1;
     this.verifying = false;
+    this.sentCommit = 0;
     this.becomeProbe();
     this.next = next;
   }

@@ -108,7 +108,7 @@ export class RaftCore {
         damage: this.damage,
         send: (m) => this.#out.send(m),
         catchUp: (req) => this.#out.catchUp(req),
-        commitAdvanced: () => this.oweBroadcast(true),
+        commitAdvanced: () => this.commitAdvanced(),
         transferee: () => this.transferee,
         sendTimeoutNow: (to) => this.sendTimeoutNow(to),
         appSnapshot: () => (this.#appSnapshot === undefined ? null : this.#appSnapshot()),
@@ -253,7 +253,7 @@ export class RaftCore {
   markDurable(index: number, term: number): void {
     if (!this.log.stableTo(index, term)) return;
     if (this._role === 'leader') {
-      if (this.repl.maybeCommit()) this.oweBroadcast(true);
+      if (this.repl.maybeCommit()) this.commitAdvanced();
     } else if (this._role === 'follower' && this._lead !== NONE) {
       this.follower.onDurable();
     }
@@ -442,6 +442,7 @@ export class RaftCore {
       if (this.transferee !== NONE) this.transferee = NONE; // transfer timed out
       this.repl.retryCatchUps();
     }
+    this.repl.sendOwedCommits();
     if (this.heartbeatElapsed >= this.settings.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.repl.heartbeat(this.reads.pendingCount > 0 ? this.reads.seq : 0); // re-sends the newest read round
@@ -543,6 +544,20 @@ export class RaftCore {
    * commit advance, between two Readies then leaves as one append per follower instead of
    * one per proposal or per ack (the driver asks once per event-loop turn).
    */
+  /**
+   * A commit advance owes the followers the new commit index, but not a message of its own:
+   * it rides on the next append (the next proposal's, or the one this ack lets the window
+   * send), and only if none has left by the next tick does that tick send the empty
+   * (commit-only) appends. Under load every append carries it; at one append in flight the
+   * next append carries the previous one's commit, and the followers are spared a wake-up
+   * and the leader two writes per append. A follower's commit index may so trail the
+   * leader's by up to one tick, which only delays its apply and its follower reads; safety
+   * never depends on when a follower learns the commit index.
+   */
+  private commitAdvanced(): void {
+    this.oweBroadcast(false);
+  }
+
   private oweBroadcast(sendIfEmpty: boolean): void {
     const level: 1 | 2 = sendIfEmpty ? 2 : 1;
     if (level > this.broadcastOwed) this.broadcastOwed = level;

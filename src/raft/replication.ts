@@ -258,6 +258,20 @@ export class Replication {
     return false;
   }
 
+  /**
+   * Tick: an empty append to each follower in replicate state whose last append carried an
+   * older commit index than ours (RaftCore's commitAdvanced: a commit advance waits for the
+   * next append, at most until this tick). Followers in other states learn it from their
+   * next probe answer or heartbeat.
+   */
+  sendOwedCommits(): void {
+    const prs = this.list;
+    for (let i = 0; i < prs.length; i++) {
+      const pr = prs[i] as Progress;
+      if (pr.state === 'replicate' && pr.sentCommit < this.log.committed) this.sendAppends(pr, true);
+    }
+  }
+
   broadcast(sendIfEmpty: boolean): void {
     const prs = this.list;
     for (let i = 0; i < prs.length; i++) this.sendAppends(prs[i] as Progress, sendIfEmpty);
@@ -308,6 +322,7 @@ export class Replication {
     };
     if (ents.length === 0 && pr.state === 'replicate' && !pr.verifying && pr.match === prevIndex) m.commitOnly = true;
     this.ctx.send(m);
+    pr.sentCommit = log.committed;
     if (pr.state === 'replicate') {
       if (ents.length > 0) {
         const lastSent = (ents[ents.length - 1] as Entry).index;

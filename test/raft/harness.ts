@@ -165,6 +165,16 @@ export class TestCluster {
     }
   }
 
+  /**
+   * Delivers until quiet, then ticks `leader` once and delivers again: a commit advance
+   * reaches the followers with the next append or, when none follows, the leader's next tick.
+   */
+  settle(leader: string): void {
+    this.deliverAll();
+    this.tick(leader);
+    this.deliverAll();
+  }
+
   tickAll(n = 1): void {
     for (let i = 0; i < n; i++) for (const id of this.ids) this.tick(id);
   }

@@ -63,7 +63,7 @@ describe('election (§5.2, §5.4.1)', () => {
     c.elect('a');
     c.isolate('c');
     c.propose('a', 'x');
-    c.deliverAll();
+    c.settle('a');
     expect(c.core('b').commitIndex).toBe(2);
     // c's log is behind: it cannot win even when a is gone.
     c.heal();
@@ -111,7 +111,9 @@ describe('log replication (§5.3)', () => {
     const appends = c.queue.filter((m): m is AppendMessage => m.type === 'append' && m.from === 'a');
     expect(appends.map((m) => m.to).sort()).toEqual(['b', 'c']);
     for (const m of appends) expect(m.entries.map((e) => new TextDecoder().decode(e.data))).toEqual(['x', 'y', 'z']);
-    // Both acks arrive before the next Ready: one commit broadcast, not one per ack.
+    // Both acks arrive before the next Ready: the commit advance sends nothing by itself (it
+    // rides on the next append); with none proposed, the leader's next tick sends one
+    // commit-only append per follower, not one per ack, and the tick after it nothing.
     for (const f of ['b', 'c']) c.deliverOne(isApp('a', f));
     c.node('b').drain();
     c.node('c').drain();
@@ -122,9 +124,18 @@ describe('log replication (§5.3)', () => {
       a.step(m);
     }
     c.node('a').drain();
+    expect(c.queue.filter((m) => m.type === 'append' && m.from === 'a')).toEqual([]);
+    expect(a.commitIndex).toBe(a.lastIndex);
+    c.tick('a');
     const commits = c.queue.filter((m): m is AppendMessage => m.type === 'append' && m.from === 'a');
     expect(commits.map((m) => m.to).sort()).toEqual(['b', 'c']);
-    for (const m of commits) expect(m.commit).toBe(a.lastIndex);
+    for (const m of commits) {
+      expect(m.commit).toBe(a.lastIndex);
+      expect(m.commitOnly).toBe(true);
+      c.queue.splice(c.queue.indexOf(m), 1);
+    }
+    c.tick('a');
+    expect(c.queue.filter((m) => m.type === 'append' && m.from === 'a')).toEqual([]);
   });
 
   it('log matching: a follower rejects an append whose prevIndex/prevTerm it does not have', () => {
@@ -310,7 +321,7 @@ describe('log replication (§5.3)', () => {
     expect(toB.length).toBe(2);
     expect(toB.every((m) => m.entries.length <= 3)).toBe(true);
     expect(c.core('a').status().progress['b']!.inflight).toBe(2);
-    c.deliverAll();
+    c.settle('a');
     for (const id of c.ids) expect(c.core(id).commitIndex).toBe(21);
 
     const d = new TestCluster(['a', 'b', 'c'], { maxBytesPerMessage: 3 * (100 + 48) });
@@ -320,7 +331,7 @@ describe('log replication (§5.3)', () => {
     d.node('a').drain();
     const first = d.queue.find(isApp('a', 'b')) as AppendMessage;
     expect(first.entries.length).toBe(3);
-    d.deliverAll();
+    d.settle('a');
     expect(d.core('b').commitIndex).toBe(11);
   });
 
@@ -442,7 +453,7 @@ describe('pre-vote and check-quorum (§9.6 of the Raft thesis)', () => {
     tickUntil(c, () => c.core('c').role === 'follower' && c.core('c').leader === 'a');
     expect(c.core('a').term).toBe(1);
     c.propose('a', 'after');
-    c.deliverAll();
+    c.settle('a');
     expect(committedPayloads(c, 'c')).toEqual(['after']);
   });
 
@@ -493,7 +504,7 @@ describe('leadership transfer (§3.10 of the Raft thesis)', () => {
     expect(c.core('c').term).toBe(2);
     expect(c.core('a').role).toBe('follower');
     c.propose('c', 'p6');
-    c.deliverAll();
+    c.settle('c');
     for (const id of c.ids) expect(committedPayloads(c, id)).toEqual(['p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
   });
 

@@ -54,6 +54,7 @@ export function fault(s: SimContext): void {
       const node = s.nodes[i] as SimNode;
       if (node.core === null || node.core.role === 'leader') continue;
       s.trace(`FAULT campaign ${node.id}`);
+      s.campaignedEarly();
       node.core.campaign();
       s.drain(node);
     }

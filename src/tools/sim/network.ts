@@ -13,6 +13,12 @@ export class SimNetwork {
   pDrop = 0;
   pDup = 0;
   maxDelay = 0;
+  /**
+   * The latest arrival of an answer to a leader delayed by more than leaseSlackMs (a heartbeat
+   * interval): only such an answer can extend a lease past the follower's election timer (reads.ts).
+   */
+  lateArrivalMs = 0;
+  leaseSlackMs = Number.POSITIVE_INFINITY;
   pReorder = 0;
   /** Cut links, as 'from>to'. */
   readonly cut = new Set<string>();
@@ -77,7 +83,9 @@ export class SimNetwork {
       trace(`drop ${describeMessage(m)}`);
       return;
     }
-    const delay = r() < 0.02 ? 1 + Math.floor(r() * 200) : 1 + Math.floor(r() * this.maxDelay);
+    const late = r() < 0.02;
+    const delay = late ? 1 + Math.floor(r() * 200) : 1 + Math.floor(r() * this.maxDelay);
+    if (late && delay > this.leaseSlackMs && isAnswerToLeader(m) && now + delay > this.lateArrivalMs) this.lateArrivalMs = now + delay;
     deliver(this.#linkTime(m, now + delay));
     if (r() < this.pDup) deliver(this.#linkTime(m, now + 1 + Math.floor(r() * this.maxDelay * 3)));
   }
@@ -90,4 +98,9 @@ export class SimNetwork {
     this.#linkLast.set(key, t);
     return t;
   }
+}
+
+/** The answers that count a follower active for the leader's lease (Replication.onResponse). */
+function isAnswerToLeader(m: Message): boolean {
+  return m.type === 'appendResp' || m.type === 'heartbeatResp' || m.type === 'logStartResp';
 }

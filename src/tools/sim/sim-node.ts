@@ -76,4 +76,6 @@ export interface SimContext {
   startNode(i: number): void;
   drain(node: SimNode): void;
   leaderNode(): SimNode | undefined;
+  /** A node started an election before its timer (reads.ts: lease reads until then are not checked). */
+  campaignedEarly(): void;
 }

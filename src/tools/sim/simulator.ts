@@ -12,6 +12,7 @@
  *
  * Everything is determined by the seed: a failing seed replays exactly.
  */
+import { DEFAULT_HEARTBEAT_TICKS } from '../../raft/config.js';
 import { deriveSeed, mulberry32, type Rng } from '../../raft/prng.js';
 import { RaftRefusal, type Entry, type LogReset, type Message, type NodeId, type Ready } from '../../raft/types.js';
 import type { CoreSettings, DriverHooks, PendingWrite } from './driver.js';
@@ -127,6 +128,7 @@ export class Simulation {
     this.nodes = this.ids.map((id, i) => new SimNode(id, voters, hooks, (node) => this.coreSettings(i, node.incarnation)));
     this.inv = new Invariants(this.nodes);
     this.reads = new SimReads(mulberry32(deriveSeed(this.seed, 9)));
+    this.net.leaseSlackMs = DEFAULT_HEARTBEAT_TICKS * TICK_MS;
     // per-seed fault profile
     const r = this.rng;
     this.net.pDrop = r() < 0.3 ? 0 : r() * 0.2;
@@ -155,6 +157,7 @@ export class Simulation {
       set flushMax(ms: number) { sim.flushMax = ms; },
       push: (t, ev) => this.q.push(t, ev), trace: (l) => this.trace(l), startNode: (i) => this.startNode(i),
       drain: (node) => this.drain(node), leaderNode: () => this.leaderNode(),
+      campaignedEarly: () => this.reads.leaseClockBroken(this.now + this.net.maxDelay),
     };
   }
 
@@ -441,7 +444,8 @@ export class Simulation {
   }
 
   private client(): void {
-    this.reads.maybeIssue(this.nodes, this.inv.committedKey.length - 1, this.now);
+    this.reads.leaseClockBroken(this.net.lateArrivalMs);
+    this.reads.maybeIssue(this.nodes, this.inv.committedKey.length - 1, this.now, TICK_MS);
     const r = this.clientRng;
     let target: SimNode | undefined;
     if (r() < 0.85) target = this.leaderNode();
