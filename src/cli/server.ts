@@ -2,6 +2,7 @@ import { Server } from '../server/server.js';
 import { readConfigFile, validateConfig } from '../server/config.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 import { createLogger } from '../server/logger.js';
+import { missingHeapFlags } from '../tools/node-flags.js';
 import { applyConfigFlags, configFlagOptions } from './config-flags.js';
 import { fsyncJournal } from '../tools/check/disk.js';
 import { DEFAULT_CLUSTER_ID } from '../replica/group-set.js';
@@ -175,6 +176,13 @@ Options:
       { node: config.id, event: 'serving', groups: config.groups, workers: config.workers, dir: config.dir, raft: self.raft, client: self.client, durability: config.durability, ...(config.metricsAddress !== undefined ? { metrics: config.metricsAddress } : {}) },
       `serving ${config.groups} group(s) on ${threads} from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`,
     );
+    const missing = missingHeapFlags(process.execArgv);
+    if (missing.length > 0) {
+      logger.warn(
+        { node: config.id, event: 'heap-flags', missing },
+        `node runs without ${missing.join(' ')}: under load a replica can spend a third of its time in mark-compacts (README, "Tuning: the heap flags"); the raftledger command passes them, 'node dist/cli/main.js' does not`,
+      );
+    }
     // The signal handlers go in before the ready line: a script that sends SIGTERM as soon
     // as it reads that line must get a clean shutdown, never the default action.
     const stopped = new Promise<void>((resolve) => {

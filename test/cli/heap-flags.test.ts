@@ -4,13 +4,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalCluster } from '../../dist/tools/cluster/local-cluster.js';
-import { HEAP_NODE_FLAGS } from '../../dist/tools/node-flags.js';
+import { HEAP_NODE_FLAGS, missingHeapFlags } from '../../dist/tools/node-flags.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
 
 describe('servers run with the heap flags', () => {
+  it('names the heap flags a process lacks (the server warns with them), by flag name whatever the value', () => {
+    expect(missingHeapFlags([])).toEqual([...HEAP_NODE_FLAGS]);
+    expect(missingHeapFlags([...HEAP_NODE_FLAGS])).toEqual([]);
+    expect(missingHeapFlags(['--initial_old_space_size=512', '--inspect'])).toEqual(['--max-semi-space-size=8']);
+    expect(missingHeapFlags(['--max-semi-space-size=16'])).toEqual(['--initial-old-space-size=128']);
+  });
+
   it('the raftledger command\'s shebang carries them and runs as the kernel would run it', () => {
     const first = readFileSync(MAIN, 'utf8').split('\n', 1)[0]!;
     expect(first.startsWith('#!/usr/bin/env -S node ')).toBe(true);
