@@ -539,12 +539,6 @@ export class RaftCore {
   }
 
   /**
-   * Proposals and commit advances do not message the followers at once: they owe one
-   * broadcast, paid when the driver next asks for a Ready. Everything proposed, and every
-   * commit advance, between two Readies then leaves as one append per follower instead of
-   * one per proposal or per ack (the driver asks once per event-loop turn).
-   */
-  /**
    * A commit advance owes the followers the new commit index, but not a message of its own:
    * it rides on the next append (the next proposal's, or the one this ack lets the window
    * send), and only if none has left by the next tick does that tick send the empty
@@ -558,6 +552,12 @@ export class RaftCore {
     this.oweBroadcast(false);
   }
 
+  /**
+   * Proposals and commit advances do not message the followers at once: they owe one
+   * broadcast, paid when the driver next asks for a Ready. Everything proposed, and every
+   * commit advance, between two Readies then leaves as one append per follower instead of
+   * one per proposal or per ack (the driver asks once per event-loop turn).
+   */
   private oweBroadcast(sendIfEmpty: boolean): void {
     const level: 1 | 2 = sendIfEmpty ? 2 : 1;
     if (level > this.broadcastOwed) this.broadcastOwed = level;

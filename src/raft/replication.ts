@@ -9,6 +9,7 @@ import type { Settings } from './config.js';
 import type { RaftLog } from './log.js';
 import { leaderLogStart, logStartChunk, onLogStartResponse, snapshotOrEmpty } from './log-start.js';
 import { Progress } from './progress.js';
+import { isFollowerAnswer } from './types.js';
 import type {
   AppSnapshot,
   AppendMessage,
@@ -146,7 +147,7 @@ export class Replication {
   onResponse(m: Message): void {
     const pr = this.prs.get(m.from);
     if (pr === undefined) return;
-    if (m.type !== 'appendResp' && m.type !== 'heartbeatResp' && m.type !== 'logStartResp') return;
+    if (!isFollowerAnswer(m)) return;
     const epoch = this.observeEpoch(pr, m.epoch);
     if (epoch === 'stale') return;
     pr.recentActive = true;

@@ -188,6 +188,13 @@ export type Message =
 
 export type MessageType = Message['type'];
 
+/** A follower's answer to its leader: what makes the leader count it active (check-quorum, lease). */
+export type FollowerAnswer = AppendResponseMessage | HeartbeatResponseMessage | LogStartResponseMessage;
+
+export function isFollowerAnswer(m: Message): m is FollowerAnswer {
+  return m.type === 'appendResp' || m.type === 'heartbeatResp' || m.type === 'logStartResp';
+}
+
 // ---------------------------------------------------------------- ready
 
 /** The leader needs entries a follower lacks that are below the storage's firstIndex. */

@@ -6,7 +6,7 @@
  * network's own generator, in a fixed order per message, so a seed replays exactly.
  */
 import type { Rng } from '../../raft/prng.js';
-import type { Message } from '../../raft/types.js';
+import { isFollowerAnswer, type Message } from '../../raft/types.js';
 import { describeMessage } from './trace-format.js';
 
 export class SimNetwork {
@@ -85,7 +85,7 @@ export class SimNetwork {
     }
     const late = r() < 0.02;
     const delay = late ? 1 + Math.floor(r() * 200) : 1 + Math.floor(r() * this.maxDelay);
-    if (late && delay > this.leaseSlackMs && isAnswerToLeader(m) && now + delay > this.lateArrivalMs) this.lateArrivalMs = now + delay;
+    if (late && delay > this.leaseSlackMs && isFollowerAnswer(m) && now + delay > this.lateArrivalMs) this.lateArrivalMs = now + delay;
     deliver(this.#linkTime(m, now + delay));
     if (r() < this.pDup) deliver(this.#linkTime(m, now + 1 + Math.floor(r() * this.maxDelay * 3)));
   }
@@ -98,9 +98,4 @@ export class SimNetwork {
     this.#linkLast.set(key, t);
     return t;
   }
-}
-
-/** The answers that count a follower active for the leader's lease (Replication.onResponse). */
-function isAnswerToLeader(m: Message): boolean {
-  return m.type === 'appendResp' || m.type === 'heartbeatResp' || m.type === 'logStartResp';
 }
