@@ -155,6 +155,47 @@ describe('ReadIndex (read-only.ts)', () => {
     expect(rs[0]!.index).toBeGreaterThanOrEqual(3);
   });
 
+  it('a lease renewed by an answer that crossed a check-quorum boundary ends before the answering follower may campaign', () => {
+    // The answer that marks a follower active in a period can have been sent (the follower's
+    // election timer reset) before the period began: the lease must not count from the period
+    // start. Followers b and c reset their timers at tick tReset on a's heartbeat; their answers
+    // arrive only after a's check-quorum boundary at electionTicks. The earliest tick either of
+    // them may campaign is tReset + electionTicks (its randomized timeout is at least that).
+    const c = new TestCluster(['a', 'b', 'c']);
+    c.elect('a'); // a's election clock starts at 0
+    const { electionTicks: e, heartbeatTicks: h } = c.core('a').settings;
+    const tReset = Math.floor((e - 1) / h) * h; // a heartbeats every h ticks from its election
+    let held: Message[] = [];
+    for (let t = 1; t < e; t++) {
+      c.tick('a');
+      if (t !== tReset) {
+        c.deliverAll();
+        continue;
+      }
+      while (c.deliverOne((m) => m.type === 'heartbeat') !== undefined);
+      held = c.dropWhere((m) => m.type === 'heartbeatResp');
+    }
+    expect(held.map((m) => m.from).sort()).toEqual(['b', 'c']);
+    c.cut.add('a->b');
+    c.cut.add('a->c');
+    c.tick('a'); // tick e: the check-quorum boundary (the period's earlier answers keep a leader)
+    expect(c.core('a').role).toBe('leader');
+    c.queue.push(...held); // the held answers land in the new period
+    c.deliverAll();
+    c.isolate('a');
+    const confirmedAt = new Map<number, number>();
+    for (let t = e + 1; t <= tReset + 2 * e && c.core('a').role === 'leader'; t++) {
+      c.tick('a');
+      c.deliverAll();
+      if (c.core('a').role !== 'leader') break;
+      c.core('a').readIndex(t, true);
+      c.drainAll();
+      for (const rs of readStates(c, 'a')) if (!confirmedAt.has(rs.ctx)) confirmedAt.set(rs.ctx, t);
+    }
+    expect(confirmedAt.has(e + 1)).toBe(true); // the renewed lease did serve reads
+    expect(Math.max(...confirmedAt.values())).toBeLessThan(tReset + e);
+  });
+
   it('a lease read on a healthy leader answers without a round; after quorum silence it needs one', () => {
     const c = new TestCluster(['a', 'b', 'c']);
     c.elect('a');

@@ -1,8 +1,11 @@
 /**
  * Reads in the simulator's schedule (src/raft/read-only.ts): now and then a
- * node that believes it is leader (possibly a deposed one) gets a ReadIndex or
- * lease read. Invariant (linearizability of ReadIndex): a confirmed read's
- * index is >= every index the cluster committed before the read was issued.
+ * node that believes it is leader gets a ReadIndex or lease read; while two
+ * nodes are in leader role the deposed one (lower term) gets most of them.
+ * Invariants: a confirmed read's index is >= every index the cluster committed
+ * before the read was issued (linearizability), and a read issued at a deposed
+ * leader is never confirmed (its quorum's members have all moved to the later
+ * term, and under the clock assumption its lease ran out before the election).
  * Lease reads rely on the lease clock assumption: every node ticks every
  * TICK_MS, no node campaigns before its election timer (leader stickiness holds),
  * and no message is delayed by more than the network's maxDelay (< heartbeatTicks).
@@ -23,6 +26,8 @@ interface IssuedRead {
   lease: boolean;
   /** Issued while the lease clock assumption held (always true for ReadIndex reads). */
   checked: boolean;
+  /** Issued at a deposed leader: the node that led a later term then. */
+  deposedBy: string | undefined;
   at: number;
 }
 
@@ -32,7 +37,7 @@ export class SimReads {
   #nextCtx = 1;
   /** Virtual ms up to which the lease clock assumption is broken (see the file comment). */
   #clockBrokenUntilMs = 0;
-  stats = { issued: 0, confirmed: 0, dropped: 0, leaseUnchecked: 0 };
+  stats = { issued: 0, confirmed: 0, dropped: 0, leaseUnchecked: 0, deposedIssued: 0 };
 
   constructor(rng: Rng) {
     this.#rng = rng;
@@ -46,14 +51,16 @@ export class SimReads {
   /** Maybe issues reads on a random up node that is leader in its own eyes (then drains it). */
   maybeIssue(nodes: readonly DriverNode[], clusterCommit: number, now: number, tickMs: number): void {
     const r = this.#rng;
-    if (r() < 0.5) return;
     const leaders = nodes.filter((n) => n.up && n.core !== null && n.core.role === 'leader');
-    const target = leaders[Math.floor(r() * leaders.length)];
+    if (leaders.length < 2 && r() < 0.5) return;
+    // A deposed leader (the lowest term of several in leader role) is where a read can be stale:
+    // it gets most of the reads while it lasts.
+    const target = leaders.length > 1 && r() < 0.75 ? leaders.reduce((a, b) => (b.core!.term < a.core!.term ? b : a)) : leaders[Math.floor(r() * leaders.length)];
     if (target === undefined || target.core === null) return;
     const count = 1 + Math.floor(r() * 3);
     for (let i = 0; i < count; i++) {
       const ctx = this.#nextCtx++;
-      const lease = r() < 0.3;
+      const lease = r() < (leaders.length > 1 ? 0.7 : 0.3);
       try {
         target.core.readIndex(ctx, lease);
       } catch (e) {
@@ -61,8 +68,10 @@ export class SimReads {
         continue;
       }
       const checked = !lease || now >= this.#clockBrokenUntilMs + target.core.settings.electionTicks * tickMs;
-      this.#issued.set(ctx, { node: target.id, clusterCommit, lease, checked, at: now });
+      const deposedBy = leaders.find((n) => n.core!.term > target.core!.term)?.id;
+      this.#issued.set(ctx, { node: target.id, clusterCommit, lease, checked, deposedBy, at: now });
       this.stats.issued++;
+      if (deposedBy !== undefined) this.stats.deposedIssued++;
     }
     target.drain();
   }
@@ -79,11 +88,15 @@ export class SimReads {
         this.stats.leaseUnchecked++;
         continue;
       }
+      const kind = read.lease ? 'lease' : 'ReadIndex';
       if (rs.index < read.clusterCommit) {
         throw new Violation(
-          `${node.id} confirmed ${read.lease ? 'lease' : 'ReadIndex'} read ${rs.ctx} (issued at ${read.at}ms) at index ${rs.index}, ` +
+          `${node.id} confirmed ${kind} read ${rs.ctx} (issued at ${read.at}ms) at index ${rs.index}, ` +
             `below ${read.clusterCommit}, committed before it was issued`,
         );
+      }
+      if (read.deposedBy !== undefined) {
+        throw new Violation(`${node.id} confirmed ${kind} read ${rs.ctx} issued at ${read.at}ms while ${read.deposedBy} led a later term`);
       }
       this.stats.confirmed++;
     }
