@@ -22,6 +22,7 @@ Usage: raftledger bench [--replicas 3] [--size 1024] [--concurrency 128] [--dura
                         [--json] [--dir DIR]
                         [--groups G] [--workers W] [--segment-size BYTES] [--report DIR]
                         [--tick-ms T] [--heartbeat-ticks H] [--election-ticks E] [--tls]
+                        [--memory-flush-ms MS]
                         [--consumers K]
        raftledger bench --failover K [--json]
 
@@ -59,6 +60,8 @@ Options:
   --groups G          Raft groups; appends spread over all of them (default 1)
   --workers W         worker threads per server (default 0: groups on the main thread)
   --segment-size B    segment size (default: the server's 64m with 1 group, 4m with more)
+  --memory-flush-ms MS with --durability memory: the servers' background flush period
+                      (default: the server's 10 ms)
   --tick-ms T, --heartbeat-ticks H, --election-ticks E
                       the servers' Raft timing (default: the server's 10 ms, 5, 20);
                       with --failover, to weigh failover time against the elections a
@@ -105,6 +108,7 @@ the servers also exit if this process dies.
         'segment-size': { type: 'string' },
         report: { type: 'string' },
         'tick-ms': { type: 'string' },
+        'memory-flush-ms': { type: 'string' },
         'heartbeat-ticks': { type: 'string' },
         'election-ticks': { type: 'string' },
         tls: { type: 'boolean' },
@@ -144,6 +148,8 @@ the servers also exit if this process dies.
     };
     if (timing.electionTicks !== undefined && timing.heartbeatTicks !== undefined && timing.electionTicks <= timing.heartbeatTicks)
       throw new UsageError(`--election-ticks (${timing.electionTicks}) must be greater than --heartbeat-ticks (${timing.heartbeatTicks})`);
+    if (values['memory-flush-ms'] !== undefined && durability !== 'memory') throw new UsageError('--memory-flush-ms goes with --durability memory');
+    const memoryFlushArgs = values['memory-flush-ms'] !== undefined ? ['--memory-flush-ms', String(intOption(values, 'memory-flush-ms', 10, 1, 60_000))] : [];
     const ownDir = values.dir === undefined;
     const keep = values.keep === true;
     const givenDir = ownDir ? undefined : writableDir(String(values.dir), '--dir');
@@ -153,7 +159,16 @@ the servers also exit if this process dies.
     const cleanup = new CommandCleanup('bench');
     const dir = givenDir ?? mkdtempSync(join(tmpdir(), 'raftledger-bench-'));
     if (ownDir && !keep) cleanup.removeAtEnd(dir);
-    const base: LocalClusterOptions = { replicas, dir, durability, groups, workers, ...timing, ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}) };
+    const base: LocalClusterOptions = {
+      replicas,
+      dir,
+      durability,
+      groups,
+      workers,
+      ...timing,
+      ...(segmentSizeBytes !== undefined ? { segmentSizeBytes } : {}),
+      ...(memoryFlushArgs.length > 0 ? { serverArgsFor: () => memoryFlushArgs } : {}),
+    };
     const spec: ThroughputSpec = { concurrency, sizeBytes, durationS, warmupS, groups, say, consumers, ...(json ? {} : { onProgress: progressLine(durationS) }) };
     const endProgress = (): void => {
       if (!json && process.stderr.isTTY) process.stderr.write('\n');
@@ -180,7 +195,7 @@ the servers also exit if this process dies.
         const files = Object.fromEntries(Array.from({ length: replicas }, (_, i) => [`n${i}`, ca.issue(`n${i}`)]));
         say('bench: pass 2 of 2: TLS (mutual between replicas, client to client port)');
         const secure = await measureThroughput(
-          { ...base, dir: join(dir, 'tls'), serverArgsFor: (id) => ['--tls-cert', files[id]!.cert, '--tls-key', files[id]!.key, '--tls-ca', ca.ca] },
+          { ...base, dir: join(dir, 'tls'), serverArgsFor: (id) => [...memoryFlushArgs, '--tls-cert', files[id]!.cert, '--tls-key', files[id]!.key, '--tls-ca', ca.ca] },
           { tls: { ca: ca.ca }, idempotent, batchAppends },
           spec,
         );

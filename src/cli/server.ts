@@ -45,6 +45,8 @@ Options:
   --dir DIR               data directory
   --client-port P         this server's client port (overrides the one in --peers)
   --durability MODE       fsync (default: ack after a quorum fsynced) or memory
+  --memory-flush-ms MS    memory mode: flush the logs to disk in the background every MS
+                          (default 10); a quorum losing power can lose what is younger
   --groups G              Raft groups hosted (default 1)
   --workers N             worker threads for the groups (default 0: all on the main thread).
                           With N > 0 group g runs on worker g mod N, worker w uses Raft port

@@ -67,7 +67,7 @@ export interface LedgerCoreOptions {
   maxProducers?: number;
   /** Entries at the end of the log a new leader reads to rebuild its producer table (default 100000). */
   producerWindowEntries?: number;
-  /** Background flush period in 'memory' mode (default 5 ms). */
+  /** Background flush period in 'memory' mode (default DEFAULT_MEMORY_FLUSH_INTERVAL_MS). */
   memoryFlushIntervalMs?: number;
   /** Minimum time between saves of a commit-only hard-state change (default 200 ms). */
   commitSaveIntervalMs?: number;
@@ -204,12 +204,32 @@ export function checkPayloads(payloads: readonly Uint8Array[], maxEntrySizeBytes
 }
 
 /**
+ * 'memory' mode's background flush period: DLedger's flush interval. An acknowledged entry
+ * can be lost only if a quorum loses power within about this long of writing it. At 5 ms the
+ * flushes (one msync and one disk write per replica each time) cost about 12% of the CPU per
+ * append at C = 128 (README "Benchmarks", bench/cluster/ab.mjs).
+ */
+export const DEFAULT_MEMORY_FLUSH_INTERVAL_MS = 10;
+
+/**
  * The per-group tuning a Ledger takes that LedgerHost, its shards and the server pass
  * through unchanged: one list, so a new option is added in one place.
  */
 export type GroupTuning = Pick<
   LedgerCoreOptions,
-  'segmentSizeBytes' | 'retention' | 'minFreeBytes' | 'tickMs' | 'heartbeatTicks' | 'electionTicks' | 'maxProducers' | 'producerWindowEntries' | 'appSnapshotBytes' | 'preferredLeader' | 'scrubBytesPerSec' | 'repairTimeoutMs'
+  | 'segmentSizeBytes'
+  | 'retention'
+  | 'minFreeBytes'
+  | 'tickMs'
+  | 'heartbeatTicks'
+  | 'electionTicks'
+  | 'maxProducers'
+  | 'producerWindowEntries'
+  | 'appSnapshotBytes'
+  | 'preferredLeader'
+  | 'scrubBytesPerSec'
+  | 'repairTimeoutMs'
+  | 'memoryFlushIntervalMs'
 >;
 
 /** The GroupTuning fields `from` sets (absent ones stay absent; the retention policy is copied). */
@@ -227,6 +247,7 @@ export function groupTuningOf(from: GroupTuning): GroupTuning {
   if (from.preferredLeader !== undefined) out.preferredLeader = typeof from.preferredLeader === 'string' ? from.preferredLeader : { ...from.preferredLeader };
   if (from.scrubBytesPerSec !== undefined) out.scrubBytesPerSec = from.scrubBytesPerSec;
   if (from.repairTimeoutMs !== undefined) out.repairTimeoutMs = from.repairTimeoutMs;
+  if (from.memoryFlushIntervalMs !== undefined) out.memoryFlushIntervalMs = from.memoryFlushIntervalMs;
   return out;
 }
 

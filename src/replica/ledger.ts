@@ -33,7 +33,7 @@ import { everyMs } from './shared-interval.js';
 import { LedgerStats } from './ledger-stats.js';
 import { DEFAULT_SPACE_CHECK_INTERVAL_MS } from './disk-space.js';
 import { LogLifecycle } from './lifecycle.js';
-import { checkPayloads, positive, type LedgerCoreOptions, type LedgerEvents, type LedgerOptions, type LedgerStatus, type Durability, type RaftLink } from './ledger-types.js';
+import { checkPayloads, DEFAULT_MEMORY_FLUSH_INTERVAL_MS, positive, type LedgerCoreOptions, type LedgerEvents, type LedgerOptions, type LedgerStatus, type Durability, type RaftLink } from './ledger-types.js';
 import { ledgerStatus } from './ledger-status.js';
 import { addCommitWaiter, checkRangeArguments, checkTailArguments, tailEntries, toLedgerEntry, withoutSystem, type TailOptions } from './ledger-reads.js';
 import { WritePath, receivedRecordsProblem } from './write-path.js';
@@ -197,7 +197,7 @@ export class Ledger extends EventEmitter<LedgerEvents> {
   #start(options: LedgerCoreOptions): void {
     this.#timers.push(everyMs(this.tickMs, () => this.#onTick()));
     if (this.durability === 'memory') {
-      const every = positive('memoryFlushIntervalMs', options.memoryFlushIntervalMs, 5);
+      const every = positive('memoryFlushIntervalMs', options.memoryFlushIntervalMs, DEFAULT_MEMORY_FLUSH_INTERVAL_MS);
       this.#timers.push(everyMs(every, () => this.#write.backgroundFlush()));
     }
     const retention = this.#lifecycle.retention;

@@ -16,6 +16,7 @@ import { checkClusterPortPlan } from '../host/placement.js';
 import type { Durability } from '../replica/ledger.js';
 import type { RetentionPolicy } from '../replica/retention.js';
 import { DEFAULT_CLUSTER_ID } from '../replica/group-set.js';
+import { DEFAULT_MEMORY_FLUSH_INTERVAL_MS } from '../replica/ledger-types.js';
 import { parseHostPort } from '../transport/address.js';
 import type { LogLevel } from './logger.js';
 
@@ -55,6 +56,8 @@ export interface ServerConfig {
   scrubBytesPerSec?: number;
   /** How long a replica with damaged records at start-up keeps trying unreachable peers before it refuses to start (--repair-timeout-ms; default 30000). */
   repairTimeoutMs?: number;
+  /** 'memory' mode: how often each group's log is flushed in the background (--memory-flush-ms). */
+  memoryFlushIntervalMs?: number;
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
@@ -106,6 +109,7 @@ export const CONFIG_SCHEMA: readonly ConfigKey[] = [
   { key: 'learners', flag: 'learners', type: 'string', min: 1, max: 10_000, default: 'none', description: "ids of --peers that start as learners, comma-separated: a server joining a running cluster names itself (then add it: raftledger members add ID=ADDR --learner)" },
   { key: 'preferredLeader', flag: 'preferred-leader', type: 'string', min: 1, max: 100_000, default: 'none', description: "the member leadership moves back to once it is healthy and caught up: an id for every group, or 'G=ID,...' per group (to spread the leaders of many groups)" },
   { key: 'durability', flag: 'durability', type: 'choice', choices: ['fsync', 'memory'], default: 'fsync', description: "'fsync': acknowledge after a quorum fsynced; 'memory': after a quorum wrote to the page cache" },
+  { key: 'memoryFlushIntervalMs', flag: 'memory-flush-ms', type: 'integer', min: 1, max: 60_000, default: `${DEFAULT_MEMORY_FLUSH_INTERVAL_MS}`, description: "'memory' mode: flush every group's log to disk in the background this often; an acknowledged entry can be lost only if a quorum loses power within about this window" },
   { key: 'clusterId', flag: 'cluster-id', type: 'string', min: 1, max: 200, default: DEFAULT_CLUSTER_ID, description: 'peers of another cluster id are refused at the handshake' },
   { key: 'groups', flag: 'groups', type: 'integer', min: 1, max: 100_000, default: '1', description: 'Raft groups hosted (ids 0..groups-1)' },
   { key: 'workers', flag: 'workers', type: 'integer', min: 0, max: 256, default: '0', description: 'worker threads for the groups (0: all on the main thread); every replica must use the same number' },
@@ -245,6 +249,7 @@ const INTEGER_KEYS = [
   'appSnapshotBytes',
   'scrubBytesPerSec',
   'repairTimeoutMs',
+  'memoryFlushIntervalMs',
 ] as const;
 
 /** The ClientListener limits a config sets (the rest keep their defaults, client-limits.ts). */

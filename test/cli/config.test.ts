@@ -131,6 +131,12 @@ describe('the CLI refuses what it used to accept silently (issue 11, item 8)', (
     expect(r.status).toBe(2);
     expect(r.stderr).not.toMatch(/ambiguous/);
     expect(r.stderr).toContain("raftledger bench: --duration must be a number in [0.1, 3600], got '-1'");
+    const m = cli(['bench', '--memory-flush-ms', '5']);
+    expect(m.status).toBe(2);
+    expect(m.stderr).toContain('raftledger bench: --memory-flush-ms goes with --durability memory');
+    const z = cli(['bench', '--durability', 'memory', '--memory-flush-ms', '0']);
+    expect(z.status).toBe(2);
+    expect(z.stderr).toContain('raftledger bench: --memory-flush-ms must be in [1, 60000], got 0');
     const s = cli(['simulate', '--seeds', '-5']);
     expect(s.status).toBe(2);
     expect(s.stderr).toContain("raftledger simulate: --seeds must be a non-negative integer (optionally with k/m/g), got '-5'");
