@@ -205,9 +205,9 @@ export function checkPayloads(payloads: readonly Uint8Array[], maxEntrySizeBytes
 
 /**
  * 'memory' mode's background flush period: DLedger's flush interval. An acknowledged entry
- * can be lost only if a quorum loses power within about this long of writing it. At 5 ms the
- * flushes (one msync and one disk write per replica each time) cost about 12% of the CPU per
- * append at C = 128 (README "Benchmarks", bench/cluster/ab.mjs).
+ * can be lost only if a quorum loses power within about this long of writing it. Against 5 ms,
+ * 10 ms saves 4-13% of the CPU per append at C = 128 (README "Tuning: memory mode's background
+ * flush").
  */
 export const DEFAULT_MEMORY_FLUSH_INTERVAL_MS = 10;
 
