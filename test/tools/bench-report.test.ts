@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { LatencyHistogram, BUCKETS_PER_DECADE } from '../../src/tools/cluster/latency-histogram.js';
 import { cellLabel, readBenchCells, renderBenchReportHtml, type BenchCell } from '../../src/tools/cluster/bench-report.js';
 import { percentile } from '../../src/tools/cluster/load.js';
+import { HEAP_NODE_FLAGS } from '../../src/tools/node-flags.js';
 import { MAIN } from '../cli/processes.js';
 import { prng, testSeed, useTempDirs } from '../support/tmp.js';
 
@@ -105,7 +106,7 @@ describe('the report page', () => {
 describe('raftledger bench --report', () => {
   it('writes report.json with the timeline and histogram of the run, and index.html', () => {
     const dir = tempDir();
-    const r = spawnSync(process.execPath, [MAIN, 'bench', '--durability', 'memory', '--duration', '2', '--warmup', '0', '--concurrency', '8', '--report', dir, '--json'], {
+    const r = spawnSync(process.execPath, ['--max-semi-space-size=8', MAIN, 'bench', '--durability', 'memory', '--duration', '2', '--warmup', '0', '--concurrency', '8', '--report', dir, '--json'], {
       encoding: 'utf8',
       timeout: 120_000,
     });
@@ -127,8 +128,13 @@ describe('raftledger bench --report', () => {
     // Loopback TCP between four processes costs kernel time; never all of it.
     expect(cpu.systemShare).toBeGreaterThan(0);
     expect(cpu.systemShare).toBeLessThan(1);
+    // The node flags of both sides are on record (the heap flags change the figures).
+    const machine = cell.machine as { loadGeneratorNodeFlags: string[]; serverNodeFlags: string[] };
+    expect(machine.loadGeneratorNodeFlags).toEqual(['--max-semi-space-size=8']);
+    expect(machine.serverNodeFlags).toEqual(expect.arrayContaining([...HEAP_NODE_FLAGS]));
     const html = readFileSync(join(dir, 'index.html'), 'utf8');
     expect(html).toContain(`<td>${cell.opsPerSec}</td>`);
+    expect(html).toContain('load generator --max-semi-space-size=8');
   });
 
   it('refuses a payload larger than a segment, before starting anything', () => {

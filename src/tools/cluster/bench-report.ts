@@ -27,7 +27,7 @@ export interface BenchCell {
   latMs?: { p50?: number; p99?: number; p999?: number; max?: number };
   timeline?: TimelinePoint[];
   latencyHistogram?: HistogramJson;
-  machine?: { cpus?: number; model?: string; node?: string };
+  machine?: { cpus?: number; model?: string; node?: string; loadGeneratorNodeFlags?: string[]; serverNodeFlags?: string[] };
   cpu?: { usPerAppend: number; shares: Record<string, number> };
   at?: string;
 }
@@ -110,7 +110,18 @@ export function renderBenchReportHtml(report: BenchReport): string {
     { name: `${cellLabel(c)} p50`, colour: i, dashed: true, points: c.timeline!.map((p) => [p.atS, p.p50Ms] as const) },
   ]);
   const cdf: Series[] = withHistogram.map(({ c, i }) => ({ name: cellLabel(c), colour: i, points: cdfPoints(c.latencyHistogram!) }));
-  const machines = [...new Set(cells.filter((c) => c.machine !== undefined).map((c) => `${c.machine!.cpus ?? '?'} CPUs, ${c.machine!.model ?? '?'}, Node ${c.machine!.node ?? '?'}`))];
+  const flagsOf = (flags: string[] | undefined): string => (flags === undefined ? '?' : flags.length === 0 ? 'none' : flags.join(' '));
+  const machines = [
+    ...new Set(
+      cells
+        .filter((c) => c.machine !== undefined)
+        .map((c) => {
+          const m = c.machine!;
+          const flags = m.serverNodeFlags !== undefined ? ` (node flags: servers ${flagsOf(m.serverNodeFlags)}, load generator ${flagsOf(m.loadGeneratorNodeFlags)})` : '';
+          return `${m.cpus ?? '?'} CPUs, ${m.model ?? '?'}, Node ${m.node ?? '?'}${flags}`;
+        }),
+    ),
+  ];
   const parts = [
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>raftledger benchmark report</title><style>${STYLE}</style></head><body>`,
     `<h1>raftledger benchmark report</h1>`,

@@ -11,7 +11,7 @@ import { VERSION } from '../../version.js';
 import { viewCluster, waitForLeader } from './cluster-status.js';
 import type { HistogramJson } from './latency-histogram.js';
 import { percentile, runLoad, type LoadProgress, type TimelinePoint } from './load.js';
-import { LocalCluster, type LocalClusterOptions } from './local-cluster.js';
+import { LocalCluster, serverNodeArgs, type LocalClusterOptions } from './local-cluster.js';
 import { measureCpu, type CpuReport } from './proc-cpu.js';
 import { BenchConsumers, describeConsumers, type ConsumerReport } from './bench-consumers.js';
 
@@ -60,7 +60,8 @@ export interface ThroughputCell {
   latMs: { p50: number; p99: number; p999: number; max: number };
   serverMainLoopDelayP99Ms: LoopDelaySummary;
   cpu: CpuReport;
-  machine: { cpus: number; model: string; node: string };
+  /** Where it ran, with the node flags of the load generator (this process) and of the servers. */
+  machine: { cpus: number; model: string; node: string; loadGeneratorNodeFlags: string[]; serverNodeFlags: string[] };
   timeline: TimelinePoint[];
   latencyHistogram: HistogramJson;
   /** With --consumers: what the tail consumers read during the measured window. */
@@ -68,7 +69,7 @@ export interface ThroughputCell {
 }
 
 export function machineOf(): ThroughputCell['machine'] {
-  return { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
+  return { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, loadGeneratorNodeFlags: [...process.execArgv], serverNodeFlags: serverNodeArgs() };
 }
 
 /** Start the cluster and a client, wait for every group's leader; stops the cluster if that fails. */

@@ -25,8 +25,13 @@ const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 /** Names this process to the servers it starts, with their IPC channel (read by src/cli/parent-watch.ts). */
 export const PARENT_PID_ENV = 'RAFTLEDGER_PARENT_PID';
 
-/** Node flags every server gets (src/tools/node-flags.ts). */
-const SERVER_NODE_ARGS = HEAP_NODE_FLAGS;
+/**
+ * The node flags each server is started with: the heap flags (src/tools/node-flags.ts), then
+ * RAFTLEDGER_SERVER_NODE_ARGS (extra flags, space-separated, e.g. --cpu-prof for profiling).
+ */
+export function serverNodeArgs(): string[] {
+  return [...HEAP_NODE_FLAGS, ...(process.env.RAFTLEDGER_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
+}
 /** Start attempts with freshly picked ports when one was taken before its server listened (start()). */
 const START_ATTEMPTS = 3;
 
@@ -276,8 +281,7 @@ export class LocalCluster {
     if (o.heartbeatTicks !== undefined) args.push('--heartbeat-ticks', String(o.heartbeatTicks));
     if (o.electionTicks !== undefined) args.push('--election-ticks', String(o.electionTicks));
     if (server.metrics !== undefined) args.push('--metrics', server.metrics);
-    // RAFTLEDGER_SERVER_NODE_ARGS: extra node flags for the servers (e.g. --cpu-prof for profiling).
-    const nodeArgs = [...SERVER_NODE_ARGS, ...(process.env.RAFTLEDGER_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
+    const nodeArgs = serverNodeArgs();
     // The 'ipc' channel and PARENT_PID_ENV: the server exits when this process does, even
     // if that is before the server is up (src/cli/parent-watch.ts).
     const child = spawn(process.execPath, [...nodeArgs, ...args], {
