@@ -55,7 +55,10 @@ export class SimReads {
     if (leaders.length < 2 && r() < 0.5) return;
     // A deposed leader (the lowest term of several in leader role) is where a read can be stale:
     // it gets most of the reads while it lasts.
-    const target = leaders.length > 1 && r() < 0.75 ? leaders.reduce((a, b) => (b.core!.term < a.core!.term ? b : a)) : leaders[Math.floor(r() * leaders.length)];
+    const target =
+      leaders.length > 1 && r() < 0.75
+        ? leaders.reduce((a, b) => (b.core!.term < a.core!.term ? b : a))
+        : leaders[Math.floor(r() * leaders.length)];
     if (target === undefined || target.core === null) return;
     const count = 1 + Math.floor(r() * 3);
     for (let i = 0; i < count; i++) {
