@@ -11,6 +11,7 @@ import { REPLICA_ELECTION_TICKS, REPLICA_HEARTBEAT_TICKS } from '../replica/ledg
 import { VERSION } from '../version.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 import { CommandCleanup } from './cleanup.js';
+import { applyConfigFlags } from './config-flags.js';
 import { writableDir } from './dirs.js';
 
 export const benchCommand: Command = {
@@ -149,7 +150,9 @@ the servers also exit if this process dies.
     if (timing.electionTicks !== undefined && timing.heartbeatTicks !== undefined && timing.electionTicks <= timing.heartbeatTicks)
       throw new UsageError(`--election-ticks (${timing.electionTicks}) must be greater than --heartbeat-ticks (${timing.heartbeatTicks})`);
     if (values['memory-flush-ms'] !== undefined && durability !== 'memory') throw new UsageError('--memory-flush-ms goes with --durability memory');
-    const memoryFlushArgs = values['memory-flush-ms'] !== undefined ? ['--memory-flush-ms', String(intOption(values, 'memory-flush-ms', 10, 1, 60_000))] : [];
+    // Parsed and range-checked as the server's own flag (CONFIG_SCHEMA), then passed on.
+    const memoryFlushIntervalMs = applyConfigFlags({}, { 'memory-flush-ms': values['memory-flush-ms'] }).memoryFlushIntervalMs as number | undefined;
+    const memoryFlushArgs = memoryFlushIntervalMs !== undefined ? ['--memory-flush-ms', String(memoryFlushIntervalMs)] : [];
     const ownDir = values.dir === undefined;
     const keep = values.keep === true;
     const givenDir = ownDir ? undefined : writableDir(String(values.dir), '--dir');

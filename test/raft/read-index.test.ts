@@ -184,7 +184,7 @@ describe('ReadIndex (read-only.ts)', () => {
     c.deliverAll();
     c.isolate('a');
     const confirmedAt = new Map<number, number>();
-    for (let t = e + 1; t <= tReset + 2 * e && c.core('a').role === 'leader'; t++) {
+    for (let t = e + 1; t <= tReset + 2 * e; t++) {
       c.tick('a');
       c.deliverAll();
       if (c.core('a').role !== 'leader') break;

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/replica/ledger.js';
 import { useTempDirs } from '../support/tmp.js';
+import { pollUntil } from '../support/wait.js';
 
 const tempDir = useTempDirs();
 const open: Ledger[] = [];
@@ -26,8 +27,7 @@ async function soloMemoryLedger(memoryFlushIntervalMs?: number): Promise<Ledger>
     ...(memoryFlushIntervalMs === undefined ? {} : { memoryFlushIntervalMs }),
   });
   open.push(ledger);
-  for (let i = 0; i < 400 && ledger.role !== 'leader'; i++) await new Promise((r) => setTimeout(r, 5));
-  expect(ledger.role).toBe('leader');
+  await pollUntil(() => ledger.role === 'leader', 'the single replica to lead', { limitMs: 2000, stepMs: 5 });
   return ledger;
 }
 
@@ -38,8 +38,7 @@ describe("'memory' mode's background flush", () => {
     const ledger = await soloMemoryLedger();
     const before = flushes(ledger);
     await ledger.append(Buffer.from('x'));
-    for (let i = 0; i < 400 && flushes(ledger) === before; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(flushes(ledger)).toBeGreaterThan(before);
+    await pollUntil(() => flushes(ledger) > before, 'a background flush', { limitMs: 2000, stepMs: 5 });
   });
 
   it('with a long interval, an acknowledged entry is not flushed before the timer', async () => {

@@ -60,6 +60,7 @@ export class SimReads {
         ? leaders.reduce((a, b) => (b.core!.term < a.core!.term ? b : a))
         : leaders[Math.floor(r() * leaders.length)];
     if (target === undefined || target.core === null) return;
+    const deposedBy = leaders.find((n) => n.core!.term > target.core!.term)?.id;
     const count = 1 + Math.floor(r() * 3);
     for (let i = 0; i < count; i++) {
       const ctx = this.#nextCtx++;
@@ -71,7 +72,6 @@ export class SimReads {
         continue;
       }
       const checked = !lease || now >= this.#clockBrokenUntilMs + target.core.settings.electionTicks * tickMs;
-      const deposedBy = leaders.find((n) => n.core!.term > target.core!.term)?.id;
       this.#issued.set(ctx, { node: target.id, clusterCommit, lease, checked, deposedBy, at: now });
       this.stats.issued++;
       if (deposedBy !== undefined) this.stats.deposedIssued++;
