@@ -5,10 +5,14 @@
 // per-round ratio is steadier than either figure alone.
 //
 //   node bench/cluster/ab.mjs --a "--idempotent false" --b "--idempotent true" \
-//        [--rounds 6] [--dist-a DIR] [--dist-b DIR] [--json] -- --durability memory --duration 8
+//        [--rounds 6] [--dist-a DIR] [--dist-b DIR] [--node-a PATH] [--node-b PATH] [--json] \
+//        -- --durability memory --duration 8
 //
 // Everything after `--` is passed to both sides. --dist-a / --dist-b run the CLI of another
 // build (default: this checkout's dist/), to compare two commits with the same flags.
+// --node-a / --node-b run a side on another Node binary (default: the one running this
+// script); the load generator and the servers it starts both run on it (LocalCluster
+// spawns its own process.execPath), so this compares whole runtimes.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { HEAP_NODE_FLAGS } from '../../dist/tools/node-flags.js';
 
 const USAGE = `usage: node bench/cluster/ab.mjs --a "FLAGS" --b "FLAGS" [--rounds R (default 6)]
-       [--dist-a DIR] [--dist-b DIR] [--json] [-- FLAGS FOR BOTH]`;
+       [--dist-a DIR] [--dist-b DIR] [--node-a PATH] [--node-b PATH] [--json] [-- FLAGS FOR BOTH]`;
 
 function fail(message) {
   console.error(`ab: ${message}\n${USAGE}`);
@@ -31,7 +35,7 @@ if (argv.includes('--help') || argv.includes('-h')) {
 const split = argv.indexOf('--');
 const own = split < 0 ? argv : argv.slice(0, split);
 const common = split < 0 ? [] : argv.slice(split + 1);
-const opts = { a: '', b: '', rounds: '6', 'dist-a': '', 'dist-b': '', json: false };
+const opts = { a: '', b: '', rounds: '6', 'dist-a': '', 'dist-b': '', 'node-a': '', 'node-b': '', json: false };
 for (let i = 0; i < own.length; i++) {
   const key = own[i].replace(/^--/, '');
   if (!own[i].startsWith('--') || !(key in opts)) fail(`unknown argument ${own[i]}`);
@@ -41,7 +45,9 @@ for (let i = 0; i < own.length; i++) {
 }
 const rounds = Number(opts.rounds);
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) fail(`--rounds must be an integer in 1..100, got ${opts.rounds}`);
-if (opts.a === '' && opts.b === '' && opts['dist-a'] === '' && opts['dist-b'] === '') fail('give --a / --b flags or --dist-a / --dist-b builds that differ');
+if (['a', 'b', 'dist-a', 'dist-b', 'node-a', 'node-b'].every((k) => opts[k] === '')) {
+  fail('give --a / --b flags, --dist-a / --dist-b builds or --node-a / --node-b runtimes that differ');
+}
 const here = resolve(fileURLToPath(import.meta.url), '../../../dist');
 const distOf = (d) => {
   const dir = resolve(d === '' ? here : d);
@@ -49,24 +55,31 @@ const distOf = (d) => {
   if (!existsSync(cli)) fail(`no CLI at ${cli} (build with npm run build:ts)`);
   return cli;
 };
+/** The Node binary for one side, with the version it reports (so the summary names the runtime it measured). */
+const nodeOf = (given, flag) => {
+  const bin = given === '' ? process.execPath : resolve(given);
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  if (r.error !== undefined || r.status !== 0 || !/^v\d+\./.test(r.stdout)) fail(`${flag} ${given}: not a Node binary (${r.error?.message ?? `exit ${r.status}`})`);
+  return { bin, version: r.stdout.trim() };
+};
 const sides = [
-  { name: 'A', cli: distOf(opts['dist-a']), flags: opts.a.split(/\s+/).filter(Boolean) },
-  { name: 'B', cli: distOf(opts['dist-b']), flags: opts.b.split(/\s+/).filter(Boolean) },
+  { name: 'A', cli: distOf(opts['dist-a']), node: nodeOf(opts['node-a'], '--node-a'), flags: opts.a.split(/\s+/).filter(Boolean) },
+  { name: 'B', cli: distOf(opts['dist-b']), node: nodeOf(opts['node-b'], '--node-b'), flags: opts.b.split(/\s+/).filter(Boolean) },
 ];
 
 function runOnce(side) {
   // Both sides' load generators run with this checkout's heap flags (src/tools/node-flags.ts).
   const args = [...HEAP_NODE_FLAGS, side.cli, 'bench', ...common, ...side.flags, '--json'];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(side.node.bin, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) {
     console.error(r.stderr);
-    fail(`bench ${side.name} exited with ${r.status ?? r.signal}: node ${args.join(' ')}`);
+    fail(`bench ${side.name} exited with ${r.status ?? r.signal}: ${side.node.bin} ${args.join(' ')}`);
   }
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
   if (line === undefined) fail(`bench ${side.name} printed no JSON line`);
   const cell = JSON.parse(line);
   const c = Array.isArray(cell.cells) ? cell.cells[0] : cell;
-  return { opsPerSec: c.opsPerSec, usPerAppend: c.cpu?.usPerAppend, p99Ms: c.latMs?.p99, termChanges: c.termChanges };
+  return { opsPerSec: c.opsPerSec, usPerAppend: c.cpu?.usPerAppend, p50Ms: c.latMs?.p50, p99Ms: c.latMs?.p99, termChanges: c.termChanges };
 }
 
 const median = (xs) => {
@@ -81,14 +94,14 @@ for (let r = 1; r <= rounds; r++) {
   const row = { round: r, a, b, opsRatio: b.opsPerSec / a.opsPerSec, cpuRatio: b.usPerAppend / a.usPerAppend };
   perRound.push(row);
   console.error(
-    `round ${r}/${rounds}: A ${a.opsPerSec} ops/s ${a.usPerAppend} us/append p99 ${a.p99Ms} ms | B ${b.opsPerSec} ops/s ${b.usPerAppend} us/append p99 ${b.p99Ms} ms | B/A ops ${row.opsRatio.toFixed(3)} cpu ${row.cpuRatio.toFixed(3)}`,
+    `round ${r}/${rounds}: A ${a.opsPerSec} ops/s ${a.usPerAppend} us/append p50 ${a.p50Ms} p99 ${a.p99Ms} ms | B ${b.opsPerSec} ops/s ${b.usPerAppend} us/append p50 ${b.p50Ms} p99 ${b.p99Ms} ms | B/A ops ${row.opsRatio.toFixed(3)} cpu ${row.cpuRatio.toFixed(3)}`,
   );
 }
 const ops = perRound.map((x) => x.opsRatio);
 const cpu = perRound.map((x) => x.cpuRatio);
 const summary = {
-  a: { flags: sides[0].flags.join(' '), cli: sides[0].cli, opsPerSecMedian: median(perRound.map((x) => x.a.opsPerSec)), usPerAppendMedian: median(perRound.map((x) => x.a.usPerAppend)) },
-  b: { flags: sides[1].flags.join(' '), cli: sides[1].cli, opsPerSecMedian: median(perRound.map((x) => x.b.opsPerSec)), usPerAppendMedian: median(perRound.map((x) => x.b.usPerAppend)) },
+  a: { flags: sides[0].flags.join(' '), cli: sides[0].cli, node: sides[0].node.version, opsPerSecMedian: median(perRound.map((x) => x.a.opsPerSec)), usPerAppendMedian: median(perRound.map((x) => x.a.usPerAppend)), p50MsMedian: median(perRound.map((x) => x.a.p50Ms)), p99MsMedian: median(perRound.map((x) => x.a.p99Ms)) },
+  b: { flags: sides[1].flags.join(' '), cli: sides[1].cli, node: sides[1].node.version, opsPerSecMedian: median(perRound.map((x) => x.b.opsPerSec)), usPerAppendMedian: median(perRound.map((x) => x.b.usPerAppend)), p50MsMedian: median(perRound.map((x) => x.b.p50Ms)), p99MsMedian: median(perRound.map((x) => x.b.p99Ms)) },
   common: common.join(' '),
   rounds,
   opsRatio: { median: median(ops), min: Math.min(...ops), max: Math.max(...ops) },
@@ -97,7 +110,7 @@ const summary = {
 if (opts.json) console.log(JSON.stringify({ ...summary, perRound }));
 else {
   const f = (x) => x.toFixed(3);
-  console.log(`A [${summary.a.flags}] median ${summary.a.opsPerSecMedian} ops/s, ${summary.a.usPerAppendMedian} us/append`);
-  console.log(`B [${summary.b.flags}] median ${summary.b.opsPerSecMedian} ops/s, ${summary.b.usPerAppendMedian} us/append`);
+  console.log(`A [${summary.a.flags}] node ${summary.a.node} median ${summary.a.opsPerSecMedian} ops/s, ${summary.a.usPerAppendMedian} us/append, p50 ${summary.a.p50MsMedian} ms, p99 ${summary.a.p99MsMedian} ms`);
+  console.log(`B [${summary.b.flags}] node ${summary.b.node} median ${summary.b.opsPerSecMedian} ops/s, ${summary.b.usPerAppendMedian} us/append, p50 ${summary.b.p50MsMedian} ms, p99 ${summary.b.p99MsMedian} ms`);
   console.log(`B/A over ${rounds} rounds: throughput median ${f(summary.opsRatio.median)} (${f(summary.opsRatio.min)}..${f(summary.opsRatio.max)}), CPU per append median ${f(summary.cpuRatio.median)} (${f(summary.cpuRatio.min)}..${f(summary.cpuRatio.max)})`);
 }

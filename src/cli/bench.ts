@@ -7,7 +7,6 @@ import { describeCell, machineOf, measureFailover, measureThroughput, startBench
 import { percentile, type LoadProgress } from '../tools/cluster/load.js';
 import type { LocalClusterOptions } from '../tools/cluster/local-cluster.js';
 import { certAuthority } from '../tools/cluster/test-certs.js';
-import { REPLICA_ELECTION_TICKS, REPLICA_HEARTBEAT_TICKS } from '../replica/ledger-types.js';
 import { VERSION } from '../version.js';
 import { choiceOption, intOption, numberOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 import { CommandCleanup } from './cleanup.js';
@@ -142,16 +141,21 @@ the servers also exit if this process dies.
     if (tls && failovers > 0) throw new UsageError('--tls measures throughput; it does not go with --failover');
     const reportDir = values.report === undefined ? undefined : writableDir(String(values.report), '--report');
     if (reportDir !== undefined && failovers > 0) throw new UsageError('--report goes with a throughput run, not with --failover');
+    if (values['memory-flush-ms'] !== undefined && durability !== 'memory') throw new UsageError('--memory-flush-ms goes with --durability memory');
+    // The timing and flush flags are parsed and range-checked as the server's own flags
+    // (CONFIG_SCHEMA), then passed on.
+    const serverFlags = applyConfigFlags(
+      {},
+      { 'tick-ms': values['tick-ms'], 'heartbeat-ticks': values['heartbeat-ticks'], 'election-ticks': values['election-ticks'], 'memory-flush-ms': values['memory-flush-ms'] },
+    ) as { tickMs?: number; heartbeatTicks?: number; electionTicks?: number; memoryFlushIntervalMs?: number };
     const timing = {
-      ...(values['tick-ms'] !== undefined ? { tickMs: intOption(values, 'tick-ms', 10, 1, 1000) } : {}),
-      ...(values['heartbeat-ticks'] !== undefined ? { heartbeatTicks: intOption(values, 'heartbeat-ticks', REPLICA_HEARTBEAT_TICKS, 1, 100_000) } : {}),
-      ...(values['election-ticks'] !== undefined ? { electionTicks: intOption(values, 'election-ticks', REPLICA_ELECTION_TICKS, 2, 100_000) } : {}),
+      ...(serverFlags.tickMs !== undefined ? { tickMs: serverFlags.tickMs } : {}),
+      ...(serverFlags.heartbeatTicks !== undefined ? { heartbeatTicks: serverFlags.heartbeatTicks } : {}),
+      ...(serverFlags.electionTicks !== undefined ? { electionTicks: serverFlags.electionTicks } : {}),
     };
     if (timing.electionTicks !== undefined && timing.heartbeatTicks !== undefined && timing.electionTicks <= timing.heartbeatTicks)
       throw new UsageError(`--election-ticks (${timing.electionTicks}) must be greater than --heartbeat-ticks (${timing.heartbeatTicks})`);
-    if (values['memory-flush-ms'] !== undefined && durability !== 'memory') throw new UsageError('--memory-flush-ms goes with --durability memory');
-    // Parsed and range-checked as the server's own flag (CONFIG_SCHEMA), then passed on.
-    const memoryFlushIntervalMs = applyConfigFlags({}, { 'memory-flush-ms': values['memory-flush-ms'] }).memoryFlushIntervalMs as number | undefined;
+    const memoryFlushIntervalMs = serverFlags.memoryFlushIntervalMs;
     const memoryFlushArgs = memoryFlushIntervalMs !== undefined ? ['--memory-flush-ms', String(memoryFlushIntervalMs)] : [];
     const ownDir = values.dir === undefined;
     const keep = values.keep === true;

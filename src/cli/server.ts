@@ -1,5 +1,5 @@
 import { Server } from '../server/server.js';
-import { readConfigFile, validateConfig } from '../server/config.js';
+import { ignoredConfigKeys, readConfigFile, validateConfig } from '../server/config.js';
 import { intOption, parse, UsageError, wantsHelp, type Command } from './args.js';
 import { createLogger } from '../server/logger.js';
 import { missingHeapFlags } from '../tools/node-flags.js';
@@ -178,6 +178,9 @@ Options:
       { node: config.id, event: 'serving', groups: config.groups, workers: config.workers, dir: config.dir, raft: self.raft, client: self.client, durability: config.durability, ...(config.metricsAddress !== undefined ? { metrics: config.metricsAddress } : {}) },
       `serving ${config.groups} group(s) on ${threads} from ${config.dir}: raft ${self.raft}, clients ${self.client}, durability ${config.durability}`,
     );
+    for (const { key, why } of ignoredConfigKeys(config)) {
+      logger.warn({ node: config.id, event: 'config-ignored', key }, `config key ${key} has no effect: ${why}`);
+    }
     const missing = missingHeapFlags(process.execArgv);
     if (missing.length > 0) {
       logger.warn(

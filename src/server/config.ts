@@ -264,6 +264,19 @@ export function clientLimitsOf(config: ServerConfig): Partial<ClientLimits> {
   return limits;
 }
 
+/**
+ * The keys a valid config sets that its other settings make moot, each with the reason: the
+ * server starts anyway (a config file switched from 'memory' to 'fsync' keeps working) and
+ * logs a `config-ignored` warning per key.
+ */
+export function ignoredConfigKeys(config: ServerConfig): Array<{ key: keyof ServerConfig; why: string }> {
+  const ignored: Array<{ key: keyof ServerConfig; why: string }> = [];
+  if (config.memoryFlushIntervalMs !== undefined && config.durability !== 'memory') {
+    ignored.push({ key: 'memoryFlushIntervalMs', why: `it sets 'memory' mode's background flush, and durability is '${config.durability}' (every acknowledged entry is fsynced first)` });
+  }
+  return ignored;
+}
+
 export function validateConfig(input: unknown): ServerConfig {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw bad(`configuration must be a JSON object, got ${describe(input)}`);
   const c = input as Record<string, unknown>;

@@ -137,6 +137,16 @@ describe('the CLI refuses what it used to accept silently (issue 11, item 8)', (
     const z = cli(['bench', '--durability', 'memory', '--memory-flush-ms', '0']);
     expect(z.status).toBe(2);
     expect(z.stderr).toContain('raftledger bench: --memory-flush-ms must be in [1, 60000], got 0');
+    // bench's timing flags take the server's own ranges (CONFIG_SCHEMA).
+    const t = cli(['bench', '--tick-ms', '1001']);
+    expect(t.status).toBe(2);
+    expect(t.stderr).toContain('raftledger bench: --tick-ms must be in [1, 1000], got 1001');
+    const e = cli(['bench', '--election-ticks', '1']);
+    expect(e.status).toBe(2);
+    expect(e.stderr).toContain('raftledger bench: --election-ticks must be in [2, 100000], got 1');
+    const h = cli(['bench', '--heartbeat-ticks', '8', '--election-ticks', '8']);
+    expect(h.status).toBe(2);
+    expect(h.stderr).toContain('raftledger bench: --election-ticks (8) must be greater than --heartbeat-ticks (8)');
     const s = cli(['simulate', '--seeds', '-5']);
     expect(s.status).toBe(2);
     expect(s.stderr).toContain("raftledger simulate: --seeds must be a non-negative integer (optionally with k/m/g), got '-5'");

@@ -11,6 +11,8 @@ export interface Started {
   client: string;
   /** Everything the server printed on stderr so far. */
   stderr(): string;
+  /** Everything the server printed on stdout so far (its JSON log lines and the ready line). */
+  stdout(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -32,6 +34,7 @@ export function startServer(opts: { id?: string; dir: string; raftPort: number; 
   const args = [MAIN, 'server', '--id', id, '--peers', `${id}=127.0.0.1:${opts.raftPort}/${opts.clientPort}`, '--dir', opts.dir, '--ready-line', '--tick-ms', '5', '--election-ticks', '10', '--heartbeat-ticks', '2', ...(opts.extra ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  let out = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
     err = (err + chunk).slice(-20_000);
@@ -42,6 +45,7 @@ export function startServer(opts: { id?: string; dir: string; raftPort: number; 
     pid: child.pid!,
     client: `127.0.0.1:${opts.clientPort}`,
     stderr: () => err,
+    stdout: () => out,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -51,13 +55,12 @@ export function startServer(opts: { id?: string; dir: string; raftPort: number; 
     },
   };
   return new Promise<Outcome>((resolve) => {
-    let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       resolve({ ready: false, code: null, stderr: `timed out waiting for the server: ${err}` });
     }, opts.timeoutMs ?? 30_000);
     child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
+      out = (out + chunk.toString()).slice(-20_000);
       if (out.includes('"ready"')) {
         clearTimeout(timer);
         resolve({ ready: true, server });
