@@ -131,22 +131,19 @@ describe('the CLI refuses what it used to accept silently (issue 11, item 8)', (
     expect(r.status).toBe(2);
     expect(r.stderr).not.toMatch(/ambiguous/);
     expect(r.stderr).toContain("raftledger bench: --duration must be a number in [0.1, 3600], got '-1'");
-    const m = cli(['bench', '--memory-flush-ms', '5']);
-    expect(m.status).toBe(2);
-    expect(m.stderr).toContain('raftledger bench: --memory-flush-ms goes with --durability memory');
-    const z = cli(['bench', '--durability', 'memory', '--memory-flush-ms', '0']);
-    expect(z.status).toBe(2);
-    expect(z.stderr).toContain('raftledger bench: --memory-flush-ms must be in [1, 60000], got 0');
-    // bench's timing flags take the server's own ranges (CONFIG_SCHEMA).
-    const t = cli(['bench', '--tick-ms', '1001']);
-    expect(t.status).toBe(2);
-    expect(t.stderr).toContain('raftledger bench: --tick-ms must be in [1, 1000], got 1001');
-    const e = cli(['bench', '--election-ticks', '1']);
-    expect(e.status).toBe(2);
-    expect(e.stderr).toContain('raftledger bench: --election-ticks must be in [2, 100000], got 1');
-    const h = cli(['bench', '--heartbeat-ticks', '8', '--election-ticks', '8']);
-    expect(h.status).toBe(2);
-    expect(h.stderr).toContain('raftledger bench: --election-ticks (8) must be greater than --heartbeat-ticks (8)');
+    // The flags bench passes on to the servers take the server's own ranges (CONFIG_SCHEMA).
+    const cases: Array<[string[], string]> = [
+      [['--memory-flush-ms', '5'], '--memory-flush-ms goes with --durability memory'],
+      [['--durability', 'memory', '--memory-flush-ms', '0'], '--memory-flush-ms must be in [1, 60000], got 0'],
+      [['--tick-ms', '1001'], '--tick-ms must be in [1, 1000], got 1001'],
+      [['--election-ticks', '1'], '--election-ticks must be in [2, 100000], got 1'],
+      [['--heartbeat-ticks', '8', '--election-ticks', '8'], '--election-ticks (8) must be greater than --heartbeat-ticks (8)'],
+    ];
+    for (const [args, message] of cases) {
+      const b = cli(['bench', ...args]);
+      expect(b.status, args.join(' ')).toBe(2);
+      expect(b.stderr).toContain(`raftledger bench: ${message}`);
+    }
     const s = cli(['simulate', '--seeds', '-5']);
     expect(s.status).toBe(2);
     expect(s.stderr).toContain("raftledger simulate: --seeds must be a non-negative integer (optionally with k/m/g), got '-5'");
