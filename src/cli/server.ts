@@ -69,6 +69,8 @@ Options:
                           leader streams a synthetic application snapshot of N bytes (the same
                           pseudo-random bytes on every replica); a follower installs it to
                           <group dir>/app-snapshot.bin (default 0: none)
+  --snapshot-chunk-bytes N  bytes of application snapshot per log-start message, one in flight
+                          per follower (default 1 MiB; 4096-4194304)
   --scrub-bytes-per-sec N re-verify the CRCs of every group's committed records in the
                           background at N bytes/s per group and repair damage found from
                           the peers (default 4194304, 4 MiB/s: low enough not to matter for

@@ -73,6 +73,7 @@ export function coreConfig(options: LedgerCoreOptions, storage: LogStorage, snap
     ...(options.maxBytesPerMessage !== undefined ? { maxBytesPerMessage: options.maxBytesPerMessage } : {}),
     ...(options.maxEntriesPerMessage !== undefined ? { maxEntriesPerMessage: options.maxEntriesPerMessage } : {}),
     ...(options.maxInflightMessages !== undefined ? { maxInflightMessages: options.maxInflightMessages } : {}),
+    ...(options.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: options.snapshotChunkBytes } : {}),
   };
 }
 

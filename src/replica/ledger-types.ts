@@ -75,6 +75,8 @@ export interface LedgerCoreOptions {
   maxBytesPerMessage?: number;
   maxEntriesPerMessage?: number;
   maxInflightMessages?: number;
+  /** Bytes of application snapshot per logStart message, one in flight per follower (default 1 MiB). */
+  snapshotChunkBytes?: number;
   seed?: number;
   /** Diagnostic lines (recovery notes, dropped frames, catch-up needs). */
   onLog?: (line: string) => void;
@@ -226,6 +228,7 @@ export type GroupTuning = Pick<
   | 'maxProducers'
   | 'producerWindowEntries'
   | 'appSnapshotBytes'
+  | 'snapshotChunkBytes'
   | 'preferredLeader'
   | 'scrubBytesPerSec'
   | 'repairTimeoutMs'
@@ -244,6 +247,7 @@ export function groupTuningOf(from: GroupTuning): GroupTuning {
   if (from.maxProducers !== undefined) out.maxProducers = from.maxProducers;
   if (from.producerWindowEntries !== undefined) out.producerWindowEntries = from.producerWindowEntries;
   if (from.appSnapshotBytes !== undefined) out.appSnapshotBytes = from.appSnapshotBytes;
+  if (from.snapshotChunkBytes !== undefined) out.snapshotChunkBytes = from.snapshotChunkBytes;
   if (from.preferredLeader !== undefined) out.preferredLeader = typeof from.preferredLeader === 'string' ? from.preferredLeader : { ...from.preferredLeader };
   if (from.scrubBytesPerSec !== undefined) out.scrubBytesPerSec = from.scrubBytesPerSec;
   if (from.repairTimeoutMs !== undefined) out.repairTimeoutMs = from.repairTimeoutMs;

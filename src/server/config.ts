@@ -52,6 +52,8 @@ export interface ServerConfig {
   minFreeBytes?: number;
   /** TEST/DIAGNOSTIC: a synthetic application snapshot of this many bytes (--app-snapshot-bytes). */
   appSnapshotBytes?: number;
+  /** Bytes of application snapshot per log-start message, one in flight per follower (--snapshot-chunk-bytes; default 1 MiB). */
+  snapshotChunkBytes?: number;
   /** Background scrub rate of every group's committed records, repairing damage from peers (--scrub-bytes-per-sec; default 4 MiB/s per group; 0: off). */
   scrubBytesPerSec?: number;
   /** How long a replica with damaged records at start-up keeps trying unreachable peers before it refuses to start (--repair-timeout-ms; default 30000). */
@@ -123,6 +125,7 @@ export const CONFIG_SCHEMA: readonly ConfigKey[] = [
   { key: 'retentionHoldForFollowersMs', flag: 'retention-hold-ms', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: '60000', description: 'the leader keeps what a follower active within this window still needs (0: off)' },
   { key: 'minFreeBytes', flag: 'min-free-bytes', type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: 'auto (2 x segment size + 64 MiB)', description: 'below this many free bytes appends are refused with ERR_NO_SPACE (retriable); 0: never' },
   { key: 'appSnapshotBytes', flag: 'app-snapshot-bytes', type: 'integer', min: 0, max: 2 ** 30, default: '0 (none)', description: 'TEST/DIAGNOSTIC: a leader sends a synthetic application snapshot of this many bytes with each log start; a follower installs it to <group dir>/app-snapshot.bin' },
+  { key: 'snapshotChunkBytes', flag: 'snapshot-chunk-bytes', type: 'integer', min: 4096, max: 4 * 1024 * 1024, default: '1048576 (1 MiB)', description: 'bytes of application snapshot per log-start message (one in flight per follower)' },
   { key: 'scrubBytesPerSec', flag: 'scrub-bytes-per-sec', type: 'integer', min: 0, max: 2 ** 40, default: '4194304 (4 MiB/s per group; 0: off)', description: "re-verify every group's committed records at this many bytes per second and repair damage found from peers" },
   { key: 'repairTimeoutMs', flag: 'repair-timeout-ms', type: 'integer', min: 0, max: 2 ** 31 - 1, default: '30000', description: 'a replica with damaged records at start-up keeps asking unreachable peers this long before it refuses to start' },
   { key: 'metricsAddress', flag: 'metrics', type: 'string', min: 1, max: 300, default: 'off', description: 'host:port of the HTTP endpoint for /metrics, /health/live and /health/ready (off when absent)' },
@@ -247,6 +250,7 @@ const INTEGER_KEYS = [
   'retentionHoldForFollowersMs',
   'minFreeBytes',
   'appSnapshotBytes',
+  'snapshotChunkBytes',
   'scrubBytesPerSec',
   'repairTimeoutMs',
   'memoryFlushIntervalMs',

@@ -26,6 +26,13 @@ import { replicaDir, startCluster, waitForLeader, waitUntil, type TestCluster } 
 const SEGMENT_BYTES = 64 * 1024;
 const SNAPSHOT_BYTES = 64 * 1024 * 1024;
 const SPOOL_HEADER_BYTES = 52;
+/**
+ * Chunks of 64 KiB instead of the default 1 MiB: the transfer then takes 1,024 round trips
+ * (one chunk in flight) instead of 64, so its middle lasts long enough to be seen by polling
+ * on a loaded 2-core machine. With 1 MiB chunks CI once saw the reset finish before any
+ * poll found the spool between an eighth and all of the blob.
+ */
+const SERVER_ARGS = ['--app-snapshot-bytes', String(SNAPSHOT_BYTES), '--snapshot-chunk-bytes', String(64 * 1024)];
 let tc: TestCluster | undefined;
 afterEach(async () => {
   await tc?.close();
@@ -100,7 +107,7 @@ async function logState(dir: string): Promise<{ first: number; last: number }> {
 
 describe('the application snapshot of a log start under kill -9 (multi-process)', () => {
   it('kill -9 of the leader while it sends the snapshot: the new leader completes the catch-up, nothing acked is lost', async () => {
-    tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES, serverArgs: ['--app-snapshot-bytes', String(SNAPSHOT_BYTES)] });
+    tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES, serverArgs: SERVER_ARGS });
     await waitForLeader(tc.client, 20_000);
     const follower = 'n2';
     const acked = await leaveBehind(tc, follower);
@@ -119,7 +126,7 @@ describe('the application snapshot of a log start under kill -9 (multi-process)'
   }, 240_000);
 
   it('kill -9 of the follower while it receives the snapshot: restarted, it resumes from its spooled offset', async () => {
-    tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES, serverArgs: ['--app-snapshot-bytes', String(SNAPSHOT_BYTES)] });
+    tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES, serverArgs: SERVER_ARGS });
     await waitForLeader(tc.client, 20_000);
     const follower = 'n1';
     const acked = await leaveBehind(tc, follower);
@@ -135,7 +142,7 @@ describe('the application snapshot of a log start under kill -9 (multi-process)'
   }, 240_000);
 
   it('kill -9 of the follower in the middle of its reset: the old log or the new start, the blob absent or whole', async () => {
-    tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES, serverArgs: ['--app-snapshot-bytes', String(SNAPSHOT_BYTES)] });
+    tc = await startCluster({ segmentSizeBytes: SEGMENT_BYTES, serverArgs: SERVER_ARGS });
     await waitForLeader(tc.client, 20_000);
     const follower = 'n0';
     const acked = await leaveBehind(tc, follower);
