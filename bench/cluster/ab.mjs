@@ -99,9 +99,14 @@ for (let r = 1; r <= rounds; r++) {
 }
 const ops = perRound.map((x) => x.opsRatio);
 const cpu = perRound.map((x) => x.cpuRatio);
+/** One side's setup and the medians of its figures over the rounds (`key`: 'a' or 'b'). */
+const sideSummary = (side, key) => {
+  const of = (field) => median(perRound.map((x) => x[key][field]));
+  return { flags: side.flags.join(' '), cli: side.cli, node: side.node.version, opsPerSecMedian: of('opsPerSec'), usPerAppendMedian: of('usPerAppend'), p50MsMedian: of('p50Ms'), p99MsMedian: of('p99Ms') };
+};
 const summary = {
-  a: { flags: sides[0].flags.join(' '), cli: sides[0].cli, node: sides[0].node.version, opsPerSecMedian: median(perRound.map((x) => x.a.opsPerSec)), usPerAppendMedian: median(perRound.map((x) => x.a.usPerAppend)), p50MsMedian: median(perRound.map((x) => x.a.p50Ms)), p99MsMedian: median(perRound.map((x) => x.a.p99Ms)) },
-  b: { flags: sides[1].flags.join(' '), cli: sides[1].cli, node: sides[1].node.version, opsPerSecMedian: median(perRound.map((x) => x.b.opsPerSec)), usPerAppendMedian: median(perRound.map((x) => x.b.usPerAppend)), p50MsMedian: median(perRound.map((x) => x.b.p50Ms)), p99MsMedian: median(perRound.map((x) => x.b.p99Ms)) },
+  a: sideSummary(sides[0], 'a'),
+  b: sideSummary(sides[1], 'b'),
   common: common.join(' '),
   rounds,
   opsRatio: { median: median(ops), min: Math.min(...ops), max: Math.max(...ops) },
@@ -110,7 +115,8 @@ const summary = {
 if (opts.json) console.log(JSON.stringify({ ...summary, perRound }));
 else {
   const f = (x) => x.toFixed(3);
-  console.log(`A [${summary.a.flags}] node ${summary.a.node} median ${summary.a.opsPerSecMedian} ops/s, ${summary.a.usPerAppendMedian} us/append, p50 ${summary.a.p50MsMedian} ms, p99 ${summary.a.p99MsMedian} ms`);
-  console.log(`B [${summary.b.flags}] node ${summary.b.node} median ${summary.b.opsPerSecMedian} ops/s, ${summary.b.usPerAppendMedian} us/append, p50 ${summary.b.p50MsMedian} ms, p99 ${summary.b.p99MsMedian} ms`);
+  for (const [name, s] of [['A', summary.a], ['B', summary.b]]) {
+    console.log(`${name} [${s.flags}] node ${s.node} median ${s.opsPerSecMedian} ops/s, ${s.usPerAppendMedian} us/append, p50 ${s.p50MsMedian} ms, p99 ${s.p99MsMedian} ms`);
+  }
   console.log(`B/A over ${rounds} rounds: throughput median ${f(summary.opsRatio.median)} (${f(summary.opsRatio.min)}..${f(summary.opsRatio.max)}), CPU per append median ${f(summary.cpuRatio.median)} (${f(summary.cpuRatio.min)}..${f(summary.cpuRatio.max)})`);
 }

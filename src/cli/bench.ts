@@ -144,18 +144,13 @@ the servers also exit if this process dies.
     if (values['memory-flush-ms'] !== undefined && durability !== 'memory') throw new UsageError('--memory-flush-ms goes with --durability memory');
     // The timing and flush flags are parsed and range-checked as the server's own flags
     // (CONFIG_SCHEMA), then passed on.
-    const serverFlags = applyConfigFlags(
+    // applyConfigFlags sets only the keys whose flag was given.
+    const { memoryFlushIntervalMs, ...timing } = applyConfigFlags(
       {},
       { 'tick-ms': values['tick-ms'], 'heartbeat-ticks': values['heartbeat-ticks'], 'election-ticks': values['election-ticks'], 'memory-flush-ms': values['memory-flush-ms'] },
     ) as { tickMs?: number; heartbeatTicks?: number; electionTicks?: number; memoryFlushIntervalMs?: number };
-    const timing = {
-      ...(serverFlags.tickMs !== undefined ? { tickMs: serverFlags.tickMs } : {}),
-      ...(serverFlags.heartbeatTicks !== undefined ? { heartbeatTicks: serverFlags.heartbeatTicks } : {}),
-      ...(serverFlags.electionTicks !== undefined ? { electionTicks: serverFlags.electionTicks } : {}),
-    };
     if (timing.electionTicks !== undefined && timing.heartbeatTicks !== undefined && timing.electionTicks <= timing.heartbeatTicks)
       throw new UsageError(`--election-ticks (${timing.electionTicks}) must be greater than --heartbeat-ticks (${timing.heartbeatTicks})`);
-    const memoryFlushIntervalMs = serverFlags.memoryFlushIntervalMs;
     const memoryFlushArgs = memoryFlushIntervalMs !== undefined ? ['--memory-flush-ms', String(memoryFlushIntervalMs)] : [];
     const ownDir = values.dir === undefined;
     const keep = values.keep === true;
