@@ -44,9 +44,9 @@ for (const { h, e } of timings) {
   const f = bench([...timing, '--failover', kills]);
   process.stderr.write(`timing ${h}/${e}: ${loadSeconds} s full load ...\n`);
   const t = bench([...timing, '--concurrency', concurrency, '--duration', loadSeconds, '--warmup', '2']);
-  const row = { heartbeatTicks: h, electionTicks: e, failoverMedianMs: Math.round(f.failoverMs.median), failoverMaxMs: Math.round(f.failoverMs.max), samplesMs: f.samplesMs.map(Math.round), loadSeconds: t.seconds, opsPerSec: t.opsPerSec, p99Ms: t.latMs.p99, termChanges: t.termChanges };
+  const row = { heartbeatTicks: h, electionTicks: e, failoverMedianMs: Math.round(f.failoverMs.median), failoverMaxMs: Math.round(f.failoverMs.max), samplesMs: f.samplesMs.map(Math.round), loadSeconds: t.seconds, opsPerSec: t.opsPerSec, p99Ms: t.latMs.p99, termChanges: t.termChanges, longestServerStallMs: t.serverMainLoopDelayMaxMs.worst };
   rows.push(row);
   console.log(JSON.stringify(row));
 }
-console.log('heartbeat/election  failover median  max (ms)  spurious term changes in the load run  ops/s');
-for (const r of rows) console.log(`${`${r.heartbeatTicks}/${r.electionTicks}`.padEnd(19)} ${String(r.failoverMedianMs).padStart(15)} ${String(r.failoverMaxMs).padStart(9)} ${String(r.termChanges).padStart(39)} ${String(r.opsPerSec).padStart(6)}`);
+console.log('heartbeat/election  failover median  max (ms)  spurious term changes in the load run  ops/s  longest server stall (ms)');
+for (const r of rows) console.log(`${`${r.heartbeatTicks}/${r.electionTicks}`.padEnd(19)} ${String(r.failoverMedianMs).padStart(15)} ${String(r.failoverMaxMs).padStart(9)} ${String(r.termChanges).padStart(39)} ${String(r.opsPerSec).padStart(6)} ${String(r.longestServerStallMs).padStart(26)}`);

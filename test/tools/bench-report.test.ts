@@ -120,6 +120,11 @@ describe('raftledger bench --report', () => {
     expect(cell.latencyHistogram!.count).toBe(cell.ops);
     expect(cell.timeline!.length).toBeGreaterThanOrEqual(1);
     expect(cell.timeline!.every((p) => p.atS > 0 && p.opsPerSec >= 0)).toBe(true);
+    // The servers' longest stalls are sampled from the same windows as their p99.
+    const p99 = cell.serverMainLoopDelayP99Ms!;
+    const stall = cell.serverMainLoopDelayMaxMs!;
+    expect(stall.samples).toBe(p99.samples);
+    expect(stall.worst).toBeGreaterThanOrEqual(p99.worst);
     // CPU from /proc: every server and the load generator, shares summing to about 1.
     const cpu = cell.cpu as { usPerAppend: number; shares: Record<string, number>; systemShare: number };
     expect(Object.keys(cpu.shares).sort()).toEqual(['client', 'n0', 'n1', 'n2']);
@@ -134,6 +139,7 @@ describe('raftledger bench --report', () => {
     expect(machine.serverNodeFlags).toEqual(expect.arrayContaining([...HEAP_NODE_FLAGS]));
     const html = readFileSync(join(dir, 'index.html'), 'utf8');
     expect(html).toContain(`<td>${cell.opsPerSec}</td>`);
+    expect(html).toContain(`<td>${cell.seconds}</td><td>${cell.termChanges}</td><td>${stall.worst}</td>`);
     expect(html).toContain('load generator --max-semi-space-size=8');
   });
 

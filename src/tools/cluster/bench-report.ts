@@ -29,6 +29,11 @@ export interface BenchCell {
   latencyHistogram?: HistogramJson;
   machine?: { cpus?: number; model?: string; node?: string; loadGeneratorNodeFlags?: string[]; serverNodeFlags?: string[] };
   cpu?: { usPerAppend: number; shares: Record<string, number> };
+  /** Elections begun during the measured window (raftledger cells). */
+  termChanges?: number;
+  /** The servers' 1 s loop-delay windows: their p99, and their longest stall (raftledger cells). */
+  serverMainLoopDelayP99Ms?: { worst: number; samples: number };
+  serverMainLoopDelayMaxMs?: { worst: number; samples: number };
   at?: string;
 }
 
@@ -83,10 +88,10 @@ function cell(v: unknown): string {
 }
 
 function table(cells: readonly BenchCell[]): string {
-  const head = ['cell', 'ops/s', 'MB/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'ops', 'errors', 'seconds', 'CPU us/append', 'CPU shares'];
+  const head = ['cell', 'ops/s', 'MB/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'ops', 'errors', 'seconds', 'term changes', 'longest server stall ms', 'CPU us/append', 'CPU shares'];
   const rows = cells.map(
     (c) =>
-      `<tr><td class="l">${escapeXml(cellLabel(c))}</td><td>${cell(c.opsPerSec)}</td><td>${cell(c.MBps)}</td><td>${cell(c.latMs?.p50)}</td><td>${cell(c.latMs?.p99)}</td><td>${cell(c.latMs?.p999)}</td><td>${cell(c.latMs?.max)}</td><td>${cell(c.ops)}</td><td>${cell(c.errors)}</td><td>${cell(c.seconds)}</td><td>${cell(c.cpu?.usPerAppend)}</td><td class="l">${c.cpu === undefined ? '-' : escapeXml(Object.entries(c.cpu.shares).map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`).join(', '))}</td></tr>`,
+      `<tr><td class="l">${escapeXml(cellLabel(c))}</td><td>${cell(c.opsPerSec)}</td><td>${cell(c.MBps)}</td><td>${cell(c.latMs?.p50)}</td><td>${cell(c.latMs?.p99)}</td><td>${cell(c.latMs?.p999)}</td><td>${cell(c.latMs?.max)}</td><td>${cell(c.ops)}</td><td>${cell(c.errors)}</td><td>${cell(c.seconds)}</td><td>${cell(c.termChanges)}</td><td>${cell(c.serverMainLoopDelayMaxMs?.worst)}</td><td>${cell(c.cpu?.usPerAppend)}</td><td class="l">${c.cpu === undefined ? '-' : escapeXml(Object.entries(c.cpu.shares).map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`).join(', '))}</td></tr>`,
   );
   return `<table><thead><tr>${head.map((h, i) => `<th${i === 0 ? ' class="l"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

@@ -27,11 +27,30 @@ export interface ThroughputSpec {
   consumers?: number;
 }
 
+/** One figure of the servers' 1 s event-loop-delay windows over the measured run. */
 export interface LoopDelaySummary {
   worst: number;
   median: number;
   samples: number;
   perServerWorst: Record<string, number>;
+}
+
+/** One poll of one server's last complete 1 s loop-delay window. */
+export interface LoopDelayPoll {
+  server: string;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** The polls as two summaries: each window's p99, and each window's longest stall (max). */
+export function summarizeLoopDelays(polls: readonly LoopDelayPoll[]): { p99: LoopDelaySummary; max: LoopDelaySummary } {
+  const summary = (pick: (p: LoopDelayPoll) => number): LoopDelaySummary => {
+    const perServerWorst: Record<string, number> = {};
+    for (const p of polls) perServerWorst[p.server] = Math.max(perServerWorst[p.server] ?? 0, pick(p));
+    const sorted = Float64Array.from(polls, pick).sort();
+    return { worst: sorted[sorted.length - 1] ?? 0, median: percentile(sorted, 50), samples: sorted.length, perServerWorst };
+  };
+  return { p99: summary((p) => p.p99Ms), max: summary((p) => p.maxMs) };
 }
 
 export interface ThroughputCell {
@@ -59,6 +78,11 @@ export interface ThroughputCell {
   MBps: number;
   latMs: { p50: number; p99: number; p999: number; max: number };
   serverMainLoopDelayP99Ms: LoopDelaySummary;
+  /**
+   * The longest main-thread stall of each 1 s window (the windows' max). A stall longer
+   * than the election timeout is what can turn into a spurious election.
+   */
+  serverMainLoopDelayMaxMs: LoopDelaySummary;
   cpu: CpuReport;
   /** Where it ran, with the node flags of the load generator (this process) and of the servers. */
   machine: { cpus: number; model: string; node: string; loadGeneratorNodeFlags: string[]; serverNodeFlags: string[] };
@@ -149,7 +173,8 @@ export async function measureThroughput(clusterOptions: LocalClusterOptions, cli
         p999: Number(percentile(lat, 99.9).toFixed(3)),
         max: Number((lat[lat.length - 1] ?? 0).toFixed(3)),
       },
-      serverMainLoopDelayP99Ms: delays,
+      serverMainLoopDelayP99Ms: delays.p99,
+      serverMainLoopDelayMaxMs: delays.max,
       cpu,
       machine: machineOf(),
       timeline: result.timeline,
@@ -168,7 +193,7 @@ export function describeCell(c: ThroughputCell): string {
   const shares = Object.entries(c.cpu.shares)
     .map(([n, sh]) => `${n} ${Math.round(sh * 100)}%`)
     .join(', ');
-  return `raftledger ${c.durability}, ${c.replicas} replicas, G=${c.groups}, W=${c.workers}, ${c.valueSize} B, C=${c.concurrency}${c.idempotent ? '' : ', at-least-once'}${c.batchAppends ? '' : ', one request per append'}: ${c.opsPerSec} ops/s, ${c.MBps} MB/s, p50 ${c.latMs.p50} ms, p99 ${c.latMs.p99} ms, p999 ${c.latMs.p999} ms, max ${c.latMs.max} ms, ${c.errors} errors, ${c.termChanges} term change(s); server main-thread loop delay p99 (1 s windows): worst ${d.worst} ms, median ${d.median} ms; CPU ${c.cpu.usPerAppend} us/append on ${c.cpu.cores} cores (${shares}; kernel ${Math.round(c.cpu.systemShare * 100)}%)${c.consumers !== undefined ? `; ${describeConsumers(c.consumers)}` : ''}`;
+  return `raftledger ${c.durability}, ${c.replicas} replicas, G=${c.groups}, W=${c.workers}, ${c.valueSize} B, C=${c.concurrency}${c.idempotent ? '' : ', at-least-once'}${c.batchAppends ? '' : ', one request per append'}: ${c.opsPerSec} ops/s, ${c.MBps} MB/s, p50 ${c.latMs.p50} ms, p99 ${c.latMs.p99} ms, p999 ${c.latMs.p999} ms, max ${c.latMs.max} ms, ${c.errors} errors, ${c.termChanges} term change(s); server main-thread loop delay p99 (1 s windows): worst ${d.worst} ms, median ${d.median} ms; longest stall ${c.serverMainLoopDelayMaxMs.worst} ms; CPU ${c.cpu.usPerAppend} us/append on ${c.cpu.cores} cores (${shares}; kernel ${Math.round(c.cpu.systemShare * 100)}%)${c.consumers !== undefined ? `; ${describeConsumers(c.consumers)}` : ''}`;
 }
 
 /** SIGKILL the leader `kills` times under a light load; the ms from each kill to the next acknowledged append. */
@@ -226,24 +251,22 @@ function spread(client: Client, groups: number): Client {
   } as unknown as Client;
 }
 
-/** Poll every server's main-thread event-loop delay (p99 of its last 1 s window) once a second. */
-function sampleLoopDelay(client: Client): { stop(): Promise<LoopDelaySummary> } {
-  const samples: number[] = [];
-  const perServer: Record<string, number> = {};
-  let polls = 0;
+/** Poll every server's main-thread event-loop delay (p99 and max of its last 1 s window) once a second. */
+function sampleLoopDelay(client: Client): { stop(): Promise<{ p99: LoopDelaySummary; max: LoopDelaySummary }> } {
+  const polls: LoopDelayPoll[] = [];
+  let count = 0;
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
-    polls++;
-    const skip = polls === 1; // the first window may predate the load
+    count++;
+    const skip = count === 1; // the first window may predate the load
     running = client
       .statusAll({ group: 0 })
       .then((all) => {
         if (skip) return;
         for (const r of all) {
-          const d = (r.status?.host as { eventLoopDelay?: { p99Ms?: number } } | undefined)?.eventLoopDelay?.p99Ms;
-          if (typeof d !== 'number') continue;
-          samples.push(d);
-          perServer[r.server] = Math.max(perServer[r.server] ?? 0, d);
+          const d = (r.status?.host as { eventLoopDelay?: { p99Ms?: unknown; maxMs?: unknown } } | undefined)?.eventLoopDelay;
+          if (typeof d?.p99Ms !== 'number' || typeof d.maxMs !== 'number') continue;
+          polls.push({ server: r.server, p99Ms: d.p99Ms, maxMs: d.maxMs });
         }
       })
       .catch(() => {});
@@ -252,8 +275,7 @@ function sampleLoopDelay(client: Client): { stop(): Promise<LoopDelaySummary> } 
     async stop() {
       clearInterval(timer);
       await running;
-      const sorted = Float64Array.from(samples).sort();
-      return { worst: sorted[sorted.length - 1] ?? 0, median: percentile(sorted, 50), samples: samples.length, perServerWorst: perServer };
+      return summarizeLoopDelays(polls);
     },
   };
 }
