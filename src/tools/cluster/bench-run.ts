@@ -79,8 +79,9 @@ export interface ThroughputCell {
   latMs: { p50: number; p99: number; p999: number; max: number };
   serverMainLoopDelayP99Ms: LoopDelaySummary;
   /**
-   * The longest main-thread stall of each 1 s window (the windows' max). A stall longer
-   * than the election timeout is what can turn into a spurious election.
+   * The longest main-thread stall of each polled 1 s window (the windows' max; polls and
+   * windows both run once a second, so a window that drift skips is not counted). A stall
+   * of the leader alone longer than the election timeout can start a spurious election.
    */
   serverMainLoopDelayMaxMs: LoopDelaySummary;
   cpu: CpuReport;
