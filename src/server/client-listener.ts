@@ -21,7 +21,7 @@ import { AcceptGuard, type AcceptBackoff } from '../transport/accept-guard.js';
 import { createTlsGate, readTokenFile, remoteOf, TlsMaterial, type ReloadMaterial, type TlsFiles, type TlsGate } from '../transport/tls.js';
 import { RefusalLog } from '../transport/refusal-log.js';
 import { awaitAuthFrame } from './client-auth.js';
-import { LoopDelayMonitor } from './loop-delay.js';
+import { LoopDelayMonitor, type LoopDelaySnapshot } from './loop-delay.js';
 import { ClientConnection, encodeNotice, NOTICE_LINGER_MS, type ConnectionContext } from './client-connection.js';
 import { frameCapFor, resolveClientLimits, type ClientLimits, type ClientPortStats } from './client-limits.js';
 import type { LedgerEntry } from '../entry.js';
@@ -269,6 +269,11 @@ export class ClientListener {
   /** The limits in force (defaults filled in). */
   get limits(): ClientLimits {
     return { ...this.#limits };
+  }
+
+  /** This thread's event-loop delay (the one monitor of the thread: status replies and /metrics both read it). */
+  loopDelay(): LoopDelaySnapshot {
+    return this.#loopDelay.snapshot();
   }
 
   stats(): ClientPortStats {

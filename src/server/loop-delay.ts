@@ -1,6 +1,11 @@
 /**
  * The calling thread's event-loop delay (perf_hooks.monitorEventLoopDelay) in rolling
  * windows: p99/max of the last complete window (windowMs, default 1 s) and since start.
+ *
+ * The sampling timer runs every resolutionMs (default 10 ms, Node's and prom-client's
+ * default): a stall shows in max whatever its length, one shorter than that only when it
+ * overlaps a sample. A 1 ms resolution would wake an idle thread 1,000 times a second.
+ * One monitor per thread: the server's client listener owns it.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
@@ -21,7 +26,7 @@ export class LoopDelayMonitor {
   #last: { p99Ms: number; maxMs: number } | undefined;
   #closed = false;
 
-  constructor(windowMs = 1000, resolutionMs = 1) {
+  constructor(windowMs = 1000, resolutionMs = 10) {
     this.windowMs = windowMs;
     this.#window = monitorEventLoopDelay({ resolution: resolutionMs });
     this.#total = monitorEventLoopDelay({ resolution: resolutionMs });

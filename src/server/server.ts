@@ -37,7 +37,6 @@ import { clientLimitsOf, type ServerConfig } from './config.js';
 import type { OnFlushed } from '../storage/index.js';
 import { SERVER_WORKER_MODULE } from './worker.js';
 import { logLine, type Logger } from './logger.js';
-import { LoopDelayMonitor } from './loop-delay.js';
 import { ServerMetrics, type ClientPortCounters } from './metrics.js';
 import { readiness, type ReadyVerdict } from './health.js';
 import { HttpEndpoint } from './http.js';
@@ -93,7 +92,6 @@ export class Server {
   readonly config: ServerConfig;
   readonly host: LedgerHost;
   readonly #clients: ClientListener;
-  #loopDelay: LoopDelayMonitor | undefined;
   #metrics: ServerMetrics | undefined;
   #http: HttpEndpoint | undefined;
   #closing: Promise<void> | undefined;
@@ -200,13 +198,11 @@ export class Server {
 
   async #listenHttp(address: string): Promise<void> {
     const { host, port } = parseHostPort(address);
-    const loopDelay = new LoopDelayMonitor();
-    this.#loopDelay = loopDelay;
     const metrics = new ServerMetrics({
       hostStatus: () => this.host.status(),
       clientPort: () => this.#clientPortCounters(),
       workerClientPorts: () => this.#workerClientPorts(),
-      loopDelay: () => loopDelay.snapshot(),
+      loopDelay: () => this.#clients.loopDelay(),
       ready: (status) => readiness(status, this.#groupIds(), this.#readyOptions()).ready,
     });
     this.#metrics = metrics;
@@ -255,7 +251,6 @@ export class Server {
   /** Close the client port, then the host (flushing every group). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#loopDelay?.close();
       await this.#http?.close();
       await this.#clients.close();
       await this.host.close();
